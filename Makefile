@@ -1,0 +1,136 @@
+# evodash build.
+#
+# Layout: every component lives in src/NAME/.  The agent library (core, agent,
+# store, assets) becomes libevodash.{a,so}; the tool chain (trace builder,
+# simulator, ...) becomes libevdtools.a; both link into the `evodash` CLI.
+# Components may add a src/NAME/build.mk fragment that appends to the
+# variables below (TOOL_SRC, TSAN_TESTS, CHECK_EXTRA, BENCHES, ...), so that
+# they can grow without touching this file.
+#
+# Three build variants share one set of rules:
+#   build/rel   -O2, PIC, what gets installed
+#   build/asan  AddressSanitizer + UndefinedBehaviorSanitizer, for tests
+#   build/tsan  ThreadSanitizer, for the lock-free and threaded tests
+
+PREFIX   ?= /usr/local
+CC       ?= cc
+VERSION  := 0.1.0
+
+WARN     := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wformat=2 \
+            -Wmissing-prototypes -Wstrict-prototypes -Wpointer-arith \
+            -Wvla -Wno-missing-field-initializers
+INCS     := -Iinclude -Isrc
+PKGS     := sqlite3 inih jansson libsodium libmicrohttpd libunwind
+# Recursive (=): evaluated after scripts/install-deps has run.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread -lm -ldl
+
+CFLAGS_rel  := -O2 -g -fPIC -fvisibility=hidden -Werror
+CFLAGS_asan := -O1 -g -fPIC -fvisibility=hidden -Werror -fno-omit-frame-pointer \
+               -fsanitize=address,undefined -fno-sanitize-recover=undefined
+CFLAGS_tsan := -O1 -g -fPIC -fvisibility=hidden -Werror -fsanitize=thread
+LDFLAGS_rel  :=
+LDFLAGS_asan := -fsanitize=address,undefined
+LDFLAGS_tsan := -fsanitize=thread
+
+LIB_SRC    := $(wildcard src/core/*.c src/agent/*.c src/store/*.c src/dash/*.c src/server/*.c)
+ASSET_SRC  := $(wildcard src/assets/*.S)
+CLI_SRC    := $(wildcard src/cli/*.c)
+TOOL_SRC   :=
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+TSAN_TESTS := test_ring test_writer
+CHECK_EXTRA :=
+BENCHES    := hotpath ingest
+ALL_EXTRA  :=
+INSTALL_EXTRA :=
+
+include $(wildcard src/*/build.mk)
+
+all: build/rel/evodash build/rel/libevodash.so build/rel/libevodash.a build/evodash.pc $(ALL_EXTRA)
+
+# ---- dependencies -----------------------------------------------------------
+# Order-only, so it never forces a rebuild; it is a quick dpkg-query when all
+# packages are present.
+deps:
+	@scripts/install-deps
+
+# ---- objects, one rule set per variant --------------------------------------
+define variant
+build/$(1)/%.o: %.c | deps
+	@mkdir -p $$(@D)
+	$$(CC) $$(WARN) $$(INCS) $$(PKG_CFLAGS) $$(CFLAGS_$(1)) $$(EXTRA_CFLAGS) -MMD -MP -c $$< -o $$@
+build/$(1)/%.o: %.S | deps web/node_modules/echarts/dist/echarts.min.js
+	@mkdir -p $$(@D)
+	$$(CC) -Wa,-I$$(CURDIR) -c $$< -o $$@
+build/$(1)/libevodash.a: $$(patsubst %.c,build/$(1)/%.o,$$(LIB_SRC)) $$(patsubst %.S,build/$(1)/%.o,$$(ASSET_SRC))
+	@rm -f $$@
+	ar rcs $$@ $$^
+build/$(1)/libevdtools.a: $$(patsubst %.c,build/$(1)/%.o,$$(TOOL_SRC))
+	@rm -f $$@; mkdir -p $$(@D)
+	$$(if $$^,ar rcs $$@ $$^,printf '!<arch>\n' > $$@)
+build/$(1)/tests/%: tests/unit/%.c build/$(1)/libevdtools.a build/$(1)/libevodash.a | deps
+	@mkdir -p $$(@D)
+	$$(CC) $$(WARN) $$(INCS) $$(PKG_CFLAGS) $$(CFLAGS_$(1)) -MMD -MP $$< -o $$@ \
+	    build/$(1)/libevdtools.a build/$(1)/libevodash.a $$(LDFLAGS_$(1)) $$(PKG_LIBS) -lcmocka
+endef
+$(eval $(call variant,rel))
+$(eval $(call variant,asan))
+$(eval $(call variant,tsan))
+
+build/rel/evodash: $(patsubst %.c,build/rel/%.o,$(CLI_SRC)) build/rel/libevdtools.a build/rel/libevodash.a
+	$(CC) -o $@ $^ $(PKG_LIBS)
+
+build/rel/libevodash.so: $(patsubst %.c,build/rel/%.o,$(LIB_SRC)) $(patsubst %.S,build/rel/%.o,$(ASSET_SRC))
+	$(CC) -shared -Wl,-soname,libevodash.so -o $@ $^ $(PKG_LIBS)
+
+build/evodash.pc: scripts/evodash.pc.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+web/node_modules/echarts/dist/echarts.min.js: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+# ---- tests ------------------------------------------------------------------
+# Every unit test runs under ASan+UBSan; the threaded ones also under TSan.
+check: all $(addprefix check-asan-,$(UNIT_TESTS)) $(addprefix check-tsan-,$(TSAN_TESTS)) $(CHECK_EXTRA)
+	@echo "make check: all suites passed"
+
+check-asan-%: build/asan/tests/%
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $<
+check-tsan-%: build/tsan/tests/%
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $<
+
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files 'include/*.h' 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c' 'examples/*.c' 'fuzz/*.c' 'python/*.c')
+
+# ---- benchmarks -------------------------------------------------------------
+# Each prints its headline as the last line: `name: value unit`.
+bench: $(addprefix bench-,$(BENCHES))
+build/rel/bench/%: bench/%.c build/rel/libevdtools.a build/rel/libevodash.a
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(INCS) $(PKG_CFLAGS) $(CFLAGS_rel) $< -o $@ build/rel/libevdtools.a build/rel/libevodash.a $(PKG_LIBS)
+bench-%: build/rel/bench/bench_% build/rel/evodash
+	$<
+
+# ---- demo -------------------------------------------------------------------
+demo: all build/rel/bench/demo_traffic
+	build/rel/bench/demo_traffic evodash.db
+	build/rel/evodash stats --db sqlite:///evodash.db
+
+# ---- install ----------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 build/rel/evodash $(DESTDIR)$(PREFIX)/bin/evodash
+	install -m 644 build/rel/libevodash.a $(DESTDIR)$(PREFIX)/lib/libevodash.a
+	install -m 755 build/rel/libevodash.so $(DESTDIR)$(PREFIX)/lib/libevodash.so
+	install -m 644 include/evodash.h $(DESTDIR)$(PREFIX)/include/evodash.h
+	install -m 644 build/evodash.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/evodash.pc
+	$(foreach f,$(INSTALL_EXTRA),install -m 755 $(f) $(DESTDIR)$(PREFIX)/lib/ ;)
+
+clean:
+	rm -rf build
+
+.PHONY: all deps check format-check bench demo install clean
+.SECONDARY:
+-include $(shell find build -name '*.d' 2>/dev/null)

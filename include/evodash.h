@@ -1,0 +1,206 @@
+/*
+ * evodash.h — the public C API of evodash, a version-aware performance and
+ * usage monitor for web services.
+ *
+ * A service opens one agent, registers its endpoints, and wraps every
+ * request in evd_req_begin() / evd_req_end().  Those two calls read the
+ * clock and write one fixed-size record into a lock-free ring; a writer
+ * thread moves the records into the store (SQLite by default) and keeps
+ * hourly rollups.  Nothing on the request path allocates, locks or blocks.
+ *
+ * Conventions
+ *   - Every exported name starts with evd_; handles are opaque.
+ *   - Functions return 0 on success or a negative EVD_E* code.  The message
+ *     for the last error is kept on the handle (evd_errmsg()).
+ *   - Each prototype says who owns what.  Every free/close accepts NULL.
+ *   - The library never calls exit() or abort().
+ */
+#ifndef EVODASH_H
+#define EVODASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define EVD_API __attribute__((visibility("default")))
+#else
+#define EVD_API
+#endif
+
+#define EVD_VERSION "0.1.0"
+
+/* Return codes. */
+#define EVD_OK 0
+#define EVD_ENOMEM (-1)   /* out of memory */
+#define EVD_EINVAL (-2)   /* bad argument or malformed value */
+#define EVD_EIO (-3)      /* file or database I/O failed */
+#define EVD_ENOENT (-4)   /* no such file, key or endpoint */
+#define EVD_EFULL (-5)    /* ring full: the record was dropped and counted */
+#define EVD_ESCHEMA (-6)  /* database schema is newer than this build */
+#define EVD_ECORRUPT (-7) /* database file is not a usable evodash store */
+#define EVD_EBUSY (-8)    /* database stayed locked past every retry */
+#define EVD_ESTATE (-9)   /* call not valid in the handle's current state */
+
+/* Bounds of the strings copied into a request record.  Longer strings are
+ * truncated and the truncation is counted (evd_counters.truncated). */
+#define EVD_GROUP_MAX 45 /* bytes, not counting the NUL */
+#define EVD_IP_MAX 45    /* enough for any textual IPv6 address */
+
+/* Monitoring levels, per endpoint.  See DESIGN.md. */
+#define EVD_LEVEL_OFF 0     /* last access time only */
+#define EVD_LEVEL_BASIC 1   /* every request */
+#define EVD_LEVEL_OUTLIER 2 /* plus outlier capture */
+#define EVD_LEVEL_PROFILE 3 /* plus the sampling profiler */
+
+typedef struct evd_config evd_config;
+typedef struct evd_agent evd_agent;
+
+/* ---- configuration ------------------------------------------------------ */
+
+/* Create an empty configuration holding the defaults.  Returns NULL when out
+ * of memory.  Caller frees with evd_config_free(). */
+EVD_API evd_config *evd_config_new(void);
+
+/* Free a configuration.  NULL is a no-op. */
+EVD_API void evd_config_free(evd_config *cfg);
+
+/* Read an INI file with a [dashboard] section (Flask-MonitoringDashboard
+ * keys).  Returns 0, EVD_ENOENT if the file cannot be opened, or EVD_EINVAL
+ * for an unknown key or a bad value; evd_config_errmsg() then names the
+ * file, the line and the key.  Values already set are overwritten. */
+EVD_API int evd_config_load(evd_config *cfg, const char *path);
+
+/* Set one key from code, with the same validation as the file.  Both
+ * strings are copied.  Returns 0 or EVD_EINVAL. */
+EVD_API int evd_config_set(evd_config *cfg, const char *key, const char *value);
+
+/* Apply every EVODASH_<KEY> environment variable, which override the file
+ * and code.  evd_open() calls this itself.  Returns 0 or EVD_EINVAL. */
+EVD_API int evd_config_apply_env(evd_config *cfg);
+
+/* The value of KEY as a string, or NULL if it is unset and has no default.
+ * Borrowed until the key is next set or cfg is freed. */
+EVD_API const char *evd_config_get(const evd_config *cfg, const char *key);
+
+/* Message for the last error on cfg.  Borrowed; never NULL. */
+EVD_API const char *evd_config_errmsg(const evd_config *cfg);
+
+/* ---- agent lifetime ----------------------------------------------------- */
+
+/* Open an agent: resolve the version (git, APP_VERSION, or "1.0"), open and
+ * migrate the store, and start the writer, watchdog and sampler threads.
+ * cfg may be NULL for the defaults and is not retained (copied).
+ * *out is set whenever memory allows, even on error, so that
+ * evd_errmsg(*out) can explain; the caller always releases it with
+ * evd_close().  Returns 0 or a negative EVD_E* code. */
+EVD_API int evd_open(const evd_config *cfg, evd_agent **out);
+
+/* Shorthand: evd_open() with the config file PATH (may be NULL). */
+EVD_API int evd_open_file(const char *path, evd_agent **out);
+
+/* Drain every queued record into the store, stop the threads and free the
+ * agent.  Safe to call with NULL.  Returns 0, or the writer's last error. */
+EVD_API int evd_close(evd_agent *a);
+
+/* Block until every record queued before the call is written (or counted as
+ * lost), at most timeout_ms.  Returns 0, or EVD_EBUSY on time-out. */
+EVD_API int evd_flush(evd_agent *a, int timeout_ms);
+
+/* Message for the last error on a.  Borrowed; never NULL. */
+EVD_API const char *evd_errmsg(const evd_agent *a);
+
+/* The version this process records under.  Borrowed for the agent's life. */
+EVD_API const char *evd_version(const evd_agent *a);
+
+/* ---- endpoints ---------------------------------------------------------- */
+
+/* Register an endpoint and return its id in *id (>= 0).  name is the
+ * endpoint's identity (e.g. "api.users"); rule is the URL rule
+ * ("/api/users/<id>"); methods a comma list ("GET,POST").  rule and
+ * methods may be NULL.  Registering the same name again returns the same
+ * id.  Strings are copied.  Its level comes from the store if the endpoint
+ * is known there, otherwise from MONITOR_LEVEL.  Takes a mutex: call it at
+ * start-up or on first sight of a route, not on every request. */
+EVD_API int evd_endpoint_register(evd_agent *a, const char *name, const char *rule,
+                                  const char *methods, int *id);
+
+/* Set an endpoint's monitoring level (EVD_LEVEL_*).  It takes effect at once
+ * in this process and reaches the store, and so other processes, through the
+ * writer.  Returns 0, EVD_ENOENT or EVD_EINVAL. */
+EVD_API int evd_endpoint_set_level(evd_agent *a, int id, int level);
+
+/* The endpoint's current level, or a negative EVD_E* code. */
+EVD_API int evd_endpoint_level(const evd_agent *a, int id);
+
+/* Look an endpoint up by name.  Returns its id or EVD_ENOENT. */
+EVD_API int evd_endpoint_find(const evd_agent *a, const char *name);
+
+/* ---- the request hot path ----------------------------------------------- */
+
+/* A request in flight.  Returned by value; its fields are private. */
+typedef struct evd_req {
+    evd_agent *agent_;
+    int64_t t0_;
+    int32_t endpoint_;
+    int32_t slot_;
+    int32_t level_;
+} evd_req;
+
+/* Start timing a request to endpoint id.  ctx is handed back to the
+ * adapter's capture callbacks (it may be NULL); it must stay valid until
+ * evd_req_end().  Never allocates, locks or blocks. */
+EVD_API evd_req evd_req_begin(evd_agent *a, int endpoint);
+EVD_API evd_req evd_req_begin_ctx(evd_agent *a, int endpoint, void *ctx);
+
+/* Finish a request: read the clock and queue one record.  group (the user
+ * or user group) and ip may be NULL; they are copied up to EVD_GROUP_MAX /
+ * EVD_IP_MAX bytes.  Returns 0, or EVD_EFULL when the ring was full and the
+ * record was dropped (and counted).  Never allocates, locks or blocks. */
+EVD_API int evd_req_end(evd_req *r, int status, const char *group, const char *ip);
+
+/* ---- adapter callbacks -------------------------------------------------- */
+
+/* Capture the stack of the thread running a request.  thread is the
+ * pthread_t (as an integer) that called evd_req_begin; ctx is the pointer it
+ * passed.  Write one frame per line, outermost first, as
+ * "function<TAB>file<TAB>line\n" (file and line may be empty), into
+ * buf[0..cap) NUL-terminated.  Return the length written, or < 0 on error.
+ * Called from the watchdog or sampler thread, never from the request. */
+typedef int (*evd_stack_fn)(void *user, uint64_t thread, void *ctx, char *buf, size_t cap);
+
+/* Capture request details for an outlier: write one JSON object with any of
+ * the keys "url", "headers", "environ", "values" (each an object of strings,
+ * except url) into buf[0..cap), NUL-terminated; mask secrets.  Return the
+ * length or < 0.  Called from the watchdog thread while the request runs. */
+typedef int (*evd_details_fn)(void *user, uint64_t thread, void *ctx, char *buf, size_t cap);
+
+/* Install capture callbacks (either may be NULL).  With no stack callback,
+ * C services get the built-in one: the request's thread is sent the
+ * real-time signal STACK_SIGNAL and takes a backtrace in its handler.
+ * user is borrowed for the agent's life.  Call before the first request. */
+EVD_API int evd_set_callbacks(evd_agent *a, evd_stack_fn stack, evd_details_fn details,
+                              void *user);
+
+/* ---- counters ------------------------------------------------------------ */
+
+typedef struct evd_counters {
+    uint64_t recorded;     /* records queued into the ring */
+    uint64_t dropped;      /* records lost: ring full, or past the writer's bound */
+    uint64_t written;      /* records committed to the store */
+    uint64_t write_errors; /* failed store writes (each retried or counted as dropped) */
+    uint64_t truncated;    /* group or ip strings cut to their bound */
+    uint64_t outliers;     /* outliers captured */
+} evd_counters;
+
+/* Fill *out with this process's counters.  Lock-free; values are read one at
+ * a time, so they are not a single atomic snapshot. */
+EVD_API void evd_get_counters(const evd_agent *a, evd_counters *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EVODASH_H */

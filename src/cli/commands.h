@@ -1,0 +1,13 @@
+/* commands.h — the subcommands of the `evodash` CLI.  Each takes the
+ * arguments after its own name (argv[0] is the subcommand) and returns the
+ * process exit status: 0 ok, 1 failure, 2 usage error. */
+#ifndef EVD_CLI_COMMANDS_H
+#define EVD_CLI_COMMANDS_H
+
+int cmd_stats(int argc, char **argv);    /* cmd_stats.c */
+int cmd_utillog(int argc, char **argv);  /* cmd_trace.c */
+int cmd_profile(int argc, char **argv);  /* cmd_trace.c */
+int cmd_validate(int argc, char **argv); /* cmd_trace.c */
+int cmd_simulate(int argc, char **argv); /* cmd_sim.c */
+
+#endif
