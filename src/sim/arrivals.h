@@ -1,0 +1,37 @@
+/* arrivals.h — one arrival stream per distribution.json entry, producing
+ * scenario start times in increasing order, one at a time, so that the event
+ * queue holds one pending arrival per stream instead of the whole workload. */
+#ifndef EVD_SIM_ARRIVALS_H
+#define EVD_SIM_ARRIVALS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/rng.h"
+#include "sim/sim.h"
+
+typedef struct sim_stream {
+    const sim_arr *a; /* borrowed from the model */
+    sim_rng rng;
+    double scale; /* rate multiplier */
+    long long left;   /* arrivals still to produce (volume kinds) */
+    double u;     /* last uniform order statistic */
+    double t;     /* last time produced, s */
+    double *buf;  /* owned: pre-drawn sorted times (normal) */
+    size_t i, n;
+} sim_stream;
+
+/* Prepare stream number idx of a run seeded with seed.  Returns 0 or
+ * EVD_ENOMEM.  Free with sim_stream_free(). */
+int sim_stream_init(sim_stream *s, const sim_arr *a, uint64_t seed, int idx, double scale);
+
+/* Store the next arrival time (s) in *t and return 1, or return 0 when the
+ * stream is exhausted. */
+int sim_stream_next(sim_stream *s, double *t);
+
+/* Number of arrivals the stream will produce, or -1 if random (poisson). */
+double sim_stream_expected(const sim_arr *a, double scale);
+
+void sim_stream_free(sim_stream *s);
+
+#endif

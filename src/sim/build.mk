@@ -1,0 +1,11 @@
+# src/sim — the capacity simulator (issue 7).  See docs/simulate.md.
+TOOL_SRC += $(wildcard src/sim/*.c)
+
+# Queueing-theory checks: ~50M simulated arrivals, so -O2 rather than ASan.
+build/rel/tests/sim/%: tests/sim/%.c build/rel/libevdtools.a build/rel/libevodash.a
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(INCS) $(PKG_CFLAGS) $(CFLAGS_rel) $< -o $@ build/rel/libevdtools.a build/rel/libevodash.a $(PKG_LIBS)
+check-sim-queueing: build/rel/tests/sim/queueing
+	$<
+CHECK_EXTRA += check-sim-queueing
+.PHONY: check-sim-queueing

@@ -1,0 +1,141 @@
+/* engine.h — the state of one simulation run, shared by engine.c (the event
+ * loop) and results.c (statistics and SimResults.json).  Private to src/sim. */
+#ifndef EVD_SIM_ENGINE_H
+#define EVD_SIM_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/arrivals.h"
+#include "sim/heap.h"
+#include "sim/rng.h"
+#include "sim/sim.h"
+
+enum { EV_ARRIVAL = 0, EV_ISTART, EV_FSTART, EV_DONE, EV_TIMER, EV_SAMPLE, EV_UP };
+
+enum { REP_STARTING = 0, REP_ACTIVE, REP_DRAINING, REP_GONE };
+
+/* A function instance: waiting, running or delayed. */
+typedef struct sim_job {
+    int32_t inst; /* interaction instance */
+    int32_t fn;   /* function index within the interaction */
+    int32_t rep;  /* replica while running */
+    int32_t next_free;
+    double t_enq; /* when it entered the service queue, ns */
+} sim_job;
+
+/* An interaction instance. */
+typedef struct sim_inst {
+    int32_t scen, inter;
+    int32_t outstanding; /* functions started or scheduled, not yet complete */
+    int32_t next_free;
+    double t_start; /* ns */
+    double wait;    /* ns spent in service queues */
+} sim_inst;
+
+/* A running CPU job on a replica, keyed by the replica's virtual work clock
+ * at which it finishes. */
+typedef struct sim_pjob {
+    double fv;
+    int32_t job;
+} sim_pjob;
+
+/* One replica of a service.  Processor sharing: every CPU job on it runs at
+ * the same fraction f of its solo speed (f = min(1, maxCPU / sum of cpu
+ * demands)), so a virtual clock V advancing at rate f gives each job's
+ * remaining work exactly as fv - V.  V is brought up to date at every
+ * change of rate (advance()), which is the "update remaining work at every
+ * rate change" step done for all jobs at once in O(1); only the job with
+ * the least fv has a completion event in the queue. */
+typedef struct sim_rep {
+    int svc;
+    int state;
+    int nrun; /* running jobs, CPU and zero-CPU ones */
+    int ncpu; /* running jobs with cpu > 0 (in the heap) */
+    double demand, ram, io, net;
+    double V, f, t_last;
+    sim_pjob *h;
+    size_t hn, hcap;
+    /* integrals over time of utilisation (0..1), ns */
+    double c_cpu, c_ram, c_io, c_net;
+    double s_cpu, s_ram, s_io, s_net, s_t; /* values at the last sample */
+    double born, died;                     /* ns; died < 0 while alive */
+} sim_rep;
+
+typedef struct sim_svcrt {
+    int32_t *q; /* FIFO ring of waiting jobs */
+    size_t qh, qn, qcap;
+    int *reps;
+    int nreps, capreps;
+    int nactive, npending;
+    uint64_t peak_q;
+    int peak_reps;
+} sim_svcrt;
+
+typedef struct sim_stat {
+    char label[96];
+    const char *name;
+    uint64_t started_all, completed_all;
+    uint64_t started, completed; /* after the warm-up */
+    double sum_resp, sum_wait;
+    double *resp; /* response times after the warm-up, ns */
+    size_t nresp, capresp;
+    int sorted;
+    uint64_t iv_n;
+    double iv_resp, iv_wait;
+} sim_stat;
+
+typedef struct sim_row {
+    double t;
+    int32_t id;
+    double v[5];
+} sim_row;
+
+typedef struct sim_series {
+    sim_row *r;
+    size_t n, cap;
+} sim_series;
+
+struct sim_run {
+    const sim_model *m;
+    sim_opts o;
+    double until_ns, interval_ns, warmup_ns;
+    double now;
+    sim_heap heap;
+    sim_rng rng; /* service times */
+    sim_stream *streams;
+    int nstreams;
+
+    sim_job *jobs;
+    int32_t njobs, capjobs, free_job;
+    sim_inst *insts;
+    int32_t ninsts, capinsts, free_inst;
+
+    sim_rep *reps;
+    int32_t *rep_pos; /* heap position of each replica's EV_DONE */
+    int nreps, capreps;
+    sim_svcrt *svcs;
+    int nsvc;
+
+    sim_stat *stats;
+    int nstats;
+    int *stat_base; /* first stat of each scenario */
+
+    int32_t *donebuf;
+    size_t ndone, capdone;
+
+    uint64_t running, queued, pending_inst;
+    uint64_t events, iv_events;
+    sim_totals tot;
+    double last_sample;
+    int sampling;
+    double est_end; /* ns, for the progress line */
+    sim_series s_dones, s_resp, s_util, s_events;
+    char err[256];
+};
+
+/* results.c */
+int sim_series_add(sim_series *s, double t, int32_t id, double a, double b, double c, double d,
+                   double e);
+
+#endif
