@@ -1,0 +1,433 @@
+/* agent.c — opening and closing an agent, endpoints, counters, fork.
+ *
+ * DESIGN
+ *
+ * An agent owns one ring, one writer thread, one watchdog thread and one
+ * sampler thread.  The request path (hotpath.c) touches only atomics in the
+ * ring, the endpoint table and the in-flight slots.
+ *
+ * The endpoint table is allocated once at open (MAX endpoints) so that
+ * registration never moves it under a reader; n_endpoints is published
+ * with release after the entry is filled.
+ *
+ * Fork: every open agent is on a list.  pthread_atfork's prepare handler
+ * takes each agent's fork_mu and cap_mu, which the writer holds while it
+ * works on a batch and the watchdog/sampler while they capture, so the
+ * child inherits an agent at rest.  In the child the ring is emptied (its
+ * records belong to the parent, which writes them: no duplicates), the
+ * parent's SQLite connection is abandoned unclosed (SQLite forbids using it
+ * across fork, and closing it could disturb the parent's WAL), and fresh
+ * threads start, registering the child as a new instance.
+ *
+ * Exit: an atexit handler flushes every open agent, so a normal shutdown
+ * loses nothing even if the host never calls evd_close().
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "evodash.h"
+#include "agent/agent_int.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/git_version.h"
+#include "store/store.h"
+
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static evd_agent *live;
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
+int agent_fail(evd_agent *a, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->err, sizeof a->err, fmt, ap);
+    va_end(ap);
+    a->last_rc = rc;
+    return rc;
+}
+
+int64_t agent_now_us(const evd_agent *a)
+{
+    (void)a;
+    return clock_real_ns() / 1000;
+}
+
+const char *evd_errmsg(const evd_agent *a)
+{
+    if (!a)
+        return "out of memory";
+    return a->err;
+}
+
+const char *evd_version(const evd_agent *a)
+{
+    return a ? a->version : "";
+}
+
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&live_mu);
+    for (evd_agent *a = live; a; a = a->next_live) {
+        pthread_mutex_lock(&a->fork_mu);
+        pthread_mutex_lock(&a->cap_mu);
+        pthread_mutex_lock(&a->reg_mu);
+    }
+}
+
+static void fork_parent(void)
+{
+    for (evd_agent *a = live; a; a = a->next_live) {
+        pthread_mutex_unlock(&a->reg_mu);
+        pthread_mutex_unlock(&a->cap_mu);
+        pthread_mutex_unlock(&a->fork_mu);
+    }
+    pthread_mutex_unlock(&live_mu);
+}
+
+static void fork_child(void)
+{
+    for (evd_agent *a = live; a; a = a->next_live) {
+        pthread_mutex_init(&a->reg_mu, NULL);
+        pthread_mutex_init(&a->cap_mu, NULL);
+        pthread_mutex_init(&a->fork_mu, NULL);
+        pthread_mutex_init(&a->wake_mu, NULL);
+        pthread_cond_init(&a->wake, NULL);
+        if (!a->threads_started)
+            continue;
+        ring_reset(&a->ring);
+        a->recorded_base = ring_accepted(&a->ring);
+        atomic_store(&a->done_pos, a->recorded_base);
+        atomic_store(&a->written, 0);
+        atomic_store(&a->write_errors, 0);
+        atomic_store(&a->outliers, 0);
+        atomic_store(&a->truncated, 0);
+        atomic_store(&a->dropped_other, 0);
+        int n = atomic_load(&a->n_endpoints);
+        for (int i = 0; i < n; i++) {
+            endpoint *e = &a->eps[i];
+            atomic_store(&e->dropped, 0); /* the parent reports its own */
+            e->dropped_synced = 0;
+            e->access_synced = atomic_load(&e->last_access_ns);
+        }
+        inflight_reset_after_fork(a);
+        a->store = NULL; /* the parent's connection; deliberately not closed */
+        a->instance_id = 0;
+        a->threads_started = 0;
+        atomic_store(&a->stopping, 0);
+        if (agent_start_threads(a))
+            atomic_store(&a->running, 0);
+    }
+    pthread_mutex_init(&live_mu, NULL);
+}
+
+static void flush_at_exit(void)
+{
+    pthread_mutex_lock(&live_mu);
+    for (evd_agent *a = live; a; a = a->next_live)
+        evd_flush(a, 5000);
+    pthread_mutex_unlock(&live_mu);
+}
+
+static void install_hooks(void)
+{
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    atexit(flush_at_exit);
+}
+
+int agent_start_threads(evd_agent *a)
+{
+    if (pthread_create(&a->writer, NULL, writer_main, a))
+        return agent_fail(a, EVD_ENOMEM, "cannot start the writer thread");
+    if (pthread_create(&a->watchdog, NULL, watchdog_main, a)) {
+        atomic_store(&a->stopping, 1);
+        pthread_join(a->writer, NULL);
+        return agent_fail(a, EVD_ENOMEM, "cannot start the watchdog thread");
+    }
+    if (pthread_create(&a->sampler, NULL, sampler_main, a)) {
+        atomic_store(&a->stopping, 1);
+        pthread_join(a->writer, NULL);
+        pthread_join(a->watchdog, NULL);
+        return agent_fail(a, EVD_ENOMEM, "cannot start the sampler thread");
+    }
+    a->threads_started = 1;
+    return 0;
+}
+
+void agent_stop_threads(evd_agent *a)
+{
+    if (!a->threads_started)
+        return;
+    atomic_store(&a->stopping, 1);
+    pthread_mutex_lock(&a->wake_mu);
+    pthread_cond_broadcast(&a->wake);
+    pthread_mutex_unlock(&a->wake_mu);
+    /* watchdog and sampler first: their captures end up in records the
+     * writer still has to write */
+    pthread_join(a->sampler, NULL);
+    pthread_join(a->watchdog, NULL);
+    pthread_join(a->writer, NULL);
+    a->threads_started = 0;
+}
+
+static int read_config(evd_agent *a, const evd_config *cfg)
+{
+    int rc;
+    a->cfg = cfg ? config_clone(cfg) : evd_config_new();
+    if (!a->cfg)
+        return agent_fail(a, EVD_ENOMEM, "out of memory copying the configuration");
+    if ((rc = evd_config_apply_env(a->cfg)))
+        return agent_fail(a, rc, "%s", evd_config_errmsg(a->cfg));
+    a->default_level = (int)config_int(a->cfg, "MONITOR_LEVEL");
+    a->outlier_c = config_double(a->cfg, "OUTLIER_DETECTION_CONSTANT");
+    a->sampling_ms = (int)config_int(a->cfg, "SAMPLING_PERIOD");
+    a->stack_signal = SIGRTMIN + (int)config_int(a->cfg, "STACK_SIGNAL");
+    a->retention_days = (int)config_int(a->cfg, "RETENTION_DAYS");
+    a->max_endpoints = AGENT_MAX_ENDPOINTS_DEFAULT;
+    const char *db = config_str(a->cfg, "DATABASE");
+    if (!(a->db_url = strdup(db ? db : "sqlite:///evodash.db")))
+        return agent_fail(a, EVD_ENOMEM, "out of memory");
+    char err[256];
+    if ((rc = git_resolve_version(a->cfg, a->version, sizeof a->version, err, sizeof err)))
+        return agent_fail(a, rc, "%s", err);
+    const char *inst = config_str(a->cfg, "INSTANCE");
+    if (inst && *inst) {
+        snprintf(a->instance_name, sizeof a->instance_name, "%s", inst);
+    } else {
+        char host[64] = "localhost";
+        gethostname(host, sizeof host - 1);
+        snprintf(a->instance_name, sizeof a->instance_name, "%s:%d", host, (int)getpid());
+    }
+    return 0;
+}
+
+int evd_open(const evd_config *cfg, evd_agent **out)
+{
+    evd_agent *a = calloc(1, sizeof *a);
+    int rc;
+
+    *out = a;
+    if (!a)
+        return EVD_ENOMEM;
+    pthread_mutex_init(&a->reg_mu, NULL);
+    pthread_mutex_init(&a->fork_mu, NULL);
+    pthread_mutex_init(&a->cap_mu, NULL);
+    pthread_mutex_init(&a->wake_mu, NULL);
+    pthread_cond_init(&a->wake, NULL);
+    if ((rc = read_config(a, cfg)))
+        return rc;
+    if ((rc = ring_init(&a->ring, (size_t)config_int(a->cfg, "RING_CAPACITY"))))
+        return agent_fail(a, rc, "cannot allocate the request ring");
+    a->eps = aligned_alloc(64, sizeof(endpoint) * (size_t)a->max_endpoints);
+    a->slots = calloc(AGENT_SLOTS, sizeof(slot));
+    a->batch = malloc(sizeof(ring_rec) * AGENT_BATCH_MAX);
+    if (!a->eps || !a->slots || !a->batch)
+        return agent_fail(a, EVD_ENOMEM, "out of memory allocating the agent");
+    memset(a->eps, 0, sizeof(endpoint) * (size_t)a->max_endpoints);
+    atomic_store(&a->clock_offset_ns, clock_offset_ns());
+    a->recorded_base = 0;
+
+    /* The store opens here, synchronously, so that evd_open can report a
+     * bad file at once.  On failure the agent still runs: it records,
+     * counts what it cannot keep, and the writer retries the store. */
+    int store_rc = store_open(a->db_url, 0, &a->store);
+    if (store_rc) {
+        agent_fail(a, store_rc, "%s", store_errmsg(a->store));
+        store_close(a->store);
+        a->store = NULL;
+    }
+    if (stack_install(a))
+        a->stack_signal = 0; /* signal taken by the host: no built-in stacks */
+
+    pthread_once(&hooks_once, install_hooks);
+    pthread_mutex_lock(&live_mu);
+    if ((rc = agent_start_threads(a))) {
+        pthread_mutex_unlock(&live_mu);
+        return rc;
+    }
+    a->next_live = live;
+    live = a;
+    atomic_store(&a->running, 1);
+    pthread_mutex_unlock(&live_mu);
+    return store_rc;
+}
+
+int evd_open_file(const char *path, evd_agent **out)
+{
+    evd_config *cfg = evd_config_new();
+    int rc;
+    if (!cfg) {
+        *out = NULL;
+        return EVD_ENOMEM;
+    }
+    if (path && (rc = evd_config_load(cfg, path))) {
+        evd_agent *a = calloc(1, sizeof *a);
+        *out = a;
+        if (a)
+            agent_fail(a, rc, "%s", evd_config_errmsg(cfg));
+        evd_config_free(cfg);
+        return rc;
+    }
+    rc = evd_open(cfg, out);
+    evd_config_free(cfg);
+    return rc;
+}
+
+int evd_flush(evd_agent *a, int timeout_ms)
+{
+    if (!a || !a->threads_started)
+        return 0;
+    uint64_t target = ring_accepted(&a->ring);
+    struct timespec ts = {0, 1000000};
+    pthread_mutex_lock(&a->wake_mu);
+    pthread_cond_broadcast(&a->wake);
+    pthread_mutex_unlock(&a->wake_mu);
+    for (int waited = 0; atomic_load(&a->done_pos) < target; waited++) {
+        if (waited >= timeout_ms)
+            return EVD_EBUSY;
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+int evd_close(evd_agent *a)
+{
+    if (!a)
+        return 0;
+    int rc = a->last_rc;
+    pthread_mutex_lock(&live_mu);
+    for (evd_agent **p = &live; *p; p = &(*p)->next_live)
+        if (*p == a) {
+            *p = a->next_live;
+            break;
+        }
+    pthread_mutex_unlock(&live_mu);
+    atomic_store(&a->running, 0);
+    agent_stop_threads(a); /* the writer drains the ring before it returns */
+    if (a->threads_started == 0 && a->store)
+        rc = a->last_rc;
+    store_close(a->store);
+    if (a->slots)
+        for (int i = 0; i < AGENT_SLOTS; i++)
+            capture_free(a->slots[i].cap);
+    for (int i = 0; a->eps && i < atomic_load(&a->n_endpoints); i++) {
+        free(a->eps[i].name);
+        free(a->eps[i].rule);
+        free(a->eps[i].methods);
+    }
+    free(a->eps);
+    free(a->slots);
+    free(a->batch);
+    free(a->db_url);
+    ring_free(&a->ring);
+    evd_config_free(a->cfg);
+    pthread_mutex_destroy(&a->reg_mu);
+    pthread_mutex_destroy(&a->fork_mu);
+    pthread_mutex_destroy(&a->cap_mu);
+    pthread_mutex_destroy(&a->wake_mu);
+    pthread_cond_destroy(&a->wake);
+    free(a);
+    return rc;
+}
+
+int evd_endpoint_find(const evd_agent *a, const char *name)
+{
+    int n = atomic_load_explicit(&((evd_agent *)a)->n_endpoints, memory_order_acquire);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(a->eps[i].name, name))
+            return i;
+    return EVD_ENOENT;
+}
+
+int evd_endpoint_register(evd_agent *a, const char *name, const char *rule, const char *methods,
+                          int *id)
+{
+    int rc = 0;
+    if (!a || !name || !*name || !id)
+        return EVD_EINVAL;
+    pthread_mutex_lock(&a->reg_mu);
+    int found = evd_endpoint_find(a, name);
+    if (found >= 0) {
+        *id = found;
+        goto done;
+    }
+    int n = atomic_load(&a->n_endpoints);
+    if (n >= a->max_endpoints) {
+        rc = agent_fail(a, EVD_ENOMEM, "too many endpoints (at most %d)", a->max_endpoints);
+        goto done;
+    }
+    endpoint *e = &a->eps[n];
+    memset(e, 0, sizeof *e);
+    e->name = strdup(name);
+    e->rule = rule ? strdup(rule) : NULL;
+    e->methods = methods ? strdup(methods) : NULL;
+    if (!e->name || (rule && !e->rule) || (methods && !e->methods)) {
+        free(e->name);
+        free(e->rule);
+        free(e->methods);
+        rc = agent_fail(a, EVD_ENOMEM, "out of memory registering an endpoint");
+        goto done;
+    }
+    atomic_store(&e->level, a->default_level);
+    atomic_store_explicit(&a->n_endpoints, n + 1, memory_order_release);
+    *id = n;
+    /* wake the writer so that the store's level (if any) applies soon */
+    pthread_mutex_lock(&a->wake_mu);
+    pthread_cond_broadcast(&a->wake);
+    pthread_mutex_unlock(&a->wake_mu);
+done:
+    pthread_mutex_unlock(&a->reg_mu);
+    return rc;
+}
+
+int evd_endpoint_set_level(evd_agent *a, int id, int level)
+{
+    if (!a || id < 0 || id >= atomic_load(&a->n_endpoints))
+        return EVD_ENOENT;
+    if (level < EVD_LEVEL_OFF || level > EVD_LEVEL_PROFILE)
+        return EVD_EINVAL;
+    atomic_store(&a->eps[id].level, level);
+    atomic_store(&a->eps[id].level_dirty, 1);
+    return 0;
+}
+
+int evd_endpoint_level(const evd_agent *a, int id)
+{
+    if (!a || id < 0 || id >= atomic_load(&((evd_agent *)a)->n_endpoints))
+        return EVD_ENOENT;
+    return atomic_load(&((evd_agent *)a)->eps[id].level);
+}
+
+int evd_set_callbacks(evd_agent *a, evd_stack_fn stack, evd_details_fn details, void *user)
+{
+    if (!a)
+        return EVD_EINVAL;
+    pthread_mutex_lock(&a->cap_mu);
+    a->stack_cb = stack;
+    a->details_cb = details;
+    a->cb_user = user;
+    pthread_mutex_unlock(&a->cap_mu);
+    return 0;
+}
+
+void evd_get_counters(const evd_agent *a, evd_counters *out)
+{
+    evd_agent *m = (evd_agent *)a;
+    memset(out, 0, sizeof *out);
+    if (!a || !a->eps)
+        return;
+    out->recorded = ring_accepted(&m->ring) - m->recorded_base;
+    uint64_t dropped = atomic_load(&m->dropped_other);
+    int n = atomic_load(&m->n_endpoints);
+    for (int i = 0; i < n; i++)
+        dropped += atomic_load_explicit(&m->eps[i].dropped, memory_order_relaxed);
+    out->dropped = dropped;
+    out->written = atomic_load(&m->written);
+    out->write_errors = atomic_load(&m->write_errors);
+    out->truncated = atomic_load(&m->truncated);
+    out->outliers = atomic_load(&m->outliers);
+}

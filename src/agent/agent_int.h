@@ -1,0 +1,165 @@
+/* agent_int.h — the agent handle and what its threads share.  Only the
+ * files of src/agent include this. */
+#ifndef EVD_AGENT_INT_H
+#define EVD_AGENT_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "evodash.h"
+#include "core/ring.h"
+
+struct store;
+struct calltree;
+
+/* A running mean needs this many requests before it sets deadlines: fewer
+ * makes the first slow-ish requests of a cold endpoint look like outliers. */
+#define AGENT_MEAN_MIN_SAMPLES 10
+#define AGENT_MAX_ENDPOINTS_DEFAULT 4096
+#define AGENT_SLOTS 1024 /* requests at level >= 2 in flight at once */
+#define AGENT_BATCH_MAX 4096
+
+typedef struct endpoint {
+    _Alignas(64) _Atomic int level;
+    _Atomic int level_dirty;       /* set from code; writer pushes it to the store */
+    _Atomic int64_t last_access_ns; /* UTC ns, 0 = never */
+    _Atomic uint64_t dropped;      /* records of this endpoint lost */
+    _Atomic uint64_t mean_n;       /* running mean for watchdog deadlines */
+    _Atomic uint64_t mean_sum_ns;
+    /* writer-owned */
+    int64_t store_id; /* 0 until the writer has registered it */
+    uint64_t dropped_synced;
+    int64_t access_synced;
+    /* immutable after registration */
+    char *name, *rule, *methods;
+} endpoint;
+
+/* States of an in-flight slot (see inflight.c). */
+enum { SLOT_FREE, SLOT_RUN, SLOT_BUSY, SLOT_END_BUSY, SLOT_ENDED, SLOT_ORPHAN_BUSY, SLOT_ORPHAN };
+
+/* What the watchdog and sampler captured for one request; freed by the
+ * writer (or by the watchdog for an orphan). */
+typedef struct capture {
+    int outlier;
+    char *stack;   /* frames, one per line */
+    char *cpu;     /* JSON array */
+    char *memory;  /* JSON object */
+    char *details; /* JSON object from the adapter */
+    struct calltree *tree;
+} capture;
+
+typedef struct slot {
+    _Atomic int state;
+    int endpoint;
+    _Atomic int level;
+    int64_t t0;                /* monotonic ns */
+    _Atomic int64_t deadline;  /* monotonic ns; INT64_MAX = none */
+    uint64_t thread;  /* pthread_self() */
+    pid_t tid;        /* kernel thread id, for signals */
+    void *ctx;
+    capture *cap; /* written only in SLOT_BUSY by the capturing thread */
+    int64_t last_sample;
+} slot;
+
+struct evd_agent {
+    /* hot path, read-mostly */
+    _Atomic int running;
+    ring ring;
+    endpoint *eps;
+    int max_endpoints;
+    _Atomic int n_endpoints;
+    _Atomic int64_t clock_offset_ns; /* realtime - monotonic */
+    double outlier_c;
+    _Atomic uint64_t truncated;
+    _Atomic uint64_t dropped_other; /* drops not tied to an endpoint (writer bound) */
+    slot *slots;
+
+    /* configuration */
+    evd_config *cfg;
+    char version[128];
+    char instance_name[128];
+    int default_level;
+    int sampling_ms;
+    int stack_signal;
+    int retention_days;
+    char *db_url;
+
+    /* adapter callbacks */
+    evd_stack_fn stack_cb;
+    evd_details_fn details_cb;
+    void *cb_user;
+
+    /* threads */
+    pthread_mutex_t reg_mu;  /* endpoint registration */
+    pthread_mutex_t fork_mu; /* held by the writer around store work; by fork */
+    pthread_mutex_t cap_mu;  /* one stack capture at a time */
+    pthread_mutex_t wake_mu;
+    pthread_cond_t wake;
+    pthread_t writer, watchdog, sampler;
+    int threads_started;
+    _Atomic int stopping;
+
+    /* writer state */
+    struct store *store;
+    int64_t instance_id, version_id;
+    _Atomic uint64_t done_pos; /* ring position up to which records are written or counted */
+    _Atomic uint64_t written;
+    _Atomic uint64_t write_errors;
+    _Atomic uint64_t outliers;
+    uint64_t recorded_base; /* ring position at start (or fork) */
+    ring_rec *batch;
+    int last_rc;
+
+    struct evd_agent *next_live; /* list of open agents, for fork and exit */
+    char err[512];
+};
+
+/* agent.c */
+int agent_fail(evd_agent *a, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int64_t agent_now_us(const evd_agent *a);
+int agent_start_threads(evd_agent *a);
+void agent_stop_threads(evd_agent *a);
+
+/* writer.c */
+void *writer_main(void *arg);
+/* Record drops of records that never reached the store. */
+void writer_count_lost(evd_agent *a, const ring_rec *recs, size_t n);
+
+/* inflight.c */
+int inflight_claim(evd_agent *a, int endpoint, int level, int64_t t0, void *ctx);
+/* Called by evd_req_end: returns the slot to carry in the record, or -1. */
+int inflight_end(evd_agent *a, int idx, int64_t dur_ns);
+void inflight_orphan(evd_agent *a, int idx);
+/* Background capture protocol: begin returns 0 if the slot is now BUSY. */
+int inflight_capture_begin(evd_agent *a, int idx);
+void inflight_capture_end(evd_agent *a, int idx);
+/* Writer: wait until the slot's capture is complete; returns it (owned by
+ * the caller) and frees the slot. */
+capture *inflight_take(evd_agent *a, int idx);
+void inflight_reap_orphans(evd_agent *a);
+void capture_free(capture *c);
+void inflight_reset_after_fork(evd_agent *a);
+
+/* watchdog.c, sampler.c */
+void *watchdog_main(void *arg);
+void *sampler_main(void *arg);
+
+/* stack.c: the default capture for C services */
+int stack_install(evd_agent *a);
+int stack_capture(evd_agent *a, const slot *s, char *buf, size_t cap);
+/* Adapter callback if set, else the built-in one. */
+int stack_capture_any(evd_agent *a, const slot *s, char *buf, size_t cap);
+
+/* calltree.c */
+struct calltree *calltree_new(void);
+void calltree_free(struct calltree *t);
+/* Add one sample: frames text (outermost first) lasting period_us. */
+int calltree_add(struct calltree *t, const char *frames, int64_t period_us);
+/* Visit the tree in pre-order. */
+typedef int (*calltree_visit_fn)(void *u, int position, int indent, const char *function,
+                                 const char *file, int line, int64_t duration_us, int samples);
+int calltree_walk(const struct calltree *t, calltree_visit_fn fn, void *u);
+
+#endif

@@ -1,0 +1,135 @@
+/* watchdog.c — the outlier watchdog (level 2 and up).
+ *
+ * DESIGN
+ *
+ * One thread for the whole process.  Every WATCHDOG_TICK_MS it scans the
+ * in-flight slots; a running request past its deadline (start +
+ * OUTLIER_DETECTION_CONSTANT x the endpoint's running mean, once the mean
+ * has AGENT_MEAN_MIN_SAMPLES requests) is taken BUSY (see inflight.c) and
+ * captured: CPU per core since the watchdog's last /proc/stat reading
+ * (kept at most CPU_REFRESH_MS old), memory, the stack and the adapter's
+ * request details.  The capture rides in the slot until the request ends;
+ * the writer stores it with the request.  The watchdog also frees captures
+ * whose record was dropped (orphans).  A request that ends before its
+ * deadline costs the watchdog nothing but a load in the scan.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/agent_int.h"
+#include "core/clock.h"
+#include "core/sysinfo.h"
+
+#define WATCHDOG_TICK_MS 5
+#define CPU_REFRESH_MS 250
+#define CAPTURE_TEXT_MAX 16384
+
+static char *cpu_json(const sysinfo_cpu *before, const sysinfo_cpu *after)
+{
+    double pct[SYSINFO_MAX_CPUS];
+    int n = sysinfo_cpu_percent(before, after, pct, SYSINFO_MAX_CPUS);
+    json_t *arr = json_array();
+    for (int i = 0; arr && i < n; i++)
+        json_array_append_new(arr, json_real((double)(int)(pct[i] * 10 + 0.5) / 10));
+    char *s = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    return s;
+}
+
+static char *mem_json(void)
+{
+    sysinfo_mem m;
+    if (sysinfo_read_mem(&m))
+        return NULL;
+    json_t *o = json_pack("{s:I,s:I,s:I,s:f,s:I}", "total_bytes", (json_int_t)m.total_bytes,
+                          "available_bytes", (json_int_t)m.available_bytes, "used_bytes",
+                          (json_int_t)m.used_bytes, "used_percent",
+                          m.total_bytes ? 100.0 * (double)m.used_bytes / (double)m.total_bytes
+                                        : 0.0,
+                          "process_rss_bytes", (json_int_t)m.process_rss);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
+static void capture_outlier(evd_agent *a, slot *s, const sysinfo_cpu *prev, char *buf)
+{
+    capture *c = s->cap;
+    if (!c && !(c = s->cap = calloc(1, sizeof *c)))
+        return;
+    if (c->outlier)
+        return;
+    c->outlier = 1;
+    sysinfo_cpu *now = malloc(sizeof *now);
+    if (now && !sysinfo_read_cpu(now))
+        c->cpu = cpu_json(prev, now);
+    free(now);
+    c->memory = mem_json();
+    pthread_mutex_lock(&a->cap_mu);
+    int n = stack_capture_any(a, s, buf, CAPTURE_TEXT_MAX);
+    if (n >= 0)
+        c->stack = strdup(buf);
+    if (a->details_cb) {
+        n = a->details_cb(a->cb_user, s->thread, s->ctx, buf, CAPTURE_TEXT_MAX);
+        if (n >= 0) {
+            buf[CAPTURE_TEXT_MAX - 1] = 0;
+            c->details = strdup(buf);
+        }
+    }
+    pthread_mutex_unlock(&a->cap_mu);
+    atomic_fetch_add(&a->outliers, 1);
+}
+
+static void wait_tick(evd_agent *a, int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)ms * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&a->wake_mu);
+    if (!atomic_load(&a->stopping))
+        pthread_cond_timedwait(&a->wake, &a->wake_mu, &ts);
+    pthread_mutex_unlock(&a->wake_mu);
+}
+
+void *watchdog_main(void *arg)
+{
+    evd_agent *a = arg;
+    sysinfo_cpu *prev = malloc(sizeof *prev);
+    char *buf = malloc(CAPTURE_TEXT_MAX);
+    int64_t prev_at = 0;
+    if (!prev || !buf)
+        goto done;
+    memset(prev, 0, sizeof *prev);
+    while (!atomic_load(&a->stopping)) {
+        int64_t now = clock_mono_ns();
+        if (now - prev_at > (int64_t)CPU_REFRESH_MS * 1000000 && !sysinfo_read_cpu(prev))
+            prev_at = now;
+        for (int i = 0; i < AGENT_SLOTS; i++) {
+            slot *s = &a->slots[i];
+            if (atomic_load_explicit(&s->state, memory_order_acquire) != SLOT_RUN)
+                continue;
+            if (atomic_load_explicit(&s->deadline, memory_order_relaxed) > now)
+                continue;
+            if (inflight_capture_begin(a, i))
+                continue;
+            /* re-check now that the slot is ours: it may be a new request */
+            if (atomic_load_explicit(&s->deadline, memory_order_relaxed) <= now) {
+                capture_outlier(a, s, prev, buf);
+                atomic_store_explicit(&s->deadline, INT64_MAX, memory_order_relaxed);
+            }
+            inflight_capture_end(a, i);
+        }
+        inflight_reap_orphans(a);
+        wait_tick(a, WATCHDOG_TICK_MS);
+    }
+done:
+    free(prev);
+    free(buf);
+    return NULL;
+}

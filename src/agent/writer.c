@@ -1,0 +1,460 @@
+/* writer.c — the writer thread: ring -> store.
+ *
+ * DESIGN
+ *
+ * One thread per process drains the ring in batches of up to
+ * AGENT_BATCH_MAX records and writes each batch in one transaction: the
+ * requests, their outliers and profiler trees, and the batch's rollups,
+ * aggregated here per (endpoint, hour) first so that a batch merges one
+ * row per key, not one per request.
+ *
+ * Memory is bounded by the ring plus one batch.  When the store is busy or
+ * failing, the batch is retried with exponential backoff (WRITER_BACKOFF_*)
+ * while the ring keeps accepting; once the ring is full, producers drop and
+ * count.  A batch that fails WRITER_ATTEMPTS times, or that arrives while
+ * the store cannot be opened at all, is counted as dropped, per endpoint:
+ * nothing is lost silently.  The store is reopened every WRITER_REOPEN_MS
+ * while it is unavailable, so a service outlives a bad disk.
+ *
+ * Once a second (or when woken) it also syncs with the store: registers new
+ * endpoints, pushes levels set from code, pulls levels set by the dashboard
+ * (so a change reaches every process within about a second), and saves last
+ * access times, drop counts and this instance's counters.
+ *
+ * The writer holds fork_mu whenever it touches the store, so fork() never
+ * copies a connection in the middle of a transaction.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/agent_int.h"
+#include "core/clock.h"
+#include "core/sketch.h"
+#include "store/store.h"
+
+#define WRITER_ATTEMPTS 8
+#define WRITER_BACKOFF_MIN_MS 10
+#define WRITER_BACKOFF_MAX_MS 1000
+#define WRITER_REOPEN_MS 2000
+#define WRITER_SYNC_MS 1000
+#define WRITER_IDLE_MS 2
+#define WRITER_STOP_WAIT_MS 1000
+#define ACC_MAX 64
+
+typedef struct acc {
+    int used;
+    int ep;
+    int64_t hour;
+    uint64_t count;
+    int64_t sum_us, min_us, max_us;
+    uint64_t cls[6];
+    sketch sk;
+} acc;
+
+typedef struct writer {
+    evd_agent *a;
+    acc *accs;
+    int naccs;
+    capture **caps; /* per batch record */
+    uint8_t *skbuf;
+    int synced; /* endpoints registered in the store so far */
+    int64_t last_sync, last_reopen, last_prune;
+} writer;
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static void wait_wake(evd_agent *a, int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)ms * 1000000;
+    while (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&a->wake_mu);
+    if (!atomic_load(&a->stopping))
+        pthread_cond_timedwait(&a->wake, &a->wake_mu, &ts);
+    pthread_mutex_unlock(&a->wake_mu);
+}
+
+void writer_count_lost(evd_agent *a, const ring_rec *recs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        atomic_fetch_add_explicit(&a->eps[recs[i].endpoint].dropped, 1, memory_order_relaxed);
+}
+
+/* ---- store connection -------------------------------------------------- */
+
+static int attach_store(writer *w)
+{
+    evd_agent *a = w->a;
+    int64_t now = agent_now_us(a);
+    int rc;
+    if (!a->store) {
+        if ((rc = store_open(a->db_url, 0, &a->store))) {
+            agent_fail(a, rc, "%s", store_errmsg(a->store));
+            store_close(a->store);
+            a->store = NULL;
+            return rc;
+        }
+    }
+    if (a->instance_id)
+        return 0;
+    if ((rc = store_version_touch(a->store, a->version, now, &a->version_id)) ||
+        (rc = store_instance_register(a->store, a->instance_name, a->instance_name, (int)getpid(),
+                                      now, &a->instance_id))) {
+        agent_fail(a, rc, "%s", store_errmsg(a->store));
+        return rc;
+    }
+    w->synced = 0;
+    for (int i = 0; i < atomic_load(&a->n_endpoints); i++)
+        a->eps[i].store_id = 0;
+    return 0;
+}
+
+static int ensure_store(writer *w)
+{
+    evd_agent *a = w->a;
+    if (a->store && a->instance_id)
+        return 0;
+    int64_t now = clock_mono_ns() / 1000000;
+    if (w->last_reopen && now - w->last_reopen < WRITER_REOPEN_MS)
+        return EVD_EIO;
+    w->last_reopen = now;
+    return attach_store(w);
+}
+
+/* ---- endpoints and levels ---------------------------------------------- */
+
+static int register_new_endpoints(writer *w)
+{
+    evd_agent *a = w->a;
+    int n = atomic_load_explicit(&a->n_endpoints, memory_order_acquire);
+    for (; w->synced < n; w->synced++) {
+        endpoint *e = &a->eps[w->synced];
+        int level, rc;
+        rc = store_endpoint_upsert(a->store, e->name, e->rule, e->methods,
+                                   atomic_load(&e->level), &e->store_id, &level);
+        if (rc)
+            return agent_fail(a, rc, "%s", store_errmsg(a->store));
+        if (!atomic_load(&e->level_dirty))
+            atomic_store(&e->level, level);
+    }
+    return 0;
+}
+
+static void apply_level(void *u, int64_t id, int level)
+{
+    writer *w = u;
+    for (int i = 0; i < w->synced; i++) {
+        endpoint *e = &w->a->eps[i];
+        if (e->store_id == id && !atomic_load(&e->level_dirty))
+            atomic_store_explicit(&e->level, level, memory_order_relaxed);
+    }
+}
+
+static int sync_store(writer *w)
+{
+    evd_agent *a = w->a;
+    int rc;
+    if ((rc = store_begin(a->store)))
+        return rc;
+    if ((rc = register_new_endpoints(w)))
+        goto fail;
+    for (int i = 0; i < w->synced; i++) {
+        endpoint *e = &a->eps[i];
+        if (atomic_exchange(&e->level_dirty, 0) &&
+            (rc = store_endpoint_set_level(a->store, e->store_id, atomic_load(&e->level)))) {
+            atomic_store(&e->level_dirty, 1);
+            goto fail;
+        }
+        int64_t acc_ns = atomic_load_explicit(&e->last_access_ns, memory_order_relaxed);
+        uint64_t dropped = atomic_load_explicit(&e->dropped, memory_order_relaxed);
+        if (acc_ns != e->access_synced || dropped != e->dropped_synced) {
+            if ((rc = store_endpoint_touch(a->store, e->store_id, acc_ns / 1000,
+                                           dropped - e->dropped_synced)))
+                goto fail;
+        }
+    }
+    if ((rc = store_endpoint_levels(a->store, apply_level, w)))
+        goto fail;
+    evd_counters c;
+    evd_get_counters(a, &c);
+    store_counters sc = {c.recorded, c.dropped, c.written, c.write_errors, c.truncated,
+                         c.outliers};
+    int64_t now = agent_now_us(a);
+    if ((rc = store_instance_counters(a->store, a->instance_id, &sc, now)) ||
+        (rc = store_version_touch(a->store, a->version, now, NULL)))
+        goto fail;
+    if ((rc = store_commit(a->store)))
+        return rc;
+    /* only now are the deltas stored */
+    for (int i = 0; i < w->synced; i++) {
+        endpoint *e = &a->eps[i];
+        e->access_synced = atomic_load_explicit(&e->last_access_ns, memory_order_relaxed);
+        e->dropped_synced = atomic_load_explicit(&e->dropped, memory_order_relaxed);
+    }
+    return 0;
+fail:
+    store_rollback(a->store);
+    return rc;
+}
+
+static void housekeeping(writer *w, int force)
+{
+    evd_agent *a = w->a;
+    int64_t now_ms = clock_mono_ns() / 1000000;
+    if (!force && now_ms - w->last_sync < WRITER_SYNC_MS)
+        return;
+    w->last_sync = now_ms;
+    atomic_store(&a->clock_offset_ns, clock_offset_ns());
+    pthread_mutex_lock(&a->fork_mu);
+    if (!ensure_store(w)) {
+        if (sync_store(w)) {
+            atomic_fetch_add(&a->write_errors, 1);
+            agent_fail(a, EVD_EIO, "%s", store_errmsg(a->store));
+        }
+        if (a->retention_days > 0 && now_ms - w->last_prune > 3600 * 1000) {
+            int64_t n;
+            w->last_prune = now_ms;
+            store_prune(a->store, agent_now_us(a) - (int64_t)a->retention_days * 86400000000,
+                        &n);
+        }
+    }
+    pthread_mutex_unlock(&a->fork_mu);
+}
+
+/* ---- batches ----------------------------------------------------------- */
+
+static acc *acc_for(writer *w, int ep, int64_t hour)
+{
+    for (int i = 0; i < w->naccs; i++)
+        if (w->accs[i].ep == ep && w->accs[i].hour == hour)
+            return &w->accs[i];
+    if (w->naccs == ACC_MAX)
+        return NULL;
+    acc *c = &w->accs[w->naccs++];
+    c->used = 1;
+    c->ep = ep;
+    c->hour = hour;
+    c->count = 0;
+    c->sum_us = 0;
+    c->min_us = INT64_MAX;
+    c->max_us = INT64_MIN;
+    memset(c->cls, 0, sizeof c->cls);
+    sketch_init(&c->sk);
+    return c;
+}
+
+static int flush_accs(writer *w)
+{
+    evd_agent *a = w->a;
+    for (int i = 0; i < w->naccs; i++) {
+        acc *c = &w->accs[i];
+        store_rollup r = {.endpoint_id = a->eps[c->ep].store_id,
+                          .version_id = a->version_id,
+                          .instance_id = a->instance_id,
+                          .hour = c->hour,
+                          .count = c->count,
+                          .sum_us = c->sum_us,
+                          .min_us = c->min_us,
+                          .max_us = c->max_us};
+        memcpy(r.status_class, c->cls, sizeof c->cls);
+        r.sketch = w->skbuf;
+        r.sketch_len = sketch_encode(&c->sk, w->skbuf, SKETCH_ENCODED_MAX);
+        int rc = store_rollup_merge(a->store, &r);
+        if (rc)
+            return rc;
+    }
+    w->naccs = 0;
+    return 0;
+}
+
+typedef struct tree_ctx {
+    store *st;
+    int64_t request_id;
+} tree_ctx;
+
+static int put_line(void *u, int position, int indent, const char *function, const char *file,
+                    int line, int64_t duration_us, int samples)
+{
+    tree_ctx *t = u;
+    store_profile_line p = {t->request_id, position, indent, function, file, line,
+                            duration_us, samples};
+    return store_insert_profile_line(t->st, &p);
+}
+
+static int write_captures(evd_agent *a, const ring_rec *r, const capture *c, int64_t rowid)
+{
+    int rc = 0;
+    if (c->outlier) {
+        store_outlier o = {rowid, a->eps[r->endpoint].store_id, r->ts_ns / 1000,
+                           r->dur_ns / 1000, c->stack, c->cpu, c->memory, c->details};
+        if ((rc = store_insert_outlier(a->store, &o)))
+            return rc;
+    }
+    if (c->tree) {
+        tree_ctx t = {a->store, rowid};
+        rc = calltree_walk(c->tree, put_line, &t);
+    }
+    return rc;
+}
+
+static int write_batch(writer *w, const ring_rec *recs, size_t n)
+{
+    evd_agent *a = w->a;
+    int rc;
+    if ((rc = ensure_store(w)))
+        return rc;
+    if ((rc = store_begin(a->store)))
+        return rc;
+    if ((rc = register_new_endpoints(w)))
+        goto fail;
+    w->naccs = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ring_rec *r = &recs[i];
+        endpoint *e = &a->eps[r->endpoint];
+        int64_t ts_us = r->ts_ns / 1000, dur_us = (r->dur_ns + 500) / 1000;
+        store_request q = {e->store_id, a->version_id, a->instance_id, ts_us, dur_us,
+                           r->status, r->group, r->ip};
+        int64_t rowid;
+        if ((rc = store_insert_request(a->store, &q, &rowid)))
+            goto fail;
+        if (w->caps[i] && (rc = write_captures(a, r, w->caps[i], rowid)))
+            goto fail;
+        acc *c = acc_for(w, (int)r->endpoint, ts_us / 3600000000);
+        if (!c) {
+            if ((rc = flush_accs(w)))
+                goto fail;
+            c = acc_for(w, (int)r->endpoint, ts_us / 3600000000);
+        }
+        c->count++;
+        c->sum_us += dur_us;
+        if (dur_us < c->min_us)
+            c->min_us = dur_us;
+        if (dur_us > c->max_us)
+            c->max_us = dur_us;
+        int cls = r->status / 100;
+        c->cls[cls >= 1 && cls <= 5 ? cls : 0]++;
+        sketch_add(&c->sk, (double)r->dur_ns / 1000.0);
+    }
+    if ((rc = flush_accs(w)) || (rc = store_commit(a->store)))
+        goto fail;
+    return 0;
+fail:
+    agent_fail(a, rc, "%s", store_errmsg(a->store));
+    store_rollback(a->store);
+    w->naccs = 0;
+    return rc;
+}
+
+/* Latest access per endpoint, for endpoints recorded at level >= 1. */
+static void note_access(evd_agent *a, const ring_rec *recs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        _Atomic int64_t *p = &a->eps[recs[i].endpoint].last_access_ns;
+        int64_t cur = atomic_load_explicit(p, memory_order_relaxed);
+        int64_t t = recs[i].ts_ns + recs[i].dur_ns;
+        while (cur < t &&
+               !atomic_compare_exchange_weak_explicit(p, &cur, t, memory_order_relaxed,
+                                                      memory_order_relaxed))
+            ;
+    }
+}
+
+static void process_batch(writer *w, size_t n)
+{
+    evd_agent *a = w->a;
+    const ring_rec *recs = a->batch;
+    uint64_t trunc = 0;
+    for (size_t i = 0; i < n; i++) {
+        w->caps[i] = recs[i].slot >= 0 ? inflight_take(a, recs[i].slot) : NULL;
+        trunc += !!(recs[i].flags & REC_GROUP_TRUNC) + !!(recs[i].flags & REC_IP_TRUNC);
+    }
+    if (trunc)
+        atomic_fetch_add(&a->truncated, trunc);
+    note_access(a, recs, n);
+    int backoff = WRITER_BACKOFF_MIN_MS;
+    for (int attempt = 1;; attempt++) {
+        pthread_mutex_lock(&a->fork_mu);
+        int rc = write_batch(w, recs, n);
+        pthread_mutex_unlock(&a->fork_mu);
+        if (!rc) {
+            atomic_fetch_add(&a->written, n);
+            break;
+        }
+        atomic_fetch_add(&a->write_errors, 1);
+        /* Without a store there is nothing to wait for; and a closing
+         * agent does not wait out a long backoff. */
+        if (!a->store || attempt >= WRITER_ATTEMPTS ||
+            (atomic_load(&a->stopping) && attempt >= 3)) {
+            writer_count_lost(a, recs, n);
+            break;
+        }
+        sleep_ms(backoff);
+        backoff = backoff * 2 > WRITER_BACKOFF_MAX_MS ? WRITER_BACKOFF_MAX_MS : backoff * 2;
+    }
+    for (size_t i = 0; i < n; i++) {
+        capture_free(w->caps[i]);
+        w->caps[i] = NULL;
+    }
+}
+
+void *writer_main(void *arg)
+{
+    writer w = {.a = arg};
+    evd_agent *a = w.a;
+    int64_t stop_since = 0;
+    w.accs = malloc(sizeof(acc) * ACC_MAX);
+    w.caps = calloc(AGENT_BATCH_MAX, sizeof(capture *));
+    w.skbuf = malloc(SKETCH_ENCODED_MAX);
+    if (!w.accs || !w.caps || !w.skbuf) {
+        agent_fail(a, EVD_ENOMEM, "writer: out of memory");
+        atomic_store(&a->running, 0);
+        goto done;
+    }
+    pthread_mutex_lock(&a->fork_mu);
+    attach_store(&w);
+    pthread_mutex_unlock(&a->fork_mu);
+    housekeeping(&w, 1);
+    for (;;) {
+        size_t n = ring_drain(&a->ring, a->batch, AGENT_BATCH_MAX);
+        if (n) {
+            process_batch(&w, n);
+            atomic_store(&a->done_pos, ring_drained(&a->ring));
+            housekeeping(&w, 0);
+            continue;
+        }
+        atomic_store(&a->done_pos, ring_drained(&a->ring));
+        if (atomic_load(&a->stopping)) {
+            uint64_t pending = ring_pending(&a->ring);
+            if (!pending)
+                break;
+            /* a producer reserved a cell but has not published it yet */
+            int64_t now = clock_mono_ns() / 1000000;
+            if (!stop_since)
+                stop_since = now;
+            if (now - stop_since > WRITER_STOP_WAIT_MS) {
+                atomic_fetch_add(&a->dropped_other, pending);
+                break;
+            }
+            sleep_ms(1);
+            continue;
+        }
+        housekeeping(&w, 0);
+        wait_wake(a, WRITER_IDLE_MS);
+    }
+    housekeeping(&w, 1);
+done:
+    free(w.accs);
+    free(w.caps);
+    free(w.skbuf);
+    return NULL;
+}

@@ -1,0 +1,35 @@
+/* sysinfo.h — CPU and memory figures from /proc, and nothing else. */
+#ifndef EVD_SYSINFO_H
+#define EVD_SYSINFO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYSINFO_MAX_CPUS 256
+
+/* Cumulative jiffies per CPU, as read from /proc/stat. */
+typedef struct sysinfo_cpu {
+    int ncpu;
+    uint64_t busy[SYSINFO_MAX_CPUS];
+    uint64_t total[SYSINFO_MAX_CPUS];
+} sysinfo_cpu;
+
+/* Read /proc/stat into *out.  Returns 0 or EVD_EIO. */
+int sysinfo_read_cpu(sysinfo_cpu *out);
+
+/* Per-core busy percentage (0..100) between two readings, into pct[0..n),
+ * n = min(a->ncpu, b->ncpu, cap).  Returns n. */
+int sysinfo_cpu_percent(const sysinfo_cpu *before, const sysinfo_cpu *after, double *pct,
+                        int cap);
+
+typedef struct sysinfo_mem {
+    uint64_t total_bytes;     /* MemTotal */
+    uint64_t available_bytes; /* MemAvailable */
+    uint64_t used_bytes;      /* total - available */
+    uint64_t process_rss;     /* this process's VmRSS */
+} sysinfo_mem;
+
+/* Read /proc/meminfo and /proc/self/status.  Returns 0 or EVD_EIO. */
+int sysinfo_read_mem(sysinfo_mem *out);
+
+#endif

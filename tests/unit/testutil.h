@@ -1,0 +1,63 @@
+/* testutil.h — small helpers shared by the unit tests (header-only, since
+ * each test is one translation unit). */
+#ifndef EVD_TESTUTIL_H
+#define EVD_TESTUTIL_H
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A fresh temporary folder; path written into dir (>= 64 bytes). */
+static inline void tu_tmpdir(char *dir, size_t cap)
+{
+    snprintf(dir, cap, "/tmp/evd-test-XXXXXX");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+}
+
+static inline void tu_rmrf(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "warning: could not remove %s\n", dir);
+}
+
+/* Run a query that returns one integer. */
+static inline long long tu_sql_int(const char *dbpath, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    long long v = -1;
+    if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        return -2;
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK) {
+        if (sqlite3_step(q) == SQLITE_ROW)
+            v = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+    } else {
+        fprintf(stderr, "tu_sql_int: %s: %s\n", sql, sqlite3_errmsg(db));
+    }
+    sqlite3_close(db);
+    return v;
+}
+
+/* Burn CPU for about ms milliseconds in a way the optimiser keeps. */
+static inline double tu_spin_ms(int ms)
+{
+    struct timespec a, b;
+    volatile double x = 0;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    do {
+        for (int i = 0; i < 10000; i++)
+            x += i * 0.5;
+        clock_gettime(CLOCK_MONOTONIC, &b);
+    } while ((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < ms);
+    return x;
+}
+
+#endif
