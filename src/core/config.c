@@ -16,6 +16,7 @@
 #include <ini.h>
 #include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -166,18 +167,23 @@ static int parse_long(const char *s, long *out)
 }
 
 /* Always with '.' as the decimal point: the host process may have set a
- * locale that uses ','. */
+ * locale that uses ','.  The C locale object is made once and kept, so that
+ * readers such as config_double() do not allocate. */
+static locale_t c_numeric;
+static pthread_once_t c_numeric_once = PTHREAD_ONCE_INIT;
+
+static void make_c_numeric(void)
+{
+    c_numeric = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
 static int parse_double(const char *s, double *out)
 {
-    locale_t c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-    if (!c)
-        return -1;
     char *end;
+    pthread_once(&c_numeric_once, make_c_numeric);
     errno = 0;
-    double v = strtod_l(s, &end, c);
-    int bad = !*s || isspace((unsigned char)*s) || errno || *end || !isfinite(v);
-    freelocale(c);
-    if (bad)
+    double v = c_numeric ? strtod_l(s, &end, c_numeric) : strtod(s, &end);
+    if (!*s || isspace((unsigned char)*s) || errno || *end || !isfinite(v))
         return -1;
     *out = v;
     return 0;
