@@ -1,8 +1,8 @@
 /* sysinfo.c — CPU per core and memory, from /proc alone.
  *
  * The watchdog calls these when a request misses its deadline, so they read
- * with plain open/read into stack buffers: no allocation, and no stdio
- * locks that a signal handler elsewhere in the process might hold. */
+ * with plain open/read into small stack buffers: no allocation, and no
+ * stdio locks. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -48,45 +48,68 @@ static uint64_t next_u64(const char **p)
     return (uint64_t)v;
 }
 
+/* One "cpuN ..." line of /proc/stat into out.  Returns 1 if it was one. */
+static int parse_cpu_line(const char *line, sysinfo_cpu *out)
+{
+    if (strncmp(line, "cpu", 3) != 0 || line[3] < '0' || line[3] > '9')
+        return 0; /* not a cpu line, or the "cpu " total */
+    char *end;
+    unsigned long id = strtoul(line + 3, &end, 10);
+    if (id >= SYSINFO_MAX_CPUS)
+        return 0;
+    const char *p = end;
+    /* user nice system idle iowait irq softirq steal [guest guest_nice];
+     * guest time is already counted in user and nice. */
+    uint64_t f[8], total = 0;
+    for (int i = 0; i < 8; i++) {
+        f[i] = next_u64(&p);
+        total += f[i];
+    }
+    out->busy[id] = total - f[3] - f[4];
+    out->total[id] = total;
+    if ((int)id + 1 > out->ncpu)
+        out->ncpu = (int)id + 1;
+    return 1;
+}
+
 int sysinfo_read_cpu(sysinfo_cpu *out)
 {
-    /* /proc/stat is about 100 bytes per CPU plus interrupt counters; the
-     * cpu lines come first, so a truncated read still holds them all for
-     * SYSINFO_MAX_CPUS cpus. */
-    char buf[65536];
+    /* Read in small chunks: the watchdog may run on a small stack, and
+     * /proc/stat holds about 100 bytes per CPU.  The cpu lines come first,
+     * so we stop at the first other line. */
+    char buf[4096];
+    size_t have = 0;
+    int found = 0, done = 0;
     if (!out)
         return EVD_EINVAL;
     memset(out, 0, sizeof *out);
-    if (read_proc("/proc/stat", buf, sizeof buf) <= 0)
+    int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return EVD_EIO;
-    int found = 0;
-    for (const char *line = buf; line && *line;
-         line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-        if (strncmp(line, "cpu", 3) != 0)
-            break; /* the cpu lines are all at the top */
-        if (line[3] < '0' || line[3] > '9')
-            continue; /* the "cpu " total */
-        const char *p = line + 3;
-        char *end;
-        unsigned long id = strtoul(p, &end, 10);
-        if (id >= SYSINFO_MAX_CPUS)
+    while (!done) {
+        ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
+        if (r < 0 && errno == EINTR)
             continue;
-        p = end;
-        /* user nice system idle iowait irq softirq steal [guest guest_nice];
-         * guest time is already counted in user and nice. */
-        uint64_t f[8];
-        for (int i = 0; i < 8; i++)
-            f[i] = next_u64(&p);
-        uint64_t idle = f[3] + f[4];
-        uint64_t total = 0;
-        for (int i = 0; i < 8; i++)
-            total += f[i];
-        out->busy[id] = total - idle;
-        out->total[id] = total;
-        if ((int)id + 1 > out->ncpu)
-            out->ncpu = (int)id + 1;
-        found = 1;
+        if (r <= 0)
+            break;
+        have += (size_t)r;
+        buf[have] = '\0';
+        char *line = buf, *nl;
+        while ((nl = strchr(line, '\n'))) {
+            *nl = '\0';
+            if (strncmp(line, "cpu", 3) != 0) {
+                done = 1;
+                break;
+            }
+            found |= parse_cpu_line(line, out);
+            line = nl + 1;
+        }
+        have -= (size_t)(line - buf);
+        memmove(buf, line, have);
+        if (have == sizeof buf - 1)
+            break; /* a line longer than any cpu line: stop */
     }
+    close(fd);
     return found ? 0 : EVD_EIO;
 }
 
@@ -126,7 +149,7 @@ static int64_t field_kb(const char *text, const char *name)
 
 int sysinfo_read_mem(sysinfo_mem *out)
 {
-    char buf[8192];
+    char buf[4096];
     if (!out)
         return EVD_EINVAL;
     memset(out, 0, sizeof *out);
