@@ -304,6 +304,9 @@ static const struct kv_case INVALID[] = {
     {"STACK_SIGNAL", "1000", NULL, "from SIGRTMIN, got \"1000\""},
     {"INSTANCE", "", NULL, "INSTANCE: empty value"},
     {"RETENTION_DAYS", "-3", NULL, "RETENTION_DAYS: expected an integer 0..36500"},
+    {"TABLE_PREFIX", "a\tb", NULL, "TABLE_PREFIX: control character in value"},
+    {"BRAND_NAME", "x\ty", NULL, "BRAND_NAME: control character in value"},
+    {"TITLE_NAME", "x\ty", NULL, "TITLE_NAME: control character in value"},
     {"NO_SUCH_KEY", "1", NULL, "NO_SUCH_KEY: unknown key"},
 };
 
