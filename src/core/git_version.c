@@ -364,7 +364,9 @@ int git_resolve_version(const struct evd_config *cfg, char *out, size_t cap, cha
             errf(err, errcap, "GIT=%s: %s", git, local);
         return rc;
     }
-    if (cap >= 41 && git_head_commit(".", out, cap, local, sizeof local) == 0)
+    /* An explicit APP_VERSION beats a guess from the working directory. */
+    int explicit_version = cfg && config_is_set(cfg, "APP_VERSION");
+    if (!explicit_version && cap >= 41 && git_head_commit(".", out, cap, local, sizeof local) == 0)
         return 0;
     const char *v = cfg ? config_str(cfg, "APP_VERSION") : NULL;
     if (!v)

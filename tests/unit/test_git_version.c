@@ -302,10 +302,16 @@ static void test_resolve_version(void **state)
     assert_string_equal(out, "2.3");
     assert_int_equal(git_resolve_version(cfg, out, 3, err, sizeof err), EVD_EINVAL);
 
-    /* In a repository: its HEAD. */
+    /* In a repository: an explicit APP_VERSION still wins ... */
     path_of(p, sizeof p, "repo");
     assert_int_equal(chdir(p), 0);
     assert_int_equal(git_resolve_version(cfg, out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, "2.3");
+    /* ... and without it, the repository's HEAD. */
+    assert_int_equal(evd_config_set(cfg, "APP_VERSION", NULL), 0);
+    assert_int_equal(git_resolve_version(cfg, out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, want);
+    assert_int_equal(git_resolve_version(NULL, out, sizeof out, err, sizeof err), 0);
     assert_string_equal(out, want);
 
     /* GIT set: that repository, wherever we are. */
