@@ -60,18 +60,20 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
     unw_getcontext(&ctx);
     if (unw_init_local(&cur, &ctx) < 0)
         goto publish;
-    while (unw_step(&cur) > 0 && n < STACK_MAX_FRAMES) {
+    /* Skip our own frames.  libunwind marks the frame the signal
+     * interrupted (the one whose caller is the kernel's trampoline) as the
+     * signal frame; that frame is the first one of the request's stack. */
+    do {
         if (!past_signal) {
-            /* frames up to and including the signal trampoline are ours */
-            if (unw_is_signal_frame(&cur) > 0)
-                past_signal = 1;
-            continue;
+            if (unw_is_signal_frame(&cur) <= 0)
+                continue;
+            past_signal = 1;
         }
         unw_word_t off;
         if (unw_get_proc_name(&cur, want.names[n], STACK_NAME_MAX, &off) != 0)
             strcpy(want.names[n], "??");
         n++;
-    }
+    } while (n < STACK_MAX_FRAMES && unw_step(&cur) > 0);
 publish:
     want.n = n;
     atomic_store_explicit(&want.done, seq, memory_order_release);

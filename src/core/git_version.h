@@ -16,8 +16,8 @@
 int git_head_commit(const char *path, char *out, size_t cap, char *err, size_t errcap);
 
 /* The version a process records under: HEAD of GIT if the key is set (an
- * error if it does not resolve), else of the current directory's repository
- * if there is one, else APP_VERSION, else "1.0".  Writes into out. Returns 0,
+ * error if it does not resolve), else APP_VERSION if set, else HEAD of the
+ * current directory's repository if there is one, else "1.0".  Writes into out. Returns 0,
  * or a negative code with a message in err when GIT is set but broken. */
 struct evd_config;
 int git_resolve_version(const struct evd_config *cfg, char *out, size_t cap, char *err,

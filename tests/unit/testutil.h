@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "store/store_int.h" /* store_register_functions */
 
 /* A fresh temporary folder; path written into dir (>= 64 bytes). */
 static inline void tu_tmpdir(char *dir, size_t cap)
@@ -35,6 +38,7 @@ static inline long long tu_sql_int(const char *dbpath, const char *sql)
     long long v = -1;
     if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
         return -2;
+    store_register_functions(db); /* sketch_count() and friends */
     if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK) {
         if (sqlite3_step(q) == SQLITE_ROW)
             v = sqlite3_column_int64(q, 0);

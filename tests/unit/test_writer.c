@@ -1,0 +1,234 @@
+/* test_writer.c — the agent end to end: hot path -> ring -> writer ->
+ * SQLite, with rollups, counters, levels and drops.  Also run under
+ * ThreadSanitizer by make check. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <time.h>
+
+#include "evodash.h"
+#include "testutil.h"
+
+static char dir[128], db[256], url[300];
+
+static int setup(void **state)
+{
+    (void)state;
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(db, sizeof db, "%s/evodash.db", dir);
+    snprintf(url, sizeof url, "sqlite:///%s", db); /* absolute: four slashes */
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tu_rmrf(dir);
+    return 0;
+}
+
+static evd_agent *open_agent(const char *level, const char *ring)
+{
+    evd_config *cfg = evd_config_new();
+    evd_agent *a;
+    assert_int_equal(evd_config_set(cfg, "DATABASE", url), 0);
+    assert_int_equal(evd_config_set(cfg, "APP_VERSION", "2.1"), 0);
+    if (level)
+        assert_int_equal(evd_config_set(cfg, "MONITOR_LEVEL", level), 0);
+    if (ring)
+        assert_int_equal(evd_config_set(cfg, "RING_CAPACITY", ring), 0);
+    int rc = evd_open(cfg, &a);
+    if (rc)
+        fail_msg("evd_open: %s", evd_errmsg(a));
+    evd_config_free(cfg);
+    return a;
+}
+
+#define THREADS 2
+#define PER_THREAD 20000
+
+typedef struct worker {
+    evd_agent *a;
+    int ep[3];
+    int n, id;
+    int full;
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    char group[16], ip[32];
+    for (int i = 0; i < w->n; i++) {
+        snprintf(group, sizeof group, "user%d", i % 7);
+        snprintf(ip, sizeof ip, "10.0.%d.%d", w->id, i % 250);
+        evd_req r = evd_req_begin(w->a, w->ep[i % 3]);
+        int rc = evd_req_end(&r, i % 10 == 0 ? 500 : 200, group, ip);
+        if (rc == EVD_EFULL)
+            w->full++;
+        else
+            assert_int_equal(rc, 0);
+    }
+    return NULL;
+}
+
+static void test_every_request_stored(void **state)
+{
+    (void)state;
+    evd_agent *a = open_agent(NULL, NULL);
+    worker w[THREADS];
+    pthread_t t[THREADS];
+    int ep[3];
+    assert_int_equal(evd_endpoint_register(a, "api.users", "/api/users", "GET", &ep[0]), 0);
+    assert_int_equal(evd_endpoint_register(a, "api.orders", "/api/orders", "GET,POST", &ep[1]),
+                     0);
+    assert_int_equal(evd_endpoint_register(a, "index", "/", NULL, &ep[2]), 0);
+    int again;
+    assert_int_equal(evd_endpoint_register(a, "index", "/", NULL, &again), 0);
+    assert_int_equal(again, ep[2]);
+    assert_string_equal(evd_version(a), "2.1");
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (worker){.a = a, .n = PER_THREAD, .id = i};
+        memcpy(w[i].ep, ep, sizeof ep);
+        pthread_create(&t[i], NULL, work, &w[i]);
+    }
+    int full = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        full += w[i].full;
+    }
+    assert_int_equal(evd_flush(a, 20000), 0);
+    evd_counters c;
+    evd_get_counters(a, &c);
+    assert_int_equal(c.recorded + c.dropped, THREADS * PER_THREAD);
+    assert_int_equal(c.dropped, (uint64_t)full);
+    assert_int_equal(evd_close(a), 0);
+
+    long long total = THREADS * PER_THREAD - full;
+    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM requests"), total);
+    assert_int_equal(tu_sql_int(db, "SELECT sum(count) FROM rollups"), total);
+    assert_int_equal(tu_sql_int(db, "SELECT sum(s5xx) FROM rollups"),
+                     tu_sql_int(db, "SELECT count(*) FROM requests WHERE status = 500"));
+    assert_int_equal(tu_sql_int(db, "SELECT sum(sum_us) FROM rollups"),
+                     tu_sql_int(db, "SELECT sum(duration_us) FROM requests"));
+    assert_int_equal(tu_sql_int(db, "SELECT sum(sketch_count(sketch)) FROM rollups"), total);
+    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM endpoints"), 3);
+    assert_int_equal(tu_sql_int(db, "SELECT count(DISTINCT group_name) FROM requests"), 7);
+    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM versions WHERE name = '2.1'"), 1);
+    assert_int_equal(tu_sql_int(db, "SELECT written FROM instances"), total);
+    assert_int_equal(tu_sql_int(db, "SELECT recorded FROM instances"), total);
+    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM endpoints WHERE last_access_us > 0"),
+                     3);
+    /* timestamps are UTC microseconds near now */
+    long long now_us = (long long)time(NULL) * 1000000;
+    long long ts = tu_sql_int(db, "SELECT max(ts_us) FROM requests");
+    assert_true(ts > now_us - 60000000LL && ts < now_us + 60000000LL);
+}
+
+static void test_truncation_counted(void **state)
+{
+    (void)state;
+    evd_agent *a = open_agent(NULL, NULL);
+    int ep;
+    char long_group[200];
+    memset(long_group, 'g', sizeof long_group - 1);
+    long_group[sizeof long_group - 1] = 0;
+    evd_endpoint_register(a, "x", NULL, NULL, &ep);
+    evd_req r = evd_req_begin(a, ep);
+    assert_int_equal(evd_req_end(&r, 200, long_group, "2001:0db8:85a3:0000:0000:8a2e:0370:7334"), 0);
+    r = evd_req_begin(a, ep);
+    assert_int_equal(evd_req_end(&r, 200, NULL, NULL), 0);
+    evd_flush(a, 10000);
+    evd_counters c;
+    evd_get_counters(a, &c);
+    assert_int_equal(c.truncated, 1); /* the group; the IPv6 address fits */
+    evd_close(a);
+    assert_int_equal(tu_sql_int(db, "SELECT max(length(group_name)) FROM requests"),
+                     EVD_GROUP_MAX);
+    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM requests WHERE group_name IS NULL"), 1);
+}
+
+static void test_level0_and_levels_from_store(void **state)
+{
+    (void)state;
+    evd_agent *a = open_agent("0", NULL);
+    int ep;
+    evd_endpoint_register(a, "quiet", "/quiet", "GET", &ep);
+    assert_int_equal(evd_endpoint_level(a, ep), 0);
+    evd_req r = evd_req_begin(a, ep);
+    assert_int_equal(evd_req_end(&r, 200, NULL, NULL), 0);
+    /* a second end on the same token is refused, not double counted */
+    assert_int_equal(evd_req_end(&r, 200, NULL, NULL), EVD_ESTATE);
+    evd_flush(a, 10000);
+    /* the dashboard changes the level in the store; the agent follows */
+    struct timespec ts = {0, 100000000};
+    for (int i = 0; i < 50 && tu_sql_int(db, "SELECT count(*) FROM endpoints") < 1; i++)
+        nanosleep(&ts, NULL);
+    sqlite3 *h;
+    sqlite3_open(db, &h);
+    sqlite3_busy_timeout(h, 5000);
+    assert_int_equal(sqlite3_exec(h, "UPDATE endpoints SET level = 2 WHERE name = 'quiet'", NULL,
+                                  NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(h);
+    int seen = 0;
+    for (int i = 0; i < 50 && !seen; i++) {
+        seen = evd_endpoint_level(a, ep) == 2;
+        nanosleep(&ts, NULL);
+    }
+    assert_true(seen);
+    /* and a level set from code reaches the store */
+    assert_int_equal(evd_endpoint_set_level(a, ep, 1), 0);
+    assert_int_equal(evd_endpoint_set_level(a, ep, 7), EVD_EINVAL);
+    assert_int_equal(evd_endpoint_set_level(a, 99, 1), EVD_ENOENT);
+    evd_close(a);
+    assert_int_equal(tu_sql_int(db, "SELECT level FROM endpoints WHERE name = 'quiet'"), 1);
+    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM requests"), 0);
+    assert_true(tu_sql_int(db, "SELECT last_access_us FROM endpoints") > 0);
+}
+
+static void test_full_ring_drops_are_counted_and_stored(void **state)
+{
+    (void)state;
+    evd_agent *a = open_agent(NULL, "1024");
+    int ep;
+    evd_endpoint_register(a, "busy", NULL, NULL, &ep);
+    evd_flush(a, 5000);
+    /* Hold the database's write lock so the writer has to wait. */
+    struct timespec ts = {0, 50000000};
+    nanosleep(&ts, NULL);
+    sqlite3 *h;
+    sqlite3_open(db, &h);
+    assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    int full = 0;
+    for (int i = 0; i < 5000; i++) {
+        evd_req r = evd_req_begin(a, ep);
+        if (evd_req_end(&r, 200, NULL, NULL) == EVD_EFULL)
+            full++;
+    }
+    assert_true(full > 0);
+    sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(h);
+    evd_counters c;
+    assert_int_equal(evd_close(a), 0);
+    (void)c;
+    long long rows = tu_sql_int(db, "SELECT count(*) FROM requests");
+    long long dropped = tu_sql_int(db, "SELECT dropped FROM endpoints WHERE name = 'busy'");
+    assert_int_equal(rows + dropped, 5000);
+    assert_true(dropped >= full);
+    assert_int_equal(tu_sql_int(db, "SELECT dropped FROM instances"), dropped);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_every_request_stored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncation_counted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_level0_and_levels_from_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_ring_drops_are_counted_and_stored, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
