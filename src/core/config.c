@@ -717,8 +717,7 @@ typedef struct parse_ctx {
     evd_config *cfg; /* the scratch copy */
     const char *path;
     FILE *f;
-    char *line;
-    size_t linecap;
+    char line[1024]; /* inih's own limit (num) is lower */
     int lineno;
     int indented;  /* the line inih is on began with blanks (a continuation) */
     int have_name; /* a key was seen since the last section header, as inih tracks */
@@ -766,14 +765,30 @@ static char *reader(char *str, int num, void *stream)
     parse_ctx *p = stream;
     if (p->err_line || num < 2)
         return NULL;
+    /* Bounded, unlike getline(): a huge file without newlines must not be
+     * read into memory whole. */
+    ssize_t n = 0;
+    int c;
     errno = 0;
-    ssize_t n = getline(&p->line, &p->linecap, p->f);
-    if (n < 0) {
-        if (ferror(p->f))
-            p->read_errno = errno ? errno : EIO;
+    while ((c = getc(p->f)) != EOF) {
+        if ((size_t)n < sizeof p->line - 1)
+            p->line[n] = (char)c;
+        n++;
+        if (c == '\n' || (size_t)n > sizeof p->line - 1)
+            break;
+    }
+    if (c == EOF && ferror(p->f)) {
+        p->read_errno = errno ? errno : EIO;
         return NULL;
     }
+    if (n == 0)
+        return NULL;
     p->lineno++;
+    if ((size_t)n > sizeof p->line - 1) {
+        fail_at(p, p->lineno, EVD_EINVAL, "line longer than %d characters", num - 1);
+        return NULL;
+    }
+    p->line[n] = '\0';
     char *s = p->line;
     if (memchr(s, '\0', (size_t)n)) {
         fail_at(p, p->lineno, EVD_EINVAL, "binary data (a NUL byte): not an INI file");
@@ -929,7 +944,6 @@ int evd_config_load(evd_config *cfg, const char *path)
         config_take(cfg, p.cfg);
     }
     free(p.pend_val);
-    free(p.line);
     fclose(p.f);
     return rc;
 }

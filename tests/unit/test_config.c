@@ -460,6 +460,18 @@ static void test_garbage(void **state)
     assert_string_equal(evd_config_errmsg(cfg), want);
     unlink(tmp);
 
+    /* Megabytes without a newline stop at the first line's limit. */
+    size_t bigsz = 4u << 20;
+    char *big = malloc(bigsz);
+    assert_non_null(big);
+    memset(big, 'x', bigsz);
+    write_tmp(tmp, big, bigsz);
+    free(big);
+    assert_int_equal(evd_config_load(cfg, tmp), EVD_EINVAL);
+    snprintf(want, sizeof want, "%s:1: line longer than 199 characters", tmp);
+    assert_string_equal(evd_config_errmsg(cfg), want);
+    unlink(tmp);
+
     /* Random bytes and random INI-ish text never crash and never pass
      * silently with a value set. */
     unsigned seed = 12345;
