@@ -1,0 +1,24 @@
+# src/trace/build.mk — profiling tool chain (issue 6): the tracer runtime
+# libevodash-trace.so, and utillog / profile / validate in libevdtools.a.
+
+# Fragments are included before `all:`; keep `make` with no target building all.
+.DEFAULT_GOAL := all
+
+TRACE_TOOL_SRC := $(filter-out src/trace/rt_%.c,$(wildcard src/trace/*.c))
+TRACE_RT_SRC   := $(wildcard src/trace/rt_*.c)
+TOOL_SRC       += $(TRACE_TOOL_SRC)
+
+# The schemas are embedded with .incbin from schema_data.c; -MMD cannot see them.
+$(foreach v,rel asan tsan,$(eval build/$(v)/src/trace/schema_data.o: $(wildcard src/trace/schemas/*.json)))
+
+# ---- the tracer runtime -------------------------------------------------------
+# Its own library: built -fvisibility=hidden (CFLAGS_rel), exporting only the
+# evd_trace_* names and the two __cyg_profile_func_* hooks.
+build/rel/libevodash-trace.so: $(patsubst %.c,build/rel/%.o,$(TRACE_RT_SRC))
+	$(CC) -shared -Wl,-soname,libevodash-trace.so -o $@ $^ -lpthread -ldl
+
+ALL_EXTRA     += build/rel/libevodash-trace.so
+INSTALL_EXTRA += build/rel/libevodash-trace.so
+
+TRACE_INSTR_FLAGS := $(WARN) -Iinclude -O1 -g -finstrument-functions
+TRACE_LINK_RT     := -Lbuild/rel -levodash-trace -Wl,-rpath,$(CURDIR)/build/rel
