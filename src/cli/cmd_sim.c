@@ -1,10 +1,304 @@
-/* cmd_sim.c — placeholder owned by the simulator (issue 7). */
+/* cmd_sim.c — `evodash simulate`: run the capacity simulator (src/sim) on a
+ * profile, services, mapping and workload, or on traffic replayed from the
+ * store; search for capacity; or serve the simulation page. */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli/commands.h"
+#include "sim/sim.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: evodash simulate -p profile.json -d distribution.json [-s services.json]\n"
+          "                        [-m mapping.json] [-o SimResults.json] [--seed N] [--until T]\n"
+          "       evodash simulate --from-db URL [-p profile.json] [--endpoint NAME]...\n"
+          "                        [--days N] [--speedup K] [...]\n"
+          "       evodash simulate ... --find-capacity --slo-p95 MS\n"
+          "       evodash simulate --serve [--listen 127.0.0.1:9100] [--dir DIR]\n"
+          "\n"
+          "Predict response times and load of a service with a discrete-event simulation\n"
+          "(processor sharing per replica, FIFO queues for worker and RAM limits,\n"
+          "autoscaling).  Prints a summary and writes SimResults.json.\n"
+          "\n"
+          "inputs (formats: FORMATS.md; docs/simulate.md)\n"
+          "  -p, --profile FILE       scenarios, interactions and functions\n"
+          "  -s, --services FILE      services and replicas (default: one 'default' core)\n"
+          "  -m, --mapping FILE       function -> service (default: all on 'default')\n"
+          "  -d, --distribution FILE  arrivals (triangle, uniform, normal, poisson, constant)\n"
+          "  --from-db URL            replay recorded requests instead of -d:\n"
+          "                           sqlite:///relative.db or sqlite:////absolute.db\n"
+          "  --endpoint NAME          replay only this endpoint (repeat, or a comma list)\n"
+          "  --days N                 replay only the last N days of requests\n"
+          "  --speedup K              replay K times faster (K=2: this traffic doubled)\n"
+          "run\n"
+          "  -o, --output FILE        results file (default SimResults.json; '-' = none)\n"
+          "  --seed N                 random seed (default 1); same seed, same run\n"
+          "  --until T                stop at T s of simulated time (default: when done)\n"
+          "  --warmup T               leave interactions started before T s out of stats\n"
+          "  --interval S             time-series sample interval in s (default: 1, or\n"
+          "                           1/2000 of the workload's length if longer)\n"
+          "  --rate-scale K           multiply every arrival rate by K\n"
+          "  --progress, --no-progress  progress on stderr (default: if stderr is a tty)\n"
+          "  -q, --quiet              no summary on stdout\n"
+          "capacity\n"
+          "  --find-capacity          bisect the arrival-rate multiplier for the highest\n"
+          "  --slo-p95 MS             load whose worst p95 response time is <= MS\n"
+          "page\n"
+          "  --serve                  serve the simulation page and API\n"
+          "  --listen ADDR:PORT       (default 127.0.0.1:9100)\n"
+          "  --dir DIR                where runs are kept (default sim-runs)\n"
+          "  --max-upload BYTES       per uploaded file (default 4194304)\n"
+          "  --max-arrivals N         largest run the page accepts (default 5000000)\n",
+          f);
+}
+
+enum {
+    O_SEED = 256, O_UNTIL, O_WARMUP, O_INTERVAL, O_RATE, O_PROGRESS, O_NOPROGRESS, O_FIND,
+    O_SLO, O_FROMDB, O_ENDPOINT, O_DAYS, O_SPEEDUP, O_SERVE, O_LISTEN, O_DIR, O_MAXUP, O_MAXARR
+};
+
+static int num_arg(const char *opt, const char *s, double min, double *out)
+{
+    char *end;
+    double x = strtod(s, &end);
+    if (!*s || *end || !(x >= min) || x > 1e18) {
+        fprintf(stderr, "evodash simulate: --%s %s: expected a number >= %g\n", opt, s, min);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
 int cmd_simulate(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "evodash simulate: not built yet\n");
-    return 1;
+    static const struct option longopts[] = {
+        {"profile", required_argument, NULL, 'p'},
+        {"services", required_argument, NULL, 's'},
+        {"mapping", required_argument, NULL, 'm'},
+        {"distribution", required_argument, NULL, 'd'},
+        {"output", required_argument, NULL, 'o'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"seed", required_argument, NULL, O_SEED},
+        {"until", required_argument, NULL, O_UNTIL},
+        {"warmup", required_argument, NULL, O_WARMUP},
+        {"interval", required_argument, NULL, O_INTERVAL},
+        {"rate-scale", required_argument, NULL, O_RATE},
+        {"progress", no_argument, NULL, O_PROGRESS},
+        {"no-progress", no_argument, NULL, O_NOPROGRESS},
+        {"find-capacity", no_argument, NULL, O_FIND},
+        {"slo-p95", required_argument, NULL, O_SLO},
+        {"from-db", required_argument, NULL, O_FROMDB},
+        {"endpoint", required_argument, NULL, O_ENDPOINT},
+        {"days", required_argument, NULL, O_DAYS},
+        {"speedup", required_argument, NULL, O_SPEEDUP},
+        {"serve", no_argument, NULL, O_SERVE},
+        {"listen", required_argument, NULL, O_LISTEN},
+        {"dir", required_argument, NULL, O_DIR},
+        {"max-upload", required_argument, NULL, O_MAXUP},
+        {"max-arrivals", required_argument, NULL, O_MAXARR},
+        {NULL, 0, NULL, 0},
+    };
+    const char *files[4] = {NULL, NULL, NULL, NULL};
+    const char *out = "SimResults.json", *fromdb = NULL, *listen = "127.0.0.1:9100";
+    const char *dir = "sim-runs";
+    char *eplist[64];
+    int neps = 0, quiet = 0, find = 0, serve = 0;
+    int progress = isatty(STDERR_FILENO);
+    double seed = 1, until = 0, warmup = 0, interval = 0, rate = 1, slo = 0, days = 0,
+           speedup = 1, maxup = 4 << 20, maxarr = 5e6;
+    int c, rc = 1;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "p:s:m:d:o:qh", longopts, NULL)) != -1) {
+        double *dst = NULL, min = 0;
+        switch (c) {
+        case 'p':
+            files[SIM_DOC_PROFILE] = optarg;
+            break;
+        case 's':
+            files[SIM_DOC_SERVICES] = optarg;
+            break;
+        case 'm':
+            files[SIM_DOC_MAPPING] = optarg;
+            break;
+        case 'd':
+            files[SIM_DOC_DISTRIBUTION] = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case O_PROGRESS:
+            progress = 1;
+            break;
+        case O_NOPROGRESS:
+            progress = 0;
+            break;
+        case O_FIND:
+            find = 1;
+            break;
+        case O_FROMDB:
+            fromdb = optarg;
+            break;
+        case O_SERVE:
+            serve = 1;
+            break;
+        case O_LISTEN:
+            listen = optarg;
+            break;
+        case O_DIR:
+            dir = optarg;
+            break;
+        case O_ENDPOINT:
+            for (char *tok = strtok(optarg, ","); tok; tok = strtok(NULL, ","))
+                if (neps < 63)
+                    eplist[neps++] = tok;
+            break;
+        case O_SEED:
+            dst = &seed;
+            break;
+        case O_UNTIL:
+            dst = &until;
+            break;
+        case O_WARMUP:
+            dst = &warmup;
+            break;
+        case O_INTERVAL:
+            dst = &interval, min = 1e-9;
+            break;
+        case O_RATE:
+            dst = &rate, min = 1e-9;
+            break;
+        case O_SLO:
+            dst = &slo, min = 1e-9;
+            break;
+        case O_DAYS:
+            dst = &days, min = 1e-9;
+            break;
+        case O_SPEEDUP:
+            dst = &speedup, min = 1e-9;
+            break;
+        case O_MAXUP:
+            dst = &maxup, min = 1;
+            break;
+        case O_MAXARR:
+            dst = &maxarr, min = 1;
+            break;
+        default:
+            usage(stderr);
+            return 2;
+        }
+        if (dst) {
+            const char *name = "option";
+            for (const struct option *lo = longopts; lo->name; lo++)
+                if (lo->val == c)
+                    name = lo->name;
+            if (num_arg(name, optarg, min, dst))
+                return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "evodash simulate: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (serve) {
+        char err[300];
+        sim_serve_opts so = {.listen = listen, .dir = dir, .max_upload = (size_t)maxup,
+                             .max_arrivals = maxarr};
+        if (sim_serve(&so, err, sizeof err)) {
+            fprintf(stderr, "evodash simulate: %s\n", err);
+            return 1;
+        }
+        return 0;
+    }
+    if (find && slo <= 0) {
+        fprintf(stderr, "evodash simulate: --find-capacity needs --slo-p95 MS\n");
+        return 2;
+    }
+    if (fromdb && files[SIM_DOC_DISTRIBUTION]) {
+        fprintf(stderr, "evodash simulate: give either -d or --from-db, not both\n");
+        return 2;
+    }
+    if (!fromdb && (!files[SIM_DOC_PROFILE] || !files[SIM_DOC_DISTRIBUTION])) {
+        fprintf(stderr, "evodash simulate: -p PROFILE and -d DISTRIBUTION are required "
+                        "(or --from-db URL)\n\n");
+        usage(stderr);
+        return 2;
+    }
+    sim_model *m = sim_model_new();
+    sim_run *r = NULL;
+    if (!m) {
+        fprintf(stderr, "evodash simulate: out of memory\n");
+        return 1;
+    }
+    for (int k = 0; k < 4; k++)
+        if (files[k] && sim_model_load_file(m, k, files[k]))
+            goto fail;
+    if (fromdb) {
+        eplist[neps] = NULL;
+        sim_replay_opts ro = {.url = fromdb, .endpoints = neps ? (const char **)eplist : NULL,
+                              .days = days, .speedup = speedup};
+        size_t nreq, unmatched;
+        if (sim_replay_load(m, &ro, files[SIM_DOC_PROFILE] != NULL, &nreq, &unmatched))
+            goto fail;
+        fprintf(stderr, "evodash simulate: replaying %zu recorded requests", nreq);
+        if (unmatched)
+            fprintf(stderr, " (%zu more match no interaction of the profile and are left out)",
+                    unmatched);
+        fputc('\n', stderr);
+    }
+    if (sim_model_link(m))
+        goto fail;
+    double end = sim_model_arrivals_end(m);
+    sim_opts o = {.seed = (uint64_t)seed, .until = until, .warmup = warmup,
+                  .interval = interval > 0 ? interval : (end > 2000 ? end / 2000 : 1),
+                  .rate_scale = rate, .progress = progress, .series = strcmp(out, "-") != 0};
+    if (find) {
+        sim_capacity cap;
+        char err[300];
+        if (sim_find_capacity(m, &o, slo / 1e3, &cap, quiet ? NULL : stderr, err, sizeof err)) {
+            fprintf(stderr, "evodash simulate: --find-capacity: %s\n", err);
+            goto done;
+        }
+        printf("capacity: %.4g x the given arrival rate (%.3f scenario arrivals/s) meets p95 <= "
+               "%g ms (worst p95 %.3f ms)\n",
+               cap.factor * rate, cap.rate, slo, cap.p95 * 1e3);
+        rc = 0;
+        goto done;
+    }
+    if (sim_run_new(m, &o, &r) || sim_run_exec(r)) {
+        fprintf(stderr, "evodash simulate: %s\n", r ? sim_run_errmsg(r) : "out of memory");
+        goto done;
+    }
+    if (!quiet)
+        sim_run_print_summary(r, stdout);
+    if (o.series) {
+        FILE *f = fopen(out, "w");
+        int wrc = f ? sim_run_write_json(r, f) : -1;
+        if (f && fclose(f))
+            wrc = -1;
+        if (wrc) {
+            fprintf(stderr, "evodash simulate: %s: cannot write\n", out);
+            goto done;
+        }
+        if (!quiet)
+            printf("\nwrote %s\n", out);
+    }
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "evodash simulate: %s\n", sim_model_errmsg(m));
+done:
+    sim_run_free(r);
+    sim_model_free(m);
+    return rc;
 }

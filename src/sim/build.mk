@@ -1,6 +1,14 @@
 # src/sim — the capacity simulator (issue 7).  See docs/simulate.md.
 TOOL_SRC += $(wildcard src/sim/*.c)
 
+# The page of `simulate --serve`, embedded with .incbin (src/sim/page.S).
+# TOOL_SRC only takes .c files, so the object joins the archive as an extra
+# prerequisite (ar gets $^).
+build/rel/libevdtools.a: build/rel/src/sim/page.o
+build/asan/libevdtools.a: build/asan/src/sim/page.o
+build/tsan/libevdtools.a: build/tsan/src/sim/page.o
+build/rel/src/sim/page.o build/asan/src/sim/page.o build/tsan/src/sim/page.o: src/sim/page.html
+
 # Queueing-theory checks: ~50M simulated arrivals, so -O2 rather than ASan.
 build/rel/tests/sim/%: tests/sim/%.c build/rel/libevdtools.a build/rel/libevodash.a
 	@mkdir -p $(@D)

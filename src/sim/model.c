@@ -89,6 +89,11 @@ void sim_model_free(sim_model *m)
     free(m);
 }
 
+void sim_model_set_error(sim_model *m, const char *msg)
+{
+    snprintf(m->err, sizeof m->err, "%s", msg);
+}
+
 const char *sim_model_errmsg(const sim_model *m)
 {
     return m->err;

@@ -124,6 +124,9 @@ int sim_model_add_simple(sim_model *m, const char *name, double cpu_time_ns);
 /* Drop every arrival stream (replay replaces the distribution). */
 void sim_model_clear_arrivals(sim_model *m);
 
+/* Replace the message of the last error (copied). */
+void sim_model_set_error(sim_model *m, const char *msg);
+
 /* Message for the last error; borrowed, never NULL. */
 const char *sim_model_errmsg(const sim_model *m);
 
@@ -208,6 +211,20 @@ int sim_run_write_json(sim_run *r, FILE *f);
 
 /* Print the text summary. */
 void sim_run_print_summary(sim_run *r, FILE *f);
+
+/* ---- capacity search ---------------------------------------------------- */
+
+typedef struct sim_capacity {
+    double factor; /* highest arrival-rate multiplier found that meets the SLO */
+    double rate;   /* scenario arrivals per s at that factor */
+    double p95;    /* worst p95 over the interactions there, s */
+} sim_capacity;
+
+/* Bisect the arrival-rate multiplier until the worst per-interaction p95
+ * (seconds) meets slo, to 1%.  Each trial is logged to log (may be NULL).
+ * Returns 0, EVD_EINVAL (no bracket found) or EVD_ENOMEM; message in err. */
+int sim_find_capacity(const sim_model *m, const sim_opts *base, double slo, sim_capacity *out,
+                      FILE *log, char *err, size_t errlen);
 
 /* ---- replay from the store -------------------------------------------- */
 
