@@ -22,3 +22,19 @@ INSTALL_EXTRA += build/rel/libevodash-trace.so
 
 TRACE_INSTR_FLAGS := $(WARN) -Iinclude -O1 -g -finstrument-functions
 TRACE_LINK_RT     := -Lbuild/rel -levodash-trace -Wl,-rpath,$(CURDIR)/build/rel
+
+# ---- round trip: trace real programs, profile them, check the result --------
+build/rel/trace/roundtrip_prog: tests/trace/roundtrip_prog.c build/rel/libevodash-trace.so
+	@mkdir -p $(@D)
+	$(CC) $(TRACE_INSTR_FLAGS) $< -o $@ $(TRACE_LINK_RT) -lpthread
+# Built without the library: glibc's no-op hooks are replaced by LD_PRELOAD.
+build/rel/trace/preload_prog: tests/trace/preload_prog.c
+	@mkdir -p $(@D)
+	$(CC) $(TRACE_INSTR_FLAGS) $< -o $@
+
+check-trace-roundtrip: build/rel/trace/roundtrip_prog build/rel/trace/preload_prog \
+                       build/rel/evodash build/rel/libevodash-trace.so
+	tests/trace/roundtrip.sh build/rel
+
+CHECK_EXTRA += check-trace-roundtrip
+.PHONY: check-trace-roundtrip

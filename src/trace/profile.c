@@ -150,6 +150,9 @@ struct builder {
     struct net_log net;
     double mem_base;
     FILE *tmp;
+    FILE *rep; /* held structure reports (open_memstream) */
+    char *rep_buf;
+    size_t rep_len;
     int64_t min_ts, max_ts;
     int replay;     /* 1 in the sorted replay: no per-line reports again */
     int unsorted;   /* set when a thread's time went backwards */
@@ -163,10 +166,18 @@ struct builder {
 #define NF_FUNC 1
 #define NF_REMOTE 2
 
-#define DIAG(b, ctr, ...)                                                                          \
+/* Reports on single lines go straight out, once (not again in a replay).
+ * Reports on the call structure are held in b->rep until the pass that
+ * counts is known: an unsorted log's first pass would give false ones. */
+#define DIAG_LINE(b, ctr, ...)                                                                     \
     do {                                                                                           \
         if ((b)->o->diag && !(b)->replay && (ctr)++ < (b)->o->max_reports)                         \
             fprintf((b)->o->diag, __VA_ARGS__);                                                    \
+    } while (0)
+#define DIAG(b, ctr, ...)                                                                          \
+    do {                                                                                           \
+        if ((b)->rep && (ctr)++ < (b)->o->max_reports)                                             \
+            fprintf((b)->rep, __VA_ARGS__);                                                        \
     } while (0)
 
 static const char *nm(const struct builder *b, uint32_t id)
@@ -610,7 +621,7 @@ static int read_pass(struct builder *b, struct pev **all, size_t *nall, char *er
         }
         if (pr < 0) {
             b->st.malformed++;
-            DIAG(b, nrep_bad, "%s:%lu: %s; line skipped\n", b->o->calllog, ln, why);
+            DIAG_LINE(b, nrep_bad, "%s:%lu: %s; line skipped\n", b->o->calllog, ln, why);
             continue;
         }
         int64_t id = names_intern(&b->names, cl.name, cl.name_len);
@@ -666,7 +677,14 @@ static void reset_for_replay(struct builder *b)
     b->max_ts = INT64_MIN;
     b->unsorted = 0;
     b->replay = 1;
+    b->nrep_unclosed = b->nrep_unmatched = 0;
     rewind(b->tmp);
+    if (b->rep) {
+        fclose(b->rep);
+        free(b->rep_buf);
+        b->rep_buf = NULL;
+        b->rep = open_memstream(&b->rep_buf, &b->rep_len);
+    }
 }
 
 /* ---- writing ---------------------------------------------------------------- */
@@ -934,7 +952,9 @@ int evd_profile_build(const struct evd_profile_opts *opts, struct evd_profile_st
         goto done;
     b->st.implicit_roots = !roots;
     b->tmp = tmpfile();
-    if (!b->tmp) {
+    if (opts->diag)
+        b->rep = open_memstream(&b->rep_buf, &b->rep_len);
+    if (!b->tmp || (opts->diag && !b->rep)) {
         snprintf(err, errlen, "cannot create a temporary file: %s", strerror(errno));
         rc = EVD_EIO;
         goto done;
@@ -956,6 +976,11 @@ int evd_profile_build(const struct evd_profile_opts *opts, struct evd_profile_st
     if (rc < 0)
         goto done;
     close_all(b);
+    if (b->rep) {
+        fclose(b->rep);
+        b->rep = NULL;
+        fwrite(b->rep_buf, 1, b->rep_len, opts->diag);
+    }
     if (b->oom) {
         snprintf(err, errlen, "out of memory");
         rc = EVD_ENOMEM;
@@ -983,6 +1008,9 @@ done:
         *st = b->st;
     if (b->tmp)
         fclose(b->tmp);
+    if (b->rep)
+        fclose(b->rep);
+    free(b->rep_buf);
     threads_free(b);
     names_free(&b->names);
     util_series_free(&b->util);

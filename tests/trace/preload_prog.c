@@ -1,0 +1,26 @@
+/* preload_prog.c — an instrumented program that knows nothing of evodash:
+ * built with -finstrument-functions only (glibc has no-op hooks), traced by
+ * LD_PRELOAD=libevodash-trace.so.  No interaction markers, so each
+ * top-level call becomes an interaction.  The static function checks that
+ * names come from .symtab, not only from the dynamic symbols. */
+#include <stdio.h>
+
+__attribute__((noinline)) static int leaf(int x)
+{
+    return x * 2;
+}
+
+__attribute__((noinline)) int middle(int x);
+__attribute__((noinline)) int middle(int x)
+{
+    return leaf(x) + leaf(x + 1);
+}
+
+int main(void)
+{
+    int s = 0;
+    for (int i = 0; i < 3; i++)
+        s += middle(i);
+    printf("%d\n", s);
+    return s == 18 ? 0 : 1;
+}
