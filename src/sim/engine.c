@@ -435,6 +435,7 @@ static int on_up(sim_run *r, int rep)
     sim_svcrt *s = &r->svcs[p->svc];
     p->state = REP_ACTIVE;
     p->t_last = r->now;
+    p->born = r->now; /* its utilisation counts from when it serves */
     s->npending--;
     s->nactive++;
     return drain(r, p->svc);
@@ -442,11 +443,13 @@ static int on_up(sim_run *r, int rep)
 
 /* ---- sampling and autoscaling ----------------------------------------------- */
 
+/* Mean of a metric over the replica's part of the current window, or -1 if
+ * it has none yet (it has just started serving). */
 static double window_metric(const sim_rep *p, int metric, double now)
 {
     double t0 = p->s_t > p->born ? p->s_t : p->born, dt = now - t0;
     if (dt <= 0)
-        return 0;
+        return -1;
     switch (metric) {
     case SIM_M_RAM:
         return (p->c_ram - p->s_ram) / dt;
@@ -467,8 +470,9 @@ static int autoscale(sim_run *r, int svc)
     int n = 0;
     for (int k = 0; k < s->nreps; k++) {
         const sim_rep *p = &r->reps[s->reps[k]];
-        if (p->state == REP_ACTIVE) {
-            sum += window_metric(p, sv->metric, r->now);
+        double x = p->state == REP_ACTIVE ? window_metric(p, sv->metric, r->now) : -1;
+        if (x >= 0) {
+            sum += x;
             n++;
         }
     }
@@ -523,7 +527,8 @@ static int sample(sim_run *r)
             int n = 0;
             for (int k = 0; k < sr->nreps; k++) {
                 const sim_rep *p = &r->reps[sr->reps[k]];
-                if (p->state == REP_ACTIVE || p->state == REP_DRAINING) {
+                if ((p->state == REP_ACTIVE || p->state == REP_DRAINING) &&
+                    window_metric(p, SIM_M_CPU, t) >= 0) {
                     for (int mtr = 0; mtr < 4; mtr++)
                         u[mtr] += window_metric(p, mtr, t);
                     n++;

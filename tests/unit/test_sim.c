@@ -1,0 +1,653 @@
+/* test_sim.c — unit tests of the capacity simulator (src/sim): loading and
+ * rejecting inputs, the event heap, arrival streams, processor sharing,
+ * FIFO limits, callbacks, conservation, autoscaling, seeds, capacity search
+ * and replay from a store.  The queueing-theory checks at 1M arrivals are in
+ * tests/sim/queueing.c (run by `make check` at -O2). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "evodash.h"
+#include "sim/arrivals.h"
+#include "sim/heap.h"
+#include "sim/sim.h"
+
+/* One-function profile: cpu %, cpu_time ns, ram MB, dist. */
+static char *prof1(double cpu, double ns, double ram, const char *dist)
+{
+    static char buf[512];
+    snprintf(buf, sizeof buf,
+             "{\"scenarios\":[{\"scenarioID\":1,\"interactions\":[{\"name\":\"i\","
+             "\"functions\":[{\"functionID\":\"A.f\",\"cpu\":%g,\"cpu_time\":%g,\"ram\":%g,"
+             "\"cpu_time_dist\":\"%s\",\"callbacks\":[\"-1\"]}]}]}]}",
+             cpu, ns, ram, dist);
+    return buf;
+}
+
+/* Load the documents that are not NULL and link; NULL on a load error with
+ * the message in err. */
+static sim_model *mk(const char *prof, const char *svc, const char *map, const char *dist,
+                     char *err, size_t errlen)
+{
+    static const char *const labels[4] = {"profile.json", "services.json", "mapping.json",
+                                          "distribution.json"};
+    const char *docs[4] = {prof, svc, map, dist};
+    sim_model *m = sim_model_new();
+    assert_non_null(m);
+    int rc = 0;
+    for (int k = 0; k < 4 && !rc; k++)
+        if (docs[k])
+            rc = sim_model_load_buf(m, k, labels[k], docs[k], strlen(docs[k]));
+    if (!rc)
+        rc = sim_model_link(m);
+    if (rc) {
+        snprintf(err, errlen, "%s", sim_model_errmsg(m));
+        sim_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static sim_run *run(const sim_model *m, sim_opts o)
+{
+    sim_run *r = NULL;
+    assert_int_equal(sim_run_new(m, &o, &r), 0);
+    assert_int_equal(sim_run_exec(r), 0);
+    return r;
+}
+
+static const char *SVC1 = "{\"services\":[{\"serviceID\":\"default\"}]}";
+
+/* ---- inputs ---------------------------------------------------------------- */
+
+static void expect_error(const char *prof, const char *svc, const char *map, const char *dist,
+                         const char *want)
+{
+    char err[800] = "";
+    sim_model *m = mk(prof, svc, map, dist, err, sizeof err);
+    if (m)
+        sim_model_free(m);
+    if (!strstr(err, want))
+        fail_msg("expected an error containing \"%s\", got \"%s\"", want, err);
+}
+
+static void test_bad_files(void **state)
+{
+    (void)state;
+    char p[512];
+    snprintf(p, sizeof p, "%s", prof1(100, 1e6, 0, "deterministic"));
+    const char *d = "[{\"kind\":\"uniform\",\"start\":0,\"end\":1,\"volume\":10,\"scenarioID\":1}]";
+    expect_error(p, "{\"services\":[{\"serviceID\":\"default\"},{\"serviceID\":\"x\",\"scale\":0}]}",
+                 NULL, d, "services.json: $.services[1].scale: expected a positive integer");
+    expect_error(p, "{\"services\":[{\"serviceID\":\"default\",\"scale\":1.5}]}", NULL, d,
+                 "services.json: $.services[0].scale: expected a positive integer");
+    expect_error(p, "{\"services\":[{\"serviceID\":\"default\",\"defaultServer\":{\"maxRAM\":-1}}]}",
+                 NULL, d, "services.json: $.services[0].defaultServer.maxRAM: expected a positive");
+    expect_error(p, "{\"services\":[{\"serviceID\":\"default\",\"scaleingMetric\":\"GPU\"}]}", NULL,
+                 d, "$.services[0].scaleingMetric: expected");
+    expect_error(p, "{\"services\":[{\"serviceID\":\"x\"}]}", NULL, d,
+                 "serviceID \"default\" must exist");
+    expect_error(p, "{\"services\": [\n{\"serviceID\": \"default\",,}]}", NULL, d,
+                 "services.json:2:");
+    expect_error("{\"scenarios\":[{\"scenarioID\":1,\"interactions\":[{\"name\":\"i\","
+                 "\"functions\":[{\"functionID\":\"f\",\"cpu\":100}]}]}]}",
+                 NULL, NULL, d,
+                 "profile.json: $.scenarios[0].interactions[0].functions[0].cpu_time: missing");
+    expect_error("{\"scenarios\":[{\"scenarioID\":1,\"interactions\":[{\"name\":\"i\","
+                 "\"functions\":[{\"functionID\":\"f\",\"cpu_time\":\"1\"}]}]}]}",
+                 NULL, NULL, d,
+                 "$.scenarios[0].interactions[0].functions[0].cpu_time: expected a number");
+    expect_error(prof1(100, 1e6, 0, "gamma"), NULL, NULL, d,
+                 "$.scenarios[0].interactions[0].functions[0].cpu_time_dist: expected");
+    expect_error("{\"scenarios\":[{\"scenarioID\":1,\"interactions\":[{\"name\":\"i\","
+                 "\"functions\":[{\"functionID\":\"f\",\"cpu_time\":1,\"callbacks\":[\"g\"]}]}]}]}",
+                 NULL, NULL, d, "functions[0].callbacks: \"g\" is not a function");
+    expect_error("{\"scenarios\":[{\"scenarioID\":1,\"interactions\":[{\"name\":\"i\","
+                 "\"functions\":[{\"functionID\":\"f\",\"cpu_time\":1,\"callbacks\":[\"g\"]},"
+                 "{\"functionID\":\"g\",\"cpu_time\":1,\"callbacks\":[\"f\"]}]}]}]}",
+                 NULL, NULL, d, "interactions[0].functions: the callbacks form a cycle");
+    expect_error(prof1(100, 1e6, 500, "deterministic"), SVC1, NULL, d,
+                 "functions[0].ram: 500 MB does not fit in maxRAM 100");
+    expect_error(p, SVC1, "{\"A\": 3}", d, "mapping.json: $[\"A\"]: expected a service name");
+    expect_error(p, SVC1, "{\"A\": \"nowhere\"}", d,
+                 "mapping.json: $[\"A\"]: unknown service \"nowhere\"");
+    expect_error(p, NULL, NULL, "[{\"kind\":\"zipf\",\"scenarioID\":1}]",
+                 "distribution.json: $[0].kind: expected");
+    expect_error(p, NULL, NULL,
+                 "[{\"kind\":\"uniform\",\"start\":0,\"end\":1,\"volume\":1,\"scenarioID\":1},"
+                 "{\"kind\":\"poisson\",\"start\":0,\"end\":1,\"scenarioID\":1}]",
+                 "distribution.json: $[1].rate: missing");
+    expect_error(p, NULL, NULL,
+                 "[{\"kind\":\"triangle\",\"start\":0,\"end\":10,\"highpoint\":20,\"volume\":1,"
+                 "\"scenarioID\":1}]",
+                 "$[0].highpoint: must lie between start and end");
+    expect_error(p, NULL, NULL,
+                 "[{\"kind\":\"uniform\",\"start\":0,\"end\":1,\"volume\":1,\"scenarioID\":7}]",
+                 "$[0].scenarioID: no scenario 7");
+    expect_error(p, NULL, NULL, "{}", "distribution.json: $: expected an array");
+}
+
+static void test_mapping_rules(void **state)
+{
+    (void)state;
+    char err[800] = "";
+    const char *prof = "{\"scenarios\":[{\"scenarioID\":1,\"interactions\":[{\"name\":\"i\","
+                       "\"functions\":[{\"functionID\":\"C.f_123\",\"cpu_time\":1,"
+                       "\"callbacks\":[\"C.g_124\"]},{\"functionID\":\"C.g_124\",\"cpu_time\":1},"
+                       "{\"functionID\":\"D.h_125\",\"cpu_time\":1}]}]}]}";
+    const char *svc = "{\"services\":[{\"serviceID\":\"default\"},{\"serviceID\":\"s1\"},"
+                      "{\"serviceID\":\"s2\"}]}";
+    const char *d = "[{\"kind\":\"uniform\",\"start\":0,\"end\":1,\"volume\":1,\"scenarioID\":1}]";
+    sim_model *m = mk(prof, svc, "{\"C\": \"s2\", \"C.f\": \"s1\"}", d, err, sizeof err);
+    assert_non_null(m);
+    const sim_fn *fn = sim_model_scen(m, 0)->inter[0].fn;
+    assert_string_equal(fn[0].name, "C.f");
+    assert_int_equal(fn[0].svc, 1); /* Class.func beats Class */
+    assert_int_equal(fn[1].svc, 2); /* Class */
+    assert_int_equal(fn[2].svc, 0); /* unmapped: default */
+    assert_int_equal(fn[0].ncb, 1);
+    assert_int_equal(fn[0].cb[0], 1);
+    sim_model_free(m);
+}
+
+/* ---- event heap and arrivals ----------------------------------------------- */
+
+static void test_heap(void **state)
+{
+    (void)state;
+    int32_t pos[8];
+    for (int i = 0; i < 8; i++)
+        pos[i] = -1;
+    sim_heap h;
+    sim_heap_init(&h, 9, pos);
+    srand(7);
+    for (int i = 0; i < 5000; i++)
+        assert_int_equal(sim_heap_push(&h, (double)(rand() % 1000), 1, (uint32_t)i), 0);
+    for (uint32_t k = 0; k < 8; k++)
+        assert_int_equal(sim_heap_push(&h, 500.5, 9, k), 0);
+    /* Move tracked events around, remove one, then check order and ties. */
+    sim_heap_move(&h, (size_t)pos[3], 2000);
+    sim_heap_move(&h, (size_t)pos[5], -1);
+    sim_heap_remove(&h, (size_t)pos[6]);
+    assert_int_equal(pos[6], -1);
+    double last = -INFINITY;
+    uint64_t last_seq = 0;
+    int seen9 = 0;
+    while (h.n) {
+        sim_ev e = sim_heap_pop(&h);
+        assert_true(e.t >= last);
+        if (e.t == last)
+            assert_true(e.seq > last_seq);
+        if (e.kind == 9) {
+            seen9++;
+            assert_int_equal(pos[e.id], -1);
+            if (e.id == 5)
+                assert_true(e.t == -1);
+            if (e.id == 3)
+                assert_true(e.t == 2000);
+        }
+        last = e.t;
+        last_seq = e.seq;
+    }
+    assert_int_equal(seen9, 7);
+    sim_heap_free(&h);
+}
+
+static void check_stream(const sim_arr *a, double lo, double hi, double *count, double *mean)
+{
+    sim_stream s;
+    assert_int_equal(sim_stream_init(&s, a, 42, 0, 1), 0);
+    double t, prev = -INFINITY, sum = 0;
+    *count = 0;
+    while (sim_stream_next(&s, &t)) {
+        assert_true(t >= prev);
+        assert_true(t >= lo && t <= hi);
+        prev = t;
+        sum += t;
+        (*count)++;
+    }
+    *mean = *count ? sum / *count : 0;
+    sim_stream_free(&s);
+}
+
+static void test_arrivals(void **state)
+{
+    (void)state;
+    double n, mean;
+    sim_arr a = {.kind = SIM_ARR_UNIFORM, .start = 10, .end = 30, .volume = 20000};
+    check_stream(&a, 10, 30, &n, &mean);
+    assert_true(n == 20000);
+    assert_true(fabs(mean - 20) < 0.2); /* s.d. of the mean: 20/sqrt(12*20000) = 0.04 */
+    a = (sim_arr){.kind = SIM_ARR_TRIANGLE, .start = 0, .end = 90, .highpoint = 60, .volume = 20000};
+    check_stream(&a, 0, 90, &n, &mean);
+    assert_true(n == 20000);
+    assert_true(fabs(mean - 50) < 0.6); /* (0+90+60)/3; s.d. of the mean ~0.14 */
+    a = (sim_arr){.kind = SIM_ARR_NORMAL, .start = 0, .end = -1, .mean = 100, .sd = 5,
+                  .volume = 10000};
+    check_stream(&a, 0, INFINITY, &n, &mean);
+    assert_true(n == 10000);
+    assert_true(fabs(mean - 100) < 0.25);
+    a = (sim_arr){.kind = SIM_ARR_POISSON, .start = 5, .end = 105, .rate = 100};
+    check_stream(&a, 5, 105, &n, &mean);
+    assert_true(fabs(n - 10000) < 500); /* 5 s.d. */
+    a = (sim_arr){.kind = SIM_ARR_CONSTANT, .start = 0, .end = 10, .interval = 0.5};
+    check_stream(&a, 0, 10, &n, &mean);
+    assert_true(n == 20);
+    assert_true(sim_stream_expected(&a, 2) == 40);
+}
+
+/* ---- sharing, queues, flow ---------------------------------------------------- */
+
+/* Two scenarios, each one function, one arrival each at given times. */
+static sim_model *two_jobs(double ns1, double t1, double ns2, double t2, double cpu,
+                           const char *svc)
+{
+    char prof[800], dist[400], err[800];
+    snprintf(prof, sizeof prof,
+             "{\"scenarios\":[{\"scenarioID\":1,\"interactions\":[{\"name\":\"a\",\"functions\":"
+             "[{\"functionID\":\"a\",\"cpu\":%g,\"cpu_time\":%g}]}]},"
+             "{\"scenarioID\":2,\"interactions\":[{\"name\":\"b\",\"functions\":"
+             "[{\"functionID\":\"b\",\"cpu\":%g,\"cpu_time\":%g}]}]}]}",
+             cpu, ns1, cpu, ns2);
+    snprintf(dist, sizeof dist,
+             "[{\"kind\":\"constant\",\"start\":%g,\"end\":%g,\"interval\":1,\"scenarioID\":1},"
+             "{\"kind\":\"constant\",\"start\":%g,\"end\":%g,\"interval\":1,\"scenarioID\":2}]",
+             t1, t1, t2, t2);
+    sim_model *m = mk(prof, svc, NULL, dist, err, sizeof err);
+    if (!m)
+        fail_msg("%s", err);
+    return m;
+}
+
+static void test_processor_sharing_exact(void **state)
+{
+    (void)state;
+    /* A: 10 ms from t=0; B: 2 ms from t=5 ms.  Alone until 5 ms (A has 5 ms
+     * left), then both at half speed: B ends at 9 ms, A has 3 ms left and
+     * ends at 12 ms. */
+    sim_model *m = two_jobs(10e6, 0, 2e6, 0.005, 100, SVC1);
+    sim_run *r = run(m, (sim_opts){.seed = 1});
+    sim_istat a, b;
+    sim_run_istat(r, 0, &a);
+    sim_run_istat(r, 1, &b);
+    assert_true(fabs(a.mean - 0.012) < 1e-12);
+    assert_true(fabs(b.mean - 0.004) < 1e-12);
+    sim_sstat s;
+    sim_run_sstat(r, 0, &s);
+    assert_true(fabs(s.util_cpu - 1.0) < 1e-9); /* busy all 12 ms */
+    sim_run_free(r);
+    sim_model_free(m);
+    /* Half-core functions on one core both fit: no slowdown. */
+    m = two_jobs(10e6, 0, 2e6, 0.005, 50, SVC1);
+    r = run(m, (sim_opts){.seed = 1});
+    sim_run_istat(r, 0, &a);
+    sim_run_istat(r, 1, &b);
+    assert_true(fabs(a.mean - 0.010) < 1e-12);
+    assert_true(fabs(b.mean - 0.002) < 1e-12);
+    sim_run_free(r);
+    sim_model_free(m);
+    /* A 300% function on one core takes three times as long. */
+    m = two_jobs(10e6, 0, 1e6, 1, 300, SVC1);
+    r = run(m, (sim_opts){.seed = 1});
+    sim_run_istat(r, 0, &a);
+    assert_true(fabs(a.mean - 0.030) < 1e-12);
+    sim_run_free(r);
+    sim_model_free(m);
+}
+
+static void fifo_case(const char *svc, double ram)
+{
+    char err[800];
+    /* Three arrivals 1 ms apart, 10 ms each, one at a time: responses 10,
+     * 19 and 28 ms; waits 0, 9 and 18 ms. */
+    sim_model *m = mk(prof1(100, 10e6, ram, "deterministic"), svc, NULL,
+                      "[{\"kind\":\"constant\",\"start\":0,\"end\":0.0025,\"interval\":0.001,"
+                      "\"scenarioID\":1}]",
+                      err, sizeof err);
+    if (!m)
+        fail_msg("%s", err);
+    sim_run *r = run(m, (sim_opts){.seed = 1});
+    sim_istat st;
+    sim_run_istat(r, 0, &st);
+    assert_int_equal(st.completed, 3);
+    assert_true(fabs(st.mean - 0.019) < 1e-12);
+    assert_true(fabs(st.wait_mean - 0.009) < 1e-12);
+    assert_true(fabs(st.p99 - 0.028) < 1e-12);
+    sim_sstat ss;
+    sim_run_sstat(r, 0, &ss);
+    assert_int_equal(ss.peak_queue, 2);
+    sim_run_free(r);
+    sim_model_free(m);
+}
+
+static void test_fifo_limits(void **state)
+{
+    (void)state;
+    fifo_case("{\"services\":[{\"serviceID\":\"default\",\"defaultServer\":{\"workers\":1}}]}", 0);
+    /* RAM: 60 of 100 MB each, so only one fits at a time. */
+    fifo_case(SVC1, 60);
+}
+
+static void test_callbacks_and_delays(void **state)
+{
+    (void)state;
+    char err[800];
+    /* i0: f (1 ms) then g after 0.5 ms (2 ms) and h after 0 (4 ms, other
+     * service, zero CPU): done when both branches are, at 5 ms.  i1 starts
+     * 1 s later and takes 1 ms. */
+    const char *prof =
+        "{\"scenarios\":[{\"scenarioID\":3,\"interactions\":["
+        "{\"name\":\"i0\",\"functions\":["
+        "{\"functionID\":\"f\",\"cpu\":100,\"cpu_time\":1e6,\"callbacks\":[\"g\",\"h\"]},"
+        "{\"functionID\":\"g\",\"cpu\":100,\"cpu_time\":2e6,\"delay\":5e5,\"callbacks\":[\"-1\"]},"
+        "{\"functionID\":\"h\",\"cpu\":0,\"cpu_time\":4e6}]},"
+        "{\"name\":\"i1\",\"delay\":1e9,\"functions\":[{\"functionID\":\"x\",\"cpu_time\":1e6}]}"
+        "]}]}";
+    const char *svc = "{\"services\":[{\"serviceID\":\"default\"},{\"serviceID\":\"io\"}]}";
+    sim_model *m = mk(prof, svc, "{\"h\":\"io\"}",
+                      "[{\"kind\":\"constant\",\"start\":0,\"end\":0,\"interval\":1,"
+                      "\"scenarioID\":3}]",
+                      err, sizeof err);
+    if (!m)
+        fail_msg("%s", err);
+    sim_run *r = run(m, (sim_opts){.seed = 1});
+    sim_istat a, b;
+    sim_run_istat(r, 0, &a);
+    sim_run_istat(r, 1, &b);
+    assert_string_equal(a.label, "scenario 3 interaction 0");
+    assert_true(fabs(a.mean - 0.005) < 1e-12);
+    assert_true(fabs(b.mean - 0.001) < 1e-12);
+    sim_totals t;
+    sim_run_totals(r, &t);
+    assert_true(fabs(t.end_time - 1.001) < 1e-9);
+    sim_run_free(r);
+    sim_model_free(m);
+}
+
+/* ---- conservation, seeds --------------------------------------------------- */
+
+static void test_conservation(void **state)
+{
+    (void)state;
+    char err[800];
+    /* Overloaded (2x) with a second interaction 2 s in; stop at 5 s. */
+    const char *prof =
+        "{\"scenarios\":[{\"scenarioID\":1,\"interactions\":["
+        "{\"name\":\"a\",\"functions\":[{\"functionID\":\"f\",\"cpu_time\":2e6,"
+        "\"cpu_time_dist\":\"exponential\"}]},"
+        "{\"name\":\"b\",\"delay\":2e9,\"functions\":[{\"functionID\":\"g\",\"cpu_time\":1e6,"
+        "\"cpu_time_dist\":\"lognormal\",\"cpu_time_cv\":2}]}]}]}";
+    sim_model *m = mk(prof, "{\"services\":[{\"serviceID\":\"default\",\"defaultServer\":"
+                            "{\"workers\":2}}]}",
+                      NULL,
+                      "[{\"kind\":\"poisson\",\"start\":0,\"end\":10,\"rate\":700,"
+                      "\"scenarioID\":1}]",
+                      err, sizeof err);
+    if (!m)
+        fail_msg("%s", err);
+    sim_run *r = run(m, (sim_opts){.seed = 9, .until = 5});
+    sim_totals t;
+    sim_run_totals(r, &t);
+    assert_true(t.arrivals > 3000);
+    assert_true(t.inter_in_flight > 0);
+    assert_true(t.inter_pending > 0);
+    assert_true(t.inter_completed + t.inter_in_flight == t.inter_started);
+    assert_true(t.inter_started + t.inter_pending == 2 * t.arrivals);
+    assert_true(t.end_time == 5);
+    sim_run_free(r);
+    /* Without a limit everything completes. */
+    r = run(m, (sim_opts){.seed = 9});
+    sim_run_totals(r, &t);
+    assert_true(t.inter_in_flight == 0 && t.inter_pending == 0);
+    assert_true(t.inter_completed == 2 * t.arrivals);
+    /* Same seed, same run; another seed, another run. */
+    sim_run *r2 = run(m, (sim_opts){.seed = 9});
+    sim_run *r3 = run(m, (sim_opts){.seed = 10});
+    sim_istat s1, s2, s3;
+    sim_run_istat(r, 0, &s1);
+    sim_run_istat(r2, 0, &s2);
+    sim_run_istat(r3, 0, &s3);
+    assert_true(s1.mean == s2.mean && s1.completed == s2.completed);
+    assert_true(s1.mean != s3.mean);
+    sim_run_free(r);
+    sim_run_free(r2);
+    sim_run_free(r3);
+    sim_model_free(m);
+}
+
+/* ---- autoscaling -------------------------------------------------------------- */
+
+static void test_autoscaling(void **state)
+{
+    (void)state;
+    char err[800];
+    /* 0-60 s: 2.5 cores of work for a 1-core replica; 60-120 s: 0.1 core.
+     * Scale up above 80% CPU, down below 30%, 2 s start-up, at most 4. */
+    const char *svc = "{\"services\":[{\"serviceID\":\"default\",\"scale\":1,\"scales\":true,"
+                      "\"scaleUpAt\":0.8,\"scaleDownAt\":0.3,\"scaleingMetric\":\"CPU\","
+                      "\"scalingDelay\":2e9,\"maxScale\":4}]}";
+    const char *dist = "[{\"kind\":\"poisson\",\"start\":0,\"end\":60,\"rate\":250,"
+                       "\"scenarioID\":1},"
+                       "{\"kind\":\"poisson\",\"start\":60,\"end\":120,\"rate\":10,"
+                       "\"scenarioID\":1}]";
+    sim_model *m = mk(prof1(100, 10e6, 0, "exponential"), svc, NULL, dist, err, sizeof err);
+    if (!m)
+        fail_msg("%s", err);
+    sim_run *r = run(m, (sim_opts){.seed = 3, .series = 1, .interval = 1});
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(sim_run_write_json(r, f), 0);
+    fclose(f);
+    json_error_t je;
+    json_t *doc = json_loads(buf, 0, &je);
+    if (!doc)
+        fail_msg("SimResults.json does not parse: %s at %d", je.text, je.line);
+    json_t *u = json_object_get(doc, "service_util");
+    json_t *t = json_object_get(u, "t"), *id = json_object_get(u, "identifier"),
+           *reps = json_object_get(u, "replicas"), *cpu = json_object_get(u, "CPU");
+    assert_int_equal(json_array_size(t), json_array_size(reps));
+    /* Replicas after each sample's decision, indexed by whole seconds. */
+    int at[200] = {0}, maxsec = 0, peak = 0;
+    double busy_up_to_1s = 0;
+    for (size_t i = 0; i < json_array_size(t); i++) {
+        if (strcmp(json_string_value(json_array_get(id, i)), "default"))
+            continue;
+        int sec = (int)llround(json_number_value(json_array_get(t, i)) / 1e9);
+        if (sec < 200) {
+            at[sec] = (int)json_number_value(json_array_get(reps, i));
+            maxsec = sec > maxsec ? sec : maxsec;
+        }
+        if (sec == 1)
+            busy_up_to_1s = json_number_value(json_array_get(cpu, i));
+        peak = at[sec] > peak ? at[sec] : peak;
+    }
+    /* The first window is saturated, so a replica is ordered at 1 s and
+     * serves from 3 s (the column is the count before that sample's own
+     * decision; the start-up, queued first, is processed before the sample
+     * at the same instant).  One start-up is pending at a time, so at most
+     * one more replica every 2 s, up to maxScale. */
+    assert_true(busy_up_to_1s > 0.8);
+    assert_int_equal(at[1], 1);
+    assert_int_equal(at[2], 1);
+    assert_int_equal(at[3], 2);
+    assert_int_equal(at[4], 2);
+    for (int sec = 1; sec <= 60; sec++)
+        assert_true(at[sec] <= 1 + (sec - 1) / 2);
+    assert_int_equal(peak, 4);
+    /* After the burst the load is 10% of a core: back down to one. */
+    assert_true(maxsec >= 120);
+    sim_sstat ss;
+    sim_run_sstat(r, 0, &ss);
+    assert_int_equal(ss.peak_replicas, 4);
+    assert_int_equal(ss.final_replicas, 1);
+    json_decref(doc);
+    free(buf);
+    sim_run_free(r);
+    sim_model_free(m);
+}
+
+/* ---- capacity ------------------------------------------------------------------- */
+
+static void test_find_capacity(void **state)
+{
+    (void)state;
+    char err[800];
+    /* Constant arrivals every 10 ms for 10 s, 1 ms each: no queueing up to
+     * 10x, a growing backlog beyond, so the p95 <= 5 ms limit is ~10x. */
+    sim_model *m = mk(prof1(100, 1e6, 0, "deterministic"), SVC1, NULL,
+                      "[{\"kind\":\"constant\",\"start\":0,\"end\":10,\"interval\":0.01,"
+                      "\"scenarioID\":1}]",
+                      err, sizeof err);
+    if (!m)
+        fail_msg("%s", err);
+    sim_opts o = {.seed = 1};
+    sim_capacity cap;
+    assert_int_equal(sim_find_capacity(m, &o, 0.005, &cap, NULL, err, sizeof err), 0);
+    assert_true(cap.factor > 9.8 && cap.factor < 10.1);
+    assert_true(cap.p95 <= 0.005);
+    assert_true(fabs(cap.rate - 100 * cap.factor) < 2 * cap.factor);
+    sim_model_free(m);
+}
+
+/* ---- replay ------------------------------------------------------------------------ */
+
+static void make_store(const char *path)
+{
+    sqlite3 *db;
+    unlink(path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    const char *sql =
+        "CREATE TABLE endpoints(id INTEGER PRIMARY KEY, name TEXT UNIQUE, rule TEXT, methods "
+        "TEXT, level INTEGER, last_access_us INTEGER);"
+        "CREATE TABLE requests(id INTEGER PRIMARY KEY, endpoint_id INTEGER, ts_us INTEGER, "
+        "duration_us INTEGER, status INTEGER, version_id INTEGER, group_name TEXT, ip TEXT, "
+        "instance_id INTEGER);"
+        "INSERT INTO endpoints VALUES (1,'index.xhtml','/',NULL,1,0),(2,'api.x','/x',NULL,1,0);";
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    /* Day 0: 10 index requests; day 3: 30 index requests 1 s apart, 2 ms
+     * each, and 20 api.x requests, 5 ms each. */
+    const int64_t day = 86400000000LL, t0 = 1700000000000000LL;
+    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    char q[256];
+    for (int i = 0; i < 10; i++) {
+        snprintf(q, sizeof q, "INSERT INTO requests(endpoint_id,ts_us,duration_us,status) "
+                              "VALUES (1,%lld,2000,200)", (long long)(t0 + i * 1000000LL));
+        sqlite3_exec(db, q, NULL, NULL, NULL);
+    }
+    for (int i = 0; i < 30; i++) {
+        snprintf(q, sizeof q, "INSERT INTO requests(endpoint_id,ts_us,duration_us,status) "
+                              "VALUES (1,%lld,%d,200)",
+                 (long long)(t0 + 3 * day + i * 1000000LL), i == 0 ? 90000 : 2000);
+        sqlite3_exec(db, q, NULL, NULL, NULL);
+    }
+    for (int i = 0; i < 20; i++) {
+        snprintf(q, sizeof q, "INSERT INTO requests(endpoint_id,ts_us,duration_us,status) "
+                              "VALUES (2,%lld,5000,200)",
+                 (long long)(t0 + 3 * day + 500000 + i * 1000000LL));
+        sqlite3_exec(db, q, NULL, NULL, NULL);
+    }
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(db);
+}
+
+static void test_replay(void **state)
+{
+    (void)state;
+    char rel[64], abs[4200], url[4300], cwd[4096];
+    snprintf(rel, sizeof rel, "test_sim_replay_%d.db", (int)getpid());
+    make_store(rel);
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    snprintf(abs, sizeof abs, "%s/%s", cwd, rel);
+    size_t nreq, unmatched;
+
+    /* No profile, last 1 day, relative URL: one scenario per endpoint whose
+     * work is the median duration; 50 requests, the last index.xhtml one
+     * 29 s after the first. */
+    sim_model *m = sim_model_new();
+    snprintf(url, sizeof url, "sqlite:///%s", rel);
+    sim_replay_opts o = {.url = url, .days = 1};
+    assert_int_equal(sim_replay_load(m, &o, 0, &nreq, &unmatched), 0);
+    assert_int_equal(nreq, 50);
+    assert_int_equal(sim_model_link(m), 0);
+    assert_int_equal(sim_model_nscen(m), 2);
+    assert_true(sim_model_scen(m, 0)->inter[0].fn[0].cpu_time == 2e6);
+    assert_true(sim_model_scen(m, 1)->inter[0].fn[0].cpu_time == 5e6);
+    sim_run *r = run(m, (sim_opts){.seed = 1});
+    sim_totals t;
+    sim_run_totals(r, &t);
+    assert_int_equal(t.arrivals, 50);
+    assert_true(fabs(t.end_time - (29 + 0.002)) < 1e-9);
+    sim_istat st;
+    sim_run_istat(r, 1, &st);
+    assert_string_equal(st.name, "api.x");
+    assert_true(fabs(st.mean - 0.005) < 1e-12);
+    sim_run_free(r);
+    sim_model_free(m);
+
+    /* With a profile, absolute URL, all days, twice as fast: only
+     * index.xhtml matches an interaction; api.x is counted unmatched. */
+    char err[800];
+    m = sim_model_new();
+    const char *prof = "{\"scenarios\":[{\"scenarioID\":4,\"interactions\":[{\"name\":"
+                       "\"index.xhtml\",\"functions\":[{\"functionID\":\"f\",\"cpu_time\":1e6}]}]}]}";
+    assert_int_equal(sim_model_load_buf(m, SIM_DOC_PROFILE, "p", prof, strlen(prof)), 0);
+    snprintf(url, sizeof url, "sqlite:///%s", abs);
+    assert_true(url[10] == '/');
+    o = (sim_replay_opts){.url = url, .speedup = 2};
+    assert_int_equal(sim_replay_load(m, &o, 1, &nreq, &unmatched), 0);
+    assert_int_equal(nreq, 60);
+    assert_int_equal(unmatched, 20);
+    assert_int_equal(sim_model_link(m), 0);
+    r = run(m, (sim_opts){.seed = 1});
+    sim_run_totals(r, &t);
+    assert_int_equal(t.arrivals, 40);
+    assert_true(fabs(t.end_time - ((3 * 86400.0 + 29) / 2 + 0.001)) < 1e-6);
+    sim_run_free(r);
+    sim_model_free(m);
+
+    /* Endpoint filter, bad URL, missing file. */
+    m = sim_model_new();
+    const char *only[] = {"api.x", NULL};
+    o = (sim_replay_opts){.url = url, .endpoints = only};
+    assert_int_equal(sim_replay_load(m, &o, 0, &nreq, &unmatched), 0);
+    assert_int_equal(nreq, 20);
+    o = (sim_replay_opts){.url = "postgresql://x"};
+    assert_int_equal(sim_replay_load(m, &o, 0, &nreq, &unmatched), EVD_EINVAL);
+    assert_non_null(strstr(sim_model_errmsg(m), "sqlite:///"));
+    o = (sim_replay_opts){.url = "sqlite:///no/such/dir/x.db"};
+    assert_int_equal(sim_replay_load(m, &o, 0, &nreq, &unmatched), EVD_EIO);
+    (void)err;
+    sim_model_free(m);
+    unlink(rel);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_mapping_rules),
+        cmocka_unit_test(test_heap),
+        cmocka_unit_test(test_arrivals),
+        cmocka_unit_test(test_processor_sharing_exact),
+        cmocka_unit_test(test_fifo_limits),
+        cmocka_unit_test(test_callbacks_and_delays),
+        cmocka_unit_test(test_conservation),
+        cmocka_unit_test(test_autoscaling),
+        cmocka_unit_test(test_find_capacity),
+        cmocka_unit_test(test_replay),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
