@@ -38,3 +38,14 @@ check-trace-roundtrip: build/rel/trace/roundtrip_prog build/rel/trace/preload_pr
 
 CHECK_EXTRA += check-trace-roundtrip
 .PHONY: check-trace-roundtrip
+
+# ---- utillog on the real /proc -------------------------------------------------
+build/rel/trace/netpeer: tests/trace/netpeer.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O1 $< -o $@
+
+check-trace-utillog: build/rel/trace/netpeer build/rel/evodash
+	tests/trace/utillog.sh build/rel
+
+CHECK_EXTRA += check-trace-utillog
+.PHONY: check-trace-utillog
