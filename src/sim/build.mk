@@ -17,3 +17,4 @@ check-sim-queueing: build/rel/tests/sim/queueing
 	$<
 CHECK_EXTRA += check-sim-queueing
 .PHONY: check-sim-queueing
+BENCHES += sim

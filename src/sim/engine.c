@@ -24,8 +24,8 @@
 
 static inline const sim_fn *fn_of(const sim_run *r, const sim_job *j)
 {
-    const sim_inst *in = &r->insts[j->inst];
-    return &sim_model_scen(r->m, in->scen)->inter[in->inter].fn[j->fn];
+    (void)r;
+    return j->f;
 }
 
 /* ---- pools ------------------------------------------------------------------ */
@@ -38,6 +38,8 @@ static int32_t job_alloc(sim_run *r)
         return i;
     }
     if (r->njobs == r->capjobs) {
+        if (r->capjobs > (int32_t)(SIM_EV_ID_MAX / 2))
+            return -1;
         int32_t cap = r->capjobs ? r->capjobs * 2 : 4096;
         sim_job *a = realloc(r->jobs, (size_t)cap * sizeof *a);
         if (!a)
@@ -62,6 +64,8 @@ static int32_t inst_alloc(sim_run *r)
         return i;
     }
     if (r->ninsts == r->capinsts) {
+        if (r->capinsts > (int32_t)(SIM_EV_ID_MAX / 2))
+            return -1;
         int32_t cap = r->capinsts ? r->capinsts * 2 : 4096;
         sim_inst *a = realloc(r->insts, (size_t)cap * sizeof *a);
         if (!a)
@@ -98,64 +102,113 @@ static int reschedule(sim_run *r, int rep)
 {
     sim_rep *p = &r->reps[rep];
     const sim_svc *sv = sim_model_svc(r->m, p->svc);
-    int32_t pos = r->rep_pos[rep];
     if (p->hn == 0) {
-        if (pos >= 0)
-            sim_heap_remove(&r->heap, (size_t)pos);
+        if (p->armed) {
+            p->armed = 0;
+            p->gen++;
+            r->stale++;
+        }
         p->V = 0; /* no job holds a reference to it: rebase for precision */
         p->demand = 0;
         p->f = 1;
         return 0;
     }
     p->f = p->demand > sv->max_cpu ? sv->max_cpu / p->demand : 1.0;
+    /* The next job to finish is known now; its records are needed when it
+     * does, usually several events later: start loading them. */
+    __builtin_prefetch(&r->jobs[p->h[0].job]);
+    __builtin_prefetch(&r->insts[p->h[0].inst]);
     double rem = p->h[0].fv - p->V;
     double t = r->now + (rem > 0 ? rem / p->f : 0);
-    if (pos >= 0) {
-        sim_heap_move(&r->heap, (size_t)pos, t);
-        return 0;
+    if (p->armed) {
+        /* A later completion (the replica slowed down) keeps the queued
+         * event: it fires early and on_done() re-arms it.  That costs at
+         * most one extra pop per completion, where superseding would cost
+         * one per arrival under overload. */
+        if (t >= p->ev_t)
+            return 0;
+        p->gen++;
+        r->stale++;
     }
-    return sim_heap_push(&r->heap, t, EV_DONE, (uint32_t)rep);
+    p->armed = 1;
+    p->ev_t = t;
+    return sim_queue_push(&r->q, t, EV_DONE, (uint32_t)rep, p->gen);
 }
 
-static int ph_push(sim_rep *p, double fv, int32_t job)
+/* The replica's running CPU jobs: a 4-ary min-heap on fv, laid out like
+ * the old event heap so that four siblings (16 bytes each) share one cache
+ * line: under overload it holds hundreds of thousands of jobs and each pop
+ * walks its full depth. */
+static int ph_grow(sim_rep *p)
 {
-    if (p->hn == p->hcap) {
-        size_t cap = p->hcap ? p->hcap * 2 : 16;
-        sim_pjob *a = realloc(p->h, cap * sizeof *a);
-        if (!a)
-            return EVD_ENOMEM;
-        p->h = a;
-        p->hcap = cap;
-    }
+    size_t cap = p->hcap ? p->hcap * 2 : 64;
+    void *raw;
+    if (posix_memalign(&raw, 64, (cap + 3) * sizeof(sim_pjob)))
+        return EVD_ENOMEM;
+    sim_pjob *h = (sim_pjob *)raw + 3; /* children of i: h[4i+1..4i+4], one line */
+    if (p->hn)
+        memcpy(h, p->h, p->hn * sizeof *h);
+    free(p->hraw);
+    p->hraw = raw;
+    p->h = h;
+    p->hcap = cap;
+    return 0;
+}
+
+static int ph_push(sim_rep *p, double fv, int32_t job, int32_t inst)
+{
+    if (p->hn == p->hcap && ph_grow(p))
+        return EVD_ENOMEM;
     size_t i = p->hn++;
     while (i > 0) {
-        size_t q = (i - 1) / 2;
+        size_t q = (i - 1) >> 2;
         if (p->h[q].fv <= fv)
             break;
         p->h[i] = p->h[q];
         i = q;
     }
-    p->h[i] = (sim_pjob){fv, job};
+    p->h[i] = (sim_pjob){fv, job, inst};
     return 0;
 }
 
+/* Pop by Floyd's method: move the hole down along the smaller children to
+ * a leaf without comparing against the displaced last element (which
+ * belongs near the bottom anyway), then sift that element up. */
 static sim_pjob ph_pop(sim_rep *p)
 {
-    sim_pjob top = p->h[0], last = p->h[--p->hn];
+    sim_pjob *h = p->h, top = h[0], last = h[--p->hn];
     size_t i = 0, n = p->hn;
+    if (n == 0)
+        return top;
     for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
+        size_t c = 4 * i + 1;
+        if (c + 3 < n) {
+            /* The next level is one of four lines: start loading all of
+             * them while this level is compared. */
+            if (4 * c + 1 < n)
+                for (size_t k = 0; k < 4; k++)
+                    __builtin_prefetch(&h[4 * (c + k) + 1]);
+            size_t x = h[c + 1].fv < h[c].fv ? c + 1 : c;
+            size_t y = h[c + 3].fv < h[c + 2].fv ? c + 3 : c + 2;
+            c = h[y].fv < h[x].fv ? y : x;
+        } else if (c < n) {
+            for (size_t k = c + 1; k < n; k++)
+                if (h[k].fv < h[c].fv)
+                    c = k;
+        } else {
             break;
-        if (c + 1 < n && p->h[c + 1].fv < p->h[c].fv)
-            c++;
-        if (p->h[c].fv >= last.fv)
-            break;
-        p->h[i] = p->h[c];
+        }
+        h[i] = h[c];
         i = c;
     }
-    if (n)
-        p->h[i] = last;
+    while (i > 0) {
+        size_t q = (i - 1) >> 2;
+        if (h[q].fv <= last.fv)
+            break;
+        h[i] = h[q];
+        i = q;
+    }
+    h[i] = last;
     return top;
 }
 
@@ -207,10 +260,10 @@ static int start_job(sim_run *r, int32_t j, int rep)
     p->net += f->net;
     r->running++;
     if (f->cpu <= 0)
-        return sim_heap_push(&r->heap, r->now + work, EV_TIMER, (uint32_t)j);
+        return sim_queue_push(&r->q, r->now + work, EV_TIMER, (uint32_t)j, (uint32_t)jb->inst);
     p->ncpu++;
     p->demand += f->cpu;
-    int rc = ph_push(p, p->V + work, j);
+    int rc = ph_push(p, p->V + work, j, jb->inst);
     return rc ? rc : reschedule(r, rep);
 }
 
@@ -273,10 +326,12 @@ static int spawn(sim_run *r, int32_t i, int k)
     int32_t j = job_alloc(r);
     if (j < 0)
         return EVD_ENOMEM;
-    r->jobs[j] = (sim_job){.inst = i, .fn = k, .rep = -1, .next_free = -1};
+    const sim_inst *in = &r->insts[i];
+    r->jobs[j] = (sim_job){.f = &r->scens[in->scen].inter[in->inter].fn[k], .inst = i, .fn = k,
+                           .rep = -1, .next_free = -1};
     double d = fn_of(r, &r->jobs[j])->delay;
     if (d > 0)
-        return sim_heap_push(&r->heap, r->now + d, EV_FSTART, (uint32_t)j);
+        return sim_queue_push(&r->q, r->now + d, EV_FSTART, (uint32_t)j, (uint32_t)i);
     return dispatch(r, j);
 }
 
@@ -351,6 +406,13 @@ static int on_done(sim_run *r, int rep)
 {
     sim_rep *p = &r->reps[rep];
     advance(r, p);
+    double rem = p->hn ? p->h[0].fv - p->V : 0;
+    if (p->hn == 0 || (rem > 0 && r->now + rem / p->f > r->now)) {
+        /* Early (see reschedule()): not an event of the model. */
+        r->events--;
+        r->iv_events--;
+        return reschedule(r, rep);
+    }
     r->ndone = 0;
     double vmax = p->V;
     while (p->hn && (r->ndone == 0 || p->h[0].fv <= vmax + 1e-6)) {
@@ -399,11 +461,6 @@ static int add_replica(sim_run *r, int svc, int state)
         if (!a)
             return EVD_ENOMEM;
         r->reps = a;
-        int32_t *pos = realloc(r->rep_pos, (size_t)cap * sizeof *pos);
-        if (!pos)
-            return EVD_ENOMEM;
-        r->rep_pos = pos;
-        sim_heap_set_track(&r->heap, pos);
         r->capreps = cap;
     }
     sim_svcrt *s = &r->svcs[svc];
@@ -418,7 +475,6 @@ static int add_replica(sim_run *r, int svc, int state)
     int i = r->nreps++;
     r->reps[i] = (sim_rep){.svc = svc, .state = state, .f = 1, .t_last = r->now,
                            .born = r->now, .died = -1, .s_t = r->now};
-    r->rep_pos[i] = -1;
     s->reps[s->nreps++] = i;
     if (state == REP_ACTIVE)
         s->nactive++;
@@ -485,7 +541,7 @@ static int autoscale(sim_run *r, int svc)
             return i < 0 ? i : drain(r, svc);
         }
         int i = add_replica(r, svc, REP_STARTING);
-        return i < 0 ? i : sim_heap_push(&r->heap, r->now + sv->scaling_delay, EV_UP, (uint32_t)i);
+        return i < 0 ? i : sim_queue_push(&r->q, r->now + sv->scaling_delay, EV_UP, (uint32_t)i, 0);
     }
     if (avg < sv->down && s->nactive > sv->min_scale) {
         int victim = -1;
@@ -544,7 +600,7 @@ static int sample(sim_run *r)
         if (!rc)
             rc = sim_series_add(&r->s_util, t, r->nsvc, all[SIM_M_CPU], all[SIM_M_RAM],
                                 all[SIM_M_NET], all[SIM_M_IO], 0);
-        double ev[4] = {(double)r->heap.n, (double)r->running, (double)r->queued,
+        double ev[4] = {(double)(r->q.n - r->stale), (double)r->running, (double)r->queued,
                         (double)r->iv_events};
         for (int k = 0; k < 4 && !rc; k++)
             rc = sim_series_add(&r->s_events, t, k, ev[k], 0, 0, 0, 0);
@@ -594,15 +650,15 @@ static int on_arrival(sim_run *r, int k)
         r->insts[i] = (sim_inst){.scen = sc, .inter = j, .next_free = -1};
         r->pending_inst++;
         int rc = scen->inter[j].delay > 0
-                     ? sim_heap_push(&r->heap, r->now + scen->inter[j].delay, EV_ISTART,
-                                     (uint32_t)i)
+                     ? sim_queue_push(&r->q, r->now + scen->inter[j].delay, EV_ISTART,
+                                      (uint32_t)i, 0)
                      : start_inter(r, i);
         if (rc)
             return rc;
     }
     double t;
     if (sim_stream_next(s, &t))
-        return sim_heap_push(&r->heap, t * NS, EV_ARRIVAL, (uint32_t)k);
+        return sim_queue_push(&r->q, t * NS, EV_ARRIVAL, (uint32_t)k, 0);
     return 0;
 }
 
@@ -615,6 +671,7 @@ int sim_run_new(const sim_model *m, const sim_opts *opts, sim_run **out)
     if (!r)
         return EVD_ENOMEM;
     r->m = m;
+    r->scens = sim_model_scen(m, 0);
     r->o = *opts;
     if (r->o.rate_scale <= 0)
         r->o.rate_scale = 1;
@@ -622,8 +679,7 @@ int sim_run_new(const sim_model *m, const sim_opts *opts, sim_run **out)
     r->interval_ns = (r->o.interval > 0 ? r->o.interval : 1) * NS;
     r->warmup_ns = r->o.warmup > 0 ? r->o.warmup * NS : 0;
     r->free_job = r->free_inst = -1;
-    sim_heap_init(&r->heap, EV_DONE, NULL);
-    r->heap.track_kind = EV_DONE;
+    sim_queue_init(&r->q);
     sim_rng_seed(&r->rng, r->o.seed, 1);
     r->nsvc = sim_model_nsvc(m);
     int nscen = sim_model_nscen(m);
@@ -657,7 +713,7 @@ int sim_run_new(const sim_model *m, const sim_opts *opts, sim_run **out)
         if (sim_stream_init(&r->streams[k], a, r->o.seed, k, r->o.rate_scale))
             goto nomem;
         if (sim_stream_next(&r->streams[k], &t) &&
-            sim_heap_push(&r->heap, t * NS, EV_ARRIVAL, (uint32_t)k))
+            sim_queue_push(&r->q, t * NS, EV_ARRIVAL, (uint32_t)k, 0))
             goto nomem;
     }
     r->est_end = sim_model_arrivals_end(m) * NS;
@@ -665,7 +721,7 @@ int sim_run_new(const sim_model *m, const sim_opts *opts, sim_run **out)
     for (int s = 0; s < r->nsvc; s++)
         if (sim_model_svc(m, s)->scales)
             r->sampling = 1;
-    if (r->sampling && sim_heap_push(&r->heap, r->interval_ns, EV_SAMPLE, 0))
+    if (r->sampling && sim_queue_push(&r->q, r->interval_ns, EV_SAMPLE, 0, 0))
         goto nomem;
     return 0;
 nomem:
@@ -677,16 +733,15 @@ void sim_run_free(sim_run *r)
 {
     if (!r)
         return;
-    sim_heap_free(&r->heap);
+    sim_queue_free(&r->q);
     for (int k = 0; k < r->nstreams; k++)
         sim_stream_free(&r->streams[k]);
     free(r->streams);
     free(r->jobs);
     free(r->insts);
     for (int i = 0; i < r->nreps; i++)
-        free(r->reps[i].h);
+        free(r->reps[i].hraw);
     free(r->reps);
-    free(r->rep_pos);
     for (int s = 0; s < r->nsvc; s++) {
         free(r->svcs[s].q);
         free(r->svcs[s].reps);
@@ -730,39 +785,56 @@ int sim_run_exec(sim_run *r)
 {
     int rc = 0;
     double wall0 = wall_now();
-    while (r->heap.n && !rc) {
-        if (r->heap.a[0].t > r->until_ns) {
-            r->now = r->until_ns;
-            break;
+    while (r->q.n && !rc) {
+        sim_ev e;
+        if (r->until_ns < INFINITY) {
+            if ((rc = sim_queue_peek(&r->q, &e)))
+                break;
+            if (sim_ev_time(e) > r->until_ns) {
+                r->now = r->until_ns;
+                break;
+            }
         }
-        sim_ev e = sim_heap_pop(&r->heap);
-        r->now = e.t;
+        if ((rc = sim_queue_pop(&r->q, &e)))
+            break;
+        uint32_t id = sim_ev_id(e);
+        if (sim_ev_kind(e) == EV_TIMER || sim_ev_kind(e) == EV_FSTART)
+            __builtin_prefetch(&r->insts[e.gen]); /* in parallel with jobs[id] */
+        if (sim_ev_kind(e) == EV_DONE) {
+            sim_rep *p = &r->reps[id];
+            if (e.gen != p->gen) {
+                r->stale--; /* superseded by a later reschedule */
+                continue;
+            }
+            p->armed = 0;
+        }
+        r->now = sim_ev_time(e);
         r->events++;
         r->iv_events++;
-        switch (e.kind) {
+        switch (sim_ev_kind(e)) {
         case EV_ARRIVAL:
-            rc = on_arrival(r, (int)e.id);
+            rc = on_arrival(r, (int)id);
             break;
         case EV_ISTART:
-            rc = start_inter(r, (int32_t)e.id);
+            rc = start_inter(r, (int32_t)id);
             break;
         case EV_FSTART:
-            rc = dispatch(r, (int32_t)e.id);
+            rc = dispatch(r, (int32_t)id);
             break;
         case EV_DONE:
-            rc = on_done(r, (int)e.id);
+            rc = on_done(r, (int)id);
             break;
         case EV_TIMER:
-            rc = on_timer(r, (int32_t)e.id);
+            rc = on_timer(r, (int32_t)id);
             break;
         case EV_UP:
-            rc = on_up(r, (int)e.id);
+            rc = on_up(r, (int)id);
             break;
         case EV_SAMPLE:
             rc = sample(r);
             /* Keep sampling while anything else is pending. */
-            if (!rc && r->heap.n)
-                rc = sim_heap_push(&r->heap, r->now + r->interval_ns, EV_SAMPLE, 0);
+            if (!rc && r->q.n > r->stale)
+                rc = sim_queue_push(&r->q, r->now + r->interval_ns, EV_SAMPLE, 0, 0);
             break;
         }
         if (r->o.progress && (r->events & ((1u << 21) - 1)) == 0)

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "sim/arrivals.h"
-#include "sim/heap.h"
+#include "sim/queue.h"
 #include "sim/rng.h"
 #include "sim/sim.h"
 
@@ -17,7 +17,8 @@ enum { REP_STARTING = 0, REP_ACTIVE, REP_DRAINING, REP_GONE };
 
 /* A function instance: waiting, running or delayed. */
 typedef struct sim_job {
-    int32_t inst; /* interaction instance */
+    const sim_fn *f; /* borrowed from the model */
+    int32_t inst;    /* interaction instance */
     int32_t fn;   /* function index within the interaction */
     int32_t rep;  /* replica while running */
     int32_t next_free;
@@ -34,10 +35,12 @@ typedef struct sim_inst {
 } sim_inst;
 
 /* A running CPU job on a replica, keyed by the replica's virtual work clock
- * at which it finishes. */
+ * at which it finishes.  (Not a radix heap like the event queue: a short job
+ * arriving next to a long one has a smaller key than the current minimum.) */
 typedef struct sim_pjob {
     double fv;
     int32_t job;
+    int32_t inst; /* copy of jobs[job].inst, to prefetch both early */
 } sim_pjob;
 
 /* One replica of a service.  Processor sharing: every CPU job on it runs at
@@ -46,15 +49,20 @@ typedef struct sim_pjob {
  * remaining work exactly as fv - V.  V is brought up to date at every
  * change of rate (advance()), which is the "update remaining work at every
  * rate change" step done for all jobs at once in O(1); only the job with
- * the least fv has a completion event in the queue. */
+ * the least fv has a completion event in the queue; when the rate changes
+ * that event is superseded (gen) and a new one queued. */
 typedef struct sim_rep {
     int svc;
     int state;
     int nrun; /* running jobs, CPU and zero-CPU ones */
-    int ncpu; /* running jobs with cpu > 0 (in the heap) */
+    int ncpu; /* running jobs with cpu > 0 (in h) */
+    int armed;    /* an EV_DONE of generation gen is queued, at ev_t */
+    uint32_t gen; /* bumped whenever the queued EV_DONE is superseded */
+    double ev_t;
     double demand, ram, io, net;
     double V, f, t_last;
-    sim_pjob *h;
+    sim_pjob *h; /* 4-ary min-heap on fv, inside hraw */
+    void *hraw;
     size_t hn, hcap;
     /* integrals over time of utilisation (0..1), ns */
     double c_cpu, c_ram, c_io, c_net;
@@ -98,10 +106,12 @@ typedef struct sim_series {
 
 struct sim_run {
     const sim_model *m;
+    const sim_scen *scens; /* the model's scenario array */
     sim_opts o;
     double until_ns, interval_ns, warmup_ns;
     double now;
-    sim_heap heap;
+    sim_queue q;
+    uint64_t stale; /* superseded EV_DONE events still in q */
     sim_rng rng; /* service times */
     sim_stream *streams;
     int nstreams;
@@ -112,7 +122,6 @@ struct sim_run {
     int32_t ninsts, capinsts, free_inst;
 
     sim_rep *reps;
-    int32_t *rep_pos; /* heap position of each replica's EV_DONE */
     int nreps, capreps;
     sim_svcrt *svcs;
     int nsvc;

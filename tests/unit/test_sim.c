@@ -1,5 +1,5 @@
 /* test_sim.c — unit tests of the capacity simulator (src/sim): loading and
- * rejecting inputs, the event heap, arrival streams, processor sharing,
+ * rejecting inputs, the event queue, arrival streams, processor sharing,
  * FIFO limits, callbacks, conservation, autoscaling, seeds, capacity search
  * and replay from a store.  The queueing-theory checks at 1M arrivals are in
  * tests/sim/queueing.c (run by `make check` at -O2). */
@@ -21,7 +21,8 @@
 
 #include "evodash.h"
 #include "sim/arrivals.h"
-#include "sim/heap.h"
+#include "sim/queue.h"
+#include "sim/rng.h"
 #include "sim/sim.h"
 
 /* One-function profile: cpu %, cpu_time ns, ram MB, dist. */
@@ -164,45 +165,55 @@ static void test_mapping_rules(void **state)
 
 /* ---- event heap and arrivals ----------------------------------------------- */
 
-static void test_heap(void **state)
+static void test_queue(void **state)
 {
     (void)state;
-    int32_t pos[8];
-    for (int i = 0; i < 8; i++)
-        pos[i] = -1;
-    sim_heap h;
-    sim_heap_init(&h, 9, pos);
-    srand(7);
-    for (int i = 0; i < 5000; i++)
-        assert_int_equal(sim_heap_push(&h, (double)(rand() % 1000), 1, (uint32_t)i), 0);
-    for (uint32_t k = 0; k < 8; k++)
-        assert_int_equal(sim_heap_push(&h, 500.5, 9, k), 0);
-    /* Move tracked events around, remove one, then check order and ties. */
-    sim_heap_move(&h, (size_t)pos[3], 2000);
-    sim_heap_move(&h, (size_t)pos[5], -1);
-    sim_heap_remove(&h, (size_t)pos[6]);
-    assert_int_equal(pos[6], -1);
-    double last = -INFINITY;
-    uint64_t last_seq = 0;
-    int seen9 = 0;
-    while (h.n) {
-        sim_ev e = sim_heap_pop(&h);
-        assert_true(e.t >= last);
-        if (e.t == last)
-            assert_true(e.seq > last_seq);
-        if (e.kind == 9) {
-            seen9++;
-            assert_int_equal(pos[e.id], -1);
-            if (e.id == 5)
-                assert_true(e.t == -1);
-            if (e.id == 3)
-                assert_true(e.t == 2000);
+    /* Monotone use, as in a run: pop the earliest, push later events, with
+     * many equal times.  Out come nondecreasing times, and equal times in
+     * the order they went in (gen carries a global insertion counter). */
+    sim_queue q;
+    sim_queue_init(&q);
+    sim_rng rng;
+    sim_rng_seed(&rng, 5, 0);
+    uint32_t seq = 0;
+    for (int i = 0; i < 3000; i++)
+        assert_int_equal(sim_queue_push(&q, (double)(sim_rng_next(&rng) % 500), 1, 7, seq++), 0);
+    double now = 0;
+    uint32_t last_seq = 0;
+    size_t popped = 0;
+    while (q.n) {
+        sim_ev e;
+        assert_int_equal(sim_queue_pop(&q, &e), 0);
+        double t = sim_ev_time(e);
+        assert_true(t >= now);
+        if (t == now && popped)
+            assert_true(e.gen > last_seq);
+        assert_int_equal(sim_ev_kind(e), 1);
+        assert_int_equal(sim_ev_id(e), 7);
+        now = t;
+        last_seq = e.gen;
+        popped++;
+        if (popped < 20000) {
+            /* 0: same instant; otherwise up to 1000 later, or fractional. */
+            uint64_t x = sim_rng_next(&rng);
+            double dt = x % 3 == 0 ? 0 : x % 3 == 1 ? (double)(x % 1000) : sim_rng_u01(&rng);
+            assert_int_equal(sim_queue_push(&q, now + dt, 1, 7, seq++), 0);
         }
-        last = e.t;
-        last_seq = e.seq;
     }
-    assert_int_equal(seen9, 7);
-    sim_heap_free(&h);
+    assert_int_equal(popped, 3000 + 19999);
+    /* Peek leaves the event in; a time in the past counts as now. */
+    assert_int_equal(sim_queue_push(&q, 1e12, 2, 1, 0), 0);
+    assert_int_equal(sim_queue_push(&q, 5e11, 3, 2, 0), 0);
+    sim_ev e;
+    assert_int_equal(sim_queue_peek(&q, &e), 0);
+    assert_true(sim_ev_time(e) == 5e11);
+    assert_int_equal(q.n, 2);
+    assert_int_equal(sim_queue_pop(&q, &e), 0);
+    assert_int_equal(sim_queue_push(&q, 1.0, 4, 3, 0), 0);
+    assert_int_equal(sim_queue_pop(&q, &e), 0);
+    assert_int_equal(sim_ev_kind(e), 4);
+    assert_true(sim_ev_time(e) == 5e11);
+    sim_queue_free(&q);
 }
 
 static void check_stream(const sim_arr *a, double lo, double hi, double *count, double *mean)
@@ -566,8 +577,13 @@ static void make_store(const char *path)
 static void test_replay(void **state)
 {
     (void)state;
-    char rel[64], abs[4200], url[4300], cwd[4096];
-    snprintf(rel, sizeof rel, "test_sim_replay_%d.db", (int)getpid());
+    /* Work in a fresh directory, so that the relative URL form has a
+     * known base and a failed run leaves nothing in the checkout. */
+    char rel[] = "store.db", abs[4200], url[4300], cwd[4096], old[4096];
+    char tmp[] = "/tmp/evd_test_sim_XXXXXX";
+    assert_non_null(getcwd(old, sizeof old));
+    assert_non_null(mkdtemp(tmp));
+    assert_int_equal(chdir(tmp), 0);
     make_store(rel);
     assert_non_null(getcwd(cwd, sizeof cwd));
     snprintf(abs, sizeof abs, "%s/%s", cwd, rel);
@@ -632,6 +648,8 @@ static void test_replay(void **state)
     (void)err;
     sim_model_free(m);
     unlink(rel);
+    assert_int_equal(chdir(old), 0);
+    rmdir(tmp);
 }
 
 int main(void)
@@ -639,7 +657,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_mapping_rules),
-        cmocka_unit_test(test_heap),
+        cmocka_unit_test(test_queue),
         cmocka_unit_test(test_arrivals),
         cmocka_unit_test(test_processor_sharing_exact),
         cmocka_unit_test(test_fifo_limits),
