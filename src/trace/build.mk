@@ -49,3 +49,15 @@ check-trace-utillog: build/rel/trace/netpeer build/rel/evodash
 
 CHECK_EXTRA += check-trace-utillog
 .PHONY: check-trace-utillog
+
+# ---- benchmarks --------------------------------------------------------------
+# bench_trace is compiled with -finstrument-functions and linked with the
+# tracer, so it needs its own rule; bench_profile uses the pattern rule.
+build/rel/bench/bench_trace: bench/bench_trace.c build/rel/libevodash-trace.so
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -Iinclude -O2 -g -finstrument-functions $< -o $@ $(TRACE_LINK_RT) -lpthread
+bench-trace: build/rel/bench/bench_trace
+	$<
+
+BENCHES += trace profile
+.PHONY: bench-trace

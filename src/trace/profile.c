@@ -795,15 +795,9 @@ static int write_profile(struct builder *b, char *err, size_t errlen)
         fwrite(text, 1, tlen, f);
         fputs(i + 1 < b->ninter ? ",\n" : "\n", f);
         if (isch) {
-            json_error_t je;
-            json_t *doc = json_loadb(text, tlen, 0, &je);
             char p[64];
             snprintf(p, sizeof p, "$.scenarios[0].interactions[%zu]", i);
-            if (!doc)
-                on_schema_error(&v, p, je.text);
-            else
-                evd_schema_validate(isch, doc, p, on_schema_error, &v, 20);
-            json_decref(doc);
+            evd_schema_validate_text(isch, text, tlen, p, on_schema_error, &v, 20);
         }
         free(text);
         b->st.interactions++;
@@ -874,18 +868,9 @@ static int write_services_mapping(struct builder *b, char *err, size_t errlen)
     }
     if (b->o->validate) {
         const char *files[2] = {p1, p2}, *schemas[2] = {"services", "mapping"};
-        for (int i = 0; i < 2; i++) {
-            json_error_t je;
-            json_t *doc = json_load_file(files[i], 0, &je);
-            json_t *sch = evd_schema_load(schemas[i]);
-            struct verr v = {.b = b, .file = i ? "mapping.json" : "services.json"};
-            if (!doc)
-                on_schema_error(&v, "$", je.text);
-            else
-                evd_schema_validate(sch, doc, "$", on_schema_error, &v, 20);
-            json_decref(doc);
-            json_decref(sch);
-        }
+        for (int i = 0; i < 2; i++)
+            if (evd_schema_validate_file(files[i], schemas[i], b->o->diag, 20) != 0)
+                b->st.schema_errors++;
     }
     return 0;
 }

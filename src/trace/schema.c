@@ -6,11 +6,25 @@
  * (one schema), contains, enum, const, minimum, maximum, exclusiveMinimum,
  * exclusiveMaximum, minLength, minItems, maxItems.  Other keywords are
  * ignored, as the standard says for unknown ones.  Every error names the
- * JSON path of the offending value. */
+ * JSON path of the offending value.
+ *
+ * Two front ends share the keyword logic's messages: one walks a jansson
+ * tree, the other walks JSON text directly (recursive descent over the
+ * buffer, no tree).  The text walker is what the profile builder and
+ * `evodash validate` use: a profile can be hundreds of MB, and a jansson
+ * tree of it would need several times that in memory and most of the
+ * builder's time. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "evodash.h"
 #include "trace/schema.h"
@@ -255,6 +269,443 @@ const char *evd_schema_guess(const json_t *doc)
     return "mapping";
 }
 
+/* ---- the text walker ------------------------------------------------------ */
+
+struct tw {
+    const char *s;
+    size_t n, i;
+    struct vctx *v;
+    int bad; /* a syntax error was reported: stop */
+};
+
+static void tw_syntax(struct tw *t, const char *what)
+{
+    if (t->bad)
+        return;
+    size_t line = 1, col = 1;
+    for (size_t k = 0; k < t->i && k < t->n; k++) {
+        if (t->s[k] == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+    }
+    t->bad = 1;
+    report(t->v, "invalid JSON at line %zu, column %zu: %s", line, col, what);
+}
+
+static void tw_ws(struct tw *t)
+{
+    while (t->i < t->n && (t->s[t->i] == ' ' || t->s[t->i] == '\n' || t->s[t->i] == '\t' ||
+                           t->s[t->i] == '\r'))
+        t->i++;
+}
+
+/* Consume a string token; *len receives the number of characters. */
+static int tw_string(struct tw *t, size_t *chars)
+{
+    size_t c = 0;
+    if (t->i >= t->n || t->s[t->i] != '"') {
+        tw_syntax(t, "expected a string");
+        return -1;
+    }
+    for (t->i++; t->i < t->n; t->i++) {
+        unsigned char ch = (unsigned char)t->s[t->i];
+        if (ch == '"') {
+            t->i++;
+            if (chars)
+                *chars = c;
+            return 0;
+        }
+        if (ch < 0x20) {
+            tw_syntax(t, "control character in a string");
+            return -1;
+        }
+        if (ch == '\\') {
+            t->i++;
+            if (t->i >= t->n || !strchr("\"\\/bfnrtu", t->s[t->i])) {
+                tw_syntax(t, "bad escape in a string");
+                return -1;
+            }
+        }
+        if ((ch & 0xC0) != 0x80)
+            c++;
+    }
+    tw_syntax(t, "unterminated string");
+    return -1;
+}
+
+/* Decode the key string at t->i (escapes kept simple: \uXXXX below 0x80
+ * only, others copied raw); advances past it. */
+static int tw_key(struct tw *t, char *buf, size_t cap, size_t *len)
+{
+    size_t b = t->i;
+    if (tw_string(t, NULL) < 0)
+        return -1;
+    size_t o = 0;
+    for (size_t k = b + 1; k < t->i - 1 && o + 1 < cap; k++) {
+        char ch = t->s[k];
+        if (ch == '\\' && k + 1 < t->i - 1) {
+            char e = t->s[++k];
+            ch = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == 'b' ? '\b' : e == 'f' ? '\f' : e;
+            if (e == 'u' && k + 4 < t->i) {
+                char hex[5] = {t->s[k + 1], t->s[k + 2], t->s[k + 3], t->s[k + 4], 0};
+                ch = (char)strtol(hex, NULL, 16);
+                k += 4;
+            }
+        }
+        buf[o++] = ch;
+    }
+    buf[o] = '\0';
+    *len = o;
+    return 0;
+}
+
+static int tw_number(struct tw *t, double *v, int *integer)
+{
+    size_t b = t->i;
+    int frac = 0;
+    if (t->i < t->n && t->s[t->i] == '-')
+        t->i++;
+    size_t d = t->i;
+    while (t->i < t->n && t->s[t->i] >= '0' && t->s[t->i] <= '9')
+        t->i++;
+    if (t->i == d) {
+        tw_syntax(t, "unexpected character");
+        return -1;
+    }
+    while (t->i < t->n && strchr("0123456789.eE+-", t->s[t->i])) {
+        frac |= t->s[t->i] == '.' || t->s[t->i] == 'e' || t->s[t->i] == 'E';
+        t->i++;
+    }
+    char tmp[64];
+    size_t len = t->i - b < sizeof tmp - 1 ? t->i - b : sizeof tmp - 1;
+    memcpy(tmp, t->s + b, len);
+    tmp[len] = '\0';
+    char *end;
+    *v = strtod(tmp, &end);
+    if (*end) {
+        tw_syntax(t, "malformed number");
+        return -1;
+    }
+    *integer = !frac;
+    return 0;
+}
+
+static int tw_literal(struct tw *t, const char *lit)
+{
+    size_t l = strlen(lit);
+    if (t->n - t->i < l || memcmp(t->s + t->i, lit, l) != 0) {
+        tw_syntax(t, "unexpected character");
+        return -1;
+    }
+    t->i += l;
+    return 0;
+}
+
+static void tw_value(struct tw *t, const json_t *s, int depth);
+
+/* The jansson value of the text span [b, e): for const and enum only. */
+static json_t *tw_span(const struct tw *t, size_t b, size_t e)
+{
+    return json_loadb(t->s + b, e - b, JSON_DECODE_ANY, NULL);
+}
+
+static const char *tw_type_of(const struct tw *t)
+{
+    switch (t->i < t->n ? t->s[t->i] : 0) {
+    case '{':
+        return "object";
+    case '[':
+        return "array";
+    case '"':
+        return "string";
+    case 't':
+    case 'f':
+        return "boolean";
+    case 'n':
+        return "null";
+    default: {
+        size_t k = t->i;
+        while (k < t->n && strchr("-0123456789", t->s[k]))
+            k++;
+        return k < t->n && strchr(".eE", t->s[k]) ? "number" : "integer";
+    }
+    }
+}
+
+static int tw_type_ok(const char *have, const char *want, const struct tw *t)
+{
+    if (!strcmp(want, "number"))
+        return !strcmp(have, "number") || !strcmp(have, "integer");
+    if (!strcmp(want, "integer") && !strcmp(have, "number")) {
+        struct tw probe = *t;
+        double v;
+        int integer;
+        struct vctx quiet = {.max = 0};
+        probe.v = &quiet;
+        return tw_number(&probe, &v, &integer) == 0 && v == floor(v);
+    }
+    return !strcmp(have, want);
+}
+
+static void tw_object(struct tw *t, const json_t *s, int depth)
+{
+    const json_t *props = json_object_get(s, "properties"), *addl = json_object_get(s, "additionalProperties");
+    const json_t *req = json_object_get(s, "required");
+    uint64_t seen = 0;
+    char key[256];
+    size_t klen;
+    t->i++;
+    tw_ws(t);
+    if (t->i < t->n && t->s[t->i] == '}') {
+        t->i++;
+        goto required;
+    }
+    for (;;) {
+        tw_ws(t);
+        if (tw_key(t, key, sizeof key, &klen) < 0)
+            return;
+        tw_ws(t);
+        if (t->i >= t->n || t->s[t->i] != ':') {
+            tw_syntax(t, "expected ':'");
+            return;
+        }
+        t->i++;
+        tw_ws(t);
+        size_t ri;
+        const json_t *r;
+        json_array_foreach(req, ri, r)
+        {
+            if (ri < 64 && json_string_length(r) == klen && !memcmp(json_string_value(r), key, klen))
+                seen |= UINT64_C(1) << ri;
+        }
+        const json_t *ps = props ? json_object_getn(props, key, klen) : NULL;
+        size_t old = path_push_key(t->v, key);
+        if (ps) {
+            tw_value(t, ps, depth + 1);
+        } else if (json_is_false(addl)) {
+            report(t->v, "unexpected property");
+            tw_value(t, NULL, depth + 1);
+        } else {
+            tw_value(t, json_is_object(addl) ? addl : NULL, depth + 1);
+        }
+        path_pop(t->v, old);
+        if (t->bad)
+            return;
+        tw_ws(t);
+        if (t->i < t->n && t->s[t->i] == ',') {
+            t->i++;
+            continue;
+        }
+        if (t->i < t->n && t->s[t->i] == '}') {
+            t->i++;
+            break;
+        }
+        tw_syntax(t, "expected ',' or '}'");
+        return;
+    }
+required:;
+    size_t ri;
+    const json_t *r;
+    json_array_foreach(req, ri, r)
+    {
+        if (json_is_string(r) && !(ri < 64 && (seen >> ri & 1)))
+            report(t->v, "missing required property \"%s\"", json_string_value(r));
+    }
+}
+
+static void tw_array(struct tw *t, const json_t *s, int depth)
+{
+    const json_t *items = json_object_get(s, "items"), *contains = json_object_get(s, "contains");
+    const json_t *k;
+    size_t count = 0;
+    int found = 0;
+    t->i++;
+    tw_ws(t);
+    if (t->i < t->n && t->s[t->i] == ']') {
+        t->i++;
+    } else {
+        for (;;) {
+            tw_ws(t);
+            if (json_is_object(contains) && !found) {
+                struct vctx quiet = {.max = 0};
+                struct tw probe = *t;
+                probe.v = &quiet;
+                tw_value(&probe, contains, depth + 1);
+                found = !probe.bad && quiet.count == 0;
+            }
+            size_t old = path_push_index(t->v, count);
+            tw_value(t, json_is_object(items) ? items : NULL, depth + 1);
+            path_pop(t->v, old);
+            count++;
+            if (t->bad)
+                return;
+            tw_ws(t);
+            if (t->i < t->n && t->s[t->i] == ',') {
+                t->i++;
+                continue;
+            }
+            if (t->i < t->n && t->s[t->i] == ']') {
+                t->i++;
+                break;
+            }
+            tw_syntax(t, "expected ',' or ']'");
+            return;
+        }
+    }
+    if ((k = json_object_get(s, "minItems")) && (json_int_t)count < json_integer_value(k))
+        report(t->v, "expected at least %lld items (got %zu)", (long long)json_integer_value(k), count);
+    if ((k = json_object_get(s, "maxItems")) && (json_int_t)count > json_integer_value(k))
+        report(t->v, "expected at most %lld items (got %zu)", (long long)json_integer_value(k), count);
+    if (json_is_object(contains) && !found) {
+        char *want = json_dumps(contains, JSON_COMPACT);
+        report(t->v, "no item matches %s", want ? want : "the 'contains' schema");
+        free(want);
+    }
+}
+
+/* Validate and consume one value; s NULL (or not an object) accepts any. */
+static void tw_value(struct tw *t, const json_t *s, int depth)
+{
+    const json_t *k;
+    static const json_t *const none = NULL;
+    tw_ws(t);
+    if (t->i >= t->n) {
+        tw_syntax(t, "unexpected end of text");
+        return;
+    }
+    if (depth > 512) {
+        tw_syntax(t, "nesting too deep");
+        return;
+    }
+    if (!json_is_object(s))
+        s = none;
+    const char *have = tw_type_of(t);
+    if (s && (k = json_object_get(s, "type"))) {
+        int ok = 0;
+        if (json_is_string(k)) {
+            ok = tw_type_ok(have, json_string_value(k), t);
+        } else {
+            size_t i;
+            const json_t *ty;
+            json_array_foreach(k, i, ty) ok |= json_is_string(ty) && tw_type_ok(have, json_string_value(ty), t);
+        }
+        if (!ok) {
+            char *want = json_is_string(k) ? NULL : json_dumps(k, JSON_COMPACT);
+            report(t->v, "expected %s, got %s", want ? want : json_string_value(k), have);
+            free(want);
+            s = none; /* the other keywords would only repeat the problem */
+        }
+    }
+    size_t b = t->i;
+    char c = t->s[t->i];
+    if (c == '{') {
+        tw_object(t, s, depth);
+    } else if (c == '[') {
+        tw_array(t, s, depth);
+    } else if (c == '"') {
+        size_t chars;
+        if (tw_string(t, &chars) == 0 && s && (k = json_object_get(s, "minLength")) &&
+            (json_int_t)chars < json_integer_value(k))
+            report(t->v, "expected a string of at least %lld characters",
+                   (long long)json_integer_value(k));
+    } else if (c == 't') {
+        tw_literal(t, "true");
+    } else if (c == 'f') {
+        tw_literal(t, "false");
+    } else if (c == 'n') {
+        tw_literal(t, "null");
+    } else {
+        double x;
+        int integer;
+        if (tw_number(t, &x, &integer) == 0 && s) {
+            if ((k = json_object_get(s, "minimum")) && x < json_number_value(k))
+                report(t->v, "must be >= %g (got %g)", json_number_value(k), x);
+            if ((k = json_object_get(s, "maximum")) && x > json_number_value(k))
+                report(t->v, "must be <= %g (got %g)", json_number_value(k), x);
+            if ((k = json_object_get(s, "exclusiveMinimum")) && x <= json_number_value(k))
+                report(t->v, "must be > %g (got %g)", json_number_value(k), x);
+            if ((k = json_object_get(s, "exclusiveMaximum")) && x >= json_number_value(k))
+                report(t->v, "must be < %g (got %g)", json_number_value(k), x);
+        }
+    }
+    if (t->bad || !s)
+        return;
+    const json_t *cst = json_object_get(s, "const"), *en = json_object_get(s, "enum");
+    if (cst || en) {
+        json_t *val = tw_span(t, b, t->i);
+        if (cst && !json_equal((json_t *)cst, val)) {
+            char *want = json_dumps(cst, JSON_COMPACT | JSON_ENCODE_ANY);
+            report(t->v, "expected %s", want ? want : "the constant");
+            free(want);
+        }
+        if (en) {
+            size_t i;
+            const json_t *e;
+            int ok = 0;
+            json_array_foreach(en, i, e) ok |= json_equal((json_t *)e, val);
+            if (!ok) {
+                char *want = json_dumps(en, JSON_COMPACT);
+                report(t->v, "expected one of %s", want ? want : "the enum");
+                free(want);
+            }
+        }
+        json_decref(val);
+    }
+}
+
+int evd_schema_validate_text(const json_t *schema, const char *text, size_t len, const char *path,
+                             evd_schema_err_fn fn, void *user, int max_errors)
+{
+    struct vctx v = {.fn = fn, .user = user, .max = max_errors};
+    struct tw t = {.s = text, .n = len, .v = &v};
+    snprintf(v.path, sizeof v.path, "%s", path ? path : "$");
+    v.plen = strlen(v.path);
+    tw_value(&t, schema, 0);
+    tw_ws(&t);
+    if (!t.bad && t.i < t.n) {
+        v.plen = strlen(path ? path : "$");
+        v.path[v.plen] = '\0';
+        tw_syntax(&t, "text after the end of the document");
+    }
+    return v.count;
+}
+
+const char *evd_schema_guess_text(const char *text, size_t len)
+{
+    struct vctx quiet = {.max = 0};
+    struct tw t = {.s = text, .n = len, .v = &quiet};
+    char key[64];
+    size_t klen;
+    tw_ws(&t);
+    if (t.i < t.n && t.s[t.i] == '[')
+        return "distribution";
+    if (t.i >= t.n || t.s[t.i] != '{')
+        return NULL;
+    t.i++;
+    for (;;) {
+        tw_ws(&t);
+        if (t.i >= t.n || t.s[t.i] != '"' || tw_key(&t, key, sizeof key, &klen) < 0)
+            return "mapping";
+        if (!strcmp(key, "scenarios"))
+            return "profile";
+        if (!strcmp(key, "services"))
+            return "services";
+        tw_ws(&t);
+        if (t.i >= t.n || t.s[t.i] != ':')
+            return "mapping";
+        t.i++;
+        tw_value(&t, NULL, 0);
+        tw_ws(&t);
+        if (t.bad || t.i >= t.n || t.s[t.i] != ',')
+            return "mapping";
+        t.i++;
+    }
+}
+
+
 struct fctx {
     FILE *diag;
     const char *file;
@@ -269,17 +720,35 @@ static void print_err(void *user, const char *path, const char *msg)
 
 int evd_schema_validate_file(const char *path, const char *name, FILE *diag, int max_errors)
 {
-    json_error_t je;
-    json_t *doc = json_load_file(path, JSON_DECODE_ANY, &je), *schema = NULL;
-    int rc = 0;
     struct fctx f = {.diag = diag, .file = path};
-    if (!doc) {
+    struct stat st;
+    int rc = 0;
+    json_t *schema = NULL;
+    const char *text = "";
+    void *map = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
         if (diag)
-            fprintf(diag, "%s:%d:%d: %s\n", path, je.line, je.column, je.text);
-        return json_error_code(&je) == json_error_cannot_open_file ? EVD_ENOENT : EVD_EINVAL;
+            fprintf(diag, "%s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return EVD_ENOENT;
     }
+    size_t len = (size_t)st.st_size;
+    if (len) {
+        map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            if (diag)
+                fprintf(diag, "%s: %s\n", path, strerror(errno));
+            close(fd);
+            return EVD_EIO;
+        }
+        madvise(map, len, MADV_SEQUENTIAL);
+        text = map;
+    }
+    close(fd);
     if (!name)
-        name = evd_schema_guess(doc);
+        name = evd_schema_guess_text(text, len);
     schema = name ? evd_schema_load(name) : NULL;
     if (!schema) {
         if (diag)
@@ -288,12 +757,13 @@ int evd_schema_validate_file(const char *path, const char *name, FILE *diag, int
         rc = EVD_EINVAL;
         goto done;
     }
-    int n = evd_schema_validate(schema, doc, "$", print_err, &f, max_errors);
+    int n = evd_schema_validate_text(schema, text, len, "$", print_err, &f, max_errors);
     if (n > max_errors && diag)
         fprintf(diag, "%s: %d errors in all\n", path, n);
     rc = n ? EVD_EINVAL : 0;
 done:
     json_decref(schema);
-    json_decref(doc);
+    if (map)
+        munmap(map, len);
     return rc;
 }

@@ -26,13 +26,25 @@ json_t *evd_schema_load(const char *name);
 int evd_schema_validate(const json_t *schema, const json_t *inst, const char *path,
                         evd_schema_err_fn fn, void *user, int max_errors);
 
+/* The same check on JSON text (len bytes), without building a tree: fast,
+ * and memory does not grow with the document.  Syntax errors are reported
+ * (once, with line and column) like schema errors.  Returns the number of
+ * errors. */
+int evd_schema_validate_text(const json_t *schema, const char *text, size_t len, const char *path,
+                             evd_schema_err_fn fn, void *user, int max_errors);
+
+/* evd_schema_guess() on JSON text: looks at the first character and at the
+ * top-level keys only. */
+const char *evd_schema_guess_text(const char *text, size_t len);
+
 /* Which shipped schema a document looks like: "profile" (an object with
  * scenarios), "services" (with services), "distribution" (an array) or
  * "mapping" (any other object).  NULL when none fits. */
 const char *evd_schema_guess(const json_t *doc);
 
-/* Load the JSON file path and validate it against the schema name (NULL:
- * guess).  Errors, each with a JSON path or a line and column, go to diag.
+/* Validate the JSON file path (read through mmap, walked as text) against
+ * the schema name (NULL: guess).  Errors, each with a JSON path, or a line
+ * and column for a syntax error, go to diag.
  * Returns 0 when valid, EVD_EINVAL when not, EVD_ENOENT / EVD_EIO when
  * the file cannot be read. */
 int evd_schema_validate_file(const char *path, const char *name, FILE *diag, int max_errors);

@@ -28,7 +28,30 @@ static void collect(void *user, const char *path, const char *msg)
     e->n++;
 }
 
-/* Validate text against a shipped schema; errors collected in *e. */
+static int line_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The error lines of e, sorted, joined again: the two walkers visit
+ * properties in different orders. */
+static void sorted(const struct errs *e, char *out, size_t cap)
+{
+    char copy[4096], *lines[128];
+    int n = 0;
+    snprintf(copy, sizeof copy, "%s", e->text);
+    for (char *tok = strtok(copy, "\n"); tok && n < 128; tok = strtok(NULL, "\n"))
+        lines[n++] = tok;
+    qsort(lines, (size_t)n, sizeof *lines, line_cmp);
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        size_t o = strlen(out);
+        snprintf(out + o, cap - o, "%s\n", lines[i]);
+    }
+}
+
+/* Validate text against a shipped schema with both walkers (jansson tree
+ * and raw text); they must agree.  Errors collected in *e. */
 static int check(const char *schema, const char *text, struct errs *e)
 {
     json_error_t je;
@@ -39,9 +62,41 @@ static int check(const char *schema, const char *text, struct errs *e)
     assert_non_null(s);
     memset(e, 0, sizeof *e);
     int n = evd_schema_validate(s, doc, "$", collect, e, 20);
+    struct errs e2;
+    memset(&e2, 0, sizeof e2);
+    int n2 = evd_schema_validate_text(s, text, strlen(text), "$", collect, &e2, 20);
+    char a[4096], b[4096];
+    sorted(e, a, sizeof a);
+    sorted(&e2, b, sizeof b);
+    assert_int_equal(n, n2);
+    assert_string_equal(a, b);
     json_decref(s);
     json_decref(doc);
     return n;
+}
+
+static void test_text_syntax_errors(void **state)
+{
+    (void)state;
+    struct errs e;
+    json_t *s = evd_schema_load("profile");
+    const char *bad[] = {"{\"name\": \"x\",\n \"scenarios\": [1,]}", "{\"name\": tru}",
+                         "{\"name\": \"x\"} 5", "{\"name\": \"a\001\"", "[1, 2"};
+    const char *want[] = {"$.scenarios[1]: invalid JSON at line 2, column 18: unexpected character",
+                          "$.name: invalid JSON at line 1, column 10: unexpected character",
+                          "$: invalid JSON at line 1, column 15: text after the end",
+                          "$.name: invalid JSON", "$: invalid JSON at line 1, column 6: expected ',' or ']'"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&e, 0, sizeof e);
+        evd_schema_validate_text(s, bad[i], strlen(bad[i]), "$", collect, &e, 20);
+        if (!strstr(e.text, want[i]))
+            fail_msg("case %zu: expected '%s' in '%s'", i, want[i], e.text);
+    }
+    json_decref(s);
+    assert_string_equal(evd_schema_guess_text(" {\"a\": {\"b\": 1}, \"services\": []}", 32),
+                        "services");
+    assert_string_equal(evd_schema_guess_text("[]", 2), "distribution");
+    assert_string_equal(evd_schema_guess_text("{\"x\": \"y\"}", 10), "mapping");
 }
 
 #define FN_OK                                                                                      \
@@ -177,8 +232,9 @@ static void test_guess_and_file(void **state)
     fclose(diag);
     /* A parse error gives the line and column. */
     char want[256];
-    snprintf(want, sizeof want, "%s:4:", path);
-    assert_non_null(strstr(out, want));
+    snprintf(want, sizeof want, "%s: $.scenarios[1]: invalid JSON at line 4, column 1", path);
+    if (!strstr(out, want))
+        fail_msg("expected '%s' in '%s'", want, out);
     FILE *f = fopen(path, "w");
     fputs("{\"name\":\"x\",\"scenarios\":[{\"scenarioID\":1,\"interactions\":[]}]}", f);
     fclose(f);
@@ -198,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_services),
         cmocka_unit_test(test_mapping_and_distribution),
         cmocka_unit_test(test_guess_and_file),
+        cmocka_unit_test(test_text_syntax_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
