@@ -52,24 +52,40 @@ static void report(struct vctx *v, const char *fmt, ...)
         v->fn(v->user, v->path, msg);
 }
 
+/* Append to the path by hand: the text walker does it for every value. */
+static void path_append(struct vctx *v, const char *a, size_t n)
+{
+    if (v->plen + n >= sizeof v->path)
+        n = sizeof v->path - 1 - v->plen;
+    memcpy(v->path + v->plen, a, n);
+    v->plen += n;
+    v->path[v->plen] = '\0';
+}
+
 static size_t path_push_key(struct vctx *v, const char *key)
 {
-    size_t old = v->plen;
+    size_t old = v->plen, len = strlen(key);
     int ident = key[0] != '\0' && !(key[0] >= '0' && key[0] <= '9');
     for (const char *p = key; *p && ident; p++)
         ident = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
                 *p == '_';
-    int n = ident ? snprintf(v->path + old, sizeof v->path - old, ".%s", key)
-                  : snprintf(v->path + old, sizeof v->path - old, "[\"%s\"]", key);
-    v->plen = n > 0 && (size_t)n < sizeof v->path - old ? old + (size_t)n : sizeof v->path - 1;
+    path_append(v, ident ? "." : "[\"", ident ? 1 : 2);
+    path_append(v, key, len);
+    if (!ident)
+        path_append(v, "\"]", 2);
     return old;
 }
 
 static size_t path_push_index(struct vctx *v, size_t i)
 {
+    char buf[24], *e = buf + sizeof buf, *p = e;
     size_t old = v->plen;
-    int n = snprintf(v->path + old, sizeof v->path - old, "[%zu]", i);
-    v->plen = n > 0 && (size_t)n < sizeof v->path - old ? old + (size_t)n : sizeof v->path - 1;
+    *--p = ']';
+    do
+        *--p = (char)('0' + i % 10);
+    while ((i /= 10));
+    *--p = '[';
+    path_append(v, p, (size_t)(e - p));
     return old;
 }
 
@@ -271,12 +287,107 @@ const char *evd_schema_guess(const json_t *doc)
 
 /* ---- the text walker ------------------------------------------------------ */
 
+/* A schema object's keywords looked up once: the walker meets the same
+ * few schema objects millions of times in a large profile. */
+enum { T_OBJECT = 1, T_ARRAY = 2, T_STRING = 4, T_INTEGER = 8, T_NUMBER = 16, T_BOOLEAN = 32,
+       T_NULL = 64 };
+
+struct cnode {
+    const json_t *s;
+    unsigned types; /* 0: no type keyword */
+    const json_t *type_kw, *props, *addl, *req, *items, *contains, *cst, *en;
+    const json_t *min, *max, *xmin, *xmax, *min_len, *min_items, *max_items;
+    int nreq; /* required names, at most 64 */
+    const char *req_s[64];
+    size_t req_len[64];
+};
+
+struct ccache {
+    struct cnode *v;
+    size_t cap, len;
+};
+
 struct tw {
     const char *s;
     size_t n, i;
     struct vctx *v;
     int bad; /* a syntax error was reported: stop */
+    struct ccache *cc;
 };
+
+static unsigned type_bit(const char *t)
+{
+    static const char *const names[] = {"object", "array", "string", "integer", "number",
+                                        "boolean", "null"};
+    for (unsigned i = 0; i < 7; i++)
+        if (!strcmp(t, names[i]))
+            return 1u << i;
+    return 0;
+}
+
+static const struct cnode *compiled(struct tw *t, const json_t *s)
+{
+    struct ccache *c = t->cc;
+    if (!s || !c)
+        return NULL;
+    if (2 * (c->len + 1) > c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 64;
+        struct cnode *nv = calloc(cap, sizeof *nv);
+        if (!nv)
+            return NULL;
+        for (size_t i = 0; i < c->cap; i++) {
+            if (!c->v[i].s)
+                continue;
+            size_t j = ((uintptr_t)c->v[i].s >> 4) & (cap - 1);
+            while (nv[j].s)
+                j = (j + 1) & (cap - 1);
+            nv[j] = c->v[i];
+        }
+        free(c->v);
+        c->v = nv;
+        c->cap = cap;
+    }
+    size_t j = ((uintptr_t)s >> 4) & (c->cap - 1);
+    while (c->v[j].s && c->v[j].s != s)
+        j = (j + 1) & (c->cap - 1);
+    struct cnode *n = &c->v[j];
+    if (n->s)
+        return n;
+    n->s = s;
+    c->len++;
+    n->type_kw = json_object_get(s, "type");
+    if (json_is_string(n->type_kw)) {
+        n->types = type_bit(json_string_value(n->type_kw));
+    } else if (json_is_array(n->type_kw)) {
+        size_t i;
+        const json_t *ty;
+        json_array_foreach(n->type_kw, i, ty) n->types |= type_bit(json_string_value(ty) ? json_string_value(ty) : "");
+    }
+    if (n->types & T_NUMBER)
+        n->types |= T_INTEGER;
+    n->props = json_object_get(s, "properties");
+    n->addl = json_object_get(s, "additionalProperties");
+    n->req = json_object_get(s, "required");
+    for (size_t i = 0; i < json_array_size(n->req) && n->nreq < 64; i++) {
+        const json_t *r = json_array_get(n->req, i);
+        if (json_is_string(r)) {
+            n->req_s[n->nreq] = json_string_value(r);
+            n->req_len[n->nreq++] = json_string_length(r);
+        }
+    }
+    n->items = json_object_get(s, "items");
+    n->contains = json_object_get(s, "contains");
+    n->cst = json_object_get(s, "const");
+    n->en = json_object_get(s, "enum");
+    n->min = json_object_get(s, "minimum");
+    n->max = json_object_get(s, "maximum");
+    n->xmin = json_object_get(s, "exclusiveMinimum");
+    n->xmax = json_object_get(s, "exclusiveMaximum");
+    n->min_len = json_object_get(s, "minLength");
+    n->min_items = json_object_get(s, "minItems");
+    n->max_items = json_object_get(s, "maxItems");
+    return n;
+}
 
 static void tw_syntax(struct tw *t, const char *what)
 {
@@ -324,7 +435,7 @@ static int tw_string(struct tw *t, size_t *chars)
         }
         if (ch == '\\') {
             t->i++;
-            if (t->i >= t->n || !strchr("\"\\/bfnrtu", t->s[t->i])) {
+            if (t->i >= t->n || !t->s[t->i] || !strchr("\"\\/bfnrtu", t->s[t->i])) {
                 tw_syntax(t, "bad escape in a string");
                 return -1;
             }
@@ -375,9 +486,12 @@ static int tw_number(struct tw *t, double *v, int *integer)
         tw_syntax(t, "unexpected character");
         return -1;
     }
-    while (t->i < t->n && strchr("0123456789.eE+-", t->s[t->i])) {
-        frac |= t->s[t->i] == '.' || t->s[t->i] == 'e' || t->s[t->i] == 'E';
-        t->i++;
+    for (; t->i < t->n; t->i++) {
+        char ch = t->s[t->i];
+        if (ch == '.' || ch == 'e' || ch == 'E')
+            frac = 1;
+        else if (!((ch >= '0' && ch <= '9') || ch == '+' || ch == '-'))
+            break;
     }
     char tmp[64];
     size_t len = t->i - b < sizeof tmp - 1 ? t->i - b : sizeof tmp - 1;
@@ -450,10 +564,9 @@ static int tw_type_ok(const char *have, const char *want, const struct tw *t)
     return !strcmp(have, want);
 }
 
-static void tw_object(struct tw *t, const json_t *s, int depth)
+static void tw_object(struct tw *t, const struct cnode *cn, int depth)
 {
-    const json_t *props = json_object_get(s, "properties"), *addl = json_object_get(s, "additionalProperties");
-    const json_t *req = json_object_get(s, "required");
+    const json_t *props = cn ? cn->props : NULL, *addl = cn ? cn->addl : NULL;
     uint64_t seen = 0;
     char key[256];
     size_t klen;
@@ -474,13 +587,9 @@ static void tw_object(struct tw *t, const json_t *s, int depth)
         }
         t->i++;
         tw_ws(t);
-        size_t ri;
-        const json_t *r;
-        json_array_foreach(req, ri, r)
-        {
-            if (ri < 64 && json_string_length(r) == klen && !memcmp(json_string_value(r), key, klen))
+        for (int ri = 0; cn && ri < cn->nreq; ri++)
+            if (cn->req_len[ri] == klen && !memcmp(cn->req_s[ri], key, klen))
                 seen |= UINT64_C(1) << ri;
-        }
         const json_t *ps = props ? json_object_getn(props, key, klen) : NULL;
         size_t old = path_push_key(t->v, key);
         if (ps) {
@@ -506,19 +615,15 @@ static void tw_object(struct tw *t, const json_t *s, int depth)
         tw_syntax(t, "expected ',' or '}'");
         return;
     }
-required:;
-    size_t ri;
-    const json_t *r;
-    json_array_foreach(req, ri, r)
-    {
-        if (json_is_string(r) && !(ri < 64 && (seen >> ri & 1)))
-            report(t->v, "missing required property \"%s\"", json_string_value(r));
-    }
+required:
+    for (int ri = 0; cn && ri < cn->nreq; ri++)
+        if (!(seen >> ri & 1))
+            report(t->v, "missing required property \"%s\"", cn->req_s[ri]);
 }
 
-static void tw_array(struct tw *t, const json_t *s, int depth)
+static void tw_array(struct tw *t, const struct cnode *cn, int depth)
 {
-    const json_t *items = json_object_get(s, "items"), *contains = json_object_get(s, "contains");
+    const json_t *items = cn ? cn->items : NULL, *contains = cn ? cn->contains : NULL;
     const json_t *k;
     size_t count = 0;
     int found = 0;
@@ -555,9 +660,9 @@ static void tw_array(struct tw *t, const json_t *s, int depth)
             return;
         }
     }
-    if ((k = json_object_get(s, "minItems")) && (json_int_t)count < json_integer_value(k))
+    if (cn && (k = cn->min_items) && (json_int_t)count < json_integer_value(k))
         report(t->v, "expected at least %lld items (got %zu)", (long long)json_integer_value(k), count);
-    if ((k = json_object_get(s, "maxItems")) && (json_int_t)count > json_integer_value(k))
+    if (cn && (k = cn->max_items) && (json_int_t)count > json_integer_value(k))
         report(t->v, "expected at most %lld items (got %zu)", (long long)json_integer_value(k), count);
     if (json_is_object(contains) && !found) {
         char *want = json_dumps(contains, JSON_COMPACT);
@@ -570,7 +675,6 @@ static void tw_array(struct tw *t, const json_t *s, int depth)
 static void tw_value(struct tw *t, const json_t *s, int depth)
 {
     const json_t *k;
-    static const json_t *const none = NULL;
     tw_ws(t);
     if (t->i >= t->n) {
         tw_syntax(t, "unexpected end of text");
@@ -580,34 +684,34 @@ static void tw_value(struct tw *t, const json_t *s, int depth)
         tw_syntax(t, "nesting too deep");
         return;
     }
-    if (!json_is_object(s))
-        s = none;
-    const char *have = tw_type_of(t);
-    if (s && (k = json_object_get(s, "type"))) {
-        int ok = 0;
-        if (json_is_string(k)) {
-            ok = tw_type_ok(have, json_string_value(k), t);
-        } else {
-            size_t i;
-            const json_t *ty;
-            json_array_foreach(k, i, ty) ok |= json_is_string(ty) && tw_type_ok(have, json_string_value(ty), t);
+    const struct cnode *cn = json_is_object(s) ? compiled(t, s) : NULL;
+    char c = t->s[t->i];
+    if (cn && cn->types) {
+        unsigned have = c == '{' ? T_OBJECT : c == '[' ? T_ARRAY : c == '"' ? T_STRING
+                      : c == 't' || c == 'f' ? T_BOOLEAN : c == 'n' ? T_NULL : 0;
+        const char *hname = NULL;
+        if (!have) {
+            hname = tw_type_of(t);
+            have = hname[0] == 'i' ? T_INTEGER : T_NUMBER;
         }
+        int ok = (cn->types & have) != 0 ||
+                 (have == T_NUMBER && (cn->types & T_INTEGER) && tw_type_ok("number", "integer", t));
         if (!ok) {
-            char *want = json_is_string(k) ? NULL : json_dumps(k, JSON_COMPACT);
-            report(t->v, "expected %s, got %s", want ? want : json_string_value(k), have);
+            char *want = json_is_string(cn->type_kw) ? NULL : json_dumps(cn->type_kw, JSON_COMPACT);
+            report(t->v, "expected %s, got %s", want ? want : json_string_value(cn->type_kw),
+                   hname ? hname : tw_type_of(t));
             free(want);
-            s = none; /* the other keywords would only repeat the problem */
+            cn = NULL; /* the other keywords would only repeat the problem */
         }
     }
     size_t b = t->i;
-    char c = t->s[t->i];
     if (c == '{') {
-        tw_object(t, s, depth);
+        tw_object(t, cn, depth);
     } else if (c == '[') {
-        tw_array(t, s, depth);
+        tw_array(t, cn, depth);
     } else if (c == '"') {
         size_t chars;
-        if (tw_string(t, &chars) == 0 && s && (k = json_object_get(s, "minLength")) &&
+        if (tw_string(t, &chars) == 0 && cn && (k = cn->min_len) &&
             (json_int_t)chars < json_integer_value(k))
             report(t->v, "expected a string of at least %lld characters",
                    (long long)json_integer_value(k));
@@ -620,47 +724,45 @@ static void tw_value(struct tw *t, const json_t *s, int depth)
     } else {
         double x;
         int integer;
-        if (tw_number(t, &x, &integer) == 0 && s) {
-            if ((k = json_object_get(s, "minimum")) && x < json_number_value(k))
+        if (tw_number(t, &x, &integer) == 0 && cn) {
+            if ((k = cn->min) && x < json_number_value(k))
                 report(t->v, "must be >= %g (got %g)", json_number_value(k), x);
-            if ((k = json_object_get(s, "maximum")) && x > json_number_value(k))
+            if ((k = cn->max) && x > json_number_value(k))
                 report(t->v, "must be <= %g (got %g)", json_number_value(k), x);
-            if ((k = json_object_get(s, "exclusiveMinimum")) && x <= json_number_value(k))
+            if ((k = cn->xmin) && x <= json_number_value(k))
                 report(t->v, "must be > %g (got %g)", json_number_value(k), x);
-            if ((k = json_object_get(s, "exclusiveMaximum")) && x >= json_number_value(k))
+            if ((k = cn->xmax) && x >= json_number_value(k))
                 report(t->v, "must be < %g (got %g)", json_number_value(k), x);
         }
     }
-    if (t->bad || !s)
+    if (t->bad || !cn || (!cn->cst && !cn->en))
         return;
-    const json_t *cst = json_object_get(s, "const"), *en = json_object_get(s, "enum");
-    if (cst || en) {
-        json_t *val = tw_span(t, b, t->i);
-        if (cst && !json_equal((json_t *)cst, val)) {
-            char *want = json_dumps(cst, JSON_COMPACT | JSON_ENCODE_ANY);
-            report(t->v, "expected %s", want ? want : "the constant");
+    json_t *val = tw_span(t, b, t->i);
+    if (cn->cst && !json_equal((json_t *)cn->cst, val)) {
+        char *want = json_dumps(cn->cst, JSON_COMPACT | JSON_ENCODE_ANY);
+        report(t->v, "expected %s", want ? want : "the constant");
+        free(want);
+    }
+    if (cn->en) {
+        size_t i;
+        const json_t *e;
+        int ok = 0;
+        json_array_foreach(cn->en, i, e) ok |= json_equal((json_t *)e, val);
+        if (!ok) {
+            char *want = json_dumps(cn->en, JSON_COMPACT);
+            report(t->v, "expected one of %s", want ? want : "the enum");
             free(want);
         }
-        if (en) {
-            size_t i;
-            const json_t *e;
-            int ok = 0;
-            json_array_foreach(en, i, e) ok |= json_equal((json_t *)e, val);
-            if (!ok) {
-                char *want = json_dumps(en, JSON_COMPACT);
-                report(t->v, "expected one of %s", want ? want : "the enum");
-                free(want);
-            }
-        }
-        json_decref(val);
     }
+    json_decref(val);
 }
 
 int evd_schema_validate_text(const json_t *schema, const char *text, size_t len, const char *path,
                              evd_schema_err_fn fn, void *user, int max_errors)
 {
     struct vctx v = {.fn = fn, .user = user, .max = max_errors};
-    struct tw t = {.s = text, .n = len, .v = &v};
+    struct ccache cc = {0};
+    struct tw t = {.s = text, .n = len, .v = &v, .cc = &cc};
     snprintf(v.path, sizeof v.path, "%s", path ? path : "$");
     v.plen = strlen(v.path);
     tw_value(&t, schema, 0);
@@ -670,6 +772,7 @@ int evd_schema_validate_text(const json_t *schema, const char *text, size_t len,
         v.path[v.plen] = '\0';
         tw_syntax(&t, "text after the end of the document");
     }
+    free(cc.v);
     return v.count;
 }
 
