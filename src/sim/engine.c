@@ -98,6 +98,84 @@ static void advance(sim_run *r, sim_rep *p)
     p->t_last = r->now;
 }
 
+/* ---- the running jobs of a replica (see sim_rep) ------------------------- */
+
+static int ph_push(sim_rep *p, double fv, int32_t job, int32_t inst)
+{
+    uint64_t key;
+    memcpy(&key, &fv, sizeof key);
+    if (key >= p->jq.last) {
+        int rc = sim_queue_push(&p->jq, fv, 0, (uint32_t)job, (uint32_t)inst);
+        p->hn += !rc;
+        return rc;
+    }
+    if (p->lown == p->lowcap) {
+        size_t cap = p->lowcap ? p->lowcap * 2 : 16;
+        sim_pjob *a = realloc(p->low, cap * sizeof *a);
+        if (!a)
+            return EVD_ENOMEM;
+        p->low = a;
+        p->lowcap = cap;
+    }
+    size_t i = p->lown++;
+    while (i > 0 && p->low[(i - 1) / 2].fv > fv) {
+        p->low[i] = p->low[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    p->low[i] = (sim_pjob){fv, job, inst};
+    p->hn++;
+    return 0;
+}
+
+static sim_pjob from_ev(sim_ev e)
+{
+    return (sim_pjob){sim_ev_time(e), (int32_t)sim_ev_id(e), (int32_t)e.gen};
+}
+
+/* The job with the least fv (p->hn > 0).  Returns 0 or EVD_ENOMEM. */
+static int ph_top(sim_rep *p, sim_pjob *out)
+{
+    if (p->lown) {
+        *out = p->low[0];
+        return 0;
+    }
+    sim_ev e;
+    int rc = sim_queue_peek(&p->jq, &e);
+    if (!rc)
+        *out = from_ev(e);
+    return rc;
+}
+
+static int ph_pop(sim_rep *p, sim_pjob *out)
+{
+    int rc = 0;
+    if (p->lown) {
+        *out = p->low[0];
+        sim_pjob last = p->low[--p->lown];
+        size_t i = 0, n = p->lown;
+        for (;;) {
+            size_t c = 2 * i + 1;
+            if (c >= n)
+                break;
+            if (c + 1 < n && p->low[c + 1].fv < p->low[c].fv)
+                c++;
+            if (p->low[c].fv >= last.fv)
+                break;
+            p->low[i] = p->low[c];
+            i = c;
+        }
+        if (n)
+            p->low[i] = last;
+    } else {
+        sim_ev e;
+        if ((rc = sim_queue_pop(&p->jq, &e)))
+            return rc;
+        *out = from_ev(e);
+    }
+    p->hn--;
+    return rc;
+}
+
 static int reschedule(sim_run *r, int rep)
 {
     sim_rep *p = &r->reps[rep];
@@ -109,16 +187,21 @@ static int reschedule(sim_run *r, int rep)
             r->stale++;
         }
         p->V = 0; /* no job holds a reference to it: rebase for precision */
+        sim_queue_rebase(&p->jq);
         p->demand = 0;
         p->f = 1;
         return 0;
     }
     p->f = p->demand > sv->max_cpu ? sv->max_cpu / p->demand : 1.0;
+    sim_pjob top;
+    int rc = ph_top(p, &top);
+    if (rc)
+        return rc;
     /* The next job to finish is known now; its records are needed when it
      * does, usually several events later: start loading them. */
-    __builtin_prefetch(&r->jobs[p->h[0].job]);
-    __builtin_prefetch(&r->insts[p->h[0].inst]);
-    double rem = p->h[0].fv - p->V;
+    __builtin_prefetch(&r->jobs[top.job]);
+    __builtin_prefetch(&r->insts[top.inst]);
+    double rem = top.fv - p->V;
     double t = r->now + (rem > 0 ? rem / p->f : 0);
     if (p->armed) {
         /* A later completion (the replica slowed down) keeps the queued
@@ -133,83 +216,6 @@ static int reschedule(sim_run *r, int rep)
     p->armed = 1;
     p->ev_t = t;
     return sim_queue_push(&r->q, t, EV_DONE, (uint32_t)rep, p->gen);
-}
-
-/* The replica's running CPU jobs: a 4-ary min-heap on fv, laid out like
- * the old event heap so that four siblings (16 bytes each) share one cache
- * line: under overload it holds hundreds of thousands of jobs and each pop
- * walks its full depth. */
-static int ph_grow(sim_rep *p)
-{
-    size_t cap = p->hcap ? p->hcap * 2 : 64;
-    void *raw;
-    if (posix_memalign(&raw, 64, (cap + 3) * sizeof(sim_pjob)))
-        return EVD_ENOMEM;
-    sim_pjob *h = (sim_pjob *)raw + 3; /* children of i: h[4i+1..4i+4], one line */
-    if (p->hn)
-        memcpy(h, p->h, p->hn * sizeof *h);
-    free(p->hraw);
-    p->hraw = raw;
-    p->h = h;
-    p->hcap = cap;
-    return 0;
-}
-
-static int ph_push(sim_rep *p, double fv, int32_t job, int32_t inst)
-{
-    if (p->hn == p->hcap && ph_grow(p))
-        return EVD_ENOMEM;
-    size_t i = p->hn++;
-    while (i > 0) {
-        size_t q = (i - 1) >> 2;
-        if (p->h[q].fv <= fv)
-            break;
-        p->h[i] = p->h[q];
-        i = q;
-    }
-    p->h[i] = (sim_pjob){fv, job, inst};
-    return 0;
-}
-
-/* Pop by Floyd's method: move the hole down along the smaller children to
- * a leaf without comparing against the displaced last element (which
- * belongs near the bottom anyway), then sift that element up. */
-static sim_pjob ph_pop(sim_rep *p)
-{
-    sim_pjob *h = p->h, top = h[0], last = h[--p->hn];
-    size_t i = 0, n = p->hn;
-    if (n == 0)
-        return top;
-    for (;;) {
-        size_t c = 4 * i + 1;
-        if (c + 3 < n) {
-            /* The next level is one of four lines: start loading all of
-             * them while this level is compared. */
-            if (4 * c + 1 < n)
-                for (size_t k = 0; k < 4; k++)
-                    __builtin_prefetch(&h[4 * (c + k) + 1]);
-            size_t x = h[c + 1].fv < h[c].fv ? c + 1 : c;
-            size_t y = h[c + 3].fv < h[c + 2].fv ? c + 3 : c + 2;
-            c = h[y].fv < h[x].fv ? y : x;
-        } else if (c < n) {
-            for (size_t k = c + 1; k < n; k++)
-                if (h[k].fv < h[c].fv)
-                    c = k;
-        } else {
-            break;
-        }
-        h[i] = h[c];
-        i = c;
-    }
-    while (i > 0) {
-        size_t q = (i - 1) >> 2;
-        if (h[q].fv <= last.fv)
-            break;
-        h[i] = h[q];
-        i = q;
-    }
-    h[i] = last;
-    return top;
 }
 
 static int fits(const sim_rep *p, const sim_svc *sv, const sim_fn *f)
@@ -406,7 +412,10 @@ static int on_done(sim_run *r, int rep)
 {
     sim_rep *p = &r->reps[rep];
     advance(r, p);
-    double rem = p->hn ? p->h[0].fv - p->V : 0;
+    sim_pjob top = {0};
+    if (p->hn && ph_top(p, &top))
+        return EVD_ENOMEM;
+    double rem = top.fv - p->V;
     if (p->hn == 0 || (rem > 0 && r->now + rem / p->f > r->now)) {
         /* Early (see reschedule()): not an event of the model. */
         r->events--;
@@ -415,8 +424,12 @@ static int on_done(sim_run *r, int rep)
     }
     r->ndone = 0;
     double vmax = p->V;
-    while (p->hn && (r->ndone == 0 || p->h[0].fv <= vmax + 1e-6)) {
-        sim_pjob pj = ph_pop(p);
+    while (p->hn) {
+        sim_pjob pj;
+        if (r->ndone && (ph_top(p, &pj) || pj.fv > vmax + 1e-6))
+            break;
+        if (ph_pop(p, &pj))
+            return EVD_ENOMEM;
         if (pj.fv > vmax)
             vmax = pj.fv;
         if (r->ndone == r->capdone) {
@@ -739,8 +752,10 @@ void sim_run_free(sim_run *r)
     free(r->streams);
     free(r->jobs);
     free(r->insts);
-    for (int i = 0; i < r->nreps; i++)
-        free(r->reps[i].hraw);
+    for (int i = 0; i < r->nreps; i++) {
+        sim_queue_free(&r->reps[i].jq);
+        free(r->reps[i].low);
+    }
     free(r->reps);
     for (int s = 0; s < r->nsvc; s++) {
         free(r->svcs[s].q);

@@ -35,8 +35,7 @@ typedef struct sim_inst {
 } sim_inst;
 
 /* A running CPU job on a replica, keyed by the replica's virtual work clock
- * at which it finishes.  (Not a radix heap like the event queue: a short job
- * arriving next to a long one has a smaller key than the current minimum.) */
+ * at which it finishes. */
 typedef struct sim_pjob {
     double fv;
     int32_t job;
@@ -61,9 +60,15 @@ typedef struct sim_rep {
     double ev_t;
     double demand, ram, io, net;
     double V, f, t_last;
-    sim_pjob *h; /* 4-ary min-heap on fv, inside hraw */
-    void *hraw;
-    size_t hn, hcap;
+    /* The running CPU jobs, by fv.  Keys only grow past the virtual time V,
+     * so most go to a radix heap (see queue.h; kid = job, gen = inst).  A
+     * job that arrives with less work left than the current minimum gets a
+     * key below the radix heap's floor; it goes to `low`, a small binary
+     * heap, which is rare and always holds the overall minimum. */
+    sim_queue jq;
+    sim_pjob *low;
+    size_t lown, lowcap;
+    size_t hn; /* jobs in jq and low */
     /* integrals over time of utilisation (0..1), ns */
     double c_cpu, c_ram, c_io, c_net;
     double s_cpu, s_ram, s_io, s_net, s_t; /* values at the last sample */

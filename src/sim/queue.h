@@ -63,16 +63,56 @@ void sim_queue_init(sim_queue *q);
 /* Free the storage. */
 void sim_queue_free(sim_queue *q);
 
+/* Out-of-line parts of the functions below. */
+int sim_queue_grow_(sim_queue *q, int b);
+int sim_queue_refill_(sim_queue *q);
+
+static inline int sim_queue_bucket_(uint64_t key, uint64_t last)
+{
+    return key == last ? 0 : 64 - __builtin_clzll(key ^ last);
+}
+
 /* Queue an event (kind < 16, id <= SIM_EV_ID_MAX) at time t ns.  A t below
  * the last time taken out is treated as that time.  Returns 0 or
- * EVD_ENOMEM. */
-int sim_queue_push(sim_queue *q, double t, uint32_t kind, uint32_t id, uint32_t gen);
+ * EVD_ENOMEM.  Inline: it is on every event's path. */
+static inline int sim_queue_push(sim_queue *q, double t, uint32_t kind, uint32_t id, uint32_t gen)
+{
+    uint64_t key;
+    t += 0.0; /* -0.0 becomes +0.0 */
+    __builtin_memcpy(&key, &t, sizeof key);
+    if (!(t >= 0) || key < q->last)
+        key = q->last;
+    int b = sim_queue_bucket_(key, q->last);
+    sim_bucket *v = &q->b[b];
+    if (v->n == v->cap && sim_queue_grow_(q, b))
+        return -1; /* EVD_ENOMEM */
+    v->a[v->n++] = (sim_ev){.key = key, .kid = kind << 28 | id, .gen = gen};
+    q->mask |= 1ULL << b;
+    q->n++;
+    return 0;
+}
 
 /* The earliest event, left in the queue, in *e.  The queue must not be
  * empty.  Returns 0 or EVD_ENOMEM (the queue is unusable after it). */
-int sim_queue_peek(sim_queue *q, sim_ev *e);
+static inline int sim_queue_peek(sim_queue *q, sim_ev *e)
+{
+    if (q->head0 == q->b[0].n && sim_queue_refill_(q))
+        return -1; /* EVD_ENOMEM */
+    *e = q->b[0].a[q->head0];
+    return 0;
+}
 
 /* Remove the earliest event into *e; as sim_queue_peek(). */
-int sim_queue_pop(sim_queue *q, sim_ev *e);
+static inline int sim_queue_pop(sim_queue *q, sim_ev *e)
+{
+    if (q->head0 == q->b[0].n && sim_queue_refill_(q))
+        return -1; /* EVD_ENOMEM */
+    *e = q->b[0].a[q->head0++];
+    q->n--;
+    return 0;
+}
+
+/* Start the time origin again at 0.  Only valid when the queue is empty. */
+void sim_queue_rebase(sim_queue *q);
 
 #endif
