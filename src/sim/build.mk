@@ -18,3 +18,9 @@ check-sim-queueing: build/rel/tests/sim/queueing
 CHECK_EXTRA += check-sim-queueing
 .PHONY: check-sim-queueing
 BENCHES += sim
+
+# Integration test of `evodash simulate --serve` (curl + python3 stdlib).
+check-sim-serve: build/rel/evodash
+	tests/sim/serve_test.sh build/rel/evodash
+CHECK_EXTRA += check-sim-serve
+.PHONY: check-sim-serve
