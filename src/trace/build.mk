@@ -61,3 +61,6 @@ bench-trace: build/rel/bench/bench_trace
 
 BENCHES += trace profile
 .PHONY: bench-trace
+
+# The tracer runtime is lock-free on its hot path: test it under TSan too.
+TSAN_TESTS += test_trace_rt
