@@ -77,8 +77,9 @@ int main(void)
     char *prof2 = malloc(cap);
     if (!prof2)
         return 1;
-    size_t n = (size_t)snprintf(prof2, cap, "{\"scenarios\":[{\"scenarioID\":1,\"interactions\":"
-                                            "[{\"name\":\"hold\",\"functions\":[");
+    size_t n = (size_t)snprintf(prof2, cap,
+                                "{\"scenarios\":[{\"scenarioID\":1,\"interactions\":"
+                                "[{\"name\":\"hold\",\"functions\":[");
     for (int k = 0; k < CHAIN; k++) {
         char next[32];
         snprintf(next, sizeof next, k + 1 < CHAIN ? "f%d" : "-1", k + 1);

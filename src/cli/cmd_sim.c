@@ -56,8 +56,24 @@ static void usage(FILE *f)
 }
 
 enum {
-    O_SEED = 256, O_UNTIL, O_WARMUP, O_INTERVAL, O_RATE, O_PROGRESS, O_NOPROGRESS, O_FIND,
-    O_SLO, O_FROMDB, O_ENDPOINT, O_DAYS, O_SPEEDUP, O_SERVE, O_LISTEN, O_DIR, O_MAXUP, O_MAXARR
+    O_SEED = 256,
+    O_UNTIL,
+    O_WARMUP,
+    O_INTERVAL,
+    O_RATE,
+    O_PROGRESS,
+    O_NOPROGRESS,
+    O_FIND,
+    O_SLO,
+    O_FROMDB,
+    O_ENDPOINT,
+    O_DAYS,
+    O_SPEEDUP,
+    O_SERVE,
+    O_LISTEN,
+    O_DIR,
+    O_MAXUP,
+    O_MAXARR
 };
 
 static int num_arg(const char *opt, const char *s, double min, double *out)
@@ -108,8 +124,8 @@ int cmd_simulate(int argc, char **argv)
     char *eplist[64];
     int neps = 0, quiet = 0, find = 0, serve = 0;
     int progress = isatty(STDERR_FILENO);
-    double seed = 1, until = 0, warmup = 0, interval = 0, rate = 1, slo = 0, days = 0,
-           speedup = 1, maxup = 4 << 20, maxarr = 5e6;
+    double seed = 1, until = 0, warmup = 0, interval = 0, rate = 1, slo = 0, days = 0, speedup = 1,
+           maxup = 4 << 20, maxarr = 5e6;
     int c, rc = 1;
     optind = 1;
     while ((c = getopt_long(argc, argv, "p:s:m:d:o:qh", longopts, NULL)) != -1) {
@@ -212,8 +228,8 @@ int cmd_simulate(int argc, char **argv)
     }
     if (serve) {
         char err[300];
-        sim_serve_opts so = {.listen = listen, .dir = dir, .max_upload = (size_t)maxup,
-                             .max_arrivals = maxarr};
+        sim_serve_opts so = {
+            .listen = listen, .dir = dir, .max_upload = (size_t)maxup, .max_arrivals = maxarr};
         if (sim_serve(&so, err, sizeof err)) {
             fprintf(stderr, "evodash simulate: %s\n", err);
             return 1;
@@ -245,8 +261,10 @@ int cmd_simulate(int argc, char **argv)
             goto fail;
     if (fromdb) {
         eplist[neps] = NULL;
-        sim_replay_opts ro = {.url = fromdb, .endpoints = neps ? (const char **)eplist : NULL,
-                              .days = days, .speedup = speedup};
+        sim_replay_opts ro = {.url = fromdb,
+                              .endpoints = neps ? (const char **)eplist : NULL,
+                              .days = days,
+                              .speedup = speedup};
         size_t nreq, unmatched;
         if (sim_replay_load(m, &ro, files[SIM_DOC_PROFILE] != NULL, &nreq, &unmatched))
             goto fail;
@@ -259,9 +277,13 @@ int cmd_simulate(int argc, char **argv)
     if (sim_model_link(m))
         goto fail;
     double end = sim_model_arrivals_end(m);
-    sim_opts o = {.seed = (uint64_t)seed, .until = until, .warmup = warmup,
+    sim_opts o = {.seed = (uint64_t)seed,
+                  .until = until,
+                  .warmup = warmup,
                   .interval = interval > 0 ? interval : (end > 2000 ? end / 2000 : 1),
-                  .rate_scale = rate, .progress = progress, .series = strcmp(out, "-") != 0};
+                  .rate_scale = rate,
+                  .progress = progress,
+                  .series = strcmp(out, "-") != 0};
     if (find) {
         sim_capacity cap;
         char err[300];

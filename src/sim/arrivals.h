@@ -13,11 +13,11 @@
 typedef struct sim_stream {
     const sim_arr *a; /* borrowed from the model */
     sim_rng rng;
-    double scale; /* rate multiplier */
-    long long left;   /* arrivals still to produce (volume kinds) */
-    double u;     /* last uniform order statistic */
-    double t;     /* last time produced, s */
-    double *buf;  /* owned: pre-drawn sorted times (normal) */
+    double scale;   /* rate multiplier */
+    long long left; /* arrivals still to produce (volume kinds) */
+    double u;       /* last uniform order statistic */
+    double t;       /* last time produced, s */
+    double *buf;    /* owned: pre-drawn sorted times (normal) */
     size_t i, n;
 } sim_stream;
 

@@ -12,8 +12,8 @@
 #include "sim/sim.h"
 
 /* Run at factor k; *worst is the largest p95 over the interactions (s). */
-static int trial(const sim_model *m, const sim_opts *base, double k, double *worst,
-                 double *rate, char *err, size_t errlen)
+static int trial(const sim_model *m, const sim_opts *base, double k, double *worst, double *rate,
+                 char *err, size_t errlen)
 {
     sim_opts o = *base;
     o.rate_scale = k;

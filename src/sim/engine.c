@@ -333,8 +333,11 @@ static int spawn(sim_run *r, int32_t i, int k)
     if (j < 0)
         return EVD_ENOMEM;
     const sim_inst *in = &r->insts[i];
-    r->jobs[j] = (sim_job){.f = &r->scens[in->scen].inter[in->inter].fn[k], .inst = i, .fn = k,
-                           .rep = -1, .next_free = -1};
+    r->jobs[j] = (sim_job){.f = &r->scens[in->scen].inter[in->inter].fn[k],
+                           .inst = i,
+                           .fn = k,
+                           .rep = -1,
+                           .next_free = -1};
     double d = fn_of(r, &r->jobs[j])->delay;
     if (d > 0)
         return sim_queue_push(&r->q, r->now + d, EV_FSTART, (uint32_t)j, (uint32_t)i);
@@ -486,8 +489,13 @@ static int add_replica(sim_run *r, int svc, int state)
         s->capreps = cap;
     }
     int i = r->nreps++;
-    r->reps[i] = (sim_rep){.svc = svc, .state = state, .f = 1, .t_last = r->now,
-                           .born = r->now, .died = -1, .s_t = r->now};
+    r->reps[i] = (sim_rep){.svc = svc,
+                           .state = state,
+                           .f = 1,
+                           .t_last = r->now,
+                           .born = r->now,
+                           .died = -1,
+                           .s_t = r->now};
     s->reps[s->nreps++] = i;
     if (state == REP_ACTIVE)
         s->nactive++;
@@ -662,10 +670,9 @@ static int on_arrival(sim_run *r, int k)
             return EVD_ENOMEM;
         r->insts[i] = (sim_inst){.scen = sc, .inter = j, .next_free = -1};
         r->pending_inst++;
-        int rc = scen->inter[j].delay > 0
-                     ? sim_queue_push(&r->q, r->now + scen->inter[j].delay, EV_ISTART,
-                                      (uint32_t)i, 0)
-                     : start_inter(r, i);
+        int rc = scen->inter[j].delay > 0 ? sim_queue_push(&r->q, r->now + scen->inter[j].delay,
+                                                           EV_ISTART, (uint32_t)i, 0)
+                                          : start_inter(r, i);
         if (rc)
             return rc;
     }
@@ -789,8 +796,9 @@ static double wall_now(void)
 static void progress(sim_run *r, double wall0)
 {
     double pct = r->est_end > 0 ? 100 * r->now / r->est_end : 0;
-    fprintf(stderr, "\rsimulate: t=%.1f s (%.0f%% of the arrivals) events=%.1fM in flight=%llu "
-                    "queued=%llu %.1fs ",
+    fprintf(stderr,
+            "\rsimulate: t=%.1f s (%.0f%% of the arrivals) events=%.1fM in flight=%llu "
+            "queued=%llu %.1fs ",
             r->now / NS, pct > 100 ? 100 : pct, (double)r->events / 1e6,
             (unsigned long long)(r->tot.inter_started - r->tot.inter_completed),
             (unsigned long long)r->queued, wall_now() - wall0);

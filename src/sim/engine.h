@@ -19,8 +19,8 @@ enum { REP_STARTING = 0, REP_ACTIVE, REP_DRAINING, REP_GONE };
 typedef struct sim_job {
     const sim_fn *f; /* borrowed from the model */
     int32_t inst;    /* interaction instance */
-    int32_t fn;   /* function index within the interaction */
-    int32_t rep;  /* replica while running */
+    int32_t fn;      /* function index within the interaction */
+    int32_t rep;     /* replica while running */
     int32_t next_free;
     double t_enq; /* when it entered the service queue, ns */
 } sim_job;
@@ -53,8 +53,8 @@ typedef struct sim_pjob {
 typedef struct sim_rep {
     int svc;
     int state;
-    int nrun; /* running jobs, CPU and zero-CPU ones */
-    int ncpu; /* running jobs with cpu > 0 (in h) */
+    int nrun;     /* running jobs, CPU and zero-CPU ones */
+    int ncpu;     /* running jobs with cpu > 0 (in h) */
     int armed;    /* an EV_DONE of generation gen is queued, at ev_t */
     uint32_t gen; /* bumped whenever the queued EV_DONE is superseded */
     double ev_t;
@@ -117,7 +117,7 @@ struct sim_run {
     double now;
     sim_queue q;
     uint64_t stale; /* superseded EV_DONE events still in q */
-    sim_rng rng; /* service times */
+    sim_rng rng;    /* service times */
     sim_stream *streams;
     int nstreams;
 

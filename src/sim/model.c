@@ -101,11 +101,11 @@ const char *sim_model_errmsg(const sim_model *m)
 
 /* ---- typed getters that report JSON paths ------------------------------- */
 
-#define NUM_REQ 1     /* the key must be present */
-#define NUM_POS 2     /* > 0 */
+#define NUM_REQ    1  /* the key must be present */
+#define NUM_POS    2  /* > 0 */
 #define NUM_NONNEG 4  /* >= 0 */
-#define NUM_INT 8     /* an integer */
-#define NUM_UNIT 16   /* within 0..1 (fractions) */
+#define NUM_INT    8  /* an integer */
+#define NUM_UNIT   16 /* within 0..1 (fractions) */
 
 static int get_num(sim_model *m, const char *label, const char *path, json_t *obj, const char *key,
                    int flags, double def, double *out)
@@ -227,8 +227,7 @@ static int load_fn(sim_model *m, const char *label, const char *path, json_t *jf
     for (size_t k = 0; k < n; k++) {
         json_t *c = json_array_get(cbs, k);
         if (!json_is_string(c))
-            return fail(m, EVD_EINVAL, "%s: %s.callbacks[%zu]: expected a string", label, path,
-                        k);
+            return fail(m, EVD_EINVAL, "%s: %s.callbacks[%zu]: expected a string", label, path, k);
         if (!strcmp(json_string_value(c), "-1"))
             continue;
         if (!(f->cb_ids[f->ncb++] = strdup(json_string_value(c))))
@@ -308,8 +307,8 @@ static int load_profile(sim_model *m, const char *label, json_t *root)
                     return rc;
                 for (size_t q = 0; q < k; q++)
                     if (!strcmp(in->fn[q].id, in->fn[k].id))
-                        return fail(m, EVD_EINVAL, "%s: %s.functionID: \"%s\" is used twice",
-                                    label, fpath, in->fn[k].id);
+                        return fail(m, EVD_EINVAL, "%s: %s.functionID: \"%s\" is used twice", label,
+                                    fpath, in->fn[k].id);
             }
         }
     }
@@ -355,8 +354,7 @@ static int load_services(sim_model *m, const char *label, json_t *root)
             return fail(m, EVD_EINVAL, "%s: %s.scales: expected true or false", label, path);
         s->scales = scales && json_is_true(scales);
         if (s->scales && s->down >= s->up)
-            return fail(m, EVD_EINVAL, "%s: %s.scaleDownAt: must be below scaleUpAt", label,
-                        path);
+            return fail(m, EVD_EINVAL, "%s: %s.scaleDownAt: must be below scaleUpAt", label, path);
         if (minsc > maxsc)
             return fail(m, EVD_EINVAL, "%s: %s.minScale: must not exceed maxScale", label, path);
         s->scale = (int)scale;
@@ -402,15 +400,13 @@ static int load_services(sim_model *m, const char *label, json_t *root)
 static int load_mapping(sim_model *m, const char *label, json_t *root)
 {
     if (!json_is_object(root))
-        return fail(m, EVD_EINVAL, "%s: $: expected an object of \"function\": \"service\"",
-                    label);
+        return fail(m, EVD_EINVAL, "%s: $: expected an object of \"function\": \"service\"", label);
     const char *k;
     json_t *v;
     json_object_foreach(root, k, v)
     {
         if (!json_is_string(v))
-            return fail(m, EVD_EINVAL, "%s: $[\"%s\"]: expected a service name (string)", label,
-                        k);
+            return fail(m, EVD_EINVAL, "%s: $[\"%s\"]: expected a service name (string)", label, k);
     }
     json_decref(m->mapping);
     m->mapping = json_incref(root);
@@ -472,8 +468,8 @@ static int load_distribution(sim_model *m, const char *label, json_t *root)
                 (rc = get_num(m, label, path, j, "sd", NUM_REQ | NUM_POS, 0, &e->sd)))
                 return rc;
             if (e->volume > 5e7)
-                return fail(m, EVD_EINVAL, "%s: %s.volume: at most 50000000 for \"normal\"",
-                            label, path);
+                return fail(m, EVD_EINVAL, "%s: %s.volume: at most 50000000 for \"normal\"", label,
+                            path);
         } else if (!strcmp(kind, "poisson")) {
             e->kind = SIM_ARR_POISSON;
             if ((rc = get_num(m, label, path, j, "rate", NUM_REQ | NUM_POS, 0, &e->rate)))
@@ -489,8 +485,8 @@ static int load_distribution(sim_model *m, const char *label, json_t *root)
                         label, path);
         }
         if (need_end && e->end < 0)
-            return fail(m, EVD_EINVAL, "%s: %s.end: missing (expected a number of seconds)",
-                        label, path);
+            return fail(m, EVD_EINVAL, "%s: %s.end: missing (expected a number of seconds)", label,
+                        path);
         if (e->kind == SIM_ARR_TRIANGLE && (e->highpoint < e->start || e->highpoint > e->end))
             return fail(m, EVD_EINVAL, "%s: %s.highpoint: must lie between start and end", label,
                         path);
@@ -610,13 +606,21 @@ int sim_model_link(sim_model *m)
         if (!(m->svc = calloc(1, sizeof *m->svc)) || !(m->svc->id = strdup("default")))
             return fail(m, EVD_ENOMEM, "out of memory");
         m->nsvc = 1;
-        *m->svc = (sim_svc){.id = m->svc->id, .scale = 1, .up = 0.8, .down = 0.3,
-                            .min_scale = 1, .max_scale = 64, .max_cpu = 100, .max_ram = 100,
-                            .max_io = 100, .max_net = 100};
+        *m->svc = (sim_svc){.id = m->svc->id,
+                            .scale = 1,
+                            .up = 0.8,
+                            .down = 0.3,
+                            .min_scale = 1,
+                            .max_scale = 64,
+                            .max_cpu = 100,
+                            .max_ram = 100,
+                            .max_io = 100,
+                            .max_net = 100};
     }
     if (find_svc(m, "default") < 0)
-        return fail(m, EVD_EINVAL, "services: $.services: a service with serviceID \"default\" "
-                                   "must exist");
+        return fail(m, EVD_EINVAL,
+                    "services: $.services: a service with serviceID \"default\" "
+                    "must exist");
     const char *pl = m->profile_label[0] ? m->profile_label : "profile";
     for (int i = 0; i < m->nscen; i++) {
         sim_scen *s = &m->scen[i];
@@ -672,8 +676,9 @@ int sim_model_link(sim_model *m)
             if (m->scen[k].id == a->scen_id)
                 a->scen = k;
         if (a->scen < 0)
-            return fail(m, EVD_EINVAL, "distribution: $[%d].scenarioID: no scenario %lld in the "
-                                       "profile",
+            return fail(m, EVD_EINVAL,
+                        "distribution: $[%d].scenarioID: no scenario %lld in the "
+                        "profile",
                         i, a->scen_id);
     }
     m->linked = 1;
@@ -765,6 +770,10 @@ const sim_arr *sim_model_arr(const sim_model *m, int i)
 
 int sim_model_find_scen_by_inter(const sim_model *m, const char *name)
 {
+    /* A scenario that starts with the interaction first, then any. */
+    for (int i = 0; i < m->nscen; i++)
+        if (!strcmp(m->scen[i].inter[0].name, name))
+            return i;
     for (int i = 0; i < m->nscen; i++)
         for (int j = 0; j < m->scen[i].ninter; j++)
             if (!strcmp(m->scen[i].inter[j].name, name))

@@ -148,8 +148,7 @@ int sim_replay_load(sim_model *m, const sim_replay_opts *o, int have_profile, si
         goto done;
     }
     if (*requests == 0) {
-        rc = replay_fail(m, EVD_EINVAL, "%s: no requests match the endpoints and days given",
-                         path);
+        rc = replay_fail(m, EVD_EINVAL, "%s: no requests match the endpoints and days given", path);
         goto done;
     }
     sim_model_clear_arrivals(m);

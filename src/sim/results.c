@@ -255,19 +255,19 @@ void sim_run_print_summary(sim_run *r, FILE *f)
             t->wall_s > 0 ? (double)t->events / t->wall_s / 1e6 : 0);
     if (r->warmup_ns > 0)
         fprintf(f, "statistics exclude interactions started before %.3f s\n", r->warmup_ns / NS);
-    fprintf(f, "\n%-32s %10s %10s %10s %10s %10s %10s %12s\n", "interaction", "completed",
-            "mean ms", "p50 ms", "p95 ms", "p99 ms", "wait ms", "throughput/s");
+    fprintf(f, "\n%-28s %10s %10s %10s %10s %10s %10s %12s  %s\n", "interaction", "completed",
+            "mean ms", "p50 ms", "p95 ms", "p99 ms", "wait ms", "throughput/s", "name");
     for (int i = 0; i < r->nstats; i++) {
         sim_istat s;
         sim_run_istat(r, i, &s);
         char name[64];
         snprintf(name, sizeof name, "%s", s.label);
-        fprintf(f, "%-32s %10llu %10.3f %10.3f %10.3f %10.3f %10.3f %12.3f\n", name,
+        fprintf(f, "%-28s %10llu %10.3f %10.3f %10.3f %10.3f %10.3f %12.3f  %s\n", name,
                 (unsigned long long)s.completed, s.mean * 1e3, s.p50 * 1e3, s.p95 * 1e3,
-                s.p99 * 1e3, s.wait_mean * 1e3, s.throughput);
+                s.p99 * 1e3, s.wait_mean * 1e3, s.throughput, s.name);
     }
-    fprintf(f, "\n%-20s %12s %12s %12s %10s\n", "service", "mean CPU %", "mean RAM %",
-            "peak queue", "replicas");
+    fprintf(f, "\n%-20s %12s %12s %12s %10s\n", "service", "mean CPU %", "mean RAM %", "peak queue",
+            "replicas");
     for (int i = 0; i < r->nsvc; i++) {
         sim_sstat s;
         sim_run_sstat(r, i, &s);

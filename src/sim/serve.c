@@ -214,15 +214,16 @@ static enum MHD_Result start_run(struct server *s, struct MHD_Connection *c, str
     if (u->too_big == 2)
         return reply_error(c, MHD_HTTP_BAD_REQUEST, "upload: malformed multipart/form-data body");
     if (u->too_big)
-        return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "upload: each file may be at most %zu bytes",
-                           o->max_upload);
+        return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
+                           "upload: each file may be at most %zu bytes", o->max_upload);
     if (!u->buf[SIM_DOC_PROFILE] || !u->buf[SIM_DOC_DISTRIBUTION])
         return reply_error(c, MHD_HTTP_BAD_REQUEST,
                            "upload: the profile and distribution files are required");
     int bad = 0;
     double seed = num_field(u->seed, 1, &bad), until = num_field(u->until, 0, &bad);
     if (bad || seed > 1e15)
-        return reply_error(c, MHD_HTTP_BAD_REQUEST, "seed and until: expected non-negative numbers");
+        return reply_error(c, MHD_HTTP_BAD_REQUEST,
+                           "seed and until: expected non-negative numbers");
     sim_model *m = sim_model_new();
     if (!m)
         return MHD_NO;
@@ -271,7 +272,9 @@ static enum MHD_Result start_run(struct server *s, struct MHD_Connection *c, str
         }
     }
     double end = sim_model_arrivals_end(m);
-    sim_opts so = {.seed = (uint64_t)seed, .until = until, .series = 1,
+    sim_opts so = {.seed = (uint64_t)seed,
+                   .until = until,
+                   .series = 1,
                    .interval = end > 2000 ? end / 2000 : 1};
     if (sim_run_new(m, &so, &r) || sim_run_exec(r)) {
         snprintf(err, sizeof err, "%s", r ? sim_run_errmsg(r) : "out of memory");
@@ -292,8 +295,8 @@ static enum MHD_Result start_run(struct server *s, struct MHD_Connection *c, str
     time_t now = time(NULL);
     struct tm tm;
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-    meta = json_pack("{s:I,s:s,s:I,s:f,s:I,s:I,s:I,s:I,s:f,s:f}", "id", (json_int_t)id,
-                     "created", when, "seed", (json_int_t)seed, "until", until, "arrivals",
+    meta = json_pack("{s:I,s:s,s:I,s:f,s:I,s:I,s:I,s:I,s:f,s:f}", "id", (json_int_t)id, "created",
+                     when, "seed", (json_int_t)seed, "until", until, "arrivals",
                      (json_int_t)t.arrivals, "completed", (json_int_t)t.inter_completed,
                      "in_flight", (json_int_t)t.inter_in_flight, "events", (json_int_t)t.events,
                      "end_time", t.end_time, "wall_s", t.wall_s);
@@ -450,18 +453,18 @@ int sim_serve(const sim_serve_opts *o, char *err, size_t errlen)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, &old);
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
-        on_request, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_request,
+        &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)120, MHD_OPTION_END);
     if (!d) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         pthread_mutex_destroy(&s.run_lock);
         snprintf(err, errlen, "cannot listen on %s (in use?)", o->listen);
         return EVD_EIO;
     }
-    fprintf(stderr, "evodash simulate: serving http://%s/ (runs in %s); Ctrl-C stops\n",
-            o->listen, o->dir);
+    fprintf(stderr, "evodash simulate: serving http://%s/ (runs in %s); Ctrl-C stops\n", o->listen,
+            o->dir);
     int sig;
     sigwait(&set, &sig);
     MHD_stop_daemon(d);

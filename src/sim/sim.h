@@ -32,20 +32,20 @@ enum sim_arr_kind {
 enum sim_metric { SIM_M_CPU = 0, SIM_M_RAM, SIM_M_IO, SIM_M_NET };
 
 typedef struct sim_fn {
-    char *id;         /* functionID */
-    char *name;       /* "name" if given, else functionID without a _digits suffix */
-    double cpu;       /* percent, 100 = one core */
-    double cpu_time;  /* ns when running alone (the mean for random ones) */
-    int dist;         /* enum sim_dist */
-    double cv;        /* coefficient of variation, lognormal only */
-    double ram;       /* MB */
-    double io;        /* operations per second */
-    double net;       /* Mbit/s */
-    double delay;     /* ns after the caller completes (interaction start: entry) */
-    int svc;          /* service index, set by sim_model_link() */
+    char *id;        /* functionID */
+    char *name;      /* "name" if given, else functionID without a _digits suffix */
+    double cpu;      /* percent, 100 = one core */
+    double cpu_time; /* ns when running alone (the mean for random ones) */
+    int dist;        /* enum sim_dist */
+    double cv;       /* coefficient of variation, lognormal only */
+    double ram;      /* MB */
+    double io;       /* operations per second */
+    double net;      /* Mbit/s */
+    double delay;    /* ns after the caller completes (interaction start: entry) */
+    int svc;         /* service index, set by sim_model_link() */
     int ncb;
-    int *cb;          /* callback function indices within the interaction */
-    char **cb_ids;    /* the callbacks as written, until linked */
+    int *cb;       /* callback function indices within the interaction */
+    char **cb_ids; /* the callbacks as written, until linked */
 } sim_fn;
 
 typedef struct sim_inter {
@@ -68,7 +68,7 @@ typedef struct sim_svc {
     int scale; /* initial replicas */
     int scales;
     double up, down;
-    int metric;          /* enum sim_metric */
+    int metric;           /* enum sim_metric */
     double scaling_delay; /* ns */
     int min_scale, max_scale;
     double max_cpu, max_ram, max_io, max_net;
@@ -137,7 +137,8 @@ int sim_model_nsvc(const sim_model *m);
 const sim_svc *sim_model_svc(const sim_model *m, int i);
 int sim_model_narr(const sim_model *m);
 const sim_arr *sim_model_arr(const sim_model *m, int i);
-/* Scenario index of an interaction name ("" or no match: -1). */
+/* Index of the scenario whose first interaction is called name, else of
+ * the first scenario that has such an interaction, else -1. */
 int sim_model_find_scen_by_inter(const sim_model *m, const char *name);
 /* Latest end of the arrival streams in s (0 if none end). */
 double sim_model_arrivals_end(const sim_model *m);
@@ -174,14 +175,14 @@ typedef struct sim_sstat {
 } sim_sstat;
 
 typedef struct sim_totals {
-    uint64_t arrivals;           /* scenario starts */
-    uint64_t inter_started;      /* interaction instances started */
-    uint64_t inter_completed;    /* ... completed */
-    uint64_t inter_in_flight;    /* ... not completed when the run ended */
-    uint64_t inter_pending;      /* ... scheduled but not started at the end */
-    uint64_t events;             /* events processed */
-    double end_time;             /* s */
-    double wall_s;               /* wall-clock seconds of sim_run_exec */
+    uint64_t arrivals;        /* scenario starts */
+    uint64_t inter_started;   /* interaction instances started */
+    uint64_t inter_completed; /* ... completed */
+    uint64_t inter_in_flight; /* ... not completed when the run ended */
+    uint64_t inter_pending;   /* ... scheduled but not started at the end */
+    uint64_t events;          /* events processed */
+    double end_time;          /* s */
+    double wall_s;            /* wall-clock seconds of sim_run_exec */
 } sim_totals;
 
 typedef struct sim_run sim_run;
@@ -229,10 +230,10 @@ int sim_find_capacity(const sim_model *m, const sim_opts *base, double slo, sim_
 /* ---- replay from the store -------------------------------------------- */
 
 typedef struct sim_replay_opts {
-    const char *url;         /* sqlite:///rel.db or sqlite:////abs.db */
-    const char **endpoints;  /* NULL-terminated list, or NULL for all */
-    double days;             /* last N days before the newest request; <= 0: all */
-    double speedup;          /* divide inter-arrival times by this; <= 0: 1 */
+    const char *url;        /* sqlite:///rel.db or sqlite:////abs.db */
+    const char **endpoints; /* NULL-terminated list, or NULL for all */
+    double days;            /* last N days before the newest request; <= 0: all */
+    double speedup;         /* divide inter-arrival times by this; <= 0: 1 */
 } sim_replay_opts;
 
 /* Replace m's arrivals with the recorded requests.  With a loaded profile,
@@ -247,9 +248,9 @@ int sim_replay_load(sim_model *m, const sim_replay_opts *o, int have_profile, si
 /* ---- the web page (evodash simulate --serve) ---------------------------- */
 
 typedef struct sim_serve_opts {
-    const char *listen; /* "127.0.0.1:9100" */
-    const char *dir;    /* directory of past runs; created if missing */
-    size_t max_upload;  /* bytes per file */
+    const char *listen;  /* "127.0.0.1:9100" */
+    const char *dir;     /* directory of past runs; created if missing */
+    size_t max_upload;   /* bytes per file */
     double max_arrivals; /* refuse runs whose distribution asks for more */
 } sim_serve_opts;
 

@@ -78,8 +78,7 @@ static int run_once(const struct qcase *q, double rho, double arrivals, uint64_t
     int rc = -1;
     if (!m || sim_model_load_buf(m, SIM_DOC_PROFILE, "p", prof, strlen(prof)) ||
         sim_model_load_buf(m, SIM_DOC_SERVICES, "s", svc, strlen(svc)) ||
-        sim_model_load_buf(m, SIM_DOC_DISTRIBUTION, "d", dist, strlen(dist)) ||
-        sim_model_link(m)) {
+        sim_model_load_buf(m, SIM_DOC_DISTRIBUTION, "d", dist, strlen(dist)) || sim_model_link(m)) {
         fprintf(stderr, "model: %s\n", m ? sim_model_errmsg(m) : "oom");
         goto done;
     }
@@ -122,8 +121,8 @@ int main(int argc, char **argv)
     double total = argc > 1 ? atof(argv[1]) : 1e6; /* arrivals at rho <= 0.8 */
     int failed = 0;
     double events = 0, wall = 0;
-    printf("%-30s %4s %9s %11s %11s %8s %7s\n", "model", "rho", "arrivals", "theory ms",
-           "sim ms", "error", "s.e.");
+    printf("%-30s %4s %9s %11s %11s %8s %7s\n", "model", "rho", "arrivals", "theory ms", "sim ms",
+           "error", "s.e.");
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         for (size_t k = 0; k < sizeof rhos / sizeof rhos[0]; k++) {
             double rho = rhos[k];

@@ -90,11 +90,13 @@ static void test_bad_files(void **state)
     char p[512];
     snprintf(p, sizeof p, "%s", prof1(100, 1e6, 0, "deterministic"));
     const char *d = "[{\"kind\":\"uniform\",\"start\":0,\"end\":1,\"volume\":10,\"scenarioID\":1}]";
-    expect_error(p, "{\"services\":[{\"serviceID\":\"default\"},{\"serviceID\":\"x\",\"scale\":0}]}",
+    expect_error(p,
+                 "{\"services\":[{\"serviceID\":\"default\"},{\"serviceID\":\"x\",\"scale\":0}]}",
                  NULL, d, "services.json: $.services[1].scale: expected a positive integer");
     expect_error(p, "{\"services\":[{\"serviceID\":\"default\",\"scale\":1.5}]}", NULL, d,
                  "services.json: $.services[0].scale: expected a positive integer");
-    expect_error(p, "{\"services\":[{\"serviceID\":\"default\",\"defaultServer\":{\"maxRAM\":-1}}]}",
+    expect_error(p,
+                 "{\"services\":[{\"serviceID\":\"default\",\"defaultServer\":{\"maxRAM\":-1}}]}",
                  NULL, d, "services.json: $.services[0].defaultServer.maxRAM: expected a positive");
     expect_error(p, "{\"services\":[{\"serviceID\":\"default\",\"scaleingMetric\":\"GPU\"}]}", NULL,
                  d, "$.services[0].scaleingMetric: expected");
@@ -241,12 +243,13 @@ static void test_arrivals(void **state)
     check_stream(&a, 10, 30, &n, &mean);
     assert_true(n == 20000);
     assert_true(fabs(mean - 20) < 0.2); /* s.d. of the mean: 20/sqrt(12*20000) = 0.04 */
-    a = (sim_arr){.kind = SIM_ARR_TRIANGLE, .start = 0, .end = 90, .highpoint = 60, .volume = 20000};
+    a = (sim_arr){
+        .kind = SIM_ARR_TRIANGLE, .start = 0, .end = 90, .highpoint = 60, .volume = 20000};
     check_stream(&a, 0, 90, &n, &mean);
     assert_true(n == 20000);
     assert_true(fabs(mean - 50) < 0.6); /* (0+90+60)/3; s.d. of the mean ~0.14 */
-    a = (sim_arr){.kind = SIM_ARR_NORMAL, .start = 0, .end = -1, .mean = 100, .sd = 5,
-                  .volume = 10000};
+    a = (sim_arr){
+        .kind = SIM_ARR_NORMAL, .start = 0, .end = -1, .mean = 100, .sd = 5, .volume = 10000};
     check_stream(&a, 0, INFINITY, &n, &mean);
     assert_true(n == 10000);
     assert_true(fabs(mean - 100) < 0.25);
@@ -400,8 +403,9 @@ static void test_conservation(void **state)
         "\"cpu_time_dist\":\"exponential\"}]},"
         "{\"name\":\"b\",\"delay\":2e9,\"functions\":[{\"functionID\":\"g\",\"cpu_time\":1e6,"
         "\"cpu_time_dist\":\"lognormal\",\"cpu_time_cv\":2}]}]}]}";
-    sim_model *m = mk(prof, "{\"services\":[{\"serviceID\":\"default\",\"defaultServer\":"
-                            "{\"workers\":2}}]}",
+    sim_model *m = mk(prof,
+                      "{\"services\":[{\"serviceID\":\"default\",\"defaultServer\":"
+                      "{\"workers\":2}}]}",
                       NULL,
                       "[{\"kind\":\"poisson\",\"start\":0,\"end\":10,\"rate\":700,"
                       "\"scenarioID\":1}]",
@@ -554,19 +558,23 @@ static void make_store(const char *path)
     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
     char q[256];
     for (int i = 0; i < 10; i++) {
-        snprintf(q, sizeof q, "INSERT INTO requests(endpoint_id,ts_us,duration_us,status) "
-                              "VALUES (1,%lld,2000,200)", (long long)(t0 + i * 1000000LL));
+        snprintf(q, sizeof q,
+                 "INSERT INTO requests(endpoint_id,ts_us,duration_us,status) "
+                 "VALUES (1,%lld,2000,200)",
+                 (long long)(t0 + i * 1000000LL));
         sqlite3_exec(db, q, NULL, NULL, NULL);
     }
     for (int i = 0; i < 30; i++) {
-        snprintf(q, sizeof q, "INSERT INTO requests(endpoint_id,ts_us,duration_us,status) "
-                              "VALUES (1,%lld,%d,200)",
+        snprintf(q, sizeof q,
+                 "INSERT INTO requests(endpoint_id,ts_us,duration_us,status) "
+                 "VALUES (1,%lld,%d,200)",
                  (long long)(t0 + 3 * day + i * 1000000LL), i == 0 ? 90000 : 2000);
         sqlite3_exec(db, q, NULL, NULL, NULL);
     }
     for (int i = 0; i < 20; i++) {
-        snprintf(q, sizeof q, "INSERT INTO requests(endpoint_id,ts_us,duration_us,status) "
-                              "VALUES (2,%lld,5000,200)",
+        snprintf(q, sizeof q,
+                 "INSERT INTO requests(endpoint_id,ts_us,duration_us,status) "
+                 "VALUES (2,%lld,5000,200)",
                  (long long)(t0 + 3 * day + 500000 + i * 1000000LL));
         sqlite3_exec(db, q, NULL, NULL, NULL);
     }
@@ -617,8 +625,9 @@ static void test_replay(void **state)
      * index.xhtml matches an interaction; api.x is counted unmatched. */
     char err[800];
     m = sim_model_new();
-    const char *prof = "{\"scenarios\":[{\"scenarioID\":4,\"interactions\":[{\"name\":"
-                       "\"index.xhtml\",\"functions\":[{\"functionID\":\"f\",\"cpu_time\":1e6}]}]}]}";
+    const char *prof =
+        "{\"scenarios\":[{\"scenarioID\":4,\"interactions\":[{\"name\":"
+        "\"index.xhtml\",\"functions\":[{\"functionID\":\"f\",\"cpu_time\":1e6}]}]}]}";
     assert_int_equal(sim_model_load_buf(m, SIM_DOC_PROFILE, "p", prof, strlen(prof)), 0);
     snprintf(url, sizeof url, "sqlite:///%s", abs);
     assert_true(url[10] == '/');
