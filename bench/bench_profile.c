@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LINES 10000000L
+#define LINES   10000000L
 #define THREADS 8
-#define REPS 3 /* EVD_BENCH_REPS overrides */
+#define REPS    3     /* EVD_BENCH_REPS overrides */
 #define STEP_NS 10000 /* between two events of one thread */
 
 static char obuf[1 << 20];
@@ -73,7 +73,8 @@ struct gen {
 static const char *const lvl_names[5][6] = {
     {"Shop.handle", "Shop.render", "Shop.auth", "Shop.query", "Shop.audit", "Shop.audit"},
     {"Db.select", "Db.insert", "Cache.get", "Cache.put", "Db.select", "Db.select"},
-    {"Pool.acquire", "Pool.release", "Codec.encode", "Codec.decode", "Pool.acquire", "Pool.acquire"},
+    {"Pool.acquire", "Pool.release", "Codec.encode", "Codec.decode", "Pool.acquire",
+     "Pool.acquire"},
     {"Str.format", "Str.concat", "Str.split", "Str.trim", "Str.upper", "Str.lower"},
     {"", "", "", "", "", ""}};
 static const int fanout[4] = {5, 4, 4, 6};
@@ -167,9 +168,9 @@ int main(void)
     fputs("start,target,end\n", n);
     for (int i = 0; i < 500; i++) {
         uint64_t s = t0 + (t_end - t0) / 500 * (uint64_t)i + 123457;
-        fprintf(n, "%llu.%09llu,10.0.%d.%d:5432,%llu.%09llu\n", (unsigned long long)(s / 1000000000),
-                (unsigned long long)(s % 1000000000), i % 4, 1 + i % 7,
-                (unsigned long long)((s + 15000) / 1000000000),
+        fprintf(n, "%llu.%09llu,10.0.%d.%d:5432,%llu.%09llu\n",
+                (unsigned long long)(s / 1000000000), (unsigned long long)(s % 1000000000), i % 4,
+                1 + i % 7, (unsigned long long)((s + 15000) / 1000000000),
                 (unsigned long long)((s + 15000) % 1000000000));
     }
     fclose(u);

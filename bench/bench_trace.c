@@ -17,9 +17,9 @@
 
 #include "evodash_trace.h"
 
-#define NOI __attribute__((no_instrument_function))
+#define NOI   __attribute__((no_instrument_function))
 #define CALLS 2000000L
-#define REPS 7
+#define REPS  7
 
 static volatile int g_sink;
 
@@ -121,7 +121,8 @@ int main(void)
         fclose(f);
     unlink(path);
     if (starts != 100000 || evd_trace_dropped()) {
-        fprintf(stderr, "bench_trace: expected 100000 traced calls in the log, found %ld\n", starts);
+        fprintf(stderr, "bench_trace: expected 100000 traced calls in the log, found %ld\n",
+                starts);
         return 1;
     }
     printf("calls per repetition: %ld, repetitions: %d (medians)\n", CALLS, REPS);

@@ -82,7 +82,8 @@ int cmd_utillog(int argc, char **argv)
                 o.program = v;
             else if (a[1] == 'o')
                 o.outdir = v;
-            else if (parse_double_opt(v, &d) < 0 || d < 0 || (a[2] == 'h' && !(d > 0 && d <= 1000))) {
+            else if (parse_double_opt(v, &d) < 0 || d < 0 ||
+                     (a[2] == 'h' && !(d > 0 && d <= 1000))) {
                 fprintf(stderr, "evodash utillog: %s: bad number '%s'\n", a, v);
                 return 2;
             } else if (a[2] == 'h')
@@ -128,23 +129,22 @@ int cmd_utillog(int argc, char **argv)
 
 static void profile_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: evodash profile -cl CALLLOG [-l UtilLog.csv] [-n netLog.csv] [-d DEPTH]\n"
-            "                       [-o DIR] [--name NAME] [--no-validate] [--no-html]\n"
-            "                       [--max-reports N]\n\n"
-            "Rebuild one call tree per thread from CALLLOG (text, 3 or 4 columns), cut it\n"
-            "at DEPTH levels below each interaction (1 coarse .. 100 fine; default 3),\n"
-            "attribute CPU and memory from UtilLog.csv, split out the connections of\n"
-            "netLog.csv as remote calls, and write DIR/profile.json, services.json,\n"
-            "mapping.json, gantt.html and callgraph.html (DIR defaults to '.').  Every\n"
-            "output is validated against the shipped JSON Schemas.  Bad lines are\n"
-            "reported with their line number (the first N of each kind, default 20).\n");
+    fprintf(f, "usage: evodash profile -cl CALLLOG [-l UtilLog.csv] [-n netLog.csv] [-d DEPTH]\n"
+               "                       [-o DIR] [--name NAME] [--no-validate] [--no-html]\n"
+               "                       [--max-reports N]\n\n"
+               "Rebuild one call tree per thread from CALLLOG (text, 3 or 4 columns), cut it\n"
+               "at DEPTH levels below each interaction (1 coarse .. 100 fine; default 3),\n"
+               "attribute CPU and memory from UtilLog.csv, split out the connections of\n"
+               "netLog.csv as remote calls, and write DIR/profile.json, services.json,\n"
+               "mapping.json, gantt.html and callgraph.html (DIR defaults to '.').  Every\n"
+               "output is validated against the shipped JSON Schemas.  Bad lines are\n"
+               "reported with their line number (the first N of each kind, default 20).\n");
 }
 
 int cmd_profile(int argc, char **argv)
 {
-    struct evd_profile_opts o = {.outdir = ".", .depth = 3, .validate = 1, .html = 1,
-                                 .diag = stderr, .max_reports = 20};
+    struct evd_profile_opts o = {
+        .outdir = ".", .depth = 3, .validate = 1, .html = 1, .diag = stderr, .max_reports = 20};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -177,8 +177,9 @@ int cmd_profile(int argc, char **argv)
                 char *end;
                 long n = strtol(v, &end, 10);
                 if (!v[0] || *end || n < (a[1] == 'd' ? 1 : 0) || n > 1000) {
-                    fprintf(stderr, "evodash profile: %s: expected an integer in %d..1000, got '%s'\n",
-                            a, a[1] == 'd' ? 1 : 0, v);
+                    fprintf(stderr,
+                            "evodash profile: %s: expected an integer in %d..1000, got '%s'\n", a,
+                            a[1] == 'd' ? 1 : 0, v);
                     return 2;
                 }
                 if (a[1] == 'd')
@@ -224,11 +225,12 @@ int cmd_profile(int argc, char **argv)
 
 static void validate_usage(FILE *f)
 {
-    fprintf(f, "usage: evodash validate [--schema profile|services|mapping|distribution] FILE...\n\n"
-               "Check each FILE against the JSON Schema evodash ships for it (chosen from the\n"
-               "file's shape unless --schema is given).  Errors name the JSON path, e.g.\n"
-               "$.scenarios[0].interactions[2].functions[0].cpu_time: expected number.\n"
-               "--print-schema NAME prints a shipped schema.\n");
+    fprintf(f,
+            "usage: evodash validate [--schema profile|services|mapping|distribution] FILE...\n\n"
+            "Check each FILE against the JSON Schema evodash ships for it (chosen from the\n"
+            "file's shape unless --schema is given).  Errors name the JSON path, e.g.\n"
+            "$.scenarios[0].interactions[2].functions[0].cpu_time: expected number.\n"
+            "--print-schema NAME prints a shipped schema.\n");
 }
 
 int cmd_validate(int argc, char **argv)

@@ -19,9 +19,10 @@ static FILE *page_open(const char *path, const char *title, char *err, size_t er
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    fprintf(f, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s</title>\n"
-               "<style>html,body{margin:0;height:100%%;font-family:sans-serif}"
-               "#c{width:100%%;height:100%%}</style>\n<script>",
+    fprintf(f,
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s</title>\n"
+            "<style>html,body{margin:0;height:100%%;font-family:sans-serif}"
+            "#c{width:100%%;height:100%%}</style>\n<script>",
             title);
     fwrite(js, 1, len, f);
     fputs("</script></head><body><div id=\"c\"></div>\n<script>\n", f);
@@ -109,22 +110,23 @@ int html_callgraph(const char *path, const struct names *nm, struct cg_edge *e, 
         fprintf(f, "%s[%u,%u,%llu,%.3f]", i ? "," : "", e[i].caller, e[i].callee,
                 (unsigned long long)e[i].count, (double)e[i].total_ns / 1e6);
     fputs("];\n", f);
-    fputs("var used={},nodes=[],links=[],max=0;edges.forEach(function(x){max=Math.max(max,x[3]);});\n"
-          "function node(i,ms){if(!(i in used)){used[i]=nodes.length;nodes.push({name:names[i],"
-          "value:0,symbolSize:10});}var nd=nodes[used[i]];nd.value+=ms;return used[i];}\n"
-          "edges.forEach(function(x){var a=node(x[0],0),b=node(x[1],x[3]);links.push({source:a,"
-          "target:b,value:x[3],count:x[2],lineStyle:{width:1+6*(max?x[3]/max:0)}});});\n"
-          "nodes.forEach(function(nd){nd.symbolSize=8+30*Math.sqrt(max?nd.value/max:0);});\n"
-          "var chart=echarts.init(document.getElementById('c'));\n"
-          "chart.setOption({title:{text:'Call graph (time in callee, ms)'},"
-          "tooltip:{formatter:function(p){return p.dataType==='edge'?names_of(p.data)+"
-          "'<br>'+p.data.count+' calls, '+p.data.value.toFixed(3)+' ms':"
-          "p.data.name+'<br>'+p.data.value.toFixed(3)+' ms';}},"
-          "series:[{type:'graph',layout:'force',roam:true,draggable:true,data:nodes,links:links,"
-          "edgeSymbol:['none','arrow'],force:{repulsion:200,edgeLength:[60,200]},"
-          "label:{show:true,position:'right'}}]});\n"
-          "function names_of(d){return nodes[d.source].name+' \\u2192 '+nodes[d.target].name;}\n"
-          "window.addEventListener('resize',function(){chart.resize();});\n",
-          f);
+    fputs(
+        "var used={},nodes=[],links=[],max=0;edges.forEach(function(x){max=Math.max(max,x[3]);});\n"
+        "function node(i,ms){if(!(i in used)){used[i]=nodes.length;nodes.push({name:names[i],"
+        "value:0,symbolSize:10});}var nd=nodes[used[i]];nd.value+=ms;return used[i];}\n"
+        "edges.forEach(function(x){var a=node(x[0],0),b=node(x[1],x[3]);links.push({source:a,"
+        "target:b,value:x[3],count:x[2],lineStyle:{width:1+6*(max?x[3]/max:0)}});});\n"
+        "nodes.forEach(function(nd){nd.symbolSize=8+30*Math.sqrt(max?nd.value/max:0);});\n"
+        "var chart=echarts.init(document.getElementById('c'));\n"
+        "chart.setOption({title:{text:'Call graph (time in callee, ms)'},"
+        "tooltip:{formatter:function(p){return p.dataType==='edge'?names_of(p.data)+"
+        "'<br>'+p.data.count+' calls, '+p.data.value.toFixed(3)+' ms':"
+        "p.data.name+'<br>'+p.data.value.toFixed(3)+' ms';}},"
+        "series:[{type:'graph',layout:'force',roam:true,draggable:true,data:nodes,links:links,"
+        "edgeSymbol:['none','arrow'],force:{repulsion:200,edgeLength:[60,200]},"
+        "label:{show:true,position:'right'}}]});\n"
+        "function names_of(d){return nodes[d.source].name+' \\u2192 '+nodes[d.target].name;}\n"
+        "window.addEventListener('resize',function(){chart.resize();});\n",
+        f);
     return page_close(f, path, err, errlen);
 }

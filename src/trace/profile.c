@@ -31,76 +31,6 @@
 #include "trace/schema.h"
 #include "trace/util_series.h"
 
-/* ---- interned names ------------------------------------------------------- */
-
-static uint32_t hash_bytes(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
-}
-
-static int names_grow(struct names *nm)
-{
-    size_t cap = nm->cap ? 2 * nm->cap : 1024;
-    uint32_t *t = calloc(cap, sizeof *t);
-    if (!t)
-        return -1;
-    for (size_t i = 0; i < nm->cap; i++) {
-        if (!nm->tab[i])
-            continue;
-        uint32_t id = nm->tab[i] - 1;
-        size_t j = nm->v[id].hash & (cap - 1);
-        while (t[j])
-            j = (j + 1) & (cap - 1);
-        t[j] = id + 1;
-    }
-    free(nm->tab);
-    nm->tab = t;
-    nm->cap = cap;
-    return 0;
-}
-
-int64_t names_intern(struct names *nm, const char *s, size_t len)
-{
-    if (2 * (nm->n + 1) > nm->cap && names_grow(nm) < 0)
-        return -1;
-    uint32_t h = hash_bytes(s, len);
-    size_t j = h & (nm->cap - 1);
-    while (nm->tab[j]) {
-        struct name *e = &nm->v[nm->tab[j] - 1];
-        if (e->hash == h && e->len == len && !memcmp(e->s, s, len))
-            return nm->tab[j] - 1;
-        j = (j + 1) & (nm->cap - 1);
-    }
-    if (nm->n == nm->vcap) {
-        size_t vc = nm->vcap ? 2 * nm->vcap : 256;
-        struct name *nv = realloc(nm->v, vc * sizeof *nv);
-        if (!nv)
-            return -1;
-        nm->v = nv;
-        nm->vcap = vc;
-    }
-    char *copy = malloc(len + 1);
-    if (!copy)
-        return -1;
-    memcpy(copy, s, len);
-    copy[len] = '\0';
-    nm->v[nm->n] = (struct name){.s = copy, .len = len, .hash = h};
-    nm->tab[j] = (uint32_t)nm->n + 1;
-    return (int64_t)nm->n++;
-}
-
-static void names_free(struct names *nm)
-{
-    for (size_t i = 0; i < nm->n; i++)
-        free(nm->v[i].s);
-    free(nm->v);
-    free(nm->tab);
-    memset(nm, 0, sizeof *nm);
-}
-
 /* ---- per-thread state ----------------------------------------------------- */
 
 struct frame {
@@ -154,8 +84,8 @@ struct builder {
     char *rep_buf;
     size_t rep_len;
     int64_t min_ts, max_ts;
-    int replay;     /* 1 in the sorted replay: no per-line reports again */
-    int unsorted;   /* set when a thread's time went backwards */
+    int replay;   /* 1 in the sorted replay: no per-line reports again */
+    int unsorted; /* set when a thread's time went backwards */
     int nrep_unclosed, nrep_unmatched;
     char pending_id[512]; /* the piece waiting for its callback */
     int have_pending;
@@ -163,7 +93,7 @@ struct builder {
     int oom;
 };
 
-#define NF_FUNC 1
+#define NF_FUNC   1
 #define NF_REMOTE 2
 
 /* Reports on single lines go straight out, once (not again in a replay).
@@ -418,8 +348,8 @@ static int32_t node_new(struct builder *b, struct thread *t, int32_t parent, uin
         t->ncap = cap;
     }
     int32_t i = (int32_t)t->nn++;
-    t->nodes[i] = (struct node){.name = name, .first = -1, .last = -1, .next = -1, .start = ts,
-                                .end = INT64_MIN};
+    t->nodes[i] = (struct node){
+        .name = name, .first = -1, .last = -1, .next = -1, .start = ts, .end = INT64_MIN};
     if (parent >= 0) {
         struct node *p = &t->nodes[parent];
         if (p->last >= 0)
@@ -433,7 +363,10 @@ static int32_t node_new(struct builder *b, struct thread *t, int32_t parent, uin
 
 static void push(struct builder *b, struct thread *t, const struct pev *e)
 {
-    struct frame f = {.name = e->name, .node = -1, .start = e->ts, .line = e->line,
+    struct frame f = {.name = e->name,
+                      .node = -1,
+                      .start = e->ts,
+                      .line = e->line,
                       .root = e->kind == CL_ROOT_START};
     if (t->sp == t->scap) {
         size_t cap = t->scap ? 2 * t->scap : 64;
@@ -494,9 +427,8 @@ static void pop(struct builder *b, struct thread *t, const struct pev *e)
         k--;
     if (k < 0) {
         b->st.unmatched++;
-        DIAG(b, b->nrep_unmatched, "%s:%lu: %s %s without a matching %s; ignored\n",
-             b->o->calllog, e->line, root ? "endRoot" : "end", nm(b, e->name),
-             root ? "startRoot" : "start");
+        DIAG(b, b->nrep_unmatched, "%s:%lu: %s %s without a matching %s; ignored\n", b->o->calllog,
+             e->line, root ? "endRoot" : "end", nm(b, e->name), root ? "startRoot" : "start");
         return;
     }
     if (k != (long)t->sp - 1 && e->tid != CL_NO_TID) {
@@ -629,8 +561,8 @@ static int read_pass(struct builder *b, struct pev **all, size_t *nall, char *er
             rc = EVD_ENOMEM;
             break;
         }
-        struct pev e = {.ts = cl.ts, .tid = cl.tid, .name = (uint32_t)id, .kind = (uint8_t)cl.kind,
-                        .line = ln};
+        struct pev e = {
+            .ts = cl.ts, .tid = cl.tid, .name = (uint32_t)id, .kind = (uint8_t)cl.kind, .line = ln};
         if (all) {
             if (*nall == cap) {
                 cap = cap ? 2 * cap : 1 << 16;
@@ -733,9 +665,15 @@ static int write_profile(struct builder *b, char *err, size_t errlen)
         return EVD_EIO;
     if (b->o->validate) {
         schema = evd_schema_load("profile");
-        isch = json_object_get(json_object_get(json_object_get(json_object_get(
-            json_object_get(json_object_get(schema, "properties"), "scenarios"), "items"),
-            "properties"), "interactions"), "items");
+        isch = json_object_get(
+            json_object_get(
+                json_object_get(
+                    json_object_get(
+                        json_object_get(json_object_get(schema, "properties"), "scenarios"),
+                        "items"),
+                    "properties"),
+                "interactions"),
+            "items");
         if (!schema || !isch) {
             snprintf(err, errlen, "shipped profile schema is unusable");
             rc = EVD_EINVAL;
@@ -892,8 +830,10 @@ static int write_html(struct builder *b, char *err, size_t errlen)
     for (size_t i = 0; i < b->ecap; i++)
         if (b->edges[i].key) {
             uint64_t k = b->edges[i].key - 1;
-            e[n++] = (struct cg_edge){.caller = (uint32_t)(k >> 32), .callee = (uint32_t)k,
-                                      .count = b->edges[i].count, .total_ns = b->edges[i].total_ns};
+            e[n++] = (struct cg_edge){.caller = (uint32_t)(k >> 32),
+                                      .callee = (uint32_t)k,
+                                      .count = b->edges[i].count,
+                                      .total_ns = b->edges[i].total_ns};
         }
     snprintf(path, sizeof path, "%s/callgraph.html", b->o->outdir);
     rc = html_callgraph(path, &b->names, e, n, 300, err, errlen);
@@ -926,8 +866,8 @@ int evd_profile_build(const struct evd_profile_opts *opts, struct evd_profile_st
         rc = EVD_ENOENT;
         goto done;
     }
-    if (opts->utillog &&
-        (rc = util_series_load(&b->util, opts->utillog, opts->diag, opts->max_reports, err, errlen)) < 0)
+    if (opts->utillog && (rc = util_series_load(&b->util, opts->utillog, opts->diag,
+                                                opts->max_reports, err, errlen)) < 0)
         goto done;
     b->mem_base = b->util.n ? b->util.mem[0] : 0;
     if (opts->netlog &&
@@ -979,7 +919,8 @@ int evd_profile_build(const struct evd_profile_opts *opts, struct evd_profile_st
             fprintf(opts->diag, "%s: %llu unmatched end lines in all\n", opts->calllog,
                     (unsigned long long)b->st.unmatched);
     }
-    if ((rc = write_profile(b, err, errlen)) < 0 || (rc = write_services_mapping(b, err, errlen)) < 0)
+    if ((rc = write_profile(b, err, errlen)) < 0 ||
+        (rc = write_services_mapping(b, err, errlen)) < 0)
         goto done;
     if (opts->html && (rc = write_html(b, err, errlen)) < 0)
         goto done;

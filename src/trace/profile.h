@@ -30,8 +30,8 @@ struct evd_profile_stats {
     uint64_t unmatched;    /* end lines with no open start */
     uint64_t outside;      /* calls outside any interaction (ignored) */
     uint64_t threads;
-    int sorted_fallback;   /* 1 when a thread's lines were out of time order */
-    int implicit_roots;    /* 1 when the log had no startRoot: top-level calls are interactions */
+    int sorted_fallback; /* 1 when a thread's lines were out of time order */
+    int implicit_roots;  /* 1 when the log had no startRoot: top-level calls are interactions */
     uint64_t schema_errors;
 };
 

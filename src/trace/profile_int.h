@@ -23,6 +23,9 @@ struct names {
 /* The id of s[0..len) (copied on first sight), or -1 when out of memory. */
 int64_t names_intern(struct names *nm, const char *s, size_t len);
 
+/* Free every name; the struct is zeroed and can be reused. */
+void names_free(struct names *nm);
+
 /* One interaction written to the temporary file. */
 struct inter {
     uint32_t name;

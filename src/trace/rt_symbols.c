@@ -30,7 +30,7 @@ struct object {
     struct object *next;
     const void *base; /* dli_fbase */
     char module[128];
-    int is_dyn;        /* ET_DYN: symbol values are offsets from base */
+    int is_dyn; /* ET_DYN: symbol values are offsets from base */
     void *map;
     size_t map_len;
     struct fsym *syms; /* sorted by value */

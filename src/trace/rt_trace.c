@@ -38,7 +38,7 @@
 #include "evodash_trace.h"
 #include "trace/rt_symbols.h"
 
-#define NOINSTR __attribute__((no_instrument_function))
+#define NOINSTR  __attribute__((no_instrument_function))
 #define HOOK_API __attribute__((visibility("default"), no_instrument_function))
 
 #define RT_CHUNK 65536u
@@ -48,7 +48,7 @@
  * heap addresses on the 64-bit targets we support are below 2^56. */
 enum { K_START = 0, K_END = 1, K_ROOT_START = 2, K_ROOT_END = 3 };
 #define KIND_SHIFT 62
-#define ADDR_MASK ((UINT64_C(1) << KIND_SHIFT) - 1)
+#define ADDR_MASK  ((UINT64_C(1) << KIND_SHIFT) - 1)
 
 struct ev {
     uint64_t ts;
@@ -189,8 +189,9 @@ NOINSTR static inline struct tbuf *record(uint64_t word)
     if (!atomic_load_explicit(&g_on, memory_order_relaxed))
         return NULL;
     struct tbuf *b = t_buf;
-    if (__builtin_expect((uintptr_t)b <= 1 || atomic_load_explicit(&b->gen, memory_order_relaxed) !=
-                                                   atomic_load_explicit(&g_gen, memory_order_relaxed),
+    if (__builtin_expect((uintptr_t)b <= 1 ||
+                             atomic_load_explicit(&b->gen, memory_order_relaxed) !=
+                                 atomic_load_explicit(&g_gen, memory_order_relaxed),
                          0)) {
         b = tbuf_get();
         if (!b)

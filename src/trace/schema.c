@@ -173,7 +173,8 @@ static void check_object(struct vctx *v, const json_t *s, const json_t *j)
 
 static void check_array(struct vctx *v, const json_t *s, const json_t *j)
 {
-    const json_t *k, *items = json_object_get(s, "items"), *contains = json_object_get(s, "contains");
+    const json_t *k, *items = json_object_get(s, "items"),
+                     *contains = json_object_get(s, "contains");
     size_t n = json_array_size(j), i;
     const json_t *e;
     if ((k = json_object_get(s, "minItems")) && (json_int_t)n < json_integer_value(k))
@@ -289,8 +290,15 @@ const char *evd_schema_guess(const json_t *doc)
 
 /* A schema object's keywords looked up once: the walker meets the same
  * few schema objects millions of times in a large profile. */
-enum { T_OBJECT = 1, T_ARRAY = 2, T_STRING = 4, T_INTEGER = 8, T_NUMBER = 16, T_BOOLEAN = 32,
-       T_NULL = 64 };
+enum {
+    T_OBJECT = 1,
+    T_ARRAY = 2,
+    T_STRING = 4,
+    T_INTEGER = 8,
+    T_NUMBER = 16,
+    T_BOOLEAN = 32,
+    T_NULL = 64
+};
 
 struct cnode {
     const json_t *s;
@@ -317,8 +325,8 @@ struct tw {
 
 static unsigned type_bit(const char *t)
 {
-    static const char *const names[] = {"object", "array", "string", "integer", "number",
-                                        "boolean", "null"};
+    static const char *const names[] = {"object", "array",   "string", "integer",
+                                        "number", "boolean", "null"};
     for (unsigned i = 0; i < 7; i++)
         if (!strcmp(t, names[i]))
             return 1u << i;
@@ -361,7 +369,8 @@ static const struct cnode *compiled(struct tw *t, const json_t *s)
     } else if (json_is_array(n->type_kw)) {
         size_t i;
         const json_t *ty;
-        json_array_foreach(n->type_kw, i, ty) n->types |= type_bit(json_string_value(ty) ? json_string_value(ty) : "");
+        json_array_foreach(n->type_kw, i, ty) n->types |=
+            type_bit(json_string_value(ty) ? json_string_value(ty) : "");
     }
     if (n->types & T_NUMBER)
         n->types |= T_INTEGER;
@@ -408,8 +417,8 @@ static void tw_syntax(struct tw *t, const char *what)
 
 static void tw_ws(struct tw *t)
 {
-    while (t->i < t->n && (t->s[t->i] == ' ' || t->s[t->i] == '\n' || t->s[t->i] == '\t' ||
-                           t->s[t->i] == '\r'))
+    while (t->i < t->n &&
+           (t->s[t->i] == ' ' || t->s[t->i] == '\n' || t->s[t->i] == '\t' || t->s[t->i] == '\r'))
         t->i++;
 }
 
@@ -459,7 +468,12 @@ static int tw_key(struct tw *t, char *buf, size_t cap, size_t *len)
         char ch = t->s[k];
         if (ch == '\\' && k + 1 < t->i - 1) {
             char e = t->s[++k];
-            ch = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == 'b' ? '\b' : e == 'f' ? '\f' : e;
+            ch = e == 'n'   ? '\n'
+                 : e == 't' ? '\t'
+                 : e == 'r' ? '\r'
+                 : e == 'b' ? '\b'
+                 : e == 'f' ? '\f'
+                            : e;
             if (e == 'u' && k + 4 < t->i) {
                 char hex[5] = {t->s[k + 1], t->s[k + 2], t->s[k + 3], t->s[k + 4], 0};
                 ch = (char)strtol(hex, NULL, 16);
@@ -661,9 +675,11 @@ static void tw_array(struct tw *t, const struct cnode *cn, int depth)
         }
     }
     if (cn && (k = cn->min_items) && (json_int_t)count < json_integer_value(k))
-        report(t->v, "expected at least %lld items (got %zu)", (long long)json_integer_value(k), count);
+        report(t->v, "expected at least %lld items (got %zu)", (long long)json_integer_value(k),
+               count);
     if (cn && (k = cn->max_items) && (json_int_t)count > json_integer_value(k))
-        report(t->v, "expected at most %lld items (got %zu)", (long long)json_integer_value(k), count);
+        report(t->v, "expected at most %lld items (got %zu)", (long long)json_integer_value(k),
+               count);
     if (json_is_object(contains) && !found) {
         char *want = json_dumps(contains, JSON_COMPACT);
         report(t->v, "no item matches %s", want ? want : "the 'contains' schema");
@@ -687,15 +703,19 @@ static void tw_value(struct tw *t, const json_t *s, int depth)
     const struct cnode *cn = json_is_object(s) ? compiled(t, s) : NULL;
     char c = t->s[t->i];
     if (cn && cn->types) {
-        unsigned have = c == '{' ? T_OBJECT : c == '[' ? T_ARRAY : c == '"' ? T_STRING
-                      : c == 't' || c == 'f' ? T_BOOLEAN : c == 'n' ? T_NULL : 0;
+        unsigned have = c == '{'               ? T_OBJECT
+                        : c == '['             ? T_ARRAY
+                        : c == '"'             ? T_STRING
+                        : c == 't' || c == 'f' ? T_BOOLEAN
+                        : c == 'n'             ? T_NULL
+                                               : 0;
         const char *hname = NULL;
         if (!have) {
             hname = tw_type_of(t);
             have = hname[0] == 'i' ? T_INTEGER : T_NUMBER;
         }
-        int ok = (cn->types & have) != 0 ||
-                 (have == T_NUMBER && (cn->types & T_INTEGER) && tw_type_ok("number", "integer", t));
+        int ok = (cn->types & have) != 0 || (have == T_NUMBER && (cn->types & T_INTEGER) &&
+                                             tw_type_ok("number", "integer", t));
         if (!ok) {
             char *want = json_is_string(cn->type_kw) ? NULL : json_dumps(cn->type_kw, JSON_COMPACT);
             report(t->v, "expected %s, got %s", want ? want : json_string_value(cn->type_kw),
@@ -808,7 +828,6 @@ const char *evd_schema_guess_text(const char *text, size_t len)
     }
 }
 
-
 struct fctx {
     FILE *diag;
     const char *file;
@@ -856,7 +875,8 @@ int evd_schema_validate_file(const char *path, const char *name, FILE *diag, int
     if (!schema) {
         if (diag)
             fprintf(diag, "%s: %s\n", path,
-                    name ? "unknown schema name" : "not a profile, services, mapping or distribution");
+                    name ? "unknown schema name"
+                         : "not a profile, services, mapping or distribution");
         rc = EVD_EINVAL;
         goto done;
     }

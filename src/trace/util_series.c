@@ -61,7 +61,7 @@ static int header_cols(char *line, const char *const *names, int *pos, int n)
 
 #define REPORT(...)                                                                                \
     do {                                                                                           \
-        if (diag && (*nrep)++ < max_reports)                                                      \
+        if (diag && (*nrep)++ < max_reports)                                                       \
             fprintf(diag, __VA_ARGS__);                                                            \
     } while (0)
 
@@ -212,8 +212,12 @@ void util_series_mean(const struct util_series *s, int64_t a, int64_t b, double 
         return;
     }
     double d = (double)(b - a);
-    *cpu = (integral_to(s, s->cpu, s->cum_cpu, b, &vb) - integral_to(s, s->cpu, s->cum_cpu, a, &va)) / d;
-    *mem = (integral_to(s, s->mem, s->cum_mem, b, &vb) - integral_to(s, s->mem, s->cum_mem, a, &va)) / d;
+    *cpu =
+        (integral_to(s, s->cpu, s->cum_cpu, b, &vb) - integral_to(s, s->cpu, s->cum_cpu, a, &va)) /
+        d;
+    *mem =
+        (integral_to(s, s->mem, s->cum_mem, b, &vb) - integral_to(s, s->mem, s->cum_mem, a, &va)) /
+        d;
 }
 
 static int conn_cmp(const void *a, const void *b)

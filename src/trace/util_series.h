@@ -10,9 +10,9 @@
 
 struct util_series {
     size_t n;
-    int64_t *t;     /* ns since the epoch, ascending */
-    double *cpu;    /* percent, 100 = one core */
-    double *mem;    /* bytes */
+    int64_t *t;      /* ns since the epoch, ascending */
+    double *cpu;     /* percent, 100 = one core */
+    double *mem;     /* bytes */
     double *cum_cpu; /* integral of cpu from t[0] to t[i], percent*ns */
     double *cum_mem;
 };

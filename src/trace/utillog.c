@@ -105,8 +105,8 @@ int utl_stat_busy(const char *text, uint64_t *busy, uint64_t *total, int *ncpu)
     unsigned long long v[8] = {0};
     if (strncmp(text, "cpu ", 4) != 0)
         return -1;
-    int n = sscanf(text + 4, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-                   &v[3], &v[4], &v[5], &v[6], &v[7]);
+    int n = sscanf(text + 4, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7]);
     if (n < 4)
         return -1;
     *total = 0;
@@ -240,7 +240,10 @@ static void collect_inodes(struct ulog *u)
 
 static int hexval(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                  : -1;
 }
 
 /* The kernel prints an address as 32-bit words in host byte order, in hex. */
@@ -406,12 +409,14 @@ static void sample_net(struct ulog *u, int64_t now)
         u->conns[i].seen = 0;
     if (u->npids) {
         collect_inodes(u);
-        int same = u->ninodes == u->nprev &&
-                   (!u->ninodes || !memcmp(u->inodes, u->prev_inodes, u->ninodes * sizeof *u->inodes));
+        int same =
+            u->ninodes == u->nprev &&
+            (!u->ninodes || !memcmp(u->inodes, u->prev_inodes, u->ninodes * sizeof *u->inodes));
         unsigned per_second = u->o->hz >= 1 ? (unsigned)u->o->hz : 1;
         if (same && ++u->since_tables < per_second) {
             for (size_t i = 0; i < u->nconns; i++)
-                if (bsearch(&u->conns[i].inode, u->inodes, u->ninodes, sizeof *u->inodes, u64_cmp)) {
+                if (bsearch(&u->conns[i].inode, u->inodes, u->ninodes, sizeof *u->inodes,
+                            u64_cmp)) {
                     u->conns[i].seen = 1;
                     u->conns[i].last_ns = now;
                 }

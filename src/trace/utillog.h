@@ -10,13 +10,13 @@
 #include <stdio.h>
 
 struct evd_utillog_opts {
-    const char *program;  /* process name to watch (comm or argv[0] basename) */
-    const char *outdir;   /* must exist */
-    double hz;            /* samples per second, > 0 */
-    double duration_s;    /* stop after this long; 0 = only when *stop is set */
-    double refresh_s;     /* process list refresh period; 0 = 60 s */
+    const char *program;         /* process name to watch (comm or argv[0] basename) */
+    const char *outdir;          /* must exist */
+    double hz;                   /* samples per second, > 0 */
+    double duration_s;           /* stop after this long; 0 = only when *stop is set */
+    double refresh_s;            /* process list refresh period; 0 = 60 s */
     volatile sig_atomic_t *stop; /* set by a signal handler to stop cleanly */
-    const char *proc;     /* root of procfs, NULL for "/proc" (tests use a fake) */
+    const char *proc;            /* root of procfs, NULL for "/proc" (tests use a fake) */
     FILE *diag;
 };
 

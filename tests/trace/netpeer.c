@@ -22,8 +22,8 @@ int main(int argc, char **argv)
         return 1;
     }
     int s = accept(l, NULL, NULL);
-    struct sockaddr_in d = {.sin_family = AF_INET, .sin_port = htons(9),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in d = {
+        .sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (s < 0 || connect(u, (struct sockaddr *)&d, sizeof d) != 0) {
         perror("netpeer");
         return 1;

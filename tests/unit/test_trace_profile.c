@@ -47,8 +47,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct env *e = *state;
-    const char *files[] = {"log", "util.csv", "net.csv", "profile.json", "services.json",
-                           "mapping.json", "gantt.html", "callgraph.html"};
+    const char *files[] = {"log",           "util.csv",     "net.csv",    "profile.json",
+                           "services.json", "mapping.json", "gantt.html", "callgraph.html"};
     char p[256];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", e->dir, files[i]);
@@ -70,9 +70,15 @@ static int build(struct env *e, int depth, int util, int net)
     snprintf(u, sizeof u, "%s/util.csv", e->dir);
     snprintf(n, sizeof n, "%s/net.csv", e->dir);
     FILE *diag = fmemopen(e->diag_buf, sizeof e->diag_buf - 1, "w");
-    struct evd_profile_opts o = {.calllog = log, .utillog = util ? u : NULL,
-                                 .netlog = net ? n : NULL, .outdir = e->dir, .depth = depth,
-                                 .validate = 1, .html = 1, .diag = diag, .max_reports = 50};
+    struct evd_profile_opts o = {.calllog = log,
+                                 .utillog = util ? u : NULL,
+                                 .netlog = net ? n : NULL,
+                                 .outdir = e->dir,
+                                 .depth = depth,
+                                 .validate = 1,
+                                 .html = 1,
+                                 .diag = diag,
+                                 .max_reports = 50};
     char err[512] = "";
     memset(e->diag_buf, 0, sizeof e->diag_buf);
     int rc = evd_profile_build(&o, &e->st, err, sizeof err);
@@ -93,17 +99,18 @@ static int build(struct env *e, int depth, int util, int net)
 
 static json_t *inter(struct env *e, size_t i)
 {
-    json_t *in = json_array_get(
-        json_object_get(json_array_get(json_object_get(e->profile, "scenarios"), 0), "interactions"),
-        i);
+    json_t *in =
+        json_array_get(json_object_get(json_array_get(json_object_get(e->profile, "scenarios"), 0),
+                                       "interactions"),
+                       i);
     assert_non_null(in);
     return in;
 }
 
 static size_t ninter(struct env *e)
 {
-    return json_array_size(
-        json_object_get(json_array_get(json_object_get(e->profile, "scenarios"), 0), "interactions"));
+    return json_array_size(json_object_get(
+        json_array_get(json_object_get(e->profile, "scenarios"), 0), "interactions"));
 }
 
 /* "name:cpu_time_ns name:..." of an interaction's functions. */
@@ -133,16 +140,17 @@ static void test_tree_and_depth(void **state)
 {
     struct env *e = *state;
     char s[1024];
-    put(e, "log", "startRoot /page 1000 1\n"
-                  "start A.a 1100 1\n"
-                  "start B.b 1200 1\n"
-                  "start C.c 1300 1\n"
-                  "end C.c 1350 1\n"
-                  "end B.b 1500 1\n"
-                  "start B.b 1600 1\n"
-                  "end B.b 1700 1\n"
-                  "end A.a 1900 1\n"
-                  "endRoot /page 2000 1\n");
+    put(e, "log",
+        "startRoot /page 1000 1\n"
+        "start A.a 1100 1\n"
+        "start B.b 1200 1\n"
+        "start C.c 1300 1\n"
+        "end C.c 1350 1\n"
+        "end B.b 1500 1\n"
+        "start B.b 1600 1\n"
+        "end B.b 1700 1\n"
+        "end A.a 1900 1\n"
+        "endRoot /page 2000 1\n");
     assert_int_equal(build(e, 100, 0, 0), 0);
     shape(e, 0, s, sizeof s);
     assert_string_equal(s, "/page:100 A.a:100 B.b:100 C.c:50 B.b:150 A.a:100 B.b:100 A.a:200 "
@@ -151,10 +159,12 @@ static void test_tree_and_depth(void **state)
     assert_int_equal(e->st.interactions, 1);
     /* Callbacks chain the pieces; the last one ends with "-1". */
     json_t *fs = json_object_get(inter(e, 0), "functions");
-    assert_string_equal(json_string_value(json_array_get(json_object_get(json_array_get(fs, 0), "callbacks"), 0)),
-                        json_string_value(json_object_get(json_array_get(fs, 1), "functionID")));
-    assert_string_equal(json_string_value(json_array_get(json_object_get(json_array_get(fs, 8), "callbacks"), 0)),
-                        "-1");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(json_array_get(fs, 0), "callbacks"), 0)),
+        json_string_value(json_object_get(json_array_get(fs, 1), "functionID")));
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(json_array_get(fs, 8), "callbacks"), 0)),
+        "-1");
     assert_string_equal(json_string_value(json_object_get(json_array_get(fs, 0), "functionID")),
                         "/page_1000");
 
@@ -173,16 +183,18 @@ static void test_attribution(void **state)
 {
     struct env *e = *state;
     /* cpu rises 0 -> 100 over [1 s, 2 s], then stays; memory 1.0, 1.1, 1.2 GB. */
-    put(e, "util.csv", "time,cpu,mem\n"
-                       "1.0,0.0,1000000000\n"
-                       "2.0,100.0,1100000000\n"
-                       "3.0,100.0,1200000000\n");
-    put(e, "log", "startRoot r 1500000000 7\n"
-                  "start m.f 1500000000 7\n"
-                  "end m.f 2500000000 7\n"
-                  "start m.g 2500000000 7\n"
-                  "end m.g 2500000000 7\n"
-                  "endRoot r 3500000000 7\n");
+    put(e, "util.csv",
+        "time,cpu,mem\n"
+        "1.0,0.0,1000000000\n"
+        "2.0,100.0,1100000000\n"
+        "3.0,100.0,1200000000\n");
+    put(e, "log",
+        "startRoot r 1500000000 7\n"
+        "start m.f 1500000000 7\n"
+        "end m.f 2500000000 7\n"
+        "start m.g 2500000000 7\n"
+        "end m.g 2500000000 7\n"
+        "endRoot r 3500000000 7\n");
     assert_int_equal(build(e, 5, 1, 0), 0);
     char s[512];
     shape(e, 0, s, sizeof s);
@@ -229,13 +241,15 @@ static void test_remote_split(void **state)
 {
     struct env *e = *state;
     /* Connections in seconds: one inside m.f, one spanning the whole log. */
-    put(e, "net.csv", "start,target,end\n"
-                      "1.000000200,10.0.0.5:5432,1.000000300\n"
-                      "0.5,2001:db8::1:443,9.0\n");
-    put(e, "log", "startRoot r 1000000000\n"
-                  "start m.f 1000000100\n"
-                  "end m.f 1000000400\n"
-                  "endRoot r 1000000500\n");
+    put(e, "net.csv",
+        "start,target,end\n"
+        "1.000000200,10.0.0.5:5432,1.000000300\n"
+        "0.5,2001:db8::1:443,9.0\n");
+    put(e, "log",
+        "startRoot r 1000000000\n"
+        "start m.f 1000000100\n"
+        "end m.f 1000000400\n"
+        "endRoot r 1000000500\n");
     assert_int_equal(build(e, 5, 0, 1), 0);
     char s[512];
     shape(e, 0, s, sizeof s);
@@ -254,14 +268,15 @@ static void test_threads_interleaved(void **state)
 {
     struct env *e = *state;
     /* Two threads; lines interleave and are out of time order across threads. */
-    put(e, "log", "startRoot b 5000 2\n"
-                  "startRoot a 1000 1\n"
-                  "start X.x 5100 2\n"
-                  "start Y.y 1100 1\n"
-                  "end X.x 5200 2\n"
-                  "end Y.y 1200 1\n"
-                  "endRoot a 1300 1\n"
-                  "endRoot b 5300 2\n");
+    put(e, "log",
+        "startRoot b 5000 2\n"
+        "startRoot a 1000 1\n"
+        "start X.x 5100 2\n"
+        "start Y.y 1100 1\n"
+        "end X.x 5200 2\n"
+        "end Y.y 1200 1\n"
+        "endRoot a 1300 1\n"
+        "endRoot b 5300 2\n");
     assert_int_equal(build(e, 3, 0, 0), 0);
     assert_int_equal(e->st.sorted_fallback, 0);
     assert_int_equal(e->st.threads, 2);
@@ -279,10 +294,11 @@ static void test_unsorted_three_columns(void **state)
 {
     struct env *e = *state;
     /* An old 3-column log whose lines were written out of time order. */
-    put(e, "log", "end A.a 1500\n"
-                  "startRoot p 1000\n"
-                  "endRoot p 2000\n"
-                  "start A.a 1100\n");
+    put(e, "log",
+        "end A.a 1500\n"
+        "startRoot p 1000\n"
+        "endRoot p 2000\n"
+        "start A.a 1100\n");
     assert_int_equal(build(e, 3, 0, 0), 0);
     assert_int_equal(e->st.sorted_fallback, 1);
     assert_non_null(strstr(e->diag_buf, "out of time order"));
@@ -295,12 +311,13 @@ static void test_three_column_threads_splice(void **state)
 {
     struct env *e = *state;
     /* Two threads' calls in one 3-column log: A.a ends while B.b is open. */
-    put(e, "log", "startRoot p 1000\n"
-                  "start A.a 1100\n"
-                  "start B.b 1200\n"
-                  "end A.a 1300\n"
-                  "end B.b 1600\n"
-                  "endRoot p 2000\n");
+    put(e, "log",
+        "startRoot p 1000\n"
+        "start A.a 1100\n"
+        "start B.b 1200\n"
+        "end A.a 1300\n"
+        "end B.b 1600\n"
+        "endRoot p 2000\n");
     assert_int_equal(build(e, 3, 0, 0), 0);
     assert_int_equal(e->st.unclosed, 0);
     assert_int_equal(e->st.unmatched, 0);
@@ -310,12 +327,13 @@ static void test_three_column_threads_splice(void **state)
 static void test_truncated_and_unclosed(void **state)
 {
     struct env *e = *state;
-    put(e, "log", "startRoot p 1000 1\n"
-                  "start A.a 1100 1\n"
-                  "start B.b 1200 1\n"
-                  "end B.b 1300 1\n"
-                  "start C.c 1400 1\n"
-                  "end C.c 14"); /* cut in the middle of a line */
+    put(e, "log",
+        "startRoot p 1000 1\n"
+        "start A.a 1100 1\n"
+        "start B.b 1200 1\n"
+        "end B.b 1300 1\n"
+        "start C.c 1400 1\n"
+        "end C.c 14"); /* cut in the middle of a line */
     assert_int_equal(build(e, 3, 0, 0), 0);
     assert_int_equal(e->st.malformed, 1);
     assert_non_null(strstr(e->diag_buf, "log:6: truncated last line"));
@@ -331,19 +349,20 @@ static void test_truncated_and_unclosed(void **state)
 static void test_malformed_lines(void **state)
 {
     struct env *e = *state;
-    put(e, "log", "startRoot p 1000 1\n"
-                  "garbage\n"
-                  "start A.a notanumber 1\n"
-                  "begin A.a 1100 1\n"
-                  "start A.a 1100 1 extra\n"
-                  "start A.a 1100 x\n"
-                  "\n"
-                  "# a comment\n"
-                  "end Z.z 1050 1\n"
-                  "start A.a 1100 1\n"
-                  "start B.b 1200 1\n"
-                  "end A.a 1300 1\n" /* B.b lost its end */
-                  "endRoot p 1400 1\n");
+    put(e, "log",
+        "startRoot p 1000 1\n"
+        "garbage\n"
+        "start A.a notanumber 1\n"
+        "begin A.a 1100 1\n"
+        "start A.a 1100 1 extra\n"
+        "start A.a 1100 x\n"
+        "\n"
+        "# a comment\n"
+        "end Z.z 1050 1\n"
+        "start A.a 1100 1\n"
+        "start B.b 1200 1\n"
+        "end A.a 1300 1\n" /* B.b lost its end */
+        "endRoot p 1400 1\n");
     assert_int_equal(build(e, 3, 0, 0), 0);
     assert_int_equal(e->st.malformed, 5);
     assert_non_null(strstr(e->diag_buf, "log:2: expected KIND NAME TIMESTAMP_NS [TID]: too few"));
@@ -363,12 +382,13 @@ static void test_malformed_lines(void **state)
 static void test_implicit_roots(void **state)
 {
     struct env *e = *state;
-    put(e, "log", "start m.main 100 3\n"
-                  "start m.f 200 3\n"
-                  "end m.f 300 3\n"
-                  "end m.main 400 3\n"
-                  "start m.other 500 3\n"
-                  "end m.other 600 3\n");
+    put(e, "log",
+        "start m.main 100 3\n"
+        "start m.f 200 3\n"
+        "end m.f 300 3\n"
+        "end m.main 400 3\n"
+        "start m.other 500 3\n"
+        "end m.other 600 3\n");
     assert_int_equal(build(e, 3, 0, 0), 0);
     assert_int_equal(e->st.implicit_roots, 1);
     assert_int_equal(ninter(e), 2);

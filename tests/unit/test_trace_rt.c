@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #define NTHREADS 4
-#define PAIRS 40000 /* 80000 events per thread: more than one buffer */
+#define PAIRS    40000 /* 80000 events per thread: more than one buffer */
 
 __attribute__((noinline)) static void outer_fn(void)
 {

@@ -85,7 +85,8 @@ static void test_text_syntax_errors(void **state)
     const char *want[] = {"$.scenarios[1]: invalid JSON at line 2, column 18: unexpected character",
                           "$.name: invalid JSON at line 1, column 10: unexpected character",
                           "$: invalid JSON at line 1, column 15: text after the end",
-                          "$.name: invalid JSON", "$: invalid JSON at line 1, column 6: expected ',' or ']'"};
+                          "$.name: invalid JSON",
+                          "$: invalid JSON at line 1, column 6: expected ',' or ']'"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         memset(&e, 0, sizeof e);
         evd_schema_validate_text(s, bad[i], strlen(bad[i]), "$", collect, &e, 20);
@@ -100,7 +101,7 @@ static void test_text_syntax_errors(void **state)
 }
 
 #define FN_OK                                                                                      \
-    "{\"functionID\":\"f_1\",\"cpu\":304.0,\"cpu_time\":65120000.0,\"ram\":0.0,\"io\":0.0,"     \
+    "{\"functionID\":\"f_1\",\"cpu\":304.0,\"cpu_time\":65120000.0,\"ram\":0.0,\"io\":0.0,"        \
     "\"net\":0,\"delay\":0,\"callbacks\":[\"-1\"]}"
 
 static void test_shipped_schemas_parse(void **state)
@@ -122,9 +123,10 @@ static void test_profile_valid(void **state)
     (void)state;
     struct errs e;
     /* The example of FORMATS.md. */
-    const char *doc = "{ \"name\": \"app\", \"scenarios\": [ { \"scenarioID\": 1, \"interactions\": ["
-                      "{ \"name\": \"index.xhtml\", \"interactionID\": \"0 index.xhtml\", \"delay\": 0,"
-                      "\"functions\": [" FN_OK "] } ] } ] }";
+    const char *doc =
+        "{ \"name\": \"app\", \"scenarios\": [ { \"scenarioID\": 1, \"interactions\": ["
+        "{ \"name\": \"index.xhtml\", \"interactionID\": \"0 index.xhtml\", \"delay\": 0,"
+        "\"functions\": [" FN_OK "] } ] } ] }";
     assert_int_equal(check("profile", doc, &e), 0);
 }
 
@@ -144,7 +146,8 @@ static void test_profile_errors_have_paths(void **state)
     assert_int_equal(check("profile", doc, &e), 5);
     assert_non_null(strstr(e.text, "$.scenarios[0].interactions[2].functions[0].cpu_time: "
                                    "expected number, got string\n"));
-    assert_non_null(strstr(e.text, "$.scenarios[0].interactions[2].delay: must be >= 0 (got -1)\n"));
+    assert_non_null(
+        strstr(e.text, "$.scenarios[0].interactions[2].delay: must be >= 0 (got -1)\n"));
     assert_non_null(strstr(e.text, "$.scenarios[0].interactions[2].functions[0].colour: "
                                    "unexpected property\n"));
     assert_non_null(strstr(e.text, "$.scenarios[0].interactions[2].functions[1]: missing required "
@@ -162,23 +165,26 @@ static void test_profile_wrong_root(void **state)
     assert_int_equal(check("profile", "{\"scenarios\":[]}", &e), 1);
     assert_string_equal(e.text, "$: missing required property \"name\"\n");
     /* An empty functions list: an interaction needs an entry point. */
-    assert_int_equal(check("profile", "{\"name\":\"x\",\"scenarios\":[{\"scenarioID\":1.5,"
-                                      "\"interactions\":[{\"name\":\"a\",\"interactionID\":\"0\","
-                                      "\"delay\":0,\"functions\":[]}]}]}",
+    assert_int_equal(check("profile",
+                           "{\"name\":\"x\",\"scenarios\":[{\"scenarioID\":1.5,"
+                           "\"interactions\":[{\"name\":\"a\",\"interactionID\":\"0\","
+                           "\"delay\":0,\"functions\":[]}]}]}",
                            &e),
                      2);
     assert_non_null(strstr(e.text, "$.scenarios[0].scenarioID: expected integer, got number\n"));
-    assert_non_null(strstr(e.text, "$.scenarios[0].interactions[0].functions: expected at least 1"));
+    assert_non_null(
+        strstr(e.text, "$.scenarios[0].interactions[0].functions: expected at least 1"));
 }
 
 static void test_services(void **state)
 {
     (void)state;
     struct errs e;
-    const char *ok = "{ \"name\": \"Service Definition\", \"services\": [ { \"serviceID\": \"default\", "
-                     "\"scale\": 1, \"scales\": false, \"scaleUpAt\": 0.8, \"scaleDownAt\": 0.3, "
-                     "\"scaleingMetric\": \"CPU\", \"scalingDelay\": 0, \"defaultServer\": { "
-                     "\"maxCPU\": 100, \"maxRAM\": 100, \"maxIO\": 100, \"maxNET\": 100 } } ] }";
+    const char *ok =
+        "{ \"name\": \"Service Definition\", \"services\": [ { \"serviceID\": \"default\", "
+        "\"scale\": 1, \"scales\": false, \"scaleUpAt\": 0.8, \"scaleDownAt\": 0.3, "
+        "\"scaleingMetric\": \"CPU\", \"scalingDelay\": 0, \"defaultServer\": { "
+        "\"maxCPU\": 100, \"maxRAM\": 100, \"maxIO\": 100, \"maxNET\": 100 } } ] }";
     assert_int_equal(check("services", ok, &e), 0);
     assert_int_equal(check("services",
                            "{\"services\":[{\"serviceID\":\"db\",\"scaleingMetric\":\"DISK\","
@@ -195,7 +201,8 @@ static void test_mapping_and_distribution(void **state)
 {
     (void)state;
     struct errs e;
-    assert_int_equal(check("mapping", "{\"class1.func1\":\"default\",\"class2\":\"server2\"}", &e), 0);
+    assert_int_equal(check("mapping", "{\"class1.func1\":\"default\",\"class2\":\"server2\"}", &e),
+                     0);
     assert_int_equal(check("mapping", "{\"a b\":3,\"ok\":\"\"}", &e), 2);
     assert_non_null(strstr(e.text, "$[\"a b\"]: expected string, got integer\n"));
     assert_non_null(strstr(e.text, "$.ok: expected a string of at least 1 characters\n"));

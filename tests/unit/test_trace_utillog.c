@@ -18,10 +18,11 @@ static void test_parse_sock(void **state)
 {
     (void)state;
     struct utl_sock s;
-    assert_int_equal(utl_parse_sock_line("  sl  local_address rem_address   st tx_queue rx_queue tr "
-                                         "tm->when retrnsmt   uid  timeout inode",
-                                         0, &s),
-                     -1);
+    assert_int_equal(
+        utl_parse_sock_line("  sl  local_address rem_address   st tx_queue rx_queue tr "
+                            "tm->when retrnsmt   uid  timeout inode",
+                            0, &s),
+        -1);
     assert_int_equal(utl_parse_sock_line("   3: 0100007F:9C40 0500000A:1538 01 00000000:00000000 "
                                          "00:00000000 00000000  1000        0 12345 1 0 20 4 30",
                                          0, &s),
@@ -43,8 +44,8 @@ static void test_parse_sock(void **state)
                                          0, &s),
                      0);
     assert_int_equal(s.remote_zero, 1);
-    assert_int_equal(utl_parse_sock_line("   1: 0000000G:0035 00000000:0000 07 0 0 0 0 0 99", 0, &s),
-                     -1);
+    assert_int_equal(
+        utl_parse_sock_line("   1: 0000000G:0035 00000000:0000 07 0 0 0 0 0 99", 0, &s), -1);
 }
 
 static void test_stat_busy(void **state)
@@ -103,8 +104,9 @@ static void test_run_fake_proc(void **state)
     assert_int_equal(mkdir(proc, 0755), 0);
     assert_int_equal(mkdir(out, 0755), 0);
     put(proc, "stat", "cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 100 0 50 800 50 0 0 0 0 0\n");
-    put(proc, "meminfo", "MemTotal:       1000 kB\nMemFree:         100 kB\n"
-                         "MemAvailable:    400 kB\n");
+    put(proc, "meminfo",
+        "MemTotal:       1000 kB\nMemFree:         100 kB\n"
+        "MemAvailable:    400 kB\n");
     /* pid 100 is "webapp"; pid 200 is another program using socket 999. */
     sub(proc, "100");
     sub(proc, "100/fd");
@@ -142,8 +144,8 @@ static void test_run_fake_proc(void **state)
         "   0: 0100007F:A000 08080808:0035 01 00000000:00000000 00:00000000 00000000 0 0 555 2\n");
     put(proc, "100/net/udp6", "  sl  local_address rem_address st\n");
 
-    struct evd_utillog_opts o = {.program = "webapp", .outdir = out, .hz = 20, .duration_s = 0.3,
-                                 .proc = proc};
+    struct evd_utillog_opts o = {
+        .program = "webapp", .outdir = out, .hz = 20, .duration_s = 0.3, .proc = proc};
     struct evd_utillog_stats st;
     char err[256];
     assert_int_equal(evd_utillog_run(&o, &st, err, sizeof err), 0);
@@ -181,8 +183,8 @@ static void test_run_fake_proc(void **state)
 static void test_bad_options(void **state)
 {
     (void)state;
-    struct evd_utillog_opts o = {.program = "x", .outdir = "/nonexistent/dir", .hz = 10,
-                                 .duration_s = 0.1};
+    struct evd_utillog_opts o = {
+        .program = "x", .outdir = "/nonexistent/dir", .hz = 10, .duration_s = 0.1};
     char err[256];
     assert_true(evd_utillog_run(&o, NULL, err, sizeof err) < 0);
     assert_non_null(strstr(err, "/nonexistent/dir"));
