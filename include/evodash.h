@@ -103,7 +103,9 @@ EVD_API int evd_open(const evd_config *cfg, evd_agent **out);
 EVD_API int evd_open_file(const char *path, evd_agent **out);
 
 /* Drain every queued record into the store, stop the threads and free the
- * agent.  Safe to call with NULL.  Returns 0, or the writer's last error. */
+ * agent.  Safe to call with NULL.  Returns 0 if every record this process
+ * recorded reached the store; otherwise the last store error, or EVD_EFULL
+ * when records were dropped on a full ring (see evd_get_counters()). */
 EVD_API int evd_close(evd_agent *a);
 
 /* Block until every record queued before the call is written (or counted as

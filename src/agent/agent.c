@@ -13,11 +13,12 @@
  * Fork: every open agent is on a list.  pthread_atfork's prepare handler
  * takes each agent's fork_mu and cap_mu, which the writer holds while it
  * works on a batch and the watchdog/sampler while they capture, so the
- * child inherits an agent at rest.  In the child the ring is emptied (its
- * records belong to the parent, which writes them: no duplicates), the
- * parent's SQLite connection is abandoned unclosed (SQLite forbids using it
- * across fork, and closing it could disturb the parent's WAL), and fresh
- * threads start, registering the child as a new instance.
+ * child inherits an agent at rest.  The prepare handler also closes the
+ * store connection (SQLite forbids carrying one across fork, and its
+ * process-wide lock bookkeeping would mislead the child's new one); the
+ * parent's writer reopens it at once.  In the child the ring is emptied
+ * (its records belong to the parent, which writes them: no duplicates) and
+ * fresh threads start, registering the child as a new instance.
  *
  * Exit: an atexit handler flushes every open agent, so a normal shutdown
  * loses nothing even if the host never calls evd_close().
@@ -76,6 +77,12 @@ static void fork_prepare(void)
         pthread_mutex_lock(&a->fork_mu);
         pthread_mutex_lock(&a->cap_mu);
         pthread_mutex_lock(&a->reg_mu);
+        /* SQLite keeps per-file lock state for the whole process; a child
+         * that inherits an open connection would trust locks it does not
+         * hold.  So no connection crosses fork: the parent's writer reopens
+         * its own at once, the child opens a fresh one. */
+        store_close(a->store);
+        a->store = NULL;
     }
 }
 
@@ -115,8 +122,7 @@ static void fork_child(void)
             e->access_synced = atomic_load(&e->last_access_ns);
         }
         inflight_reset_after_fork(a);
-        a->store = NULL; /* the parent's connection; deliberately not closed */
-        a->instance_id = 0;
+        a->instance_id = 0; /* the child is a new instance */
         a->threads_started = 0;
         atomic_store(&a->stopping, 0);
         if (agent_start_threads(a))
@@ -298,7 +304,6 @@ int evd_close(evd_agent *a)
 {
     if (!a)
         return 0;
-    int rc = a->last_rc;
     pthread_mutex_lock(&live_mu);
     for (evd_agent **p = &live; *p; p = &(*p)->next_live)
         if (*p == a) {
@@ -308,8 +313,12 @@ int evd_close(evd_agent *a)
     pthread_mutex_unlock(&live_mu);
     atomic_store(&a->running, 0);
     agent_stop_threads(a); /* the writer drains the ring before it returns */
-    if (a->threads_started == 0 && a->store)
-        rc = a->last_rc;
+    /* A transient error that a retry cured is no failure; a lost record is. */
+    evd_counters c;
+    evd_get_counters(a, &c);
+    int rc = 0;
+    if (c.dropped)
+        rc = a->last_rc ? a->last_rc : EVD_EFULL;
     store_close(a->store);
     if (a->slots)
         for (int i = 0; i < AGENT_SLOTS; i++)

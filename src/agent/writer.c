@@ -60,7 +60,7 @@ typedef struct writer {
     capture **caps; /* per batch record */
     uint8_t *skbuf;
     int synced; /* endpoints registered in the store so far */
-    int64_t last_sync, last_reopen, last_prune;
+    int64_t last_sync, reopen_after, last_prune;
 } writer;
 
 static void sleep_ms(int ms)
@@ -124,11 +124,14 @@ static int ensure_store(writer *w)
     evd_agent *a = w->a;
     if (a->store && a->instance_id)
         return 0;
+    /* after a failure, try again only every WRITER_REOPEN_MS */
     int64_t now = clock_mono_ns() / 1000000;
-    if (w->last_reopen && now - w->last_reopen < WRITER_REOPEN_MS)
+    if (now < w->reopen_after)
         return EVD_EIO;
-    w->last_reopen = now;
-    return attach_store(w);
+    int rc = attach_store(w);
+    if (rc)
+        w->reopen_after = now + WRITER_REOPEN_MS;
+    return rc;
 }
 
 /* ---- endpoints and levels ---------------------------------------------- */
@@ -420,10 +423,7 @@ void *writer_main(void *arg)
         atomic_store(&a->running, 0);
         goto done;
     }
-    pthread_mutex_lock(&a->fork_mu);
-    attach_store(&w);
-    pthread_mutex_unlock(&a->fork_mu);
-    housekeeping(&w, 1);
+    housekeeping(&w, 1); /* attaches the store */
     for (;;) {
         size_t n = ring_drain(&a->ring, a->batch, AGENT_BATCH_MAX);
         if (n) {

@@ -64,10 +64,13 @@ static const key_def KEYS[] = {
     {"ENABLE_LOGGING", KT_BOOL, "false", 0, 0, 0, 0},
     {"DATABASE", KT_DB, "sqlite:///evodash.db", 0, 0, 0, 1},
     {"TABLE_PREFIX", KT_STR, NULL, 0, 0, 1, 0},
-    {"USERNAME", KT_STR, "admin", 0, 0, 0, 0},
-    {"PASSWORD", KT_STR, "admin", 0, 0, 0, 1},
-    {"GUEST_USERNAME", KT_STR, "guest", 0, 0, 0, 0},
-    {"GUEST_PASSWORD", KT_PWLIST, "['dashboardguest!']", 0, 0, 0, 1},
+    /* No default credentials, ever: without USERNAME/PASSWORD the
+     * dashboard makes a random admin password and prints it once; without
+     * GUEST_* there is no guest. */
+    {"USERNAME", KT_STR, NULL, 0, 0, 0, 0},
+    {"PASSWORD", KT_STR, NULL, 0, 0, 0, 1},
+    {"GUEST_USERNAME", KT_STR, NULL, 0, 0, 0, 0},
+    {"GUEST_PASSWORD", KT_PWLIST, NULL, 0, 0, 0, 1},
     {"SECURITY_TOKEN", KT_STR, NULL, 0, 0, 0, 1},
     {"TIMEZONE", KT_TZ, "UTC", 0, 0, 0, 0},
     {"BRAND_NAME", KT_STR, "evodash", 0, 0, 1, 0},
@@ -509,7 +512,7 @@ static int reset_guest_default(evd_config *cfg)
     int n = 0;
     char msg[64];
     int k = key_index("GUEST_PASSWORD");
-    if (parse_pwlist(KEYS[k].def, &g, &n, msg, sizeof msg) != 0)
+    if (KEYS[k].def && parse_pwlist(KEYS[k].def, &g, &n, msg, sizeof msg) != 0)
         return EVD_ENOMEM;
     free_guest(cfg->guest, cfg->nguest);
     cfg->guest = g;

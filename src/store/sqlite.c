@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "evodash.h"
 #include "store/store.h"
@@ -193,12 +194,25 @@ int store_open(const char *url, int flags, store **out)
         return EVD_ENOMEM;
     int oflags = (flags & STORE_RDONLY) ? SQLITE_OPEN_READONLY
                                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    errno = 0;
     if (sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        int e = errno;
         rc = store_fail_sqlite(st, "cannot open the database");
-        if (e)
-            store_fail(st, rc, "%s: cannot open the database: %s", path, strerror(e));
+        if (access(path, F_OK) == 0)
+            return rc;
+        if (flags & STORE_RDONLY)
+            return store_fail(st, EVD_EIO, "%s: no such database file", path);
+        /* say which folder, and why, rather than SQLite's generic text */
+        char folder[4096];
+        snprintf(folder, sizeof folder, "%s", path);
+        char *slash = strrchr(folder, '/');
+        if (slash)
+            *(slash == folder ? slash + 1 : slash) = 0;
+        else
+            strcpy(folder, ".");
+        if (access(folder, W_OK) != 0)
+            return store_fail(st, EVD_EIO,
+                              "%s: cannot create the database: %s: %s (check that the folder "
+                              "exists and is writable)",
+                              path, folder, strerror(errno));
         return rc;
     }
     sqlite3_extended_result_codes(st->db, 1);
@@ -222,6 +236,8 @@ int store_open(const char *url, int flags, store **out)
         (rc = exec(st, "PRAGMA synchronous=NORMAL", "setting synchronous")) ||
         (rc = exec(st, "PRAGMA foreign_keys=OFF", "setting foreign_keys")))
         return rc;
+    if (flags & STORE_NOMIGRATE)
+        return 0;
     return store_migrate_to(st, STORE_SCHEMA_VERSION);
 }
 

@@ -90,10 +90,12 @@ static void test_defaults(void **state)
     snprintf(want, sizeof want, "%s:%ld", host, (long)getpid());
     assert_string_equal(evd_config_get(cfg, "INSTANCE"), want);
 
+    /* no default credentials at all */
+    assert_null(evd_config_get(cfg, "USERNAME"));
+    assert_null(evd_config_get(cfg, "PASSWORD"));
+    assert_null(evd_config_get(cfg, "GUEST_USERNAME"));
     const char *pw;
-    assert_int_equal(config_guest_password(cfg, 0, &pw), 1);
-    assert_string_equal(pw, "dashboardguest!");
-    assert_int_equal(config_guest_password(cfg, 1, &pw), 0);
+    assert_int_equal(config_guest_password(cfg, 0, &pw), 0);
     assert_null(pw);
     assert_string_equal(evd_config_errmsg(cfg), "");
     evd_config_free(cfg);
@@ -526,8 +528,7 @@ static void test_failed_load_keeps_values(void **state)
                      EVD_EINVAL);
     assert_string_equal(evd_config_get(cfg, "APP_VERSION"), "7");
     const char *pw;
-    assert_int_equal(config_guest_password(cfg, 0, &pw), 1);
-    assert_string_equal(pw, "dashboardguest!");
+    assert_int_equal(config_guest_password(cfg, 0, &pw), 0); /* still unset */
     /* A later good file overwrites what was set. */
     assert_int_equal(load_text(cfg, "[dashboard]\nAPP_VERSION=8\n", path), 0);
     assert_string_equal(evd_config_get(cfg, "APP_VERSION"), "8");
@@ -560,10 +561,9 @@ static void test_guest_lists(void **state)
         }
         assert_int_equal(config_guest_password(cfg, cases[i].n, &pw), 0);
         assert_int_equal(config_guest_password(cfg, -1, &pw), 0);
-        /* NULL restores the default. */
+        /* NULL restores the default: no guest password */
         assert_int_equal(evd_config_set(cfg, "GUEST_PASSWORD", NULL), 0);
-        assert_int_equal(config_guest_password(cfg, 0, &pw), 1);
-        assert_string_equal(pw, "dashboardguest!");
+        assert_int_equal(config_guest_password(cfg, 0, &pw), 0);
         evd_config_free(cfg);
     }
 }

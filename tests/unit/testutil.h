@@ -50,6 +50,23 @@ static inline long long tu_sql_int(const char *dbpath, const char *sql)
     return v;
 }
 
+/* Run a query that returns one text value; caller frees. NULL if none. */
+static inline char *tu_sql_text(const char *dbpath, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    char *out = NULL;
+    if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        return NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK) {
+        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+            out = strdup((const char *)sqlite3_column_text(q, 0));
+        sqlite3_finalize(q);
+    }
+    sqlite3_close(db);
+    return out;
+}
+
 /* Burn CPU for about ms milliseconds in a way the optimiser keeps. */
 static inline double tu_spin_ms(int ms)
 {
