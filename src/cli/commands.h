@@ -9,5 +9,6 @@ int cmd_utillog(int argc, char **argv);  /* cmd_trace.c */
 int cmd_profile(int argc, char **argv);  /* cmd_trace.c */
 int cmd_validate(int argc, char **argv); /* cmd_trace.c */
 int cmd_simulate(int argc, char **argv); /* cmd_sim.c */
+int cmd_serve(int argc, char **argv);    /* cmd_serve.c */
 
 #endif

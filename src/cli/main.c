@@ -17,6 +17,8 @@ static const struct command commands[] = {
     {.name = "version", .run = cmd_version, .summary = "print the evodash version"},
     {.name = "stats", .run = cmd_stats,
      .summary = "per-endpoint summary of a store: stats --db URL"},
+    {.name = "serve", .run = cmd_serve,
+     .summary = "serve the dashboard: serve --config FILE | --db URL [--listen ADDR:PORT]"},
     {.name = "utillog", .run = cmd_utillog,
      .summary = "log system CPU, memory and a program's connections"},
     {.name = "profile", .run = cmd_profile,
