@@ -114,8 +114,12 @@ bench-%: build/rel/bench/bench_% build/rel/evodash
 	$<
 
 # ---- demo -------------------------------------------------------------------
-demo: all build/rel/bench/demo_traffic
-	build/rel/bench/demo_traffic evodash.db
+build/rel/examples/%: examples/%.c build/rel/libevodash.a
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(INCS) $(PKG_CFLAGS) $(CFLAGS_rel) $< -o $@ build/rel/libevodash.a $(PKG_LIBS)
+
+demo: all build/rel/examples/demo_traffic
+	build/rel/examples/demo_traffic evodash.db
 	build/rel/evodash stats --db sqlite:///evodash.db
 
 # ---- install ----------------------------------------------------------------
