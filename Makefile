@@ -46,7 +46,7 @@ INSTALL_EXTRA :=
 
 include $(wildcard src/*/build.mk)
 
-all: build/rel/evodash build/rel/libevodash.so build/rel/libevodash.a build/evodash.pc $(ALL_EXTRA)
+all: build/rel/evodash build/rel/libevodash.so build/rel/libevodash.a $(ALL_EXTRA)
 
 # ---- dependencies -----------------------------------------------------------
 # Order-only, so it never forces a rebuild; it is a quick dpkg-query when all
@@ -83,23 +83,23 @@ build/rel/evodash: $(patsubst %.c,build/rel/%.o,$(CLI_SRC)) build/rel/libevdtool
 build/rel/libevodash.so: $(patsubst %.c,build/rel/%.o,$(LIB_SRC)) $(patsubst %.S,build/rel/%.o,$(ASSET_SRC))
 	$(CC) -shared -Wl,-soname,libevodash.so -o $@ $^ $(PKG_LIBS)
 
-build/evodash.pc: scripts/evodash.pc.in Makefile
-	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
-
 web/node_modules/echarts/dist/echarts.min.js: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	@touch $@
 
 # ---- tests ------------------------------------------------------------------
 # Every unit test runs under ASan+UBSan; the threaded ones also under TSan.
-check: all $(addprefix check-asan-,$(UNIT_TESTS)) $(addprefix check-tsan-,$(TSAN_TESTS)) $(CHECK_EXTRA)
+check: all $(addprefix check-asan-,$(UNIT_TESTS)) $(addprefix check-tsan-,$(TSAN_TESTS)) \
+       check-install format-check $(CHECK_EXTRA)
 	@echo "make check: all suites passed"
 
 check-asan-%: build/asan/tests/%
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $<
 check-tsan-%: build/tsan/tests/%
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $<
+
+check-install: all
+	+tests/install/check.sh
 
 format-check:
 	clang-format --dry-run -Werror $$(git ls-files 'include/*.h' 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c' 'examples/*.c' 'fuzz/*.c' 'python/*.c')
@@ -129,12 +129,13 @@ install: all
 	install -m 644 build/rel/libevodash.a $(DESTDIR)$(PREFIX)/lib/libevodash.a
 	install -m 755 build/rel/libevodash.so $(DESTDIR)$(PREFIX)/lib/libevodash.so
 	install -m 644 include/evodash.h $(DESTDIR)$(PREFIX)/include/evodash.h
-	install -m 644 build/evodash.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/evodash.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' scripts/evodash.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/evodash.pc
 	$(foreach f,$(INSTALL_EXTRA),install -m 755 $(f) $(DESTDIR)$(PREFIX)/lib/ ;)
 
 clean:
 	rm -rf build
 
-.PHONY: all deps check format-check bench demo install clean
+.PHONY: all deps check check-install format-check bench demo install clean
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)

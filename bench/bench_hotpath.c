@@ -19,7 +19,7 @@
 #include "evodash.h"
 
 #define ROUNDS 41
-#define BURST 20000
+#define BURST  20000
 
 static double now_ns(void)
 {

@@ -21,10 +21,10 @@
 
 #include "evodash.h"
 
-#define TOTAL 1000000
-#define RUNS 3
+#define TOTAL     1000000
+#define RUNS      3
 #define ENDPOINTS 50
-#define USERS 1000
+#define USERS     1000
 
 static double now_s(void)
 {

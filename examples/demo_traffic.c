@@ -15,7 +15,7 @@
 
 #include "evodash.h"
 
-#define THREADS 8
+#define THREADS     8
 #define PER_VERSION 6000
 
 typedef struct route {
@@ -114,7 +114,8 @@ static int one_version(const char *db, const char *version, double regression, u
     evd_agent *a;
     char url[4200];
     snprintf(url, sizeof url, "sqlite:///%s", db);
-    if (!cfg || evd_config_set(cfg, "DATABASE", url) || evd_config_set(cfg, "APP_VERSION", version)) {
+    if (!cfg || evd_config_set(cfg, "DATABASE", url) ||
+        evd_config_set(cfg, "APP_VERSION", version)) {
         fprintf(stderr, "demo: %s\n", cfg ? evd_config_errmsg(cfg) : "out of memory");
         evd_config_free(cfg);
         return 1;

@@ -16,17 +16,17 @@ struct calltree;
 
 /* A running mean needs this many requests before it sets deadlines: fewer
  * makes the first slow-ish requests of a cold endpoint look like outliers. */
-#define AGENT_MEAN_MIN_SAMPLES 10
+#define AGENT_MEAN_MIN_SAMPLES      10
 #define AGENT_MAX_ENDPOINTS_DEFAULT 4096
-#define AGENT_SLOTS 1024 /* requests at level >= 2 in flight at once */
-#define AGENT_BATCH_MAX 4096
+#define AGENT_SLOTS                 1024 /* requests at level >= 2 in flight at once */
+#define AGENT_BATCH_MAX             4096
 
 typedef struct endpoint {
     _Alignas(64) _Atomic int level;
-    _Atomic int level_dirty;       /* set from code; writer pushes it to the store */
+    _Atomic int level_dirty;        /* set from code; writer pushes it to the store */
     _Atomic int64_t last_access_ns; /* UTC ns, 0 = never */
-    _Atomic uint64_t dropped;      /* records of this endpoint lost */
-    _Atomic uint64_t mean_n;       /* running mean for watchdog deadlines */
+    _Atomic uint64_t dropped;       /* records of this endpoint lost */
+    _Atomic uint64_t mean_n;        /* running mean for watchdog deadlines */
     _Atomic uint64_t mean_sum_ns;
     /* writer-owned */
     int64_t store_id; /* 0 until the writer has registered it */
@@ -54,10 +54,10 @@ typedef struct slot {
     _Atomic int state;
     int endpoint;
     _Atomic int level;
-    int64_t t0;                /* monotonic ns */
-    _Atomic int64_t deadline;  /* monotonic ns; INT64_MAX = none */
-    uint64_t thread;  /* pthread_self() */
-    pid_t tid;        /* kernel thread id, for signals */
+    int64_t t0;               /* monotonic ns */
+    _Atomic int64_t deadline; /* monotonic ns; INT64_MAX = none */
+    uint64_t thread;          /* pthread_self() */
+    pid_t tid;                /* kernel thread id, for signals */
     void *ctx;
     capture *cap; /* written only in SLOT_BUSY by the capturing thread */
     int64_t last_sample;

@@ -117,8 +117,7 @@ int calltree_add(struct calltree *t, const char *frames, int64_t period_us)
 static int walk(const node *n, int indent, int *pos, calltree_visit_fn fn, void *u)
 {
     for (; n; n = n->next) {
-        int rc = fn(u, (*pos)++, indent, n->function, n->file, n->line, n->duration_us,
-                    n->samples);
+        int rc = fn(u, (*pos)++, indent, n->function, n->file, n->line, n->duration_us, n->samples);
         if (rc)
             return rc;
         if ((rc = walk(n->child, indent + 1, pos, fn, u)))

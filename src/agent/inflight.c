@@ -58,8 +58,7 @@ int inflight_claim(evd_agent *a, int ep, int level, int64_t t0, void *ctx)
         /* Claim in a private state first so that the watchdog never sees a
          * half-filled slot: FREE -> BUSY (ours) -> RUN. */
         if (!atomic_compare_exchange_strong_explicit(&s->state, &expect, SLOT_BUSY,
-                                                     memory_order_acquire,
-                                                     memory_order_relaxed))
+                                                     memory_order_acquire, memory_order_relaxed))
             continue;
         endpoint *e = &a->eps[ep];
         uint64_t n = atomic_load_explicit(&e->mean_n, memory_order_relaxed);

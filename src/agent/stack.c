@@ -33,8 +33,8 @@
 #include "agent/agent_int.h"
 
 #define STACK_MAX_FRAMES 64
-#define STACK_NAME_MAX 128
-#define STACK_WAIT_MS 50
+#define STACK_NAME_MAX   128
+#define STACK_WAIT_MS    50
 
 static struct {
     _Atomic int target; /* kernel tid asked, 0 = none */

@@ -23,7 +23,7 @@
 #include "core/sysinfo.h"
 
 #define WATCHDOG_TICK_MS 5
-#define CPU_REFRESH_MS 250
+#define CPU_REFRESH_MS   250
 #define CAPTURE_TEXT_MAX 16384
 
 static char *cpu_json(const sysinfo_cpu *before, const sysinfo_cpu *after)
@@ -43,12 +43,11 @@ static char *mem_json(void)
     sysinfo_mem m;
     if (sysinfo_read_mem(&m))
         return NULL;
-    json_t *o = json_pack("{s:I,s:I,s:I,s:f,s:I}", "total_bytes", (json_int_t)m.total_bytes,
-                          "available_bytes", (json_int_t)m.available_bytes, "used_bytes",
-                          (json_int_t)m.used_bytes, "used_percent",
-                          m.total_bytes ? 100.0 * (double)m.used_bytes / (double)m.total_bytes
-                                        : 0.0,
-                          "process_rss_bytes", (json_int_t)m.process_rss);
+    json_t *o = json_pack(
+        "{s:I,s:I,s:I,s:f,s:I}", "total_bytes", (json_int_t)m.total_bytes, "available_bytes",
+        (json_int_t)m.available_bytes, "used_bytes", (json_int_t)m.used_bytes, "used_percent",
+        m.total_bytes ? 100.0 * (double)m.used_bytes / (double)m.total_bytes : 0.0,
+        "process_rss_bytes", (json_int_t)m.process_rss);
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return s;

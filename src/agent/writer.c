@@ -34,14 +34,14 @@
 #include "core/sketch.h"
 #include "store/store.h"
 
-#define WRITER_ATTEMPTS 8
+#define WRITER_ATTEMPTS       8
 #define WRITER_BACKOFF_MIN_MS 10
 #define WRITER_BACKOFF_MAX_MS 1000
-#define WRITER_REOPEN_MS 2000
-#define WRITER_SYNC_MS 1000
-#define WRITER_IDLE_MS 2
-#define WRITER_STOP_WAIT_MS 1000
-#define ACC_MAX 64
+#define WRITER_REOPEN_MS      2000
+#define WRITER_SYNC_MS        1000
+#define WRITER_IDLE_MS        2
+#define WRITER_STOP_WAIT_MS   1000
+#define ACC_MAX               64
 
 typedef struct acc {
     int used;
@@ -143,8 +143,8 @@ static int register_new_endpoints(writer *w)
     for (; w->synced < n; w->synced++) {
         endpoint *e = &a->eps[w->synced];
         int level, rc;
-        rc = store_endpoint_upsert(a->store, e->name, e->rule, e->methods,
-                                   atomic_load(&e->level), &e->store_id, &level);
+        rc = store_endpoint_upsert(a->store, e->name, e->rule, e->methods, atomic_load(&e->level),
+                                   &e->store_id, &level);
         if (rc)
             return agent_fail(a, rc, "%s", store_errmsg(a->store));
         if (!atomic_load(&e->level_dirty))
@@ -190,8 +190,7 @@ static int sync_store(writer *w)
         goto fail;
     evd_counters c;
     evd_get_counters(a, &c);
-    store_counters sc = {c.recorded, c.dropped, c.written, c.write_errors, c.truncated,
-                         c.outliers};
+    store_counters sc = {c.recorded, c.dropped, c.written, c.write_errors, c.truncated, c.outliers};
     int64_t now = agent_now_us(a);
     if ((rc = store_instance_counters(a->store, a->instance_id, &sc, now)) ||
         (rc = store_version_touch(a->store, a->version, now, NULL)))
@@ -227,8 +226,7 @@ static void housekeeping(writer *w, int force)
         if (a->retention_days > 0 && now_ms - w->last_prune > 3600 * 1000) {
             int64_t n;
             w->last_prune = now_ms;
-            store_prune(a->store, agent_now_us(a) - (int64_t)a->retention_days * 86400000000,
-                        &n);
+            store_prune(a->store, agent_now_us(a) - (int64_t)a->retention_days * 86400000000, &n);
         }
     }
     pthread_mutex_unlock(&a->fork_mu);
@@ -289,8 +287,8 @@ static int put_line(void *u, int position, int indent, const char *function, con
                     int line, int64_t duration_us, int samples)
 {
     tree_ctx *t = u;
-    store_profile_line p = {t->request_id, position, indent, function, file, line,
-                            duration_us, samples};
+    store_profile_line p = {t->request_id, position, indent,      function,
+                            file,          line,     duration_us, samples};
     return store_insert_profile_line(t->st, &p);
 }
 
@@ -298,8 +296,10 @@ static int write_captures(evd_agent *a, const ring_rec *r, const capture *c, int
 {
     int rc = 0;
     if (c->outlier) {
-        store_outlier o = {rowid, a->eps[r->endpoint].store_id, r->ts_ns / 1000,
-                           r->dur_ns / 1000, c->stack, c->cpu, c->memory, c->details};
+        store_outlier o = {rowid,           a->eps[r->endpoint].store_id,
+                           r->ts_ns / 1000, r->dur_ns / 1000,
+                           c->stack,        c->cpu,
+                           c->memory,       c->details};
         if ((rc = store_insert_outlier(a->store, &o)))
             return rc;
     }
@@ -325,8 +325,8 @@ static int write_batch(writer *w, const ring_rec *recs, size_t n)
         const ring_rec *r = &recs[i];
         endpoint *e = &a->eps[r->endpoint];
         int64_t ts_us = r->ts_ns / 1000, dur_us = (r->dur_ns + 500) / 1000;
-        store_request q = {e->store_id, a->version_id, a->instance_id, ts_us, dur_us,
-                           r->status, r->group, r->ip};
+        store_request q = {e->store_id, a->version_id, a->instance_id, ts_us,
+                           dur_us,      r->status,     r->group,       r->ip};
         int64_t rowid;
         if ((rc = store_insert_request(a->store, &q, &rowid)))
             goto fail;
@@ -365,9 +365,8 @@ static void note_access(evd_agent *a, const ring_rec *recs, size_t n)
         _Atomic int64_t *p = &a->eps[recs[i].endpoint].last_access_ns;
         int64_t cur = atomic_load_explicit(p, memory_order_relaxed);
         int64_t t = recs[i].ts_ns + recs[i].dur_ns;
-        while (cur < t &&
-               !atomic_compare_exchange_weak_explicit(p, &cur, t, memory_order_relaxed,
-                                                      memory_order_relaxed))
+        while (cur < t && !atomic_compare_exchange_weak_explicit(p, &cur, t, memory_order_relaxed,
+                                                                 memory_order_relaxed))
             ;
     }
 }

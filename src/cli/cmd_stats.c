@@ -99,8 +99,8 @@ int cmd_stats(int argc, char **argv)
         fprintf(stderr, "evodash stats: %s\n", store_errmsg(st));
         goto done;
     }
-    printf("%-28s %5s %10s %10s %10s %8s %8s  %s\n", "endpoint", "level", "requests", "p50",
-           "p99", "errors", "dropped", "last access (UTC)");
+    printf("%-28s %5s %10s %10s %10s %8s %8s  %s\n", "endpoint", "level", "requests", "p50", "p99",
+           "errors", "dropped", "last access (UTC)");
     if (query_summary(st, print_row, NULL)) {
         fprintf(stderr, "evodash stats: %s\n", store_errmsg(st));
         goto done;

@@ -35,7 +35,7 @@ void colour_of(const char *name, char out[8])
 {
     uint32_t h = fnv1a(name ? name : "");
     int hue = (int)(h % 360);
-    int sat = 550 + (int)((h >> 9) % 200);   /* 0.55 .. 0.75 */
+    int sat = 550 + (int)((h >> 9) % 200);    /* 0.55 .. 0.75 */
     int light = 420 + (int)((h >> 17) % 120); /* 0.42 .. 0.54 */
     snprintf(out, 8, "#%02x%02x%02x", channel(0, hue, sat, light), channel(8, hue, sat, light),
              channel(4, hue, sat, light));

@@ -11,15 +11,15 @@
 
 /* Record flags. */
 #define REC_GROUP_TRUNC 0x1
-#define REC_IP_TRUNC 0x2
-#define REC_HAS_SLOT 0x4 /* slot holds captured outlier/profile data */
+#define REC_IP_TRUNC    0x2
+#define REC_HAS_SLOT    0x4 /* slot holds captured outlier/profile data */
 
 /* One request.  128 bytes with the cell's sequence number: two cache lines. */
 typedef struct ring_rec {
-    int64_t ts_ns;    /* UTC start, ns since the epoch */
-    int64_t dur_ns;   /* duration */
+    int64_t ts_ns;     /* UTC start, ns since the epoch */
+    int64_t dur_ns;    /* duration */
     uint32_t endpoint; /* agent-local endpoint id */
-    int32_t slot;     /* in-flight slot with captures, or -1 */
+    int32_t slot;      /* in-flight slot with captures, or -1 */
     uint16_t status;
     uint16_t flags;
     char group[EVD_GROUP_MAX + 1];

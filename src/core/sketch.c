@@ -16,7 +16,7 @@
 /* log(gamma) and gamma for alpha = 0.01, as constants so that readers in
  * several threads share no lazily initialised state. */
 #define LN_GAMMA 0.020000666706669435
-#define GAMMA 1.02020202020202
+#define GAMMA    1.02020202020202
 
 static double gamma_ln(void)
 {

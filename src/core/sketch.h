@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SKETCH_ALPHA 0.01
-#define SKETCH_MIN_IDX (-400) /* ~3e-4 (values below go to the zero bucket) */
-#define SKETCH_MAX_IDX 1500   /* ~1e13; values above clamp to the top bucket */
+#define SKETCH_ALPHA    0.01
+#define SKETCH_MIN_IDX  (-400) /* ~3e-4 (values below go to the zero bucket) */
+#define SKETCH_MAX_IDX  1500   /* ~1e13; values above clamp to the top bucket */
 #define SKETCH_NBUCKETS (SKETCH_MAX_IDX - SKETCH_MIN_IDX + 1)
 
 typedef struct sketch {

@@ -19,8 +19,7 @@ int sysinfo_read_cpu(sysinfo_cpu *out);
 
 /* Per-core busy percentage (0..100) between two readings, into pct[0..n),
  * n = min(a->ncpu, b->ncpu, cap).  Returns n. */
-int sysinfo_cpu_percent(const sysinfo_cpu *before, const sysinfo_cpu *after, double *pct,
-                        int cap);
+int sysinfo_cpu_percent(const sysinfo_cpu *before, const sysinfo_cpu *after, double *pct, int cap);
 
 typedef struct sysinfo_mem {
     uint64_t total_bytes;     /* MemTotal */

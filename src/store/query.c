@@ -59,8 +59,8 @@ int query_totals(store *st, totals *t)
         sqlite3_finalize(q);
         return rc;
     }
-    int64_t *f[] = {&t->requests,  &t->endpoints, &t->versions, &t->instances,   &t->outliers,
-                    &t->recorded,  &t->dropped,   &t->written,  &t->write_errors};
+    int64_t *f[] = {&t->requests, &t->endpoints, &t->versions, &t->instances,   &t->outliers,
+                    &t->recorded, &t->dropped,   &t->written,  &t->write_errors};
     for (int i = 0; i < 9; i++)
         *f[i] = sqlite3_column_int64(q, i);
     sqlite3_finalize(q);

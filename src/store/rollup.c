@@ -52,8 +52,7 @@ int store_rollup_merge(store *st, const store_rollup *r)
         if (sketch_merge_encoded(st->scratch, old, (size_t)oldlen) ||
             sketch_merge_encoded(st->scratch, r->sketch, r->sketch_len)) {
             sqlite3_reset(q);
-            return store_fail(st, EVD_ECORRUPT, "%s: a stored rollup sketch is corrupt",
-                              st->path);
+            return store_fail(st, EVD_ECORRUPT, "%s: a stored rollup sketch is corrupt", st->path);
         }
         sqlite3_reset(q);
         size_t len = sketch_encode(st->scratch, st->scratch_buf, SKETCH_ENCODED_MAX);

@@ -105,9 +105,8 @@ fail:
 static int foreign_tables(store *st, int *n)
 {
     sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(st->db,
-                                "SELECT count(*) FROM sqlite_master WHERE type='table'", -1, &q,
-                                NULL);
+    int rc = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_master WHERE type='table'", -1,
+                                &q, NULL);
     if (rc != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW) {
         rc = store_fail_sqlite(st, "reading the schema");
         sqlite3_finalize(q);
@@ -144,9 +143,8 @@ int store_migrate_to(store *st, int to)
     for (int v = cur; v < to; v++) {
         if ((rc = store_begin(st)))
             return rc;
-        if (v == 0 &&
-            sqlite3_exec(st->db, "CREATE TABLE schema_version(version INTEGER NOT NULL)", NULL,
-                         NULL, &msg) != SQLITE_OK)
+        if (v == 0 && sqlite3_exec(st->db, "CREATE TABLE schema_version(version INTEGER NOT NULL)",
+                                   NULL, NULL, &msg) != SQLITE_OK)
             goto fail;
         if (sqlite3_exec(st->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK)
             goto fail;

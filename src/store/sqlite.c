@@ -124,16 +124,20 @@ int store_url_path(const char *url, char *out, size_t cap, char *err, size_t err
         return EVD_EINVAL;
     }
     if (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11)) {
-        snprintf(err, errcap, "%s: PostgreSQL stores are not supported by this build; use "
-                              "sqlite:///FILE", url);
+        snprintf(err, errcap,
+                 "%s: PostgreSQL stores are not supported by this build; use "
+                 "sqlite:///FILE",
+                 url);
         return EVD_EINVAL;
     }
     if (!strncmp(url, "sqlite://", 9)) {
         p = url + 9;
         /* SQLAlchemy style: sqlite:///rel.db is relative, sqlite:////abs.db absolute */
         if (*p != '/') {
-            snprintf(err, errcap, "%s: expected sqlite:///relative/path or "
-                                  "sqlite:////absolute/path", url);
+            snprintf(err, errcap,
+                     "%s: expected sqlite:///relative/path or "
+                     "sqlite:////absolute/path",
+                     url);
             return EVD_EINVAL;
         }
         p++;
@@ -192,8 +196,8 @@ int store_open(const char *url, int flags, store **out)
         return rc;
     if (!(st->path = strdup(path)))
         return EVD_ENOMEM;
-    int oflags = (flags & STORE_RDONLY) ? SQLITE_OPEN_READONLY
-                                        : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int oflags =
+        (flags & STORE_RDONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     if (sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         rc = store_fail_sqlite(st, "cannot open the database");
         if (access(path, F_OK) == 0)

@@ -13,7 +13,7 @@
 typedef struct store store;
 struct sqlite3;
 
-#define STORE_RDONLY 0x1    /* open read-only; never create or migrate */
+#define STORE_RDONLY    0x1 /* open read-only; never create or migrate */
 #define STORE_NOMIGRATE 0x2 /* leave the schema as it is (tools, tests) */
 
 /* Open the store at url ("sqlite:///relative.db", "sqlite:////abs.db", or a

@@ -34,8 +34,8 @@ struct store {
     int flags;
     int in_txn;
     sqlite3_stmt *q[Q__COUNT];
-    struct sketch *scratch;  /* rollup merging; allocated on first use */
-    uint8_t *scratch_buf;    /* SKETCH_ENCODED_MAX bytes */
+    struct sketch *scratch; /* rollup merging; allocated on first use */
+    uint8_t *scratch_buf;   /* SKETCH_ENCODED_MAX bytes */
     char err[512];
 };
 

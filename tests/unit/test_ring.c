@@ -110,7 +110,7 @@ static void test_reset_after_fork_forgets(void **state)
     ring_free(&r);
 }
 
-#define PRODUCERS 4
+#define PRODUCERS    4
 #define PER_PRODUCER 200000
 
 typedef struct stress {

@@ -80,16 +80,16 @@ static void test_migrate_from_empty(void **state)
     store_close(st);
     sqlite3 *h;
     sqlite3_open(db, &h);
-    sqlite3_close(h); /* an empty database file */
+    sqlite3_close(h);                                                   /* an empty database file */
     assert_int_equal(store_open(url, STORE_RDONLY, &st), EVD_ECORRUPT); /* no schema */
     store_close(st);
     assert_int_equal(store_open(url, 0, &st), 0);
     assert_int_equal(store_schema_version(st, &v), 0);
     assert_int_equal(v, STORE_SCHEMA_VERSION);
     store_close(st);
-    const char *tables[] = {"versions", "endpoints",  "requests", "outliers", "profiler_samples",
-                            "test_runs", "rollups", "users",    "sessions", "settings",
-                            "instances"};
+    const char *tables[] = {"versions",         "endpoints", "requests", "outliers",
+                            "profiler_samples", "test_runs", "rollups",  "users",
+                            "sessions",         "settings",  "instances"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         char sql[128];
         snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE name = '%s'",
@@ -120,9 +120,9 @@ static void test_upgrade_from_older_keeps_data(void **state)
     assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name='rollups'"), 0);
     sqlite3 *h;
     sqlite3_open(db, &h);
-    assert_int_equal(sqlite3_exec(h, "INSERT INTO endpoints(name, level) VALUES('old', 3)", NULL,
-                                  NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(h, "INSERT INTO endpoints(name, level) VALUES('old', 3)", NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(h);
     /* opening it upgrades it, keeping what it held */
     assert_int_equal(store_open(url, 0, &st), 0);

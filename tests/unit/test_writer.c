@@ -47,7 +47,7 @@ static evd_agent *open_agent(const char *level, const char *ring)
     return a;
 }
 
-#define THREADS 2
+#define THREADS    2
 #define PER_THREAD 20000
 
 typedef struct worker {
@@ -82,8 +82,7 @@ static void test_every_request_stored(void **state)
     pthread_t t[THREADS];
     int ep[3];
     assert_int_equal(evd_endpoint_register(a, "api.users", "/api/users", "GET", &ep[0]), 0);
-    assert_int_equal(evd_endpoint_register(a, "api.orders", "/api/orders", "GET,POST", &ep[1]),
-                     0);
+    assert_int_equal(evd_endpoint_register(a, "api.orders", "/api/orders", "GET,POST", &ep[1]), 0);
     assert_int_equal(evd_endpoint_register(a, "index", "/", NULL, &ep[2]), 0);
     int again;
     assert_int_equal(evd_endpoint_register(a, "index", "/", NULL, &again), 0);
@@ -119,8 +118,7 @@ static void test_every_request_stored(void **state)
     assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM versions WHERE name = '2.1'"), 1);
     assert_int_equal(tu_sql_int(db, "SELECT written FROM instances"), total);
     assert_int_equal(tu_sql_int(db, "SELECT recorded FROM instances"), total);
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM endpoints WHERE last_access_us > 0"),
-                     3);
+    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM endpoints WHERE last_access_us > 0"), 3);
     /* timestamps are UTC microseconds near now */
     long long now_us = (long long)time(NULL) * 1000000;
     long long ts = tu_sql_int(db, "SELECT max(ts_us) FROM requests");
@@ -137,7 +135,8 @@ static void test_truncation_counted(void **state)
     long_group[sizeof long_group - 1] = 0;
     evd_endpoint_register(a, "x", NULL, NULL, &ep);
     evd_req r = evd_req_begin(a, ep);
-    assert_int_equal(evd_req_end(&r, 200, long_group, "2001:0db8:85a3:0000:0000:8a2e:0370:7334"), 0);
+    assert_int_equal(evd_req_end(&r, 200, long_group, "2001:0db8:85a3:0000:0000:8a2e:0370:7334"),
+                     0);
     r = evd_req_begin(a, ep);
     assert_int_equal(evd_req_end(&r, 200, NULL, NULL), 0);
     evd_flush(a, 10000);
@@ -145,8 +144,7 @@ static void test_truncation_counted(void **state)
     evd_get_counters(a, &c);
     assert_int_equal(c.truncated, 1); /* the group; the IPv6 address fits */
     evd_close(a);
-    assert_int_equal(tu_sql_int(db, "SELECT max(length(group_name)) FROM requests"),
-                     EVD_GROUP_MAX);
+    assert_int_equal(tu_sql_int(db, "SELECT max(length(group_name)) FROM requests"), EVD_GROUP_MAX);
     assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM requests WHERE group_name IS NULL"), 1);
 }
 
@@ -169,9 +167,9 @@ static void test_level0_and_levels_from_store(void **state)
     sqlite3 *h;
     sqlite3_open(db, &h);
     sqlite3_busy_timeout(h, 5000);
-    assert_int_equal(sqlite3_exec(h, "UPDATE endpoints SET level = 2 WHERE name = 'quiet'", NULL,
-                                  NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(h, "UPDATE endpoints SET level = 2 WHERE name = 'quiet'", NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(h);
     int seen = 0;
     for (int i = 0; i < 50 && !seen; i++) {
