@@ -44,7 +44,7 @@ BENCHES    := hotpath ingest
 ALL_EXTRA  :=
 INSTALL_EXTRA :=
 
-include $(wildcard src/*/build.mk)
+include $(wildcard src/*/build.mk python/build.mk)
 
 all: build/rel/evodash build/rel/libevodash.so build/rel/libevodash.a $(ALL_EXTRA)
 
