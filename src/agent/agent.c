@@ -180,7 +180,9 @@ void agent_stop_threads(evd_agent *a)
     a->threads_started = 0;
 }
 
-static int read_config(evd_agent *a, const evd_config *cfg)
+/* Returns a hard error (the agent cannot run), or 0 with *soft_rc set to a
+ * problem the agent works around (a GIT that does not resolve). */
+static int read_config(evd_agent *a, const evd_config *cfg, int *soft_rc)
 {
     int rc;
     a->cfg = cfg ? config_clone(cfg) : evd_config_new();
@@ -198,8 +200,13 @@ static int read_config(evd_agent *a, const evd_config *cfg)
     if (!(a->db_url = strdup(db ? db : "sqlite:///evodash.db")))
         return agent_fail(a, EVD_ENOMEM, "out of memory");
     char err[256];
-    if ((rc = git_resolve_version(a->cfg, a->version, sizeof a->version, err, sizeof err)))
-        return agent_fail(a, rc, "%s", err);
+    if ((rc = git_resolve_version(a->cfg, a->version, sizeof a->version, err, sizeof err))) {
+        /* A broken GIT must not stop the monitoring: record under
+         * APP_VERSION (or "unknown") and report it. */
+        const char *v = config_str(a->cfg, "APP_VERSION");
+        snprintf(a->version, sizeof a->version, "%s", v ? v : "unknown");
+        *soft_rc = agent_fail(a, rc, "%s; recording as version \"%s\"", err, a->version);
+    }
     const char *inst = config_str(a->cfg, "INSTANCE");
     if (inst && *inst) {
         snprintf(a->instance_name, sizeof a->instance_name, "%s", inst);
@@ -224,7 +231,8 @@ int evd_open(const evd_config *cfg, evd_agent **out)
     pthread_mutex_init(&a->cap_mu, NULL);
     pthread_mutex_init(&a->wake_mu, NULL);
     pthread_cond_init(&a->wake, NULL);
-    if ((rc = read_config(a, cfg)))
+    int soft_rc = 0;
+    if ((rc = read_config(a, cfg, &soft_rc)))
         return rc;
     if ((rc = ring_init(&a->ring, (size_t)config_int(a->cfg, "RING_CAPACITY"))))
         return agent_fail(a, rc, "cannot allocate the request ring");
@@ -241,7 +249,9 @@ int evd_open(const evd_config *cfg, evd_agent **out)
      * bad file at once.  On failure the agent still runs: it records,
      * counts what it cannot keep, and the writer retries the store. */
     int store_rc = store_open(a->db_url, 0, &a->store);
-    if (store_rc) {
+    if (!store_rc)
+        store_rc = soft_rc;
+    else {
         agent_fail(a, store_rc, "%s", store_errmsg(a->store));
         store_close(a->store);
         a->store = NULL;

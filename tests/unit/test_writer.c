@@ -210,13 +210,42 @@ static void test_full_ring_drops_are_counted_and_stored(void **state)
     sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
     sqlite3_close(h);
     evd_counters c;
-    assert_int_equal(evd_close(a), 0);
-    (void)c;
+    evd_flush(a, 20000);
+    evd_get_counters(a, &c);
+    assert_int_equal(c.recorded + c.dropped, 5000);
+    /* close says records were lost */
+    assert_int_equal(evd_close(a), EVD_EFULL);
     long long rows = tu_sql_int(db, "SELECT count(*) FROM requests");
     long long dropped = tu_sql_int(db, "SELECT dropped FROM endpoints WHERE name = 'busy'");
     assert_int_equal(rows + dropped, 5000);
     assert_true(dropped >= full);
     assert_int_equal(tu_sql_int(db, "SELECT dropped FROM instances"), dropped);
+}
+
+static void test_bad_git_keeps_recording(void **state)
+{
+    (void)state;
+    evd_config *cfg = evd_config_new();
+    evd_agent *a;
+    char git[300];
+    snprintf(git, sizeof git, "%s/.git", dir);
+    FILE *f = fopen(git, "w"); /* a worktree-style .git file pointing nowhere */
+    fprintf(f, "gitdir: %s/nowhere\n", dir);
+    fclose(f);
+    evd_config_set(cfg, "DATABASE", url);
+    evd_config_set(cfg, "GIT", dir);
+    assert_int_equal(evd_open(cfg, &a), EVD_ENOENT);
+    evd_config_free(cfg);
+    assert_non_null(strstr(evd_errmsg(a), "GIT"));
+    assert_string_equal(evd_version(a), "unknown");
+    int ep;
+    evd_endpoint_register(a, "e", NULL, NULL, &ep);
+    evd_req r = evd_req_begin(a, ep);
+    assert_int_equal(evd_req_end(&r, 200, NULL, NULL), 0);
+    assert_int_equal(evd_close(a), 0);
+    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM requests r JOIN versions v ON v.id = "
+                                    "r.version_id WHERE v.name = 'unknown'"),
+                     1);
 }
 
 int main(void)
@@ -227,6 +256,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_level0_and_levels_from_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_ring_drops_are_counted_and_stored, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_bad_git_keeps_recording, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
