@@ -96,7 +96,10 @@ EVD_API const char *evd_config_errmsg(const evd_config *cfg);
  * cfg may be NULL for the defaults and is not retained (copied).
  * *out is set whenever memory allows, even on error, so that
  * evd_errmsg(*out) can explain; the caller always releases it with
- * evd_close().  Returns 0 or a negative EVD_E* code. */
+ * evd_close().  Returns 0 or a negative EVD_E* code.  A store that cannot be
+ * opened, or a GIT that does not resolve, is reported but not fatal: the
+ * agent runs (recording as APP_VERSION or "unknown"), retries the store,
+ * and counts what it cannot keep.  A bad configuration is fatal. */
 EVD_API int evd_open(const evd_config *cfg, evd_agent **out);
 
 /* Shorthand: evd_open() with the config file PATH (may be NULL). */
@@ -201,6 +204,107 @@ typedef struct evd_counters {
 /* Fill *out with this process's counters.  Lock-free; values are read one at
  * a time, so they are not a single atomic snapshot. */
 EVD_API void evd_get_counters(const evd_agent *a, evd_counters *out);
+
+/* ---- dashboard handler --------------------------------------------------- */
+
+/* The dashboard as a transport-neutral handler: a transport (evodash serve,
+ * the libmicrohttpd adapter, the Flask binding) turns each HTTP request
+ * under CUSTOM_LINK into an evd_dash_request and sends back the
+ * evd_dash_response.  One handle serves many threads at once. */
+typedef struct evd_dash evd_dash;
+
+typedef struct evd_dash_header {
+    const char *name, *value;
+} evd_dash_header;
+
+/* Every pointer is borrowed for the duration of evd_dash_handle(). */
+typedef struct evd_dash_request {
+    const char *method;             /* "GET", "POST", ... */
+    const char *path;               /* URL path, percent-decoded, e.g. "/dashboard/api/overview" */
+    const char *query;              /* raw query string without '?', or NULL */
+    const evd_dash_header *headers; /* request headers (names case-insensitive) */
+    size_t nheaders;
+    const char *body; /* request body, or NULL */
+    size_t body_len;
+    const char *remote_ip; /* client address, for the login rate limit; may be NULL */
+} evd_dash_request;
+
+/* Filled by evd_dash_handle(); release with evd_dash_response_free(). */
+typedef struct evd_dash_response {
+    int status;
+    const char *content_type; /* static string */
+    char *body;               /* owned by the response; NULL when streamed */
+    size_t body_len;
+    int body_static;      /* body points at static storage: not freed */
+    char set_cookie[256]; /* a Set-Cookie value, or "" */
+    void *stream_;        /* private: the body comes from evd_dash_response_read() */
+} evd_dash_response;
+
+/* Open a dashboard on the store named by cfg's DATABASE (or db_url when not
+ * NULL).  Creates the first admin (USERNAME/PASSWORD, or "admin" with a
+ * random password printed once to stderr) and the guest user.  cfg is not
+ * retained.  *out is set whenever memory allows, even on error, so that
+ * evd_dash_errmsg(*out) can explain; release it with evd_dash_close().
+ * Returns 0 or a negative EVD_E* code. */
+EVD_API int evd_dash_open(const evd_config *cfg, const char *db_url, evd_dash **out);
+
+/* Free the handle.  NULL is a no-op.  No request may be in progress. */
+EVD_API void evd_dash_close(evd_dash *d);
+
+/* Message for the last error of evd_dash_open().  Borrowed; never NULL. */
+EVD_API const char *evd_dash_errmsg(const evd_dash *d);
+
+/* The URL prefix served ("/dashboard" or "/<CUSTOM_LINK>").  Borrowed. */
+EVD_API const char *evd_dash_prefix(const evd_dash *d);
+
+/* Answer one request.  Always fills *rs (errors become 4xx/5xx JSON
+ * bodies); returns 0, or EVD_ENOMEM when not even an error body could be
+ * built.  Thread-safe. */
+EVD_API int evd_dash_handle(evd_dash *d, const evd_dash_request *rq, evd_dash_response *rs);
+
+/* For a streamed response (rs->body == NULL and rs->stream_ != NULL): copy
+ * the next bytes of the body into buf[0..cap).  Returns the number of bytes
+ * (> 0), 0 at the end, or < 0 on error (the transport then aborts the
+ * connection).  Calls may come from any thread, one at a time. */
+EVD_API long evd_dash_response_read(evd_dash_response *rs, char *buf, size_t cap);
+
+/* Release what a response owns.  Safe on a zeroed response. */
+EVD_API void evd_dash_response_free(evd_dash_response *rs);
+
+/* ---- libmicrohttpd adapter ------------------------------------------------ */
+
+/* One call instruments a libmicrohttpd service: evd_mhd_start() starts the
+ * daemon in place of MHD_start_daemon(), times every request per route
+ * through the agent, and answers everything under /dashboard (CUSTOM_LINK)
+ * itself on the same port.  The declarations that take the service's
+ * handler need <microhttpd.h> included before this header. */
+struct MHD_Daemon;
+struct MHD_Connection;
+typedef struct evd_mhd evd_mhd;
+
+/* Name the endpoint a request belongs to (e.g. "GET /users/<id>"), writing
+ * it into out[0..cap).  Return 0, or < 0 to use the default: the method
+ * and the path with every all-digit segment replaced by "<id>". */
+typedef int (*evd_mhd_route_fn)(void *user, const char *method, const char *url, char *out,
+                                size_t cap);
+
+#ifdef MHD_VERSION
+/* Start a libmicrohttpd daemon (flags and port as MHD_start_daemon) whose
+ * requests go to handler/cls, recorded through agent a, with the dashboard
+ * served from cfg's DATABASE at /dashboard.  route may be NULL.  The
+ * adapter installs MHD_OPTION_NOTIFY_COMPLETED itself.  a and cfg are
+ * borrowed (a for the adapter's life).  Returns 0 and sets *out (stop with
+ * evd_mhd_stop()), or a negative EVD_E* code with a message in errbuf. */
+EVD_API int evd_mhd_start(evd_agent *a, const evd_config *cfg, unsigned int flags, uint16_t port,
+                          MHD_AccessHandlerCallback handler, void *cls, evd_mhd_route_fn route,
+                          void *route_user, evd_mhd **out, char *errbuf, size_t errcap);
+#endif
+
+/* The running daemon.  Borrowed for the adapter's life. */
+EVD_API struct MHD_Daemon *evd_mhd_daemon(evd_mhd *m);
+
+/* Stop the daemon and free the adapter (not the agent).  NULL is a no-op. */
+EVD_API void evd_mhd_stop(evd_mhd *m);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,685 @@
+/* api_aggregate.c — the views over all endpoints.  Every number here comes
+ * from the hourly rollups, never the raw rows, so the views cost the same
+ * with a day or years of traffic.  Ranges are therefore hour-granular:
+ * [from, to) covers every UTC hour that starts inside it.
+ *
+ * Local-time bucketing maps each UTC rollup hour to the local hour it starts
+ * in, using the zone's offset at that instant (tz.c); zones with
+ * half-hour offsets put each UTC hour in the local hour it starts in. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "evodash.h"
+#include "core/colour.h"
+#include "dash/dash_int.h"
+
+#define HOUR_US 3600000000LL
+#define MAX_DAYS 3700
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static int64_t floordiv(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* First and one-past-last rollup hour of a range. */
+static void hour_span(const drange *r, int64_t *h0, int64_t *h1)
+{
+    *h0 = floordiv(r->from_us, HOUR_US);
+    *h1 = floordiv(r->to_us + HOUR_US - 1, HOUR_US);
+}
+
+/* Endpoint names by id, sorted, for joining query results in C. */
+typedef struct ep {
+    int64_t id;
+    char *name;
+    char colour[8];
+} ep;
+typedef struct eplist {
+    ep *v;
+    size_t n;
+} eplist;
+
+static void eps_free(eplist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].name);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+static int eps_load(dctx *c, eplist *l)
+{
+    sqlite3_stmt *q = NULL;
+    size_t cap = 0;
+    l->v = NULL;
+    l->n = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT id, name FROM endpoints ORDER BY id", -1, &q, NULL) !=
+        SQLITE_OK)
+        return dash_sql_error(c, "reading endpoints"), -1;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        if (l->n == cap) {
+            cap = cap ? cap * 2 : 64;
+            ep *nv = realloc(l->v, cap * sizeof *nv);
+            if (!nv)
+                goto oom;
+            l->v = nv;
+        }
+        ep *e = &l->v[l->n];
+        e->id = sqlite3_column_int64(q, 0);
+        if (!(e->name = strdup((const char *)sqlite3_column_text(q, 1))))
+            goto oom;
+        colour_of(e->name, e->colour);
+        l->n++;
+    }
+    sqlite3_finalize(q);
+    return 0;
+oom:
+    sqlite3_finalize(q);
+    eps_free(l);
+    return dash_error(c, 500, "out of memory"), -1;
+}
+
+static ep *eps_find(const eplist *l, int64_t id)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (l->v[mid].id < id)
+            lo = mid + 1;
+        else if (l->v[mid].id > id)
+            hi = mid;
+        else
+            return &l->v[mid];
+    }
+    return NULL;
+}
+
+static json_t *ep_head(const ep *e)
+{
+    return json_pack("{s:I,s:s,s:s}", "endpoint_id", (json_int_t)e->id, "name", e->name,
+                     "colour", e->colour);
+}
+
+static json_t *us_or_null(double v)
+{
+    return v < 0 ? json_null() : json_real(v);
+}
+
+/* ---- overview ---------------------------------------------------------------- */
+
+static const char SQL_OVERVIEW_WINDOW[] =
+    "SELECT endpoint_id, sum(count), sum(s4xx + s5xx), sketch_merge(sketch) FROM rollups "
+    "WHERE hour >= ?1 AND hour < ?2 GROUP BY endpoint_id";
+
+/* Fill hits/errors/median/p90 of one window into each endpoint's object. */
+static int overview_window(dctx *c, json_t *byid, const char *win, int64_t h0, int64_t h1)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(c->db, SQL_OVERVIEW_WINDOW, -1, &q, NULL) != SQLITE_OK)
+        return dash_sql_error(c, "overview"), -1;
+    sqlite3_bind_int64(q, 1, h0);
+    sqlite3_bind_int64(q, 2, h1);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        char key[24];
+        snprintf(key, sizeof key, "%lld", (long long)sqlite3_column_int64(q, 0));
+        json_t *o = json_object_get(byid, key);
+        if (!o)
+            continue;
+        const void *blob = sqlite3_column_blob(q, 3);
+        int len = sqlite3_column_bytes(q, 3);
+        json_object_set_new(json_object_get(o, "hits"), win,
+                            json_integer(sqlite3_column_int64(q, 1)));
+        json_object_set_new(json_object_get(o, "errors"), win,
+                            json_integer(sqlite3_column_int64(q, 2)));
+        json_object_set_new(json_object_get(o, "median_us"), win,
+                            us_or_null(sketch_blob_quantile(blob, len, 0.5)));
+        json_object_set_new(json_object_get(o, "p90_us"), win,
+                            us_or_null(sketch_blob_quantile(blob, len, 0.9)));
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return dash_sql_error(c, "overview"), -1;
+    return 0;
+}
+
+int api_overview(dctx *c)
+{
+    drange r;
+    dpage p;
+    sqlite3_stmt *q = NULL;
+    if (dash_range(c, 0, &r) || dash_page(c, &p))
+        return 0;
+    int64_t to_s = floordiv(r.to_us, 1000000);
+    int64_t today = tz_day(r.tz, to_s);
+    int64_t h_today = floordiv(tz_day_start(r.tz, today), 3600);
+    int64_t h_week = floordiv(tz_day_start(r.tz, today - 6), 3600);
+    int64_t h_end = floordiv(r.to_us + HOUR_US - 1, HOUR_US);
+
+    json_t *items = json_array(), *byid = json_object();
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT id, name, rule, methods, level, last_access_us, dropped FROM "
+                           "endpoints ORDER BY name",
+                           -1, &q, NULL) != SQLITE_OK) {
+        json_decref(items);
+        json_decref(byid);
+        return dash_sql_error(c, "overview");
+    }
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(q, 1);
+        char col[8], key[24];
+        colour_of(name, col);
+        json_t *z3 = json_pack("{s:i,s:i,s:i}", "today", 0, "week", 0, "overall", 0);
+        json_t *e3 = json_pack("{s:i,s:i,s:i}", "today", 0, "week", 0, "overall", 0);
+        json_t *m3 = json_pack("{s:n,s:n,s:n}", "today", "week", "overall");
+        json_t *p3 = json_pack("{s:n,s:n,s:n}", "today", "week", "overall");
+        json_t *o = json_pack(
+            "{s:I,s:s,s:s?,s:s?,s:i,s:s,s:o,s:I,s:o,s:o,s:o,s:o}", "id",
+            (json_int_t)sqlite3_column_int64(q, 0), "name", name, "rule",
+            (const char *)sqlite3_column_text(q, 2), "methods",
+            (const char *)sqlite3_column_text(q, 3), "level", sqlite3_column_int(q, 4), "colour",
+            col, "last_access", dash_time(r.tz, sqlite3_column_int64(q, 5)), "dropped",
+            (json_int_t)sqlite3_column_int64(q, 6), "hits", z3, "errors", e3, "median_us", m3,
+            "p90_us", p3);
+        snprintf(key, sizeof key, "%lld", (long long)sqlite3_column_int64(q, 0));
+        json_object_set(byid, key, o);
+        json_array_append_new(items, o);
+    }
+    sqlite3_finalize(q);
+    if (overview_window(c, byid, "today", h_today, h_end) ||
+        overview_window(c, byid, "week", h_week, h_end) ||
+        overview_window(c, byid, "overall", INT64_MIN / 2, h_end)) {
+        json_decref(items);
+        json_decref(byid);
+        return 0;
+    }
+    json_decref(byid);
+    json_t *doc = dash_paged(items, &p);
+    if (doc)
+        json_object_set_new(doc, "tz", json_string(tz_name(r.tz)));
+    return dash_json(c, 200, doc);
+}
+
+/* ---- rules and levels ------------------------------------------------------------ */
+
+int api_rules(dctx *c)
+{
+    dpage p;
+    sqlite3_stmt *q = NULL;
+    const tz_zone *tz;
+    if (!(tz = dash_tz(c)) || dash_page(c, &p))
+        return 0;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT id, name, rule, methods, level, last_access_us FROM endpoints "
+                           "ORDER BY coalesce(rule, name), name",
+                           -1, &q, NULL) != SQLITE_OK)
+        return dash_sql_error(c, "rules");
+    json_t *items = json_array();
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(q, 1);
+        char col[8];
+        colour_of(name, col);
+        json_array_append_new(
+            items, json_pack("{s:I,s:s,s:s?,s:s?,s:i,s:o,s:s}", "id",
+                             (json_int_t)sqlite3_column_int64(q, 0), "endpoint", name, "rule",
+                             (const char *)sqlite3_column_text(q, 2), "methods",
+                             (const char *)sqlite3_column_text(q, 3), "level",
+                             sqlite3_column_int(q, 4), "last_access",
+                             dash_time(tz, sqlite3_column_int64(q, 5)), "colour", col));
+    }
+    sqlite3_finalize(q);
+    return dash_json(c, 200, dash_paged(items, &p));
+}
+
+int api_set_level(dctx *c)
+{
+    int64_t level = -1;
+    const char *ct = dash_header(c, "Content-Type");
+    const char *body = c->rq->body;
+    size_t len = c->rq->body_len;
+    if (dash_endpoint_exists(c, NULL, 0))
+        return 0;
+    if (!body || !len || len > 1024)
+        return dash_error(c, 400, "level: send {\"level\": 0..3} or level=N");
+    if (ct && !strncasecmp(ct, "application/json", 16)) {
+        json_error_t je;
+        json_t *doc = json_loadb(body, len, 0, &je);
+        json_t *lv = doc ? json_object_get(doc, "level") : NULL;
+        if (json_is_integer(lv))
+            level = json_integer_value(lv);
+        json_decref(doc);
+        if (!doc)
+            return dash_error(c, 400, "level: malformed JSON at line %d: %s", je.line, je.text);
+    } else if (len > 6 && !memcmp(body, "level=", 6) && len < 16) {
+        char tmp[16];
+        memcpy(tmp, body + 6, len - 6);
+        tmp[len - 6] = 0;
+        char *end;
+        long v = strtol(tmp, &end, 10);
+        if (!*end && end != tmp)
+            level = v;
+    }
+    if (level < 0 || level > 3)
+        return dash_error(c, 400, "level: expected an integer from 0 to 3");
+    if (store_endpoint_set_level(c->st, c->id, (int)level))
+        return dash_error(c, 500, "setting the level: %s", store_errmsg(c->st));
+    return dash_json(c, 200,
+                     json_pack("{s:I,s:I}", "id", (json_int_t)c->id, "level", (json_int_t)level));
+}
+
+/* ---- heatmap --------------------------------------------------------------------- */
+
+/* 24 hours x N local days ending with the day of `to`. */
+static int heatmap(dctx *c, int per_endpoint)
+{
+    drange r;
+    int64_t days;
+    sqlite3_stmt *q = NULL;
+    if (dash_range(c, 0, &r) || dash_param_int(c, "days", 1, 366, 30, &days))
+        return 0;
+    if (per_endpoint && dash_endpoint_exists(c, NULL, 0))
+        return 0;
+    int64_t last = tz_day(r.tz, floordiv(r.to_us, 1000000)), first = last - days + 1;
+    int64_t h0 = floordiv(tz_day_start(r.tz, first), 3600);
+    int64_t h1 = floordiv(tz_day_start(r.tz, last + 1) + 3599, 3600);
+    int64_t *cells = calloc((size_t)days * 24, sizeof *cells);
+    if (!cells)
+        return dash_error(c, 500, "out of memory");
+    const char *sql = per_endpoint ? "SELECT hour, sum(count) FROM rollups WHERE hour >= ?1 AND "
+                                     "hour < ?2 AND endpoint_id = ?3 GROUP BY hour"
+                                   : "SELECT hour, sum(count) FROM rollups WHERE hour >= ?1 AND "
+                                     "hour < ?2 GROUP BY hour";
+    if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK) {
+        free(cells);
+        return dash_sql_error(c, "heatmap");
+    }
+    sqlite3_bind_int64(q, 1, h0);
+    sqlite3_bind_int64(q, 2, h1);
+    if (per_endpoint)
+        sqlite3_bind_int64(q, 3, c->id);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        int64_t t = sqlite3_column_int64(q, 0) * 3600;
+        int64_t local = t + tz_offset(r.tz, t);
+        int64_t d = floordiv(local, 86400) - first;
+        int64_t h = (local - floordiv(local, 86400) * 86400) / 3600;
+        if (d >= 0 && d < days)
+            cells[d * 24 + h] += sqlite3_column_int64(q, 1);
+    }
+    sqlite3_finalize(q);
+    json_t *dlist = json_array(), *matrix = json_array();
+    for (int64_t d = 0; d < days; d++) {
+        char iso[48];
+        dash_iso(r.tz, tz_day_start(r.tz, first + d) * 1000000, iso, sizeof iso);
+        iso[10] = 0;
+        json_array_append_new(dlist, json_string(iso));
+        json_t *row = json_array();
+        for (int h = 0; h < 24; h++)
+            json_array_append_new(row, json_integer(cells[d * 24 + h]));
+        json_array_append_new(matrix, row);
+    }
+    free(cells);
+    return dash_json(c, 200,
+                     json_pack("{s:s,s:o,s:o}", "tz", tz_name(r.tz), "days", dlist, "counts",
+                               matrix));
+}
+
+int api_heatmap(dctx *c)
+{
+    return heatmap(c, 0);
+}
+
+int api_ep_heatmap(dctx *c)
+{
+    return heatmap(c, 1);
+}
+
+/* ---- daily utilisation ----------------------------------------------------------- */
+
+int api_daily(dctx *c)
+{
+    drange r;
+    dpage p;
+    eplist eps;
+    sqlite3_stmt *q = NULL;
+    if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p))
+        return 0;
+    int64_t first = tz_day(r.tz, floordiv(r.from_us, 1000000));
+    int64_t last = tz_day(r.tz, floordiv(r.to_us - 1, 1000000));
+    int64_t ndays = last - first + 1;
+    if (ndays > MAX_DAYS)
+        return dash_error(c, 400, "range: at most %d days", MAX_DAYS);
+    if (eps_load(c, &eps))
+        return 0;
+    int64_t *cells = calloc(eps.n * (size_t)ndays + 1, sizeof *cells);
+    if (!cells) {
+        eps_free(&eps);
+        return dash_error(c, 500, "out of memory");
+    }
+    int64_t h0, h1;
+    hour_span(&r, &h0, &h1);
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT endpoint_id, hour, sum(count) FROM rollups WHERE hour >= ?1 "
+                           "AND hour < ?2 GROUP BY endpoint_id, hour",
+                           -1, &q, NULL) != SQLITE_OK) {
+        free(cells);
+        eps_free(&eps);
+        return dash_sql_error(c, "daily");
+    }
+    sqlite3_bind_int64(q, 1, h0);
+    sqlite3_bind_int64(q, 2, h1);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        ep *e = eps_find(&eps, sqlite3_column_int64(q, 0));
+        int64_t d = tz_day(r.tz, sqlite3_column_int64(q, 1) * 3600) - first;
+        if (e && d >= 0 && d < ndays)
+            cells[(size_t)(e - eps.v) * (size_t)ndays + (size_t)d] += sqlite3_column_int64(q, 2);
+    }
+    sqlite3_finalize(q);
+    json_t *dlist = json_array(), *series = json_array();
+    for (int64_t d = 0; d < ndays; d++) {
+        char iso[48];
+        dash_iso(r.tz, tz_day_start(r.tz, first + d) * 1000000, iso, sizeof iso);
+        iso[10] = 0;
+        json_array_append_new(dlist, json_string(iso));
+    }
+    for (size_t i = 0; i < eps.n; i++) {
+        json_t *s = ep_head(&eps.v[i]), *counts = json_array();
+        for (int64_t d = 0; d < ndays; d++)
+            json_array_append_new(counts, json_integer(cells[i * (size_t)ndays + (size_t)d]));
+        json_object_set_new(s, "counts", counts);
+        json_array_append_new(series, s);
+    }
+    free(cells);
+    eps_free(&eps);
+    json_t *doc = dash_paged(series, &p);
+    if (doc) {
+        json_object_set_new(doc, "days", dlist);
+        json_object_set_new(doc, "tz", json_string(tz_name(r.tz)));
+    } else
+        json_decref(dlist);
+    return dash_json(c, 200, doc);
+}
+
+/* ---- last 48 hours, hour by hour ------------------------------------------------------ */
+
+int api_hourly(dctx *c)
+{
+    drange r;
+    dpage p;
+    eplist eps;
+    sqlite3_stmt *q = NULL;
+    if (dash_range(c, 0, &r) || dash_page(c, &p))
+        return 0;
+    int64_t h1 = floordiv(r.to_us - 1, HOUR_US) + 1, h0 = h1 - 48;
+    if (eps_load(c, &eps))
+        return 0;
+    size_t n = eps.n * 48 + 1;
+    int64_t *cnt = calloc(n, sizeof *cnt), *sum = calloc(n, sizeof *sum),
+            *mn = calloc(n, sizeof *mn), *mx = calloc(n, sizeof *mx);
+    if (!cnt || !sum || !mn || !mx ||
+        sqlite3_prepare_v2(c->db,
+                           "SELECT endpoint_id, hour, sum(count), sum(sum_us), min(min_us), "
+                           "max(max_us) FROM rollups WHERE hour >= ?1 AND hour < ?2 GROUP BY "
+                           "endpoint_id, hour",
+                           -1, &q, NULL) != SQLITE_OK) {
+        free(cnt), free(sum), free(mn), free(mx);
+        eps_free(&eps);
+        return q ? dash_error(c, 500, "out of memory") : dash_sql_error(c, "hourly");
+    }
+    sqlite3_bind_int64(q, 1, h0);
+    sqlite3_bind_int64(q, 2, h1);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        ep *e = eps_find(&eps, sqlite3_column_int64(q, 0));
+        int64_t h = sqlite3_column_int64(q, 1) - h0;
+        if (!e || h < 0 || h >= 48)
+            continue;
+        size_t k = (size_t)(e - eps.v) * 48 + (size_t)h;
+        cnt[k] = sqlite3_column_int64(q, 2);
+        sum[k] = sqlite3_column_int64(q, 3);
+        mn[k] = sqlite3_column_int64(q, 4);
+        mx[k] = sqlite3_column_int64(q, 5);
+    }
+    sqlite3_finalize(q);
+    json_t *hours = json_array(), *series = json_array();
+    for (int h = 0; h < 48; h++)
+        json_array_append_new(hours, dash_time(r.tz, (h0 + h) * HOUR_US));
+    for (size_t i = 0; i < eps.n; i++) {
+        json_t *s = ep_head(&eps.v[i]), *jc = json_array(), *jmin = json_array(),
+               *javg = json_array(), *jmax = json_array();
+        for (int h = 0; h < 48; h++) {
+            size_t k = i * 48 + (size_t)h;
+            json_array_append_new(jc, json_integer(cnt[k]));
+            json_array_append_new(jmin, cnt[k] ? json_integer(mn[k]) : json_null());
+            json_array_append_new(javg, cnt[k] ? json_real((double)sum[k] / (double)cnt[k])
+                                               : json_null());
+            json_array_append_new(jmax, cnt[k] ? json_integer(mx[k]) : json_null());
+        }
+        json_object_set_new(s, "count", jc);
+        json_object_set_new(s, "min_us", jmin);
+        json_object_set_new(s, "avg_us", javg);
+        json_object_set_new(s, "max_us", jmax);
+        json_array_append_new(series, s);
+    }
+    free(cnt), free(sum), free(mn), free(mx);
+    eps_free(&eps);
+    json_t *doc = dash_paged(series, &p);
+    if (doc) {
+        json_object_set_new(doc, "hours", hours);
+        json_object_set_new(doc, "tz", json_string(tz_name(r.tz)));
+    } else
+        json_decref(hours);
+    return dash_json(c, 200, doc);
+}
+
+/* ---- API performance: box plots per endpoint --------------------------------------- */
+
+int api_performance(dctx *c)
+{
+    drange r;
+    dpage p;
+    eplist eps;
+    sqlite3_stmt *q = NULL;
+    if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p) || eps_load(c, &eps))
+        return 0;
+    int64_t h0, h1;
+    hour_span(&r, &h0, &h1);
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT endpoint_id, sum(count), sum(sum_us), min(min_us), "
+                           "max(max_us), sketch_merge(sketch) FROM rollups WHERE hour >= ?1 AND "
+                           "hour < ?2 GROUP BY endpoint_id",
+                           -1, &q, NULL) != SQLITE_OK) {
+        eps_free(&eps);
+        return dash_sql_error(c, "performance");
+    }
+    sqlite3_bind_int64(q, 1, h0);
+    sqlite3_bind_int64(q, 2, h1);
+    json_t *items = json_array();
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        ep *e = eps_find(&eps, sqlite3_column_int64(q, 0));
+        boxstat b;
+        if (!e || box_from_sketch(sqlite3_column_blob(q, 5), sqlite3_column_bytes(q, 5),
+                                  sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2),
+                                  sqlite3_column_int64(q, 3), sqlite3_column_int64(q, 4), &b))
+            continue;
+        json_t *o = ep_head(e);
+        json_object_set_new(o, "box", box_json(&b));
+        json_array_append_new(items, o);
+    }
+    sqlite3_finalize(q);
+    eps_free(&eps);
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return dash_sql_error(c, "performance");
+    }
+    return dash_json(c, 200, dash_paged(items, &p));
+}
+
+/* ---- versions, instances, counters ---------------------------------------------------- */
+
+int api_versions(dctx *c)
+{
+    dpage p;
+    const tz_zone *tz;
+    sqlite3_stmt *q = NULL;
+    if (!(tz = dash_tz(c)) || dash_page(c, &p))
+        return 0;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT v.id, v.name, v.first_seen_us, v.last_seen_us, (SELECT "
+                           "coalesce(sum(count), 0) FROM rollups r WHERE r.version_id = v.id) "
+                           "FROM versions v ORDER BY v.first_seen_us, v.id",
+                           -1, &q, NULL) != SQLITE_OK)
+        return dash_sql_error(c, "versions");
+    json_t *items = json_array();
+    while (sqlite3_step(q) == SQLITE_ROW)
+        json_array_append_new(
+            items, json_pack("{s:I,s:s,s:o,s:o,s:I}", "id", (json_int_t)sqlite3_column_int64(q, 0),
+                             "name", (const char *)sqlite3_column_text(q, 1), "first_seen",
+                             dash_time(tz, sqlite3_column_int64(q, 2)), "last_seen",
+                             dash_time(tz, sqlite3_column_int64(q, 3)), "requests",
+                             (json_int_t)sqlite3_column_int64(q, 4)));
+    sqlite3_finalize(q);
+    return dash_json(c, 200, dash_paged(items, &p));
+}
+
+static json_t *instance_rows(dctx *c, const tz_zone *tz, json_t *totals)
+{
+    sqlite3_stmt *q = NULL;
+    static const char *const names[] = {"recorded", "dropped", "written",
+                                        "write_errors", "truncated", "outliers"};
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT id, name, host, pid, started_us, last_seen_us, recorded, "
+                           "dropped, written, write_errors, truncated, outliers FROM instances "
+                           "ORDER BY id",
+                           -1, &q, NULL) != SQLITE_OK)
+        return NULL;
+    json_t *items = json_array();
+    int64_t tot[6] = {0};
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        json_t *o = json_pack("{s:I,s:s,s:s,s:i,s:o,s:o}", "id",
+                              (json_int_t)sqlite3_column_int64(q, 0), "name",
+                              (const char *)sqlite3_column_text(q, 1), "host",
+                              (const char *)sqlite3_column_text(q, 2), "pid",
+                              sqlite3_column_int(q, 3), "started",
+                              dash_time(tz, sqlite3_column_int64(q, 4)), "last_seen",
+                              dash_time(tz, sqlite3_column_int64(q, 5)));
+        for (int i = 0; i < 6; i++) {
+            int64_t v = sqlite3_column_int64(q, 6 + i);
+            tot[i] += v;
+            json_object_set_new(o, names[i], json_integer(v));
+        }
+        json_array_append_new(items, o);
+    }
+    sqlite3_finalize(q);
+    for (int i = 0; totals && i < 6; i++)
+        json_object_set_new(totals, names[i], json_integer(tot[i]));
+    return items;
+}
+
+int api_instances(dctx *c)
+{
+    dpage p;
+    const tz_zone *tz;
+    if (!(tz = dash_tz(c)) || dash_page(c, &p))
+        return 0;
+    json_t *items = instance_rows(c, tz, NULL);
+    if (!items)
+        return dash_sql_error(c, "instances");
+    return dash_json(c, 200, dash_paged(items, &p));
+}
+
+int api_counters(dctx *c)
+{
+    dpage p;
+    const tz_zone *tz;
+    sqlite3_stmt *q = NULL;
+    if (!(tz = dash_tz(c)) || dash_page(c, &p))
+        return 0;
+    json_t *totals = json_object();
+    json_t *items = instance_rows(c, tz, totals);
+    if (!items) {
+        json_decref(totals);
+        return dash_sql_error(c, "counters");
+    }
+    json_t *doc = dash_paged(items, &p);
+    int64_t ep_dropped = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT coalesce(sum(dropped), 0) FROM endpoints", -1, &q,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        ep_dropped = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    json_object_set_new(totals, "endpoint_dropped", json_integer(ep_dropped));
+    if (doc)
+        json_object_set_new(doc, "totals", totals);
+    else
+        json_decref(totals);
+    return dash_json(c, 200, doc);
+}
+
+/* ---- multi-version utilisation ------------------------------------------------------ */
+
+int api_matrix(dctx *c)
+{
+    drange r;
+    dpage p;
+    eplist eps;
+    sqlite3_stmt *q = NULL;
+    if (dash_range(c, 0, &r) || dash_page(c, &p) || eps_load(c, &eps))
+        return 0;
+    int64_t h0, h1;
+    hour_span(&r, &h0, &h1);
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT v.id, v.name, r.endpoint_id, sum(r.count) FROM rollups r "
+                           "JOIN versions v ON v.id = r.version_id WHERE r.hour >= ?1 AND "
+                           "r.hour < ?2 GROUP BY r.version_id, r.endpoint_id ORDER BY "
+                           "v.first_seen_us, v.id, r.endpoint_id",
+                           -1, &q, NULL) != SQLITE_OK) {
+        eps_free(&eps);
+        return dash_sql_error(c, "matrix");
+    }
+    sqlite3_bind_int64(q, 1, h0);
+    sqlite3_bind_int64(q, 2, h1);
+    json_t *items = json_array(), *cur = NULL, *list = NULL;
+    int64_t cur_id = -1, total = 0;
+    for (;;) {
+        int more = sqlite3_step(q) == SQLITE_ROW;
+        int64_t vid = more ? sqlite3_column_int64(q, 0) : -2;
+        if (vid != cur_id && cur) {
+            size_t i;
+            json_t *o;
+            json_array_foreach(list, i, o)
+            {
+                int64_t n = json_integer_value(json_object_get(o, "count"));
+                json_object_set_new(o, "share", json_real(total ? (double)n / (double)total : 0));
+            }
+            json_object_set_new(cur, "total", json_integer(total));
+            json_array_append_new(items, cur);
+            cur = NULL;
+        }
+        if (!more)
+            break;
+        if (!cur) {
+            cur_id = vid;
+            total = 0;
+            list = json_array();
+            cur = json_pack("{s:I,s:s,s:o}", "version_id", (json_int_t)vid, "version",
+                            (const char *)sqlite3_column_text(q, 1), "endpoints", list);
+        }
+        ep *e = eps_find(&eps, sqlite3_column_int64(q, 2));
+        int64_t n = sqlite3_column_int64(q, 3);
+        total += n;
+        if (e) {
+            json_t *o = ep_head(e);
+            json_object_set_new(o, "count", json_integer(n));
+            json_array_append_new(list, o);
+        }
+    }
+    sqlite3_finalize(q);
+    eps_free(&eps);
+    return dash_json(c, 200, dash_paged(items, &p));
+}

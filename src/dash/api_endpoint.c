@@ -1,0 +1,419 @@
+/* api_endpoint.c — the views of one endpoint.  Per-version numbers come
+ * from the rollups; per-group and per-IP numbers need the raw rows (the
+ * rollups are not keyed by them), read through the (endpoint_id, ts_us)
+ * index and bounded by the range. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "evodash.h"
+#include "dash/dash_int.h"
+
+#define HOUR_US 3600000000LL
+#define RAW_ROWS_MAX 2000000 /* raw rows one per-group/IP view may read */
+
+static int64_t floordiv(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+int api_ep_versions(dctx *c)
+{
+    drange r;
+    dpage p;
+    sqlite3_stmt *q = NULL;
+    if (dash_range(c, 0, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0))
+        return 0;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT v.id, v.name, v.first_seen_us, v.last_seen_us, sum(r.count), "
+                           "sum(r.sum_us), min(r.min_us), max(r.max_us), sketch_merge(r.sketch) "
+                           "FROM rollups r JOIN versions v ON v.id = r.version_id WHERE "
+                           "r.endpoint_id = ?1 AND r.hour >= ?2 AND r.hour < ?3 GROUP BY v.id "
+                           "ORDER BY v.first_seen_us, v.id",
+                           -1, &q, NULL) != SQLITE_OK)
+        return dash_sql_error(c, "versions of the endpoint");
+    sqlite3_bind_int64(q, 1, c->id);
+    sqlite3_bind_int64(q, 2, floordiv(r.from_us, HOUR_US));
+    sqlite3_bind_int64(q, 3, floordiv(r.to_us + HOUR_US - 1, HOUR_US));
+    json_t *items = json_array();
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        boxstat b;
+        if (box_from_sketch(sqlite3_column_blob(q, 8), sqlite3_column_bytes(q, 8),
+                            sqlite3_column_int64(q, 4), sqlite3_column_int64(q, 5),
+                            sqlite3_column_int64(q, 6), sqlite3_column_int64(q, 7), &b))
+            continue;
+        json_array_append_new(
+            items, json_pack("{s:I,s:s,s:o,s:o,s:o}", "version_id",
+                             (json_int_t)sqlite3_column_int64(q, 0), "version",
+                             (const char *)sqlite3_column_text(q, 1), "first_seen",
+                             dash_time(r.tz, sqlite3_column_int64(q, 2)), "last_seen",
+                             dash_time(r.tz, sqlite3_column_int64(q, 3)), "box", box_json(&b)));
+    }
+    sqlite3_finalize(q);
+    return dash_json(c, 200, dash_paged(items, &p));
+}
+
+/* Box plots per value of a raw column (group_name or ip), exact. */
+static int raw_boxes(dctx *c, const char *col)
+{
+    drange r;
+    dpage p;
+    sqlite3_stmt *q = NULL;
+    char sql[256];
+    if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0))
+        return 0;
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(%s, ''), duration_us FROM requests WHERE endpoint_id = ?1 AND "
+             "ts_us >= ?2 AND ts_us < ?3 ORDER BY 1 LIMIT %d",
+             col, RAW_ROWS_MAX + 1);
+    if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return dash_sql_error(c, col);
+    sqlite3_bind_int64(q, 1, c->id);
+    sqlite3_bind_int64(q, 2, r.from_us);
+    sqlite3_bind_int64(q, 3, r.to_us);
+    json_t *items = json_array();
+    int64_t *v = NULL;
+    size_t n = 0, cap = 0, rows = 0;
+    char cur[64] = "";
+    int have = 0, step;
+    for (;;) {
+        step = sqlite3_step(q);
+        const char *key = step == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
+        if (have && (!key || strncmp(key, cur, sizeof cur - 1))) {
+            boxstat b;
+            box_from_values(v, n, &b);
+            json_array_append_new(items, json_pack("{s:s,s:o}", col[0] == 'g' ? "group" : "ip",
+                                                   cur, "box", box_json(&b)));
+            n = 0;
+            have = 0;
+        }
+        if (!key)
+            break;
+        if (++rows > RAW_ROWS_MAX) {
+            sqlite3_finalize(q);
+            free(v);
+            json_decref(items);
+            return dash_error(c, 400, "range holds more than %d requests; narrow from/to",
+                              RAW_ROWS_MAX);
+        }
+        if (!have) {
+            snprintf(cur, sizeof cur, "%s", key);
+            have = 1;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            int64_t *nv = realloc(v, cap * sizeof *nv);
+            if (!nv) {
+                sqlite3_finalize(q);
+                free(v);
+                json_decref(items);
+                return dash_error(c, 500, "out of memory");
+            }
+            v = nv;
+        }
+        v[n++] = sqlite3_column_int64(q, 1);
+    }
+    sqlite3_finalize(q);
+    free(v);
+    if (step != SQLITE_DONE) {
+        json_decref(items);
+        return dash_sql_error(c, col);
+    }
+    return dash_json(c, 200, dash_paged(items, &p));
+}
+
+int api_ep_groups(dctx *c)
+{
+    return raw_boxes(c, "group_name");
+}
+
+int api_ep_ips(dctx *c)
+{
+    return raw_boxes(c, "ip");
+}
+
+int api_ep_bubbles(dctx *c)
+{
+    drange r;
+    dpage p;
+    sqlite3_stmt *q = NULL;
+    const char *by = dash_param(c, "by");
+    if (!by)
+        by = "group";
+    if (strcmp(by, "group") && strcmp(by, "ip"))
+        return dash_error(c, 400, "by: expected 'group' or 'ip'");
+    if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0))
+        return 0;
+    char sql[400];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(r.%s, ''), v.name, count(*), avg(r.duration_us) FROM requests r "
+             "JOIN versions v ON v.id = r.version_id WHERE r.endpoint_id = ?1 AND r.ts_us >= ?2 "
+             "AND r.ts_us < ?3 GROUP BY 1, r.version_id ORDER BY 1, v.first_seen_us",
+             by[0] == 'g' ? "group_name" : "ip");
+    if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return dash_sql_error(c, "bubbles");
+    sqlite3_bind_int64(q, 1, c->id);
+    sqlite3_bind_int64(q, 2, r.from_us);
+    sqlite3_bind_int64(q, 3, r.to_us);
+    json_t *items = json_array();
+    while (sqlite3_step(q) == SQLITE_ROW)
+        json_array_append_new(items,
+                              json_pack("{s:s,s:s,s:I,s:f}", by, sqlite3_column_text(q, 0),
+                                        "version", sqlite3_column_text(q, 1), "count",
+                                        (json_int_t)sqlite3_column_int64(q, 2), "avg_us",
+                                        sqlite3_column_double(q, 3)));
+    sqlite3_finalize(q);
+    json_t *doc = dash_paged(items, &p);
+    if (doc)
+        json_object_set_new(doc, "by", json_string(by));
+    return dash_json(c, 200, doc);
+}
+
+int api_ep_status(dctx *c)
+{
+    drange r;
+    sqlite3_stmt *q = NULL;
+    if (dash_range(c, 30 * 86400, &r) || dash_endpoint_exists(c, NULL, 0))
+        return 0;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT coalesce(sum(s1xx),0), coalesce(sum(s2xx),0), "
+                           "coalesce(sum(s3xx),0), coalesce(sum(s4xx),0), coalesce(sum(s5xx),0), "
+                           "coalesce(sum(sother),0) FROM rollups WHERE endpoint_id = ?1 AND hour "
+                           ">= ?2 AND hour < ?3",
+                           -1, &q, NULL) != SQLITE_OK)
+        return dash_sql_error(c, "status classes");
+    sqlite3_bind_int64(q, 1, c->id);
+    sqlite3_bind_int64(q, 2, floordiv(r.from_us, HOUR_US));
+    sqlite3_bind_int64(q, 3, floordiv(r.to_us + HOUR_US - 1, HOUR_US));
+    json_t *classes = json_object();
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        static const char *const k[] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
+        for (int i = 0; i < 6; i++)
+            json_object_set_new(classes, k[i], json_integer(sqlite3_column_int64(q, i)));
+    }
+    sqlite3_finalize(q);
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT status, count(*) FROM requests WHERE endpoint_id = ?1 AND "
+                           "ts_us >= ?2 AND ts_us < ?3 GROUP BY status ORDER BY status",
+                           -1, &q, NULL) != SQLITE_OK) {
+        json_decref(classes);
+        return dash_sql_error(c, "status codes");
+    }
+    sqlite3_bind_int64(q, 1, c->id);
+    sqlite3_bind_int64(q, 2, r.from_us);
+    sqlite3_bind_int64(q, 3, r.to_us);
+    json_t *codes = json_array();
+    while (sqlite3_step(q) == SQLITE_ROW)
+        json_array_append_new(codes, json_pack("{s:i,s:I}", "status", sqlite3_column_int(q, 0),
+                                               "count", (json_int_t)sqlite3_column_int64(q, 1)));
+    sqlite3_finalize(q);
+    return dash_json(c, 200,
+                     json_pack("{s:I,s:o,s:o}", "endpoint_id", (json_int_t)c->id, "classes",
+                               classes, "codes", codes));
+}
+
+/* ---- outliers -------------------------------------------------------------- */
+
+int api_outliers(dctx *c)
+{
+    drange r;
+    dpage p;
+    sqlite3_stmt *q = NULL;
+    if (dash_range(c, 0, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0))
+        return 0;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT id, request_id, ts_us, duration_us, (SELECT count(*) FROM "
+                           "outliers WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3) FROM "
+                           "outliers WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3 ORDER "
+                           "BY ts_us DESC LIMIT ?4 OFFSET ?5",
+                           -1, &q, NULL) != SQLITE_OK)
+        return dash_sql_error(c, "outliers");
+    sqlite3_bind_int64(q, 1, c->id);
+    sqlite3_bind_int64(q, 2, r.from_us);
+    sqlite3_bind_int64(q, 3, r.to_us);
+    sqlite3_bind_int64(q, 4, p.per_page);
+    sqlite3_bind_int64(q, 5, p.offset);
+    json_t *items = json_array();
+    int64_t total = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        total = sqlite3_column_int64(q, 4);
+        json_array_append_new(items, json_pack("{s:I,s:I,s:o,s:I}", "id",
+                                               (json_int_t)sqlite3_column_int64(q, 0),
+                                               "request_id", (json_int_t)sqlite3_column_int64(q, 1),
+                                               "time", dash_time(r.tz, sqlite3_column_int64(q, 2)),
+                                               "duration_us",
+                                               (json_int_t)sqlite3_column_int64(q, 3)));
+    }
+    sqlite3_finalize(q);
+    return dash_json(c, 200,
+                     json_pack("{s:o,s:I,s:I,s:I}", "items", items, "page", (json_int_t)p.page,
+                               "per_page", (json_int_t)p.per_page, "total", (json_int_t)total));
+}
+
+/* "function\tfile\tline" lines into [{function, file, line}]. */
+static json_t *format_stack(const char *s)
+{
+    json_t *arr = json_array();
+    while (s && *s) {
+        const char *nl = strchr(s, '\n');
+        size_t n = nl ? (size_t)(nl - s) : strlen(s);
+        char *line = strndup(s, n);
+        if (line && *line) {
+            char *f2 = strchr(line, '\t'), *f3 = f2 ? strchr(f2 + 1, '\t') : NULL;
+            if (f2)
+                *f2++ = 0;
+            if (f3)
+                *f3++ = 0;
+            json_array_append_new(arr, json_pack("{s:s,s:s?,s:o}", "function", line, "file",
+                                                 f2 && *f2 ? f2 : NULL, "line",
+                                                 f3 && *f3 ? json_integer(atol(f3)) : json_null()));
+        }
+        free(line);
+        s = nl ? nl + 1 : NULL;
+    }
+    return arr;
+}
+
+static json_t *parse_or_null(const char *s)
+{
+    json_t *v = s ? json_loads(s, 0, NULL) : NULL;
+    return v ? v : json_null();
+}
+
+int api_outlier(dctx *c)
+{
+    const tz_zone *tz;
+    sqlite3_stmt *q = NULL;
+    if (!(tz = dash_tz(c)))
+        return 0;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT o.id, o.request_id, o.endpoint_id, e.name, o.ts_us, "
+                           "o.duration_us, o.stack, o.cpu, o.memory, o.details FROM outliers o "
+                           "LEFT JOIN endpoints e ON e.id = o.endpoint_id WHERE o.id = ?",
+                           -1, &q, NULL) != SQLITE_OK)
+        return dash_sql_error(c, "outlier");
+    sqlite3_bind_int64(q, 1, c->id);
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        sqlite3_finalize(q);
+        return dash_error(c, 404, "no outlier with id %lld", (long long)c->id);
+    }
+    json_t *cpu = parse_or_null((const char *)sqlite3_column_text(q, 7)), *cores = json_array();
+    size_t i;
+    json_t *v;
+    if (json_is_array(cpu))
+        json_array_foreach(cpu, i, v) json_array_append_new(
+            cores, json_pack("{s:i,s:f}", "core", (int)i, "percent", json_number_value(v)));
+    json_decref(cpu);
+    json_t *det = parse_or_null((const char *)sqlite3_column_text(q, 9));
+    json_t *doc = json_pack(
+        "{s:I,s:I,s:I,s:s?,s:o,s:I,s:o,s:o,s:o}", "id", (json_int_t)sqlite3_column_int64(q, 0),
+        "request_id", (json_int_t)sqlite3_column_int64(q, 1), "endpoint_id",
+        (json_int_t)sqlite3_column_int64(q, 2), "endpoint",
+        (const char *)sqlite3_column_text(q, 3), "time",
+        dash_time(tz, sqlite3_column_int64(q, 4)), "duration_us",
+        (json_int_t)sqlite3_column_int64(q, 5), "stack",
+        format_stack((const char *)sqlite3_column_text(q, 6)), "cpu_per_core", cores, "memory",
+        parse_or_null((const char *)sqlite3_column_text(q, 8)));
+    sqlite3_finalize(q);
+    static const char *const keys[] = {"url", "headers", "environ", "values"};
+    for (int k = 0; doc && k < 4; k++) {
+        json_t *x = json_is_object(det) ? json_object_get(det, keys[k]) : NULL;
+        json_object_set(doc, keys[k], x ? x : json_null());
+    }
+    json_decref(det);
+    return dash_json(c, 200, doc);
+}
+
+/* ---- profiler ---------------------------------------------------------------- */
+
+int api_profiler(dctx *c)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT r.id, r.endpoint_id, r.duration_us, (SELECT count(*) FROM "
+                           "profiler_samples s WHERE s.request_id = r.id) FROM requests r WHERE "
+                           "r.id = ?",
+                           -1, &q, NULL) != SQLITE_OK)
+        return dash_sql_error(c, "profile");
+    sqlite3_bind_int64(q, 1, c->id);
+    if (sqlite3_step(q) != SQLITE_ROW || !sqlite3_column_int64(q, 3)) {
+        sqlite3_finalize(q);
+        return dash_error(c, 404, "no profile for request %lld", (long long)c->id);
+    }
+    json_t *doc = json_pack("{s:I,s:I,s:I}", "request_id", (json_int_t)c->id, "endpoint_id",
+                            (json_int_t)sqlite3_column_int64(q, 1), "duration_us",
+                            (json_int_t)sqlite3_column_int64(q, 2));
+    sqlite3_finalize(q);
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT position, indent, function, file, line, duration_us, samples "
+                           "FROM profiler_samples WHERE request_id = ? ORDER BY position",
+                           -1, &q, NULL) != SQLITE_OK) {
+        json_decref(doc);
+        return dash_sql_error(c, "profile");
+    }
+    sqlite3_bind_int64(q, 1, c->id);
+    /* Pre-order rows with indents become a nested tree: a stack of the
+     * open nodes' children arrays, one per depth. */
+    json_t *root = json_array();
+    json_t *stack[64];
+    int depth = 0;
+    stack[0] = root;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        int indent = sqlite3_column_int(q, 1);
+        if (indent < 0)
+            indent = 0;
+        if (indent > depth)
+            indent = depth;
+        if (indent > 62)
+            indent = 62;
+        depth = indent;
+        json_t *kids = json_array();
+        json_array_append_new(
+            stack[depth],
+            json_pack("{s:s,s:s?,s:i,s:I,s:i,s:o}", "function", sqlite3_column_text(q, 2),
+                      "file", sqlite3_column_text(q, 3), "line", sqlite3_column_int(q, 4),
+                      "duration_us", (json_int_t)sqlite3_column_int64(q, 5), "samples",
+                      sqlite3_column_int(q, 6), "children", kids));
+        stack[++depth] = kids;
+    }
+    sqlite3_finalize(q);
+    json_object_set_new(doc, "tree", root);
+    return dash_json(c, 200, doc);
+}
+
+/* Lines of every profiled request of the endpoint, grouped per version by
+ * (function, file, line, indent): total duration, samples and hits. */
+int api_ep_profile(dctx *c)
+{
+    drange r;
+    dpage p;
+    sqlite3_stmt *q = NULL;
+    if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0))
+        return 0;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT v.name, s.indent, s.function, s.file, s.line, "
+                           "sum(s.duration_us), sum(s.samples), count(DISTINCT s.request_id) "
+                           "FROM requests r JOIN profiler_samples s ON s.request_id = r.id JOIN "
+                           "versions v ON v.id = r.version_id WHERE r.endpoint_id = ?1 AND "
+                           "r.ts_us >= ?2 AND r.ts_us < ?3 GROUP BY r.version_id, s.indent, "
+                           "s.function, s.file, s.line ORDER BY v.first_seen_us, 6 DESC",
+                           -1, &q, NULL) != SQLITE_OK)
+        return dash_sql_error(c, "grouped profile");
+    sqlite3_bind_int64(q, 1, c->id);
+    sqlite3_bind_int64(q, 2, r.from_us);
+    sqlite3_bind_int64(q, 3, r.to_us);
+    json_t *items = json_array();
+    while (sqlite3_step(q) == SQLITE_ROW)
+        json_array_append_new(
+            items,
+            json_pack("{s:s,s:i,s:s,s:s?,s:i,s:I,s:I,s:I}", "version", sqlite3_column_text(q, 0),
+                      "indent", sqlite3_column_int(q, 1), "function", sqlite3_column_text(q, 2),
+                      "file", sqlite3_column_text(q, 3), "line", sqlite3_column_int(q, 4),
+                      "duration_us", (json_int_t)sqlite3_column_int64(q, 5), "samples",
+                      (json_int_t)sqlite3_column_int64(q, 6), "requests",
+                      (json_int_t)sqlite3_column_int64(q, 7)));
+    sqlite3_finalize(q);
+    return dash_json(c, 200, dash_paged(items, &p));
+}

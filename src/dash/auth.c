@@ -1,0 +1,479 @@
+/* auth.c — users, sessions, CSRF and the login rate limit.
+ *
+ * Passwords are stored as libsodium argon2id strings.  A session token is
+ * 256 random bits given to the browser once, in an HttpOnly SameSite=Strict
+ * cookie; the store keeps only its BLAKE2b hash, so a stolen database holds
+ * no usable session.  Looking a session up by that hash in SQL leaks
+ * nothing useful through timing: an attacker cannot choose hash bytes.
+ * Secrets the caller presents (CSRF token, SECURITY_TOKEN) are compared
+ * with sodium_memcmp over fixed-size digests, in constant time. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "evodash.h"
+#include "core/config.h"
+#include "dash/dash_int.h"
+
+#define TOKEN_BYTES 32
+#define RL_WINDOW_US (300LL * 1000000) /* failures are counted over 5 minutes */
+#define RL_MAX_FAILS 5
+#define LOGIN_BODY_MAX 4096
+
+static int64_t now_us(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+static int hash_pw(const char *pw, char out[crypto_pwhash_STRBYTES])
+{
+    return crypto_pwhash_str(out, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                             crypto_pwhash_MEMLIMIT_INTERACTIVE);
+}
+
+/* Create user name with role, or give an existing one this password and
+ * role (the config is the source of truth for configured users). */
+static int upsert_user(evd_dash *d, sqlite3 *db, const char *name, const char *pw,
+                       const char *role)
+{
+    sqlite3_stmt *q = NULL;
+    char hash[crypto_pwhash_STRBYTES];
+    int rc = EVD_EIO;
+
+    if (sqlite3_prepare_v2(db, "SELECT pw_hash, role FROM users WHERE username = ?", -1, &q,
+                           NULL) != SQLITE_OK)
+        goto sqlfail;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        const char *h = (const char *)sqlite3_column_text(q, 0);
+        const char *r = (const char *)sqlite3_column_text(q, 1);
+        int same = h && r && !strcmp(r, role) &&
+                   crypto_pwhash_str_verify(h, pw, strlen(pw)) == 0;
+        sqlite3_finalize(q);
+        q = NULL;
+        if (same)
+            return 0;
+    }
+    sqlite3_finalize(q);
+    q = NULL;
+    if (hash_pw(pw, hash)) {
+        snprintf(d->err, sizeof d->err, "hashing the password of '%s' ran out of memory", name);
+        return EVD_ENOMEM;
+    }
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO users(username, pw_hash, role, created_us) VALUES(?1, "
+                           "?2, ?3, ?4) ON CONFLICT(username) DO UPDATE SET pw_hash = ?2, "
+                           "role = ?3",
+                           -1, &q, NULL) != SQLITE_OK)
+        goto sqlfail;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 2, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 3, role, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, now_us());
+    if (sqlite3_step(q) != SQLITE_DONE)
+        goto sqlfail;
+    sqlite3_finalize(q);
+    return 0;
+sqlfail:
+    snprintf(d->err, sizeof d->err, "writing user '%s': %s", name, sqlite3_errmsg(db));
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int count_admins(sqlite3 *db, int64_t *n)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM users WHERE role = 'admin'", -1, &q,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+        *n = sqlite3_column_int64(q, 0);
+        rc = 0;
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg)
+{
+    sqlite3 *db = store_db(st);
+    int rc;
+
+    const char *tok = config_str(cfg, "SECURITY_TOKEN");
+    if (tok && *tok) {
+        crypto_generichash((unsigned char *)d->token_hash, sizeof d->token_hash,
+                           (const unsigned char *)tok, strlen(tok), NULL, 0);
+        d->has_token = 1;
+    }
+    if (hash_pw("no such user", d->dummy_hash)) {
+        snprintf(d->err, sizeof d->err, "hashing ran out of memory");
+        return EVD_ENOMEM;
+    }
+    const char *user = config_str(cfg, "USERNAME"), *pw = config_str(cfg, "PASSWORD");
+    if (user && *user) {
+        if (!pw || !*pw) {
+            snprintf(d->err, sizeof d->err,
+                     "USERNAME is set but PASSWORD is not: set both, or neither to have a "
+                     "random admin password generated");
+            return EVD_EINVAL;
+        }
+        if ((rc = upsert_user(d, db, user, pw, "admin")))
+            return rc;
+    } else {
+        int64_t n;
+        if (count_admins(db, &n)) {
+            snprintf(d->err, sizeof d->err, "reading users: %s", sqlite3_errmsg(db));
+            return EVD_EIO;
+        }
+        if (!n) {
+            unsigned char raw[18];
+            char gen[32];
+            randombytes_buf(raw, sizeof raw);
+            sodium_bin2base64(gen, sizeof gen, raw, sizeof raw,
+                              sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+            if ((rc = upsert_user(d, db, "admin", gen, "admin")))
+                return rc;
+            fprintf(stderr,
+                    "evodash: created the first admin user 'admin' with password %s\n"
+                    "evodash: it is shown only this once; set USERNAME and PASSWORD in the "
+                    "config to choose your own\n",
+                    gen);
+            sodium_memzero(gen, sizeof gen);
+        }
+    }
+    const char *guest = config_str(cfg, "GUEST_USERNAME");
+    const char *gpw = NULL;
+    if (guest && *guest && config_guest_password(cfg, 0, &gpw) > 0 && gpw && *gpw) {
+        snprintf(d->guest_name, sizeof d->guest_name, "%s", guest);
+        if ((rc = upsert_user(d, db, guest, gpw, "guest")))
+            return rc;
+        int n = config_guest_password(cfg, 0, &gpw);
+        if (n > 1) {
+            if (!(d->guest_pw = calloc((size_t)n, sizeof *d->guest_pw)))
+                return EVD_ENOMEM;
+            for (int i = 1; i < n; i++) {
+                config_guest_password(cfg, i, &gpw);
+                if (!(d->guest_pw[d->nguest_pw] = strdup(gpw ? gpw : "")))
+                    return EVD_ENOMEM;
+                d->nguest_pw++;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- identification -------------------------------------------------------- */
+
+static int bearer_ok(const evd_dash *d, const char *value)
+{
+    unsigned char h[32];
+    if (!d->has_token)
+        return 0;
+    crypto_generichash(h, sizeof h, (const unsigned char *)value, strlen(value), NULL, 0);
+    return sodium_memcmp(h, d->token_hash, sizeof h) == 0;
+}
+
+/* The session token from the Cookie header, decoded; 0 when present. */
+static int cookie_token(const dctx *c, unsigned char tok[TOKEN_BYTES])
+{
+    const char *h = dash_header(c, "Cookie");
+    const char *key = "evd_session=";
+    while (h && *h) {
+        while (*h == ' ' || *h == ';')
+            h++;
+        if (!strncmp(h, key, strlen(key))) {
+            const char *v = h + strlen(key);
+            size_t n = strcspn(v, ";");
+            size_t bin = 0;
+            if (n == TOKEN_BYTES * 2 &&
+                sodium_hex2bin(tok, TOKEN_BYTES, v, n, NULL, &bin, NULL) == 0 &&
+                bin == TOKEN_BYTES)
+                return 0;
+            return -1;
+        }
+        h = strchr(h, ';');
+    }
+    return -1;
+}
+
+int auth_identify(dctx *c)
+{
+    const char *authz = dash_header(c, "Authorization");
+    c->role = ROLE_NONE;
+    if (authz && !strncasecmp(authz, "Bearer ", 7)) {
+        if (bearer_ok(c->d, authz + 7)) {
+            c->role = ROLE_TOKEN;
+            snprintf(c->username, sizeof c->username, "token");
+        }
+        return 0;
+    }
+    unsigned char tok[TOKEN_BYTES], th[32];
+    if (cookie_token(c, tok))
+        return 0;
+    crypto_generichash(th, sizeof th, tok, sizeof tok, NULL, 0);
+    sodium_memzero(tok, sizeof tok);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT s.user_id, s.csrf, s.expires_us, u.role, u.username FROM "
+                           "sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+                           -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_blob(q, 1, th, sizeof th, SQLITE_TRANSIENT);
+    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 2) > now_us()) {
+        c->user_id = sqlite3_column_int64(q, 0);
+        snprintf(c->csrf, sizeof c->csrf, "%s", (const char *)sqlite3_column_text(q, 1));
+        const char *role = (const char *)sqlite3_column_text(q, 3);
+        c->role = role && !strcmp(role, "admin") ? ROLE_ADMIN : ROLE_GUEST;
+        snprintf(c->username, sizeof c->username, "%s", (const char *)sqlite3_column_text(q, 4));
+    }
+    sqlite3_finalize(q);
+    return 0;
+}
+
+int auth_csrf_ok(const dctx *c)
+{
+    const char *given = dash_header(c, "X-CSRF-Token");
+    unsigned char a[32], b[32];
+    if (!given || !c->csrf[0])
+        return 0;
+    /* Digests first, so the comparison length never depends on input. */
+    crypto_generichash(a, sizeof a, (const unsigned char *)given, strlen(given), NULL, 0);
+    crypto_generichash(b, sizeof b, (const unsigned char *)c->csrf, strlen(c->csrf), NULL, 0);
+    return sodium_memcmp(a, b, sizeof a) == 0;
+}
+
+/* ---- login ------------------------------------------------------------------ */
+
+static int form_field(const char *body, size_t len, const char *key, char *out, size_t cap)
+{
+    size_t klen = strlen(key);
+    const char *p = body, *end = body + len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *e = amp ? amp : end;
+        if ((size_t)(e - p) > klen && !memcmp(p, key, klen) && p[klen] == '=') {
+            size_t n = (size_t)(e - p) - klen - 1;
+            if (n + 1 > cap)
+                return -2;
+            char *tmp = malloc(n + 1);
+            if (!tmp)
+                return -2;
+            int rc = dash_urldecode(p + klen + 1, n, tmp);
+            if (!rc)
+                snprintf(out, cap, "%s", tmp);
+            free(tmp);
+            return rc ? -2 : 0;
+        }
+        p = amp ? amp + 1 : end;
+    }
+    return -1;
+}
+
+int auth_parse_login(const char *body, size_t len, const char *ctype, char *user, size_t ucap,
+                     char *pass, size_t pcap, char *err, size_t ecap)
+{
+    user[0] = pass[0] = 0;
+    if (!body || !len) {
+        snprintf(err, ecap, "login: empty body; send username and password");
+        return -1;
+    }
+    if (len > LOGIN_BODY_MAX) {
+        snprintf(err, ecap, "login: body larger than %d bytes", LOGIN_BODY_MAX);
+        return -1;
+    }
+    if (ctype && !strncasecmp(ctype, "application/json", 16)) {
+        json_error_t je;
+        json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+        if (!doc) {
+            snprintf(err, ecap, "login: malformed JSON at line %d: %s", je.line, je.text);
+            return -1;
+        }
+        json_t *u = json_object_get(doc, "username"), *p = json_object_get(doc, "password");
+        int rc = 0;
+        if (!json_is_object(doc) || !json_is_string(u) || !json_is_string(p)) {
+            snprintf(err, ecap, "login: expected {\"username\": string, \"password\": string}");
+            rc = -1;
+        } else if (json_string_length(u) >= ucap || json_string_length(p) >= pcap ||
+                   strlen(json_string_value(u)) != json_string_length(u) ||
+                   strlen(json_string_value(p)) != json_string_length(p)) {
+            snprintf(err, ecap, "login: username or password too long or holds a NUL");
+            rc = -1;
+        } else {
+            snprintf(user, ucap, "%s", json_string_value(u));
+            snprintf(pass, pcap, "%s", json_string_value(p));
+        }
+        json_decref(doc);
+        return rc;
+    }
+    if (memchr(body, 0, len)) {
+        snprintf(err, ecap, "login: NUL byte in the form body");
+        return -1;
+    }
+    int ru = form_field(body, len, "username", user, ucap);
+    int rp = form_field(body, len, "password", pass, pcap);
+    if (ru || rp) {
+        snprintf(err, ecap, "login: %s", (ru == -1 || rp == -1)
+                                             ? "the form needs username and password fields"
+                                             : "malformed or overlong username or password");
+        return -1;
+    }
+    return 0;
+}
+
+/* The rate-limit slot for ip (taken over from the stalest when new). */
+static rl_slot *rl_find_unsafe(evd_dash *d, const char *ip, int64_t now)
+{
+    rl_slot *oldest = &d->rl[0];
+    for (int i = 0; i < DASH_RL_SLOTS; i++) {
+        if (!strcmp(d->rl[i].ip, ip))
+            return &d->rl[i];
+        if (d->rl[i].window_start_us < oldest->window_start_us)
+            oldest = &d->rl[i];
+    }
+    snprintf(oldest->ip, sizeof oldest->ip, "%s", ip);
+    oldest->window_start_us = now;
+    oldest->fails = 0;
+    return oldest;
+}
+
+static int rl_blocked(evd_dash *d, const char *ip, int64_t now)
+{
+    pthread_mutex_lock(&d->lock);
+    rl_slot *s = rl_find_unsafe(d, ip, now);
+    if (now - s->window_start_us > RL_WINDOW_US) {
+        s->window_start_us = now;
+        s->fails = 0;
+    }
+    int blocked = s->fails >= RL_MAX_FAILS;
+    pthread_mutex_unlock(&d->lock);
+    return blocked;
+}
+
+static void rl_note(evd_dash *d, const char *ip, int ok, int64_t now)
+{
+    pthread_mutex_lock(&d->lock);
+    rl_slot *s = rl_find_unsafe(d, ip, now);
+    if (ok)
+        s->fails = 0;
+    else
+        s->fails++;
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* Check name/password; sets *uid and *role.  Always runs one argon2
+ * verification, so unknown users take as long as wrong passwords. */
+static int check_password(dctx *c, const char *name, const char *pw, int64_t *uid, char *role,
+                          size_t rcap)
+{
+    sqlite3_stmt *q = NULL;
+    char hash[crypto_pwhash_STRBYTES];
+    int found = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT id, pw_hash, role FROM users WHERE username = ?", -1,
+                           &q, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        found = 1;
+        *uid = sqlite3_column_int64(q, 0);
+        snprintf(hash, sizeof hash, "%s", (const char *)sqlite3_column_text(q, 1));
+        snprintf(role, rcap, "%s", (const char *)sqlite3_column_text(q, 2));
+    }
+    sqlite3_finalize(q);
+    int ok = crypto_pwhash_str_verify(found ? hash : c->d->dummy_hash, pw, strlen(pw)) == 0;
+    if (found && !ok && c->d->guest_name[0] && !strcmp(name, c->d->guest_name)) {
+        /* GUEST_PASSWORD may list several passwords. */
+        for (int i = 0; i < c->d->nguest_pw; i++) {
+            size_t a = strlen(pw), b = strlen(c->d->guest_pw[i]);
+            unsigned char ha[32], hb[32];
+            crypto_generichash(ha, 32, (const unsigned char *)pw, a, NULL, 0);
+            crypto_generichash(hb, 32, (const unsigned char *)c->d->guest_pw[i], b, NULL, 0);
+            ok |= sodium_memcmp(ha, hb, 32) == 0;
+        }
+    }
+    return found && ok ? 1 : 0;
+}
+
+int route_login(dctx *c)
+{
+    const char *ip = c->rq->remote_ip ? c->rq->remote_ip : "-";
+    char user[128], pw[256], err[200], role[16];
+    int64_t now = now_us(), uid = 0;
+
+    if (rl_blocked(c->d, ip, now))
+        return dash_error(c, 429, "too many failed logins from %.46s; wait a few minutes", ip);
+    if (auth_parse_login(c->rq->body, c->rq->body_len, dash_header(c, "Content-Type"), user,
+                         sizeof user, pw, sizeof pw, err, sizeof err))
+        return dash_error(c, 400, "%s", err);
+    int ok = check_password(c, user, pw, &uid, role, sizeof role);
+    sodium_memzero(pw, sizeof pw);
+    if (ok < 0)
+        return dash_sql_error(c, "reading users");
+    rl_note(c->d, ip, ok, now);
+    if (!ok)
+        return dash_error(c, 401, "wrong username or password");
+
+    unsigned char tok[TOKEN_BYTES], th[32], cs[TOKEN_BYTES];
+    char tokhex[TOKEN_BYTES * 2 + 1], csrf[TOKEN_BYTES * 2 + 1];
+    randombytes_buf(tok, sizeof tok);
+    randombytes_buf(cs, sizeof cs);
+    sodium_bin2hex(tokhex, sizeof tokhex, tok, sizeof tok);
+    sodium_bin2hex(csrf, sizeof csrf, cs, sizeof cs);
+    crypto_generichash(th, sizeof th, tok, sizeof tok, NULL, 0);
+    sodium_memzero(tok, sizeof tok);
+    sqlite3_stmt *q = NULL;
+    sqlite3_exec(c->db, "DELETE FROM sessions WHERE expires_us < strftime('%s','now') * 1000000",
+                 NULL, NULL, NULL);
+    if (sqlite3_prepare_v2(c->db,
+                           "INSERT INTO sessions(token_hash, user_id, csrf, created_us, "
+                           "expires_us) VALUES(?, ?, ?, ?, ?)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return dash_sql_error(c, "creating the session");
+    sqlite3_bind_blob(q, 1, th, sizeof th, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 2, uid);
+    sqlite3_bind_text(q, 3, csrf, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 4, now);
+    sqlite3_bind_int64(q, 5, now + c->d->session_ttl_us);
+    int src = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (src != SQLITE_DONE)
+        return dash_sql_error(c, "creating the session");
+    snprintf(c->rs->set_cookie, sizeof c->rs->set_cookie,
+             "evd_session=%s; Path=%s; HttpOnly; SameSite=Strict; Max-Age=%lld", tokhex,
+             c->d->prefix, (long long)(c->d->session_ttl_us / 1000000));
+    sodium_memzero(tokhex, sizeof tokhex);
+    return dash_json(c, 200,
+                     json_pack("{s:s,s:s,s:s}", "username", user, "role", role, "csrf_token",
+                               csrf));
+}
+
+int route_logout(dctx *c)
+{
+    unsigned char tok[TOKEN_BYTES], th[32];
+    if (!cookie_token(c, tok)) {
+        crypto_generichash(th, sizeof th, tok, sizeof tok, NULL, 0);
+        sqlite3_stmt *q = NULL;
+        if (sqlite3_prepare_v2(c->db, "DELETE FROM sessions WHERE token_hash = ?", -1, &q,
+                               NULL) == SQLITE_OK) {
+            sqlite3_bind_blob(q, 1, th, sizeof th, SQLITE_TRANSIENT);
+            sqlite3_step(q);
+        }
+        sqlite3_finalize(q);
+    }
+    snprintf(c->rs->set_cookie, sizeof c->rs->set_cookie,
+             "evd_session=; Path=%s; HttpOnly; SameSite=Strict; Max-Age=0", c->d->prefix);
+    return dash_json(c, 200, json_pack("{s:b}", "logged_out", 1));
+}
+
+int route_session(dctx *c)
+{
+    const char *role = c->role == ROLE_ADMIN ? "admin" : c->role == ROLE_GUEST ? "guest" : "token";
+    return dash_json(c, 200,
+                     json_pack("{s:s,s:s,s:s?}", "username", c->username, "role", role,
+                               "csrf_token", c->csrf[0] ? c->csrf : NULL));
+}

@@ -1,0 +1,182 @@
+/* dash_int.h — the dashboard handler's internals, shared by src/dash only.
+ *
+ * A request becomes a dctx: the parsed query, the caller's identity, and a
+ * store connection borrowed from the handle's pool for the request's
+ * duration.  Route functions fill c->rs through the reply helpers. */
+#ifndef EVD_DASH_INT_H
+#define EVD_DASH_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "evodash.h"
+#include "dash/tz.h"
+#include "store/store.h"
+
+struct sqlite3;
+
+#define DASH_POOL_MAX 8
+#define DASH_PARAMS_MAX 32
+#define DASH_RL_SLOTS 256
+#define DASH_TZ_CACHE 16
+
+enum { ROLE_NONE = 0, ROLE_GUEST = 1, ROLE_ADMIN = 2, ROLE_TOKEN = 3 };
+
+/* Per-IP login failures inside the current window. */
+typedef struct rl_slot {
+    char ip[48];
+    int64_t window_start_us;
+    int fails;
+} rl_slot;
+
+struct evd_dash {
+    char *db_url;
+    char prefix[72];
+    char tz_default[64];
+    char token_hash[32]; /* BLAKE2b of SECURITY_TOKEN */
+    int has_token;
+    char guest_name[128];
+    char **guest_pw; /* extra GUEST_PASSWORD entries (a list is allowed) */
+    int nguest_pw;
+    int64_t session_ttl_us;
+    char dummy_hash[128]; /* verified against for unknown users: equal timing */
+
+    pthread_mutex_t lock; /* guards the pool, the rate limit and the tz cache */
+    store *pool[DASH_POOL_MAX];
+    int npool;
+    rl_slot rl[DASH_RL_SLOTS];
+    tz_zone *tz_cache[DASH_TZ_CACHE];
+    int ntz;
+    char err[512];
+};
+
+typedef struct dparam {
+    char *key, *val; /* decoded, in the dctx's param buffer */
+} dparam;
+
+typedef struct dctx {
+    evd_dash *d;
+    const evd_dash_request *rq;
+    evd_dash_response *rs;
+    store *st;
+    struct sqlite3 *db;
+    const char *sub; /* path after the prefix: "/api/overview" */
+    int role;
+    int64_t user_id;
+    char username[128];
+    char csrf[72];
+    int64_t id; /* the {id} path segment, when the route has one */
+    dparam params[DASH_PARAMS_MAX];
+    int nparams;
+    char *parambuf;
+} dctx;
+
+/* A time range from the query: [from_us, to_us) in UTC, and the zone that
+ * views bucket by. */
+typedef struct drange {
+    int64_t from_us, to_us;
+    const tz_zone *tz;
+} drange;
+
+typedef struct dpage {
+    int64_t page, per_page, offset;
+} dpage;
+
+/* ---- handler.c ---- */
+/* Reply with doc (stolen) as JSON.  Returns 0 or EVD_ENOMEM. */
+int dash_json(dctx *c, int status, json_t *doc);
+/* Reply {"error": message, "status": status}.  Returns 0. */
+int dash_error(dctx *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Reply with body (copied) of the given type. */
+int dash_text(dctx *c, int status, const char *type, const char *body, size_t len);
+/* The decoded value of a query parameter, or NULL.  Borrowed for the
+ * request. */
+const char *dash_param(const dctx *c, const char *key);
+/* An integer parameter in [lo, hi] (def when absent).  On bad input it
+ * replies 400 and returns -1. */
+int dash_param_int(dctx *c, const char *key, int64_t lo, int64_t hi, int64_t def, int64_t *out);
+/* from/to/tz; def_span_s is the span when from is absent.  Replies 400 and
+ * returns -1 on bad input. */
+int dash_range(dctx *c, int64_t def_span_s, drange *r);
+/* The zone named by ?tz= or the configured TIMEZONE; replies 400 and
+ * returns NULL on bad input.  The zone lives as long as the handle. */
+const tz_zone *dash_tz(dctx *c);
+/* page/per_page.  Replies 400 and returns -1 on bad input. */
+int dash_page(dctx *c, dpage *p);
+/* Wrap a list into {"items", "page", "per_page", "total"}, taking only the
+ * page's slice of items (stolen). */
+json_t *dash_paged(json_t *items, const dpage *p);
+/* Reply 404 unless endpoint c->id exists; returns -1 after replying. */
+int dash_endpoint_exists(dctx *c, char *name, size_t cap);
+/* A SQL failure: reply 500 with the message.  Returns 0. */
+int dash_sql_error(dctx *c, const char *what);
+/* A request header (case-insensitive), or NULL. */
+const char *dash_header(const dctx *c, const char *name);
+/* Decode form-urlencoded src[0..n) into dst (n + 1 bytes).  Returns -1 on a
+ * broken escape or an encoded NUL. */
+int dash_urldecode(const char *src, size_t n, char *dst);
+/* Format epoch microseconds as local ISO-8601 in tz into out[40]. */
+void dash_iso(const tz_zone *tz, int64_t us, char *out, size_t cap);
+json_t *dash_time(const tz_zone *tz, int64_t us); /* ISO string, or null for 0 */
+
+/* ---- auth.c ---- */
+int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg);
+/* Identify the caller from the session cookie or the bearer token. */
+int auth_identify(dctx *c);
+/* Nonzero when the request carries the session's CSRF token. */
+int auth_csrf_ok(const dctx *c);
+int route_login(dctx *c);
+int route_logout(dctx *c);
+int route_session(dctx *c);
+/* Parse a login body (form or JSON) into user/pass.  Returns 0 or -1 with
+ * a message in err.  Exposed for the fuzzer. */
+int auth_parse_login(const char *body, size_t len, const char *ctype, char *user, size_t ucap,
+                     char *pass, size_t pcap, char *err, size_t ecap);
+
+/* ---- api_aggregate.c ---- */
+int api_overview(dctx *c);
+int api_rules(dctx *c);
+int api_set_level(dctx *c);
+int api_heatmap(dctx *c);
+int api_daily(dctx *c);
+int api_hourly(dctx *c);
+int api_performance(dctx *c);
+int api_versions(dctx *c);
+int api_instances(dctx *c);
+int api_counters(dctx *c);
+int api_matrix(dctx *c);
+
+/* ---- api_endpoint.c ---- */
+int api_ep_versions(dctx *c);
+int api_ep_groups(dctx *c);
+int api_ep_ips(dctx *c);
+int api_ep_bubbles(dctx *c);
+int api_ep_status(dctx *c);
+int api_ep_heatmap(dctx *c);
+int api_outliers(dctx *c);
+int api_outlier(dctx *c);
+int api_profiler(dctx *c);
+int api_ep_profile(dctx *c);
+
+/* ---- export.c ---- */
+int api_export(dctx *c);
+int route_metrics(dctx *c);
+int api_test_runs(dctx *c);
+
+/* ---- stats.c ---- box-plot statistics */
+typedef struct boxstat {
+    double min, q1, median, q3, max, mean;
+    int64_t count;
+} boxstat;
+/* From a merged encoded sketch plus exact count/sum/min/max.  Returns 0 or
+ * EVD_ECORRUPT / EVD_ENOMEM. */
+int box_from_sketch(const void *blob, int len, int64_t count, int64_t sum, int64_t min,
+                    int64_t max, boxstat *out);
+/* Exact, from raw durations (sorted in place). */
+void box_from_values(int64_t *v, size_t n, boxstat *out);
+json_t *box_json(const boxstat *b);
+/* A quantile of an encoded sketch; < 0 if empty. */
+double sketch_blob_quantile(const void *blob, int len, double q);
+
+#endif

@@ -1,0 +1,102 @@
+/* stats.c — box-plot statistics, from a merged rollup sketch (aggregate
+ * views) or from raw durations (per-group and per-IP views, which the
+ * rollups do not key by). */
+#include <stdlib.h>
+
+#include "evodash.h"
+#include "core/sketch.h"
+#include "dash/dash_int.h"
+
+int box_from_sketch(const void *blob, int len, int64_t count, int64_t sum, int64_t min,
+                    int64_t max, boxstat *out)
+{
+    *out = (boxstat){0};
+    out->count = count;
+    if (count <= 0)
+        return 0;
+    sketch *s = malloc(sizeof *s);
+    if (!s)
+        return EVD_ENOMEM;
+    sketch_init(s);
+    if (!blob || len <= 0 || sketch_merge_encoded(s, blob, (size_t)len)) {
+        free(s);
+        return EVD_ECORRUPT;
+    }
+    out->min = (double)min;
+    out->max = (double)max;
+    out->mean = (double)sum / (double)count;
+    out->q1 = sketch_quantile(s, 0.25);
+    out->median = sketch_quantile(s, 0.5);
+    out->q3 = sketch_quantile(s, 0.75);
+    free(s);
+    /* A sketch value may sit up to 1% outside the exact extremes. */
+    if (out->q1 < out->min)
+        out->q1 = out->min;
+    if (out->q3 > out->max)
+        out->q3 = out->max;
+    if (out->median < out->min)
+        out->median = out->min;
+    if (out->median > out->max)
+        out->median = out->max;
+    return 0;
+}
+
+double sketch_blob_quantile(const void *blob, int len, double q)
+{
+    if (!blob || len <= 0)
+        return -1;
+    sketch *s = malloc(sizeof *s);
+    if (!s)
+        return -1;
+    sketch_init(s);
+    double v = -1;
+    if (!sketch_merge_encoded(s, blob, (size_t)len) && s->count)
+        v = sketch_quantile(s, q);
+    free(s);
+    return v;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Linear interpolation between closest ranks, as numpy's default. */
+static double quant_sorted(const int64_t *v, size_t n, double q)
+{
+    double pos = q * (double)(n - 1);
+    size_t i = (size_t)pos;
+    double frac = pos - (double)i;
+    if (i + 1 >= n)
+        return (double)v[n - 1];
+    return (double)v[i] + frac * (double)(v[i + 1] - v[i]);
+}
+
+void box_from_values(int64_t *v, size_t n, boxstat *out)
+{
+    *out = (boxstat){0};
+    out->count = (int64_t)n;
+    if (!n)
+        return;
+    qsort(v, n, sizeof *v, cmp_i64);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += (double)v[i];
+    out->min = (double)v[0];
+    out->max = (double)v[n - 1];
+    out->mean = sum / (double)n;
+    out->q1 = quant_sorted(v, n, 0.25);
+    out->median = quant_sorted(v, n, 0.5);
+    out->q3 = quant_sorted(v, n, 0.75);
+}
+
+json_t *box_json(const boxstat *b)
+{
+    if (!b->count)
+        return json_pack("{s:I,s:n,s:n,s:n,s:n,s:n,s:n}", "count", (json_int_t)0, "min_us",
+                         "q1_us", "median_us", "q3_us", "max_us", "mean_us");
+    return json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "count", (json_int_t)b->count, "min_us",
+                     b->min, "q1_us", b->q1, "median_us", b->median, "q3_us", b->q3, "max_us",
+                     b->max, "mean_us", b->mean);
+}

@@ -1,0 +1,211 @@
+/* fill.c — fill a store with deterministic synthetic traffic, through the
+ * store API (the writer's own statements), for the API integration test
+ * and bench-api.
+ *
+ * usage: fill DB NOW_S REQUESTS ENDPOINTS VERSIONS USERS DAYS [SEED]
+ *
+ * Requests are spread evenly over the DAYS days before NOW_S, generated
+ * hour by hour so that the rollups of one hour are built in memory and
+ * merged once; versions are deployed one after another, with a tenth of
+ * the traffic still on the previous version.  Every 997th request gets an
+ * outlier row and every 499th a profiler call tree. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evodash.h"
+#include "core/sketch.h"
+#include "store/store.h"
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+    /* splitmix64: small, deterministic across platforms */
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double unif(void)
+{
+    return (double)(rnd() >> 11) / 9007199254740992.0;
+}
+
+typedef struct cell {
+    uint64_t count;
+    int64_t sum, min, max;
+    uint64_t cls[6];
+    sketch *sk;
+} cell;
+
+static int die(store *st, const char *what)
+{
+    fprintf(stderr, "fill: %s: %s\n", what, st ? store_errmsg(st) : "out of memory");
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 8) {
+        fprintf(stderr, "usage: fill DB NOW_S REQUESTS ENDPOINTS VERSIONS USERS DAYS [SEED]\n");
+        return 2;
+    }
+    const char *db = argv[1];
+    int64_t now_s = atoll(argv[2]);
+    int64_t nreq = atoll(argv[3]);
+    int nep = atoi(argv[4]), nver = atoi(argv[5]), nusers = atoi(argv[6]), days = atoi(argv[7]);
+    rng_state = argc > 8 ? strtoull(argv[8], NULL, 10) : 42;
+    if (nep < 1 || nver < 1 || nusers < 1 || days < 1 || nreq < 1)
+        return 2;
+
+    store *st = NULL;
+    if (store_open(db, 0, &st))
+        return die(st, "open");
+    int64_t inst = 0, *ver = calloc((size_t)nver, sizeof *ver), *ep = calloc((size_t)nep, sizeof *ep);
+    double *base = calloc((size_t)nep, sizeof *base);
+    cell *cells = calloc((size_t)nep * (size_t)nver, sizeof *cells);
+    uint8_t *enc = malloc(SKETCH_ENCODED_MAX);
+    if (!ver || !ep || !base || !cells || !enc)
+        return die(NULL, "alloc");
+    int64_t start_s = now_s - (int64_t)days * 86400;
+    int64_t hours = (int64_t)days * 24;
+    if (store_begin(st))
+        return die(st, "begin");
+    if (store_instance_register(st, "fill:1", "fillhost", 1, start_s * 1000000, &inst))
+        return die(st, "instance");
+    for (int v = 0; v < nver; v++) {
+        char name[32];
+        int64_t first = start_s + (int64_t)v * days * 86400 / nver;
+        snprintf(name, sizeof name, "v%02d", v + 1);
+        if (store_version_touch(st, name, first * 1000000, &ver[v]))
+            return die(st, "version");
+    }
+    for (int e = 0; e < nep; e++) {
+        char name[64], rule[64];
+        int level;
+        snprintf(name, sizeof name, "api.endpoint_%02d", e);
+        snprintf(rule, sizeof rule, "/api/e%02d/<id>", e);
+        if (store_endpoint_upsert(st, name, rule, e % 3 ? "GET" : "GET,POST", 1, &ep[e], &level))
+            return die(st, "endpoint");
+        base[e] = 500.0 * (1 + e % 7); /* microseconds */
+    }
+    for (size_t i = 0; i < (size_t)nep * (size_t)nver; i++)
+        if (!(cells[i].sk = malloc(sizeof(sketch))))
+            return die(NULL, "alloc");
+
+    int64_t done = 0, last_ts = 0, outliers = 0;
+    for (int64_t h = 0; h < hours; h++) {
+        int64_t n = nreq * (h + 1) / hours - nreq * h / hours;
+        int64_t hour_s = start_s + h * 3600;
+        for (size_t i = 0; i < (size_t)nep * (size_t)nver; i++) {
+            cells[i].count = 0;
+            sketch_init(cells[i].sk);
+        }
+        int cur = (int)(h * nver / hours);
+        for (int64_t k = 0; k < n; k++, done++) {
+            /* Skewed endpoint choice: low ids are busier. */
+            int e = (int)(pow(unif(), 2.0) * nep);
+            int v = cur > 0 && unif() < 0.1 ? cur - 1 : cur;
+            int user = (int)(unif() * nusers);
+            int64_t ts = hour_s * 1000000 + (int64_t)(unif() * 3.6e9);
+            double z = sqrt(-2 * log(unif() + 1e-12)) * cos(6.283185307 * unif());
+            int64_t dur = (int64_t)(base[e] * exp(0.5 * z) * (1 + 0.1 * v)) + 1;
+            double u = unif();
+            int status = u < 0.01 ? 500 : u < 0.05 ? 404 : u < 0.07 ? 302 : 200;
+            char group[32], ip[32];
+            snprintf(group, sizeof group, "user%04d", user);
+            snprintf(ip, sizeof ip, "10.0.%d.%d", user / 250, user % 250);
+            store_request rq = {.endpoint_id = ep[e], .version_id = ver[v], .instance_id = inst,
+                                .ts_us = ts, .duration_us = dur, .status = status,
+                                .group = group, .ip = ip};
+            int64_t rowid;
+            if (store_insert_request(st, &rq, &rowid))
+                return die(st, "request");
+            if (done % 997 == 0) {
+                store_outlier o = {
+                    .request_id = rowid, .endpoint_id = ep[e], .ts_us = ts, .duration_us = dur,
+                    .stack = "main\tservice.c\t10\nhandle\tservice.c\t42\nslow_query\tdb.c\t7\n",
+                    .cpu = "[12.5,80.0]",
+                    .memory = "{\"total_bytes\":1000,\"used_bytes\":500}",
+                    .details = "{\"url\":\"/api/x?id=1\",\"headers\":{\"Accept\":\"*/*\"},"
+                               "\"environ\":{\"REMOTE_ADDR\":\"10.0.0.1\"},\"values\":{\"id\":"
+                               "\"1\"}}"};
+                if (store_insert_outlier(st, &o))
+                    return die(st, "outlier");
+                outliers++;
+            }
+            if (done % 499 == 0) {
+                static const char *const fn[] = {"handle", "parse", "query", "render"};
+                static const int ind[] = {0, 1, 1, 2};
+                for (int p = 0; p < 4; p++) {
+                    store_profile_line pl = {.request_id = rowid, .position = p,
+                                             .indent = ind[p], .function = fn[p],
+                                             .file = "service.c", .line = 10 * (p + 1),
+                                             .duration_us = dur / (p + 1), .samples = 4 - p};
+                    if (store_insert_profile_line(st, &pl))
+                        return die(st, "profile");
+                }
+            }
+            cell *c = &cells[e * nver + v];
+            if (!c->count) {
+                c->sum = 0;
+                c->min = INT64_MAX;
+                c->max = 0;
+                memset(c->cls, 0, sizeof c->cls);
+            }
+            c->count++;
+            c->sum += dur;
+            if (dur < c->min)
+                c->min = dur;
+            if (dur > c->max)
+                c->max = dur;
+            c->cls[status / 100 <= 5 ? status / 100 : 0]++;
+            sketch_add(c->sk, (double)dur);
+            if (ts > last_ts)
+                last_ts = ts;
+        }
+        for (int e = 0; e < nep; e++)
+            for (int v = 0; v < nver; v++) {
+                cell *c = &cells[e * nver + v];
+                if (!c->count)
+                    continue;
+                store_rollup r = {.endpoint_id = ep[e], .version_id = ver[v],
+                                  .instance_id = inst, .hour = hour_s / 3600, .count = c->count,
+                                  .sum_us = c->sum, .min_us = c->min, .max_us = c->max};
+                memcpy(r.status_class, c->cls, sizeof r.status_class);
+                r.sketch = enc;
+                r.sketch_len = sketch_encode(c->sk, enc, SKETCH_ENCODED_MAX);
+                if (store_rollup_merge(st, &r))
+                    return die(st, "rollup");
+                if (store_endpoint_touch(st, ep[e], hour_s * 1000000 + 3599999999LL, 0))
+                    return die(st, "touch");
+            }
+    }
+    for (int v = 0; v < nver; v++) {
+        char name[32];
+        int64_t id;
+        int64_t last = v == nver - 1 ? now_s : start_s + (int64_t)(v + 2) * days * 86400 / nver;
+        snprintf(name, sizeof name, "v%02d", v + 1);
+        if (store_version_touch(st, name, (last < now_s ? last : now_s) * 1000000, &id))
+            return die(st, "version");
+    }
+    store_counters cn = {.recorded = (uint64_t)done + 7, .dropped = 7, .written = (uint64_t)done,
+                         .write_errors = 2, .outliers = (uint64_t)outliers};
+    if (store_instance_counters(st, inst, &cn, now_s * 1000000))
+        return die(st, "counters");
+    if (store_commit(st))
+        return die(st, "commit");
+    for (size_t i = 0; i < (size_t)nep * (size_t)nver; i++)
+        free(cells[i].sk);
+    free(cells);
+    free(enc);
+    free(ver);
+    free(ep);
+    free(base);
+    store_close(st);
+    printf("fill: %lld requests, %lld outliers\n", (long long)done, (long long)outliers);
+    return 0;
+}
