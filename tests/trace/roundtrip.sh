@@ -58,6 +58,10 @@ jq -e '[.scenarios[0].interactions[].functions as $f | range(0; $f | length) as 
 	fail "validate"
 grep -q 'echarts' "$T/d3/gantt.html" && grep -q 'req/a' "$T/d3/gantt.html" || fail "gantt.html"
 grep -q 'spin_100' "$T/d3/callgraph.html" || fail "callgraph.html"
+# The charts' code runs and draws (ECharts' server-side renderer in node).
+E="$(pwd)/web/node_modules/echarts"
+timeout 60 node "$(dirname "$0")/html_check.js" "$E" "$T/d3/gantt.html" 2 || fail "gantt.html does not draw"
+timeout 60 node "$(dirname "$0")/html_check.js" "$E" "$T/d3/callgraph.html" 5 || fail "callgraph.html does not draw"
 
 # LD_PRELOAD, no markers: main is the one interaction; static leaf is named.
 out=$(EVODASH_TRACE_OUT="$T/pl.%p" LD_PRELOAD="$B/libevodash-trace.so" "$B/trace/preload_prog")
