@@ -1,0 +1,339 @@
+/* test_dash.c — the dashboard handler in process: time-zone offsets across
+ * DST, local day boundaries, routing and status codes, the login body
+ * parser, sessions and CSRF, pagination and range errors, and static asset
+ * path handling. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evodash.h"
+#include "dash/dash_int.h"
+#include "dash/tz.h"
+#include "testutil.h"
+
+/* ---- time zones ---- */
+
+static void test_tz_amsterdam_dst(void **state)
+{
+    (void)state;
+    tz_zone *z;
+    char err[160];
+    assert_int_equal(tz_load("Europe/Amsterdam", NULL, &z, err, sizeof err), 0);
+    /* 2026-03-29 01:00 UTC: CET (+1) becomes CEST (+2). */
+    assert_int_equal(tz_offset(z, 1774746000 - 1), 3600);
+    assert_int_equal(tz_offset(z, 1774746000), 7200);
+    /* 2026-10-25 01:00 UTC: back to +1. */
+    assert_int_equal(tz_offset(z, 1792890000 - 1), 7200);
+    assert_int_equal(tz_offset(z, 1792890000), 3600);
+    /* 2026-10-25 is a 25-hour local day. */
+    int64_t day = tz_day(z, 1792890000);
+    assert_int_equal(tz_day_start(z, day + 1) - tz_day_start(z, day), 25 * 3600);
+    /* and 2026-03-29 a 23-hour one */
+    day = tz_day(z, 1774746000);
+    assert_int_equal(tz_day_start(z, day + 1) - tz_day_start(z, day), 23 * 3600);
+    /* local midnight of 2026-11-04 is 23:00 UTC the day before */
+    assert_int_equal(tz_day_start(z, 20761), 1793746800);
+    tz_free(z);
+}
+
+static void test_tz_names(void **state)
+{
+    (void)state;
+    tz_zone *z;
+    char err[160];
+    assert_int_equal(tz_load("UTC", NULL, &z, err, sizeof err), 0);
+    assert_int_equal(tz_offset(z, 1234567890), 0);
+    tz_free(z);
+    assert_int_equal(tz_load("../etc/passwd", NULL, &z, err, sizeof err), EVD_EINVAL);
+    assert_null(z);
+    assert_int_equal(tz_load("/etc/localtime", NULL, &z, err, sizeof err), EVD_EINVAL);
+    assert_int_equal(tz_load("Mars/Olympus", NULL, &z, err, sizeof err), EVD_ENOENT);
+    assert_non_null(strstr(err, "Mars/Olympus"));
+    /* a file that is not TZif */
+    char dir[64];
+    tu_tmpdir(dir, sizeof dir);
+    char path[128];
+    snprintf(path, sizeof path, "%s/Bad", dir);
+    FILE *f = fopen(path, "w");
+    fputs("TZif2 but truncated", f);
+    fclose(f);
+    assert_int_equal(tz_load("Bad", dir, &z, err, sizeof err), EVD_EINVAL);
+    tu_rmrf(dir);
+    /* India: +5:30 all year */
+    assert_int_equal(tz_load("Asia/Kolkata", NULL, &z, err, sizeof err), 0);
+    assert_int_equal(tz_offset(z, 1700000000), 19800);
+    tz_free(z);
+}
+
+/* ---- login parser ---- */
+
+static void test_login_parse(void **state)
+{
+    (void)state;
+    char u[64], p[64], err[200];
+    const char *js = "{\"username\":\"ann\",\"password\":\"p w\"}";
+    assert_int_equal(auth_parse_login(js, strlen(js), "application/json", u, sizeof u, p,
+                                      sizeof p, err, sizeof err),
+                     0);
+    assert_string_equal(u, "ann");
+    assert_string_equal(p, "p w");
+    const char *form = "password=a%26b%3D&username=bob+x";
+    assert_int_equal(auth_parse_login(form, strlen(form), "application/x-www-form-urlencoded", u,
+                                      sizeof u, p, sizeof p, err, sizeof err),
+                     0);
+    assert_string_equal(u, "bob x");
+    assert_string_equal(p, "a&b=");
+    static const char *const bad[] = {"{", "[1]", "{\"username\":1,\"password\":\"x\"}",
+                                      "{\"username\":\"a\\u0000b\",\"password\":\"x\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(auth_parse_login(bad[i], strlen(bad[i]), "application/json", u, sizeof u,
+                                          p, sizeof p, err, sizeof err),
+                         -1);
+    const char *badform[] = {"username=x", "username=%zz&password=y", "username=%00&password=y"};
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(auth_parse_login(badform[i], strlen(badform[i]), NULL, u, sizeof u, p,
+                                          sizeof p, err, sizeof err),
+                         -1);
+    char big[100];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    char body[200];
+    snprintf(body, sizeof body, "username=%s&password=x", big);
+    assert_int_equal(auth_parse_login(body, strlen(body), NULL, u, sizeof u, p, sizeof p, err,
+                                      sizeof err),
+                     -1);
+    assert_int_equal(auth_parse_login(NULL, 0, NULL, u, sizeof u, p, sizeof p, err, sizeof err),
+                     -1);
+}
+
+/* ---- the handler in process ---- */
+
+typedef struct fixture {
+    char dir[64];
+    char url[160];
+    evd_dash *d;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    tu_tmpdir(fx->dir, sizeof fx->dir);
+    snprintf(fx->url, sizeof fx->url, "%s/t.db", fx->dir);
+    store *st = NULL;
+    assert_int_equal(store_open(fx->url, 0, &st), 0);
+    int64_t id;
+    int level;
+    assert_int_equal(store_endpoint_upsert(st, "api.one", "/one", "GET", 1, &id, &level), 0);
+    store_close(st);
+    evd_config *cfg = evd_config_new();
+    assert_int_equal(evd_config_set(cfg, "USERNAME", "root"), 0);
+    assert_int_equal(evd_config_set(cfg, "PASSWORD", "pw-root"), 0);
+    assert_int_equal(evd_config_set(cfg, "GUEST_USERNAME", "g"), 0);
+    assert_int_equal(evd_config_set(cfg, "GUEST_PASSWORD", "['gp1', 'gp2']"), 0);
+    int rc = evd_dash_open(cfg, fx->url, &fx->d);
+    if (rc)
+        fprintf(stderr, "%s\n", evd_dash_errmsg(fx->d));
+    assert_int_equal(rc, 0);
+    evd_config_free(cfg);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    evd_dash_close(fx->d);
+    tu_rmrf(fx->dir);
+    free(fx);
+    return 0;
+}
+
+typedef struct reply {
+    int status;
+    char cookie[256];
+    json_t *doc;
+} reply;
+
+static reply call(fixture *fx, const char *method, const char *path, const char *query,
+                  const char *cookie, const char *csrf, const char *ctype, const char *body)
+{
+    evd_dash_header h[3];
+    size_t nh = 0;
+    if (cookie)
+        h[nh++] = (evd_dash_header){"Cookie", cookie};
+    if (csrf)
+        h[nh++] = (evd_dash_header){"X-CSRF-Token", csrf};
+    if (ctype)
+        h[nh++] = (evd_dash_header){"Content-Type", ctype};
+    evd_dash_request rq = {.method = method, .path = path, .query = query, .headers = h,
+                           .nheaders = nh, .body = body, .body_len = body ? strlen(body) : 0,
+                           .remote_ip = "192.0.2.1"};
+    evd_dash_response rs;
+    assert_int_equal(evd_dash_handle(fx->d, &rq, &rs), 0);
+    reply r = {.status = rs.status};
+    snprintf(r.cookie, sizeof r.cookie, "%s", rs.set_cookie);
+    if (rs.body && !strcmp(rs.content_type, "application/json"))
+        r.doc = json_loadb(rs.body, rs.body_len, 0, NULL);
+    evd_dash_response_free(&rs);
+    return r;
+}
+
+static void expect_error(reply r, int status)
+{
+    assert_int_equal(r.status, status);
+    assert_non_null(r.doc);
+    assert_true(json_is_string(json_object_get(r.doc, "error")));
+    json_decref(r.doc);
+}
+
+static void login(fixture *fx, const char *user, const char *pw, char *cookie, size_t ccap,
+                  char *csrf, size_t scap)
+{
+    char body[128];
+    snprintf(body, sizeof body, "username=%s&password=%s", user, pw);
+    reply r = call(fx, "POST", "/dashboard/login", NULL, NULL, NULL, NULL, body);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.cookie, "HttpOnly"));
+    assert_non_null(strstr(r.cookie, "SameSite=Strict"));
+    size_t n = strcspn(r.cookie, ";");
+    snprintf(cookie, ccap, "%.*s", (int)n, r.cookie);
+    snprintf(csrf, scap, "%s", json_string_value(json_object_get(r.doc, "csrf_token")));
+    json_decref(r.doc);
+}
+
+static void test_routing(void **state)
+{
+    fixture *fx = *state;
+    char ck[128], cs[80];
+    expect_error(call(fx, "GET", "/elsewhere", NULL, NULL, NULL, NULL, NULL), 404);
+    expect_error(call(fx, "GET", "/dashboard/api/overview", NULL, NULL, NULL, NULL, NULL), 401);
+    login(fx, "root", "pw-root", ck, sizeof ck, cs, sizeof cs);
+    reply r = call(fx, "GET", "/dashboard/api/overview", "per_page=1", ck, NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_integer_value(json_object_get(r.doc, "total")), 1);
+    json_decref(r.doc);
+    expect_error(call(fx, "GET", "/dashboard/api/nope", NULL, ck, NULL, NULL, NULL), 404);
+    expect_error(call(fx, "DELETE", "/dashboard/api/overview", NULL, ck, NULL, NULL, NULL), 405);
+    expect_error(call(fx, "GET", "/dashboard/api/endpoints/x1/versions", NULL, ck, NULL, NULL,
+                      NULL),
+                 400);
+    expect_error(call(fx, "GET", "/dashboard/api/endpoints/99999999999999999999999/versions",
+                      NULL, ck, NULL, NULL, NULL),
+                 400);
+    expect_error(call(fx, "GET", "/dashboard/api/endpoints/42/versions", NULL, ck, NULL, NULL,
+                      NULL),
+                 404);
+    expect_error(call(fx, "GET", "/dashboard/api/overview", "per_page=0", ck, NULL, NULL, NULL),
+                 400);
+    expect_error(call(fx, "GET", "/dashboard/api/overview", "page=1e9", ck, NULL, NULL, NULL),
+                 400);
+    expect_error(call(fx, "GET", "/dashboard/api/daily", "from=2026-02-30T25:00", ck, NULL, NULL,
+                      NULL),
+                 400);
+    expect_error(call(fx, "GET", "/dashboard/api/daily", "from=0&to=999999999999", ck, NULL, NULL,
+                      NULL),
+                 400);
+    expect_error(call(fx, "GET", "/dashboard/api/heatmap", "tz=Europe%2F..%2F..%2Fetc", ck, NULL,
+                      NULL, NULL),
+                 400);
+    expect_error(call(fx, "GET", "/dashboard/static/../secret", NULL, NULL, NULL, NULL, NULL),
+                 400);
+    expect_error(call(fx, "GET", "/dashboard/static/a\\b", NULL, NULL, NULL, NULL, NULL), 400);
+    r = call(fx, "GET", "/dashboard/", NULL, NULL, NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_null(r.doc);
+}
+
+static void test_sessions_and_csrf(void **state)
+{
+    fixture *fx = *state;
+    char ck[128], cs[80], gck[128], gcs[80];
+    login(fx, "root", "pw-root", ck, sizeof ck, cs, sizeof cs);
+    /* the second GUEST_PASSWORD works too */
+    login(fx, "g", "gp2", gck, sizeof gck, gcs, sizeof gcs);
+    const char *lv = "{\"level\": 3}";
+    expect_error(call(fx, "POST", "/dashboard/api/rules/1/level", NULL, ck, NULL,
+                      "application/json", lv),
+                 403);
+    expect_error(call(fx, "POST", "/dashboard/api/rules/1/level", NULL, gck, gcs,
+                      "application/json", lv),
+                 403);
+    reply r = call(fx, "POST", "/dashboard/api/rules/1/level", NULL, ck, cs, "application/json",
+                   lv);
+    assert_int_equal(r.status, 200);
+    json_decref(r.doc);
+    assert_int_equal(tu_sql_int(fx->url, "SELECT level FROM endpoints WHERE id = 1"), 3);
+    /* the store keeps only a hash of the session token */
+    char *stored = tu_sql_text(fx->url, "SELECT hex(token_hash) FROM sessions LIMIT 1");
+    assert_non_null(stored);
+    assert_null(strstr(ck, stored));
+    free(stored);
+    /* a forged cookie of the right shape is just not logged in */
+    expect_error(call(fx, "GET", "/dashboard/api/rules", NULL,
+                      "evd_session="
+                      "00000000000000000000000000000000000000000000000000000000000000aa",
+                      NULL, NULL, NULL),
+                 401);
+}
+
+static void test_rate_limit(void **state)
+{
+    fixture *fx = *state;
+    for (int i = 0; i < 5; i++)
+        expect_error(call(fx, "POST", "/dashboard/login", NULL, NULL, NULL, NULL,
+                          "username=root&password=nope"),
+                     401);
+    expect_error(call(fx, "POST", "/dashboard/login", NULL, NULL, NULL, NULL,
+                      "username=root&password=pw-root"),
+                 429);
+}
+
+static void test_no_default_admin(void **state)
+{
+    (void)state;
+    char dir[64], url[128];
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(url, sizeof url, "%s/t.db", dir);
+    store *st = NULL;
+    assert_int_equal(store_open(url, 0, &st), 0);
+    store_close(st);
+    evd_dash *d = NULL;
+    assert_int_equal(evd_dash_open(NULL, url, &d), 0);
+    evd_dash_close(d);
+    /* an admin exists, with a random password: admin/admin does not log in */
+    assert_int_equal(tu_sql_int(url, "SELECT count(*) FROM users WHERE role = 'admin'"), 1);
+    assert_int_equal(evd_dash_open(NULL, url, &d), 0);
+    evd_dash_request rq = {.method = "POST", .path = "/dashboard/login",
+                           .body = "username=admin&password=admin", .body_len = 29};
+    evd_dash_response rs;
+    assert_int_equal(evd_dash_handle(d, &rq, &rs), 0);
+    assert_int_equal(rs.status, 401);
+    evd_dash_response_free(&rs);
+    evd_dash_close(d);
+    /* a missing store is an error, not a fresh empty file */
+    snprintf(url, sizeof url, "%s/missing.db", dir);
+    assert_int_not_equal(evd_dash_open(NULL, url, &d), 0);
+    assert_non_null(strstr(evd_dash_errmsg(d), "missing.db"));
+    evd_dash_close(d);
+    tu_rmrf(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tz_amsterdam_dst),
+        cmocka_unit_test(test_tz_names),
+        cmocka_unit_test(test_login_parse),
+        cmocka_unit_test_setup_teardown(test_routing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sessions_and_csrf, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
+        cmocka_unit_test(test_no_default_admin),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
