@@ -1,0 +1,57 @@
+/* _evodash.c — the module: types, the fork hooks and the exit hook.
+ *
+ * The agent is linked in statically (libevodash.a, built -fPIC
+ * -fvisibility=hidden), so the installed module needs no libevodash.so. */
+#include "module.h"
+
+PyObject *EvodashError;
+
+static PyObject *shutdown(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    capture_shutdown();
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"_before_fork", capture_before_fork, METH_NOARGS, "os.register_at_fork(before=...)"},
+    {"_after_fork", capture_after_fork, METH_NOARGS, "os.register_at_fork(after_in_*=...)"},
+    {"_shutdown", shutdown, METH_NOARGS, "Stop the capture callbacks (interpreter exit)."},
+    {"import_fmd", (PyCFunction)(void (*)(void))fmd_import, METH_VARARGS | METH_KEYWORDS,
+     "import_fmd(source, into) -> dict of counts: copy a Flask-MonitoringDashboard "
+     "SQLite database into an evodash store."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, .m_name = "evodash._evodash", .m_doc = "evodash's Flask binding, in C.",
+    .m_size = -1,          .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC PyInit__evodash(void);
+
+PyMODINIT_FUNC PyInit__evodash(void)
+{
+    PyTypeObject *types[] = {&Binding_Type, &Wrapper_Type, &Middleware_Type, &DashView_Type,
+                             &Config_Type};
+    const char *names[] = {"Binding", "Wrapper", "Middleware", "DashView", "Config"};
+    if (reqctx_setup()) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot create a thread-local key");
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&module);
+    if (!m)
+        return NULL;
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (PyType_Ready(types[i]) || PyModule_AddObjectRef(m, names[i], (PyObject *)types[i]))
+            goto fail;
+    EvodashError = PyErr_NewException("evodash.EvodashError", PyExc_RuntimeError, NULL);
+    if (!EvodashError || PyModule_AddObjectRef(m, "EvodashError", EvodashError) ||
+        PyModule_AddStringConstant(m, "EVD_VERSION", EVD_VERSION))
+        goto fail;
+    return m;
+fail:
+    Py_DECREF(m);
+    return NULL;
+}

@@ -1,0 +1,476 @@
+/* wrapper.c — the per-request hot path: the view Wrapper and the WSGI
+ * middleware.
+ *
+ * DESIGN
+ *
+ * The Wrapper replaces a monitored view in app.view_functions.  It is a C
+ * callable (vectorcall): it calls evd_req_begin_ctx(), the original view,
+ * then evd_req_end() with the status taken from what the view returned or
+ * raised, the groups and the client address.  Nothing here takes a lock or
+ * releases the GIL; the agent's calls never block.
+ *
+ * The middleware wraps app.wsgi_app.  It remembers the request's environ
+ * in a per-thread context (reqctx) so that the Wrapper can read the client
+ * address, and the capture callbacks (watchdog/sampler threads, under the
+ * GIL) the request details, without going through Flask's context locals.
+ * It also triggers binding_sync() at most every SYNC_PERIOD, or when the
+ * number of views changed, which is how routes added after bind and level
+ * changes made in the dashboard reach this process.
+ *
+ * reqctx memory is never returned to the allocator while the module is
+ * loaded: a thread that ends puts its context on a free list (under
+ * free_mu, a leaf lock never held while waiting for the GIL), so a callback
+ * that reads a context late reads valid memory.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "module.h"
+
+typedef struct Wrapper {
+    PyObject_HEAD vectorcallfunc vectorcall;
+    Binding *b;     /* strong */
+    PyObject *orig; /* strong */
+    PyObject *name; /* strong */
+    PyObject *dict; /* for functools-style attributes */
+    int ep;
+} Wrapper;
+
+typedef struct Middleware {
+    PyObject_HEAD vectorcallfunc vectorcall;
+    Binding *b;
+    PyObject *inner;
+} Middleware;
+
+/* ---- per-thread context ------------------------------------------------- */
+
+static pthread_key_t ctx_key;
+static pthread_mutex_t free_mu = PTHREAD_MUTEX_INITIALIZER;
+static reqctx *free_list;
+static __thread reqctx *tls_ctx;
+
+static void ctx_release(void *p)
+{
+    reqctx *c = p;
+    pthread_mutex_lock(&free_mu);
+    c->next_free = free_list;
+    free_list = c;
+    pthread_mutex_unlock(&free_mu);
+}
+
+int reqctx_setup(void)
+{
+    return pthread_key_create(&ctx_key, ctx_release) ? -1 : 0;
+}
+
+reqctx *reqctx_get(void)
+{
+    reqctx *c = tls_ctx;
+    if (c)
+        return c;
+    pthread_mutex_lock(&free_mu);
+    c = free_list;
+    if (c)
+        free_list = c->next_free;
+    pthread_mutex_unlock(&free_mu);
+    if (!c && !(c = calloc(1, sizeof *c)))
+        return NULL;
+    c->environ = NULL;
+    c->active = 0;
+    c->thread = (uint64_t)pthread_self();
+    c->next_free = NULL;
+    pthread_setspecific(ctx_key, c);
+    tls_ctx = c;
+    return c;
+}
+
+/* ---- status, groups, address -------------------------------------------- */
+
+static int status_from_text(PyObject *s)
+{
+    const char *t = PyUnicode_Check(s) ? PyUnicode_AsUTF8(s) : PyBytes_AsString(s);
+    if (!t) {
+        PyErr_Clear();
+        return 200;
+    }
+    int v = atoi(t);
+    return v > 0 ? v : 200;
+}
+
+static int status_of(Binding *b, PyObject *res)
+{
+    if (PyUnicode_Check(res) || PyBytes_Check(res) || PyDict_Check(res) || PyList_Check(res))
+        return 200;
+    if (PyTuple_Check(res)) {
+        Py_ssize_t n = PyTuple_GET_SIZE(res);
+        if (n >= 2) {
+            PyObject *x = PyTuple_GET_ITEM(res, 1);
+            if (PyLong_Check(x)) {
+                long v = PyLong_AsLong(x);
+                if (v == -1 && PyErr_Occurred()) {
+                    PyErr_Clear();
+                    return 200;
+                }
+                return (int)v;
+            }
+            if (PyUnicode_Check(x) || PyBytes_Check(x))
+                return status_from_text(x);
+        }
+        /* (body,) or (body, headers): the body decides */
+        return n >= 1 ? status_of(b, PyTuple_GET_ITEM(res, 0)) : 200;
+    }
+    /* A Response (status_code) or a returned HTTPException (code). */
+    int is_exc = b->http_exc ? PyObject_IsInstance(res, b->http_exc) : 0;
+    if (is_exc < 0) {
+        PyErr_Clear();
+        is_exc = 0;
+    }
+    PyObject *code = PyObject_GetAttrString(res, is_exc ? "code" : "status_code");
+    if (!code) {
+        PyErr_Clear();
+        return 200;
+    }
+    long v = PyLong_Check(code) ? PyLong_AsLong(code) : 200;
+    Py_DECREF(code);
+    if (v == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        v = 200;
+    }
+    return (int)v;
+}
+
+/* Append s to buf[*at..cap), keeping it NUL-terminated. */
+static void append(char *buf, size_t cap, size_t *at, const char *s)
+{
+    size_t n = strlen(s);
+    if (*at + n >= cap)
+        n = cap - 1 - *at;
+    memcpy(buf + *at, s, n);
+    *at += n;
+    buf[*at] = 0;
+}
+
+/* "value" for one unnamed grouping, else "name=value" pairs joined with
+ * ";".  A grouping function that fails is skipped (the request is still
+ * recorded).  Returns buf, or NULL when there are no groups. */
+static const char *groups_of(Binding *b, char *buf, size_t cap)
+{
+    Py_ssize_t n = b->group_by ? PyList_GET_SIZE(b->group_by) : 0;
+    size_t at = 0;
+    buf[0] = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *pair = PyList_GET_ITEM(b->group_by, i);
+        PyObject *name = PyTuple_GET_ITEM(pair, 0), *fn = PyTuple_GET_ITEM(pair, 1);
+        PyObject *v = PyObject_CallNoArgs(fn);
+        PyObject *s = v ? PyObject_Str(v) : NULL;
+        const char *t = s ? PyUnicode_AsUTF8(s) : NULL;
+        if (t) {
+            if (at)
+                append(buf, cap, &at, ";");
+            if (name != Py_None) {
+                const char *nm = PyUnicode_AsUTF8(name);
+                append(buf, cap, &at, nm ? nm : "?");
+                append(buf, cap, &at, "=");
+            }
+            append(buf, cap, &at, t);
+        }
+        if (PyErr_Occurred())
+            PyErr_Clear();
+        Py_XDECREF(s);
+        Py_XDECREF(v);
+    }
+    return at ? buf : NULL;
+}
+
+static int is_trusted(Binding *b, const char *addr, size_t len)
+{
+    PyObject *s = PyUnicode_FromStringAndSize(addr, (Py_ssize_t)len);
+    if (!s) {
+        PyErr_Clear();
+        return 0;
+    }
+    int r = PySet_Contains(b->trusted, s);
+    Py_DECREF(s);
+    if (r < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    return r;
+}
+
+/* The client address: get_ip() when configured; else REMOTE_ADDR, unless
+ * that is a trusted proxy: then the right-most X-Forwarded-For entry that
+ * is not itself a trusted proxy (entries further left are client-supplied
+ * and could be forged). */
+static const char *ip_of(Binding *b, reqctx *c, char *buf, size_t cap)
+{
+    if (b->get_ip && b->get_ip != Py_None) {
+        PyObject *v = PyObject_CallNoArgs(b->get_ip);
+        PyObject *s = v && v != Py_None ? PyObject_Str(v) : NULL;
+        const char *t = s ? PyUnicode_AsUTF8(s) : NULL;
+        if (t)
+            snprintf(buf, cap, "%s", t);
+        if (PyErr_Occurred())
+            PyErr_Clear();
+        Py_XDECREF(s);
+        Py_XDECREF(v);
+        return t ? buf : NULL;
+    }
+    if (!c || !c->environ || !PyDict_Check(c->environ))
+        return NULL;
+    PyObject *ra = PyDict_GetItemString(c->environ, "REMOTE_ADDR");
+    const char *remote = ra && PyUnicode_Check(ra) ? PyUnicode_AsUTF8(ra) : NULL;
+    if (!remote) {
+        PyErr_Clear();
+        return NULL;
+    }
+    snprintf(buf, cap, "%s", remote);
+    if (!b->trusted || PySet_GET_SIZE(b->trusted) == 0 || !is_trusted(b, remote, strlen(remote)))
+        return buf;
+    PyObject *xff = PyDict_GetItemString(c->environ, "HTTP_X_FORWARDED_FOR");
+    const char *x = xff && PyUnicode_Check(xff) ? PyUnicode_AsUTF8(xff) : NULL;
+    if (!x) {
+        PyErr_Clear();
+        return buf;
+    }
+    const char *end = x + strlen(x);
+    while (end > x) {
+        const char *comma = end;
+        while (comma > x && comma[-1] != ',')
+            comma--;
+        const char *s = comma, *e = end;
+        while (s < e && (*s == ' ' || *s == '\t'))
+            s++;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        if (e > s) {
+            snprintf(buf, cap, "%.*s", (int)(e - s), s);
+            if (!is_trusted(b, s, (size_t)(e - s)))
+                break;
+        }
+        end = comma > x ? comma - 1 : x;
+    }
+    return buf;
+}
+
+/* ---- Wrapper -------------------------------------------------------------- */
+
+static PyObject *wrapper_vcall(PyObject *self, PyObject *const *args, size_t nargsf,
+                               PyObject *kwnames)
+{
+    Wrapper *w = (Wrapper *)self;
+    Binding *b = w->b;
+    reqctx *c = reqctx_get();
+    if (!c || b->closed)
+        return PyObject_Vectorcall(w->orig, args, nargsf, kwnames);
+    c->active++;
+    evd_req r = evd_req_begin_ctx(b->agent, w->ep, c);
+    PyObject *res = PyObject_Vectorcall(w->orig, args, nargsf, kwnames);
+    PyObject *et = NULL, *ev = NULL, *tb = NULL;
+    int status;
+    if (res) {
+        status = status_of(b, res);
+    } else {
+        PyErr_Fetch(&et, &ev, &tb);
+        status = 500;
+        if (et && b->http_exc && PyErr_GivenExceptionMatches(et, b->http_exc)) {
+            PyErr_NormalizeException(&et, &ev, &tb);
+            PyObject *code = ev ? PyObject_GetAttrString(ev, "code") : NULL;
+            if (code && PyLong_Check(code))
+                status = (int)PyLong_AsLong(code);
+            Py_XDECREF(code);
+            if (PyErr_Occurred())
+                PyErr_Clear();
+        }
+    }
+    char gbuf[256], ipbuf[128];
+    const char *group = b->group_by ? groups_of(b, gbuf, sizeof gbuf) : NULL;
+    const char *ip = ip_of(b, c, ipbuf, sizeof ipbuf);
+    evd_req_end(&r, status, group, ip);
+    c->active--;
+    if (!res)
+        PyErr_Restore(et, ev, tb);
+    return res;
+}
+
+PyObject *wrapper_new(Binding *b, PyObject *orig, int ep, PyObject *name)
+{
+    Wrapper *w = PyObject_GC_New(Wrapper, &Wrapper_Type);
+    if (!w)
+        return NULL;
+    w->vectorcall = wrapper_vcall;
+    Py_INCREF(b);
+    w->b = b;
+    Py_INCREF(orig);
+    w->orig = orig;
+    Py_INCREF(name);
+    w->name = name;
+    w->dict = NULL;
+    w->ep = ep;
+    PyObject_GC_Track(w);
+    return (PyObject *)w;
+}
+
+PyObject *wrapper_orig(PyObject *obj)
+{
+    return Py_IS_TYPE(obj, &Wrapper_Type) ? ((Wrapper *)obj)->orig : NULL;
+}
+
+int wrapper_endpoint(PyObject *obj)
+{
+    return Py_IS_TYPE(obj, &Wrapper_Type) ? ((Wrapper *)obj)->ep : -1;
+}
+
+static int wrapper_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Wrapper *w = (Wrapper *)self;
+    Py_VISIT(w->b);
+    Py_VISIT(w->orig);
+    Py_VISIT(w->name);
+    Py_VISIT(w->dict);
+    return 0;
+}
+
+static int wrapper_clear(PyObject *self)
+{
+    Wrapper *w = (Wrapper *)self;
+    Py_CLEAR(w->b);
+    Py_CLEAR(w->orig);
+    Py_CLEAR(w->name);
+    Py_CLEAR(w->dict);
+    return 0;
+}
+
+static void wrapper_dealloc(PyObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    wrapper_clear(self);
+    PyObject_GC_Del(self);
+}
+
+/* Flask and debuggers look at __name__, __module__ and __wrapped__. */
+static PyObject *wrapper_getattro(PyObject *self, PyObject *name)
+{
+    PyObject *r = PyObject_GenericGetAttr(self, name);
+    if (r || !PyErr_ExceptionMatches(PyExc_AttributeError))
+        return r;
+    PyErr_Clear();
+    return PyObject_GetAttr(((Wrapper *)self)->orig, name);
+}
+
+static PyObject *wrapper_get_wrapped(PyObject *self, void *unused)
+{
+    (void)unused;
+    Py_INCREF(((Wrapper *)self)->orig);
+    return ((Wrapper *)self)->orig;
+}
+
+static PyObject *wrapper_get_endpoint_id(PyObject *self, void *unused)
+{
+    (void)unused;
+    return PyLong_FromLong(((Wrapper *)self)->ep);
+}
+
+static PyGetSetDef wrapper_getset[] = {
+    {"__wrapped__", wrapper_get_wrapped, NULL, "the original view", NULL},
+    {"evodash_endpoint_id", wrapper_get_endpoint_id, NULL, "the agent's endpoint id", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyTypeObject Wrapper_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "evodash._evodash.Wrapper",
+    .tp_basicsize = sizeof(Wrapper),
+    .tp_dealloc = wrapper_dealloc,
+    .tp_vectorcall_offset = offsetof(Wrapper, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_getattro = wrapper_getattro,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "A monitored Flask view (see evodash.bind).",
+    .tp_traverse = wrapper_traverse,
+    .tp_clear = wrapper_clear,
+    .tp_getset = wrapper_getset,
+    .tp_dictoffset = offsetof(Wrapper, dict),
+};
+
+/* ---- Middleware ----------------------------------------------------------- */
+
+static PyObject *mw_vcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Middleware *m = (Middleware *)self;
+    Binding *b = m->b;
+    if (!b->closed &&
+        (mono_ns() >= b->next_sync_ns || PyDict_GET_SIZE(b->view_functions) != b->seen_views)) {
+        if (binding_sync(b) < 0)
+            PyErr_WriteUnraisable(self); /* monitoring never fails a request */
+    }
+    reqctx *c = reqctx_get();
+    PyObject *saved = c ? c->environ : NULL;
+    if (c && PyVectorcall_NARGS(nargsf) >= 1)
+        c->environ = args[0];
+    PyObject *res = PyObject_Vectorcall(m->inner, args, nargsf, kwnames);
+    if (c)
+        c->environ = saved;
+    return res;
+}
+
+PyObject *middleware_new(Binding *b, PyObject *inner)
+{
+    Middleware *m = PyObject_GC_New(Middleware, &Middleware_Type);
+    if (!m)
+        return NULL;
+    m->vectorcall = mw_vcall;
+    Py_INCREF(b);
+    m->b = b;
+    Py_INCREF(inner);
+    m->inner = inner;
+    PyObject_GC_Track(m);
+    return (PyObject *)m;
+}
+
+static int mw_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(((Middleware *)self)->b);
+    Py_VISIT(((Middleware *)self)->inner);
+    return 0;
+}
+
+static int mw_clear(PyObject *self)
+{
+    Py_CLEAR(((Middleware *)self)->b);
+    Py_CLEAR(((Middleware *)self)->inner);
+    return 0;
+}
+
+static void mw_dealloc(PyObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    mw_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyObject *mw_get_inner(PyObject *self, void *unused)
+{
+    (void)unused;
+    Py_INCREF(((Middleware *)self)->inner);
+    return ((Middleware *)self)->inner;
+}
+
+static PyGetSetDef mw_getset[] = {
+    {"__wrapped__", mw_get_inner, NULL, "the wrapped WSGI callable", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyTypeObject Middleware_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "evodash._evodash.Middleware",
+    .tp_basicsize = sizeof(Middleware),
+    .tp_dealloc = mw_dealloc,
+    .tp_vectorcall_offset = offsetof(Middleware, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "WSGI middleware that gives evodash each request's environ.",
+    .tp_traverse = mw_traverse,
+    .tp_clear = mw_clear,
+    .tp_getset = mw_getset,
+};
