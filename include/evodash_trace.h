@@ -57,6 +57,16 @@ EVD_TRACE_API void evd_trace_root_begin(const char *name);
 /* Close the calling thread's innermost open interaction (endRoot line). */
 EVD_TRACE_API void evd_trace_root_end(void);
 
+/* Calls named by a language runtime rather than by a code address (the
+ * Python profile hook uses these).  evd_trace_intern() returns a handle for
+ * NAME ("module.function", copied; blanks become '_'), the same handle for
+ * the same name, valid for the life of the process; NULL for an empty name
+ * or out of memory.  Look it up once per function and cache it: interning
+ * takes a mutex, the two calls after it do not. */
+EVD_TRACE_API const void *evd_trace_intern(const char *name);
+EVD_TRACE_API void evd_trace_enter_named(const void *name);
+EVD_TRACE_API void evd_trace_exit_named(const void *name);
+
 /* Events dropped because memory or the spill file failed, since start. */
 EVD_TRACE_API unsigned long long evd_trace_dropped(void);
 

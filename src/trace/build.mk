@@ -4,7 +4,8 @@
 # Fragments are included before `all:`; keep `make` with no target building all.
 .DEFAULT_GOAL := all
 
-TRACE_TOOL_SRC := $(filter-out src/trace/rt_%.c,$(wildcard src/trace/*.c))
+# pyhook.c needs Python.h: it is built alone, as a Python module (below).
+TRACE_TOOL_SRC := $(filter-out src/trace/rt_%.c src/trace/pyhook.c,$(wildcard src/trace/*.c))
 TRACE_RT_SRC   := $(wildcard src/trace/rt_*.c)
 TOOL_SRC       += $(TRACE_TOOL_SRC)
 
@@ -64,3 +65,16 @@ BENCHES += trace profile
 
 # The tracer runtime is lock-free on its hot path: test it under TSan too.
 TSAN_TESTS += test_trace_rt
+
+# ---- the Python profile hook (a CPython extension module) ------------------
+TRACE_PY_INCLUDES = $(shell python3-config --includes 2>/dev/null)
+build/rel/trace/_evodash_trace.so: src/trace/pyhook.c include/evodash_trace.h build/rel/libevodash-trace.so
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -Iinclude $(TRACE_PY_INCLUDES) -O2 -g -fPIC -shared -fvisibility=hidden -Werror \
+	    $< -o $@ $(TRACE_LINK_RT)
+
+check-trace-python: build/rel/trace/_evodash_trace.so build/rel/evodash
+	tests/trace/python.sh build/rel
+
+CHECK_EXTRA += check-trace-python
+.PHONY: check-trace-python

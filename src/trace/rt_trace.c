@@ -44,10 +44,13 @@
 #define RT_CHUNK 65536u
 #define RT_ROOTS 64 /* open interactions per thread */
 
-/* The kind lives in the two top bits of the event word; user-space code and
- * heap addresses on the 64-bit targets we support are below 2^56. */
-enum { K_START = 0, K_END = 1, K_ROOT_START = 2, K_ROOT_END = 3 };
-#define KIND_SHIFT 62
+/* The kind lives in the three top bits of the event word; user-space code
+ * and heap addresses on the 64-bit targets we support are below 2^56.  The
+ * first two kinds carry a code address (resolved at the end), the others a
+ * pointer to an interned name (interactions, and calls named by a language
+ * runtime such as Python's, see evd_trace_enter_named()). */
+enum { K_START = 0, K_END = 1, K_ROOT_START = 2, K_ROOT_END = 3, K_NSTART = 4, K_NEND = 5 };
+#define KIND_SHIFT 61
 #define ADDR_MASK  ((UINT64_C(1) << KIND_SHIFT) - 1)
 
 struct ev {
@@ -82,9 +85,10 @@ static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
 
 static __thread struct tbuf *t_buf __attribute__((tls_model("initial-exec")));
 
-/* Interned interaction names: an event word carries only a pointer, so the
- * string must outlive every buffer that may hold it.  Names are never freed;
- * distinct interaction names are few (paths, not URLs with ids). */
+/* Interned names: an event word carries only a pointer, so the string must
+ * outlive every buffer that may hold it.  Names are never freed; distinct
+ * names are few (routes, not URLs with ids; functions of a program).  Open
+ * addressing, power-of-two size, under g_names_lock. */
 static char **g_names;
 static size_t g_names_cap, g_names_len;
 
@@ -221,35 +225,77 @@ HOOK_API void __cyg_profile_func_exit(void *fn, void *site)
     record(((uint64_t)K_END << KIND_SHIFT) | ((uintptr_t)fn & ADDR_MASK));
 }
 
+NOINSTR static size_t name_hash(const char *s)
+{
+    size_t h = 14695981039346656037u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+NOINSTR static int names_grow_unsafe(void)
+{
+    size_t cap = g_names_cap ? 2 * g_names_cap : 256;
+    char **nt = calloc(cap, sizeof *nt);
+    if (!nt)
+        return -1;
+    for (size_t i = 0; i < g_names_cap; i++) {
+        if (!g_names[i])
+            continue;
+        size_t j = name_hash(g_names[i]) & (cap - 1);
+        while (nt[j])
+            j = (j + 1) & (cap - 1);
+        nt[j] = g_names[i];
+    }
+    free(g_names);
+    g_names = nt;
+    g_names_cap = cap;
+    return 0;
+}
+
 NOINSTR static const char *intern(const char *name)
 {
     const char *out = NULL;
-    pthread_mutex_lock(&g_names_lock);
-    for (size_t i = 0; i < g_names_len; i++)
-        if (!strcmp(g_names[i], name)) {
-            out = g_names[i];
-            goto done;
-        }
-    if (g_names_len == g_names_cap) {
-        size_t cap = g_names_cap ? 2 * g_names_cap : 32;
-        char **nn = realloc(g_names, cap * sizeof *nn);
-        if (!nn)
-            goto done;
-        g_names = nn;
-        g_names_cap = cap;
-    }
     char *copy = strdup(name);
     if (!copy)
-        goto done;
+        return NULL;
     /* A name must not break the 4-column line: blanks become '_'. */
     for (char *p = copy; *p; p++)
         if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
             *p = '_';
-    g_names[g_names_len++] = copy;
-    out = copy;
+    pthread_mutex_lock(&g_names_lock);
+    if (2 * (g_names_len + 1) > g_names_cap && names_grow_unsafe() < 0)
+        goto done;
+    size_t j = name_hash(copy) & (g_names_cap - 1);
+    while (g_names[j] && strcmp(g_names[j], copy) != 0)
+        j = (j + 1) & (g_names_cap - 1);
+    if (!g_names[j]) {
+        g_names[j] = copy;
+        g_names_len++;
+        copy = NULL;
+    }
+    out = g_names[j];
 done:
     pthread_mutex_unlock(&g_names_lock);
+    free(copy);
     return out;
+}
+
+EVD_TRACE_API const void *evd_trace_intern(const char *name)
+{
+    return name && name[0] ? intern(name) : NULL;
+}
+
+EVD_TRACE_API void evd_trace_enter_named(const void *name)
+{
+    if (name)
+        record(((uint64_t)K_NSTART << KIND_SHIFT) | (uintptr_t)name);
+}
+
+EVD_TRACE_API void evd_trace_exit_named(const void *name)
+{
+    if (name)
+        record(((uint64_t)K_NEND << KIND_SHIFT) | (uintptr_t)name);
 }
 
 EVD_TRACE_API void evd_trace_root_begin(const char *name)
@@ -338,7 +384,8 @@ EVD_TRACE_API int evd_trace_flush(void)
     return atomic_load(&g_dropped) ? -3 : 0;
 }
 
-static const char *const kind_names[4] = {"start ", "end ", "startRoot ", "endRoot "};
+static const char *const kind_names[8] = {"start ", "end ", "startRoot ", "endRoot ",
+                                          "start ", "end ", "? ",         "? "};
 
 NOINSTR static char *u64_str(char *end, uint64_t v)
 {

@@ -181,6 +181,38 @@ static void test_errors(void **state)
     assert_non_null(strstr(evd_trace_errmsg(), "/nonexistent/dir/log"));
 }
 
+static void test_named_calls(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/evd-rt-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    const void *a = evd_trace_intern("app.view"), *b = evd_trace_intern("app view");
+    assert_non_null(a);
+    assert_ptr_equal(evd_trace_intern("app.view"), a); /* same name, same handle */
+    assert_ptr_equal(evd_trace_intern("app_view"), b); /* blanks became '_' */
+    assert_null(evd_trace_intern(""));
+    assert_int_equal(evd_trace_start(path), 0);
+    evd_trace_enter_named(a);
+    evd_trace_enter_named(b);
+    evd_trace_exit_named(b);
+    evd_trace_exit_named(a);
+    evd_trace_enter_named(NULL); /* ignored */
+    assert_int_equal(evd_trace_stop(), 0);
+    FILE *f = fopen(path, "r");
+    char line[256], text[1024] = "";
+    while (fgets(line, sizeof line, f)) {
+        char kind[16], name[64];
+        assert_int_equal(sscanf(line, "%15s %63s", kind, name), 2);
+        size_t o = strlen(text);
+        snprintf(text + o, sizeof text - o, "%s %s;", kind, name);
+    }
+    fclose(f);
+    unlink(path);
+    assert_string_equal(text, "start app.view;start app_view;end app_view;end app.view;");
+}
+
 static void test_symbols(void **state)
 {
     (void)state;
@@ -201,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_threads_and_spills),
         cmocka_unit_test(test_stop_while_running),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_named_calls),
         cmocka_unit_test(test_symbols),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
