@@ -29,3 +29,13 @@ check-dash-fuzz: build/fuzz/fuzz_dash
 	    -print_final_stats=0 build/fuzz/corpus_dash fuzz/seeds_dash
 CHECK_EXTRA += check-dash-fuzz
 .PHONY: check-dash-fuzz
+
+# ---- the C-service example and its test --------------------------------------
+build/rel/examples/c_service: examples/c_service.c build/rel/libevodash.a
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(INCS) $(PKG_CFLAGS) $(CFLAGS_rel) $< -o $@ build/rel/libevodash.a $(PKG_LIBS)
+ALL_EXTRA += build/rel/examples/c_service
+check-dash-cservice: build/rel/examples/c_service
+	python3 tests/integration/c_service_test.py build/rel
+CHECK_EXTRA += check-dash-cservice
+.PHONY: check-dash-cservice

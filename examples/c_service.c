@@ -1,0 +1,124 @@
+/* c_service.c — a small libmicrohttpd JSON service instrumented by evodash
+ * with one call (evd_mhd_start in place of MHD_start_daemon).  Every
+ * request is recorded per route, and the dashboard is served at
+ * http://127.0.0.1:PORT/dashboard on the same port.
+ *
+ *   usage: c_service CONFIG [PORT]     (PORT 0 or absent: a free port)
+ *
+ * Routes, of different speeds:
+ *   GET  /hello          fast
+ *   GET  /users/<id>     ~5 ms  (404 for ids above 1000)
+ *   POST /orders         ~30 ms
+ *   anything else        404
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "evodash.h"
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *json)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(json), (void *)json, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* The service's own handler: it knows nothing about evodash. */
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *upload_data,
+                               size_t *upload_data_size, void **req_cls)
+{
+    (void)cls;
+    (void)version;
+    (void)upload_data;
+    if (!*req_cls) { /* first call: headers only */
+        *req_cls = c;
+        return MHD_YES;
+    }
+    if (*upload_data_size) { /* this service ignores request bodies */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    char body[128];
+    if (!strcmp(method, "GET") && !strcmp(url, "/hello"))
+        return reply(c, MHD_HTTP_OK, "{\"hello\":\"world\"}");
+    if (!strcmp(method, "GET") && !strncmp(url, "/users/", 7)) {
+        char *end;
+        long id = strtol(url + 7, &end, 10);
+        sleep_ms(5);
+        if (*end || id < 0 || id > 1000)
+            return reply(c, MHD_HTTP_NOT_FOUND, "{\"error\":\"no such user\"}");
+        snprintf(body, sizeof body, "{\"id\":%ld,\"name\":\"user%ld\"}", id, id);
+        return reply(c, MHD_HTTP_OK, body);
+    }
+    if (!strcmp(method, "POST") && !strcmp(url, "/orders")) {
+        sleep_ms(30);
+        return reply(c, MHD_HTTP_CREATED, "{\"order\":\"accepted\"}");
+    }
+    return reply(c, MHD_HTTP_NOT_FOUND, "{\"error\":\"not found\"}");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: c_service CONFIG [PORT]\n");
+        return 2;
+    }
+    uint16_t port = argc > 2 ? (uint16_t)atoi(argv[2]) : 0;
+    evd_config *cfg = evd_config_new();
+    evd_agent *agent = NULL;
+    evd_mhd *mhd = NULL;
+    char err[256];
+    int rc = 1;
+
+    if (!cfg || evd_config_load(cfg, argv[1]) || evd_config_apply_env(cfg)) {
+        fprintf(stderr, "c_service: %s\n", cfg ? evd_config_errmsg(cfg) : "out of memory");
+        goto done;
+    }
+    if (evd_open(cfg, &agent)) {
+        fprintf(stderr, "c_service: %s\n", evd_errmsg(agent));
+        goto done;
+    }
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    /* The one call: instead of MHD_start_daemon(flags, port, NULL, NULL,
+     * handler, NULL, MHD_OPTION_END). */
+    if (evd_mhd_start(agent, cfg,
+                      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, port,
+                      handler, NULL, NULL, NULL, &mhd, err, sizeof err)) {
+        fprintf(stderr, "c_service: %s\n", err);
+        goto done;
+    }
+    const union MHD_DaemonInfo *di =
+        MHD_get_daemon_info(evd_mhd_daemon(mhd), MHD_DAEMON_INFO_BIND_PORT);
+    fprintf(stderr, "c_service: listening on http://127.0.0.1:%u/ (dashboard at /dashboard)\n",
+            di ? di->port : port);
+    int sig;
+    sigwait(&stop, &sig);
+    rc = 0;
+done:
+    evd_mhd_stop(mhd);
+    if (agent && evd_close(agent) && rc == 0)
+        fprintf(stderr, "c_service: some records did not reach the store\n");
+    evd_config_free(cfg);
+    return rc;
+}
