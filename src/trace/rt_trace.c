@@ -6,8 +6,9 @@
  * The hook reads the clock, writes {ts, word} into ev[n] and publishes n+1
  * with a release store.  Only the owner writes a buffer, so the hot path
  * takes no lock and does no atomic read-modify-write; g_on and g_gen are
- * read relaxed.  A full buffer is appended to the spill file (a tmpfile())
- * under g_lock together with its thread id: one lock per RT_CHUNK events.
+ * read relaxed.  A full buffer is appended to the spill file (an unnamed
+ * temporary file, written with writev(), no stdio buffer) under g_lock
+ * together with its thread id: one lock per RT_CHUNK events.
  *
  * evd_trace_stop() clears g_on, takes g_lock and appends every live buffer's
  * published events (acquire load of n), then converts the spill file into
@@ -22,16 +23,22 @@
  * events are dropped and counted (evd_trace_dropped()), never silently.
  * A thread's buffer is spilled and freed by a pthread key destructor when
  * the thread exits; the list of buffers is guarded by g_lock.  Start and
- * stop are serialised by g_ctl.  fork() children inherit nothing useful:
- * they should start their own trace.
+ * stop are serialised by g_ctl.
+ *
+ * fork(): the locks are taken around it (pthread_atfork), so the child never
+ * inherits one held.  The child drops the parent's buffers and spill file
+ * (they are the parent's events) and stops tracing; if tracing came from
+ * EVODASH_TRACE_OUT with "%p", it starts a trace of its own.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,7 +84,8 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER; /* buffers, spill fil
 static pthread_mutex_t g_ctl = PTHREAD_MUTEX_INITIALIZER;  /* start/stop */
 static pthread_mutex_t g_names_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tbuf *g_bufs;
-static FILE *g_spill;
+static int g_spill = -1;
+static char *g_env_pattern; /* EVODASH_TRACE_OUT when it holds "%p" */
 static char *g_out_path;
 static char g_errmsg[256] = "no error";
 static pthread_key_t g_key;
@@ -108,11 +116,57 @@ NOINSTR static void set_err(const char *what, int err)
 NOINSTR static void spill_unsafe(uint32_t tid, const struct ev *ev, uint32_t n)
 {
     uint32_t hdr[2] = {tid, n};
+    struct iovec iov[2] = {{hdr, sizeof hdr}, {(void *)ev, n * sizeof *ev}};
+    size_t want = iov[0].iov_len + iov[1].iov_len, done = 0;
     if (n == 0)
         return;
-    if (!g_spill || fwrite(hdr, sizeof hdr, 1, g_spill) != 1 ||
-        fwrite(ev, sizeof *ev, n, g_spill) != n)
+    while (g_spill >= 0 && done < want) {
+        ssize_t w = writev(g_spill, iov, 2);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+        for (int i = 0; i < 2; i++) { /* a short write: skip what went out */
+            size_t k = (size_t)w < iov[i].iov_len ? (size_t)w : iov[i].iov_len;
+            iov[i].iov_base = (char *)iov[i].iov_base + k;
+            iov[i].iov_len -= k;
+            w -= (ssize_t)k;
+        }
+    }
+    if (done < want)
         atomic_fetch_add_explicit(&g_dropped, n, memory_order_relaxed);
+}
+
+/* An unnamed temporary file: gone when closed, whatever happens. */
+NOINSTR static int open_spill(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    if (!dir || !dir[0])
+        dir = "/tmp";
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return fd;
+    snprintf(path, sizeof path, "%s/evodash-trace-XXXXXX", dir);
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd >= 0)
+        unlink(path);
+    return fd;
+}
+
+NOINSTR static int read_all(int fd, void *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, (char *)buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return got == 0 && r == 0 ? 0 : -1;
+        got += (size_t)r;
+    }
+    return 1;
 }
 
 NOINSTR static void tbuf_destroy(void *p)
@@ -353,12 +407,12 @@ EVD_TRACE_API int evd_trace_start(const char *path)
         goto done;
     }
     char *p = strdup(path);
-    FILE *spill = tmpfile();
-    if (!p || !spill) {
+    int spill = open_spill();
+    if (!p || spill < 0) {
         set_err("evd_trace_start: cannot create the spill file", errno);
         free(p);
-        if (spill)
-            fclose(spill);
+        if (spill >= 0)
+            close(spill);
         rc = -3;
         goto done;
     }
@@ -398,7 +452,7 @@ NOINSTR static char *u64_str(char *end, uint64_t v)
 }
 
 /* Convert the spill file into the text call log at path. */
-NOINSTR static int write_log(FILE *spill, const char *path)
+NOINSTR static int write_log(int spill, const char *path)
 {
     int rc = 0;
     FILE *out = NULL;
@@ -417,10 +471,15 @@ NOINSTR static int write_log(FILE *spill, const char *path)
         goto done;
     }
     setvbuf(out, obuf, _IOFBF, sizeof obuf);
-    rewind(spill);
     uint32_t hdr[2];
-    while (fread(hdr, sizeof hdr, 1, spill) == 1) {
-        if (hdr[1] > RT_CHUNK || fread(ev, sizeof *ev, hdr[1], spill) != hdr[1]) {
+    int r;
+    if (lseek(spill, 0, SEEK_SET) != 0) {
+        set_err("evd_trace_stop: spill file", errno);
+        rc = -3;
+        goto done;
+    }
+    while ((r = read_all(spill, hdr, sizeof hdr)) == 1) {
+        if (hdr[1] > RT_CHUNK || read_all(spill, ev, hdr[1] * sizeof *ev) != 1) {
             set_err("evd_trace_stop: spill file is short", EIO);
             rc = -3;
             goto done;
@@ -440,7 +499,7 @@ NOINSTR static int write_log(FILE *spill, const char *path)
             putc('\n', out);
         }
     }
-    if (ferror(spill)) {
+    if (r < 0) {
         set_err("evd_trace_stop: reading the spill file", errno);
         rc = -3;
     }
@@ -466,16 +525,11 @@ EVD_TRACE_API int evd_trace_stop(void)
     for (struct tbuf *b = g_bufs; b; b = b->next)
         if (atomic_load(&b->gen) == gen)
             spill_unsafe(b->tid, b->ev, atomic_load_explicit(&b->n, memory_order_acquire));
-    FILE *spill = g_spill;
-    g_spill = NULL;
+    int spill = g_spill;
+    g_spill = -1;
     pthread_mutex_unlock(&g_lock);
-    if (fflush(spill) != 0) {
-        set_err("evd_trace_stop: spill file", errno);
-        rc = -3;
-    } else {
-        rc = write_log(spill, g_out_path);
-    }
-    fclose(spill);
+    rc = write_log(spill, g_out_path);
+    close(spill);
     if (atomic_load(&g_dropped))
         fprintf(stderr, "evodash-trace: %llu events dropped (out of memory or spill failed)\n",
                 (unsigned long long)atomic_load(&g_dropped));
@@ -490,16 +544,12 @@ NOINSTR static void stop_at_exit(void)
         fprintf(stderr, "evodash-trace: %s\n", g_errmsg);
 }
 
-/* EVODASH_TRACE_OUT starts tracing at load; "%p" in it becomes the pid so
- * that every process of a forking service writes its own log. */
-__attribute__((constructor, no_instrument_function)) static void rt_init(void)
+/* Start tracing into pattern with "%p" replaced by the pid. */
+NOINSTR static int start_from_pattern(const char *pattern)
 {
-    const char *env = getenv("EVODASH_TRACE_OUT");
     char path[4096];
     size_t o = 0;
-    if (!env || !env[0])
-        return;
-    for (const char *p = env; *p && o + 24 < sizeof path; p++) {
+    for (const char *p = pattern; *p && o + 24 < sizeof path; p++) {
         if (p[0] == '%' && p[1] == 'p') {
             o += (size_t)snprintf(path + o, sizeof path - o, "%ld", (long)getpid());
             p++;
@@ -508,7 +558,53 @@ __attribute__((constructor, no_instrument_function)) static void rt_init(void)
         }
     }
     path[o] = '\0';
-    if (evd_trace_start(path) != 0) {
+    return evd_trace_start(path);
+}
+
+NOINSTR static void at_fork_prepare(void)
+{
+    pthread_mutex_lock(&g_ctl);
+    pthread_mutex_lock(&g_lock);
+    pthread_mutex_lock(&g_names_lock);
+}
+
+NOINSTR static void at_fork_parent(void)
+{
+    pthread_mutex_unlock(&g_names_lock);
+    pthread_mutex_unlock(&g_lock);
+    pthread_mutex_unlock(&g_ctl);
+}
+
+/* The child holds copies of the parent's events: drop them (the memory of
+ * the parent's buffers is left alone, as other threads' buffers may be in
+ * any state) and write nothing to the parent's spill file or log. */
+NOINSTR static void at_fork_child(void)
+{
+    int was_on = atomic_load(&g_on);
+    atomic_store(&g_on, 0);
+    if (g_spill >= 0)
+        close(g_spill);
+    g_spill = -1;
+    g_bufs = NULL;
+    if (t_buf && t_buf != TBUF_DEAD)
+        pthread_setspecific(g_key, NULL);
+    t_buf = NULL;
+    at_fork_parent();
+    if (was_on && g_env_pattern && start_from_pattern(g_env_pattern) != 0)
+        fprintf(stderr, "evodash-trace: %s\n", g_errmsg);
+}
+
+/* EVODASH_TRACE_OUT starts tracing at load; "%p" in it becomes the pid so
+ * that every process of a forking service writes its own log. */
+__attribute__((constructor, no_instrument_function)) static void rt_init(void)
+{
+    const char *env = getenv("EVODASH_TRACE_OUT");
+    pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
+    if (!env || !env[0])
+        return;
+    if (strstr(env, "%p"))
+        g_env_pattern = strdup(env);
+    if (start_from_pattern(env) != 0) {
         fprintf(stderr, "evodash-trace: %s\n", g_errmsg);
         return;
     }

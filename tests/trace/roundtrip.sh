@@ -64,11 +64,15 @@ timeout 60 node "$(dirname "$0")/html_check.js" "$E" "$T/d3/gantt.html" 2 || fai
 timeout 60 node "$(dirname "$0")/html_check.js" "$E" "$T/d3/callgraph.html" 5 || fail "callgraph.html does not draw"
 
 # LD_PRELOAD, no markers: main is the one interaction; static leaf is named.
+# The program forks: the child writes its own log (%p), the parent's is whole.
 out=$(EVODASH_TRACE_OUT="$T/pl.%p" LD_PRELOAD="$B/libevodash-trace.so" "$B/trace/preload_prog")
 [ "$out" = 18 ] || fail "preload_prog printed '$out'"
-log=$(ls "$T"/pl.*)
+[ "$(ls "$T"/pl.* | wc -l)" -eq 2 ] || fail "expected 2 logs (parent, child): $(ls "$T")"
+log=$(grep -l '^start preload_prog.main ' "$T"/pl.*)
+clog=$(grep -L '^start preload_prog.main ' "$T"/pl.*)
 [ "$(grep -c '^start preload_prog.leaf ' "$log")" -eq 6 ] || fail "6 calls of leaf in $log"
 [ "$(grep -c '^end preload_prog.middle ' "$log")" -eq 3 ] || fail "3 ends of middle in $log"
+[ "$(grep -c '^start preload_prog.leaf ' "$clog")" -eq 4 ] || fail "4 calls of leaf in child $clog"
 "$B/evodash" profile -cl "$log" -d 2 -o "$T/pl" 2>"$T/pl.err" || { cat "$T/pl.err"; fail "profile preload"; }
 jq -e '.scenarios[0].interactions | length == 1 and .[0].name == "preload_prog.main"' \
 	"$T/pl/profile.json" >/dev/null || fail "preload: one interaction named preload_prog.main"

@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -213,6 +214,36 @@ static void test_named_calls(void **state)
     assert_string_equal(text, "start app.view;start app_view;end app_view;end app.view;");
 }
 
+static void test_fork(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/evd-rt-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(evd_trace_start(path), 0);
+    worker((void *)(intptr_t)100000); /* more than a buffer: the spill file is in use */
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The child does not trace, and must not touch the parent's files. */
+        int ok = !evd_trace_enabled();
+        worker((void *)(intptr_t)1000);
+        ok &= evd_trace_stop() == 0;
+        _exit(ok ? 0 : 1);
+    }
+    assert_true(pid > 0);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    worker((void *)(intptr_t)7);
+    assert_int_equal(evd_trace_stop(), 0);
+    struct counts c;
+    read_log(path, &c);
+    assert_int_equal(c.outer_start, 100007);
+    assert_int_equal(c.bad_nesting, 0);
+    unlink(path);
+}
+
 static void test_symbols(void **state)
 {
     (void)state;
@@ -234,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_stop_while_running),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_named_calls),
+        cmocka_unit_test(test_fork),
         cmocka_unit_test(test_symbols),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
