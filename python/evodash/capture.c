@@ -254,7 +254,10 @@ static void headers_environ(PyObject *env, json_t *headers, json_t *environ)
             PyErr_Clear();
             continue;
         }
-        PyObject *s = PyUnicode_Check(v) ? Py_NewRef(v) : PyObject_Repr(v);
+        /* Objects (the request, streams) are shown by type only: their
+         * repr may hold the URL with its secrets. */
+        PyObject *s =
+            PyUnicode_Check(v) ? Py_NewRef(v) : PyUnicode_FromFormat("<%s>", Py_TYPE(v)->tp_name);
         const char *val = s ? PyUnicode_AsUTF8(s) : NULL;
         if (!val) {
             PyErr_Clear();
