@@ -78,3 +78,9 @@ check-trace-python: build/rel/trace/_evodash_trace.so build/rel/evodash
 
 CHECK_EXTRA += check-trace-python
 .PHONY: check-trace-python
+
+check-trace-cli: build/rel/evodash
+	tests/trace/cli.sh build/rel
+
+CHECK_EXTRA += check-trace-cli
+.PHONY: check-trace-cli

@@ -30,8 +30,21 @@ void jw_str(FILE *f, const char *s, size_t len)
                 fputs("\\u00", f);
                 putc(hex[c >> 4], f);
                 putc(hex[c & 15], f);
-            } else {
+            } else if (c < 0x80) {
                 putc(c, f);
+            } else {
+                /* Names come from logs: a byte sequence that is not UTF-8
+                 * becomes U+FFFD, so that the document stays valid JSON. */
+                size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+                size_t k = 1;
+                while (n && k < n && i + k < len && ((unsigned char)s[i + k] & 0xC0) == 0x80)
+                    k++;
+                if (n && k == n && c < 0xF8) {
+                    fwrite(s + i, 1, n, f);
+                    i += n - 1;
+                } else {
+                    fputs("\\ufffd", f);
+                }
             }
         }
     }

@@ -379,6 +379,33 @@ static void test_malformed_lines(void **state)
     assert_string_equal(s, "p:100 A.a:100 B.b:100 p:100");
 }
 
+static void test_odd_names(void **state)
+{
+    struct env *e = *state;
+    /* Quotes, backslashes, "</script>" and bytes that are not UTF-8 must
+     * leave valid JSON (loaded by jansson in build()) and safe HTML. */
+    put(e, "log",
+        "startRoot /a\"b\\c</script> 1000 1\n"
+        "start caf\xc3\xa9.m\xff 1100 1\n"
+        "end caf\xc3\xa9.m\xff 1200 1\n"
+        "endRoot /a\"b\\c</script> 1300 1\n");
+    assert_int_equal(build(e, 3, 0, 0), 0);
+    assert_non_null(e->profile);
+    assert_non_null(e->mapping);
+    assert_string_equal(json_string_value(json_object_get(inter(e, 0), "name")),
+                        "/a\"b\\c</script>");
+    assert_non_null(json_object_get(e->mapping, "caf\xc3\xa9.m\xef\xbf\xbd"));
+    char p[256], buf[4096];
+    snprintf(p, sizeof p, "%s/gantt.html", e->dir);
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    fseek(f, -4000, SEEK_END);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    assert_null(strstr(buf, "c</script>"));
+}
+
 static void test_implicit_roots(void **state)
 {
     struct env *e = *state;
@@ -456,6 +483,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_three_column_threads_splice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_and_unclosed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_odd_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_implicit_roots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_inputs, setup, teardown),
         cmocka_unit_test(test_parse_line),
