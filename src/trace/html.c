@@ -77,7 +77,8 @@ int html_gantt(const char *path, const struct names *nm, const struct inter *in,
           "e=api.coord([api.value(2),api.value(0)]),h=api.size([0,1])[1]*0.6;"
           "return {type:'rect',shape:echarts.graphic.clipRectByRect({x:s[0],y:s[1]-h/2,"
           "width:Math.max(e[0]-s[0],1),height:h},{x:params.coordSys.x,y:params.coordSys.y,"
-          "width:params.coordSys.width,height:params.coordSys.height}),style:{fill:api.visual('color')}};}}]});\n"
+          "width:params.coordSys.width,height:params.coordSys.height}),style:{fill:api.visual('"
+          "color')}};}}]});\n"
           "window.addEventListener('resize',function(){chart.resize();});\n",
           f);
     return page_close(f, path, err, errlen);
