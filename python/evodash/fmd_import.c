@@ -415,6 +415,14 @@ static int import_requests(job *j)
                      "group_by, ip, status_code, NULL, NULL, NULL, NULL, NULL, NULL, NULL "
                      "FROM \"%sRequest\" ORDER BY endpoint_id, version_requested, "
                      "time_requested");
+    sqlite3_stmt *vq = NULL;
+    if (!rc &&
+        !(rc = prepare(j, &vq,
+                       "SELECT count(DISTINCT coalesce(version_requested, '1.0')) FROM "
+                       "\"%sRequest\"")) &&
+        sqlite3_step(vq) == SQLITE_ROW)
+        j->c.versions = sqlite3_column_int(vq, 0);
+    sqlite3_finalize(vq);
     if (!rc && j->has_stack)
         rc = prepare(j, &sq,
                      "SELECT s.position, s.indent, s.duration, c.function_name, c.filename, "
@@ -445,7 +453,6 @@ static int import_requests(job *j)
             }
             if ((rc = touch_version(j, version, ts, &version_id)))
                 break;
-            j->c.versions++;
         } else if (store_version_touch(j->st, version, ts, NULL)) {
             rc = fail(j, "storing version %s: %s", version, store_errmsg(j->st));
             break;
