@@ -530,9 +530,10 @@ int api_versions(dctx *c)
     if (!(tz = dash_tz(c)) || dash_page(c, &p))
         return 0;
     if (sqlite3_prepare_v2(c->db,
-                           "SELECT v.id, v.name, v.first_seen_us, v.last_seen_us, (SELECT "
-                           "coalesce(sum(count), 0) FROM rollups r WHERE r.version_id = v.id) "
-                           "FROM versions v ORDER BY v.first_seen_us, v.id",
+                           "SELECT v.id, v.name, v.first_seen_us, v.last_seen_us, "
+                           "coalesce(t.n, 0) FROM versions v LEFT JOIN (SELECT version_id, "
+                           "sum(count) AS n FROM rollups GROUP BY version_id) t ON t.version_id "
+                           "= v.id ORDER BY v.first_seen_us, v.id",
                            -1, &q, NULL) != SQLITE_OK)
         return dash_sql_error(c, "versions");
     json_t *items = json_array();

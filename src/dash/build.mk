@@ -39,3 +39,10 @@ check-dash-cservice: build/rel/examples/c_service
 	python3 tests/integration/c_service_test.py build/rel
 CHECK_EXTRA += check-dash-cservice
 .PHONY: check-dash-cservice
+
+# ---- bench-api: every route against a 10M-request store -------------------------
+# Not part of `make check`.  The store is cached in build/rel/bench-api/.
+bench-api: build/rel/bench/bench_api build/rel/evodash build/rel/tests/integration/fill
+	bench/bench_api.sh build/rel
+BENCHES += api
+.PHONY: bench-api
