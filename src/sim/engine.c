@@ -344,7 +344,7 @@ static int spawn(sim_run *r, int32_t i, int k)
     return dispatch(r, j);
 }
 
-static void inter_done(sim_run *r, int32_t i)
+static int inter_done(sim_run *r, int32_t i)
 {
     sim_inst *in = &r->insts[i];
     sim_stat *st = &r->stats[r->stat_base[in->scen] + in->inter];
@@ -361,16 +361,16 @@ static void inter_done(sim_run *r, int32_t i)
         if (st->nresp == st->capresp) {
             size_t cap = st->capresp ? st->capresp * 2 : 1024;
             double *a = realloc(st->resp, cap * sizeof *a);
-            if (a) {
-                st->resp = a;
-                st->capresp = cap;
-            }
+            if (!a)
+                return EVD_ENOMEM;
+            st->resp = a;
+            st->capresp = cap;
         }
-        if (st->nresp < st->capresp)
-            st->resp[st->nresp++] = resp;
+        st->resp[st->nresp++] = resp;
         st->sorted = 0;
     }
     inst_free(r, i);
+    return 0;
 }
 
 static int finish_job(sim_run *r, int32_t j)
@@ -384,9 +384,7 @@ static int finish_job(sim_run *r, int32_t j)
         if (rc)
             return rc;
     }
-    if (r->insts[i].outstanding == 0)
-        inter_done(r, i);
-    return 0;
+    return r->insts[i].outstanding == 0 ? inter_done(r, i) : 0;
 }
 
 static void release(sim_run *r, sim_rep *p, const sim_fn *f)
