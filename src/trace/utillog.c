@@ -1,12 +1,13 @@
 /* utillog.c — see utillog.h.
  *
- * Cost per sample (10 Hz by default): pread() of /proc/stat and
+ * Cost per sample (10 Hz by default): a read of /proc/stat and
  * /proc/meminfo through descriptors kept open, and, for the watched
  * processes only, a readdir of /proc/PID/fd.  The socket tables
  * /proc/PID/net/{tcp,udp}[6] are the expensive part (the kernel walks its
  * whole hash tables: ~0.4 ms each for tcp and tcp6 here), so they are read
- * only when the processes' set of socket inodes changed, or once a second
- * to notice a socket that connected later (SYN_SENT, UDP).  A connection
+ * only when the processes' set of socket inodes changed, while one of their
+ * TCP sockets is created but not yet connected, and once a minute as a
+ * safety net (a UDP socket that connects later is seen then).  A connection
  * whose socket is still open counts as seen.  The process list itself (a
  * scan of every /proc/PID) is refreshed once a minute, as the format says. */
 #include <arpa/inet.h>
@@ -45,6 +46,7 @@ struct ulog {
     uint64_t *prev_inodes; /* the set when the tables were last read */
     size_t nprev;
     unsigned since_tables; /* samples since the tables were last read */
+    int undecided;         /* a watched TCP socket was not connected yet */
     char *tcp_text;        /* copy of net/tcp while net/tcp6 is read */
     unsigned *listen_ports;
     size_t nlisten, lcap;
@@ -62,10 +64,15 @@ static int64_t now_real_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Read a whole /proc file through fd (pread from 0), growing u->buf. */
+/* Read a whole /proc file through fd from its start, growing u->buf.
+ * Plain read() after one lseek: a seq_file such as net/tcp comes a page per
+ * call, and a pread() at an offset other than where the last read stopped
+ * walks the kernel's table again from the start. */
 static ssize_t read_fd_all(struct ulog *u, int fd)
 {
     size_t n = 0;
+    if (lseek(fd, 0, SEEK_SET) != 0)
+        return -1;
     for (;;) {
         if (n + 4096 > u->bufcap) {
             size_t cap = u->bufcap ? 2 * u->bufcap : 65536;
@@ -75,7 +82,7 @@ static ssize_t read_fd_all(struct ulog *u, int fd)
             u->buf = nb;
             u->bufcap = cap;
         }
-        ssize_t r = pread(fd, u->buf + n, u->bufcap - n, (off_t)n);
+        ssize_t r = read(fd, u->buf + n, u->bufcap - n);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
@@ -83,8 +90,6 @@ static ssize_t read_fd_all(struct ulog *u, int fd)
         if (r == 0)
             break;
         n += (size_t)r;
-        if (n < u->bufcap - 4096) /* a short read is the end: spare a regeneration */
-            break;
     }
     u->buf[n] = '\0';
     return (ssize_t)n;
@@ -346,10 +351,39 @@ static void add_listen_port(struct ulog *u, unsigned port)
 /* One pass over a socket table's text: with listen_pass, collect the local
  * ports of TCP listeners; otherwise record the watched processes' outgoing
  * connections. */
+/* The state (4th field) and inode (10th) of a table row, found without
+ * parsing the rest: a busy host's tables have tens of thousands of rows, and
+ * only listeners and the watched processes' sockets need a full parse. */
+static int quick_fields(const char *p, unsigned *state, uint64_t *inode)
+{
+    for (int f = 0; f < 10; f++) {
+        while (*p == ' ')
+            p++;
+        if (!*p || *p == '\n')
+            return -1;
+        if (f == 3)
+            *state = (unsigned)strtoul(p, NULL, 16);
+        if (f == 9) {
+            *inode = strtoull(p, NULL, 10);
+            return 0;
+        }
+        while (*p && *p != ' ' && *p != '\n')
+            p++;
+    }
+    return -1;
+}
+
 static void scan_text(struct ulog *u, char *text, int v6, int tcp, int listen_pass, int64_t now)
 {
     for (char *line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
         struct utl_sock s;
+        unsigned state = 0;
+        uint64_t inode = 0;
+        if (quick_fields(line + 1, &state, &inode) < 0)
+            continue;
+        if (listen_pass ? !(tcp && state == 0x0A)
+                        : !bsearch(&inode, u->inodes, u->ninodes, sizeof *u->inodes, u64_cmp))
+            continue;
         if (utl_parse_sock_line(line + 1, v6, &s) < 0)
             continue;
         if (listen_pass) {
@@ -360,6 +394,8 @@ static void scan_text(struct ulog *u, char *text, int v6, int tcp, int listen_pa
         if (!bsearch(&s.inode, u->inodes, u->ninodes, sizeof *u->inodes, u64_cmp))
             continue;
         if (tcp) {
+            if (s.state == 0x07) /* CLOSE: created, connect() may follow */
+                u->undecided = 1;
             if (s.state != 0x01 && s.state != 0x02) /* ESTABLISHED, SYN_SENT */
                 continue;
             int incoming = 0;
@@ -412,8 +448,8 @@ static void sample_net(struct ulog *u, int64_t now)
         int same =
             u->ninodes == u->nprev &&
             (!u->ninodes || !memcmp(u->inodes, u->prev_inodes, u->ninodes * sizeof *u->inodes));
-        unsigned per_second = u->o->hz >= 1 ? (unsigned)u->o->hz : 1;
-        if (same && ++u->since_tables < per_second) {
+        unsigned every = u->o->hz >= 1.0 / 60 ? (unsigned)(60 * u->o->hz) : 1; /* 60 s */
+        if (same && !u->undecided && ++u->since_tables < every) {
             for (size_t i = 0; i < u->nconns; i++)
                 if (bsearch(&u->conns[i].inode, u->inodes, u->ninodes, sizeof *u->inodes,
                             u64_cmp)) {
@@ -421,6 +457,7 @@ static void sample_net(struct ulog *u, int64_t now)
                     u->conns[i].last_ns = now;
                 }
         } else {
+            u->undecided = 0;
             read_tables(u, now);
             u->since_tables = 0;
             uint64_t *np = realloc(u->prev_inodes, (u->ninodes ? u->ninodes : 1) * sizeof *np);
