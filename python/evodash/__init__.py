@@ -81,6 +81,7 @@ def bind(app):
 
     app.add_url_rule = hooked_add_url_rule
     app.wsgi_app = b.middleware(app.wsgi_app)
+    app.ensure_sync = b.ensure_sync(app.ensure_sync)
     prefix = b.dashboard_prefix
     view = b.dashboard_view()
     add_url_rule(prefix, "evodash_dashboard", view, methods=_METHODS, strict_slashes=False)

@@ -33,9 +33,9 @@ PyMODINIT_FUNC PyInit__evodash(void);
 
 PyMODINIT_FUNC PyInit__evodash(void)
 {
-    PyTypeObject *types[] = {&Binding_Type, &Wrapper_Type, &Middleware_Type, &DashView_Type,
-                             &Config_Type};
-    const char *names[] = {"Binding", "Wrapper", "Middleware", "DashView", "Config"};
+    PyTypeObject *types[] = {&Binding_Type,  &Wrapper_Type, &Middleware_Type,
+                             &DashView_Type, &Config_Type,  &EnsureSync_Type};
+    const char *names[] = {"Binding", "Wrapper", "Middleware", "DashView", "Config", "EnsureSync"};
     if (reqctx_setup()) {
         PyErr_SetString(PyExc_RuntimeError, "cannot create a thread-local key");
         return NULL;

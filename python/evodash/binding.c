@@ -117,7 +117,14 @@ static PyObject *wrap_new_view(Binding *b, PyObject **rules, PyObject *name, PyO
     }
     /* A view that is already one of our wrappers (a second bind) is timed once. */
     PyObject *orig = wrapper_orig(func);
-    return wrapper_new(b, orig ? orig : func, id, name);
+    if (!orig)
+        orig = func;
+    PyObject *co = PyObject_CallOneArg(b->iscoro, orig);
+    int is_async = co ? PyObject_IsTrue(co) : -1;
+    Py_XDECREF(co);
+    if (is_async < 0)
+        return NULL;
+    return wrapper_new(b, orig, id, name, is_async);
 }
 
 int binding_sync(Binding *b)
@@ -242,6 +249,13 @@ static int binding_init(PyObject *self, PyObject *args, PyObject *kw)
     b->http_exc = PyObject_GetAttrString(exc_mod, "HTTPException");
     Py_DECREF(exc_mod);
     if (!b->http_exc)
+        return -1;
+    PyObject *inspect = PyImport_ImportModule("inspect");
+    if (!inspect)
+        return -1;
+    b->iscoro = PyObject_GetAttrString(inspect, "iscoroutinefunction");
+    Py_DECREF(inspect);
+    if (!b->iscoro)
         return -1;
     if (!(b->view_functions = PyObject_GetAttrString(app, "view_functions")))
         return -1;
@@ -395,6 +409,12 @@ static PyObject *binding_middleware(PyObject *self, PyObject *inner)
     return middleware_new((Binding *)self, inner);
 }
 
+static PyObject *binding_ensure_sync(PyObject *self, PyObject *inner)
+{
+    (void)self;
+    return ensure_sync_new(inner);
+}
+
 static PyObject *binding_dashboard_view(PyObject *self, PyObject *unused)
 {
     (void)unused;
@@ -482,6 +502,7 @@ static void binding_dealloc(PyObject *self)
     Py_CLEAR(b->config); /* after the agent: the dashboard may have used it */
     Py_CLEAR(b->trusted);
     Py_CLEAR(b->http_exc);
+    Py_CLEAR(b->iscoro);
     Py_CLEAR(b->dash_endpoint);
     Py_CLEAR(b->wsgi_app);
     Py_TYPE(self)->tp_free(self);
@@ -495,6 +516,7 @@ static PyMethodDef binding_methods[] = {
     {"set_level", binding_set_level, METH_VARARGS, "set_level(endpoint, level)."},
     {"counters", binding_counters, METH_NOARGS, "This process's counters, as a dict."},
     {"middleware", binding_middleware, METH_O, "middleware(wsgi_app) -> the wrapped callable."},
+    {"ensure_sync", binding_ensure_sync, METH_O, "ensure_sync(app.ensure_sync) -> the hook."},
     {"dashboard_view", binding_dashboard_view, METH_NOARGS, "The dashboard's view callable."},
     {"set_group_by", binding_set_group_by, METH_O, "Replace the groupings."},
     {"set_get_ip", binding_set_get_ip, METH_O, "Replace the client-address function."},

@@ -38,6 +38,7 @@ typedef struct Binding {
     PyObject *get_ip;         /* callable or None */
     PyObject *trusted;        /* frozenset of proxy addresses */
     PyObject *http_exc;       /* werkzeug.exceptions.HTTPException */
+    PyObject *iscoro;         /* inspect.iscoroutinefunction */
     PyObject *dash_endpoint;  /* str: our own endpoint, never wrapped */
     Py_ssize_t seen_views;    /* len(view_functions) at the last sync */
     int64_t next_sync_ns;
@@ -51,7 +52,11 @@ typedef struct Binding {
 extern PyTypeObject Wrapper_Type;
 extern PyTypeObject Middleware_Type;
 /* A new Wrapper (new reference) timing `orig` as endpoint id `ep`. */
-PyObject *wrapper_new(Binding *b, PyObject *orig, int ep, PyObject *name);
+PyObject *wrapper_new(Binding *b, PyObject *orig, int ep, PyObject *name, int is_async);
+extern PyTypeObject EnsureSync_Type;
+/* A callable for app.ensure_sync that answers for Wrappers itself and
+ * calls inner (Flask's) for anything else.  New reference. */
+PyObject *ensure_sync_new(PyObject *inner);
 /* The Wrapper's original function (borrowed) if obj is a Wrapper of b. */
 PyObject *wrapper_orig(PyObject *obj);
 int wrapper_endpoint(PyObject *obj);
