@@ -14,6 +14,7 @@
 
 #include "evodash.h"
 #include "core/colour.h"
+#include "core/sketch.h"
 #include "dash/dash_int.h"
 
 #define HOUR_US 3600000000LL
@@ -106,46 +107,30 @@ static json_t *ep_head(const ep *e)
                      "colour", e->colour);
 }
 
-static json_t *us_or_null(double v)
-{
-    return v < 0 ? json_null() : json_real(v);
-}
-
 /* ---- overview ---------------------------------------------------------------- */
-
-static const char SQL_OVERVIEW_WINDOW[] =
-    "SELECT endpoint_id, sum(count), sum(s4xx + s5xx), sketch_merge(sketch) FROM rollups "
-    "WHERE hour >= ?1 AND hour < ?2 GROUP BY endpoint_id";
 
 /* Fill hits/errors/median/p90 of one window into each endpoint's object. */
 static int overview_window(dctx *c, json_t *byid, const char *win, int64_t h0, int64_t h1)
 {
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(c->db, SQL_OVERVIEW_WINDOW, -1, &q, NULL) != SQLITE_OK)
-        return dash_sql_error(c, "overview"), -1;
-    sqlite3_bind_int64(q, 1, h0);
-    sqlite3_bind_int64(q, 2, h1);
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    agg_result ar;
+    if (agg_query(c, h0, h1, AG_EP, -1, 1, &ar))
+        return -1;
+    for (size_t i = 0; i < ar.n; i++) {
+        const agg_acc *a = &ar.v[i];
         char key[24];
-        snprintf(key, sizeof key, "%lld", (long long)sqlite3_column_int64(q, 0));
+        snprintf(key, sizeof key, "%lld", (long long)a->k1);
         json_t *o = json_object_get(byid, key);
-        if (!o)
+        if (!o || !a->count)
             continue;
-        const void *blob = sqlite3_column_blob(q, 3);
-        int len = sqlite3_column_bytes(q, 3);
-        json_object_set_new(json_object_get(o, "hits"), win,
-                            json_integer(sqlite3_column_int64(q, 1)));
+        json_object_set_new(json_object_get(o, "hits"), win, json_integer(a->count));
         json_object_set_new(json_object_get(o, "errors"), win,
-                            json_integer(sqlite3_column_int64(q, 2)));
+                            json_integer(a->cls[4] + a->cls[5]));
         json_object_set_new(json_object_get(o, "median_us"), win,
-                            us_or_null(sketch_blob_quantile(blob, len, 0.5)));
+                            a->sk ? json_real(sketch_quantile(a->sk, 0.5)) : json_null());
         json_object_set_new(json_object_get(o, "p90_us"), win,
-                            us_or_null(sketch_blob_quantile(blob, len, 0.9)));
+                            a->sk ? json_real(sketch_quantile(a->sk, 0.9)) : json_null());
     }
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE)
-        return dash_sql_error(c, "overview"), -1;
+    agg_free(&ar);
     return 0;
 }
 
@@ -483,40 +468,28 @@ int api_performance(dctx *c)
     drange r;
     dpage p;
     eplist eps;
-    sqlite3_stmt *q = NULL;
+    agg_result ar;
     if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p) || eps_load(c, &eps))
         return 0;
     int64_t h0, h1;
     hour_span(&r, &h0, &h1);
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT endpoint_id, sum(count), sum(sum_us), min(min_us), "
-                           "max(max_us), sketch_merge(sketch) FROM rollups WHERE hour >= ?1 AND "
-                           "hour < ?2 GROUP BY endpoint_id",
-                           -1, &q, NULL) != SQLITE_OK) {
+    if (agg_query(c, h0, h1, AG_EP, -1, 1, &ar)) {
         eps_free(&eps);
-        return dash_sql_error(c, "performance");
+        return 0;
     }
-    sqlite3_bind_int64(q, 1, h0);
-    sqlite3_bind_int64(q, 2, h1);
     json_t *items = json_array();
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        ep *e = eps_find(&eps, sqlite3_column_int64(q, 0));
-        boxstat b;
-        if (!e || box_from_sketch(sqlite3_column_blob(q, 5), sqlite3_column_bytes(q, 5),
-                                  sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2),
-                                  sqlite3_column_int64(q, 3), sqlite3_column_int64(q, 4), &b))
+    for (size_t i = 0; i < eps.n; i++) {
+        const agg_acc *a = agg_find(&ar, eps.v[i].id, 0);
+        if (!a || !a->count)
             continue;
-        json_t *o = ep_head(e);
+        boxstat b;
+        box_from_acc(a, &b);
+        json_t *o = ep_head(&eps.v[i]);
         json_object_set_new(o, "box", box_json(&b));
         json_array_append_new(items, o);
     }
-    sqlite3_finalize(q);
+    agg_free(&ar);
     eps_free(&eps);
-    if (rc != SQLITE_DONE) {
-        json_decref(items);
-        return dash_sql_error(c, "performance");
-    }
     return dash_json(c, 200, dash_paged(items, &p));
 }
 
@@ -527,24 +500,30 @@ int api_versions(dctx *c)
     dpage p;
     const tz_zone *tz;
     sqlite3_stmt *q = NULL;
+    agg_result ar;
     if (!(tz = dash_tz(c)) || dash_page(c, &p))
         return 0;
+    if (agg_query(c, INT64_MIN / 4, INT64_MAX / 4, AG_VER, -1, 0, &ar))
+        return 0;
     if (sqlite3_prepare_v2(c->db,
-                           "SELECT v.id, v.name, v.first_seen_us, v.last_seen_us, "
-                           "coalesce(t.n, 0) FROM versions v LEFT JOIN (SELECT version_id, "
-                           "sum(count) AS n FROM rollups GROUP BY version_id) t ON t.version_id "
-                           "= v.id ORDER BY v.first_seen_us, v.id",
-                           -1, &q, NULL) != SQLITE_OK)
+                           "SELECT id, name, first_seen_us, last_seen_us FROM versions ORDER BY "
+                           "first_seen_us, id",
+                           -1, &q, NULL) != SQLITE_OK) {
+        agg_free(&ar);
         return dash_sql_error(c, "versions");
+    }
     json_t *items = json_array();
-    while (sqlite3_step(q) == SQLITE_ROW)
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        const agg_acc *a = agg_find(&ar, sqlite3_column_int64(q, 0), 0);
         json_array_append_new(
             items, json_pack("{s:I,s:s,s:o,s:o,s:I}", "id", (json_int_t)sqlite3_column_int64(q, 0),
                              "name", (const char *)sqlite3_column_text(q, 1), "first_seen",
                              dash_time(tz, sqlite3_column_int64(q, 2)), "last_seen",
                              dash_time(tz, sqlite3_column_int64(q, 3)), "requests",
-                             (json_int_t)sqlite3_column_int64(q, 4)));
+                             (json_int_t)(a ? a->count : 0)));
+    }
     sqlite3_finalize(q);
+    agg_free(&ar);
     return dash_json(c, 200, dash_paged(items, &p));
 }
 
@@ -629,58 +608,47 @@ int api_matrix(dctx *c)
     drange r;
     dpage p;
     eplist eps;
+    agg_result ar;
     sqlite3_stmt *q = NULL;
     if (dash_range(c, 0, &r) || dash_page(c, &p) || eps_load(c, &eps))
         return 0;
     int64_t h0, h1;
     hour_span(&r, &h0, &h1);
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT v.id, v.name, r.endpoint_id, sum(r.count) FROM rollups r "
-                           "JOIN versions v ON v.id = r.version_id WHERE r.hour >= ?1 AND "
-                           "r.hour < ?2 GROUP BY r.version_id, r.endpoint_id ORDER BY "
-                           "v.first_seen_us, v.id, r.endpoint_id",
-                           -1, &q, NULL) != SQLITE_OK) {
+    if (agg_query(c, h0, h1, AG_VER_EP, -1, 0, &ar)) {
+        eps_free(&eps);
+        return 0;
+    }
+    if (sqlite3_prepare_v2(c->db, "SELECT id, name FROM versions ORDER BY first_seen_us, id", -1,
+                           &q, NULL) != SQLITE_OK) {
+        agg_free(&ar);
         eps_free(&eps);
         return dash_sql_error(c, "matrix");
     }
-    sqlite3_bind_int64(q, 1, h0);
-    sqlite3_bind_int64(q, 2, h1);
-    json_t *items = json_array(), *cur = NULL, *list = NULL;
-    int64_t cur_id = -1, total = 0;
-    for (;;) {
-        int more = sqlite3_step(q) == SQLITE_ROW;
-        int64_t vid = more ? sqlite3_column_int64(q, 0) : -2;
-        if (vid != cur_id && cur) {
-            size_t i;
-            json_t *o;
-            json_array_foreach(list, i, o)
-            {
-                int64_t n = json_integer_value(json_object_get(o, "count"));
-                json_object_set_new(o, "share", json_real(total ? (double)n / (double)total : 0));
-            }
-            json_object_set_new(cur, "total", json_integer(total));
-            json_array_append_new(items, cur);
-            cur = NULL;
+    json_t *items = json_array();
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        int64_t vid = sqlite3_column_int64(q, 0), total = 0;
+        for (size_t i = 0; i < eps.n; i++) {
+            const agg_acc *a = agg_find(&ar, vid, eps.v[i].id);
+            total += a ? a->count : 0;
         }
-        if (!more)
-            break;
-        if (!cur) {
-            cur_id = vid;
-            total = 0;
-            list = json_array();
-            cur = json_pack("{s:I,s:s,s:o}", "version_id", (json_int_t)vid, "version",
-                            (const char *)sqlite3_column_text(q, 1), "endpoints", list);
-        }
-        ep *e = eps_find(&eps, sqlite3_column_int64(q, 2));
-        int64_t n = sqlite3_column_int64(q, 3);
-        total += n;
-        if (e) {
-            json_t *o = ep_head(e);
-            json_object_set_new(o, "count", json_integer(n));
+        if (!total)
+            continue;
+        json_t *list = json_array();
+        for (size_t i = 0; i < eps.n; i++) {
+            const agg_acc *a = agg_find(&ar, vid, eps.v[i].id);
+            if (!a || !a->count)
+                continue;
+            json_t *o = ep_head(&eps.v[i]);
+            json_object_set_new(o, "count", json_integer(a->count));
+            json_object_set_new(o, "share", json_real((double)a->count / (double)total));
             json_array_append_new(list, o);
         }
+        json_array_append_new(items, json_pack("{s:I,s:s,s:o,s:I}", "version_id", (json_int_t)vid,
+                                               "version", (const char *)sqlite3_column_text(q, 1),
+                                               "endpoints", list, "total", (json_int_t)total));
     }
     sqlite3_finalize(q);
+    agg_free(&ar);
     eps_free(&eps);
     return dash_json(c, 200, dash_paged(items, &p));
 }

@@ -23,27 +23,27 @@ int api_ep_versions(dctx *c)
 {
     drange r;
     dpage p;
+    agg_result ar;
     sqlite3_stmt *q = NULL;
     if (dash_range(c, 0, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0))
         return 0;
+    if (agg_query(c, floordiv(r.from_us, HOUR_US), floordiv(r.to_us + HOUR_US - 1, HOUR_US),
+                  AG_VER, c->id, 1, &ar))
+        return 0;
     if (sqlite3_prepare_v2(c->db,
-                           "SELECT v.id, v.name, v.first_seen_us, v.last_seen_us, sum(r.count), "
-                           "sum(r.sum_us), min(r.min_us), max(r.max_us), sketch_merge(r.sketch) "
-                           "FROM rollups r JOIN versions v ON v.id = r.version_id WHERE "
-                           "r.endpoint_id = ?1 AND r.hour >= ?2 AND r.hour < ?3 GROUP BY v.id "
-                           "ORDER BY v.first_seen_us, v.id",
-                           -1, &q, NULL) != SQLITE_OK)
+                           "SELECT id, name, first_seen_us, last_seen_us FROM versions ORDER BY "
+                           "first_seen_us, id",
+                           -1, &q, NULL) != SQLITE_OK) {
+        agg_free(&ar);
         return dash_sql_error(c, "versions of the endpoint");
-    sqlite3_bind_int64(q, 1, c->id);
-    sqlite3_bind_int64(q, 2, floordiv(r.from_us, HOUR_US));
-    sqlite3_bind_int64(q, 3, floordiv(r.to_us + HOUR_US - 1, HOUR_US));
+    }
     json_t *items = json_array();
     while (sqlite3_step(q) == SQLITE_ROW) {
-        boxstat b;
-        if (box_from_sketch(sqlite3_column_blob(q, 8), sqlite3_column_bytes(q, 8),
-                            sqlite3_column_int64(q, 4), sqlite3_column_int64(q, 5),
-                            sqlite3_column_int64(q, 6), sqlite3_column_int64(q, 7), &b))
+        const agg_acc *a = agg_find(&ar, sqlite3_column_int64(q, 0), 0);
+        if (!a || !a->count)
             continue;
+        boxstat b;
+        box_from_acc(a, &b);
         json_array_append_new(
             items, json_pack("{s:I,s:s,s:o,s:o,s:o}", "version_id",
                              (json_int_t)sqlite3_column_int64(q, 0), "version",
@@ -52,6 +52,7 @@ int api_ep_versions(dctx *c)
                              dash_time(r.tz, sqlite3_column_int64(q, 3)), "box", box_json(&b)));
     }
     sqlite3_finalize(q);
+    agg_free(&ar);
     return dash_json(c, 200, dash_paged(items, &p));
 }
 
@@ -177,23 +178,16 @@ int api_ep_status(dctx *c)
     sqlite3_stmt *q = NULL;
     if (dash_range(c, 30 * 86400, &r) || dash_endpoint_exists(c, NULL, 0))
         return 0;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT coalesce(sum(s1xx),0), coalesce(sum(s2xx),0), "
-                           "coalesce(sum(s3xx),0), coalesce(sum(s4xx),0), coalesce(sum(s5xx),0), "
-                           "coalesce(sum(sother),0) FROM rollups WHERE endpoint_id = ?1 AND hour "
-                           ">= ?2 AND hour < ?3",
-                           -1, &q, NULL) != SQLITE_OK)
-        return dash_sql_error(c, "status classes");
-    sqlite3_bind_int64(q, 1, c->id);
-    sqlite3_bind_int64(q, 2, floordiv(r.from_us, HOUR_US));
-    sqlite3_bind_int64(q, 3, floordiv(r.to_us + HOUR_US - 1, HOUR_US));
+    agg_result ar;
+    if (agg_query(c, floordiv(r.from_us, HOUR_US), floordiv(r.to_us + HOUR_US - 1, HOUR_US),
+                  AG_EP, c->id, 0, &ar))
+        return 0;
+    const agg_acc *a = agg_find(&ar, c->id, 0);
     json_t *classes = json_object();
-    if (sqlite3_step(q) == SQLITE_ROW) {
-        static const char *const k[] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
-        for (int i = 0; i < 6; i++)
-            json_object_set_new(classes, k[i], json_integer(sqlite3_column_int64(q, i)));
-    }
-    sqlite3_finalize(q);
+    static const char *const k[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    for (int i = 1; i <= 6; i++)
+        json_object_set_new(classes, k[i % 6], json_integer(a ? a->cls[i % 6] : 0));
+    agg_free(&ar);
     if (sqlite3_prepare_v2(c->db,
                            "SELECT status, count(*) FROM requests WHERE endpoint_id = ?1 AND "
                            "ts_us >= ?2 AND ts_us < ?3 GROUP BY status ORDER BY status",

@@ -48,6 +48,7 @@ struct evd_dash {
     rl_slot rl[DASH_RL_SLOTS];
     tz_zone *tz_cache[DASH_TZ_CACHE];
     int ntz;
+    struct aggcache *aggcache; /* closed days' rollups, merged (aggcache.c) */
     char err[512];
 };
 
@@ -164,19 +165,39 @@ int api_export(dctx *c);
 int route_metrics(dctx *c);
 int api_test_runs(dctx *c);
 
+/* ---- aggcache.c ---- rollup aggregates over hours, grouped */
+enum { AG_EP, AG_VER, AG_VER_EP };
+struct sketch;
+typedef struct agg_acc {
+    int64_t k1, k2; /* AG_EP: (endpoint, 0); AG_VER: (version, 0); AG_VER_EP: (version, endpoint) */
+    int64_t count, sum, min, max;
+    int64_t cls[6];    /* [0] other, [1..5] 1xx..5xx */
+    struct sketch *sk; /* merged, when asked for and count > 0 */
+} agg_acc;
+typedef struct agg_result {
+    agg_acc *v;
+    size_t n;
+    size_t *slot;
+    size_t nslot;
+} agg_result;
+struct aggcache *aggcache_new(void);
+void aggcache_free(struct aggcache *ac);
+/* Aggregate the rollups of hours [h0, h1) (only endpoint only_ep when >= 0)
+ * by group.  On failure replies 500 and returns -1.  Free with agg_free(). */
+int agg_query(dctx *c, int64_t h0, int64_t h1, int group, int64_t only_ep, int want_sketch,
+              agg_result *out);
+agg_acc *agg_find(const agg_result *r, int64_t k1, int64_t k2);
+void agg_free(agg_result *r);
+
 /* ---- stats.c ---- box-plot statistics */
 typedef struct boxstat {
     double min, q1, median, q3, max, mean;
     int64_t count;
 } boxstat;
-/* From a merged encoded sketch plus exact count/sum/min/max.  Returns 0 or
- * EVD_ECORRUPT / EVD_ENOMEM. */
-int box_from_sketch(const void *blob, int len, int64_t count, int64_t sum, int64_t min,
-                    int64_t max, boxstat *out);
 /* Exact, from raw durations (sorted in place). */
 void box_from_values(int64_t *v, size_t n, boxstat *out);
 json_t *box_json(const boxstat *b);
-/* A quantile of an encoded sketch; < 0 if empty. */
-double sketch_blob_quantile(const void *blob, int len, double q);
+/* From an aggregate with its sketch (aggcache.c). */
+void box_from_acc(const agg_acc *a, boxstat *out);
 
 #endif

@@ -6,6 +6,7 @@
  * tree: it may hold millions of rows.  Each row is a small JSON object
  * serialised by jansson. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,14 +275,15 @@ int route_metrics(dctx *c)
         return dash_error(c, 500, "out of memory");
     }
     b.p[0] = 0;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT e.name, coalesce(sum(r.s1xx),0), coalesce(sum(r.s2xx),0), "
-                           "coalesce(sum(r.s3xx),0), coalesce(sum(r.s4xx),0), "
-                           "coalesce(sum(r.s5xx),0), coalesce(sum(r.sother),0), "
-                           "coalesce(sum(r.sum_us),0), coalesce(sum(r.count),0), "
-                           "sketch_merge(r.sketch) FROM endpoints e LEFT JOIN rollups r ON "
-                           "r.endpoint_id = e.id GROUP BY e.id ORDER BY e.name",
-                           -1, &q, NULL) != SQLITE_OK) {
+    agg_result ar;
+    if (agg_query(c, INT64_MIN / 4, INT64_MAX / 4, AG_EP, -1, 1, &ar)) {
+        free(b.p);
+        free(sk);
+        return 0;
+    }
+    if (sqlite3_prepare_v2(c->db, "SELECT id, name FROM endpoints ORDER BY name", -1, &q, NULL) !=
+        SQLITE_OK) {
+        agg_free(&ar);
         free(b.p);
         free(sk);
         return dash_sql_error(c, "metrics");
@@ -299,14 +301,15 @@ int route_metrics(dctx *c)
     const double lg = log((1 + SKETCH_ALPHA) / (1 - SKETCH_ALPHA));
     while (sqlite3_step(q) == SQLITE_ROW) {
         char name[512];
-        label((const char *)sqlite3_column_text(q, 0), name, sizeof name);
+        label((const char *)sqlite3_column_text(q, 1), name, sizeof name);
+        const agg_acc *a = agg_find(&ar, sqlite3_column_int64(q, 0), 0);
+        static const int order[] = {1, 2, 3, 4, 5, 0};
         for (int i = 0; i < 6; i++)
             sb_printf(&b, "evodash_requests_total{endpoint=\"%s\",status_class=\"%s\"} %lld\n",
-                      name, cls[i], (long long)sqlite3_column_int64(q, 1 + i));
+                      name, cls[i], (long long)(a ? a->cls[order[i]] : 0));
         sketch_init(sk);
-        if (sqlite3_column_type(q, 9) == SQLITE_BLOB)
-            sketch_merge_encoded(sk, sqlite3_column_blob(q, 9),
-                                 (size_t)sqlite3_column_bytes(q, 9));
+        if (a && a->sk)
+            sketch_merge(sk, a->sk);
         /* Bucket i of the sketch holds (gamma^(i-1), gamma^i] microseconds;
          * a bucket counts under `le` when its upper bound is <= le, so the
          * cumulative counts are exact to the sketch's 1%. */
@@ -325,14 +328,14 @@ int route_metrics(dctx *c)
         for (; k < NLE; k++)
             sb_printf(&h, "evodash_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%g\"} %llu\n",
                       name, le_seconds[k], (unsigned long long)cum);
+        long long cnt = a ? (long long)a->count : 0;
         sb_printf(&h,
                   "evodash_request_duration_seconds_bucket{endpoint=\"%s\",le=\"+Inf\"} %lld\n"
                   "evodash_request_duration_seconds_sum{endpoint=\"%s\"} %.6f\n"
                   "evodash_request_duration_seconds_count{endpoint=\"%s\"} %lld\n",
-                  name, (long long)sqlite3_column_int64(q, 8), name,
-                  (double)sqlite3_column_int64(q, 7) / 1e6, name,
-                  (long long)sqlite3_column_int64(q, 8));
+                  name, cnt, name, a ? (double)a->sum / 1e6 : 0.0, name, cnt);
     }
+    agg_free(&ar);
     sqlite3_finalize(q);
     free(sk);
     int64_t dropped = 0;

@@ -117,6 +117,10 @@ int evd_dash_open(const evd_config *cfg, const char *db_url, evd_dash **out)
     snprintf(d->prefix, sizeof d->prefix, "/%s", link && *link ? link : "dashboard");
     snprintf(d->tz_default, sizeof d->tz_default, "%s", tz && *tz ? tz : "UTC");
     d->session_ttl_us = (int64_t)12 * 3600 * 1000000;
+    if (!(d->aggcache = aggcache_new())) {
+        rc = EVD_ENOMEM;
+        goto done;
+    }
     if (!(d->db_url = strdup(url ? url : "sqlite:///evodash.db"))) {
         rc = EVD_ENOMEM;
         goto done;
@@ -161,6 +165,7 @@ void evd_dash_close(evd_dash *d)
         store_close(d->pool[i]);
     for (int i = 0; i < d->ntz; i++)
         tz_free(d->tz_cache[i]);
+    aggcache_free(d->aggcache);
     for (int i = 0; i < d->nguest_pw; i++)
         free(d->guest_pw[i]);
     free(d->guest_pw);

@@ -1,60 +1,10 @@
-/* stats.c — box-plot statistics, from a merged rollup sketch (aggregate
- * views) or from raw durations (per-group and per-IP views, which the
- * rollups do not key by). */
+/* stats.c — exact box-plot statistics from raw durations (per-group and
+ * per-IP views, which the rollups do not key by); the sketch-based ones
+ * are box_from_acc() in aggcache.c. */
 #include <stdlib.h>
 
 #include "evodash.h"
-#include "core/sketch.h"
 #include "dash/dash_int.h"
-
-int box_from_sketch(const void *blob, int len, int64_t count, int64_t sum, int64_t min,
-                    int64_t max, boxstat *out)
-{
-    *out = (boxstat){0};
-    out->count = count;
-    if (count <= 0)
-        return 0;
-    sketch *s = malloc(sizeof *s);
-    if (!s)
-        return EVD_ENOMEM;
-    sketch_init(s);
-    if (!blob || len <= 0 || sketch_merge_encoded(s, blob, (size_t)len)) {
-        free(s);
-        return EVD_ECORRUPT;
-    }
-    out->min = (double)min;
-    out->max = (double)max;
-    out->mean = (double)sum / (double)count;
-    out->q1 = sketch_quantile(s, 0.25);
-    out->median = sketch_quantile(s, 0.5);
-    out->q3 = sketch_quantile(s, 0.75);
-    free(s);
-    /* A sketch value may sit up to 1% outside the exact extremes. */
-    if (out->q1 < out->min)
-        out->q1 = out->min;
-    if (out->q3 > out->max)
-        out->q3 = out->max;
-    if (out->median < out->min)
-        out->median = out->min;
-    if (out->median > out->max)
-        out->median = out->max;
-    return 0;
-}
-
-double sketch_blob_quantile(const void *blob, int len, double q)
-{
-    if (!blob || len <= 0)
-        return -1;
-    sketch *s = malloc(sizeof *s);
-    if (!s)
-        return -1;
-    sketch_init(s);
-    double v = -1;
-    if (!sketch_merge_encoded(s, blob, (size_t)len) && s->count)
-        v = sketch_quantile(s, q);
-    free(s);
-    return v;
-}
 
 static int cmp_i64(const void *a, const void *b)
 {

@@ -1,0 +1,396 @@
+/* aggcache.c — rollup aggregates over a range of hours, grouped per
+ * endpoint, per version or per (version, endpoint), with a day cache.
+ *
+ * DESIGN — a long range (the overview's "overall", 30-day box plots, the
+ * metrics) would merge one sketch per rollup row: hundreds of thousands for
+ * a busy service.  Hours of UTC days that ended more than CLOSE_HOURS ago
+ * no longer change (the writers flush within seconds), so their rollups
+ * are merged once per (endpoint, version, day) and kept here; a query then
+ * takes whole closed days from the cache and only its ragged ends (and the
+ * open days) from SQL.  The first query after start builds the cache with
+ * one scan; later ones extend it as days close; it is rebuilt from scratch
+ * every REBUILD_US so that a rollup written late (a writer that was cut off
+ * from the store for hours) is not hidden for long.
+ *
+ * Threads: readers hold the read lock while merging cached cells; the
+ * build runs under a separate mutex without the lock, and only swaps the
+ * new cells in under the write lock. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <sqlite3.h>
+
+#include "evodash.h"
+#include "core/sketch.h"
+#include "dash/dash_int.h"
+
+#define CLOSE_HOURS 2
+#define REBUILD_US (600LL * 1000000)
+
+typedef struct dc_cell {
+    int64_t ep, ver, day;
+    int64_t count, sum, min, max, cls[6];
+    uint8_t *blob;
+    int blen;
+} dc_cell;
+
+struct aggcache {
+    pthread_rwlock_t rw;
+    pthread_mutex_t build;
+    dc_cell *cells; /* sorted by day */
+    size_t n;
+    int64_t closed_day; /* days before it are cached */
+    int64_t built_us;
+    int valid;
+};
+
+static const char SQL_AGG_SKETCH[] =
+    "SELECT endpoint_id, version_id, sum(count), sum(sum_us), min(min_us), max(max_us), "
+    "sum(sother), sum(s1xx), sum(s2xx), sum(s3xx), sum(s4xx), sum(s5xx), sketch_merge(sketch) "
+    "FROM rollups WHERE hour >= ?1 AND hour < ?2 AND (?3 < 0 OR endpoint_id = ?3) GROUP BY "
+    "endpoint_id, version_id";
+static const char SQL_AGG_PLAIN[] =
+    "SELECT endpoint_id, version_id, sum(count), sum(sum_us), min(min_us), max(max_us), "
+    "sum(sother), sum(s1xx), sum(s2xx), sum(s3xx), sum(s4xx), sum(s5xx), NULL FROM rollups "
+    "WHERE hour >= ?1 AND hour < ?2 AND (?3 < 0 OR endpoint_id = ?3) GROUP BY endpoint_id, "
+    "version_id";
+static const char SQL_DAYS[] =
+    "SELECT endpoint_id, version_id, hour / 24 AS d, sum(count), sum(sum_us), min(min_us), "
+    "max(max_us), sum(sother), sum(s1xx), sum(s2xx), sum(s3xx), sum(s4xx), sum(s5xx), "
+    "sketch_merge(sketch) FROM rollups WHERE hour >= ?1 AND hour < ?2 GROUP BY endpoint_id, "
+    "version_id, d ORDER BY d";
+
+static int64_t wall_us(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+static int64_t floordiv(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+struct aggcache *aggcache_new(void)
+{
+    struct aggcache *ac = calloc(1, sizeof *ac);
+    if (!ac)
+        return NULL;
+    pthread_rwlock_init(&ac->rw, NULL);
+    pthread_mutex_init(&ac->build, NULL);
+    return ac;
+}
+
+static void free_cells(dc_cell *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i].blob);
+    free(v);
+}
+
+void aggcache_free(struct aggcache *ac)
+{
+    if (!ac)
+        return;
+    free_cells(ac->cells, ac->n);
+    pthread_rwlock_destroy(&ac->rw);
+    pthread_mutex_destroy(&ac->build);
+    free(ac);
+}
+
+/* Read days [d0, d1) into new cells appended to *v.  0 or -1. */
+static int load_days(sqlite3 *db, int64_t d0, int64_t d1, dc_cell **v, size_t *n)
+{
+    sqlite3_stmt *q = NULL;
+    size_t cap = *n;
+    if (sqlite3_prepare_v2(db, SQL_DAYS, -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(q, 1, d0 <= INT64_MIN / 48 ? INT64_MIN / 2 : d0 * 24);
+    sqlite3_bind_int64(q, 2, d1 * 24);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            dc_cell *nv = realloc(*v, cap * sizeof *nv);
+            if (!nv)
+                break;
+            *v = nv;
+        }
+        dc_cell *c = &(*v)[*n];
+        c->ep = sqlite3_column_int64(q, 0);
+        c->ver = sqlite3_column_int64(q, 1);
+        c->day = sqlite3_column_int64(q, 2);
+        c->count = sqlite3_column_int64(q, 3);
+        c->sum = sqlite3_column_int64(q, 4);
+        c->min = sqlite3_column_int64(q, 5);
+        c->max = sqlite3_column_int64(q, 6);
+        for (int k = 0; k < 6; k++)
+            c->cls[k] = sqlite3_column_int64(q, 7 + k);
+        c->blen = sqlite3_column_bytes(q, 13);
+        c->blob = malloc(c->blen > 0 ? (size_t)c->blen : 1);
+        if (!c->blob)
+            break;
+        if (c->blen > 0)
+            memcpy(c->blob, sqlite3_column_blob(q, 13), (size_t)c->blen);
+        (*n)++;
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Bring the cache up to the days closed now.  0 or -1. */
+static int refresh(struct aggcache *ac, sqlite3 *db)
+{
+    int64_t now = wall_us();
+    int64_t target = floordiv(floordiv(now, 3600000000LL) - CLOSE_HOURS, 24);
+    pthread_rwlock_rdlock(&ac->rw);
+    int fresh = ac->valid && ac->closed_day >= target && now - ac->built_us < REBUILD_US;
+    pthread_rwlock_unlock(&ac->rw);
+    if (fresh)
+        return 0;
+    pthread_mutex_lock(&ac->build);
+    pthread_rwlock_rdlock(&ac->rw);
+    int full = !ac->valid || now - ac->built_us >= REBUILD_US;
+    int64_t from = full ? INT64_MIN / 2 : ac->closed_day;
+    fresh = !full && ac->closed_day >= target;
+    pthread_rwlock_unlock(&ac->rw);
+    int rc = 0;
+    if (!fresh) {
+        dc_cell *v = NULL;
+        size_t n = 0;
+        rc = load_days(db, from, target, &v, &n);
+        if (!rc) {
+            pthread_rwlock_wrlock(&ac->rw);
+            if (full) {
+                free_cells(ac->cells, ac->n);
+                ac->cells = v;
+                ac->n = n;
+                ac->built_us = now;
+            } else {
+                dc_cell *nv = realloc(ac->cells, (ac->n + n + 1) * sizeof *nv);
+                if (nv) {
+                    memcpy(nv + ac->n, v, n * sizeof *v);
+                    ac->cells = nv;
+                    ac->n += n;
+                    free(v);
+                } else {
+                    free_cells(v, n);
+                    rc = -1;
+                }
+            }
+            if (!rc) {
+                ac->closed_day = target;
+                ac->valid = 1;
+            }
+            pthread_rwlock_unlock(&ac->rw);
+        } else
+            free_cells(v, n);
+    }
+    pthread_mutex_unlock(&ac->build);
+    return rc;
+}
+
+/* ---- results ------------------------------------------------------------- */
+
+static size_t hash2(int64_t a, int64_t b)
+{
+    uint64_t h = (uint64_t)a * 0x9E3779B97F4A7C15ull ^ ((uint64_t)b + 0x632BE59BD9B4E019ull);
+    h ^= h >> 29;
+    return (size_t)(h * 0xBF58476D1CE4E5B9ull >> 20);
+}
+
+static agg_acc *acc_get(agg_result *r, int64_t k1, int64_t k2)
+{
+    if (r->n * 2 >= r->nslot) {
+        size_t ns = r->nslot ? r->nslot * 2 : 256;
+        size_t *slot = calloc(ns, sizeof *slot);
+        agg_acc *nv = realloc(r->v, (ns / 2 + 1) * sizeof *nv);
+        if (!slot || !nv) {
+            free(slot);
+            if (nv)
+                r->v = nv;
+            return NULL;
+        }
+        r->v = nv;
+        for (size_t i = 0; i < r->n; i++) {
+            size_t h = hash2(r->v[i].k1, r->v[i].k2) & (ns - 1);
+            while (slot[h])
+                h = (h + 1) & (ns - 1);
+            slot[h] = i + 1;
+        }
+        free(r->slot);
+        r->slot = slot;
+        r->nslot = ns;
+    }
+    size_t h = hash2(k1, k2) & (r->nslot - 1);
+    while (r->slot[h]) {
+        agg_acc *a = &r->v[r->slot[h] - 1];
+        if (a->k1 == k1 && a->k2 == k2)
+            return a;
+        h = (h + 1) & (r->nslot - 1);
+    }
+    agg_acc *a = &r->v[r->n];
+    memset(a, 0, sizeof *a);
+    a->k1 = k1;
+    a->k2 = k2;
+    a->min = INT64_MAX;
+    r->slot[h] = ++r->n;
+    return a;
+}
+
+agg_acc *agg_find(const agg_result *r, int64_t k1, int64_t k2)
+{
+    if (!r->nslot)
+        return NULL;
+    size_t h = hash2(k1, k2) & (r->nslot - 1);
+    while (r->slot[h]) {
+        agg_acc *a = &r->v[r->slot[h] - 1];
+        if (a->k1 == k1 && a->k2 == k2)
+            return a;
+        h = (h + 1) & (r->nslot - 1);
+    }
+    return NULL;
+}
+
+void agg_free(agg_result *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->v[i].sk);
+    free(r->v);
+    free(r->slot);
+    memset(r, 0, sizeof *r);
+}
+
+/* Add one (endpoint, version) aggregate into its group.  0 or -1. */
+static int add(agg_result *r, int group, int want_sketch, int64_t ep, int64_t ver,
+               int64_t count, int64_t sum, int64_t mn, int64_t mx, const int64_t cls[6],
+               const void *blob, int blen)
+{
+    int64_t k1 = group == AG_EP ? ep : ver, k2 = group == AG_VER_EP ? ep : 0;
+    agg_acc *a = acc_get(r, k1, k2);
+    if (!a)
+        return -1;
+    if (!count)
+        return 0;
+    a->count += count;
+    a->sum += sum;
+    if (mn < a->min)
+        a->min = mn;
+    if (mx > a->max)
+        a->max = mx;
+    for (int k = 0; k < 6; k++)
+        a->cls[k] += cls[k];
+    if (want_sketch && blob && blen > 0) {
+        if (!a->sk) {
+            if (!(a->sk = malloc(sizeof *a->sk)))
+                return -1;
+            sketch_init(a->sk);
+        }
+        if (sketch_merge_encoded(a->sk, blob, (size_t)blen))
+            return -1;
+    }
+    return 0;
+}
+
+static int sql_segment(sqlite3 *db, int64_t h0, int64_t h1, int group, int64_t only_ep,
+                       int want_sketch, agg_result *r)
+{
+    sqlite3_stmt *q = NULL;
+    if (h0 >= h1)
+        return 0;
+    if (sqlite3_prepare_v2(db, want_sketch ? SQL_AGG_SKETCH : SQL_AGG_PLAIN, -1, &q, NULL) !=
+        SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(q, 1, h0);
+    sqlite3_bind_int64(q, 2, h1);
+    sqlite3_bind_int64(q, 3, only_ep);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t cls[6];
+        for (int k = 0; k < 6; k++)
+            cls[k] = sqlite3_column_int64(q, 6 + k);
+        if (add(r, group, want_sketch, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1),
+                sqlite3_column_int64(q, 2), sqlite3_column_int64(q, 3),
+                sqlite3_column_int64(q, 4), sqlite3_column_int64(q, 5), cls,
+                sqlite3_column_blob(q, 12), sqlite3_column_bytes(q, 12))) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int agg_query(dctx *c, int64_t h0, int64_t h1, int group, int64_t only_ep, int want_sketch,
+              agg_result *out)
+{
+    struct aggcache *ac = c->d->aggcache;
+    memset(out, 0, sizeof *out);
+    if (h0 < INT64_MIN / 4)
+        h0 = INT64_MIN / 4;
+    int64_t dlo = -floordiv(-h0, 24), dhi = floordiv(h1, 24); /* whole days inside */
+    int use_cache = ac && dlo < dhi && !refresh(ac, c->db);
+    if (use_cache) {
+        pthread_rwlock_rdlock(&ac->rw);
+        if (dhi > ac->closed_day)
+            dhi = ac->closed_day;
+        if (dlo >= dhi)
+            use_cache = 0;
+        else {
+            /* first cached cell of day >= dlo */
+            size_t lo = 0, hi = ac->n;
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (ac->cells[mid].day < dlo)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            for (size_t i = lo; i < ac->n && ac->cells[i].day < dhi; i++) {
+                const dc_cell *x = &ac->cells[i];
+                if (only_ep >= 0 && x->ep != only_ep)
+                    continue;
+                if (add(out, group, want_sketch, x->ep, x->ver, x->count, x->sum, x->min, x->max,
+                        x->cls, x->blob, x->blen)) {
+                    pthread_rwlock_unlock(&ac->rw);
+                    agg_free(out);
+                    return dash_error(c, 500, "out of memory aggregating rollups"), -1;
+                }
+            }
+        }
+        pthread_rwlock_unlock(&ac->rw);
+    }
+    int rc = use_cache ? sql_segment(c->db, h0, dlo * 24, group, only_ep, want_sketch, out) ||
+                             sql_segment(c->db, dhi * 24, h1, group, only_ep, want_sketch, out)
+                       : sql_segment(c->db, h0, h1, group, only_ep, want_sketch, out);
+    if (rc) {
+        agg_free(out);
+        return dash_sql_error(c, "aggregating rollups"), -1;
+    }
+    return 0;
+}
+
+void box_from_acc(const agg_acc *a, boxstat *out)
+{
+    *out = (boxstat){0};
+    out->count = a ? a->count : 0;
+    if (!a || a->count <= 0 || !a->sk)
+        return;
+    out->min = (double)a->min;
+    out->max = (double)a->max;
+    out->mean = (double)a->sum / (double)a->count;
+    out->q1 = sketch_quantile(a->sk, 0.25);
+    out->median = sketch_quantile(a->sk, 0.5);
+    out->q3 = sketch_quantile(a->sk, 0.75);
+    /* A sketch value may sit up to 1% outside the exact extremes. */
+    if (out->q1 < out->min)
+        out->q1 = out->min;
+    if (out->q3 > out->max)
+        out->q3 = out->max;
+    if (out->median < out->min)
+        out->median = out->min;
+    if (out->median > out->max)
+        out->median = out->max;
+}
