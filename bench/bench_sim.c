@@ -8,15 +8,18 @@
  *     zero-CPU functions with exponential durations, so that ~100k events
  *     are pending all the time and every event removes one and adds one.
  *
- * Each run is repeated 3 times (the machine is shared); the median counts.
- * The last line is the lower of the two medians. */
+ * Each run is repeated 5 times and the median counts.  The machine is
+ * shared (2 cores, other engineers building), so the rate is events per
+ * CPU-second of the simulating thread, which other processes do not
+ * inflate the way they inflate wall time; both are printed.  The last line
+ * is the lower of the two medians. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim/sim.h"
 
-#define REPS 3
+#define REPS 5
 
 static int cmp_double(const void *x, const void *y)
 {
@@ -33,7 +36,7 @@ static double measure(const char *name, const char *prof, const char *dist)
         fprintf(stderr, "bench_sim: %s\n", m ? sim_model_errmsg(m) : "out of memory");
         exit(1);
     }
-    double rate[REPS];
+    double rate[REPS], wall[REPS];
     for (int i = 0; i < REPS; i++) {
         sim_run *r = NULL;
         sim_opts o = {.seed = 1 + (uint64_t)i};
@@ -47,15 +50,19 @@ static double measure(const char *name, const char *prof, const char *dist)
             fprintf(stderr, "bench_sim: %s: conservation broken\n", name);
             exit(1);
         }
-        rate[i] = (double)t.events / t.wall_s;
-        printf("%-12s run %d: %llu arrivals, %llu events in %.3f s: %.2fM events/s\n", name, i,
-               (unsigned long long)t.arrivals, (unsigned long long)t.events, t.wall_s,
-               rate[i] / 1e6);
+        rate[i] = (double)t.events / t.cpu_s;
+        wall[i] = (double)t.events / t.wall_s;
+        printf("%-12s run %d: %llu arrivals, %llu events, %.3f s CPU, %.3f s wall: %.2fM "
+               "events/CPU-s, %.2fM events/wall-s\n",
+               name, i, (unsigned long long)t.arrivals, (unsigned long long)t.events, t.cpu_s,
+               t.wall_s, rate[i] / 1e6, wall[i] / 1e6);
         sim_run_free(r);
     }
     sim_model_free(m);
     qsort(rate, REPS, sizeof *rate, cmp_double);
-    printf("%-12s median: %.2fM events/s\n", name, rate[REPS / 2] / 1e6);
+    qsort(wall, REPS, sizeof *wall, cmp_double);
+    printf("%-12s median: %.2fM events/CPU-s (%.2fM events/wall-s)\n", name, rate[REPS / 2] / 1e6,
+           wall[REPS / 2] / 1e6);
     return rate[REPS / 2];
 }
 

@@ -89,7 +89,7 @@ static void advance(sim_run *r, sim_rep *p)
     double dt = r->now - p->t_last;
     if (dt <= 0)
         return;
-    const sim_svc *sv = sim_model_svc(r->m, p->svc);
+    const sim_svc *sv = r->svdefs + p->svc;
     p->V += p->f * dt;
     p->c_cpu += dt * (p->demand >= sv->max_cpu ? 1.0 : p->demand / sv->max_cpu);
     p->c_ram += dt * p->ram / sv->max_ram;
@@ -179,7 +179,7 @@ static int ph_pop(sim_rep *p, sim_pjob *out)
 static int reschedule(sim_run *r, int rep)
 {
     sim_rep *p = &r->reps[rep];
-    const sim_svc *sv = sim_model_svc(r->m, p->svc);
+    const sim_svc *sv = r->svdefs + p->svc;
     if (p->hn == 0) {
         if (p->armed) {
             p->armed = 0;
@@ -227,7 +227,7 @@ static int fits(const sim_rep *p, const sim_svc *sv, const sim_fn *f)
 /* The fitting replica with the fewest running jobs, or -1. */
 static int pick(sim_run *r, int svc, const sim_fn *f)
 {
-    const sim_svc *sv = sim_model_svc(r->m, svc);
+    const sim_svc *sv = r->svdefs + svc;
     const sim_svcrt *s = &r->svcs[svc];
     int best = -1;
     for (int k = 0; k < s->nreps; k++) {
@@ -539,7 +539,7 @@ static double window_metric(const sim_rep *p, int metric, double now)
 
 static int autoscale(sim_run *r, int svc)
 {
-    const sim_svc *sv = sim_model_svc(r->m, svc);
+    const sim_svc *sv = r->svdefs + svc;
     sim_svcrt *s = &r->svcs[svc];
     double sum = 0;
     int n = 0;
@@ -660,7 +660,7 @@ static int on_arrival(sim_run *r, int k)
 {
     sim_stream *s = &r->streams[k];
     int sc = s->a->scen;
-    const sim_scen *scen = sim_model_scen(r->m, sc);
+    const sim_scen *scen = (r->scens + sc);
     r->tot.arrivals++;
     for (int j = 0; j < scen->ninter; j++) {
         int32_t i = inst_alloc(r);
@@ -690,6 +690,7 @@ int sim_run_new(const sim_model *m, const sim_opts *opts, sim_run **out)
         return EVD_ENOMEM;
     r->m = m;
     r->scens = sim_model_scen(m, 0);
+    r->svdefs = sim_model_svc(m, 0);
     r->o = *opts;
     if (r->o.rate_scale <= 0)
         r->o.rate_scale = 1;
@@ -784,11 +785,16 @@ const char *sim_run_errmsg(const sim_run *r)
     return r->err[0] ? r->err : "no error";
 }
 
-static double wall_now(void)
+static double clock_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double wall_now(void)
+{
+    return clock_s(CLOCK_MONOTONIC);
 }
 
 static void progress(sim_run *r, double wall0)
@@ -805,7 +811,7 @@ static void progress(sim_run *r, double wall0)
 int sim_run_exec(sim_run *r)
 {
     int rc = 0;
-    double wall0 = wall_now();
+    double wall0 = wall_now(), cpu0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
     while (r->q.n && !rc) {
         sim_ev e;
         if (r->until_ns < INFINITY) {
@@ -879,5 +885,6 @@ int sim_run_exec(sim_run *r)
     r->tot.inter_in_flight = r->tot.inter_started - r->tot.inter_completed;
     r->tot.inter_pending = r->pending_inst;
     r->tot.wall_s = wall_now() - wall0;
+    r->tot.cpu_s = clock_s(CLOCK_THREAD_CPUTIME_ID) - cpu0;
     return rc;
 }

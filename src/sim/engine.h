@@ -112,6 +112,7 @@ typedef struct sim_series {
 struct sim_run {
     const sim_model *m;
     const sim_scen *scens; /* the model's scenario array */
+    const sim_svc *svdefs; /* the model's service array */
     sim_opts o;
     double until_ns, interval_ns, warmup_ns;
     double now;

@@ -250,8 +250,8 @@ void sim_run_print_summary(sim_run *r, FILE *f)
             (unsigned long long)t->arrivals, (unsigned long long)t->inter_started,
             (unsigned long long)t->inter_completed, (unsigned long long)t->inter_in_flight,
             (unsigned long long)t->inter_pending);
-    fprintf(f, "simulated %.3f s in %.3f s wall, %llu events (%.2fM events/s)\n", t->end_time,
-            t->wall_s, (unsigned long long)t->events,
+    fprintf(f, "simulated %.3f s in %.3f s wall (%.3f s CPU), %llu events (%.2fM events/s)\n",
+            t->end_time, t->wall_s, t->cpu_s, (unsigned long long)t->events,
             t->wall_s > 0 ? (double)t->events / t->wall_s / 1e6 : 0);
     if (r->warmup_ns > 0)
         fprintf(f, "statistics exclude interactions started before %.3f s\n", r->warmup_ns / NS);

@@ -183,6 +183,7 @@ typedef struct sim_totals {
     uint64_t events;          /* events processed */
     double end_time;          /* s */
     double wall_s;            /* wall-clock seconds of sim_run_exec */
+    double cpu_s;             /* CPU seconds of the calling thread in sim_run_exec */
 } sim_totals;
 
 typedef struct sim_run sim_run;
