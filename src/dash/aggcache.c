@@ -35,8 +35,16 @@ typedef struct dc_cell {
     int blen;
 } dc_cell;
 
+/* Requests of one endpoint in one closed hour, for the hour-bucketed views
+ * (heat maps, daily bars), which need local-time buckets. */
+typedef struct hc_cell {
+    int64_t hour, ep, count;
+} hc_cell;
+
 struct aggcache {
     pthread_rwlock_t rw;
+    hc_cell *hours; /* sorted by hour */
+    size_t nh;
     pthread_mutex_t build;
     dc_cell *cells; /* sorted by day */
     size_t n;
@@ -60,6 +68,13 @@ static const char SQL_DAYS[] =
     "max(max_us), sum(sother), sum(s1xx), sum(s2xx), sum(s3xx), sum(s4xx), sum(s5xx), "
     "sketch_merge(sketch) FROM rollups WHERE hour >= ?1 AND hour < ?2 GROUP BY endpoint_id, "
     "version_id, d ORDER BY d";
+
+static const char SQL_HOURS[] =
+    "SELECT endpoint_id, hour, sum(count) FROM rollups WHERE hour >= ?1 AND hour < ?2 GROUP BY "
+    "hour, endpoint_id ORDER BY hour";
+static const char SQL_HOURS_EP[] =
+    "SELECT endpoint_id, hour, sum(count) FROM rollups WHERE hour >= ?1 AND hour < ?2 AND (?3 < "
+    "0 OR endpoint_id = ?3) GROUP BY endpoint_id, hour";
 
 static int64_t wall_us(void)
 {
@@ -95,6 +110,7 @@ void aggcache_free(struct aggcache *ac)
     if (!ac)
         return;
     free_cells(ac->cells, ac->n);
+    free(ac->hours);
     pthread_rwlock_destroy(&ac->rw);
     pthread_mutex_destroy(&ac->build);
     free(ac);
@@ -140,6 +156,33 @@ static int load_days(sqlite3 *db, int64_t d0, int64_t d1, dc_cell **v, size_t *n
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Read the hourly counts of days [d0, d1), appended to *v.  0 or -1. */
+static int load_hours(sqlite3 *db, int64_t d0, int64_t d1, hc_cell **v, size_t *n)
+{
+    sqlite3_stmt *q = NULL;
+    size_t cap = *n;
+    if (sqlite3_prepare_v2(db, SQL_HOURS, -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(q, 1, d0 <= INT64_MIN / 48 ? INT64_MIN / 2 : d0 * 24);
+    sqlite3_bind_int64(q, 2, d1 * 24);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 4096;
+            hc_cell *nv = realloc(*v, cap * sizeof *nv);
+            if (!nv)
+                break;
+            *v = nv;
+        }
+        (*v)[*n] = (hc_cell){.ep = sqlite3_column_int64(q, 0),
+                             .hour = sqlite3_column_int64(q, 1),
+                             .count = sqlite3_column_int64(q, 2)};
+        (*n)++;
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Bring the cache up to the days closed now.  0 or -1. */
 static int refresh(struct aggcache *ac, sqlite3 *db)
 {
@@ -159,24 +202,36 @@ static int refresh(struct aggcache *ac, sqlite3 *db)
     int rc = 0;
     if (!fresh) {
         dc_cell *v = NULL;
-        size_t n = 0;
-        rc = load_days(db, from, target, &v, &n);
+        hc_cell *hv = NULL;
+        size_t n = 0, nh = 0;
+        rc = load_days(db, from, target, &v, &n) || load_hours(db, from, target, &hv, &nh);
         if (!rc) {
             pthread_rwlock_wrlock(&ac->rw);
             if (full) {
                 free_cells(ac->cells, ac->n);
+                free(ac->hours);
                 ac->cells = v;
                 ac->n = n;
+                ac->hours = hv;
+                ac->nh = nh;
                 ac->built_us = now;
             } else {
                 dc_cell *nv = realloc(ac->cells, (ac->n + n + 1) * sizeof *nv);
-                if (nv) {
-                    memcpy(nv + ac->n, v, n * sizeof *v);
+                if (nv)
                     ac->cells = nv;
+                hc_cell *nhv = realloc(ac->hours, (ac->nh + nh + 1) * sizeof *nhv);
+                if (nhv)
+                    ac->hours = nhv;
+                if (nv && nhv) {
+                    memcpy(ac->cells + ac->n, v, n * sizeof *v);
                     ac->n += n;
+                    memcpy(ac->hours + ac->nh, hv, nh * sizeof *hv);
+                    ac->nh += nh;
                     free(v);
+                    free(hv);
                 } else {
                     free_cells(v, n);
+                    free(hv);
                     rc = -1;
                 }
             }
@@ -185,8 +240,10 @@ static int refresh(struct aggcache *ac, sqlite3 *db)
                 ac->valid = 1;
             }
             pthread_rwlock_unlock(&ac->rw);
-        } else
+        } else {
             free_cells(v, n);
+            free(hv);
+        }
     }
     pthread_mutex_unlock(&ac->build);
     return rc;
@@ -369,6 +426,46 @@ int agg_query(dctx *c, int64_t h0, int64_t h1, int group, int64_t only_ep, int w
         agg_free(out);
         return dash_sql_error(c, "aggregating rollups"), -1;
     }
+    return 0;
+}
+
+int agg_hourly(dctx *c, int64_t h0, int64_t h1, int64_t only_ep,
+               void (*cb)(void *u, int64_t ep, int64_t hour, int64_t count), void *u)
+{
+    struct aggcache *ac = c->d->aggcache;
+    int64_t from = h0;
+    if (ac && !refresh(ac, c->db)) {
+        pthread_rwlock_rdlock(&ac->rw);
+        int64_t closed_h = ac->closed_day * 24;
+        size_t lo = 0, hi = ac->nh;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (ac->hours[mid].hour < h0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (size_t i = lo; i < ac->nh && ac->hours[i].hour < h1; i++)
+            if (only_ep < 0 || ac->hours[i].ep == only_ep)
+                cb(u, ac->hours[i].ep, ac->hours[i].hour, ac->hours[i].count);
+        if (closed_h > from)
+            from = closed_h;
+        pthread_rwlock_unlock(&ac->rw);
+    }
+    if (from >= h1)
+        return 0;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(c->db, SQL_HOURS_EP, -1, &q, NULL) != SQLITE_OK)
+        return dash_sql_error(c, "hourly counts"), -1;
+    sqlite3_bind_int64(q, 1, from);
+    sqlite3_bind_int64(q, 2, h1);
+    sqlite3_bind_int64(q, 3, only_ep);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        cb(u, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2));
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return dash_sql_error(c, "hourly counts"), -1;
     return 0;
 }
 

@@ -260,12 +260,29 @@ int api_set_level(dctx *c)
 
 /* ---- heatmap --------------------------------------------------------------------- */
 
+struct heat_acc {
+    int64_t *cells;
+    const tz_zone *tz;
+    int64_t first, days;
+};
+
+static void heat_add(void *u, int64_t epid, int64_t hour, int64_t count)
+{
+    struct heat_acc *h = u;
+    (void)epid;
+    int64_t t = hour * 3600;
+    int64_t local = t + tz_offset(h->tz, t);
+    int64_t d = floordiv(local, 86400) - h->first;
+    int64_t hh = (local - floordiv(local, 86400) * 86400) / 3600;
+    if (d >= 0 && d < h->days)
+        h->cells[d * 24 + hh] += count;
+}
+
 /* 24 hours x N local days ending with the day of `to`. */
 static int heatmap(dctx *c, int per_endpoint)
 {
     drange r;
     int64_t days;
-    sqlite3_stmt *q = NULL;
     if (dash_range(c, 0, &r) || dash_param_int(c, "days", 1, 366, 30, &days))
         return 0;
     if (per_endpoint && dash_endpoint_exists(c, NULL, 0))
@@ -276,27 +293,11 @@ static int heatmap(dctx *c, int per_endpoint)
     int64_t *cells = calloc((size_t)days * 24, sizeof *cells);
     if (!cells)
         return dash_error(c, 500, "out of memory");
-    const char *sql = per_endpoint ? "SELECT hour, sum(count) FROM rollups WHERE hour >= ?1 AND "
-                                     "hour < ?2 AND endpoint_id = ?3 GROUP BY hour"
-                                   : "SELECT hour, sum(count) FROM rollups WHERE hour >= ?1 AND "
-                                     "hour < ?2 GROUP BY hour";
-    if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK) {
+    struct heat_acc ha = {.cells = cells, .tz = r.tz, .first = first, .days = days};
+    if (agg_hourly(c, h0, h1, per_endpoint ? c->id : -1, heat_add, &ha)) {
         free(cells);
-        return dash_sql_error(c, "heatmap");
+        return 0;
     }
-    sqlite3_bind_int64(q, 1, h0);
-    sqlite3_bind_int64(q, 2, h1);
-    if (per_endpoint)
-        sqlite3_bind_int64(q, 3, c->id);
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        int64_t t = sqlite3_column_int64(q, 0) * 3600;
-        int64_t local = t + tz_offset(r.tz, t);
-        int64_t d = floordiv(local, 86400) - first;
-        int64_t h = (local - floordiv(local, 86400) * 86400) / 3600;
-        if (d >= 0 && d < days)
-            cells[d * 24 + h] += sqlite3_column_int64(q, 1);
-    }
-    sqlite3_finalize(q);
     json_t *dlist = json_array(), *matrix = json_array();
     for (int64_t d = 0; d < days; d++) {
         char iso[48];
@@ -326,12 +327,27 @@ int api_ep_heatmap(dctx *c)
 
 /* ---- daily utilisation ----------------------------------------------------------- */
 
+struct daily_acc {
+    int64_t *cells;
+    const eplist *eps;
+    const tz_zone *tz;
+    int64_t first, ndays;
+};
+
+static void daily_add(void *u, int64_t epid, int64_t hour, int64_t count)
+{
+    struct daily_acc *a = u;
+    ep *e = eps_find(a->eps, epid);
+    int64_t d = tz_day(a->tz, hour * 3600) - a->first;
+    if (e && d >= 0 && d < a->ndays)
+        a->cells[(size_t)(e - a->eps->v) * (size_t)a->ndays + (size_t)d] += count;
+}
+
 int api_daily(dctx *c)
 {
     drange r;
     dpage p;
     eplist eps;
-    sqlite3_stmt *q = NULL;
     if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p))
         return 0;
     int64_t first = tz_day(r.tz, floordiv(r.from_us, 1000000));
@@ -348,23 +364,13 @@ int api_daily(dctx *c)
     }
     int64_t h0, h1;
     hour_span(&r, &h0, &h1);
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT endpoint_id, hour, sum(count) FROM rollups WHERE hour >= ?1 "
-                           "AND hour < ?2 GROUP BY endpoint_id, hour",
-                           -1, &q, NULL) != SQLITE_OK) {
+    struct daily_acc da = {.cells = cells, .eps = &eps, .tz = r.tz, .first = first,
+                           .ndays = ndays};
+    if (agg_hourly(c, h0, h1, -1, daily_add, &da)) {
         free(cells);
         eps_free(&eps);
-        return dash_sql_error(c, "daily");
+        return 0;
     }
-    sqlite3_bind_int64(q, 1, h0);
-    sqlite3_bind_int64(q, 2, h1);
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        ep *e = eps_find(&eps, sqlite3_column_int64(q, 0));
-        int64_t d = tz_day(r.tz, sqlite3_column_int64(q, 1) * 3600) - first;
-        if (e && d >= 0 && d < ndays)
-            cells[(size_t)(e - eps.v) * (size_t)ndays + (size_t)d] += sqlite3_column_int64(q, 2);
-    }
-    sqlite3_finalize(q);
     json_t *dlist = json_array(), *series = json_array();
     for (int64_t d = 0; d < ndays; d++) {
         char iso[48];

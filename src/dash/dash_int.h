@@ -187,6 +187,11 @@ void aggcache_free(struct aggcache *ac);
 int agg_query(dctx *c, int64_t h0, int64_t h1, int group, int64_t only_ep, int want_sketch,
               agg_result *out);
 agg_acc *agg_find(const agg_result *r, int64_t k1, int64_t k2);
+/* Call cb with the request count of every (endpoint, UTC hour) in
+ * [h0, h1) that has one (only endpoint only_ep when >= 0).  On failure
+ * replies 500 and returns -1. */
+int agg_hourly(dctx *c, int64_t h0, int64_t h1, int64_t only_ep,
+               void (*cb)(void *u, int64_t ep, int64_t hour, int64_t count), void *u);
 void agg_free(agg_result *r);
 
 /* ---- stats.c ---- box-plot statistics */
