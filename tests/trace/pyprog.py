@@ -1,7 +1,9 @@
 """A traced Python program with known work per function, for python.sh.
 
 Interaction "py/req": work_b spins 30 ms itself, then calls work_a, which
-spins 50 ms.  Spinning to a deadline keeps the wall times exact.
+spins 50 ms.  A spin can overrun on a loaded machine, so the program also
+measures each one and writes "name ms ..." lines to argv[3] for depths 1
+and 2, which the test compares with the profile.
 """
 import sys
 import time
@@ -10,18 +12,24 @@ sys.path.insert(0, sys.argv[1])
 import _evodash_trace as tracer  # noqa: E402
 
 
+measured = {}
+
+
 def spin(ms):
-    end = time.perf_counter() + ms / 1000.0
-    while time.perf_counter() < end:
-        pass
+    start = time.perf_counter()
+    end = start + ms / 1000.0
+    now = start
+    while now < end:
+        now = time.perf_counter()
+    return (now - start) * 1000.0
 
 
 def work_a():
-    spin(50)
+    measured["a"] = spin(50)
 
 
 def work_b():
-    spin(30)
+    measured["b"] = spin(30)
     work_a()
 
 
@@ -32,3 +40,7 @@ work_b()
 tracer.root_end()
 tracer.disable()
 tracer.stop()
+with open(sys.argv[3], "w") as f:
+    a, b = measured["a"], measured["b"]
+    f.write("d1 pyprog.work_b %.3f\n" % (a + b))
+    f.write("d2 pyprog.spin %.3f pyprog.work_a %.3f\n" % (b, a))

@@ -9,7 +9,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "roundtrip: FAIL: $*" >&2; exit 1; }
 
-EVODASH_TRACE_OUT="$T/callLog" "$B/trace/roundtrip_prog"
+EVODASH_TRACE_OUT="$T/callLog" ROUNDTRIP_EXPECT="$T/expect" "$B/trace/roundtrip_prog"
 "$B/evodash" profile -cl "$T/callLog" -d 3 -o "$T/d3" 2>"$T/d3.err" || { cat "$T/d3.err"; fail "profile -d 3"; }
 "$B/evodash" profile -cl "$T/callLog" -d 1 -o "$T/d1" 2>"$T/d1.err" || { cat "$T/d1.err"; fail "profile -d 1"; }
 
@@ -19,15 +19,17 @@ pieces() { # dir interaction
 		| select(.cpu_time >= 1e6)
 		| "\(.functionID | sub("_[0-9]+$"; "")) \(.cpu_time / 1e6)"' "$1/profile.json"
 }
-# expect DIR INTERACTION "name ms name ms ..."
+# expect DIR INTERACTION KEY NOMINAL: the pieces must match the program's
+# own measurements (line KEY of $T/expect) in name and within 10% in time,
+# and each measurement must be at least its nominal time (the work was done).
 expect() {
 	got=$(pieces "$1" "$2" | tr '\n' ' ')
-	set -- "$1" "$2" $3
-	d=$1 i=$2
-	shift 2
+	meas=$(sed -n "s/^$3 //p" "$T/expect")
+	d=$1 i=$2 nominal=$4
+	set -- $meas
 	n=0
 	for _ in $got; do n=$((n + 1)); done
-	[ $n -eq $# ] || fail "$d $i: expected pieces '$*', got '$got'"
+	[ $n -eq $# ] || fail "$d $i: expected pieces '$meas', got '$got'"
 	k=0
 	for w in $got; do
 		k=$((k + 1))
@@ -36,16 +38,18 @@ expect() {
 			[ "$w" = "$want" ] || fail "$d $i: piece $(((k + 1) / 2)) is '$w', expected '$want' (got '$got')"
 		else
 			awk -v g="$w" -v e="$want" 'BEGIN { exit !(g >= 0.9 * e && g <= 1.1 * e) }' ||
-				fail "$d $i: cpu_time $w ms, expected $want ms within 10% (got '$got')"
+				fail "$d $i: cpu_time $w ms, measured $want ms: not within 10% (got '$got')"
+			nom=$(echo "$nominal" | cut -d' ' -f$((k / 2)))
+			awk -v m="$want" -v e="$nom" 'BEGIN { exit !(m >= e) }' ||
+				fail "$d $i: measured $want ms for a $nom ms spin"
 		fi
 	done
 	echo "roundtrip: $d $i ok: $got"
 }
-P=roundtrip_prog
-expect "$T/d3" req/a "$P.handle_a 20 $P.spin_50 50 $P.handle_a 20 $P.spin_100 100 $P.handle_a 20"
-expect "$T/d3" req/b "$P.spin_100 100 $P.spin_100 100"
-expect "$T/d1" req/a "$P.handle_a 210"
-expect "$T/d1" req/b "$P.handle_b 200"
+expect "$T/d3" req/a a3 "20 50 20 100 20"
+expect "$T/d3" req/b b3 "100 100"
+expect "$T/d1" req/a a1 "210"
+expect "$T/d1" req/b b1 "200"
 jq -e '.scenarios[0].interactions | length == 2' "$T/d3/profile.json" >/dev/null || fail "2 interactions"
 # Interactions are in start order: req/b ran first.
 jq -e '.scenarios[0].interactions[0].name == "req/b" and .scenarios[0].interactions[1].delay > 2e8' \
