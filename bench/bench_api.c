@@ -110,11 +110,11 @@ int main(int argc, char **argv)
     char paths[32][256];
     route routes[32];
     int nr = 0;
-#define ADD(agg, tok, ...)                                                                     \
-    do {                                                                                       \
-        snprintf(paths[nr], sizeof paths[nr], __VA_ARGS__);                                    \
-        routes[nr] = (route){.path = paths[nr], .aggregate = agg, .token = tok};               \
-        nr++;                                                                                  \
+#define ADD(agg, tok, ...)                                                                         \
+    do {                                                                                           \
+        snprintf(paths[nr], sizeof paths[nr], __VA_ARGS__);                                        \
+        routes[nr] = (route){.path = paths[nr], .aggregate = agg, .token = tok};                   \
+        nr++;                                                                                      \
     } while (0)
     ADD(1, 0, "/dashboard/api/overview?%s", T);
     ADD(1, 0, "/dashboard/api/rules");

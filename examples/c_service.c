@@ -102,9 +102,8 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     /* The one call: instead of MHD_start_daemon(flags, port, NULL, NULL,
      * handler, NULL, MHD_OPTION_END). */
-    if (evd_mhd_start(agent, cfg,
-                      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, port,
-                      handler, NULL, NULL, NULL, &mhd, err, sizeof err)) {
+    if (evd_mhd_start(agent, cfg, MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
+                      port, handler, NULL, NULL, NULL, &mhd, err, sizeof err)) {
         fprintf(stderr, "c_service: %s\n", err);
         goto done;
     }

@@ -55,9 +55,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         char name[16];
         snprintf(name, sizeof name, "ep%d", i);
         store_endpoint_upsert(st, name, "/x", "GET", 1, &id, &level);
-        store_request r = {.endpoint_id = id, .version_id = v, .instance_id = inst,
-                           .ts_us = 1000000 * (i + 1), .duration_us = 10 + i, .status = 200,
-                           .group = "g", .ip = "1.2.3.4"};
+        store_request r = {.endpoint_id = id,
+                           .version_id = v,
+                           .instance_id = inst,
+                           .ts_us = 1000000 * (i + 1),
+                           .duration_us = 10 + i,
+                           .status = 200,
+                           .group = "g",
+                           .ip = "1.2.3.4"};
         store_insert_request(st, &r, &id);
     }
     store_close(st);
@@ -108,8 +113,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         *colon = 0;
         h[nh++] = (evd_dash_header){.name = line, .value = colon[1] == ' ' ? colon + 2 : colon + 1};
     }
-    evd_dash_request rq = {.method = method, .path = path ? path : "", .query = query,
-                           .headers = h, .nheaders = nh, .body = p, .body_len = (size_t)(end - p),
+    evd_dash_request rq = {.method = method,
+                           .path = path ? path : "",
+                           .query = query,
+                           .headers = h,
+                           .nheaders = nh,
+                           .body = p,
+                           .body_len = (size_t)(end - p),
                            .remote_ip = "198.51.100.7"};
     evd_dash_response rs;
     evd_dash_handle(dash, &rq, &rs);

@@ -28,9 +28,8 @@ static void usage(FILE *f)
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size,
-                                 void **con_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     return server_dash_access(cls, c, url, method, upload_data, upload_data_size, *con_cls);
@@ -63,11 +62,21 @@ int cmd_serve(int argc, char **argv)
     optind = 1;
     while ((ch = getopt_long(argc, argv, "c:d:l:h", opts, NULL)) != -1) {
         switch (ch) {
-        case 'c': cfgpath = optarg; break;
-        case 'd': url = optarg; break;
-        case 'l': listen = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            cfgpath = optarg;
+            break;
+        case 'd':
+            url = optarg;
+            break;
+        case 'l':
+            listen = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {

@@ -26,7 +26,7 @@
 #include "dash/dash_int.h"
 
 #define CLOSE_HOURS 2
-#define REBUILD_US (600LL * 1000000)
+#define REBUILD_US  (600LL * 1000000)
 
 typedef struct dc_cell {
     int64_t ep, ver, day;
@@ -321,9 +321,9 @@ void agg_free(agg_result *r)
 }
 
 /* Add one (endpoint, version) aggregate into its group.  0 or -1. */
-static int add(agg_result *r, int group, int want_sketch, int64_t ep, int64_t ver,
-               int64_t count, int64_t sum, int64_t mn, int64_t mx, const int64_t cls[6],
-               const void *blob, int blen)
+static int add(agg_result *r, int group, int want_sketch, int64_t ep, int64_t ver, int64_t count,
+               int64_t sum, int64_t mn, int64_t mx, const int64_t cls[6], const void *blob,
+               int blen)
 {
     int64_t k1 = group == AG_EP ? ep : ver, k2 = group == AG_VER_EP ? ep : 0;
     agg_acc *a = acc_get(r, k1, k2);
@@ -369,9 +369,9 @@ static int sql_segment(sqlite3 *db, int64_t h0, int64_t h1, int group, int64_t o
         for (int k = 0; k < 6; k++)
             cls[k] = sqlite3_column_int64(q, 6 + k);
         if (add(r, group, want_sketch, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1),
-                sqlite3_column_int64(q, 2), sqlite3_column_int64(q, 3),
-                sqlite3_column_int64(q, 4), sqlite3_column_int64(q, 5), cls,
-                sqlite3_column_blob(q, 12), sqlite3_column_bytes(q, 12))) {
+                sqlite3_column_int64(q, 2), sqlite3_column_int64(q, 3), sqlite3_column_int64(q, 4),
+                sqlite3_column_int64(q, 5), cls, sqlite3_column_blob(q, 12),
+                sqlite3_column_bytes(q, 12))) {
             rc = SQLITE_NOMEM;
             break;
         }

@@ -17,7 +17,7 @@
 #include "core/sketch.h"
 #include "dash/dash_int.h"
 
-#define HOUR_US 3600000000LL
+#define HOUR_US  3600000000LL
 #define MAX_DAYS 3700
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -103,8 +103,8 @@ static ep *eps_find(const eplist *l, int64_t id)
 
 static json_t *ep_head(const ep *e)
 {
-    return json_pack("{s:I,s:s,s:s}", "endpoint_id", (json_int_t)e->id, "name", e->name,
-                     "colour", e->colour);
+    return json_pack("{s:I,s:s,s:s}", "endpoint_id", (json_int_t)e->id, "name", e->name, "colour",
+                     e->colour);
 }
 
 /* ---- overview ---------------------------------------------------------------- */
@@ -123,8 +123,7 @@ static int overview_window(dctx *c, json_t *byid, const char *win, int64_t h0, i
         if (!o || !a->count)
             continue;
         json_object_set_new(json_object_get(o, "hits"), win, json_integer(a->count));
-        json_object_set_new(json_object_get(o, "errors"), win,
-                            json_integer(a->cls[4] + a->cls[5]));
+        json_object_set_new(json_object_get(o, "errors"), win, json_integer(a->cls[4] + a->cls[5]));
         json_object_set_new(json_object_get(o, "median_us"), win,
                             a->sk ? json_real(sketch_quantile(a->sk, 0.5)) : json_null());
         json_object_set_new(json_object_get(o, "p90_us"), win,
@@ -164,14 +163,14 @@ int api_overview(dctx *c)
         json_t *e3 = json_pack("{s:i,s:i,s:i}", "today", 0, "week", 0, "overall", 0);
         json_t *m3 = json_pack("{s:n,s:n,s:n}", "today", "week", "overall");
         json_t *p3 = json_pack("{s:n,s:n,s:n}", "today", "week", "overall");
-        json_t *o = json_pack(
-            "{s:I,s:s,s:s?,s:s?,s:i,s:s,s:o,s:I,s:o,s:o,s:o,s:o}", "id",
-            (json_int_t)sqlite3_column_int64(q, 0), "name", name, "rule",
-            (const char *)sqlite3_column_text(q, 2), "methods",
-            (const char *)sqlite3_column_text(q, 3), "level", sqlite3_column_int(q, 4), "colour",
-            col, "last_access", dash_time(r.tz, sqlite3_column_int64(q, 5)), "dropped",
-            (json_int_t)sqlite3_column_int64(q, 6), "hits", z3, "errors", e3, "median_us", m3,
-            "p90_us", p3);
+        json_t *o =
+            json_pack("{s:I,s:s,s:s?,s:s?,s:i,s:s,s:o,s:I,s:o,s:o,s:o,s:o}", "id",
+                      (json_int_t)sqlite3_column_int64(q, 0), "name", name, "rule",
+                      (const char *)sqlite3_column_text(q, 2), "methods",
+                      (const char *)sqlite3_column_text(q, 3), "level", sqlite3_column_int(q, 4),
+                      "colour", col, "last_access", dash_time(r.tz, sqlite3_column_int64(q, 5)),
+                      "dropped", (json_int_t)sqlite3_column_int64(q, 6), "hits", z3, "errors", e3,
+                      "median_us", m3, "p90_us", p3);
         snprintf(key, sizeof key, "%lld", (long long)sqlite3_column_int64(q, 0));
         json_object_set(byid, key, o);
         json_array_append_new(items, o);
@@ -210,13 +209,13 @@ int api_rules(dctx *c)
         const char *name = (const char *)sqlite3_column_text(q, 1);
         char col[8];
         colour_of(name, col);
-        json_array_append_new(
-            items, json_pack("{s:I,s:s,s:s?,s:s?,s:i,s:o,s:s}", "id",
-                             (json_int_t)sqlite3_column_int64(q, 0), "endpoint", name, "rule",
-                             (const char *)sqlite3_column_text(q, 2), "methods",
-                             (const char *)sqlite3_column_text(q, 3), "level",
-                             sqlite3_column_int(q, 4), "last_access",
-                             dash_time(tz, sqlite3_column_int64(q, 5)), "colour", col));
+        json_array_append_new(items,
+                              json_pack("{s:I,s:s,s:s?,s:s?,s:i,s:o,s:s}", "id",
+                                        (json_int_t)sqlite3_column_int64(q, 0), "endpoint", name,
+                                        "rule", (const char *)sqlite3_column_text(q, 2), "methods",
+                                        (const char *)sqlite3_column_text(q, 3), "level",
+                                        sqlite3_column_int(q, 4), "last_access",
+                                        dash_time(tz, sqlite3_column_int64(q, 5)), "colour", col));
     }
     sqlite3_finalize(q);
     return dash_json(c, 200, dash_paged(items, &p));
@@ -310,9 +309,8 @@ static int heatmap(dctx *c, int per_endpoint)
         json_array_append_new(matrix, row);
     }
     free(cells);
-    return dash_json(c, 200,
-                     json_pack("{s:s,s:o,s:o}", "tz", tz_name(r.tz), "days", dlist, "counts",
-                               matrix));
+    return dash_json(
+        c, 200, json_pack("{s:s,s:o,s:o}", "tz", tz_name(r.tz), "days", dlist, "counts", matrix));
 }
 
 int api_heatmap(dctx *c)
@@ -364,8 +362,7 @@ int api_daily(dctx *c)
     }
     int64_t h0, h1;
     hour_span(&r, &h0, &h1);
-    struct daily_acc da = {.cells = cells, .eps = &eps, .tz = r.tz, .first = first,
-                           .ndays = ndays};
+    struct daily_acc da = {.cells = cells, .eps = &eps, .tz = r.tz, .first = first, .ndays = ndays};
     if (agg_hourly(c, h0, h1, -1, daily_add, &da)) {
         free(cells);
         eps_free(&eps);
@@ -536,7 +533,7 @@ int api_versions(dctx *c)
 static json_t *instance_rows(dctx *c, const tz_zone *tz, json_t *totals)
 {
     sqlite3_stmt *q = NULL;
-    static const char *const names[] = {"recorded", "dropped", "written",
+    static const char *const names[] = {"recorded",     "dropped",   "written",
                                         "write_errors", "truncated", "outliers"};
     if (sqlite3_prepare_v2(c->db,
                            "SELECT id, name, host, pid, started_us, last_seen_us, recorded, "
@@ -547,13 +544,12 @@ static json_t *instance_rows(dctx *c, const tz_zone *tz, json_t *totals)
     json_t *items = json_array();
     int64_t tot[6] = {0};
     while (sqlite3_step(q) == SQLITE_ROW) {
-        json_t *o = json_pack("{s:I,s:s,s:s,s:i,s:o,s:o}", "id",
-                              (json_int_t)sqlite3_column_int64(q, 0), "name",
-                              (const char *)sqlite3_column_text(q, 1), "host",
-                              (const char *)sqlite3_column_text(q, 2), "pid",
-                              sqlite3_column_int(q, 3), "started",
-                              dash_time(tz, sqlite3_column_int64(q, 4)), "last_seen",
-                              dash_time(tz, sqlite3_column_int64(q, 5)));
+        json_t *o =
+            json_pack("{s:I,s:s,s:s,s:i,s:o,s:o}", "id", (json_int_t)sqlite3_column_int64(q, 0),
+                      "name", (const char *)sqlite3_column_text(q, 1), "host",
+                      (const char *)sqlite3_column_text(q, 2), "pid", sqlite3_column_int(q, 3),
+                      "started", dash_time(tz, sqlite3_column_int64(q, 4)), "last_seen",
+                      dash_time(tz, sqlite3_column_int64(q, 5)));
         for (int i = 0; i < 6; i++) {
             int64_t v = sqlite3_column_int64(q, 6 + i);
             tot[i] += v;

@@ -11,7 +11,7 @@
 #include "evodash.h"
 #include "dash/dash_int.h"
 
-#define HOUR_US 3600000000LL
+#define HOUR_US      3600000000LL
 #define RAW_ROWS_MAX 2000000 /* raw rows one per-group/IP view may read */
 
 static int64_t floordiv(int64_t a, int64_t b)
@@ -27,8 +27,8 @@ int api_ep_versions(dctx *c)
     sqlite3_stmt *q = NULL;
     if (dash_range(c, 0, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0))
         return 0;
-    if (agg_query(c, floordiv(r.from_us, HOUR_US), floordiv(r.to_us + HOUR_US - 1, HOUR_US),
-                  AG_VER, c->id, 1, &ar))
+    if (agg_query(c, floordiv(r.from_us, HOUR_US), floordiv(r.to_us + HOUR_US - 1, HOUR_US), AG_VER,
+                  c->id, 1, &ar))
         return 0;
     if (sqlite3_prepare_v2(c->db,
                            "SELECT id, name, first_seen_us, last_seen_us FROM versions ORDER BY "
@@ -45,11 +45,11 @@ int api_ep_versions(dctx *c)
         boxstat b;
         box_from_acc(a, &b);
         json_array_append_new(
-            items, json_pack("{s:I,s:s,s:o,s:o,s:o}", "version_id",
-                             (json_int_t)sqlite3_column_int64(q, 0), "version",
-                             (const char *)sqlite3_column_text(q, 1), "first_seen",
-                             dash_time(r.tz, sqlite3_column_int64(q, 2)), "last_seen",
-                             dash_time(r.tz, sqlite3_column_int64(q, 3)), "box", box_json(&b)));
+            items,
+            json_pack("{s:I,s:s,s:o,s:o,s:o}", "version_id", (json_int_t)sqlite3_column_int64(q, 0),
+                      "version", (const char *)sqlite3_column_text(q, 1), "first_seen",
+                      dash_time(r.tz, sqlite3_column_int64(q, 2)), "last_seen",
+                      dash_time(r.tz, sqlite3_column_int64(q, 3)), "box", box_json(&b)));
     }
     sqlite3_finalize(q);
     agg_free(&ar);
@@ -85,8 +85,8 @@ static int raw_boxes(dctx *c, const char *col)
         if (have && (!key || strncmp(key, cur, sizeof cur - 1))) {
             boxstat b;
             box_from_values(v, n, &b);
-            json_array_append_new(items, json_pack("{s:s,s:o}", col[0] == 'g' ? "group" : "ip",
-                                                   cur, "box", box_json(&b)));
+            json_array_append_new(items, json_pack("{s:s,s:o}", col[0] == 'g' ? "group" : "ip", cur,
+                                                   "box", box_json(&b)));
             n = 0;
             have = 0;
         }
@@ -160,11 +160,10 @@ int api_ep_bubbles(dctx *c)
     sqlite3_bind_int64(q, 3, r.to_us);
     json_t *items = json_array();
     while (sqlite3_step(q) == SQLITE_ROW)
-        json_array_append_new(items,
-                              json_pack("{s:s,s:s,s:I,s:f}", by, sqlite3_column_text(q, 0),
-                                        "version", sqlite3_column_text(q, 1), "count",
-                                        (json_int_t)sqlite3_column_int64(q, 2), "avg_us",
-                                        sqlite3_column_double(q, 3)));
+        json_array_append_new(items, json_pack("{s:s,s:s,s:I,s:f}", by, sqlite3_column_text(q, 0),
+                                               "version", sqlite3_column_text(q, 1), "count",
+                                               (json_int_t)sqlite3_column_int64(q, 2), "avg_us",
+                                               sqlite3_column_double(q, 3)));
     sqlite3_finalize(q);
     json_t *doc = dash_paged(items, &p);
     if (doc)
@@ -179,8 +178,8 @@ int api_ep_status(dctx *c)
     if (dash_range(c, 30 * 86400, &r) || dash_endpoint_exists(c, NULL, 0))
         return 0;
     agg_result ar;
-    if (agg_query(c, floordiv(r.from_us, HOUR_US), floordiv(r.to_us + HOUR_US - 1, HOUR_US),
-                  AG_EP, c->id, 0, &ar))
+    if (agg_query(c, floordiv(r.from_us, HOUR_US), floordiv(r.to_us + HOUR_US - 1, HOUR_US), AG_EP,
+                  c->id, 0, &ar))
         return 0;
     const agg_acc *a = agg_find(&ar, c->id, 0);
     json_t *classes = json_object();
@@ -233,12 +232,11 @@ int api_outliers(dctx *c)
     int64_t total = 0;
     while (sqlite3_step(q) == SQLITE_ROW) {
         total = sqlite3_column_int64(q, 4);
-        json_array_append_new(items, json_pack("{s:I,s:I,s:o,s:I}", "id",
-                                               (json_int_t)sqlite3_column_int64(q, 0),
-                                               "request_id", (json_int_t)sqlite3_column_int64(q, 1),
-                                               "time", dash_time(r.tz, sqlite3_column_int64(q, 2)),
-                                               "duration_us",
-                                               (json_int_t)sqlite3_column_int64(q, 3)));
+        json_array_append_new(
+            items, json_pack("{s:I,s:I,s:o,s:I}", "id", (json_int_t)sqlite3_column_int64(q, 0),
+                             "request_id", (json_int_t)sqlite3_column_int64(q, 1), "time",
+                             dash_time(r.tz, sqlite3_column_int64(q, 2)), "duration_us",
+                             (json_int_t)sqlite3_column_int64(q, 3)));
     }
     sqlite3_finalize(q);
     return dash_json(c, 200,
@@ -304,9 +302,8 @@ int api_outlier(dctx *c)
     json_t *doc = json_pack(
         "{s:I,s:I,s:I,s:s?,s:o,s:I,s:o,s:o,s:o}", "id", (json_int_t)sqlite3_column_int64(q, 0),
         "request_id", (json_int_t)sqlite3_column_int64(q, 1), "endpoint_id",
-        (json_int_t)sqlite3_column_int64(q, 2), "endpoint",
-        (const char *)sqlite3_column_text(q, 3), "time",
-        dash_time(tz, sqlite3_column_int64(q, 4)), "duration_us",
+        (json_int_t)sqlite3_column_int64(q, 2), "endpoint", (const char *)sqlite3_column_text(q, 3),
+        "time", dash_time(tz, sqlite3_column_int64(q, 4)), "duration_us",
         (json_int_t)sqlite3_column_int64(q, 5), "stack",
         format_stack((const char *)sqlite3_column_text(q, 6)), "cpu_per_core", cores, "memory",
         parse_or_null((const char *)sqlite3_column_text(q, 8)));
@@ -364,12 +361,12 @@ int api_profiler(dctx *c)
             indent = 62;
         depth = indent;
         json_t *kids = json_array();
-        json_array_append_new(
-            stack[depth],
-            json_pack("{s:s,s:s?,s:i,s:I,s:i,s:o}", "function", sqlite3_column_text(q, 2),
-                      "file", sqlite3_column_text(q, 3), "line", sqlite3_column_int(q, 4),
-                      "duration_us", (json_int_t)sqlite3_column_int64(q, 5), "samples",
-                      sqlite3_column_int(q, 6), "children", kids));
+        json_array_append_new(stack[depth],
+                              json_pack("{s:s,s:s?,s:i,s:I,s:i,s:o}", "function",
+                                        sqlite3_column_text(q, 2), "file",
+                                        sqlite3_column_text(q, 3), "line", sqlite3_column_int(q, 4),
+                                        "duration_us", (json_int_t)sqlite3_column_int64(q, 5),
+                                        "samples", sqlite3_column_int(q, 6), "children", kids));
         stack[++depth] = kids;
     }
     sqlite3_finalize(q);

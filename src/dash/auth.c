@@ -19,9 +19,9 @@
 #include "core/config.h"
 #include "dash/dash_int.h"
 
-#define TOKEN_BYTES 32
-#define RL_WINDOW_US (300LL * 1000000) /* failures are counted over 5 minutes */
-#define RL_MAX_FAILS 5
+#define TOKEN_BYTES    32
+#define RL_WINDOW_US   (300LL * 1000000) /* failures are counted over 5 minutes */
+#define RL_MAX_FAILS   5
 #define LOGIN_BODY_MAX 4096
 
 static int64_t now_us(void)
@@ -39,8 +39,7 @@ static int hash_pw(const char *pw, char out[crypto_pwhash_STRBYTES])
 
 /* Create user name with role, or give an existing one this password and
  * role (the config is the source of truth for configured users). */
-static int upsert_user(evd_dash *d, sqlite3 *db, const char *name, const char *pw,
-                       const char *role)
+static int upsert_user(evd_dash *d, sqlite3 *db, const char *name, const char *pw, const char *role)
 {
     sqlite3_stmt *q = NULL;
     char hash[crypto_pwhash_STRBYTES];
@@ -53,8 +52,7 @@ static int upsert_user(evd_dash *d, sqlite3 *db, const char *name, const char *p
     if (sqlite3_step(q) == SQLITE_ROW) {
         const char *h = (const char *)sqlite3_column_text(q, 0);
         const char *r = (const char *)sqlite3_column_text(q, 1);
-        int same = h && r && !strcmp(r, role) &&
-                   crypto_pwhash_str_verify(h, pw, strlen(pw)) == 0;
+        int same = h && r && !strcmp(r, role) && crypto_pwhash_str_verify(h, pw, strlen(pw)) == 0;
         sqlite3_finalize(q);
         q = NULL;
         if (same)
@@ -90,8 +88,8 @@ static int count_admins(sqlite3 *db, int64_t *n)
 {
     sqlite3_stmt *q = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM users WHERE role = 'admin'", -1, &q,
-                           NULL) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM users WHERE role = 'admin'", -1, &q, NULL) ==
+            SQLITE_OK &&
         sqlite3_step(q) == SQLITE_ROW) {
         *n = sqlite3_column_int64(q, 0);
         rc = 0;
@@ -192,8 +190,7 @@ static int cookie_token(const dctx *c, unsigned char tok[TOKEN_BYTES])
             size_t n = strcspn(v, ";");
             size_t bin = 0;
             if (n == TOKEN_BYTES * 2 &&
-                sodium_hex2bin(tok, TOKEN_BYTES, v, n, NULL, &bin, NULL) == 0 &&
-                bin == TOKEN_BYTES)
+                sodium_hex2bin(tok, TOKEN_BYTES, v, n, NULL, &bin, NULL) == 0 && bin == TOKEN_BYTES)
                 return 0;
             return -1;
         }
@@ -318,9 +315,9 @@ int auth_parse_login(const char *body, size_t len, const char *ctype, char *user
     int ru = form_field(body, len, "username", user, ucap);
     int rp = form_field(body, len, "password", pass, pcap);
     if (ru || rp) {
-        snprintf(err, ecap, "login: %s", (ru == -1 || rp == -1)
-                                             ? "the form needs username and password fields"
-                                             : "malformed or overlong username or password");
+        snprintf(err, ecap, "login: %s",
+                 (ru == -1 || rp == -1) ? "the form needs username and password fields"
+                                        : "malformed or overlong username or password");
         return -1;
     }
     return 0;
@@ -374,8 +371,8 @@ static int check_password(dctx *c, const char *name, const char *pw, int64_t *ui
     sqlite3_stmt *q = NULL;
     char hash[crypto_pwhash_STRBYTES];
     int found = 0;
-    if (sqlite3_prepare_v2(c->db, "SELECT id, pw_hash, role FROM users WHERE username = ?", -1,
-                           &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(c->db, "SELECT id, pw_hash, role FROM users WHERE username = ?", -1, &q,
+                           NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(q) == SQLITE_ROW) {
@@ -447,9 +444,8 @@ int route_login(dctx *c)
              "evd_session=%s; Path=%s; HttpOnly; SameSite=Strict; Max-Age=%lld", tokhex,
              c->d->prefix, (long long)(c->d->session_ttl_us / 1000000));
     sodium_memzero(tokhex, sizeof tokhex);
-    return dash_json(c, 200,
-                     json_pack("{s:s,s:s,s:s}", "username", user, "role", role, "csrf_token",
-                               csrf));
+    return dash_json(
+        c, 200, json_pack("{s:s,s:s,s:s}", "username", user, "role", role, "csrf_token", csrf));
 }
 
 int route_logout(dctx *c)
@@ -458,8 +454,8 @@ int route_logout(dctx *c)
     if (!cookie_token(c, tok)) {
         crypto_generichash(th, sizeof th, tok, sizeof tok, NULL, 0);
         sqlite3_stmt *q = NULL;
-        if (sqlite3_prepare_v2(c->db, "DELETE FROM sessions WHERE token_hash = ?", -1, &q,
-                               NULL) == SQLITE_OK) {
+        if (sqlite3_prepare_v2(c->db, "DELETE FROM sessions WHERE token_hash = ?", -1, &q, NULL) ==
+            SQLITE_OK) {
             sqlite3_bind_blob(q, 1, th, sizeof th, SQLITE_TRANSIENT);
             sqlite3_step(q);
         }

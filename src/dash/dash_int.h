@@ -16,10 +16,10 @@
 
 struct sqlite3;
 
-#define DASH_POOL_MAX 8
+#define DASH_POOL_MAX   8
 #define DASH_PARAMS_MAX 32
-#define DASH_RL_SLOTS 256
-#define DASH_TZ_CACHE 16
+#define DASH_RL_SLOTS   256
+#define DASH_TZ_CACHE   16
 
 enum { ROLE_NONE = 0, ROLE_GUEST = 1, ROLE_ADMIN = 2, ROLE_TOKEN = 3 };
 

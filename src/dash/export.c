@@ -75,8 +75,9 @@ static int next_line(export_stream *s)
     if (s->state == 0) {
         s->state = 1;
         s->len = (size_t)snprintf(s->line, sizeof s->line, "%s",
-                                  s->json ? "[" : "id,endpoint,version,time_us,duration_us,"
-                                                  "status,group,ip,instance\n");
+                                  s->json ? "["
+                                          : "id,endpoint,version,time_us,duration_us,"
+                                            "status,group,ip,instance\n");
         return 0;
     }
     if (s->state == 1) {
@@ -97,8 +98,8 @@ static int next_line(export_stream *s)
                     return -1;
                 if (s->rows)
                     s->line[s->len++] = ',';
-                size_t n = json_dumpb(o, s->line + s->len, sizeof s->line - s->len - 2,
-                                      JSON_COMPACT);
+                size_t n =
+                    json_dumpb(o, s->line + s->len, sizeof s->line - s->len - 2, JSON_COMPACT);
                 json_decref(o);
                 if (!n || n > sizeof s->line - s->len - 2)
                     return -1;
@@ -107,15 +108,14 @@ static int next_line(export_stream *s)
             } else {
                 char *p = s->line;
                 size_t cap = sizeof s->line;
-                size_t n = (size_t)snprintf(p, cap, "%lld,",
-                                            (long long)sqlite3_column_int64(s->q, 0));
+                size_t n =
+                    (size_t)snprintf(p, cap, "%lld,", (long long)sqlite3_column_int64(s->q, 0));
                 n += csv_field(p + n, cap - n, (const char *)sqlite3_column_text(s->q, 1));
                 n += (size_t)snprintf(p + n, cap - n, ",");
                 n += csv_field(p + n, cap - n, (const char *)sqlite3_column_text(s->q, 2));
-                n += (size_t)snprintf(p + n, cap - n, ",%lld,%lld,%d,",
-                                      (long long)sqlite3_column_int64(s->q, 3),
-                                      (long long)sqlite3_column_int64(s->q, 4),
-                                      sqlite3_column_int(s->q, 5));
+                n += (size_t)snprintf(
+                    p + n, cap - n, ",%lld,%lld,%d,", (long long)sqlite3_column_int64(s->q, 3),
+                    (long long)sqlite3_column_int64(s->q, 4), sqlite3_column_int(s->q, 5));
                 n += csv_field(p + n, cap - n, grp);
                 n += (size_t)snprintf(p + n, cap - n, ",");
                 n += csv_field(p + n, cap - n, ip);
@@ -195,8 +195,8 @@ int api_export(dctx *c)
     /* Its own connection: the stream outlives this request's pooled one. */
     if (store_open(c->d->db_url, STORE_RDONLY, &s->st) ||
         sqlite3_prepare_v2(store_db(s->st), SQL_EXPORT, -1, &s->q, NULL) != SQLITE_OK) {
-        int rc = dash_error(c, 500, "export: %s",
-                            s->st ? store_errmsg(s->st) : "cannot open the store");
+        int rc =
+            dash_error(c, 500, "export: %s", s->st ? store_errmsg(s->st) : "cannot open the store");
         stream_free(s);
         return rc;
     }
@@ -318,15 +318,17 @@ int route_metrics(dctx *c)
         for (int i = SKETCH_MIN_IDX; i <= SKETCH_MAX_IDX && k < NLE; i++) {
             double upper_s = exp(lg * i) / 1e6;
             while (k < NLE && upper_s > le_seconds[k]) {
-                sb_printf(&h, "evodash_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%g\"} "
-                              "%llu\n",
+                sb_printf(&h,
+                          "evodash_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%g\"} "
+                          "%llu\n",
                           name, le_seconds[k], (unsigned long long)cum);
                 k++;
             }
             cum += sk->bins[i - SKETCH_MIN_IDX];
         }
         for (; k < NLE; k++)
-            sb_printf(&h, "evodash_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%g\"} %llu\n",
+            sb_printf(&h,
+                      "evodash_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%g\"} %llu\n",
                       name, le_seconds[k], (unsigned long long)cum);
         long long cnt = a ? (long long)a->count : 0;
         sb_printf(&h,
@@ -369,10 +371,9 @@ static int insert_run(dctx *c, sqlite3_stmt *q, json_t *o, size_t i)
     json_int_t ts, dur;
     int passed;
     json_error_t je;
-    if (json_unpack_ex(o, &je, JSON_STRICT, "{s:s,s:s,s:s,s:I,s:I,s:b,s?s,s?s}", "suite",
-                       &suite, "test_name", &test, "version", &version, "time_us", &ts,
-                       "duration_us", &dur, "passed", &passed, "endpoint", &ep, "run_id",
-                       &run)) {
+    if (json_unpack_ex(o, &je, JSON_STRICT, "{s:s,s:s,s:s,s:I,s:I,s:b,s?s,s?s}", "suite", &suite,
+                       "test_name", &test, "version", &version, "time_us", &ts, "duration_us", &dur,
+                       "passed", &passed, "endpoint", &ep, "run_id", &run)) {
         dash_error(c, 400, "test_runs[%zu]: %s", i, je.text);
         return -1;
     }

@@ -47,8 +47,11 @@ static const struct route routes[] = {
     {.method = "GET", .path = "/api/session", .fn = route_session, .access = ACC_READ},
     {.method = "GET", .path = "/api/overview", .fn = api_overview, .access = ACC_READ},
     {.method = "GET", .path = "/api/rules", .fn = api_rules, .access = ACC_READ},
-    {.method = "POST", .path = "/api/rules/{id}/level", .fn = api_set_level,
-     .access = ACC_ADMIN, .csrf = 1},
+    {.method = "POST",
+     .path = "/api/rules/{id}/level",
+     .fn = api_set_level,
+     .access = ACC_ADMIN,
+     .csrf = 1},
     {.method = "GET", .path = "/api/heatmap", .fn = api_heatmap, .access = ACC_READ},
     {.method = "GET", .path = "/api/daily", .fn = api_daily, .access = ACC_READ},
     {.method = "GET", .path = "/api/hourly", .fn = api_hourly, .access = ACC_READ},
@@ -57,26 +60,42 @@ static const struct route routes[] = {
     {.method = "GET", .path = "/api/instances", .fn = api_instances, .access = ACC_READ},
     {.method = "GET", .path = "/api/counters", .fn = api_counters, .access = ACC_READ},
     {.method = "GET", .path = "/api/matrix", .fn = api_matrix, .access = ACC_READ},
-    {.method = "GET", .path = "/api/endpoints/{id}/versions", .fn = api_ep_versions,
+    {.method = "GET",
+     .path = "/api/endpoints/{id}/versions",
+     .fn = api_ep_versions,
      .access = ACC_READ},
-    {.method = "GET", .path = "/api/endpoints/{id}/groups", .fn = api_ep_groups,
+    {.method = "GET",
+     .path = "/api/endpoints/{id}/groups",
+     .fn = api_ep_groups,
      .access = ACC_READ},
     {.method = "GET", .path = "/api/endpoints/{id}/ips", .fn = api_ep_ips, .access = ACC_READ},
-    {.method = "GET", .path = "/api/endpoints/{id}/bubbles", .fn = api_ep_bubbles,
+    {.method = "GET",
+     .path = "/api/endpoints/{id}/bubbles",
+     .fn = api_ep_bubbles,
      .access = ACC_READ},
-    {.method = "GET", .path = "/api/endpoints/{id}/status", .fn = api_ep_status,
+    {.method = "GET",
+     .path = "/api/endpoints/{id}/status",
+     .fn = api_ep_status,
      .access = ACC_READ},
-    {.method = "GET", .path = "/api/endpoints/{id}/heatmap", .fn = api_ep_heatmap,
+    {.method = "GET",
+     .path = "/api/endpoints/{id}/heatmap",
+     .fn = api_ep_heatmap,
      .access = ACC_READ},
-    {.method = "GET", .path = "/api/endpoints/{id}/outliers", .fn = api_outliers,
+    {.method = "GET",
+     .path = "/api/endpoints/{id}/outliers",
+     .fn = api_outliers,
      .access = ACC_READ},
-    {.method = "GET", .path = "/api/endpoints/{id}/profile", .fn = api_ep_profile,
+    {.method = "GET",
+     .path = "/api/endpoints/{id}/profile",
+     .fn = api_ep_profile,
      .access = ACC_READ},
     {.method = "GET", .path = "/api/outliers/{id}", .fn = api_outlier, .access = ACC_READ},
-    {.method = "GET", .path = "/api/requests/{id}/profile", .fn = api_profiler,
-     .access = ACC_READ},
+    {.method = "GET", .path = "/api/requests/{id}/profile", .fn = api_profiler, .access = ACC_READ},
     {.method = "GET", .path = "/api/export", .fn = api_export, .access = ACC_EXPORT},
-    {.method = "POST", .path = "/api/test_runs", .fn = api_test_runs, .access = ACC_EXPORT,
+    {.method = "POST",
+     .path = "/api/test_runs",
+     .fn = api_test_runs,
+     .access = ACC_EXPORT,
      .csrf = 1},
 };
 
@@ -444,8 +463,7 @@ const tz_zone *dash_tz(dctx *c)
     pthread_mutex_unlock(&d->lock);
     if (!found) {
         tz_free(z);
-        dash_error(c, 400, "tz: too many distinct time zones in use (at most %d)",
-                   DASH_TZ_CACHE);
+        dash_error(c, 400, "tz: too many distinct time zones in use (at most %d)", DASH_TZ_CACHE);
     }
     return found;
 }
@@ -745,8 +763,9 @@ static int dispatch(dctx *c)
     if (rt->access == ACC_EXPORT && c->role != ROLE_ADMIN && c->role != ROLE_TOKEN)
         return dash_error(c, 403, "admin role or SECURITY_TOKEN required");
     if (rt->access == ACC_READ && c->role == ROLE_TOKEN && strcmp(sub, "/api/session"))
-        return dash_error(c, 403, "the security token only grants export, metrics and "
-                                  "test-result upload");
+        return dash_error(c, 403,
+                          "the security token only grants export, metrics and "
+                          "test-result upload");
     if (rt->csrf && c->role != ROLE_TOKEN && !auth_csrf_ok(c))
         return dash_error(c, 403, "missing or wrong CSRF token (send it as X-CSRF-Token)");
     return rt->fn(c);

@@ -44,8 +44,8 @@ void box_from_values(int64_t *v, size_t n, boxstat *out)
 json_t *box_json(const boxstat *b)
 {
     if (!b->count)
-        return json_pack("{s:I,s:n,s:n,s:n,s:n,s:n,s:n}", "count", (json_int_t)0, "min_us",
-                         "q1_us", "median_us", "q3_us", "max_us", "mean_us");
+        return json_pack("{s:I,s:n,s:n,s:n,s:n,s:n,s:n}", "count", (json_int_t)0, "min_us", "q1_us",
+                         "median_us", "q3_us", "max_us", "mean_us");
     return json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "count", (json_int_t)b->count, "min_us",
                      b->min, "q1_us", b->q1, "median_us", b->median, "q3_us", b->q3, "max_us",
                      b->max, "mean_us", b->mean);

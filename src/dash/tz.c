@@ -37,8 +37,8 @@ static int valid_name(const char *s)
     if (!n || n >= 64 || s[0] == '/' || strstr(s, ".."))
         return 0;
     for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= '0' && *s <= '9') || *s == '_' || *s == '+' || *s == '-' || *s == '/'))
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '+' || *s == '-' || *s == '/'))
             return 0;
     return 1;
 }
@@ -121,8 +121,7 @@ int tz_load(const char *name, const char *dir, tz_zone **out, char *err, size_t 
     int rc = buf ? parse(z, buf, len) : -2;
     free(buf);
     if (rc) {
-        snprintf(err, errcap, rc == -2 ? "tz: out of memory" : "tz: '%s' is not a TZif file",
-                 name);
+        snprintf(err, errcap, rc == -2 ? "tz: out of memory" : "tz: '%s' is not a TZif file", name);
         tz_free(z);
         return rc == -2 ? EVD_ENOMEM : EVD_EINVAL;
     }

@@ -21,7 +21,7 @@
 #include "server/server.h"
 
 #define NAME_MAX_BYTES 160
-#define CACHE_MAX 4096
+#define CACHE_MAX      4096
 
 typedef struct name_id {
     char *name;
@@ -93,9 +93,8 @@ static int endpoint_for(evd_mhd *m, const char *name)
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size,
-                                 void **con_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
 {
     evd_mhd *m = cls;
     server_conn *sc = *con_cls;
@@ -170,9 +169,9 @@ int evd_mhd_start(evd_agent *a, const evd_config *cfg, unsigned int flags, uint1
         evd_mhd_stop(m);
         return rc;
     }
-    m->daemon = MHD_start_daemon(flags, port, NULL, NULL, on_access, m,
-                                 MHD_OPTION_URI_LOG_CALLBACK, server_uri_log, NULL,
-                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, m, MHD_OPTION_END);
+    m->daemon = MHD_start_daemon(flags, port, NULL, NULL, on_access, m, MHD_OPTION_URI_LOG_CALLBACK,
+                                 server_uri_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
+                                 MHD_OPTION_END);
     if (!m->daemon) {
         snprintf(errbuf, errcap, "libmicrohttpd could not start on port %u", port);
         evd_mhd_stop(m);

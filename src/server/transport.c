@@ -10,7 +10,7 @@
 
 #include "server/server.h"
 
-#define MAX_HEADERS 64
+#define MAX_HEADERS  64
 #define STREAM_BLOCK (32 * 1024)
 
 void *server_uri_log(void *cls, const char *uri, struct MHD_Connection *c)

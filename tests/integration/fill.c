@@ -64,7 +64,8 @@ int main(int argc, char **argv)
     store *st = NULL;
     if (store_open(db, 0, &st))
         return die(st, "open");
-    int64_t inst = 0, *ver = calloc((size_t)nver, sizeof *ver), *ep = calloc((size_t)nep, sizeof *ep);
+    int64_t inst = 0, *ver = calloc((size_t)nver, sizeof *ver),
+            *ep = calloc((size_t)nep, sizeof *ep);
     double *base = calloc((size_t)nep, sizeof *base);
     cell *cells = calloc((size_t)nep * (size_t)nver, sizeof *cells);
     uint8_t *enc = malloc(SKETCH_ENCODED_MAX);
@@ -118,15 +119,23 @@ int main(int argc, char **argv)
             char group[32], ip[32];
             snprintf(group, sizeof group, "user%04d", user);
             snprintf(ip, sizeof ip, "10.0.%d.%d", user / 250, user % 250);
-            store_request rq = {.endpoint_id = ep[e], .version_id = ver[v], .instance_id = inst,
-                                .ts_us = ts, .duration_us = dur, .status = status,
-                                .group = group, .ip = ip};
+            store_request rq = {.endpoint_id = ep[e],
+                                .version_id = ver[v],
+                                .instance_id = inst,
+                                .ts_us = ts,
+                                .duration_us = dur,
+                                .status = status,
+                                .group = group,
+                                .ip = ip};
             int64_t rowid;
             if (store_insert_request(st, &rq, &rowid))
                 return die(st, "request");
             if (done % 997 == 0) {
                 store_outlier o = {
-                    .request_id = rowid, .endpoint_id = ep[e], .ts_us = ts, .duration_us = dur,
+                    .request_id = rowid,
+                    .endpoint_id = ep[e],
+                    .ts_us = ts,
+                    .duration_us = dur,
                     .stack = "main\tservice.c\t10\nhandle\tservice.c\t42\nslow_query\tdb.c\t7\n",
                     .cpu = "[12.5,80.0]",
                     .memory = "{\"total_bytes\":1000,\"used_bytes\":500}",
@@ -141,10 +150,14 @@ int main(int argc, char **argv)
                 static const char *const fn[] = {"handle", "parse", "query", "render"};
                 static const int ind[] = {0, 1, 1, 2};
                 for (int p = 0; p < 4; p++) {
-                    store_profile_line pl = {.request_id = rowid, .position = p,
-                                             .indent = ind[p], .function = fn[p],
-                                             .file = "service.c", .line = 10 * (p + 1),
-                                             .duration_us = dur / (p + 1), .samples = 4 - p};
+                    store_profile_line pl = {.request_id = rowid,
+                                             .position = p,
+                                             .indent = ind[p],
+                                             .function = fn[p],
+                                             .file = "service.c",
+                                             .line = 10 * (p + 1),
+                                             .duration_us = dur / (p + 1),
+                                             .samples = 4 - p};
                     if (store_insert_profile_line(st, &pl))
                         return die(st, "profile");
                 }
@@ -172,9 +185,14 @@ int main(int argc, char **argv)
                 cell *c = &cells[e * nver + v];
                 if (!c->count)
                     continue;
-                store_rollup r = {.endpoint_id = ep[e], .version_id = ver[v],
-                                  .instance_id = inst, .hour = hour_s / 3600, .count = c->count,
-                                  .sum_us = c->sum, .min_us = c->min, .max_us = c->max};
+                store_rollup r = {.endpoint_id = ep[e],
+                                  .version_id = ver[v],
+                                  .instance_id = inst,
+                                  .hour = hour_s / 3600,
+                                  .count = c->count,
+                                  .sum_us = c->sum,
+                                  .min_us = c->min,
+                                  .max_us = c->max};
                 memcpy(r.status_class, c->cls, sizeof r.status_class);
                 r.sketch = enc;
                 r.sketch_len = sketch_encode(c->sk, enc, SKETCH_ENCODED_MAX);
@@ -192,8 +210,11 @@ int main(int argc, char **argv)
         if (store_version_touch(st, name, (last < now_s ? last : now_s) * 1000000, &id))
             return die(st, "version");
     }
-    store_counters cn = {.recorded = (uint64_t)done + 7, .dropped = 7, .written = (uint64_t)done,
-                         .write_errors = 2, .outliers = (uint64_t)outliers};
+    store_counters cn = {.recorded = (uint64_t)done + 7,
+                         .dropped = 7,
+                         .written = (uint64_t)done,
+                         .write_errors = 2,
+                         .outliers = (uint64_t)outliers};
     if (store_instance_counters(st, inst, &cn, now_s * 1000000))
         return die(st, "counters");
     if (store_commit(st))

@@ -78,8 +78,8 @@ static void test_login_parse(void **state)
     (void)state;
     char u[64], p[64], err[200];
     const char *js = "{\"username\":\"ann\",\"password\":\"p w\"}";
-    assert_int_equal(auth_parse_login(js, strlen(js), "application/json", u, sizeof u, p,
-                                      sizeof p, err, sizeof err),
+    assert_int_equal(auth_parse_login(js, strlen(js), "application/json", u, sizeof u, p, sizeof p,
+                                      err, sizeof err),
                      0);
     assert_string_equal(u, "ann");
     assert_string_equal(p, "p w");
@@ -105,9 +105,8 @@ static void test_login_parse(void **state)
     big[sizeof big - 1] = 0;
     char body[200];
     snprintf(body, sizeof body, "username=%s&password=x", big);
-    assert_int_equal(auth_parse_login(body, strlen(body), NULL, u, sizeof u, p, sizeof p, err,
-                                      sizeof err),
-                     -1);
+    assert_int_equal(
+        auth_parse_login(body, strlen(body), NULL, u, sizeof u, p, sizeof p, err, sizeof err), -1);
     assert_int_equal(auth_parse_login(NULL, 0, NULL, u, sizeof u, p, sizeof p, err, sizeof err),
                      -1);
 }
@@ -171,8 +170,13 @@ static reply call(fixture *fx, const char *method, const char *path, const char 
         h[nh++] = (evd_dash_header){"X-CSRF-Token", csrf};
     if (ctype)
         h[nh++] = (evd_dash_header){"Content-Type", ctype};
-    evd_dash_request rq = {.method = method, .path = path, .query = query, .headers = h,
-                           .nheaders = nh, .body = body, .body_len = body ? strlen(body) : 0,
+    evd_dash_request rq = {.method = method,
+                           .path = path,
+                           .query = query,
+                           .headers = h,
+                           .nheaders = nh,
+                           .body = body,
+                           .body_len = body ? strlen(body) : 0,
                            .remote_ip = "192.0.2.1"};
     evd_dash_response rs;
     assert_int_equal(evd_dash_handle(fx->d, &rq, &rs), 0);
@@ -220,30 +224,26 @@ static void test_routing(void **state)
     json_decref(r.doc);
     expect_error(call(fx, "GET", "/dashboard/api/nope", NULL, ck, NULL, NULL, NULL), 404);
     expect_error(call(fx, "DELETE", "/dashboard/api/overview", NULL, ck, NULL, NULL, NULL), 405);
-    expect_error(call(fx, "GET", "/dashboard/api/endpoints/x1/versions", NULL, ck, NULL, NULL,
-                      NULL),
+    expect_error(
+        call(fx, "GET", "/dashboard/api/endpoints/x1/versions", NULL, ck, NULL, NULL, NULL), 400);
+    expect_error(call(fx, "GET", "/dashboard/api/endpoints/99999999999999999999999/versions", NULL,
+                      ck, NULL, NULL, NULL),
                  400);
-    expect_error(call(fx, "GET", "/dashboard/api/endpoints/99999999999999999999999/versions",
-                      NULL, ck, NULL, NULL, NULL),
-                 400);
-    expect_error(call(fx, "GET", "/dashboard/api/endpoints/42/versions", NULL, ck, NULL, NULL,
-                      NULL),
-                 404);
+    expect_error(
+        call(fx, "GET", "/dashboard/api/endpoints/42/versions", NULL, ck, NULL, NULL, NULL), 404);
     expect_error(call(fx, "GET", "/dashboard/api/overview", "per_page=0", ck, NULL, NULL, NULL),
                  400);
-    expect_error(call(fx, "GET", "/dashboard/api/overview", "page=1e9", ck, NULL, NULL, NULL),
-                 400);
-    expect_error(call(fx, "GET", "/dashboard/api/daily", "from=2026-02-30T25:00", ck, NULL, NULL,
-                      NULL),
-                 400);
-    expect_error(call(fx, "GET", "/dashboard/api/daily", "from=0&to=999999999999", ck, NULL, NULL,
-                      NULL),
-                 400);
+    expect_error(call(fx, "GET", "/dashboard/api/overview", "page=1e9", ck, NULL, NULL, NULL), 400);
+    expect_error(
+        call(fx, "GET", "/dashboard/api/daily", "from=2026-02-30T25:00", ck, NULL, NULL, NULL),
+        400);
+    expect_error(
+        call(fx, "GET", "/dashboard/api/daily", "from=0&to=999999999999", ck, NULL, NULL, NULL),
+        400);
     expect_error(call(fx, "GET", "/dashboard/api/heatmap", "tz=Europe%2F..%2F..%2Fetc", ck, NULL,
                       NULL, NULL),
                  400);
-    expect_error(call(fx, "GET", "/dashboard/static/../secret", NULL, NULL, NULL, NULL, NULL),
-                 400);
+    expect_error(call(fx, "GET", "/dashboard/static/../secret", NULL, NULL, NULL, NULL, NULL), 400);
     expect_error(call(fx, "GET", "/dashboard/static/a\\b", NULL, NULL, NULL, NULL, NULL), 400);
     r = call(fx, "GET", "/dashboard/", NULL, NULL, NULL, NULL, NULL);
     assert_int_equal(r.status, 200);
@@ -258,14 +258,14 @@ static void test_sessions_and_csrf(void **state)
     /* the second GUEST_PASSWORD works too */
     login(fx, "g", "gp2", gck, sizeof gck, gcs, sizeof gcs);
     const char *lv = "{\"level\": 3}";
-    expect_error(call(fx, "POST", "/dashboard/api/rules/1/level", NULL, ck, NULL,
-                      "application/json", lv),
-                 403);
-    expect_error(call(fx, "POST", "/dashboard/api/rules/1/level", NULL, gck, gcs,
-                      "application/json", lv),
-                 403);
-    reply r = call(fx, "POST", "/dashboard/api/rules/1/level", NULL, ck, cs, "application/json",
-                   lv);
+    expect_error(
+        call(fx, "POST", "/dashboard/api/rules/1/level", NULL, ck, NULL, "application/json", lv),
+        403);
+    expect_error(
+        call(fx, "POST", "/dashboard/api/rules/1/level", NULL, gck, gcs, "application/json", lv),
+        403);
+    reply r =
+        call(fx, "POST", "/dashboard/api/rules/1/level", NULL, ck, cs, "application/json", lv);
     assert_int_equal(r.status, 200);
     json_decref(r.doc);
     assert_int_equal(tu_sql_int(fx->url, "SELECT level FROM endpoints WHERE id = 1"), 3);
@@ -309,8 +309,10 @@ static void test_no_default_admin(void **state)
     /* an admin exists, with a random password: admin/admin does not log in */
     assert_int_equal(tu_sql_int(url, "SELECT count(*) FROM users WHERE role = 'admin'"), 1);
     assert_int_equal(evd_dash_open(NULL, url, &d), 0);
-    evd_dash_request rq = {.method = "POST", .path = "/dashboard/login",
-                           .body = "username=admin&password=admin", .body_len = 29};
+    evd_dash_request rq = {.method = "POST",
+                           .path = "/dashboard/login",
+                           .body = "username=admin&password=admin",
+                           .body_len = 29};
     evd_dash_response rs;
     assert_int_equal(evd_dash_handle(d, &rq, &rs), 0);
     assert_int_equal(rs.status, 401);
