@@ -34,7 +34,7 @@ static int32_t job_alloc(sim_run *r)
 {
     if (r->free_job >= 0) {
         int32_t i = r->free_job;
-        r->free_job = r->jobs[i].next_free;
+        r->free_job = r->jobs[i].rep;
         return i;
     }
     if (r->njobs == r->capjobs) {
@@ -52,7 +52,7 @@ static int32_t job_alloc(sim_run *r)
 
 static void job_free(sim_run *r, int32_t i)
 {
-    r->jobs[i].next_free = r->free_job;
+    r->jobs[i].rep = r->free_job;
     r->free_job = i;
 }
 
@@ -60,7 +60,7 @@ static int32_t inst_alloc(sim_run *r)
 {
     if (r->free_inst >= 0) {
         int32_t i = r->free_inst;
-        r->free_inst = r->insts[i].next_free;
+        r->free_inst = r->insts[i].outstanding;
         return i;
     }
     if (r->ninsts == r->capinsts) {
@@ -78,7 +78,7 @@ static int32_t inst_alloc(sim_run *r)
 
 static void inst_free(sim_run *r, int32_t i)
 {
-    r->insts[i].next_free = r->free_inst;
+    r->insts[i].outstanding = r->free_inst;
     r->free_inst = i;
 }
 
@@ -332,12 +332,7 @@ static int spawn(sim_run *r, int32_t i, int k)
     int32_t j = job_alloc(r);
     if (j < 0)
         return EVD_ENOMEM;
-    const sim_inst *in = &r->insts[i];
-    r->jobs[j] = (sim_job){.f = &r->scens[in->scen].inter[in->inter].fn[k],
-                           .inst = i,
-                           .fn = k,
-                           .rep = -1,
-                           .next_free = -1};
+    r->jobs[j] = (sim_job){.f = &r->stat_inter[r->insts[i].stat]->fn[k], .inst = i, .rep = -1};
     double d = fn_of(r, &r->jobs[j])->delay;
     if (d > 0)
         return sim_queue_push(&r->q, r->now + d, EV_FSTART, (uint32_t)j, (uint32_t)i);
@@ -347,7 +342,7 @@ static int spawn(sim_run *r, int32_t i, int k)
 static int inter_done(sim_run *r, int32_t i)
 {
     sim_inst *in = &r->insts[i];
-    sim_stat *st = &r->stats[r->stat_base[in->scen] + in->inter];
+    sim_stat *st = &r->stats[in->stat];
     double resp = r->now - in->t_start;
     st->completed_all++;
     r->tot.inter_completed++;
@@ -649,7 +644,7 @@ static int start_inter(sim_run *r, int32_t i)
     in->outstanding = 1;
     r->pending_inst--;
     r->tot.inter_started++;
-    sim_stat *st = &r->stats[r->stat_base[in->scen] + in->inter];
+    sim_stat *st = &r->stats[in->stat];
     st->started_all++;
     if (r->now >= r->warmup_ns)
         st->started++;
@@ -666,7 +661,7 @@ static int on_arrival(sim_run *r, int k)
         int32_t i = inst_alloc(r);
         if (i < 0)
             return EVD_ENOMEM;
-        r->insts[i] = (sim_inst){.scen = sc, .inter = j, .next_free = -1};
+        r->insts[i] = (sim_inst){.stat = r->stat_base[sc] + j};
         r->pending_inst++;
         int rc = scen->inter[j].delay > 0 ? sim_queue_push(&r->q, r->now + scen->inter[j].delay,
                                                            EV_ISTART, (uint32_t)i, 0)
@@ -709,7 +704,8 @@ int sim_run_new(const sim_model *m, const sim_opts *opts, sim_run **out)
         r->stat_base[i] = r->nstats;
         r->nstats += sim_model_scen(m, i)->ninter;
     }
-    if (!(r->stats = calloc((size_t)r->nstats, sizeof *r->stats)))
+    if (!(r->stats = calloc((size_t)r->nstats, sizeof *r->stats)) ||
+        !(r->stat_inter = calloc((size_t)r->nstats, sizeof *r->stat_inter)))
         goto nomem;
     for (int i = 0; i < nscen; i++) {
         const sim_scen *s = sim_model_scen(m, i);
@@ -717,6 +713,7 @@ int sim_run_new(const sim_model *m, const sim_opts *opts, sim_run **out)
             sim_stat *st = &r->stats[r->stat_base[i] + j];
             snprintf(st->label, sizeof st->label, "scenario %lld interaction %d", s->id, j);
             st->name = s->inter[j].name;
+            r->stat_inter[r->stat_base[i] + j] = &s->inter[j];
         }
     }
     for (int s = 0; s < r->nsvc; s++)
@@ -772,6 +769,7 @@ void sim_run_free(sim_run *r)
         free(r->stats[i].resp);
     free(r->stats);
     free(r->stat_base);
+    free(r->stat_inter);
     free(r->donebuf);
     free(r->s_dones.r);
     free(r->s_resp.r);

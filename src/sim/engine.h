@@ -15,23 +15,22 @@ enum { EV_ARRIVAL = 0, EV_ISTART, EV_FSTART, EV_DONE, EV_TIMER, EV_SAMPLE, EV_UP
 
 enum { REP_STARTING = 0, REP_ACTIVE, REP_DRAINING, REP_GONE };
 
-/* A function instance: waiting, running or delayed. */
+/* A function instance: waiting, running or delayed.  24 bytes: under
+ * overload there are hundreds of thousands. */
 typedef struct sim_job {
     const sim_fn *f; /* borrowed from the model */
     int32_t inst;    /* interaction instance */
-    int32_t fn;      /* function index within the interaction */
-    int32_t rep;     /* replica while running */
-    int32_t next_free;
-    double t_enq; /* when it entered the service queue, ns */
+    int32_t rep;     /* replica while running; next free job while free */
+    double t_enq;    /* when it entered the service queue, ns */
 } sim_job;
 
-/* An interaction instance. */
+/* An interaction instance (24 bytes). */
 typedef struct sim_inst {
-    int32_t scen, inter;
-    int32_t outstanding; /* functions started or scheduled, not yet complete */
-    int32_t next_free;
-    double t_start; /* ns */
-    double wait;    /* ns spent in service queues */
+    int32_t stat;        /* index of its interaction in stats / stat_inter */
+    int32_t outstanding; /* functions started or scheduled, not yet complete;
+                            next free instance while free */
+    double t_start;      /* ns */
+    double wait;         /* ns spent in service queues */
 } sim_inst;
 
 /* A running CPU job on a replica, keyed by the replica's virtual work clock
@@ -134,7 +133,8 @@ struct sim_run {
 
     sim_stat *stats;
     int nstats;
-    int *stat_base; /* first stat of each scenario */
+    int *stat_base;               /* first stat of each scenario */
+    const sim_inter **stat_inter; /* the interaction of each stat */
 
     int32_t *donebuf;
     size_t ndone, capdone;
