@@ -24,3 +24,4 @@ check-sim-serve: build/rel/evodash
 	tests/sim/serve_test.sh build/rel/evodash
 CHECK_EXTRA += check-sim-serve
 .PHONY: check-sim-serve
+TSAN_TESTS += test_sim_serve
