@@ -253,7 +253,7 @@ static enum MHD_Result start_run(struct server *s, struct MHD_Connection *c, str
         sim_model_free(m);
         return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "another run is in progress");
     }
-    char path[4200], err[4500] = "";
+    char path[4200], final[4200], err[4500] = "";
     long id = next_id(o->dir);
     sim_run *r = NULL;
     json_t *meta = NULL;
@@ -280,15 +280,16 @@ static enum MHD_Result start_run(struct server *s, struct MHD_Connection *c, str
         snprintf(err, sizeof err, "%s", r ? sim_run_errmsg(r) : "out of memory");
         goto done;
     }
-    run_path(path, sizeof path, o->dir, id, "SimResults.json");
+    /* Written under a temporary name and renamed, so that readers of the
+     * run directory never see half a file. */
+    run_path(path, sizeof path, o->dir, id, "SimResults.json.tmp");
+    run_path(final, sizeof final, o->dir, id, "SimResults.json");
     FILE *f = fopen(path, "w");
-    if (!f || sim_run_write_json(r, f)) {
-        if (f)
-            fclose(f);
-        snprintf(err, sizeof err, "cannot write %s", path);
+    int wrc = f ? sim_run_write_json(r, f) : -1;
+    if ((f && fclose(f)) || wrc || rename(path, final)) {
+        snprintf(err, sizeof err, "cannot write %s", final);
         goto done;
     }
-    fclose(f);
     sim_totals t;
     sim_run_totals(r, &t);
     char when[32];
@@ -300,9 +301,10 @@ static enum MHD_Result start_run(struct server *s, struct MHD_Connection *c, str
                      (json_int_t)t.arrivals, "completed", (json_int_t)t.inter_completed,
                      "in_flight", (json_int_t)t.inter_in_flight, "events", (json_int_t)t.events,
                      "end_time", t.end_time, "wall_s", t.wall_s);
-    run_path(path, sizeof path, o->dir, id, "meta.json");
-    if (!meta || json_dump_file(meta, path, JSON_COMPACT)) {
-        snprintf(err, sizeof err, "cannot write %s", path);
+    run_path(path, sizeof path, o->dir, id, "meta.json.tmp");
+    run_path(final, sizeof final, o->dir, id, "meta.json");
+    if (!meta || json_dump_file(meta, path, JSON_COMPACT) || rename(path, final)) {
+        snprintf(err, sizeof err, "cannot write %s", final);
         goto done;
     }
     status = MHD_HTTP_CREATED;
