@@ -11,6 +11,7 @@ evodash at level 1, alternating, and the median throughput ratio is shown.
 
 The last line is the headline: `flask_level1_added: N us`.
 """
+import gc
 import os
 import re
 import shutil
@@ -26,7 +27,7 @@ import flask
 import evodash
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "31"))
 
 
 def hello_app():
@@ -108,9 +109,15 @@ def measure(make_app, label, n, tmp):
     for app in apps:  # warm up (and give level 2 its running mean)
         per_request_us(app, max(20, n // 10))
     cost = [[] for _ in CONFIGS]
-    for _ in range(ROUNDS):
-        for i, app in enumerate(apps):
-            cost[i].append(per_request_us(app, n))
+    order = list(range(len(apps)))
+    gc.disable()  # collections would land on whichever configuration runs then
+    try:
+        for r in range(ROUNDS):
+            for i in (order if r % 2 == 0 else order[::-1]):
+                cost[i].append(per_request_us(apps[i], n))
+            gc.collect()
+    finally:
+        gc.enable()
     added = [statistics.median(c - b for c, b in zip(cost[i], cost[0]))
              for i in range(len(CONFIGS))]
     print("%s, in-process WSGI (median of %d rounds x %d requests)" % (label, ROUNDS, n))
@@ -133,7 +140,7 @@ def free_port():
     return p
 
 
-def wrk_rps(off, tmp):
+def start_gunicorn(off, tmp):
     port = free_port()
     env = dict(os.environ, EVODASH_DATABASE="sqlite:///%s/gunicorn.db" % tmp,
                EVODASH_USERNAME="admin", EVODASH_PASSWORD="bench-pw", EVODASH_MONITOR_LEVEL="1")
@@ -142,41 +149,84 @@ def wrk_rps(off, tmp):
     g = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b",
                           "127.0.0.1:%d" % port, "--chdir", HERE, "bench_flask_app:app"],
                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return g, port
+
+
+def workers_cpu_s(master):
+    """CPU seconds (user + system) used so far by the master's workers."""
+    total = 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:  # ppid
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wrk_run(g, port, seconds):
+    """(requests/s, worker CPU us per request) of one wrk run."""
+    cpu0 = workers_cpu_s(g.pid)
+    out = subprocess.run(["wrk", "-t1", "-c8", "-d%ds" % seconds, "http://127.0.0.1:%d/" % port],
+                         capture_output=True, text=True).stdout
+    cpu = workers_cpu_s(g.pid) - cpu0
+    rps = re.search(r"Requests/sec:\s*([\d.]+)", out)
+    n = re.search(r"(\d+) requests in", out)
+    if not rps or not n or int(n.group(1)) == 0:
+        return 0.0, 0.0
+    return float(rps.group(1)), cpu * 1e6 / int(n.group(1))
+
+
+def wrk_ratio(tmp, pairs=10):
+    """Both servers up at once; short alternating wrk runs, so that the
+    machine's load drifts alike for both.  Returns the per-pair ratios of
+    throughput and of worker CPU per request (off / on): the second is what
+    the throughput ratio would be on an otherwise idle machine, and it does
+    not move with other people's load."""
+    (g_off, p_off), (g_on, p_on) = start_gunicorn(True, tmp), start_gunicorn(False, tmp)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        subprocess.run(["wrk", "-t1", "-c8", "-d1s", "http://127.0.0.1:%d/" % port],
-                       capture_output=True)
-        out = subprocess.run(["wrk", "-t1", "-c8", "-d4s", "http://127.0.0.1:%d/" % port],
-                             capture_output=True, text=True).stdout
-        m = re.search(r"Requests/sec:\s*([\d.]+)", out)
-        return float(m.group(1)) if m else 0.0
+        wrk_run(g_off, p_off, 1)
+        wrk_run(g_on, p_on, 1)
+        tput, cpu = [], []
+        for i in range(pairs):
+            if i % 2:
+                on, off = wrk_run(g_on, p_on, 2), wrk_run(g_off, p_off, 2)
+            else:
+                off, on = wrk_run(g_off, p_off, 2), wrk_run(g_on, p_on, 2)
+            if off[0] > 0 and on[1] > 0:
+                tput.append(on[0] / off[0])
+                cpu.append(off[1] / on[1])
+        return tput, cpu
     finally:
-        g.terminate()
-        g.wait(30)
+        for g in (g_off, g_on):
+            g.terminate()
+            g.wait(30)
 
 
 def main():
     tmp = tempfile.mkdtemp(prefix="bench_flask_")
     try:
-        hello = measure(hello_app, "hello world", 2000, tmp)
-        measure(ms_app, "1 ms endpoint", 150, tmp)
+        hello = measure(hello_app, "hello world", 1000, tmp)
+        measure(ms_app, "1 ms endpoint", 100, tmp)
         if shutil.which("wrk"):
-            ratios = []
-            for _ in range(3):
-                base = wrk_rps(True, tmp)
-                with_evd = wrk_rps(False, tmp)
-                if base > 0:
-                    ratios.append(with_evd / base)
-            if ratios:
-                print("gunicorn (2 sync workers) + wrk, level 1 / no evodash throughput: "
-                      "%.3f (median of %d, runs %s)"
-                      % (statistics.median(ratios), len(ratios),
-                         ", ".join("%.3f" % r for r in ratios)))
+            tput, cpu = wrk_ratio(tmp)
+            if tput:
+                print("gunicorn (2 sync workers) + wrk, level 1 / no evodash, median of %d "
+                      "alternating 2 s pairs:" % len(tput))
+                print("  throughput ratio: %.3f (pairs: %s)"
+                      % (statistics.median(tput), ", ".join("%.2f" % r for r in tput)))
+                print("  CPU-per-request ratio (throughput ratio on an idle machine): %.3f "
+                      "(pairs: %s)" % (statistics.median(cpu), ", ".join("%.2f" % r for r in cpu)))
         else:
             print("gunicorn + wrk: skipped (wrk is not installed)")
         print("flask_level1_added: %.2f us" % hello[1])

@@ -158,11 +158,14 @@ static void append(char *buf, size_t cap, size_t *at, const char *s)
  * recorded).  Returns buf, or NULL when there are no groups. */
 static const char *groups_of(Binding *b, char *buf, size_t cap)
 {
-    Py_ssize_t n = b->group_by ? PyList_GET_SIZE(b->group_by) : 0;
+    /* Our own reference: a grouping function may let another thread run
+     * and replace config.group_by meanwhile. */
+    PyObject *list = b->group_by ? Py_NewRef(b->group_by) : NULL;
+    Py_ssize_t n = list ? PyList_GET_SIZE(list) : 0;
     size_t at = 0;
     buf[0] = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *pair = PyList_GET_ITEM(b->group_by, i);
+        PyObject *pair = PyList_GET_ITEM(list, i);
         PyObject *name = PyTuple_GET_ITEM(pair, 0), *fn = PyTuple_GET_ITEM(pair, 1);
         PyObject *v = PyObject_CallNoArgs(fn);
         PyObject *s = v ? PyObject_Str(v) : NULL;
@@ -182,6 +185,7 @@ static const char *groups_of(Binding *b, char *buf, size_t cap)
         Py_XDECREF(s);
         Py_XDECREF(v);
     }
+    Py_XDECREF(list);
     return at ? buf : NULL;
 }
 
@@ -208,7 +212,9 @@ static int is_trusted(Binding *b, const char *addr, size_t len)
 static const char *ip_of(Binding *b, reqctx *c, char *buf, size_t cap)
 {
     if (b->get_ip && b->get_ip != Py_None) {
-        PyObject *v = PyObject_CallNoArgs(b->get_ip);
+        PyObject *fn = Py_NewRef(b->get_ip);
+        PyObject *v = PyObject_CallNoArgs(fn);
+        Py_DECREF(fn);
         PyObject *s = v && v != Py_None ? PyObject_Str(v) : NULL;
         const char *t = s ? PyUnicode_AsUTF8(s) : NULL;
         if (t)

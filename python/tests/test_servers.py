@@ -94,9 +94,10 @@ def stored(db):
                     "e.id = r.endpoint_id GROUP BY 1, 2 ORDER BY 1, 2")
 
 
-@pytest.mark.parametrize("worker", ["sync", "gthread"])
-def test_gunicorn_every_request_one_row(gunicorn, worker):
-    g = gunicorn(worker)
+@pytest.mark.parametrize("worker,extra", [("sync", []), ("gthread", []),
+                                          ("sync", ["--preload"])])
+def test_gunicorn_every_request_one_row(gunicorn, worker, extra):
+    g = gunicorn(worker, extra)
     plan = ([("GET", "/ok")] * 120 + [("POST", "/created")] * 40 + [("GET", "/missing")] * 25 +
             [("GET", "/boom")] * 15)
     answers = drive(g.port, plan)
@@ -109,7 +110,7 @@ def test_gunicorn_every_request_one_row(gunicorn, worker):
                             ("ok", 200, 120)], log
     # every worker recorded, each as its own instance
     n_inst = rows(g.db, "SELECT count(DISTINCT instance_id) FROM requests")[0][0]
-    assert n_inst == len(pids) >= 2
+    assert 2 <= len(pids) <= n_inst <= 3  # /ok alone may not reach all 3
     assert rows(g.db, "SELECT DISTINCT v.name FROM requests r JOIN versions v ON "
                       "v.id = r.version_id") == [("9.9",)]
 
