@@ -46,3 +46,6 @@ bench-api: build/rel/bench/bench_api build/rel/evodash build/rel/tests/integrati
 	bench/bench_api.sh build/rel
 BENCHES += api
 .PHONY: bench-api
+
+# The handler is shared by the transport's threads: run its thread test under TSan.
+TSAN_TESTS += test_dash_threads

@@ -1,0 +1,171 @@
+/* test_dash_threads.c — one dashboard handle answering from several
+ * threads at once (as under libmicrohttpd's thread pool): the store pool,
+ * the time-zone cache, the login rate limit and the day cache while it is
+ * being built.  Every thread must see the same, correct totals.  Runs under
+ * ASan and TSan. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evodash.h"
+#include "core/sketch.h"
+#include "store/store.h"
+#include "testutil.h"
+
+#define NTHREADS 4
+#define ROUNDS   12
+#define NREQ     600
+#define DAY0     20000 /* 2024-10-04, long closed */
+
+static evd_dash *dash;
+static char cookie[128];
+
+/* NREQ requests over 3 days, endpoint i % 3, through the store API. */
+static void fill(const char *url)
+{
+    store *st = NULL;
+    int64_t ep[3], ver, inst, id;
+    int level;
+    assert_int_equal(store_open(url, 0, &st), 0);
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_instance_register(st, "t", "h", 1, 1, &inst), 0);
+    assert_int_equal(store_version_touch(st, "v1", 1, &ver), 0);
+    for (int e = 0; e < 3; e++) {
+        char name[16];
+        snprintf(name, sizeof name, "ep%d", e);
+        assert_int_equal(store_endpoint_upsert(st, name, NULL, NULL, 1, &ep[e], &level), 0);
+    }
+    uint8_t *enc = malloc(SKETCH_ENCODED_MAX);
+    sketch *sk = malloc(sizeof *sk);
+    for (int i = 0; i < NREQ; i++) {
+        int64_t hour = (int64_t)DAY0 * 24 + i % 72;
+        int64_t dur = 100 + i;
+        store_request r = {.endpoint_id = ep[i % 3],
+                           .version_id = ver,
+                           .instance_id = inst,
+                           .ts_us = hour * 3600000000LL + i,
+                           .duration_us = dur,
+                           .status = 200};
+        assert_int_equal(store_insert_request(st, &r, &id), 0);
+        sketch_init(sk);
+        sketch_add(sk, (double)dur);
+        store_rollup ru = {.endpoint_id = ep[i % 3],
+                           .version_id = ver,
+                           .instance_id = inst,
+                           .hour = hour,
+                           .count = 1,
+                           .sum_us = dur,
+                           .min_us = dur,
+                           .max_us = dur};
+        ru.status_class[2] = 1;
+        ru.sketch = enc;
+        ru.sketch_len = sketch_encode(sk, enc, SKETCH_ENCODED_MAX);
+        assert_int_equal(store_rollup_merge(st, &ru), 0);
+    }
+    free(sk);
+    free(enc);
+    assert_int_equal(store_commit(st), 0);
+    store_close(st);
+}
+
+static json_t *get(const char *path, const char *query, int *status)
+{
+    evd_dash_header h = {"Cookie", cookie};
+    evd_dash_request rq = {.method = "GET",
+                           .path = path,
+                           .query = query,
+                           .headers = &h,
+                           .nheaders = 1,
+                           .remote_ip = "127.0.0.1"};
+    evd_dash_response rs;
+    if (evd_dash_handle(dash, &rq, &rs))
+        return NULL;
+    *status = rs.status;
+    json_t *doc = rs.body ? json_loadb(rs.body, rs.body_len, 0, NULL) : NULL;
+    evd_dash_response_free(&rs);
+    return doc;
+}
+
+static void *worker(void *arg)
+{
+    long bad = 0;
+    long t = (long)(intptr_t)arg;
+    static const char *const tzs[] = {"UTC", "Europe/Amsterdam", "America/New_York",
+                                      "Asia/Kolkata"};
+    char q[128];
+    for (int r = 0; r < ROUNDS; r++) {
+        int st = 0;
+        snprintf(q, sizeof q, "to=%lld&tz=%s", (long long)(DAY0 + 3) * 86400, tzs[(t + r) % 4]);
+        json_t *doc = get("/dashboard/api/overview", q, &st);
+        int64_t total = 0;
+        size_t i;
+        json_t *it;
+        if (st == 200)
+            json_array_foreach(json_object_get(doc, "items"), i, it) total +=
+                json_integer_value(json_object_get(json_object_get(it, "hits"), "overall"));
+        bad += st != 200 || total != NREQ;
+        json_decref(doc);
+        doc = get("/dashboard/api/heatmap", q, &st);
+        total = 0;
+        json_t *row, *cell;
+        size_t j;
+        if (st == 200)
+            json_array_foreach(json_object_get(doc, "counts"), i, row)
+                json_array_foreach(row, j, cell) total += json_integer_value(cell);
+        bad += st != 200 || total != NREQ;
+        json_decref(doc);
+        doc = get("/dashboard/api/performance", "from=0", &st);
+        bad += st != 200 || json_integer_value(json_object_get(doc, "total")) != 3;
+        json_decref(doc);
+    }
+    return (void *)(intptr_t)bad;
+}
+
+static void test_concurrent_requests(void **state)
+{
+    (void)state;
+    char dir[64], url[128];
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(url, sizeof url, "%s/t.db", dir);
+    fill(url);
+    evd_config *cfg = evd_config_new();
+    evd_config_set(cfg, "USERNAME", "u");
+    evd_config_set(cfg, "PASSWORD", "p");
+    assert_int_equal(evd_dash_open(cfg, url, &dash), 0);
+    evd_config_free(cfg);
+    evd_dash_request rq = {.method = "POST",
+                           .path = "/dashboard/login",
+                           .body = "username=u&password=p",
+                           .body_len = 21};
+    evd_dash_response rs;
+    assert_int_equal(evd_dash_handle(dash, &rq, &rs), 0);
+    assert_int_equal(rs.status, 200);
+    snprintf(cookie, sizeof cookie, "%.*s", (int)strcspn(rs.set_cookie, ";"), rs.set_cookie);
+    evd_dash_response_free(&rs);
+
+    pthread_t th[NTHREADS];
+    for (long i = 0; i < NTHREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i), 0);
+    long bad = 0;
+    for (int i = 0; i < NTHREADS; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        bad += (long)(intptr_t)r;
+    }
+    assert_int_equal(bad, 0);
+    evd_dash_close(dash);
+    tu_rmrf(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_concurrent_requests)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
