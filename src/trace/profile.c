@@ -494,11 +494,13 @@ static void close_all(struct builder *b)
  * of a thread is an interaction.  A plain substring scan, so cheap. */
 static int scan_for_roots(const char *path, int *yes, char *err, size_t errlen)
 {
-    static const char key[] = "startRoot";
+    /* "startRoot" as the first field of a line, not inside a name; the
+     * first line of the file is preceded by the '\n' put in front. */
+    static const char key[] = "\nstartRoot";
     enum { KL = sizeof key - 1, BS = 1 << 20 };
     FILE *f = fopen(path, "rb");
-    char *buf = malloc(BS + KL);
-    size_t keep = 0, n;
+    char *buf = malloc(BS + KL + 1);
+    size_t keep = 1, n;
     *yes = 0;
     if (!f || !buf) {
         snprintf(err, errlen, "%s: %s", path, f ? "out of memory" : strerror(errno));
@@ -507,11 +509,17 @@ static int scan_for_roots(const char *path, int *yes, char *err, size_t errlen)
             fclose(f);
         return f ? EVD_ENOMEM : EVD_ENOENT;
     }
+    buf[0] = '\n';
     while (!*yes && (n = fread(buf + keep, 1, BS, f)) > 0) {
         n += keep;
-        if (memmem(buf, n, key, KL))
-            *yes = 1;
-        keep = n < KL - 1 ? n : KL - 1;
+        for (const char *p = buf; !*yes && (p = memmem(p, n - (size_t)(p - buf), key, KL));
+             p += KL) {
+            size_t after = (size_t)(p - buf) + KL;
+            /* the field must end here; at the block's end, look again with
+             * the next block (the tail is kept) */
+            *yes = after < n && (buf[after] == ' ' || buf[after] == '\t');
+        }
+        keep = n < KL ? n : KL;
         memmove(buf, buf + n - keep, keep);
     }
     free(buf);

@@ -409,8 +409,11 @@ static void test_odd_names(void **state)
 static void test_implicit_roots(void **state)
 {
     struct env *e = *state;
+    /* A name that contains "startRoot" is not a marker. */
     put(e, "log",
         "start m.main 100 3\n"
+        "start m.startRootHandler 150 3\n"
+        "end m.startRootHandler 160 3\n"
         "start m.f 200 3\n"
         "end m.f 300 3\n"
         "end m.main 400 3\n"
@@ -421,7 +424,7 @@ static void test_implicit_roots(void **state)
     assert_int_equal(ninter(e), 2);
     char s[256];
     shape(e, 0, s, sizeof s);
-    assert_string_equal(s, "m.main:100 m.f:100 m.main:100");
+    assert_string_equal(s, "m.main:50 m.startRootHandler:10 m.main:40 m.f:100 m.main:100");
 }
 
 static void test_missing_inputs(void **state)
