@@ -101,4 +101,4 @@ def _at_exit():
 
 atexit.register(_at_exit)
 os.register_at_fork(before=_evodash._before_fork, after_in_parent=_evodash._after_fork,
-                    after_in_child=_evodash._after_fork)
+                    after_in_child=_evodash._after_fork_child)

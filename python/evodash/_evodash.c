@@ -16,7 +16,9 @@ static PyObject *shutdown(PyObject *self, PyObject *unused)
 
 static PyMethodDef module_methods[] = {
     {"_before_fork", capture_before_fork, METH_NOARGS, "os.register_at_fork(before=...)"},
-    {"_after_fork", capture_after_fork, METH_NOARGS, "os.register_at_fork(after_in_*=...)"},
+    {"_after_fork", capture_after_fork, METH_NOARGS, "os.register_at_fork(after_in_parent=...)"},
+    {"_after_fork_child", capture_after_fork_child, METH_NOARGS,
+     "os.register_at_fork(after_in_child=...)"},
     {"_shutdown", shutdown, METH_NOARGS, "Stop the capture callbacks (interpreter exit)."},
     {"import_fmd", (PyCFunction)(void (*)(void))fmd_import, METH_VARARGS | METH_KEYWORDS,
      "import_fmd(source, into) -> dict of counts: copy a Flask-MonitoringDashboard "

@@ -75,7 +75,15 @@ PyObject *capture_after_fork(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    atomic_store(&in_cb, 0); /* in the child, the callers are gone */
+    atomic_store(&fork_pending, 0);
+    Py_RETURN_NONE;
+}
+
+PyObject *capture_after_fork_child(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    atomic_store(&in_cb, 0); /* the parent's callers did not come along */
     atomic_store(&fork_pending, 0);
     Py_RETURN_NONE;
 }

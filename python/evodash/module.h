@@ -81,6 +81,7 @@ int capture_is_secret(const char *name);
 /* Called from os.register_at_fork hooks and at exit. */
 PyObject *capture_before_fork(PyObject *self, PyObject *unused);
 PyObject *capture_after_fork(PyObject *self, PyObject *unused);
+PyObject *capture_after_fork_child(PyObject *self, PyObject *unused);
 void capture_shutdown(void);
 
 /* dashview.c: the dashboard view (a callable: returns (body, status, headers)). */
