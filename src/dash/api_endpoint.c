@@ -56,72 +56,159 @@ int api_ep_versions(dctx *c)
     return dash_json(c, 200, dash_paged(items, &p));
 }
 
+/* Raw durations grouped by a text key (and a version id), gathered in a
+ * hash table: cheaper than making SQLite sort a week of rows. */
+typedef struct rgroup {
+    char key[64];
+    int64_t ver;
+    int64_t *v;
+    size_t n, cap;
+    double sum;
+} rgroup;
+
+typedef struct rgroups {
+    rgroup *g;
+    size_t n, cap;
+    size_t *slot, nslot;
+} rgroups;
+
+static size_t key_hash(const char *k, int64_t ver)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)ver;
+    for (; *k; k++)
+        h = (h ^ (unsigned char)*k) * 1099511628211ull;
+    return (size_t)(h ^ h >> 32);
+}
+
+static void rgroups_free(rgroups *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->g[i].v);
+    free(t->g);
+    free(t->slot);
+}
+
+static rgroup *rgroup_get(rgroups *t, const char *key, int64_t ver)
+{
+    if (t->n * 2 >= t->nslot) {
+        size_t ns = t->nslot ? t->nslot * 2 : 256;
+        size_t *slot = calloc(ns, sizeof *slot);
+        rgroup *ng = realloc(t->g, (ns / 2 + 1) * sizeof *ng);
+        if (ng)
+            t->g = ng;
+        if (!slot || !ng) {
+            free(slot);
+            return NULL;
+        }
+        for (size_t i = 0; i < t->n; i++) {
+            size_t h = key_hash(t->g[i].key, t->g[i].ver) & (ns - 1);
+            while (slot[h])
+                h = (h + 1) & (ns - 1);
+            slot[h] = i + 1;
+        }
+        free(t->slot);
+        t->slot = slot;
+        t->nslot = ns;
+    }
+    size_t h = key_hash(key, ver) & (t->nslot - 1);
+    while (t->slot[h]) {
+        rgroup *g = &t->g[t->slot[h] - 1];
+        if (g->ver == ver && !strncmp(g->key, key, sizeof g->key - 1))
+            return g;
+        h = (h + 1) & (t->nslot - 1);
+    }
+    rgroup *g = &t->g[t->n];
+    memset(g, 0, sizeof *g);
+    snprintf(g->key, sizeof g->key, "%s", key);
+    g->ver = ver;
+    t->slot[h] = ++t->n;
+    return g;
+}
+
+static int rgroup_cmp(const void *a, const void *b)
+{
+    const rgroup *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->ver > y->ver) - (x->ver < y->ver);
+}
+
+/* Read (key, version, duration) of the endpoint's raw rows in the range
+ * into t, sorted by key then version.  keep_values: keep every duration
+ * (box plots) or only count and sum (bubbles).  Replies and returns -1 on
+ * failure. */
+static int raw_groups(dctx *c, const drange *r, const char *col, int by_version, int keep_values,
+                      rgroups *t)
+{
+    sqlite3_stmt *q = NULL;
+    char sql[256];
+    memset(t, 0, sizeof *t);
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(%s, ''), version_id, duration_us FROM requests WHERE "
+             "endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3",
+             col);
+    if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return dash_sql_error(c, col), -1;
+    sqlite3_bind_int64(q, 1, c->id);
+    sqlite3_bind_int64(q, 2, r->from_us);
+    sqlite3_bind_int64(q, 3, r->to_us);
+    size_t rows = 0;
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        if (++rows > RAW_ROWS_MAX) {
+            sqlite3_finalize(q);
+            rgroups_free(t);
+            return dash_error(c, 400, "range holds more than %d requests; narrow from/to",
+                              RAW_ROWS_MAX),
+                   -1;
+        }
+        rgroup *g = rgroup_get(t, (const char *)sqlite3_column_text(q, 0),
+                               by_version ? sqlite3_column_int64(q, 1) : 0);
+        if (g && keep_values && g->n == g->cap) {
+            size_t ncap = g->cap ? g->cap * 2 : 64;
+            int64_t *nv = realloc(g->v, ncap * sizeof *nv);
+            if (nv) {
+                g->v = nv;
+                g->cap = ncap;
+            }
+        }
+        if (!g || (keep_values && g->n == g->cap)) {
+            sqlite3_finalize(q);
+            rgroups_free(t);
+            return dash_error(c, 500, "out of memory"), -1;
+        }
+        int64_t d = sqlite3_column_int64(q, 2);
+        if (keep_values)
+            g->v[g->n] = d;
+        g->n++;
+        g->sum += (double)d;
+    }
+    sqlite3_finalize(q);
+    if (step != SQLITE_DONE) {
+        rgroups_free(t);
+        return dash_sql_error(c, col), -1;
+    }
+    if (t->n)
+        qsort(t->g, t->n, sizeof *t->g, rgroup_cmp);
+    return 0;
+}
+
 /* Box plots per value of a raw column (group_name or ip), exact. */
 static int raw_boxes(dctx *c, const char *col)
 {
     drange r;
     dpage p;
-    sqlite3_stmt *q = NULL;
-    char sql[256];
-    if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0))
+    rgroups t;
+    if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0) ||
+        raw_groups(c, &r, col, 0, 1, &t))
         return 0;
-    snprintf(sql, sizeof sql,
-             "SELECT coalesce(%s, ''), duration_us FROM requests WHERE endpoint_id = ?1 AND "
-             "ts_us >= ?2 AND ts_us < ?3 ORDER BY 1 LIMIT %d",
-             col, RAW_ROWS_MAX + 1);
-    if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return dash_sql_error(c, col);
-    sqlite3_bind_int64(q, 1, c->id);
-    sqlite3_bind_int64(q, 2, r.from_us);
-    sqlite3_bind_int64(q, 3, r.to_us);
     json_t *items = json_array();
-    int64_t *v = NULL;
-    size_t n = 0, cap = 0, rows = 0;
-    char cur[64] = "";
-    int have = 0, step;
-    for (;;) {
-        step = sqlite3_step(q);
-        const char *key = step == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
-        if (have && (!key || strncmp(key, cur, sizeof cur - 1))) {
-            boxstat b;
-            box_from_values(v, n, &b);
-            json_array_append_new(items, json_pack("{s:s,s:o}", col[0] == 'g' ? "group" : "ip", cur,
-                                                   "box", box_json(&b)));
-            n = 0;
-            have = 0;
-        }
-        if (!key)
-            break;
-        if (++rows > RAW_ROWS_MAX) {
-            sqlite3_finalize(q);
-            free(v);
-            json_decref(items);
-            return dash_error(c, 400, "range holds more than %d requests; narrow from/to",
-                              RAW_ROWS_MAX);
-        }
-        if (!have) {
-            snprintf(cur, sizeof cur, "%s", key);
-            have = 1;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1024;
-            int64_t *nv = realloc(v, cap * sizeof *nv);
-            if (!nv) {
-                sqlite3_finalize(q);
-                free(v);
-                json_decref(items);
-                return dash_error(c, 500, "out of memory");
-            }
-            v = nv;
-        }
-        v[n++] = sqlite3_column_int64(q, 1);
+    for (size_t i = 0; i < t.n; i++) {
+        boxstat b;
+        box_from_values(t.g[i].v, t.g[i].n, &b);
+        json_array_append_new(items, json_pack("{s:s,s:o}", col[0] == 'g' ? "group" : "ip",
+                                               t.g[i].key, "box", box_json(&b)));
     }
-    sqlite3_finalize(q);
-    free(v);
-    if (step != SQLITE_DONE) {
-        json_decref(items);
-        return dash_sql_error(c, col);
-    }
+    rgroups_free(&t);
     return dash_json(c, 200, dash_paged(items, &p));
 }
 
@@ -139,32 +226,33 @@ int api_ep_bubbles(dctx *c)
 {
     drange r;
     dpage p;
+    rgroups t;
     sqlite3_stmt *q = NULL;
     const char *by = dash_param(c, "by");
     if (!by)
         by = "group";
     if (strcmp(by, "group") && strcmp(by, "ip"))
         return dash_error(c, 400, "by: expected 'group' or 'ip'");
-    if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0))
+    if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0) ||
+        raw_groups(c, &r, by[0] == 'g' ? "group_name" : "ip", 1, 0, &t))
         return 0;
-    char sql[400];
-    snprintf(sql, sizeof sql,
-             "SELECT coalesce(r.%s, ''), v.name, count(*), avg(r.duration_us) FROM requests r "
-             "JOIN versions v ON v.id = r.version_id WHERE r.endpoint_id = ?1 AND r.ts_us >= ?2 "
-             "AND r.ts_us < ?3 GROUP BY 1, r.version_id ORDER BY 1, v.first_seen_us",
-             by[0] == 'g' ? "group_name" : "ip");
-    if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(c->db, "SELECT name FROM versions WHERE id = ?", -1, &q, NULL) !=
+        SQLITE_OK) {
+        rgroups_free(&t);
         return dash_sql_error(c, "bubbles");
-    sqlite3_bind_int64(q, 1, c->id);
-    sqlite3_bind_int64(q, 2, r.from_us);
-    sqlite3_bind_int64(q, 3, r.to_us);
+    }
     json_t *items = json_array();
-    while (sqlite3_step(q) == SQLITE_ROW)
-        json_array_append_new(items, json_pack("{s:s,s:s,s:I,s:f}", by, sqlite3_column_text(q, 0),
-                                               "version", sqlite3_column_text(q, 1), "count",
-                                               (json_int_t)sqlite3_column_int64(q, 2), "avg_us",
-                                               sqlite3_column_double(q, 3)));
+    for (size_t i = 0; i < t.n; i++) {
+        sqlite3_reset(q);
+        sqlite3_bind_int64(q, 1, t.g[i].ver);
+        const char *vname =
+            sqlite3_step(q) == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : "";
+        json_array_append_new(items, json_pack("{s:s,s:s,s:I,s:f}", by, t.g[i].key, "version",
+                                               vname, "count", (json_int_t)t.g[i].n, "avg_us",
+                                               t.g[i].sum / (double)t.g[i].n));
+    }
     sqlite3_finalize(q);
+    rgroups_free(&t);
     json_t *doc = dash_paged(items, &p);
     if (doc)
         json_object_set_new(doc, "by", json_string(by));
