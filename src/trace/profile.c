@@ -57,6 +57,11 @@ struct thread {
     size_t nn, ncap;
 };
 
+struct idslot {
+    uint32_t name, gen; /* gen == builder's ids_gen: in use */
+    int64_t ts;
+};
+
 struct edge {
     uint64_t key; /* caller << 32 | callee, +1 so that 0 is empty */
     uint64_t count;
@@ -91,6 +96,9 @@ struct builder {
     int have_pending;
     uint32_t inter_funcs;
     int oom;
+    struct idslot *ids; /* functionIDs used in the current interaction */
+    size_t ids_cap, ids_len;
+    uint32_t ids_gen;
 };
 
 #define NF_FUNC   1
@@ -221,11 +229,50 @@ static void flag_name(struct builder *b, uint32_t id, uint8_t f)
 
 /* ---- flattening an interaction into pieces ------------------------------- */
 
+/* A functionID must be unique within its interaction (the simulator
+ * insists), but logs with coarse clocks (milliseconds in Java's) give many
+ * calls of one function the same start.  The ID's number is then moved on
+ * by 1 ns until it is free; cpu_time and the order are unchanged. */
+static int64_t unique_id_ts(struct builder *b, uint32_t name, int64_t ts)
+{
+    if (2 * (b->ids_len + 1) > b->ids_cap) {
+        size_t cap = b->ids_cap ? 2 * b->ids_cap : 1024;
+        struct idslot *n = calloc(cap, sizeof *n);
+        if (!n) {
+            b->oom = 1;
+            return ts;
+        }
+        for (size_t i = 0; i < b->ids_cap; i++) {
+            if (b->ids[i].gen != b->ids_gen)
+                continue;
+            size_t j =
+                (b->ids[i].name * 0x9E3779B1u ^ (uint64_t)b->ids[i].ts * 0x9E3779B97F4A7C15u) &
+                (cap - 1);
+            while (n[j].gen == b->ids_gen)
+                j = (j + 1) & (cap - 1);
+            n[j] = b->ids[i];
+        }
+        free(b->ids);
+        b->ids = n;
+        b->ids_cap = cap;
+    }
+    for (;; ts++) {
+        size_t j = (name * 0x9E3779B1u ^ (uint64_t)ts * 0x9E3779B97F4A7C15u) & (b->ids_cap - 1);
+        while (b->ids[j].gen == b->ids_gen && !(b->ids[j].name == name && b->ids[j].ts == ts))
+            j = (j + 1) & (b->ids_cap - 1);
+        if (b->ids[j].gen != b->ids_gen) {
+            b->ids[j] = (struct idslot){.name = name, .ts = ts, .gen = b->ids_gen};
+            b->ids_len++;
+            return ts;
+        }
+    }
+}
+
 static void piece(struct builder *b, uint32_t name, int64_t a, int64_t e, int remote)
 {
     char id[512];
     double cpu = 0, mem = 0;
-    snprintf(id, sizeof id, "%s_%lld", nm(b, name), (long long)a);
+    snprintf(id, sizeof id, "%s_%lld", nm(b, name), (long long)unique_id_ts(b, name, a));
     util_series_mean(&b->util, a, e, &cpu, &mem);
     if (b->have_pending) {
         fputs("\"callbacks\":[", b->tmp);
@@ -322,6 +369,11 @@ static void emit_interaction(struct builder *b, struct thread *t)
     in->off = ftell(b->tmp);
     b->have_pending = 0;
     b->inter_funcs = 0;
+    b->ids_len = 0;
+    if (++b->ids_gen == 0) { /* generation wrapped: clear for real */
+        memset(b->ids, 0, b->ids_cap * sizeof *b->ids);
+        b->ids_gen = 1;
+    }
     putc('[', b->tmp);
     flatten(b, t, 0, root->start, in->end);
     if (b->have_pending)
@@ -952,6 +1004,7 @@ done:
     free(b->inters);
     free(b->edges);
     free(b->name_flags);
+    free(b->ids);
     free(b);
     return rc;
 }

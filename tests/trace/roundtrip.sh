@@ -62,6 +62,11 @@ jq -e '[.scenarios[0].interactions[].functions as $f | range(0; $f | length) as 
 	fail "validate"
 grep -q 'echarts' "$T/d3/gantt.html" && grep -q 'req/a' "$T/d3/gantt.html" || fail "gantt.html"
 grep -q 'spin_100' "$T/d3/callgraph.html" || fail "callgraph.html"
+# The three files load in the simulator (the next tool in the chain).
+echo '[{"kind":"uniform","start":0,"end":5,"volume":10,"scenarioID":1}]' >"$T/dist.json"
+"$B/evodash" simulate -p "$T/d3/profile.json" -s "$T/d3/services.json" -m "$T/d3/mapping.json" \
+	-d "$T/dist.json" -o "$T/sim.json" >"$T/sim.out" 2>&1 || { cat "$T/sim.out"; fail "simulate"; }
+grep -q 'req/a' "$T/sim.out" || fail "simulate: no req/a in $(cat "$T/sim.out")"
 # The charts' code runs and draws (ECharts' server-side renderer in node).
 E="$(pwd)/web/node_modules/echarts"
 timeout 60 node "$(dirname "$0")/html_check.js" "$E" "$T/d3/gantt.html" 2 || fail "gantt.html does not draw"

@@ -406,6 +406,32 @@ static void test_odd_names(void **state)
     assert_null(strstr(buf, "c</script>"));
 }
 
+static void test_unique_ids(void **state)
+{
+    struct env *e = *state;
+    /* A millisecond clock: several calls start in the same nanosecond. */
+    put(e, "log",
+        "startRoot r 1000000\n"
+        "start T.of 1000000\n"
+        "end T.of 1000000\n"
+        "start T.of 1000000\n"
+        "end T.of 1000000\n"
+        "start T.of 1000000\n"
+        "end T.of 2000000\n"
+        "endRoot r 2000000\n");
+    assert_int_equal(build(e, 3, 0, 0), 0);
+    char s[256];
+    shape(e, 0, s, sizeof s);
+    assert_string_equal(s, "T.of:0 T.of:0 T.of:1000000");
+    json_t *fs = json_object_get(inter(e, 0), "functions");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fs, 0), "functionID")),
+                        "T.of_1000000");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fs, 1), "functionID")),
+                        "T.of_1000001");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fs, 2), "functionID")),
+                        "T.of_1000002");
+}
+
 static void test_implicit_roots(void **state)
 {
     struct env *e = *state;
@@ -487,6 +513,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_truncated_and_unclosed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_odd_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unique_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_implicit_roots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_inputs, setup, teardown),
         cmocka_unit_test(test_parse_line),
