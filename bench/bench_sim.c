@@ -52,10 +52,10 @@ static double measure(const char *name, const char *prof, const char *dist)
         }
         rate[i] = (double)t.events / t.cpu_s;
         wall[i] = (double)t.events / t.wall_s;
-        printf("%-12s run %d: %llu arrivals, %llu events, %.3f s CPU, %.3f s wall: %.2fM "
-               "events/CPU-s, %.2fM events/wall-s\n",
-               name, i, (unsigned long long)t.arrivals, (unsigned long long)t.events, t.cpu_s,
-               t.wall_s, rate[i] / 1e6, wall[i] / 1e6);
+        printf("%-12s run %d: %llu arrivals, %llu events (+%llu discarded), %.3f s CPU, %.3f s "
+               "wall: %.2fM events/CPU-s, %.2fM events/wall-s\n",
+               name, i, (unsigned long long)t.arrivals, (unsigned long long)t.events,
+               (unsigned long long)t.discarded, t.cpu_s, t.wall_s, rate[i] / 1e6, wall[i] / 1e6);
         sim_run_free(r);
     }
     sim_model_free(m);

@@ -415,6 +415,7 @@ static int on_done(sim_run *r, int rep)
     if (p->hn == 0 || (rem > 0 && r->now + rem / p->f > r->now)) {
         /* Early (see reschedule()): not an event of the model. */
         r->events--;
+        r->tot.discarded++;
         r->iv_events--;
         return reschedule(r, rep);
     }
@@ -829,6 +830,7 @@ int sim_run_exec(sim_run *r)
             sim_rep *p = &r->reps[id];
             if (e.gen != p->gen) {
                 r->stale--; /* superseded by a later reschedule */
+                r->tot.discarded++;
                 continue;
             }
             p->armed = 0;

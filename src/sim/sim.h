@@ -181,9 +181,10 @@ typedef struct sim_totals {
     uint64_t inter_in_flight; /* ... not completed when the run ended */
     uint64_t inter_pending;   /* ... scheduled but not started at the end */
     uint64_t events;          /* events processed */
-    double end_time;          /* s */
-    double wall_s;            /* wall-clock seconds of sim_run_exec */
-    double cpu_s;             /* CPU seconds of the calling thread in sim_run_exec */
+    uint64_t discarded; /* completion events that fired early or were superseded (not in events) */
+    double end_time;    /* s */
+    double wall_s;      /* wall-clock seconds of sim_run_exec */
+    double cpu_s;       /* CPU seconds of the calling thread in sim_run_exec */
 } sim_totals;
 
 typedef struct sim_run sim_run;
