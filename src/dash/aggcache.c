@@ -48,7 +48,10 @@ struct aggcache {
     pthread_mutex_t build;
     dc_cell *cells; /* sorted by day */
     size_t n;
-    int64_t closed_day; /* days before it are cached */
+    dc_cell *tot; /* per (endpoint, version): every cached day merged */
+    size_t ntot;
+    int64_t tot_closed_day; /* the closed_day tot was built for */
+    int64_t closed_day;     /* days before it are cached */
     int64_t built_us;
     int valid;
 };
@@ -110,6 +113,7 @@ void aggcache_free(struct aggcache *ac)
     if (!ac)
         return;
     free_cells(ac->cells, ac->n);
+    free_cells(ac->tot, ac->ntot);
     free(ac->hours);
     pthread_rwlock_destroy(&ac->rw);
     pthread_mutex_destroy(&ac->build);
@@ -183,6 +187,8 @@ static int load_hours(sqlite3 *db, int64_t d0, int64_t d1, hc_cell **v, size_t *
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static int build_totals(const struct aggcache *ac, dc_cell **out, size_t *nout);
+
 /* Bring the cache up to the days closed now.  0 or -1. */
 static int refresh(struct aggcache *ac, sqlite3 *db)
 {
@@ -243,6 +249,18 @@ static int refresh(struct aggcache *ac, sqlite3 *db)
         } else {
             free_cells(v, n);
             free(hv);
+        }
+        /* Only builders change the cells, and this one holds the build
+         * mutex: reading them without the lock is safe here. */
+        dc_cell *tot = NULL;
+        size_t ntot = 0;
+        if (!rc && !build_totals(ac, &tot, &ntot)) {
+            pthread_rwlock_wrlock(&ac->rw);
+            free_cells(ac->tot, ac->ntot);
+            ac->tot = tot;
+            ac->ntot = ntot;
+            ac->tot_closed_day = ac->closed_day;
+            pthread_rwlock_unlock(&ac->rw);
         }
     }
     pthread_mutex_unlock(&ac->build);
@@ -351,6 +369,59 @@ static int add(agg_result *r, int group, int want_sketch, int64_t ep, int64_t ve
     return 0;
 }
 
+static int build_totals(const struct aggcache *ac, dc_cell **out, size_t *nout)
+{
+    agg_result r;
+    memset(&r, 0, sizeof r);
+    *out = NULL;
+    *nout = 0;
+    for (size_t i = 0; i < ac->n; i++) {
+        const dc_cell *x = &ac->cells[i];
+        if (add(&r, AG_VER_EP, 1, x->ep, x->ver, x->count, x->sum, x->min, x->max, x->cls, x->blob,
+                x->blen)) {
+            agg_free(&r);
+            return -1;
+        }
+    }
+    uint8_t *enc = malloc(SKETCH_ENCODED_MAX);
+    dc_cell *v = calloc(r.n + 1, sizeof *v);
+    if (!enc || !v) {
+        free(enc);
+        free(v);
+        agg_free(&r);
+        return -1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        const agg_acc *a = &r.v[i];
+        if (!a->count)
+            continue;
+        dc_cell *c = &v[n];
+        *c = (dc_cell){.ep = a->k2,
+                       .ver = a->k1,
+                       .count = a->count,
+                       .sum = a->sum,
+                       .min = a->min,
+                       .max = a->max};
+        memcpy(c->cls, a->cls, sizeof c->cls);
+        size_t len = a->sk ? sketch_encode(a->sk, enc, SKETCH_ENCODED_MAX) : 0;
+        if (!(c->blob = malloc(len ? len : 1))) {
+            free_cells(v, n);
+            free(enc);
+            agg_free(&r);
+            return -1;
+        }
+        memcpy(c->blob, enc, len);
+        c->blen = (int)len;
+        n++;
+    }
+    free(enc);
+    agg_free(&r);
+    *out = v;
+    *nout = n;
+    return 0;
+}
+
 static int sql_segment(sqlite3 *db, int64_t h0, int64_t h1, int group, int64_t only_ep,
                        int want_sketch, agg_result *r)
 {
@@ -396,17 +467,21 @@ int agg_query(dctx *c, int64_t h0, int64_t h1, int group, int64_t only_ep, int w
         if (dlo >= dhi)
             use_cache = 0;
         else {
-            /* first cached cell of day >= dlo */
-            size_t lo = 0, hi = ac->n;
-            while (lo < hi) {
+            /* A range over every cached day reads the per-(endpoint,
+             * version) totals instead of each day. */
+            int use_tot = ac->tot && ac->tot_closed_day == ac->closed_day &&
+                          dhi == ac->closed_day && (!ac->n || dlo <= ac->cells[0].day);
+            const dc_cell *v = use_tot ? ac->tot : ac->cells;
+            size_t lo = 0, hi = use_tot ? 0 : ac->n, nv = use_tot ? ac->ntot : ac->n;
+            while (lo < hi) { /* else the first cached cell of day >= dlo */
                 size_t mid = (lo + hi) / 2;
                 if (ac->cells[mid].day < dlo)
                     lo = mid + 1;
                 else
                     hi = mid;
             }
-            for (size_t i = lo; i < ac->n && ac->cells[i].day < dhi; i++) {
-                const dc_cell *x = &ac->cells[i];
+            for (size_t i = lo; i < nv && (use_tot || v[i].day < dhi); i++) {
+                const dc_cell *x = &v[i];
                 if (only_ep >= 0 && x->ep != only_ep)
                     continue;
                 if (add(out, group, want_sketch, x->ep, x->ver, x->count, x->sum, x->min, x->max,
