@@ -35,6 +35,7 @@ static void usage(FILE *f)
           "  --speedup K              replay K times faster (K=2: this traffic doubled)\n"
           "run\n"
           "  -o, --output FILE        results file (default SimResults.json; '-' = none)\n"
+          "  --html FILE              also write a self-contained HTML report (4 graphs)\n"
           "  --seed N                 random seed (default 1); same seed, same run\n"
           "  --until T                stop at T s of simulated time (default: when done)\n"
           "  --warmup T               leave interactions started before T s out of stats\n"
@@ -73,7 +74,8 @@ enum {
     O_LISTEN,
     O_DIR,
     O_MAXUP,
-    O_MAXARR
+    O_MAXARR,
+    O_HTML
 };
 
 static int num_arg(const char *opt, const char *s, double min, double *out)
@@ -116,11 +118,12 @@ int cmd_simulate(int argc, char **argv)
         {"dir", required_argument, NULL, O_DIR},
         {"max-upload", required_argument, NULL, O_MAXUP},
         {"max-arrivals", required_argument, NULL, O_MAXARR},
+        {"html", required_argument, NULL, O_HTML},
         {NULL, 0, NULL, 0},
     };
     const char *files[4] = {NULL, NULL, NULL, NULL};
     const char *out = "SimResults.json", *fromdb = NULL, *listen = "127.0.0.1:9100";
-    const char *dir = "sim-runs";
+    const char *dir = "sim-runs", *html = NULL;
     char *eplist[64];
     int neps = 0, quiet = 0, find = 0, serve = 0;
     int progress = isatty(STDERR_FILENO);
@@ -172,6 +175,9 @@ int cmd_simulate(int argc, char **argv)
             break;
         case O_DIR:
             dir = optarg;
+            break;
+        case O_HTML:
+            html = optarg;
             break;
         case O_ENDPOINT:
             for (char *tok = strtok(optarg, ","); tok; tok = strtok(NULL, ","))
@@ -283,7 +289,7 @@ int cmd_simulate(int argc, char **argv)
                   .interval = interval > 0 ? interval : (end > 2000 ? end / 2000 : 1),
                   .rate_scale = rate,
                   .progress = progress,
-                  .series = strcmp(out, "-") != 0};
+                  .series = strcmp(out, "-") != 0 || html};
     if (find) {
         sim_capacity cap;
         char err[300];
@@ -303,7 +309,7 @@ int cmd_simulate(int argc, char **argv)
     }
     if (!quiet)
         sim_run_print_summary(r, stdout);
-    if (o.series) {
+    if (strcmp(out, "-")) {
         FILE *f = fopen(out, "w");
         int wrc = f ? sim_run_write_json(r, f) : -1;
         if (f && fclose(f))
@@ -314,6 +320,18 @@ int cmd_simulate(int argc, char **argv)
         }
         if (!quiet)
             printf("\nwrote %s\n", out);
+    }
+    if (html) {
+        FILE *f = fopen(html, "w");
+        int wrc = f ? sim_run_write_html(r, f) : -1;
+        if (f && fclose(f))
+            wrc = -1;
+        if (wrc) {
+            fprintf(stderr, "evodash simulate: %s: cannot write\n", html);
+            goto done;
+        }
+        if (!quiet)
+            printf("wrote %s\n", html);
     }
     rc = 0;
     goto done;

@@ -212,6 +212,10 @@ void sim_run_sstat(const sim_run *r, int i, sim_sstat *st);
  * Returns 0 or EVD_EIO. */
 int sim_run_write_json(sim_run *r, FILE *f);
 
+/* Write a self-contained HTML report: the simulation page with ECharts and
+ * this run's results inlined.  Returns 0, EVD_EIO or EVD_ENOMEM. */
+int sim_run_write_html(sim_run *r, FILE *f);
+
 /* Print the text summary. */
 void sim_run_print_summary(sim_run *r, FILE *f);
 

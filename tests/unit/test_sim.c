@@ -514,6 +514,42 @@ static void test_autoscaling(void **state)
     sim_model_free(m);
 }
 
+/* ---- HTML report ------------------------------------------------------------ */
+
+static void test_html_report(void **state)
+{
+    (void)state;
+    char err[800];
+    /* An interaction name that would end a <script> element if copied raw. */
+    const char *prof =
+        "{\"scenarios\":[{\"scenarioID\":1,\"interactions\":[{\"name\":"
+        "\"</script><b>x\",\"functions\":[{\"functionID\":\"f\",\"cpu_time\":1e6}]}]}]}";
+    sim_model *m = mk(prof, NULL, NULL,
+                      "[{\"kind\":\"constant\",\"start\":0,\"end\":3,\"interval\":0.5,"
+                      "\"scenarioID\":1}]",
+                      err, sizeof err);
+    if (!m)
+        fail_msg("%s", err);
+    sim_run *r = run(m, (sim_opts){.seed = 1, .series = 1});
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(sim_run_write_html(r, f), 0);
+    fclose(f);
+    assert_null(strstr(buf, "src=\"echarts.js\""));
+    assert_non_null(strstr(buf, "window.EVD_RESULTS = {"));
+    assert_non_null(strstr(buf, "<\\/script><b>x"));
+    /* Exactly the page's own three </script> tags remain. */
+    int n = 0;
+    for (const char *p = buf; (p = strstr(p, "</script>")); p++)
+        n++;
+    assert_int_equal(n, 3);
+    assert_true(len > 500000); /* ECharts is inlined */
+    free(buf);
+    sim_run_free(r);
+    sim_model_free(m);
+}
+
 /* ---- capacity ------------------------------------------------------------------- */
 
 static void test_find_capacity(void **state)
@@ -673,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_callbacks_and_delays),
         cmocka_unit_test(test_conservation),
         cmocka_unit_test(test_autoscaling),
+        cmocka_unit_test(test_html_report),
         cmocka_unit_test(test_find_capacity),
         cmocka_unit_test(test_replay),
     };
