@@ -1,6 +1,7 @@
 """Real servers over real HTTP: gunicorn (3 sync or gthread workers, with
 max_requests recycling and SIGTERM) and Werkzeug's threaded dev server."""
 import http.client
+import json
 import os
 import signal
 import socket
@@ -130,12 +131,28 @@ def test_gunicorn_level_change_reaches_every_worker(gunicorn, worker):
     g = gunicorn(worker)
     before = drive(g.port, [("GET", "/ok")] * 60)
     assert all(s == 200 for s, _ in before)
-    # what the dashboard does: the level lives in the store
+    # through the dashboard mounted in the app, as an administrator would
     db = sqlite3.connect(g.db, timeout=10)
     assert wait_for(lambda: db.execute("SELECT count(*) FROM endpoints WHERE name='ok'")
                     .fetchone()[0] == 1)
-    db.execute("UPDATE endpoints SET level = 0 WHERE name = 'ok'")
-    db.commit()
+    (ep_id,) = db.execute("SELECT id FROM endpoints WHERE name='ok'").fetchone()
+    c = http.client.HTTPConnection("127.0.0.1", g.port, timeout=30)
+    c.request("POST", "/dashboard/login", body=json.dumps(
+        {"username": "admin", "password": "pw-test-1"}),
+        headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    login = json.loads(r.read())
+    assert r.status == 200, login
+    cookie = r.getheader("Set-Cookie").split(";")[0]
+    c.close()
+    c = http.client.HTTPConnection("127.0.0.1", g.port, timeout=30)
+    c.request("POST", "/dashboard/api/rules/%d/level" % ep_id, body=json.dumps({"level": 0}),
+              headers={"Content-Type": "application/json", "Cookie": cookie,
+                       "X-CSRF-Token": login["csrf_token"]})
+    r = c.getresponse()
+    assert r.status == 200, r.read()
+    c.close()
+    assert db.execute("SELECT level FROM endpoints WHERE id = ?", (ep_id,)).fetchone() == (0,)
     db.close()
     time.sleep(4.0)  # the issue allows 5 s
     after = drive(g.port, [("GET", "/ok")] * 90)
