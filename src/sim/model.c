@@ -357,6 +357,9 @@ static int load_services(sim_model *m, const char *label, json_t *root)
             return fail(m, EVD_EINVAL, "%s: %s.scaleDownAt: must be below scaleUpAt", label, path);
         if (minsc > maxsc)
             return fail(m, EVD_EINVAL, "%s: %s.minScale: must not exceed maxScale", label, path);
+        if (scale > 10000 || maxsc > 10000)
+            return fail(m, EVD_EINVAL, "%s: %s.%s: at most 10000 replicas", label, path,
+                        scale > 10000 ? "scale" : "maxScale");
         s->scale = (int)scale;
         s->min_scale = (int)minsc;
         s->max_scale = (int)maxsc;
@@ -594,6 +597,20 @@ static int has_cycle(const sim_inter *in, int k, char *colour)
     return 0;
 }
 
+/* Function runs that starting function k causes, callbacks included; a
+ * function reached along two paths runs twice.  memo[k] < 0: not known. */
+static double runs_from(const sim_inter *in, int k, double *memo)
+{
+    if (memo[k] >= 0)
+        return memo[k];
+    double n = 1;
+    for (int c = 0; c < in->fn[k].ncb && n < 1e18; c++)
+        n += runs_from(in, in->fn[k].cb[c], memo);
+    return memo[k] = n;
+}
+
+#define SIM_MAX_RUNS 1e6 /* per interaction: beyond this a profile is a fan-out bomb */
+
 int sim_model_link(sim_model *m)
 {
     int rc;
@@ -664,6 +681,19 @@ int sim_model_link(sim_model *m)
                             "%s: $.scenarios[%d].interactions[%d].functions: the callbacks form "
                             "a cycle",
                             pl, i, j);
+            double *memo = malloc((size_t)in->nfn * sizeof *memo);
+            if (!memo)
+                return fail(m, EVD_ENOMEM, "out of memory");
+            for (int k = 0; k < in->nfn; k++)
+                memo[k] = -1;
+            double runs = runs_from(in, 0, memo);
+            free(memo);
+            if (runs > SIM_MAX_RUNS)
+                return fail(m, EVD_EINVAL,
+                            "%s: $.scenarios[%d].interactions[%d].functions: the callbacks "
+                            "start %.3g function runs per interaction (at most %.0f)",
+                            pl, i, j, runs, SIM_MAX_RUNS);
+            s->runs += runs;
         }
     }
     if (m->narr == 0)

@@ -240,14 +240,25 @@ static enum MHD_Result start_run(struct server *s, struct MHD_Connection *c, str
         sim_model_free(m);
         return ret;
     }
-    double expected = 0;
-    for (int i = 0; i < sim_model_narr(m); i++)
-        expected += sim_stream_expected(sim_model_arr(m, i), 1);
+    double expected = 0, runs = 0;
+    for (int i = 0; i < sim_model_narr(m); i++) {
+        const sim_arr *a = sim_model_arr(m, i);
+        double n = sim_stream_expected(a, 1);
+        expected += n;
+        runs += n * sim_model_scen(m, a->scen)->runs;
+    }
     if (expected > o->max_arrivals) {
         sim_model_free(m);
         return reply_error(c, MHD_HTTP_BAD_REQUEST,
                            "distribution.json: about %.0f arrivals; this server runs at most %.0f",
                            expected, o->max_arrivals);
+    }
+    if (runs > 20 * o->max_arrivals) {
+        sim_model_free(m);
+        return reply_error(c, MHD_HTTP_BAD_REQUEST,
+                           "profile.json: about %.0f function runs in all; this server runs at "
+                           "most %.0f",
+                           runs, 20 * o->max_arrivals);
     }
     if (pthread_mutex_trylock(&s->run_lock)) {
         sim_model_free(m);

@@ -61,6 +61,7 @@ typedef struct sim_scen {
     long long id; /* scenarioID */
     int ninter;
     sim_inter *inter;
+    double runs; /* function runs one arrival causes, set by sim_model_link() */
 } sim_scen;
 
 typedef struct sim_svc {

@@ -142,6 +142,34 @@ static void test_bad_files(void **state)
     expect_error(p, NULL, NULL, "{}", "distribution.json: $: expected an array");
 }
 
+static void test_fan_out_and_scale_caps(void **state)
+{
+    (void)state;
+    /* 25 diamonds in a row: f0 -> {a0, b0} -> f1 -> ... runs 2^25 times. */
+    enum { L = 25 };
+    size_t cap = 200 * 3 * L + 512, n = 0;
+    char *prof = malloc(cap);
+    assert_non_null(prof);
+    n += (size_t)snprintf(prof + n, cap - n,
+                          "{\"scenarios\":[{\"scenarioID\":1,"
+                          "\"interactions\":[{\"name\":\"i\",\"functions\":[");
+    for (int k = 0; k < L; k++)
+        n += (size_t)snprintf(
+            prof + n, cap - n,
+            "%s{\"functionID\":\"f%d\",\"cpu_time\":1,\"callbacks\":[\"a%d\",\"b%d\"]},"
+            "{\"functionID\":\"a%d\",\"cpu_time\":1,\"callbacks\":[\"f%d\"]},"
+            "{\"functionID\":\"b%d\",\"cpu_time\":1,\"callbacks\":[\"f%d\"]}",
+            k ? "," : "", k, k, k, k, k + 1, k, k + 1);
+    snprintf(prof + n, cap - n, ",{\"functionID\":\"f%d\",\"cpu_time\":1}]}]}]}", L);
+    const char *d = "[{\"kind\":\"uniform\",\"start\":0,\"end\":1,\"volume\":1,\"scenarioID\":1}]";
+    expect_error(prof, NULL, NULL, d,
+                 "profile.json: $.scenarios[0].interactions[0].functions: the callbacks start");
+    free(prof);
+    expect_error(prof1(100, 1, 0, "deterministic"),
+                 "{\"services\":[{\"serviceID\":\"default\",\"scale\":20000}]}", NULL, d,
+                 "services.json: $.services[0].scale: at most 10000 replicas");
+}
+
 static void test_mapping_rules(void **state)
 {
     (void)state;
@@ -700,17 +728,12 @@ static void test_replay(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_files),
-        cmocka_unit_test(test_mapping_rules),
-        cmocka_unit_test(test_queue),
-        cmocka_unit_test(test_arrivals),
-        cmocka_unit_test(test_processor_sharing_exact),
-        cmocka_unit_test(test_fifo_limits),
-        cmocka_unit_test(test_callbacks_and_delays),
-        cmocka_unit_test(test_conservation),
-        cmocka_unit_test(test_autoscaling),
-        cmocka_unit_test(test_html_report),
-        cmocka_unit_test(test_find_capacity),
+        cmocka_unit_test(test_bad_files),     cmocka_unit_test(test_fan_out_and_scale_caps),
+        cmocka_unit_test(test_mapping_rules), cmocka_unit_test(test_queue),
+        cmocka_unit_test(test_arrivals),      cmocka_unit_test(test_processor_sharing_exact),
+        cmocka_unit_test(test_fifo_limits),   cmocka_unit_test(test_callbacks_and_delays),
+        cmocka_unit_test(test_conservation),  cmocka_unit_test(test_autoscaling),
+        cmocka_unit_test(test_html_report),   cmocka_unit_test(test_find_capacity),
         cmocka_unit_test(test_replay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
