@@ -129,14 +129,14 @@ static PyObject *wrap_new_view(Binding *b, PyObject **rules, PyObject *name, PyO
 
 int binding_sync(Binding *b)
 {
-    PyObject *items = NULL, *rules = NULL;
-    int rc = -1;
+    PyObject *items = NULL, *rules = NULL, *off = NULL;
+    int rc = -1, n_off = 0;
     b->next_sync_ns = mono_ns() + SYNC_PERIOD_NS;
     if (b->closed)
         return 0;
     /* A snapshot: wrapping may run Python code, which may let another
      * thread add a route meanwhile (the next sync sees it). */
-    if (!(items = PyDict_Items(b->view_functions)))
+    if (!(items = PyDict_Items(b->view_functions)) || !(off = PyDict_New()))
         goto done;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
         PyObject *name = PyTuple_GET_ITEM(PyList_GET_ITEM(items, i), 0);
@@ -157,11 +157,19 @@ int binding_sync(Binding *b)
         }
         int level = evd_endpoint_level(b->agent, wrapper_endpoint(w));
         PyObject *want = level == EVD_LEVEL_OFF ? wrapper_orig(w) : w;
+        if (level == EVD_LEVEL_OFF) {
+            if (PyDict_SetItem(off, wrapper_orig(w), w))
+                goto done;
+            n_off++;
+        }
         if (func != want && PyDict_SetItem(b->view_functions, name, want))
             goto done;
     }
     rc = 0;
+    Py_XSETREF(b->off_views, Py_NewRef(off));
+    b->n_off = n_off;
 done:
+    Py_XDECREF(off);
     b->seen_views = PyDict_GET_SIZE(b->view_functions);
     Py_XDECREF(items);
     Py_XDECREF(rules);
@@ -411,8 +419,7 @@ static PyObject *binding_middleware(PyObject *self, PyObject *inner)
 
 static PyObject *binding_ensure_sync(PyObject *self, PyObject *inner)
 {
-    (void)self;
-    return ensure_sync_new(inner);
+    return ensure_sync_new((Binding *)self, inner);
 }
 
 static PyObject *binding_dashboard_view(PyObject *self, PyObject *unused)
@@ -476,6 +483,7 @@ static int binding_traverse(PyObject *self, visitproc visit, void *arg)
     Py_VISIT(b->config);
     Py_VISIT(b->view_functions);
     Py_VISIT(b->wrappers);
+    Py_VISIT(b->off_views);
     Py_VISIT(b->group_by);
     Py_VISIT(b->get_ip);
     return 0;
@@ -487,6 +495,7 @@ static int binding_clear(PyObject *self)
     Py_CLEAR(b->app);
     Py_CLEAR(b->view_functions);
     Py_CLEAR(b->wrappers);
+    Py_CLEAR(b->off_views);
     Py_CLEAR(b->group_by);
     Py_CLEAR(b->get_ip);
     return 0;

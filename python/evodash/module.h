@@ -41,6 +41,8 @@ typedef struct Binding {
     PyObject *iscoro;         /* inspect.iscoroutinefunction */
     PyObject *dash_endpoint;  /* str: our own endpoint, never wrapped */
     Py_ssize_t seen_views;    /* len(view_functions) at the last sync */
+    int n_off;                /* endpoints at level 0 at the last sync */
+    PyObject *off_views;      /* original function -> Wrapper, for level 0 */
     int64_t next_sync_ns;
     int closed;
     /* dashboard, opened lazily in the process that serves it */
@@ -56,7 +58,7 @@ PyObject *wrapper_new(Binding *b, PyObject *orig, int ep, PyObject *name, int is
 extern PyTypeObject EnsureSync_Type;
 /* A callable for app.ensure_sync that answers for Wrappers itself and
  * calls inner (Flask's) for anything else.  New reference. */
-PyObject *ensure_sync_new(PyObject *inner);
+PyObject *ensure_sync_new(Binding *b, PyObject *inner);
 /* The Wrapper's original function (borrowed) if obj is a Wrapper of b. */
 PyObject *wrapper_orig(PyObject *obj);
 int wrapper_endpoint(PyObject *obj);

@@ -515,25 +515,48 @@ PyTypeObject Middleware_Type = {
  * Flask's own ensure_sync. */
 typedef struct EnsureSync {
     PyObject_HEAD vectorcallfunc vectorcall;
+    Binding *b;
     PyObject *inner;
 } EnsureSync;
 
+/* Level 0 keeps the endpoint's last access time.  Its original function
+ * runs untouched, but Flask passes it through here just before calling it:
+ * a dict lookup (only while some endpoint is at level 0) finds it, and
+ * evd_req_begin/end at level 0 is a clock read and a relaxed store. */
+static void note_access_off(Binding *b, PyObject *view)
+{
+    PyObject *w = b->off_views ? PyDict_GetItemWithError(b->off_views, view) : NULL;
+    int id = w ? wrapper_endpoint(w) : -1;
+    if (id >= 0 && b->agent) {
+        evd_req r = evd_req_begin(b->agent, id);
+        evd_req_end(&r, 0, NULL, NULL);
+    } else if (PyErr_Occurred()) {
+        PyErr_Clear(); /* unhashable: not a view of ours */
+    }
+}
+
 static PyObject *es_vcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
-    if (PyVectorcall_NARGS(nargsf) == 1 && !kwnames && Py_IS_TYPE(args[0], &Wrapper_Type) &&
-        !((Wrapper *)args[0])->is_async)
-        return Py_NewRef(args[0]);
-    return PyObject_Vectorcall(((EnsureSync *)self)->inner, args, nargsf, kwnames);
+    EnsureSync *e = (EnsureSync *)self;
+    if (PyVectorcall_NARGS(nargsf) == 1 && !kwnames) {
+        if (Py_IS_TYPE(args[0], &Wrapper_Type) && !((Wrapper *)args[0])->is_async)
+            return Py_NewRef(args[0]);
+        if (e->b->n_off > 0 && !e->b->closed)
+            note_access_off(e->b, args[0]);
+    }
+    return PyObject_Vectorcall(e->inner, args, nargsf, kwnames);
 }
 
 static int es_traverse(PyObject *self, visitproc visit, void *arg)
 {
+    Py_VISIT(((EnsureSync *)self)->b);
     Py_VISIT(((EnsureSync *)self)->inner);
     return 0;
 }
 
 static int es_clear(PyObject *self)
 {
+    Py_CLEAR(((EnsureSync *)self)->b);
     Py_CLEAR(((EnsureSync *)self)->inner);
     return 0;
 }
@@ -557,12 +580,13 @@ PyTypeObject EnsureSync_Type = {
     .tp_clear = es_clear,
 };
 
-PyObject *ensure_sync_new(PyObject *inner)
+PyObject *ensure_sync_new(Binding *b, PyObject *inner)
 {
     EnsureSync *e = PyObject_GC_New(EnsureSync, &EnsureSync_Type);
     if (!e)
         return NULL;
     e->vectorcall = es_vcall;
+    e->b = (Binding *)Py_NewRef(b);
     e->inner = Py_NewRef(inner);
     PyObject_GC_Track(e);
     return (PyObject *)e;

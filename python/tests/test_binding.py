@@ -241,6 +241,11 @@ def test_level_zero_runs_the_original_function(bound, store_path):
     assert app.view_functions["index"] is index
     c = app.test_client()
     c.get("/")
+    b.flush(5000)
+    # level 0 keeps the last access time, and nothing else
+    assert wait_for(lambda: rows(store_path, "SELECT 1 FROM endpoints WHERE name='index' "
+                                             "AND last_access_us > 0"))
+    assert len(requests(store_path)) == 0
     b.set_level("index", 1)
     assert isinstance(app.view_functions["index"], evodash._evodash.Wrapper)
     c.get("/")
