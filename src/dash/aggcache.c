@@ -14,7 +14,9 @@
  *
  * Threads: readers hold the read lock while merging cached cells; the
  * build runs under a separate mutex without the lock, and only swaps the
- * new cells in under the write lock. */
+ * new cells in under the write lock.  Only the first build is waited for:
+ * later, a reader that finds a build running uses the cache as it is,
+ * which is exact for the days it covers since the rest is read live. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -195,11 +197,17 @@ static int refresh(struct aggcache *ac, sqlite3 *db)
     int64_t now = wall_us();
     int64_t target = floordiv(floordiv(now, 3600000000LL) - CLOSE_HOURS, 24);
     pthread_rwlock_rdlock(&ac->rw);
-    int fresh = ac->valid && ac->closed_day >= target && now - ac->built_us < REBUILD_US;
+    int valid = ac->valid;
+    int fresh = valid && ac->closed_day >= target && now - ac->built_us < REBUILD_US;
     pthread_rwlock_unlock(&ac->rw);
     if (fresh)
         return 0;
-    pthread_mutex_lock(&ac->build);
+    /* While another thread builds, a valid cache is still exact for the
+     * days it covers (later days are read live): use it, do not wait. */
+    if (!valid)
+        pthread_mutex_lock(&ac->build);
+    else if (pthread_mutex_trylock(&ac->build))
+        return 0;
     pthread_rwlock_rdlock(&ac->rw);
     int full = !ac->valid || now - ac->built_us >= REBUILD_US;
     int64_t from = full ? INT64_MIN / 2 : ac->closed_day;
