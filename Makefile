@@ -12,6 +12,7 @@
 #   build/asan  AddressSanitizer + UndefinedBehaviorSanitizer, for tests
 #   build/tsan  ThreadSanitizer, for the lock-free and threaded tests
 
+.DEFAULT_GOAL := all
 PREFIX   ?= /usr/local
 CC       ?= cc
 VERSION  := 0.1.0
@@ -88,6 +89,11 @@ web/node_modules/echarts/dist/echarts.min.js: web/package.json web/package-lock.
 	@touch $@
 
 # ---- tests ------------------------------------------------------------------
+# `make -j2 all tests` compiles everything in parallel; `make check` then runs
+# the suites (CI runs them one at a time: several checks time real work, and
+# two of them sharing two cores would measure each other).
+tests: $(addprefix build/asan/tests/,$(UNIT_TESTS)) $(addprefix build/tsan/tests/,$(TSAN_TESTS))
+
 # Every unit test runs under ASan+UBSan; the threaded ones also under TSan.
 check: all $(addprefix check-asan-,$(UNIT_TESTS)) $(addprefix check-tsan-,$(TSAN_TESTS)) \
        check-install format-check $(CHECK_EXTRA)
@@ -128,7 +134,7 @@ install: all
 	install -m 755 build/rel/evodash $(DESTDIR)$(PREFIX)/bin/evodash
 	install -m 644 build/rel/libevodash.a $(DESTDIR)$(PREFIX)/lib/libevodash.a
 	install -m 755 build/rel/libevodash.so $(DESTDIR)$(PREFIX)/lib/libevodash.so
-	install -m 644 include/evodash.h $(DESTDIR)$(PREFIX)/include/evodash.h
+	install -m 644 include/evodash*.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' scripts/evodash.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/evodash.pc
 	$(foreach f,$(INSTALL_EXTRA),install -m 755 $(f) $(DESTDIR)$(PREFIX)/lib/ ;)
@@ -136,6 +142,6 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all deps check check-install format-check bench demo install clean
+.PHONY: all deps tests check check-install format-check bench demo install clean
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -20,6 +20,12 @@
  * (its records belong to the parent, which writes them: no duplicates) and
  * fresh threads start, registering the child as a new instance.
  *
+ * Every allocation the agent's threads make happens under fork_mu or
+ * cap_mu, and evd_open returns only after the threads have started.  glibc's
+ * malloc is fork-safe by itself, but other allocators (AddressSanitizer's,
+ * for one) are not: a child would inherit an allocator lock held by a parent
+ * thread that no longer exists.
+ *
  * Exit: an atexit handler flushes every open agent, so a normal shutdown
  * loses nothing even if the host never calls evd_close().
  */
@@ -44,11 +50,15 @@ static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 
 int agent_fail(evd_agent *a, int rc, const char *fmt, ...)
 {
+    char msg[sizeof a->err];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(a->err, sizeof a->err, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    pthread_mutex_lock(&a->err_mu);
+    memcpy(a->err, msg, sizeof msg);
     a->last_rc = rc;
+    pthread_mutex_unlock(&a->err_mu);
     return rc;
 }
 
@@ -60,9 +70,14 @@ int64_t agent_now_us(const evd_agent *a)
 
 const char *evd_errmsg(const evd_agent *a)
 {
+    /* The writer may be writing a new message: hand out a per-thread copy. */
+    static __thread char copy[sizeof a->err];
     if (!a)
         return "out of memory";
-    return a->err;
+    pthread_mutex_lock(&((evd_agent *)a)->err_mu);
+    memcpy(copy, a->err, sizeof copy);
+    pthread_mutex_unlock(&((evd_agent *)a)->err_mu);
+    return copy;
 }
 
 const char *evd_version(const evd_agent *a)
@@ -99,6 +114,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     for (evd_agent *a = live; a; a = a->next_live) {
+        pthread_mutex_init(&a->err_mu, NULL);
         pthread_mutex_init(&a->reg_mu, NULL);
         pthread_mutex_init(&a->cap_mu, NULL);
         pthread_mutex_init(&a->fork_mu, NULL);
@@ -147,6 +163,7 @@ static void install_hooks(void)
 
 int agent_start_threads(evd_agent *a)
 {
+    atomic_store(&a->threads_ready, 0);
     if (pthread_create(&a->writer, NULL, writer_main, a))
         return agent_fail(a, EVD_ENOMEM, "cannot start the writer thread");
     if (pthread_create(&a->watchdog, NULL, watchdog_main, a)) {
@@ -161,6 +178,12 @@ int agent_start_threads(evd_agent *a)
         return agent_fail(a, EVD_ENOMEM, "cannot start the sampler thread");
     }
     a->threads_started = 1;
+    /* Return only once the threads are past their start-up allocations, so
+     * that a fork right after evd_open finds every allocation of theirs
+     * under a lock the prepare handler holds. */
+    struct timespec ts = {0, 200000};
+    while (atomic_load(&a->threads_ready) < 3)
+        nanosleep(&ts, NULL);
     return 0;
 }
 
@@ -226,6 +249,7 @@ int evd_open(const evd_config *cfg, evd_agent **out)
     *out = a;
     if (!a)
         return EVD_ENOMEM;
+    pthread_mutex_init(&a->err_mu, NULL);
     pthread_mutex_init(&a->reg_mu, NULL);
     pthread_mutex_init(&a->fork_mu, NULL);
     pthread_mutex_init(&a->cap_mu, NULL);
@@ -283,8 +307,15 @@ int evd_open_file(const char *path, evd_agent **out)
     if (path && (rc = evd_config_load(cfg, path))) {
         evd_agent *a = calloc(1, sizeof *a);
         *out = a;
-        if (a)
+        if (a) {
+            pthread_mutex_init(&a->err_mu, NULL);
+            pthread_mutex_init(&a->reg_mu, NULL);
+            pthread_mutex_init(&a->fork_mu, NULL);
+            pthread_mutex_init(&a->cap_mu, NULL);
+            pthread_mutex_init(&a->wake_mu, NULL);
+            pthread_cond_init(&a->wake, NULL);
             agent_fail(a, rc, "%s", evd_config_errmsg(cfg));
+        }
         evd_config_free(cfg);
         return rc;
     }
@@ -344,6 +375,7 @@ int evd_close(evd_agent *a)
     free(a->db_url);
     ring_free(&a->ring);
     evd_config_free(a->cfg);
+    pthread_mutex_destroy(&a->err_mu);
     pthread_mutex_destroy(&a->reg_mu);
     pthread_mutex_destroy(&a->fork_mu);
     pthread_mutex_destroy(&a->cap_mu);

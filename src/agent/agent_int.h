@@ -92,6 +92,7 @@ struct evd_agent {
     void *cb_user;
 
     /* threads */
+    pthread_mutex_t err_mu;  /* err, last_rc */
     pthread_mutex_t reg_mu;  /* endpoint registration */
     pthread_mutex_t fork_mu; /* held by the writer around store work; by fork */
     pthread_mutex_t cap_mu;  /* one stack capture at a time */
@@ -99,6 +100,7 @@ struct evd_agent {
     pthread_cond_t wake;
     pthread_t writer, watchdog, sampler;
     int threads_started;
+    _Atomic int threads_ready; /* threads past their start-up allocations */
     _Atomic int stopping;
 
     /* writer state */

@@ -17,16 +17,16 @@
 
 #define SAMPLE_TEXT_MAX 16384
 
-static void sample_one(evd_agent *a, slot *s, int64_t now, char *buf)
+/* Called with cap_mu held, so that this thread allocates only under a lock
+ * fork's prepare handler takes (see agent.c). */
+static void sample_one_locked(evd_agent *a, slot *s, int64_t now, char *buf)
 {
     capture *c = s->cap;
     if (!c && !(c = s->cap = calloc(1, sizeof *c)))
         return;
     if (!c->tree && !(c->tree = calltree_new()))
         return;
-    pthread_mutex_lock(&a->cap_mu);
     int n = stack_capture_any(a, s, buf, SAMPLE_TEXT_MAX);
-    pthread_mutex_unlock(&a->cap_mu);
     if (n < 0)
         return;
     calltree_add(c->tree, buf, (now - s->last_sample) / 1000);
@@ -36,7 +36,10 @@ static void sample_one(evd_agent *a, slot *s, int64_t now, char *buf)
 void *sampler_main(void *arg)
 {
     evd_agent *a = arg;
+    pthread_mutex_lock(&a->cap_mu);
     char *buf = malloc(SAMPLE_TEXT_MAX);
+    pthread_mutex_unlock(&a->cap_mu);
+    atomic_fetch_add(&a->threads_ready, 1);
     struct timespec ts = {a->sampling_ms / 1000, (long)(a->sampling_ms % 1000) * 1000000};
     if (!buf)
         return NULL;
@@ -50,10 +53,14 @@ void *sampler_main(void *arg)
                 continue;
             if (inflight_capture_begin(a, i))
                 continue;
-            sample_one(a, s, now, buf);
+            pthread_mutex_lock(&a->cap_mu);
+            sample_one_locked(a, s, now, buf);
+            pthread_mutex_unlock(&a->cap_mu);
             inflight_capture_end(a, i);
         }
     }
+    pthread_mutex_lock(&a->cap_mu);
     free(buf);
+    pthread_mutex_unlock(&a->cap_mu);
     return NULL;
 }

@@ -53,7 +53,9 @@ static char *mem_json(void)
     return s;
 }
 
-static void capture_outlier(evd_agent *a, slot *s, const sysinfo_cpu *prev, char *buf)
+/* Called with cap_mu held: every allocation of this thread happens under a
+ * lock that fork's prepare handler takes (see agent.c). */
+static void capture_outlier_locked(evd_agent *a, slot *s, const sysinfo_cpu *prev, char *buf)
 {
     capture *c = s->cap;
     if (!c && !(c = s->cap = calloc(1, sizeof *c)))
@@ -66,7 +68,6 @@ static void capture_outlier(evd_agent *a, slot *s, const sysinfo_cpu *prev, char
         c->cpu = cpu_json(prev, now);
     free(now);
     c->memory = mem_json();
-    pthread_mutex_lock(&a->cap_mu);
     int n = stack_capture_any(a, s, buf, CAPTURE_TEXT_MAX);
     if (n >= 0)
         c->stack = strdup(buf);
@@ -77,7 +78,6 @@ static void capture_outlier(evd_agent *a, slot *s, const sysinfo_cpu *prev, char
             c->details = strdup(buf);
         }
     }
-    pthread_mutex_unlock(&a->cap_mu);
     atomic_fetch_add(&a->outliers, 1);
 }
 
@@ -99,12 +99,14 @@ static void wait_tick(evd_agent *a, int ms)
 void *watchdog_main(void *arg)
 {
     evd_agent *a = arg;
-    sysinfo_cpu *prev = malloc(sizeof *prev);
+    pthread_mutex_lock(&a->cap_mu);
+    sysinfo_cpu *prev = calloc(1, sizeof *prev);
     char *buf = malloc(CAPTURE_TEXT_MAX);
+    pthread_mutex_unlock(&a->cap_mu);
     int64_t prev_at = 0;
+    atomic_fetch_add(&a->threads_ready, 1);
     if (!prev || !buf)
         goto done;
-    memset(prev, 0, sizeof *prev);
     while (!atomic_load(&a->stopping)) {
         int64_t now = clock_mono_ns();
         if (now - prev_at > (int64_t)CPU_REFRESH_MS * 1000000 && !sysinfo_read_cpu(prev))
@@ -119,16 +121,22 @@ void *watchdog_main(void *arg)
                 continue;
             /* re-check now that the slot is ours: it may be a new request */
             if (atomic_load_explicit(&s->deadline, memory_order_relaxed) <= now) {
-                capture_outlier(a, s, prev, buf);
+                pthread_mutex_lock(&a->cap_mu);
+                capture_outlier_locked(a, s, prev, buf);
+                pthread_mutex_unlock(&a->cap_mu);
                 atomic_store_explicit(&s->deadline, INT64_MAX, memory_order_relaxed);
             }
             inflight_capture_end(a, i);
         }
+        pthread_mutex_lock(&a->cap_mu);
         inflight_reap_orphans(a);
+        pthread_mutex_unlock(&a->cap_mu);
         wait_tick(a, WATCHDOG_TICK_MS);
     }
 done:
+    pthread_mutex_lock(&a->cap_mu);
     free(prev);
     free(buf);
+    pthread_mutex_unlock(&a->cap_mu);
     return NULL;
 }

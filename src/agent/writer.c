@@ -11,10 +11,11 @@
  * Memory is bounded by the ring plus one batch.  When the store is busy or
  * failing, the batch is retried with exponential backoff (WRITER_BACKOFF_*)
  * while the ring keeps accepting; once the ring is full, producers drop and
- * count.  A batch that fails WRITER_ATTEMPTS times, or that arrives while
- * the store cannot be opened at all, is counted as dropped, per endpoint:
- * nothing is lost silently.  The store is reopened every WRITER_REOPEN_MS
- * while it is unavailable, so a service outlives a bad disk.
+ * count.  A busy database (another process holds the write lock) is retried
+ * for as long as it takes; a batch that fails with a real error
+ * WRITER_ATTEMPTS times, or that arrives while the store cannot be opened at
+ * all, is counted as dropped, per endpoint: nothing is lost silently.  The store is reopened every
+ * WRITER_REOPEN_MS while it is unavailable, so a service outlives a bad disk.
  *
  * Once a second (or when woken) it also syncs with the store: registers new
  * endpoints, pushes levels set from code, pulls levels set by the dashboard
@@ -34,14 +35,15 @@
 #include "core/sketch.h"
 #include "store/store.h"
 
-#define WRITER_ATTEMPTS       8
-#define WRITER_BACKOFF_MIN_MS 10
-#define WRITER_BACKOFF_MAX_MS 1000
-#define WRITER_REOPEN_MS      2000
-#define WRITER_SYNC_MS        1000
-#define WRITER_IDLE_MS        2
-#define WRITER_STOP_WAIT_MS   1000
-#define ACC_MAX               64
+#define WRITER_ATTEMPTS            8
+#define WRITER_CLOSE_BUSY_ATTEMPTS 20 /* about 15 s of backoff */
+#define WRITER_BACKOFF_MIN_MS      10
+#define WRITER_BACKOFF_MAX_MS      1000
+#define WRITER_REOPEN_MS           2000
+#define WRITER_SYNC_MS             1000
+#define WRITER_IDLE_MS             2
+#define WRITER_STOP_WAIT_MS        1000
+#define ACC_MAX                    64
 
 typedef struct acc {
     int used;
@@ -61,6 +63,7 @@ typedef struct writer {
     uint8_t *skbuf;
     int synced; /* endpoints registered in the store so far */
     int64_t last_sync, reopen_after, last_prune;
+    int attach_rc; /* why the store is not attached (EVD_EBUSY is transient) */
 } writer;
 
 static void sleep_ms(int ms)
@@ -127,10 +130,11 @@ static int ensure_store(writer *w)
     /* after a failure, try again only every WRITER_REOPEN_MS */
     int64_t now = clock_mono_ns() / 1000000;
     if (now < w->reopen_after)
-        return EVD_EIO;
+        return w->attach_rc;
     int rc = attach_store(w);
-    if (rc)
-        w->reopen_after = now + WRITER_REOPEN_MS;
+    if (rc) /* busy: try again soon; anything else: every WRITER_REOPEN_MS */
+        w->reopen_after = now + (rc == EVD_EBUSY ? WRITER_BACKOFF_MIN_MS : WRITER_REOPEN_MS);
+    w->attach_rc = rc;
     return rc;
 }
 
@@ -393,20 +397,27 @@ static void process_batch(writer *w, size_t n)
             break;
         }
         atomic_fetch_add(&a->write_errors, 1);
-        /* Without a store there is nothing to wait for; and a closing
-         * agent does not wait out a long backoff. */
-        if (!a->store || attempt >= WRITER_ATTEMPTS ||
-            (atomic_load(&a->stopping) && attempt >= 3)) {
+        /* Another writer holding the lock is contention, not an outage:
+         * keep retrying (the ring is the bound; past it producers drop and
+         * count).  Real errors, and a store that cannot be opened, give up
+         * after WRITER_ATTEMPTS; a closing agent waits at most
+         * WRITER_CLOSE_BUSY_ATTEMPTS backoffs for a lock. */
+        int busy = rc == EVD_EBUSY;
+        int stopping = atomic_load(&a->stopping);
+        if ((!busy && attempt >= WRITER_ATTEMPTS) ||
+            (stopping && attempt >= (busy ? WRITER_CLOSE_BUSY_ATTEMPTS : 3))) {
             writer_count_lost(a, recs, n);
             break;
         }
         sleep_ms(backoff);
         backoff = backoff * 2 > WRITER_BACKOFF_MAX_MS ? WRITER_BACKOFF_MAX_MS : backoff * 2;
     }
+    pthread_mutex_lock(&a->fork_mu);
     for (size_t i = 0; i < n; i++) {
         capture_free(w->caps[i]);
         w->caps[i] = NULL;
     }
+    pthread_mutex_unlock(&a->fork_mu);
 }
 
 void *writer_main(void *arg)
@@ -414,9 +425,14 @@ void *writer_main(void *arg)
     writer w = {.a = arg};
     evd_agent *a = w.a;
     int64_t stop_since = 0;
+    /* This thread allocates only under fork_mu, which fork's prepare
+     * handler takes (see agent.c). */
+    pthread_mutex_lock(&a->fork_mu);
     w.accs = malloc(sizeof(acc) * ACC_MAX);
     w.caps = calloc(AGENT_BATCH_MAX, sizeof(capture *));
     w.skbuf = malloc(SKETCH_ENCODED_MAX);
+    pthread_mutex_unlock(&a->fork_mu);
+    atomic_fetch_add(&a->threads_ready, 1);
     if (!w.accs || !w.caps || !w.skbuf) {
         agent_fail(a, EVD_ENOMEM, "writer: out of memory");
         atomic_store(&a->running, 0);
@@ -452,8 +468,10 @@ void *writer_main(void *arg)
     }
     housekeeping(&w, 1);
 done:
+    pthread_mutex_lock(&a->fork_mu);
     free(w.accs);
     free(w.caps);
     free(w.skbuf);
+    pthread_mutex_unlock(&a->fork_mu);
     return NULL;
 }

@@ -106,16 +106,22 @@ static void test_slow_request_becomes_outlier(void **state)
     evd_counters c;
     evd_flush(a, 10000);
     evd_get_counters(a, &c);
-    assert_int_equal(c.outliers, 1);
+    assert_true(c.outliers >= 1);
     assert_int_equal(evd_close(a), 0);
 
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM outliers"), 1);
-    assert_true(tu_sql_int(db, "SELECT duration_us FROM outliers") >= 290000);
-    /* the outlier points at the slow request */
-    assert_int_equal(tu_sql_int(db, "SELECT r.duration_us = o.duration_us FROM outliers o JOIN "
-                                    "requests r ON r.id = o.request_id"),
+    /* Only requests past the deadline are outliers.  On a loaded machine a
+     * "fast" request can be descheduled long enough to really be one, so
+     * the test is the threshold, not a count: no outlier is shorter than
+     * 2.5 x the fast requests' mean (about 2 ms), and the slow one is there. */
+    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM outliers"), (long long)c.outliers);
+    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM outliers WHERE duration_us < 5000"), 0);
+    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM outliers WHERE duration_us >= 290000"),
                      1);
-    char *stack = sql_text("SELECT stack FROM outliers");
+    /* each outlier points at its request */
+    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM outliers o JOIN requests r ON r.id = "
+                                    "o.request_id AND r.duration_us = o.duration_us"),
+                     (long long)c.outliers);
+    char *stack = sql_text("SELECT stack FROM outliers WHERE duration_us >= 290000");
     assert_non_null(stack);
     if (!strstr(stack, "evd_test_slow_function"))
         fail_msg("stack does not name the slow function:\n%s", stack);
@@ -125,7 +131,7 @@ static void test_slow_request_becomes_outlier(void **state)
     assert_true(m < strstr(stack, "evd_test_slow_function"));
     free(stack);
 
-    char *cpu = sql_text("SELECT cpu FROM outliers");
+    char *cpu = sql_text("SELECT cpu FROM outliers WHERE duration_us >= 290000");
     json_error_t err;
     json_t *arr = json_loads(cpu, 0, &err);
     assert_non_null(arr);
@@ -137,7 +143,7 @@ static void test_slow_request_becomes_outlier(void **state)
     }
     json_decref(arr);
     free(cpu);
-    char *mem = sql_text("SELECT memory FROM outliers");
+    char *mem = sql_text("SELECT memory FROM outliers WHERE duration_us >= 290000");
     json_t *o = json_loads(mem, 0, &err);
     assert_non_null(o);
     assert_true(json_integer_value(json_object_get(o, "total_bytes")) > 0);
@@ -150,7 +156,7 @@ static int details_cb(void *user, uint64_t thread, void *ctx, char *buf, size_t 
 {
     (void)user;
     (void)thread;
-    return snprintf(buf, cap, "{\"url\":\"%s\"}", (const char *)ctx);
+    return snprintf(buf, cap, "{\"url\":\"%s\"}", ctx ? (const char *)ctx : "");
 }
 
 static void test_details_callback(void **state)
@@ -169,7 +175,7 @@ static void test_details_callback(void **state)
     tu_spin_ms(200);
     evd_req_end(&r, 200, NULL, NULL);
     evd_close(a);
-    char *d = sql_text("SELECT details FROM outliers");
+    char *d = sql_text("SELECT details FROM outliers ORDER BY duration_us DESC LIMIT 1");
     assert_non_null(d);
     assert_string_equal(d, "{\"url\":\"/d?x=1\"}");
     free(d);
