@@ -227,7 +227,13 @@ static const char *ip_of(Binding *b, reqctx *c, char *buf, size_t cap)
     }
     if (!c || !c->environ || !PyDict_Check(c->environ))
         return NULL;
-    PyObject *ra = PyDict_GetItemString(c->environ, "REMOTE_ADDR");
+    /* an interned key: no string is built per request */
+    static PyObject *key_remote;
+    if (!key_remote && !(key_remote = PyUnicode_InternFromString("REMOTE_ADDR"))) {
+        PyErr_Clear();
+        return NULL;
+    }
+    PyObject *ra = PyDict_GetItemWithError(c->environ, key_remote);
     const char *remote = ra && PyUnicode_Check(ra) ? PyUnicode_AsUTF8(ra) : NULL;
     if (!remote) {
         PyErr_Clear();

@@ -146,7 +146,10 @@ def test_route_added_after_bind_and_blueprint(bound, store_path):
     names = {n for (n,) in rows(store_path, "SELECT name FROM endpoints")}
     assert {"early", "late", "shop.cart", "direct", "static"} <= names
     assert "evodash_dashboard" not in names
-    assert isinstance(app.view_functions["late"], evodash._evodash.Wrapper)
+    w = app.view_functions["late"]
+    assert isinstance(w, evodash._evodash.Wrapper)
+    assert w.__wrapped__ is late and w.__name__ == "late" and w.__code__ is late.__code__
+    assert app.ensure_sync(w) is w  # answered in C, without inspect
 
 
 @pytest.mark.parametrize("spec,expected", [
