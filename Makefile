@@ -96,7 +96,7 @@ tests: $(addprefix build/asan/tests/,$(UNIT_TESTS)) $(addprefix build/tsan/tests
 
 # Every unit test runs under ASan+UBSan; the threaded ones also under TSan.
 check: all $(addprefix check-asan-,$(UNIT_TESTS)) $(addprefix check-tsan-,$(TSAN_TESTS)) \
-       check-install format-check $(CHECK_EXTRA)
+       check-install check-trace-roots format-check $(CHECK_EXTRA)
 	@echo "make check: all suites passed"
 
 check-asan-%: build/asan/tests/%
@@ -106,6 +106,9 @@ check-tsan-%: build/tsan/tests/%
 
 check-install: all
 	+tests/install/check.sh
+
+check-trace-roots: build/rel/examples/quickstart build/rel/libevodash-trace.so
+	tests/agent/trace_roots.sh build/rel
 
 format-check:
 	clang-format --dry-run -Werror $$(git ls-files 'include/*.h' 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c' 'examples/*.c' 'fuzz/*.c' 'python/*.c')
@@ -142,6 +145,6 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all deps tests check check-install format-check bench demo install clean
+.PHONY: all deps tests check check-install check-trace-roots format-check bench demo install clean
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)

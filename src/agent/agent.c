@@ -29,6 +29,7 @@
  * Exit: an atexit handler flushes every open agent, so a normal shutdown
  * loses nothing even if the host never calls evd_close().
  */
+#include <dlfcn.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -282,6 +283,14 @@ int evd_open(const evd_config *cfg, evd_agent **out)
     }
     if (stack_install(a))
         a->stack_signal = 0; /* signal taken by the host: no built-in stacks */
+
+    /* If the function tracer is loaded, mark every request as one of its
+     * interactions (startRoot/endRoot), so traces line up with requests. */
+    a->trace_begin = (void (*)(const char *))dlsym(RTLD_DEFAULT, "evd_trace_root_begin");
+    a->trace_end = (void (*)(void))dlsym(RTLD_DEFAULT, "evd_trace_root_end");
+    a->trace_enabled = (int (*)(void))dlsym(RTLD_DEFAULT, "evd_trace_enabled");
+    if (!a->trace_begin || !a->trace_end || !a->trace_enabled)
+        a->trace_begin = NULL, a->trace_end = NULL, a->trace_enabled = NULL;
 
     pthread_once(&hooks_once, install_hooks);
     pthread_mutex_lock(&live_mu);

@@ -86,6 +86,11 @@ struct evd_agent {
     int retention_days;
     char *db_url;
 
+    /* the function tracer (libevodash-trace.so), when the process has it */
+    void (*trace_begin)(const char *name);
+    void (*trace_end)(void);
+    int (*trace_enabled)(void);
+
     /* adapter callbacks */
     evd_stack_fn stack_cb;
     evd_details_fn details_cb;

@@ -10,6 +10,8 @@
  * claim an in-flight slot (a CAS) and update the endpoint's running mean
  * (two relaxed adds).  Nothing here allocates, locks, or makes a system
  * call; a full ring drops the record and bumps the endpoint's drop counter.
+ * (When a function-tracing session runs, each request is also marked as a
+ * tracer interaction; that diagnostic mode costs what the tracer costs.)
  */
 #include <pthread.h>
 #include <string.h>
@@ -26,6 +28,10 @@ evd_req evd_req_begin_ctx(evd_agent *a, int ep, void *ctx)
         return r;
     int level = atomic_load_explicit(&a->eps[ep].level, memory_order_relaxed);
     r.level_ = level;
+    /* Only while a tracing session runs (a diagnostic mode: the tracer
+     * interns the name under its own mutex). */
+    if (a->trace_begin && a->trace_enabled())
+        a->trace_begin(a->eps[ep].rule ? a->eps[ep].rule : a->eps[ep].name);
     if (level == EVD_LEVEL_OFF)
         return r;
     r.t0_ = clock_mono_ns();
@@ -61,6 +67,8 @@ int evd_req_end(evd_req *r, int status, const char *group, const char *ip)
     if (!a || r->level_ < 0)
         return EVD_ESTATE;
     endpoint *e = &a->eps[r->endpoint_];
+    if (a->trace_end && a->trace_enabled())
+        a->trace_end();
     int64_t now = clock_mono_ns();
     int64_t off = atomic_load_explicit(&a->clock_offset_ns, memory_order_relaxed);
     if (r->level_ == EVD_LEVEL_OFF) {
