@@ -124,6 +124,24 @@ def measure(make_app, label, n, tmp):
     print("  %-36s %8.1f us/request" % (CONFIGS[0][0], statistics.median(cost[0])))
     for i in range(1, len(CONFIGS)):
         print("  %-36s %+8.1f us/request" % (CONFIGS[i][0], added[i]))
+    # The Wrapper alone, called directly: what evodash adds inside the view
+    # call (the WSGI figures above also include the middleware, and the C
+    # ensure_sync hook, which saves Flask's inspect call).
+    name = [k for k in bindings[0].endpoints if k != "static"][0]
+    w = apps[1].view_functions[name]
+    if label.startswith("hello") and isinstance(w, evodash._evodash.Wrapper):
+        direct = []
+        for _ in range(7):
+            t0 = time.perf_counter_ns()
+            for _ in range(20000):
+                w.__wrapped__()
+            t1 = time.perf_counter_ns()
+            for _ in range(20000):
+                w()
+            t2 = time.perf_counter_ns()
+            direct.append(((t2 - t1) - (t1 - t0)) / 20000 / 1000.0)
+        print("  %-36s %+8.2f us/call (level 1, median of 7)" % ("wrapper alone, called directly",
+                                                                statistics.median(direct)))
     outliers = [b.counters()["outliers"] for b in bindings]
     print("  outliers captured per configuration: %s" % outliers)
     for b in bindings:

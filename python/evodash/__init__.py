@@ -71,7 +71,11 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def bind(app):
-    """Monitor every route of ``app`` and mount the dashboard at /<CUSTOM_LINK>."""
+    """Monitor every route of ``app`` and mount the dashboard at /<CUSTOM_LINK>.
+
+    Returns the binding; binding the same app again returns the same one."""
+    if "evodash" in app.extensions:
+        return app.extensions["evodash"]
     b = _evodash.Binding(app, config._cfg, config._group_by, config._get_ip, config._trusted)
     add_url_rule = app.add_url_rule
 

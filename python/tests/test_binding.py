@@ -343,3 +343,17 @@ def test_dashboard_is_mounted(bound, store_path):
     # the dashboard itself is not monitored
     b.flush(5000)
     assert all(r[0] != "evodash_dashboard" for r in requests(store_path))
+
+
+def test_binding_twice_is_one_binding(bound, store_path):
+    app = new_app()
+
+    @app.route("/")
+    def index():
+        return "once"
+
+    b = bound(app)
+    assert evodash.bind(app) is b
+    app.test_client().get("/")
+    b.flush(5000)
+    assert len(requests(store_path)) == 1
