@@ -184,3 +184,41 @@ def test_werkzeug_threaded_dev_server(bound, store_path):
     assert sorted(s for s, _ in answers) == sorted(200 if i % 5 else 404 for i in range(150))
     b.flush(5000)
     assert stored(store_path) == [("work", 200, 120), ("work", 404, 30)]
+
+
+@pytest.mark.parametrize("worker", ["sync", "gthread"])
+def test_gunicorn_sigterm_during_traffic_loses_nothing(gunicorn, worker):
+    """Requests still arriving when the master gets SIGTERM: every request
+    that got an answer is stored, exactly once."""
+    g = gunicorn(worker)
+    answered = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client():
+        while not stop.is_set():
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", g.port, timeout=10)
+                c.request("GET", "/ok")
+                r = c.getresponse()
+                r.read()
+                c.close()
+            except OSError:
+                if g.proc.poll() is not None:
+                    return
+                continue
+            with lock:
+                answered.append(r.status)
+
+    threads = [threading.Thread(target=client) for _ in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    g.proc.send_signal(signal.SIGTERM)
+    g.proc.wait(60)
+    stop.set()
+    for t in threads:
+        t.join(30)
+    log = g.stop()
+    assert len(answered) > 50 and set(answered) == {200}
+    assert stored(g.db) == [("ok", 200, len(answered))], log
