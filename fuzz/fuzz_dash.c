@@ -1,7 +1,8 @@
 /* fuzz_dash.c — libFuzzer target for the dashboard handler: routing, query
  * parsing, range and pagination parameters, cookies and the login body.
  *
- * Input: one method byte ('G' GET, 'P' POST, anything else taken as is),
+ * Input: one method byte ('G' GET, 'P' POST, lower case: the same with an
+ * admin session cookie and its CSRF token added; anything else PUT),
  * then "path\nquery\n", header lines "Name: value\n" up to an empty line,
  * and the body.  The handler runs on a small store with endpoints, users
  * and a SECURITY_TOKEN, so authorised routes run their queries too.  Any
@@ -20,6 +21,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static evd_dash *dash;
+static char cookie[128], csrf[80];
 static char dir[64] = "/tmp/evd-fuzz-XXXXXX";
 
 static void cleanup(void)
@@ -75,6 +77,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     }
     evd_config_free(cfg);
+    evd_dash_request rq = {.method = "POST",
+                           .path = "/dashboard/login",
+                           .body = "username=fz&password=fuzz-password",
+                           .body_len = 34};
+    evd_dash_response rs;
+    if (evd_dash_handle(dash, &rq, &rs) || rs.status != 200)
+        abort();
+    snprintf(cookie, sizeof cookie, "%.*s", (int)strcspn(rs.set_cookie, ";"), rs.set_cookie);
+    const char *t = strstr(rs.body, "\"csrf_token\":\"");
+    if (!t)
+        abort();
+    snprintf(csrf, sizeof csrf, "%.64s", t + 14);
+    evd_dash_response_free(&rs);
     return 0;
 }
 
@@ -100,13 +115,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(buf, data, size);
     buf[size] = 0;
     char *end = buf + size, *p = buf + 1;
-    const char *method = buf[0] == 'G' ? "GET" : buf[0] == 'P' ? "POST" : "PUT";
+    char m = buf[0];
+    const char *method = (m | 0x20) == 'g' ? "GET" : (m | 0x20) == 'p' ? "POST" : "PUT";
+    int session = m == 'g' || m == 'p';
     char *path = piece(&p, end);
     char *query = piece(&p, end);
-    evd_dash_header h[16];
+    evd_dash_header h[18];
     size_t nh = 0;
     char *line;
-    while ((line = piece(&p, end)) && *line && nh < 16) {
+    /* Logging out would end the shared session for every later input. */
+    if (session && path && strstr(path, "logout"))
+        session = 0;
+    if (session) {
+        h[nh++] = (evd_dash_header){.name = "Cookie", .value = cookie};
+        h[nh++] = (evd_dash_header){.name = "X-CSRF-Token", .value = csrf};
+    }
+    while ((line = piece(&p, end)) && *line && nh < 18) {
         char *colon = strchr(line, ':');
         if (!colon)
             continue;
