@@ -34,25 +34,25 @@ extern "C" {
 #define EVD_VERSION "0.1.0"
 
 /* Return codes. */
-#define EVD_OK 0
-#define EVD_ENOMEM (-1)   /* out of memory */
-#define EVD_EINVAL (-2)   /* bad argument or malformed value */
-#define EVD_EIO (-3)      /* file or database I/O failed */
-#define EVD_ENOENT (-4)   /* no such file, key or endpoint */
-#define EVD_EFULL (-5)    /* ring full: the record was dropped and counted */
-#define EVD_ESCHEMA (-6)  /* database schema is newer than this build */
+#define EVD_OK       0
+#define EVD_ENOMEM   (-1) /* out of memory */
+#define EVD_EINVAL   (-2) /* bad argument or malformed value */
+#define EVD_EIO      (-3) /* file or database I/O failed */
+#define EVD_ENOENT   (-4) /* no such file, key or endpoint */
+#define EVD_EFULL    (-5) /* ring full: the record was dropped and counted */
+#define EVD_ESCHEMA  (-6) /* database schema is newer than this build */
 #define EVD_ECORRUPT (-7) /* database file is not a usable evodash store */
-#define EVD_EBUSY (-8)    /* database stayed locked past every retry */
-#define EVD_ESTATE (-9)   /* call not valid in the handle's current state */
+#define EVD_EBUSY    (-8) /* database stayed locked past every retry */
+#define EVD_ESTATE   (-9) /* call not valid in the handle's current state */
 
 /* Bounds of the strings copied into a request record.  Longer strings are
  * truncated and the truncation is counted (evd_counters.truncated). */
 #define EVD_GROUP_MAX 45 /* bytes, not counting the NUL */
-#define EVD_IP_MAX 45    /* enough for any textual IPv6 address */
+#define EVD_IP_MAX    45 /* enough for any textual IPv6 address */
 
 /* Monitoring levels, per endpoint.  See DESIGN.md. */
-#define EVD_LEVEL_OFF 0     /* last access time only */
-#define EVD_LEVEL_BASIC 1   /* every request */
+#define EVD_LEVEL_OFF     0 /* last access time only */
+#define EVD_LEVEL_BASIC   1 /* every request */
 #define EVD_LEVEL_OUTLIER 2 /* plus outlier capture */
 #define EVD_LEVEL_PROFILE 3 /* plus the sampling profiler */
 
@@ -187,8 +187,7 @@ typedef int (*evd_details_fn)(void *user, uint64_t thread, void *ctx, char *buf,
  * C services get the built-in one: the request's thread is sent the
  * real-time signal STACK_SIGNAL and takes a backtrace in its handler.
  * user is borrowed for the agent's life.  Call before the first request. */
-EVD_API int evd_set_callbacks(evd_agent *a, evd_stack_fn stack, evd_details_fn details,
-                              void *user);
+EVD_API int evd_set_callbacks(evd_agent *a, evd_stack_fn stack, evd_details_fn details, void *user);
 
 /* ---- counters ------------------------------------------------------------ */
 

@@ -17,7 +17,7 @@
 #include "store/store.h"
 #include "store/store_int.h"
 
-#define BUSY_TIMEOUT_MS 200
+#define BUSY_TIMEOUT_MS 1000
 
 static const char *const sql_text[Q__COUNT] = {
     [Q_INSTANCE_INS] = "INSERT INTO instances(name, host, pid, started_us, last_seen_us) "
