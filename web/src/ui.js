@@ -1,0 +1,166 @@
+// ui.js — shared state (user, time zone, date range) and small DOM helpers.
+
+export const state = {
+  user: null, // {username, role, csrf_token}
+  tz: localStorage.getItem('evd.tz') || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
+  from: '', // YYYY-MM-DD, inclusive; '' = the view's default
+  to: '', // YYYY-MM-DD, inclusive; '' = now
+};
+
+export const isAdmin = () => state.user && state.user.role === 'admin';
+
+// h('div.card', {onclick}, child...) — a tiny element builder.
+export function h(tag, attrs, ...kids) {
+  const [name, ...cls] = tag.split('.');
+  const e = document.createElement(name || 'div');
+  if (cls.length) e.className = cls.join(' ');
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'style' && typeof v === 'object') Object.assign(e.style, v);
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const k of kids.flat()) {
+    if (k === undefined || k === null || k === false) continue;
+    e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  }
+  return e;
+}
+
+function nextDay(d) {
+  const t = new Date(d + 'T00:00:00Z');
+  t.setUTCDate(t.getUTCDate() + 1);
+  return t.toISOString().slice(0, 10);
+}
+
+// The range as API parameters: `to` is exclusive on the server, so an
+// inclusive end day becomes the next local midnight.
+export function rangeParams(defaultDays) {
+  const p = { tz: state.tz };
+  if (state.to) p.to = nextDay(state.to);
+  if (state.from) p.from = state.from;
+  else if (defaultDays === 0) p.from = 0;
+  return p;
+}
+
+// Number of days the range covers, for the heat maps' `days` parameter.
+export function rangeDays() {
+  if (!state.from) return 30;
+  const end = state.to ? new Date(state.to + 'T00:00:00Z') : new Date();
+  const days = Math.round((end - new Date(state.from + 'T00:00:00Z')) / 86400000) + 1;
+  return Math.max(1, Math.min(366, days));
+}
+
+export function fmtUs(us) {
+  if (us === null || us === undefined || Number.isNaN(us)) return '–';
+  if (us >= 1e6) return (us / 1e6).toFixed(2) + ' s';
+  if (us >= 1e3) return (us / 1e3).toFixed(1) + ' ms';
+  return Math.round(us) + ' µs';
+}
+
+export function fmtInt(n) {
+  return n === null || n === undefined ? '–' : Number(n).toLocaleString('en-US');
+}
+
+export function fmtTime(iso) {
+  return iso ? iso.replace('T', ' ').replace(/(:\d\d)(\.\d+)?([+-]\d\d:\d\d|Z)$/, '$1 $3') : 'never';
+}
+
+export function fmtSpan(fromIso, toIso) {
+  if (!fromIso || !toIso) return '';
+  const s = (Date.parse(toIso) - Date.parse(fromIso)) / 1000;
+  if (s < 3600) return Math.round(s / 60) + ' min';
+  if (s < 172800) return Math.round(s / 3600) + ' h';
+  return Math.round(s / 86400) + ' d';
+}
+
+// The global error banner: every failed API call ends up here.
+export function showError(msg) {
+  const b = document.getElementById('banner');
+  if (!b) return;
+  b.hidden = false;
+  b.querySelector('.msg').textContent = msg;
+}
+
+export function clearError() {
+  const b = document.getElementById('banner');
+  if (b) b.hidden = true;
+}
+
+export const LEVELS = ['0 off', '1 performance', '2 outliers', '3 profiler'];
+
+// Sortable, filterable table. cols: [{key, label, value(row), render(row), num}]
+export function table(cols, rows, opts = {}) {
+  let sortKey = opts.sort || null;
+  let desc = opts.desc !== undefined ? opts.desc : true;
+  let filter = '';
+  const body = h('tbody');
+  const head = h(
+    'tr',
+    null,
+    cols.map((c) =>
+      h(
+        'th',
+        {
+          class: c.num ? 'num sortable' : 'sortable',
+          'data-key': c.key,
+          onclick: () => {
+            if (sortKey === c.key) desc = !desc;
+            else (sortKey = c.key), (desc = !!c.num);
+            fill();
+          },
+        },
+        c.label,
+      ),
+    ),
+  );
+  function val(c, r) {
+    return c.value ? c.value(r) : r[c.key];
+  }
+  function fill() {
+    let rs = rows;
+    if (filter) {
+      const f = filter.toLowerCase();
+      rs = rs.filter((r) => cols.some((c) => String(val(c, r) ?? '').toLowerCase().includes(f)));
+    }
+    if (sortKey) {
+      const c = cols.find((x) => x.key === sortKey);
+      rs = rs.slice().sort((a, b) => {
+        const x = val(c, a),
+          y = val(c, b);
+        const cmp = typeof x === 'number' && typeof y === 'number' ? x - y : String(x ?? '').localeCompare(String(y ?? ''));
+        return desc ? -cmp : cmp;
+      });
+    }
+    head.querySelectorAll('th').forEach((th) => {
+      th.classList.toggle('sorted', th.dataset.key === sortKey);
+      th.classList.toggle('desc', th.dataset.key === sortKey && desc);
+    });
+    body.replaceChildren(
+      ...rs.map((r) =>
+        h(
+          'tr',
+          opts.rowAttrs ? opts.rowAttrs(r) : null,
+          cols.map((c) => h('td', { class: c.num ? 'num' : null }, c.render ? c.render(r) : val(c, r) ?? '–')),
+        ),
+      ),
+    );
+    if (!rs.length) body.append(h('tr', null, h('td.empty', { colspan: cols.length }, 'Nothing to show.')));
+  }
+  fill();
+  const wrap = h('div.tablewrap');
+  if (opts.filter !== false)
+    wrap.append(
+      h('input.filter', {
+        type: 'search',
+        placeholder: 'Filter…',
+        'aria-label': 'Filter the table',
+        oninput: (e) => {
+          filter = e.target.value;
+          fill();
+        },
+      }),
+    );
+  wrap.append(h('div.scroll', null, h('table', { class: opts.cls || null }, h('thead', null, head), body)));
+  return wrap;
+}

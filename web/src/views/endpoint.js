@@ -1,0 +1,353 @@
+// endpoint.js — every chart of one endpoint, the outliers table with its
+// detail panel, and the grouped profiler as a tree and a sunburst.
+import { all, api } from '../api.js';
+import { card, fill, heatmapOption, boxOption, bubbleOption, zoomX, durAxis } from '../charts.js';
+import { h, state, rangeParams, rangeDays, fmtUs, fmtInt, fmtTime, fmtSpan, table, showError } from '../ui.js';
+import { dot } from './overview.js';
+
+const SHORT_LIVED_MS = 24 * 3600 * 1000;
+
+// Box plots of the top N rows (by count), plus any the user picks.
+function topBoxes(grid, name, title, path, key, rp) {
+  const c = card(grid, name, title, { height: 340 });
+  const n = h('select', { 'aria-label': 'how many', 'data-top': name }, [5, 10, 20, 50].map((v) => h('option', { value: v, selected: v === 10 }, `top ${v}`)));
+  const list = h('datalist', { id: name + '-list' });
+  const pick = h('input', { list: name + '-list', placeholder: 'add…', size: 10, 'aria-label': 'add another' });
+  c.tools.append(n, pick, list);
+  const pinned = new Set();
+  let items = null;
+  const paint = () => {
+    const top = items.slice(0, Number(n.value));
+    for (const p of pinned) if (!top.some((i) => i[key] === p)) top.push(...items.filter((i) => i[key] === p));
+    const opt = boxOption(top, (i) => i[key]);
+    if (opt) c.draw(opt);
+    else c.empty();
+  };
+  n.addEventListener('change', paint);
+  pick.addEventListener('change', () => {
+    if (items && items.some((i) => i[key] === pick.value)) {
+      pinned.add(pick.value);
+      pick.value = '';
+      paint();
+    }
+  });
+  return fill(
+    c,
+    () => all(path, rp),
+    (d) => {
+      items = d.items.slice().sort((a, b) => b.box.count - a.box.count);
+      list.replaceChildren(...items.map((i) => h('option', { value: i[key] })));
+      if (!items.length) return null;
+      return boxOption(items.slice(0, Number(n.value)), (i) => i[key]);
+    },
+  );
+}
+
+function kvTable(obj) {
+  const rows = Object.entries(obj || {});
+  if (!rows.length) return h('p.note', null, 'none');
+  return h('table.kv', null, h('tbody', null, rows.map(([k, v]) => h('tr', null, h('th', null, k), h('td', null, typeof v === 'string' ? v : JSON.stringify(v))))));
+}
+
+// Nested profile nodes → rows of an indented tree table.
+function treeRows(nodes, depth, out) {
+  for (const n of nodes) {
+    out.push(
+      h(
+        'tr',
+        null,
+        h('td', { style: { paddingLeft: 8 + depth * 16 + 'px' } }, n.function),
+        h('td', null, `${n.file}:${n.line}`),
+        h('td.num', null, fmtUs(n.duration_us)),
+        h('td.num', null, fmtInt(n.samples)),
+      ),
+    );
+    treeRows(n.children || [], depth + 1, out);
+  }
+  return out;
+}
+
+function treeTable(nodes) {
+  return h(
+    'div.scroll',
+    null,
+    h('table.tree', null, h('thead', null, h('tr', null, h('th', null, 'Function'), h('th', null, 'Line'), h('th.num', null, 'Time'), h('th.num', null, 'Samples'))), h('tbody', null, treeRows(nodes, 0, []))),
+  );
+}
+
+// The grouped profile lists lines in call order with their depth; rebuild
+// the nesting from the indents.
+export function nest(lines) {
+  const root = [];
+  const stack = [];
+  for (const l of lines) {
+    const node = { ...l, children: [] };
+    while (stack.length > l.indent) stack.pop();
+    (stack.length ? stack[stack.length - 1].children : root).push(node);
+    stack.push(node);
+  }
+  return root;
+}
+
+const toSun = (nodes) => nodes.map((n) => ({ name: n.function, value: n.duration_us, children: toSun(n.children) }));
+
+async function outlierDetail(panel, id) {
+  panel.replaceChildren(h('p.note', null, 'Loading outlier…'));
+  panel.hidden = false;
+  panel.dataset.state = 'loading';
+  try {
+    const o = await api(`api/outliers/${id}`, { tz: state.tz });
+    const stack = h(
+      'ol.stack',
+      null,
+      (o.stack || []).map((f) => h('li', null, h('code', null, f.function), ' ', h('span.file', null, `${f.file}:${f.line}`))),
+    );
+    const cpuBox = h('div.cardrow');
+    const prof = h('div');
+    panel.replaceChildren(
+      h('div.panelhead', null, h('h3', null, `Outlier #${o.id}: ${fmtUs(o.duration_us)} at ${fmtTime(o.time)}`), h('button', { type: 'button', onclick: () => (panel.hidden = true) }, 'Close')),
+      h('p', null, h('code', null, o.url || '')),
+      h('h4', null, 'Stack trace'),
+      stack,
+      cpuBox,
+      h('h4', null, 'Headers'),
+      kvTable(o.headers),
+      h('h4', null, 'Environment'),
+      kvTable(o.environ),
+      h('h4', null, 'Values'),
+      kvTable(o.values),
+      prof,
+    );
+    const cpu = card(cpuBox, 'outlier-cpu', 'CPU per core', { height: 200 });
+    const cores = o.cpu_per_core || [];
+    if (cores.length)
+      cpu.draw({
+        grid: { left: 50, right: 10, top: 10, bottom: 30 },
+        xAxis: { type: 'category', data: cores.map((c) => 'core ' + c.core) },
+        yAxis: { type: 'value', max: 100, axisLabel: { formatter: '{value} %' } },
+        series: [{ name: 'CPU', type: 'bar', data: cores.map((c) => c.percent), itemStyle: { color: '#d7191c' } }],
+      });
+    else cpu.empty('No CPU sample.');
+    const m = o.memory || {};
+    const mem = card(cpuBox, 'outlier-memory', 'Memory', { height: 200 });
+    if (m.total_bytes)
+      mem.draw({
+        series: [
+          {
+            name: 'memory',
+            type: 'pie',
+            radius: ['40%', '70%'],
+            label: { formatter: (p) => `${p.name}\n${(p.value / 1048576).toFixed(1)} MiB` },
+            data: [
+              { name: 'used', value: m.used_bytes, itemStyle: { color: '#d7191c' } },
+              { name: 'free', value: Math.max(0, m.total_bytes - m.used_bytes), itemStyle: { color: '#abd9e9' } },
+            ],
+          },
+        ],
+      });
+    else mem.empty('No memory sample.');
+    try {
+      const p = await api(`api/requests/${o.request_id}/profile`);
+      prof.append(h('h4', null, 'Profiler call tree of this request'), treeTable(p.tree));
+    } catch (e) {
+      if (e.status !== 404) throw e;
+    }
+    panel.dataset.state = 'drawn';
+  } catch (e) {
+    panel.dataset.state = 'error';
+    panel.replaceChildren(h('p.note', null, 'Could not load: ' + e.message));
+    showError(e.message);
+  }
+}
+
+export async function render(root, go, id) {
+  const rp = rangeParams();
+  const title = h('h2', null, 'Endpoint #' + id);
+  root.append(title);
+  const grid = h('div.grid');
+  root.append(grid);
+  const ov = all('api/overview', { tz: state.tz });
+  ov.then((d) => {
+    const e = d.items.find((x) => String(x.id) === String(id));
+    if (e) title.replaceChildren(dot(e.colour), e.name, h('span.sub', null, ` ${e.rule} · ${e.methods}`));
+  }).catch(() => {});
+
+  const heat = card(grid, 'ep-heatmap', 'Requests per hour', { height: 340 });
+  const last = card(grid, 'ep-lastdays', 'Last 2 days: min, average and max duration per hour', { height: 340 });
+  const perHour = card(grid, 'ep-perhour', 'Last 2 days: requests per hour', { height: 280 });
+  const status = card(grid, 'ep-status', 'Status codes', { height: 280 });
+  const vers = card(grid, 'ep-versions', 'Duration per version', { wide: true, height: 360 });
+  const jobs = [];
+  jobs.push(fill(heat, () => api(`api/endpoints/${id}/heatmap`, { tz: state.tz, to: rp.to, days: rangeDays() }), heatmapOption));
+  const hourly = all('api/hourly', { tz: state.tz, to: rp.to });
+  const mine = async () => {
+    const d = await hourly;
+    const it = d.items.find((x) => String(x.endpoint_id) === String(id));
+    return { d, it };
+  };
+  const hoursAxis = (d) => ({ type: 'category', data: d.hours.map((t) => t.slice(5, 13).replace('T', ' ') + 'h') });
+  jobs.push(
+    fill(last, mine, ({ d, it }) =>
+      it && it.count.some((n) => n)
+        ? {
+            grid: { left: 70, right: 20, top: 30, bottom: 60 },
+            legend: { top: 0 },
+            tooltip: { trigger: 'axis', valueFormatter: fmtUs },
+            xAxis: hoursAxis(d),
+            yAxis: durAxis(),
+            dataZoom: zoomX,
+            series: [
+              { name: 'min', type: 'bar', data: it.min_us, itemStyle: { color: '#abd9e9' } },
+              { name: 'avg', type: 'bar', data: it.avg_us, itemStyle: { color: it.colour } },
+              { name: 'max', type: 'bar', data: it.max_us, itemStyle: { color: '#d7191c' } },
+            ],
+          }
+        : null,
+    ),
+  );
+  jobs.push(
+    fill(perHour, mine, ({ d, it }) =>
+      it && it.count.some((n) => n)
+        ? {
+            grid: { left: 60, right: 20, top: 20, bottom: 60 },
+            tooltip: { trigger: 'axis' },
+            xAxis: hoursAxis(d),
+            yAxis: { type: 'value', name: 'requests' },
+            dataZoom: zoomX,
+            series: [{ name: 'requests', type: 'bar', data: it.count, itemStyle: { color: it.colour } }],
+          }
+        : null,
+    ),
+  );
+  jobs.push(
+    fill(
+      status,
+      () => api(`api/endpoints/${id}/status`, rp),
+      (d) => {
+        const codes = d.codes.filter((c) => c.count > 0);
+        if (!codes.length) return null;
+        const col = (s) => (s >= 500 ? '#d7191c' : s >= 400 ? '#fdae61' : s >= 300 ? '#abd9e9' : '#1a9641');
+        return {
+          grid: { left: 50, right: '45%', top: 20, bottom: 30 },
+          tooltip: { trigger: 'item' },
+          xAxis: { type: 'category', data: codes.map((c) => String(c.status)) },
+          yAxis: { type: 'value', name: 'requests' },
+          series: [
+            { name: 'status code', type: 'bar', data: codes.map((c) => ({ value: c.count, itemStyle: { color: col(c.status) } })) },
+            {
+              name: 'status class',
+              type: 'pie',
+              center: ['78%', '50%'],
+              radius: ['25%', '55%'],
+              data: Object.entries(d.classes)
+                .filter(([, v]) => v > 0)
+                .map(([k, v]) => ({ name: k, value: v, itemStyle: { color: col(k === 'other' ? 0 : Number(k[0]) * 100) } })),
+            },
+          ],
+        };
+      },
+    ),
+  );
+  jobs.push(
+    fill(
+      vers,
+      () => all(`api/endpoints/${id}/versions`, rp),
+      (d) => {
+        const items = d.items.filter((v) => v.box && v.box.count > 0);
+        return boxOption(
+          items,
+          (v) => {
+            const live = Date.parse(v.last_seen) - Date.parse(v.first_seen);
+            return `${v.version}${live < SHORT_LIVED_MS ? ' ⚠ short-lived' : ''}\n${(v.first_seen || '').slice(0, 10)} · ${fmtSpan(v.first_seen, v.last_seen)}`;
+          },
+          (v) => (Date.parse(v.last_seen) - Date.parse(v.first_seen) < SHORT_LIVED_MS ? '#d7191c' : '#5470c6'),
+        );
+      },
+    ),
+  );
+  jobs.push(topBoxes(grid, 'ep-users', 'Duration per user', `api/endpoints/${id}/groups`, 'group', rp));
+  jobs.push(topBoxes(grid, 'ep-ips', 'Duration per IP', `api/endpoints/${id}/ips`, 'ip', rp));
+  const bu = card(grid, 'ep-bubbles-users', 'Users × versions (area ∝ average duration)', { height: 420 });
+  const bi = card(grid, 'ep-bubbles-ips', 'IPs × versions (area ∝ average duration)', { height: 420 });
+  jobs.push(fill(bu, () => all(`api/endpoints/${id}/bubbles`, { ...rp, by: 'group' }), (d) => bubbleOption(d.items, 'group')));
+  jobs.push(fill(bi, () => all(`api/endpoints/${id}/bubbles`, { ...rp, by: 'ip' }), (d) => bubbleOption(d.items, 'ip')));
+
+  // Outliers: a table; a click opens the detail panel.
+  const obox = h('div.tablecard.wide', { 'data-state': 'loading' }, h('div.note', null, 'Loading outliers…'));
+  const panel = h('div.panel', { hidden: true, 'data-panel': 'outlier' });
+  root.append(h('h3', null, 'Outliers'), obox, panel);
+  jobs.push(
+    all(`api/endpoints/${id}/outliers`, rp).then(
+      (d) => {
+        obox.replaceChildren(
+          table(
+            [
+              { key: 'id', label: '#', num: true },
+              { key: 'time', label: 'Time', render: (r) => fmtTime(r.time) },
+              { key: 'duration_us', label: 'Duration', num: true, render: (r) => fmtUs(r.duration_us) },
+              { key: 'request_id', label: 'Request', num: true },
+            ],
+            d.items,
+            { sort: 'time', rowAttrs: (r) => ({ class: 'clickable', 'data-outlier': r.id, onclick: () => outlierDetail(panel, r.id) }) },
+          ),
+        );
+        obox.dataset.state = d.items.length ? 'drawn' : 'empty';
+      },
+      (e) => {
+        obox.dataset.state = 'error';
+        obox.replaceChildren(h('p.note', null, 'Could not load: ' + e.message));
+        throw e;
+      },
+    ),
+  );
+
+  // Grouped profiler of one version: tree table and sunburst.
+  const pgrid = h('div.grid');
+  root.append(h('h3', null, 'Profiler'), pgrid);
+  const sun = card(pgrid, 'ep-profile', 'Grouped profile (sunburst, by time)', { height: 420 });
+  const tbox = h('div.tablecard', { 'data-state': 'loading' }, h('div.note', null, 'Loading profile…'));
+  pgrid.append(tbox);
+  const vsel = h('select', { 'aria-label': 'version' });
+  sun.tools.append(vsel);
+  let plines = [];
+  const paintProfile = () => {
+    const tree = nest(plines.filter((l) => l.version === vsel.value));
+    if (!tree.length) {
+      sun.empty('No profiled request in this range (level 3 records the profiler).');
+      tbox.replaceChildren(h('p.note', null, 'No profiled request.'));
+      tbox.dataset.state = 'empty';
+      return null;
+    }
+    tbox.replaceChildren(treeTable(tree));
+    tbox.dataset.state = 'drawn';
+    return {
+      tooltip: { formatter: (p) => `${p.name}<br>${fmtUs(p.value)}` },
+      series: [{ name: 'profile', type: 'sunburst', data: toSun(tree), radius: [0, '95%'], label: { rotate: 'radial', minAngle: 8 } }],
+    };
+  };
+  vsel.addEventListener('change', () => {
+    const o = paintProfile();
+    if (o) sun.draw(o);
+  });
+  jobs.push(
+    fill(
+      sun,
+      () => all(`api/endpoints/${id}/profile`, rp),
+      (d) => {
+        plines = d.items;
+        const vs = [...new Set(plines.map((l) => l.version))];
+        vsel.replaceChildren(...vs.map((v) => h('option', { value: v }, v)));
+        if (vs.length) vsel.value = vs[vs.length - 1];
+        if (!vs.length) {
+          tbox.replaceChildren(h('p.note', null, 'No profiled request.'));
+          tbox.dataset.state = 'empty';
+          return null;
+        }
+        return paintProfile();
+      },
+    ),
+  );
+  const results = await Promise.allSettled(jobs);
+  const bad = results.find((r) => r.status === 'rejected');
+  if (bad) throw bad.reason;
+}

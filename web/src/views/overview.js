@@ -1,0 +1,146 @@
+// overview.js — the endpoint table (sortable, filterable, with sparklines
+// and level toggles) and the API-wide charts.
+import { all, api } from '../api.js';
+import { card, fill, heatmapOption, boxOption, zoomX } from '../charts.js';
+import { h, state, rangeParams, rangeDays, fmtUs, fmtInt, fmtTime, table } from '../ui.js';
+import { levelControl } from './level.js';
+
+function sparkline(counts, colour) {
+  const w = 90,
+    hgt = 22;
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('width', w);
+  svg.setAttribute('height', hgt);
+  svg.setAttribute('class', 'spark');
+  if (!counts || !counts.length) return svg;
+  const max = Math.max(1, ...counts);
+  const step = counts.length > 1 ? w / (counts.length - 1) : 0;
+  const pts = counts.map((c, i) => `${(i * step).toFixed(1)},${(hgt - 1 - (c / max) * (hgt - 2)).toFixed(1)}`);
+  const line = document.createElementNS(ns, 'polyline');
+  line.setAttribute('points', pts.join(' '));
+  line.setAttribute('fill', 'none');
+  line.setAttribute('stroke', colour);
+  line.setAttribute('stroke-width', '1.5');
+  svg.append(line);
+  svg.dataset.points = counts.length;
+  return svg;
+}
+
+export const dot = (colour) => h('span.dot', { style: { background: colour } });
+
+export async function render(root) {
+  root.append(h('h2', null, 'Overview'));
+  const tableBox = h('div.tablecard', { 'data-state': 'loading' }, h('div.note', null, 'Loading endpoints…'));
+  root.append(tableBox);
+  const grid = h('div.grid');
+  root.append(grid);
+  const rp = rangeParams();
+  const heat = card(grid, 'api-heatmap', 'Requests per hour (whole API)', { height: 360 });
+  const daily = card(grid, 'api-daily', 'Daily utilisation per endpoint', { height: 360 });
+  const perf = card(grid, 'api-performance', 'API performance', { wide: true, height: 380 });
+  const matrix = card(grid, 'api-matrix', 'Version utilisation (% of each version’s requests)', { wide: true, height: 420 });
+
+  const dailyP = all('api/daily', rp);
+  const tableP = (async () => {
+    const [ov, dl] = await Promise.all([all('api/overview', { tz: state.tz, to: rp.to }), dailyP.catch(() => null)]);
+    const spark = new Map();
+    if (dl) for (const it of dl.items) spark.set(it.endpoint_id, it.counts.slice(-14));
+    const cols = [
+      {
+        key: 'name',
+        label: 'Endpoint',
+        render: (r) => h('a', { href: `#/endpoint/${r.id}` }, dot(r.colour), r.name),
+      },
+      { key: 'today', label: 'Hits today', num: true, value: (r) => r.hits.today, render: (r) => fmtInt(r.hits.today) },
+      { key: 'week', label: 'This week', num: true, value: (r) => r.hits.week, render: (r) => fmtInt(r.hits.week) },
+      { key: 'overall', label: 'Overall', num: true, value: (r) => r.hits.overall, render: (r) => fmtInt(r.hits.overall) },
+      { key: 'spark', label: 'Last 14 days', value: () => '', render: (r) => sparkline(spark.get(r.id), r.colour) },
+      {
+        key: 'median',
+        label: 'Median',
+        num: true,
+        value: (r) => r.median_us.overall,
+        render: (r) => h('span', { title: `today ${fmtUs(r.median_us.today)}, week ${fmtUs(r.median_us.week)}` }, fmtUs(r.median_us.overall)),
+      },
+      {
+        key: 'errors',
+        label: 'Errors',
+        num: true,
+        value: (r) => r.errors.overall,
+        render: (r) => h('span', { class: r.errors.today ? 'bad' : null, title: `today ${r.errors.today}, week ${r.errors.week}` }, fmtInt(r.errors.overall)),
+      },
+      { key: 'last', label: 'Last access', value: (r) => r.last_access || '', render: (r) => fmtTime(r.last_access) },
+      { key: 'level', label: 'Level', num: true, value: (r) => r.level, render: (r) => levelControl(r) },
+    ];
+    tableBox.replaceChildren(table(cols, ov.items, { sort: 'overall', cls: 'overview', rowAttrs: (r) => ({ 'data-endpoint': r.id }) }));
+    tableBox.dataset.state = ov.items.length ? 'drawn' : 'empty';
+    if (!ov.items.length) tableBox.append(h('p.note', null, 'No endpoint has been recorded yet.'));
+  })().catch((e) => {
+    tableBox.dataset.state = 'error';
+    tableBox.replaceChildren(h('p.note', null, 'Could not load: ' + e.message));
+    throw e;
+  });
+
+  const jobs = [
+    fill(heat, () => api('api/heatmap', { tz: state.tz, to: rp.to, days: rangeDays() }), heatmapOption),
+    fill(
+      daily,
+      () => dailyP,
+      (d) =>
+        d.items.length && d.items.some((i) => i.counts.some((n) => n > 0))
+          ? {
+              grid: { left: 60, right: 20, top: 20, bottom: 60 },
+              tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, confine: true },
+              xAxis: { type: 'category', data: d.days },
+              yAxis: { type: 'value', name: 'requests' },
+              dataZoom: zoomX,
+              series: d.items.map((it) => ({
+                name: it.name,
+                type: 'bar',
+                stack: 'all',
+                data: it.counts,
+                itemStyle: { color: it.colour },
+                emphasis: { focus: 'series' },
+              })),
+            }
+          : null,
+    ),
+    fill(
+      perf,
+      () => all('api/performance', rp),
+      (d) => {
+        const items = d.items.filter((i) => i.box && i.box.count > 0);
+        return boxOption(items, (i) => i.name, (i) => i.colour);
+      },
+    ),
+    fill(
+      matrix,
+      () => all('api/matrix', rp),
+      (d) => {
+        const vers = d.items.filter((v) => v.total > 0);
+        if (!vers.length) return null;
+        const eps = new Map();
+        for (const v of vers) for (const e of v.endpoints) if (!eps.has(e.endpoint_id)) eps.set(e.endpoint_id, e);
+        const epList = [...eps.values()];
+        matrix.body.style.height = Math.max(300, 16 * epList.length + 60) + 'px';
+        const data = [];
+        vers.forEach((v, x) =>
+          v.endpoints.forEach((e) => data.push([x, epList.findIndex((q) => q.endpoint_id === e.endpoint_id), +(100 * e.share).toFixed(2), e.count])),
+        );
+        return {
+          grid: { left: 170, right: 80, top: 10, bottom: 40 },
+          tooltip: { formatter: (p) => `${epList[p.value[1]].name} on ${vers[p.value[0]].version}<br>${p.value[2]} % (${p.value[3]} requests)` },
+          xAxis: { type: 'category', data: vers.map((v) => v.version) },
+          yAxis: { type: 'category', data: epList.map((e) => e.name), axisLabel: { color: (v, i) => epList[i].colour } },
+          visualMap: { min: 0, max: Math.max(...data.map((x) => x[2]), 1), right: 0, top: 'center', calculable: true, inRange: { color: ['#f7f7f7', '#2166ac'] } },
+          dataZoom: zoomY2,
+          series: [{ name: 'share', type: 'heatmap', data, label: { show: vers.length <= 12, formatter: (p) => p.value[2].toFixed(1) } }],
+        };
+      },
+    ),
+  ];
+  await Promise.all([tableP, ...jobs]);
+}
+
+const zoomY2 = [{ type: 'inside', yAxisIndex: 0 }];
