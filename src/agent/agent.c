@@ -86,6 +86,33 @@ const char *evd_version(const evd_agent *a)
     return a ? a->version : "";
 }
 
+static void init_locks(evd_agent *a)
+{
+    pthread_mutex_init(&a->err_mu, NULL);
+    pthread_mutex_init(&a->reg_mu, NULL);
+    pthread_mutex_init(&a->fork_mu, NULL);
+    pthread_mutex_init(&a->cap_mu, NULL);
+    pthread_mutex_init(&a->wake_mu, NULL);
+    pthread_cond_init(&a->wake, NULL);
+}
+
+/* Sleep up to ms, or until the agent is woken (flush, close, a new
+ * endpoint).  For the background threads only. */
+void agent_wait(evd_agent *a, int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)ms * 1000000;
+    while (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&a->wake_mu);
+    if (!atomic_load(&a->stopping))
+        pthread_cond_timedwait(&a->wake, &a->wake_mu, &ts);
+    pthread_mutex_unlock(&a->wake_mu);
+}
+
 static void fork_prepare(void)
 {
     pthread_mutex_lock(&live_mu);
@@ -115,12 +142,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     for (evd_agent *a = live; a; a = a->next_live) {
-        pthread_mutex_init(&a->err_mu, NULL);
-        pthread_mutex_init(&a->reg_mu, NULL);
-        pthread_mutex_init(&a->cap_mu, NULL);
-        pthread_mutex_init(&a->fork_mu, NULL);
-        pthread_mutex_init(&a->wake_mu, NULL);
-        pthread_cond_init(&a->wake, NULL);
+        init_locks(a); /* the child's copies may be held by parent threads */
         if (!a->threads_started)
             continue;
         ring_reset(&a->ring);
@@ -250,12 +272,7 @@ int evd_open(const evd_config *cfg, evd_agent **out)
     *out = a;
     if (!a)
         return EVD_ENOMEM;
-    pthread_mutex_init(&a->err_mu, NULL);
-    pthread_mutex_init(&a->reg_mu, NULL);
-    pthread_mutex_init(&a->fork_mu, NULL);
-    pthread_mutex_init(&a->cap_mu, NULL);
-    pthread_mutex_init(&a->wake_mu, NULL);
-    pthread_cond_init(&a->wake, NULL);
+    init_locks(a);
     int soft_rc = 0;
     if ((rc = read_config(a, cfg, &soft_rc)))
         return rc;
@@ -317,12 +334,7 @@ int evd_open_file(const char *path, evd_agent **out)
         evd_agent *a = calloc(1, sizeof *a);
         *out = a;
         if (a) {
-            pthread_mutex_init(&a->err_mu, NULL);
-            pthread_mutex_init(&a->reg_mu, NULL);
-            pthread_mutex_init(&a->fork_mu, NULL);
-            pthread_mutex_init(&a->cap_mu, NULL);
-            pthread_mutex_init(&a->wake_mu, NULL);
-            pthread_cond_init(&a->wake, NULL);
+            init_locks(a);
             agent_fail(a, rc, "%s", evd_config_errmsg(cfg));
         }
         evd_config_free(cfg);

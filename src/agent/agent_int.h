@@ -126,6 +126,7 @@ struct evd_agent {
 /* agent.c */
 int agent_fail(evd_agent *a, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int64_t agent_now_us(const evd_agent *a);
+void agent_wait(evd_agent *a, int ms);
 int agent_start_threads(evd_agent *a);
 void agent_stop_threads(evd_agent *a);
 

@@ -81,21 +81,6 @@ static void capture_outlier_locked(evd_agent *a, slot *s, const sysinfo_cpu *pre
     atomic_fetch_add(&a->outliers, 1);
 }
 
-static void wait_tick(evd_agent *a, int ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += (long)ms * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    pthread_mutex_lock(&a->wake_mu);
-    if (!atomic_load(&a->stopping))
-        pthread_cond_timedwait(&a->wake, &a->wake_mu, &ts);
-    pthread_mutex_unlock(&a->wake_mu);
-}
-
 void *watchdog_main(void *arg)
 {
     evd_agent *a = arg;
@@ -131,7 +116,7 @@ void *watchdog_main(void *arg)
         pthread_mutex_lock(&a->cap_mu);
         inflight_reap_orphans(a);
         pthread_mutex_unlock(&a->cap_mu);
-        wait_tick(a, WATCHDOG_TICK_MS);
+        agent_wait(a, WATCHDOG_TICK_MS);
     }
 done:
     pthread_mutex_lock(&a->cap_mu);

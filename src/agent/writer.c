@@ -72,21 +72,6 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static void wait_wake(evd_agent *a, int ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += (long)ms * 1000000;
-    while (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    pthread_mutex_lock(&a->wake_mu);
-    if (!atomic_load(&a->stopping))
-        pthread_cond_timedwait(&a->wake, &a->wake_mu, &ts);
-    pthread_mutex_unlock(&a->wake_mu);
-}
-
 void writer_count_lost(evd_agent *a, const ring_rec *recs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -464,7 +449,7 @@ void *writer_main(void *arg)
             continue;
         }
         housekeeping(&w, 0);
-        wait_wake(a, WRITER_IDLE_MS);
+        agent_wait(a, WRITER_IDLE_MS);
     }
     housekeeping(&w, 1);
 done:

@@ -18,25 +18,6 @@
 #include "store/store.h"
 #include "testutil.h"
 
-static char dir[128], db[256], url[300];
-
-static int setup(void **state)
-{
-    (void)state;
-    tu_tmpdir(dir, sizeof dir);
-    snprintf(db, sizeof db, "%s/evodash.db", dir);
-    snprintf(url, sizeof url, "sqlite:///%s", db);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    chmod(dir, 0755);
-    tu_rmrf(dir);
-    return 0;
-}
-
 static int open_agent(evd_agent **a, const char *dburl)
 {
     evd_config *cfg = evd_config_new();
@@ -75,15 +56,15 @@ static void test_migrate_from_empty(void **state)
     (void)state;
     store *st;
     int v;
-    assert_int_equal(store_open(url, STORE_RDONLY, &st), EVD_EIO); /* no file yet */
-    assert_non_null(strstr(store_errmsg(st), db));
+    assert_int_equal(store_open(tu_url, STORE_RDONLY, &st), EVD_EIO); /* no file yet */
+    assert_non_null(strstr(store_errmsg(st), tu_db));
     store_close(st);
     sqlite3 *h;
-    sqlite3_open(db, &h);
-    sqlite3_close(h);                                                   /* an empty database file */
-    assert_int_equal(store_open(url, STORE_RDONLY, &st), EVD_ECORRUPT); /* no schema */
+    sqlite3_open(tu_db, &h);
+    sqlite3_close(h); /* an empty database file */
+    assert_int_equal(store_open(tu_url, STORE_RDONLY, &st), EVD_ECORRUPT); /* no schema */
     store_close(st);
-    assert_int_equal(store_open(url, 0, &st), 0);
+    assert_int_equal(store_open(tu_url, 0, &st), 0);
     assert_int_equal(store_schema_version(st, &v), 0);
     assert_int_equal(v, STORE_SCHEMA_VERSION);
     store_close(st);
@@ -94,13 +75,13 @@ static void test_migrate_from_empty(void **state)
         char sql[128];
         snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE name = '%s'",
                  tables[i]);
-        if (tu_sql_int(db, sql) != 1)
+        if (tu_sql_int(tu_db, sql) != 1)
             fail_msg("table %s missing", tables[i]);
     }
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
-                                    "AND name = 'requests_endpoint_ts'"),
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                                       "AND name = 'requests_endpoint_ts'"),
                      1);
-    char *mode = tu_sql_text(db, "PRAGMA journal_mode");
+    char *mode = tu_sql_text(tu_db, "PRAGMA journal_mode");
     assert_string_equal(mode, "wal");
     free(mode);
 }
@@ -112,27 +93,28 @@ static void test_upgrade_from_older_keeps_data(void **state)
     int v, level;
     int64_t id;
     /* a version-1 store, made by the first migration, holding data */
-    assert_int_equal(store_open(url, STORE_NOMIGRATE, &st), 0);
+    assert_int_equal(store_open(tu_url, STORE_NOMIGRATE, &st), 0);
     assert_int_equal(store_migrate_to(st, 1), 0);
     assert_int_equal(store_schema_version(st, &v), 0);
     assert_int_equal(v, 1);
     store_close(st);
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name='rollups'"), 0);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM sqlite_master WHERE name='rollups'"),
+                     0);
     sqlite3 *h;
-    sqlite3_open(db, &h);
+    sqlite3_open(tu_db, &h);
     assert_int_equal(
         sqlite3_exec(h, "INSERT INTO endpoints(name, level) VALUES('old', 3)", NULL, NULL, NULL),
         SQLITE_OK);
     sqlite3_close(h);
     /* opening it upgrades it, keeping what it held */
-    assert_int_equal(store_open(url, 0, &st), 0);
+    assert_int_equal(store_open(tu_url, 0, &st), 0);
     assert_int_equal(store_schema_version(st, &v), 0);
     assert_int_equal(v, STORE_SCHEMA_VERSION);
     assert_int_equal(store_endpoint_upsert(st, "old", "/old", NULL, 1, &id, &level), 0);
     assert_int_equal(level, 3);
     store_close(st);
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM rollups"), 0); /* table exists now */
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM endpoints WHERE rule = '/old'"), 1);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM rollups"), 0); /* table exists now */
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM endpoints WHERE rule = '/old'"), 1);
 }
 
 static void test_newer_and_foreign_refused(void **state)
@@ -140,22 +122,22 @@ static void test_newer_and_foreign_refused(void **state)
     (void)state;
     store *st;
     sqlite3 *h;
-    assert_int_equal(store_open(url, 0, &st), 0);
+    assert_int_equal(store_open(tu_url, 0, &st), 0);
     store_close(st);
-    sqlite3_open(db, &h);
+    sqlite3_open(tu_db, &h);
     sqlite3_exec(h, "UPDATE schema_version SET version = 99", NULL, NULL, NULL);
     sqlite3_close(h);
-    assert_int_equal(store_open(url, 0, &st), EVD_ESCHEMA);
+    assert_int_equal(store_open(tu_url, 0, &st), EVD_ESCHEMA);
     assert_non_null(strstr(store_errmsg(st), "newer"));
     store_close(st);
-    unlink(db);
-    sqlite3_open(db, &h);
+    unlink(tu_db);
+    sqlite3_open(tu_db, &h);
     sqlite3_exec(h, "CREATE TABLE customers(id INTEGER)", NULL, NULL, NULL);
     sqlite3_close(h);
-    assert_int_equal(store_open(url, 0, &st), EVD_ECORRUPT);
+    assert_int_equal(store_open(tu_url, 0, &st), EVD_ECORRUPT);
     assert_non_null(strstr(store_errmsg(st), "not an evodash store"));
     store_close(st);
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM sqlite_master"), 1); /* untouched */
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM sqlite_master"), 1); /* untouched */
 }
 
 static void test_corrupt_and_truncated_file(void **state)
@@ -164,17 +146,17 @@ static void test_corrupt_and_truncated_file(void **state)
     store *st;
     evd_agent *a;
     /* garbage */
-    int fd = open(db, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    int fd = open(tu_db, O_CREAT | O_WRONLY | O_TRUNC, 0644);
     char junk[8192];
     for (size_t i = 0; i < sizeof junk; i++)
         junk[i] = (char)(i * 7919);
     assert_int_equal(write(fd, junk, sizeof junk), (ssize_t)sizeof junk);
     close(fd);
-    assert_int_equal(store_open(url, 0, &st), EVD_ECORRUPT);
-    assert_non_null(strstr(store_errmsg(st), db));
+    assert_int_equal(store_open(tu_url, 0, &st), EVD_ECORRUPT);
+    assert_non_null(strstr(store_errmsg(st), tu_db));
     store_close(st);
     /* the agent reports it, keeps serving, and counts what it cannot keep */
-    int rc = open_agent(&a, url);
+    int rc = open_agent(&a, tu_url);
     assert_int_equal(rc, EVD_ECORRUPT);
     assert_non_null(strstr(evd_errmsg(a), "not a database"));
     int ep;
@@ -188,26 +170,26 @@ static void test_corrupt_and_truncated_file(void **state)
     assert_int_equal(c.dropped, 100);
     evd_close(a);
     /* the file was not changed */
-    fd = open(db, O_RDONLY);
+    fd = open(tu_db, O_RDONLY);
     char back[8192];
     assert_int_equal(read(fd, back, sizeof back), (ssize_t)sizeof back);
     close(fd);
     assert_memory_equal(back, junk, sizeof junk);
 
     /* a real store cut in half */
-    unlink(db);
-    assert_int_equal(open_agent(&a, url), 0);
+    unlink(tu_db);
+    assert_int_equal(open_agent(&a, tu_url), 0);
     evd_endpoint_register(a, "e", NULL, NULL, &ep);
     record(a, ep, 20000);
     assert_int_equal(evd_close(a), 0);
     sqlite3 *h;
-    sqlite3_open(db, &h);
+    sqlite3_open(tu_db, &h);
     sqlite3_exec(h, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
     sqlite3_close(h);
     struct stat sb;
-    stat(db, &sb);
-    assert_int_equal(truncate(db, sb.st_size / 2), 0);
-    rc = open_agent(&a, url);
+    stat(tu_db, &sb);
+    assert_int_equal(truncate(tu_db, sb.st_size / 2), 0);
+    rc = open_agent(&a, tu_url);
     /* either refused at open, or every later write fails and is counted */
     evd_endpoint_register(a, "e", NULL, NULL, &ep);
     record(a, ep, 50);
@@ -218,7 +200,7 @@ static void test_corrupt_and_truncated_file(void **state)
     if (rc == 0)
         assert_true(c.written == 50 || c.write_errors > 0);
     else
-        assert_non_null(strstr(evd_errmsg(a), db));
+        assert_non_null(strstr(evd_errmsg(a), tu_db));
     evd_close(a);
 }
 
@@ -226,13 +208,13 @@ static void test_read_only_folder(void **state)
 {
     (void)state;
     evd_agent *a;
-    chmod(dir, 0555);
+    chmod(tu_dir, 0555);
     pid_t pid = fork();
     if (pid == 0) {
         /* root ignores permissions: drop to nobody in a child */
         if (geteuid() == 0 && (setgid(65534) || setuid(65534)))
             _exit(3);
-        int rc = open_agent(&a, url);
+        int rc = open_agent(&a, tu_url);
         int ok = rc == EVD_EIO && strstr(evd_errmsg(a), "writable");
         int ep;
         evd_endpoint_register(a, "e", NULL, NULL, &ep);
@@ -252,7 +234,7 @@ static void test_read_only_folder(void **state)
     }
     int status;
     waitpid(pid, &status, 0);
-    chmod(dir, 0755);
+    chmod(tu_dir, 0755);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
 }
@@ -268,7 +250,7 @@ static void test_full_disk(void **state)
         struct rlimit rl = {256 * 1024, 256 * 1024};
         setrlimit(RLIMIT_FSIZE, &rl);
         evd_agent *a;
-        if (open_agent(&a, url)) {
+        if (open_agent(&a, tu_url)) {
             fprintf(stderr, "open: %s\n", evd_errmsg(a));
             _exit(2);
         }
@@ -295,8 +277,8 @@ static void test_full_disk(void **state)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     /* what was committed is intact and readable */
-    assert_true(tu_sql_int(db, "SELECT count(*) FROM requests") >= 0);
-    char *check = tu_sql_text(db, "PRAGMA integrity_check");
+    assert_true(tu_sql_int(tu_db, "SELECT count(*) FROM requests") >= 0);
+    char *check = tu_sql_text(tu_db, "PRAGMA integrity_check");
     assert_non_null(check);
     assert_string_equal(check, "ok");
     free(check);
@@ -308,7 +290,7 @@ static void test_two_processes_one_file(void **state)
 {
     (void)state;
     store *st;
-    assert_int_equal(store_open(url, 0, &st), 0); /* create it first */
+    assert_int_equal(store_open(tu_url, 0, &st), 0); /* create it first */
     store_close(st);
     pid_t pids[2];
     for (int p = 0; p < 2; p++) {
@@ -317,7 +299,7 @@ static void test_two_processes_one_file(void **state)
             evd_agent *a;
             /* A transient BUSY at open is not fatal: the agent retries. The
              * test is that every row arrives and close reports no loss. */
-            int orc = open_agent(&a, url);
+            int orc = open_agent(&a, tu_url);
             if (orc && orc != EVD_EBUSY)
                 _exit(2);
             int ep;
@@ -345,11 +327,11 @@ static void test_two_processes_one_file(void **state)
         assert_true(WIFEXITED(status));
         assert_int_equal(WEXITSTATUS(status), 0);
     }
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM requests"), 2 * PER_PROC);
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM instances"), 2);
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM endpoints"), 1);
-    assert_int_equal(tu_sql_int(db, "SELECT sum(count) FROM rollups"), 2 * PER_PROC);
-    assert_int_equal(tu_sql_int(db, "SELECT count(DISTINCT instance_id) FROM rollups"), 2);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM requests"), 2 * PER_PROC);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM instances"), 2);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM endpoints"), 1);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT sum(count) FROM rollups"), 2 * PER_PROC);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(DISTINCT instance_id) FROM rollups"), 2);
 }
 
 static void test_nothing_lost_across_close_and_exit(void **state)
@@ -357,17 +339,17 @@ static void test_nothing_lost_across_close_and_exit(void **state)
     (void)state;
     evd_agent *a;
     int ep;
-    assert_int_equal(open_agent(&a, url), 0);
+    assert_int_equal(open_agent(&a, tu_url), 0);
     evd_endpoint_register(a, "e", NULL, NULL, &ep);
     record(a, ep, 30000);
     assert_int_equal(evd_close(a), 0); /* close drains, no flush first */
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM requests"), 30000);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM requests"), 30000);
     /* a process that exits without evd_close still flushes (atexit) */
     pid_t pid = fork();
     if (pid == 0) {
         evd_agent *b;
         int e2;
-        if (open_agent(&b, url))
+        if (open_agent(&b, tu_url))
             _exit(2);
         evd_endpoint_register(b, "e", NULL, NULL, &e2);
         record(b, e2, 7000);
@@ -376,7 +358,7 @@ static void test_nothing_lost_across_close_and_exit(void **state)
     int status;
     waitpid(pid, &status, 0);
     assert_int_equal(WEXITSTATUS(status), 0);
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM requests"), 37000);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM requests"), 37000);
 }
 
 static void test_fork_keeps_recording(void **state)
@@ -384,7 +366,7 @@ static void test_fork_keeps_recording(void **state)
     (void)state;
     evd_agent *a;
     int ep;
-    assert_int_equal(open_agent(&a, url), 0);
+    assert_int_equal(open_agent(&a, tu_url), 0);
     evd_endpoint_register(a, "f", NULL, NULL, &ep);
     record(a, ep, 5000); /* some still in the ring when we fork */
     pid_t pid = fork();
@@ -413,25 +395,26 @@ static void test_fork_keeps_recording(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
     assert_int_equal(evd_close(a), 0);
     /* nothing duplicated, nothing lost */
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM requests"), 10000);
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM requests WHERE status = 201"), 3000);
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM instances"), 2);
-    assert_int_equal(tu_sql_int(db, "SELECT sum(count) FROM rollups"), 10000);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM requests"), 10000);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM requests WHERE status = 201"), 3000);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM instances"), 2);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT sum(count) FROM rollups"), 10000);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_forms),
-        cmocka_unit_test_setup_teardown(test_migrate_from_empty, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_upgrade_from_older_keeps_data, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_newer_and_foreign_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_corrupt_and_truncated_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_read_only_folder, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_two_processes_one_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_nothing_lost_across_close_and_exit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fork_keeps_recording, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_empty, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_from_older_keeps_data, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_newer_and_foreign_refused, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_and_truncated_file, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_read_only_folder, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_full_disk, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_two_processes_one_file, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_nothing_lost_across_close_and_exit, tu_setup,
+                                        tu_teardown),
+        cmocka_unit_test_setup_teardown(test_fork_keeps_recording, tu_setup, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,29 +12,11 @@
 #include "evodash.h"
 #include "testutil.h"
 
-static char dir[128], db[256], url[300];
-
-static int setup(void **state)
-{
-    (void)state;
-    tu_tmpdir(dir, sizeof dir);
-    snprintf(db, sizeof db, "%s/evodash.db", dir);
-    snprintf(url, sizeof url, "sqlite:///%s", db);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tu_rmrf(dir);
-    return 0;
-}
-
 static evd_agent *open_agent(const char *level)
 {
     evd_config *cfg = evd_config_new();
     evd_agent *a;
-    assert_int_equal(evd_config_set(cfg, "DATABASE", url), 0);
+    assert_int_equal(evd_config_set(cfg, "DATABASE", tu_url), 0);
     assert_int_equal(evd_config_set(cfg, "APP_VERSION", "t"), 0);
     assert_int_equal(evd_config_set(cfg, "MONITOR_LEVEL", level), 0);
     assert_int_equal(evd_config_set(cfg, "SAMPLING_PERIOD", "2"), 0);
@@ -69,7 +51,7 @@ static char *sql_text(const char *sql)
     sqlite3 *h;
     sqlite3_stmt *q;
     char *out = NULL;
-    sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL);
+    sqlite3_open_v2(tu_db, &h, SQLITE_OPEN_READONLY, NULL);
     if (sqlite3_prepare_v2(h, sql, -1, &q, NULL) == SQLITE_OK) {
         if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
             out = strdup((const char *)sqlite3_column_text(q, 0));
@@ -92,7 +74,7 @@ static void test_slow_request_becomes_outlier(void **state)
         evd_req_end(&r, 200, "u", "127.0.0.1");
     }
     evd_flush(a, 10000);
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM outliers"), 0);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM outliers"), 0);
     /* one request 100x slower than the mean */
     evd_req r = evd_req_begin(a, ep);
     evd_test_slow_function(300);
@@ -113,13 +95,14 @@ static void test_slow_request_becomes_outlier(void **state)
      * "fast" request can be descheduled long enough to really be one, so
      * the test is the threshold, not a count: no outlier is shorter than
      * 2.5 x the fast requests' mean (about 2 ms), and the slow one is there. */
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM outliers"), (long long)c.outliers);
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM outliers WHERE duration_us < 5000"), 0);
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM outliers WHERE duration_us >= 290000"),
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM outliers"), (long long)c.outliers);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM outliers WHERE duration_us < 5000"),
+                     0);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM outliers WHERE duration_us >= 290000"),
                      1);
     /* each outlier points at its request */
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM outliers o JOIN requests r ON r.id = "
-                                    "o.request_id AND r.duration_us = o.duration_us"),
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM outliers o JOIN requests r ON r.id = "
+                                       "o.request_id AND r.duration_us = o.duration_us"),
                      (long long)c.outliers);
     char *stack = sql_text("SELECT stack FROM outliers WHERE duration_us >= 290000");
     assert_non_null(stack);
@@ -201,7 +184,7 @@ static void test_profiler_tree_names_hot_function(void **state)
 
     sqlite3 *h;
     sqlite3_stmt *q;
-    sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL);
+    sqlite3_open_v2(tu_db, &h, SQLITE_OPEN_READONLY, NULL);
     assert_int_equal(sqlite3_prepare_v2(h,
                                         "SELECT indent, function, duration_us FROM "
                                         "profiler_samples ORDER BY position",
@@ -239,9 +222,10 @@ static void test_profiler_tree_names_hot_function(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_slow_request_becomes_outlier, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_details_callback, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_profiler_tree_names_hot_function, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_request_becomes_outlier, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_details_callback, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_profiler_tree_names_hot_function, tu_setup,
+                                        tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

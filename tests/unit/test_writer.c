@@ -12,29 +12,11 @@
 #include "evodash.h"
 #include "testutil.h"
 
-static char dir[128], db[256], url[300];
-
-static int setup(void **state)
-{
-    (void)state;
-    tu_tmpdir(dir, sizeof dir);
-    snprintf(db, sizeof db, "%s/evodash.db", dir);
-    snprintf(url, sizeof url, "sqlite:///%s", db); /* absolute: four slashes */
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tu_rmrf(dir);
-    return 0;
-}
-
 static evd_agent *open_agent(const char *level, const char *ring)
 {
     evd_config *cfg = evd_config_new();
     evd_agent *a;
-    assert_int_equal(evd_config_set(cfg, "DATABASE", url), 0);
+    assert_int_equal(evd_config_set(cfg, "DATABASE", tu_url), 0);
     assert_int_equal(evd_config_set(cfg, "APP_VERSION", "2.1"), 0);
     if (level)
         assert_int_equal(evd_config_set(cfg, "MONITOR_LEVEL", level), 0);
@@ -106,22 +88,23 @@ static void test_every_request_stored(void **state)
     assert_int_equal(evd_close(a), 0);
 
     long long total = THREADS * PER_THREAD - full;
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM requests"), total);
-    assert_int_equal(tu_sql_int(db, "SELECT sum(count) FROM rollups"), total);
-    assert_int_equal(tu_sql_int(db, "SELECT sum(s5xx) FROM rollups"),
-                     tu_sql_int(db, "SELECT count(*) FROM requests WHERE status = 500"));
-    assert_int_equal(tu_sql_int(db, "SELECT sum(sum_us) FROM rollups"),
-                     tu_sql_int(db, "SELECT sum(duration_us) FROM requests"));
-    assert_int_equal(tu_sql_int(db, "SELECT sum(sketch_count(sketch)) FROM rollups"), total);
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM endpoints"), 3);
-    assert_int_equal(tu_sql_int(db, "SELECT count(DISTINCT group_name) FROM requests"), 7);
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM versions WHERE name = '2.1'"), 1);
-    assert_int_equal(tu_sql_int(db, "SELECT written FROM instances"), total);
-    assert_int_equal(tu_sql_int(db, "SELECT recorded FROM instances"), total);
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM endpoints WHERE last_access_us > 0"), 3);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM requests"), total);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT sum(count) FROM rollups"), total);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT sum(s5xx) FROM rollups"),
+                     tu_sql_int(tu_db, "SELECT count(*) FROM requests WHERE status = 500"));
+    assert_int_equal(tu_sql_int(tu_db, "SELECT sum(sum_us) FROM rollups"),
+                     tu_sql_int(tu_db, "SELECT sum(duration_us) FROM requests"));
+    assert_int_equal(tu_sql_int(tu_db, "SELECT sum(sketch_count(sketch)) FROM rollups"), total);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM endpoints"), 3);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(DISTINCT group_name) FROM requests"), 7);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM versions WHERE name = '2.1'"), 1);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT written FROM instances"), total);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT recorded FROM instances"), total);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM endpoints WHERE last_access_us > 0"),
+                     3);
     /* timestamps are UTC microseconds near now */
     long long now_us = (long long)time(NULL) * 1000000;
-    long long ts = tu_sql_int(db, "SELECT max(ts_us) FROM requests");
+    long long ts = tu_sql_int(tu_db, "SELECT max(ts_us) FROM requests");
     assert_true(ts > now_us - 60000000LL && ts < now_us + 60000000LL);
 }
 
@@ -144,8 +127,10 @@ static void test_truncation_counted(void **state)
     evd_get_counters(a, &c);
     assert_int_equal(c.truncated, 1); /* the group; the IPv6 address fits */
     evd_close(a);
-    assert_int_equal(tu_sql_int(db, "SELECT max(length(group_name)) FROM requests"), EVD_GROUP_MAX);
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM requests WHERE group_name IS NULL"), 1);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT max(length(group_name)) FROM requests"),
+                     EVD_GROUP_MAX);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM requests WHERE group_name IS NULL"),
+                     1);
 }
 
 static void test_level0_and_levels_from_store(void **state)
@@ -162,10 +147,10 @@ static void test_level0_and_levels_from_store(void **state)
     evd_flush(a, 10000);
     /* the dashboard changes the level in the store; the agent follows */
     struct timespec ts = {0, 100000000};
-    for (int i = 0; i < 50 && tu_sql_int(db, "SELECT count(*) FROM endpoints") < 1; i++)
+    for (int i = 0; i < 50 && tu_sql_int(tu_db, "SELECT count(*) FROM endpoints") < 1; i++)
         nanosleep(&ts, NULL);
     sqlite3 *h;
-    sqlite3_open(db, &h);
+    sqlite3_open(tu_db, &h);
     sqlite3_busy_timeout(h, 5000);
     assert_int_equal(
         sqlite3_exec(h, "UPDATE endpoints SET level = 2 WHERE name = 'quiet'", NULL, NULL, NULL),
@@ -182,9 +167,9 @@ static void test_level0_and_levels_from_store(void **state)
     assert_int_equal(evd_endpoint_set_level(a, ep, 7), EVD_EINVAL);
     assert_int_equal(evd_endpoint_set_level(a, 99, 1), EVD_ENOENT);
     evd_close(a);
-    assert_int_equal(tu_sql_int(db, "SELECT level FROM endpoints WHERE name = 'quiet'"), 1);
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM requests"), 0);
-    assert_true(tu_sql_int(db, "SELECT last_access_us FROM endpoints") > 0);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT level FROM endpoints WHERE name = 'quiet'"), 1);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM requests"), 0);
+    assert_true(tu_sql_int(tu_db, "SELECT last_access_us FROM endpoints") > 0);
 }
 
 static void test_full_ring_drops_are_counted_and_stored(void **state)
@@ -198,7 +183,7 @@ static void test_full_ring_drops_are_counted_and_stored(void **state)
     struct timespec ts = {0, 50000000};
     nanosleep(&ts, NULL);
     sqlite3 *h;
-    sqlite3_open(db, &h);
+    sqlite3_open(tu_db, &h);
     assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     int full = 0;
     for (int i = 0; i < 5000; i++) {
@@ -215,11 +200,11 @@ static void test_full_ring_drops_are_counted_and_stored(void **state)
     assert_int_equal(c.recorded + c.dropped, 5000);
     /* close says records were lost */
     assert_int_equal(evd_close(a), EVD_EFULL);
-    long long rows = tu_sql_int(db, "SELECT count(*) FROM requests");
-    long long dropped = tu_sql_int(db, "SELECT dropped FROM endpoints WHERE name = 'busy'");
+    long long rows = tu_sql_int(tu_db, "SELECT count(*) FROM requests");
+    long long dropped = tu_sql_int(tu_db, "SELECT dropped FROM endpoints WHERE name = 'busy'");
     assert_int_equal(rows + dropped, 5000);
     assert_true(dropped >= full);
-    assert_int_equal(tu_sql_int(db, "SELECT dropped FROM instances"), dropped);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT dropped FROM instances"), dropped);
 }
 
 static void test_bad_git_keeps_recording(void **state)
@@ -228,12 +213,12 @@ static void test_bad_git_keeps_recording(void **state)
     evd_config *cfg = evd_config_new();
     evd_agent *a;
     char git[300];
-    snprintf(git, sizeof git, "%s/.git", dir);
+    snprintf(git, sizeof git, "%s/.git", tu_dir);
     FILE *f = fopen(git, "w"); /* a worktree-style .git file pointing nowhere */
-    fprintf(f, "gitdir: %s/nowhere\n", dir);
+    fprintf(f, "gitdir: %s/nowhere\n", tu_dir);
     fclose(f);
-    evd_config_set(cfg, "DATABASE", url);
-    evd_config_set(cfg, "GIT", dir);
+    evd_config_set(cfg, "DATABASE", tu_url);
+    evd_config_set(cfg, "GIT", tu_dir);
     assert_int_equal(evd_open(cfg, &a), EVD_ENOENT);
     evd_config_free(cfg);
     assert_non_null(strstr(evd_errmsg(a), "GIT"));
@@ -243,20 +228,20 @@ static void test_bad_git_keeps_recording(void **state)
     evd_req r = evd_req_begin(a, ep);
     assert_int_equal(evd_req_end(&r, 200, NULL, NULL), 0);
     assert_int_equal(evd_close(a), 0);
-    assert_int_equal(tu_sql_int(db, "SELECT count(*) FROM requests r JOIN versions v ON v.id = "
-                                    "r.version_id WHERE v.name = 'unknown'"),
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM requests r JOIN versions v ON v.id = "
+                                       "r.version_id WHERE v.name = 'unknown'"),
                      1);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_every_request_stored, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncation_counted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_level0_and_levels_from_store, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_full_ring_drops_are_counted_and_stored, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_bad_git_keeps_recording, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_request_stored, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_truncation_counted, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_level0_and_levels_from_store, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_full_ring_drops_are_counted_and_stored, tu_setup,
+                                        tu_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_git_keeps_recording, tu_setup, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,6 +66,28 @@ static inline char *tu_sql_text(const char *dbpath, const char *sql)
     }
     sqlite3_close(db);
     return out;
+}
+
+/* A temporary folder with a store URL in it, for tests that open agents:
+ * tu_dir, tu_db (the file) and tu_url (sqlite:///...).  Use tu_setup and
+ * tu_teardown as cmocka setup/teardown functions. */
+static char tu_dir[128], tu_db[256], tu_url[300];
+
+static inline int tu_setup(void **state)
+{
+    (void)state;
+    tu_tmpdir(tu_dir, sizeof tu_dir);
+    snprintf(tu_db, sizeof tu_db, "%s/evodash.db", tu_dir);
+    snprintf(tu_url, sizeof tu_url, "sqlite:///%s", tu_db); /* absolute: four slashes */
+    return 0;
+}
+
+static inline int tu_teardown(void **state)
+{
+    (void)state;
+    chmod(tu_dir, 0755); /* a test may have made it read-only */
+    tu_rmrf(tu_dir);
+    return 0;
 }
 
 /* Burn CPU for about ms milliseconds in a way the optimiser keeps. */
