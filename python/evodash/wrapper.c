@@ -61,9 +61,23 @@ static void ctx_release(void *p)
     pthread_mutex_unlock(&free_mu);
 }
 
+/* A thread may be ending (ctx_release) while another forks: the child
+ * must not inherit free_mu locked. */
+static void free_mu_lock(void)
+{
+    pthread_mutex_lock(&free_mu);
+}
+
+static void free_mu_unlock(void)
+{
+    pthread_mutex_unlock(&free_mu);
+}
+
 int reqctx_setup(void)
 {
-    return pthread_key_create(&ctx_key, ctx_release) ? -1 : 0;
+    if (pthread_key_create(&ctx_key, ctx_release))
+        return -1;
+    return pthread_atfork(free_mu_lock, free_mu_unlock, free_mu_unlock) ? -1 : 0;
 }
 
 reqctx *reqctx_get(void)
