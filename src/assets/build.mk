@@ -23,5 +23,5 @@ check-ui: $(UI_DEPS)
 bench-ui: $(UI_DEPS) tests/integration/fill.c
 	node tests/ui/bench_ui.mjs
 
-# (check-ui joins CHECK_EXTRA once its tests are in)
+CHECK_EXTRA += check-ui
 .PHONY: check-ui bench-ui

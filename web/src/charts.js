@@ -164,7 +164,10 @@ export function boxOption(items, label, colour) {
 // Bubbles: rows × versions, area proportional to the average duration.
 export function bubbleOption(items, key) {
   if (!items.length) return null;
-  const rows = [...new Set(items.map((i) => i[key]))];
+  // rows by traffic, busiest first; the zoom window starts on the top 25
+  const tot = new Map();
+  for (const i of items) tot.set(i[key], (tot.get(i[key]) || 0) + i.count);
+  const rows = [...tot.keys()].sort((a, b) => tot.get(b) - tot.get(a)).reverse();
   const vers = [...new Set(items.map((i) => i.version))];
   const maxAvg = Math.max(...items.map((i) => i.avg_us));
   return {
@@ -174,7 +177,7 @@ export function bubbleOption(items, key) {
     },
     xAxis: { type: 'category', data: vers, name: 'version' },
     yAxis: { type: 'category', data: rows },
-    dataZoom: zoomY,
+    dataZoom: zoomY.map((z) => ({ ...z, startValue: Math.max(0, rows.length - 25), endValue: rows.length - 1 })),
     series: [
       {
         name: 'average duration',

@@ -273,7 +273,7 @@ export async function render(root, go, id) {
   jobs.push(fill(bi, () => all(`api/endpoints/${id}/bubbles`, { ...rp, by: 'ip' }), (d) => bubbleOption(d.items, 'ip')));
 
   // Outliers: a table; a click opens the detail panel.
-  const obox = h('div.tablecard.wide', { 'data-state': 'loading' }, h('div.note', null, 'Loading outliers…'));
+  const obox = h('div.tablecard.wide.outliers', { 'data-state': 'loading' }, h('div.note', null, 'Loading outliers…'));
   const panel = h('div.panel', { hidden: true, 'data-panel': 'outlier' });
   root.append(h('h3', null, 'Outliers'), obox, panel);
   jobs.push(
