@@ -3,6 +3,8 @@
 # check-python installs the binding the way users do (pip, offline, into a
 # venv made from Debian's /usr/bin/python3 with system site packages, so
 # Debian's Flask, pytest and gunicorn are used) and runs its pytest suite.
+# Each run builds in its own copy and venv, so that two `make check` runs
+# in one checkout never reinstall under each other's tests.
 
 PY_VENV    := build/python/venv
 PY         := $(PY_VENV)/bin/python
@@ -13,14 +15,23 @@ $(PY):
 	@mkdir -p $(@D)/..
 	/usr/bin/python3 -m venv --system-site-packages $(PY_VENV)
 
+# The venv the benchmark uses.
 $(PY_STAMP): $(PY) $(PY_SRC) build/rel/libevodash.a
-	rm -rf python/build
-	$(PY) -m pip install -q --no-build-isolation --no-index --no-deps --force-reinstall ./python
-	rm -rf python/build python/evodash.egg-info
+	rm -rf build/python/src && mkdir -p build/python/src
+	cp -r python/setup.py python/evodash build/python/src/
+	EVODASH_ROOT=$(CURDIR) $(PY) -m pip install -q --no-build-isolation --no-index --no-deps \
+	    --force-reinstall ./build/python/src
 	@touch $@
 
-check-python: $(PY_STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider python/tests
+check-python: build/rel/libevodash.a
+	@set -e; d=build/python/check.$$$$; rm -rf $$d; mkdir -p $$d/src; \
+	trap 'rm -rf $$d' EXIT; \
+	cp -r python/setup.py python/evodash $$d/src/; \
+	/usr/bin/python3 -m venv --system-site-packages $$d/venv; \
+	echo "check-python: pip install --no-build-isolation (offline) into $$d/venv"; \
+	EVODASH_ROOT=$(CURDIR) $$d/venv/bin/python -m pip install -q --no-build-isolation \
+	    --no-index --no-deps ./$$d/src; \
+	$$d/venv/bin/python -m pytest -q -p no:cacheprovider python/tests
 
 bench-flask_overhead: $(PY_STAMP)
 	$(PY) bench/bench_flask_overhead.py
