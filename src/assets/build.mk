@@ -20,8 +20,9 @@ check-ui: $(UI_DEPS)
 	src/assets/gen-spa.sh --check
 	node --test --test-concurrency=1 tests/ui/
 
-bench-ui: $(UI_DEPS) tests/integration/fill.c
+bench-ui: $(UI_DEPS)
 	node tests/ui/bench_ui.mjs
 
 CHECK_EXTRA += check-ui
+BENCHES     += ui
 .PHONY: check-ui bench-ui

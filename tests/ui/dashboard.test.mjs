@@ -297,6 +297,12 @@ test('time-zone selector and date-range picker reach the API', { timeout: 60000 
   const daily = (await apiGet(page, `api/daily?per_page=1000&tz=UTC&from=${from}`)).body;
   assert.equal(daily.days.length, 7);
   assert.ok((await chartSeries(page, 'api-daily')).every((x) => x.n === 7));
+  assert.deepEqual(lengths(await chartSeries(page, 'api-heatmap')), [7 * 24]);
+  // The range also comes from a link.
+  await page.goto(server.url + `?from=${from}&tz=UTC#/endpoint/${EP}`);
+  await settled(page);
+  assert.equal(await page.inputValue('#from'), from);
+  assert.deepEqual(lengths(await chartSeries(page, 'ep-heatmap')), [7 * 24]);
   await page.screenshot({ path: shotPath('overview-7days-range'), fullPage: false });
   await s.close();
 });

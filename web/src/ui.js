@@ -7,6 +7,15 @@ export const state = {
   to: '', // YYYY-MM-DD, inclusive; '' = now
 };
 
+// A link may carry the range and zone: /dashboard/?from=2026-10-01&to=2026-10-31&tz=UTC
+{
+  const q = new URLSearchParams(location.search);
+  const day = /^\d{4}-\d{2}-\d{2}$/;
+  if (day.test(q.get('from') || '')) state.from = q.get('from');
+  if (day.test(q.get('to') || '')) state.to = q.get('to');
+  if (q.get('tz')) state.tz = q.get('tz');
+}
+
 export const isAdmin = () => state.user && state.user.role === 'admin';
 
 // h('div.card', {onclick}, child...) — a tiny element builder.
@@ -46,7 +55,8 @@ export function rangeParams(defaultDays) {
 // Number of days the range covers, for the heat maps' `days` parameter.
 export function rangeDays() {
   if (!state.from) return 30;
-  const end = state.to ? new Date(state.to + 'T00:00:00Z') : new Date();
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: state.tz }).format(new Date());
+  const end = new Date((state.to || today) + 'T00:00:00Z');
   const days = Math.round((end - new Date(state.from + 'T00:00:00Z')) / 86400000) + 1;
   return Math.max(1, Math.min(366, days));
 }
