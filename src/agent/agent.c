@@ -108,8 +108,30 @@ void agent_wait(evd_agent *a, int ms)
         ts.tv_nsec -= 1000000000;
     }
     pthread_mutex_lock(&a->wake_mu);
-    if (!atomic_load(&a->stopping))
+    if (!atomic_load(&a->stopping) && !a->wake_pending)
         pthread_cond_timedwait(&a->wake, &a->wake_mu, &ts);
+    a->wake_pending = 0;
+    pthread_mutex_unlock(&a->wake_mu);
+}
+
+int agent_max_level(const evd_agent *a)
+{
+    evd_agent *m = (evd_agent *)a;
+    int n = atomic_load_explicit(&m->n_endpoints, memory_order_acquire), max = 0;
+    for (int i = 0; i < n; i++) {
+        int l = atomic_load_explicit(&m->eps[i].level, memory_order_relaxed);
+        if (l > max)
+            max = l;
+    }
+    return max;
+}
+
+/* Cut every agent_wait() short, now or at its next call. */
+void agent_wake(evd_agent *a)
+{
+    pthread_mutex_lock(&a->wake_mu);
+    a->wake_pending = 1;
+    pthread_cond_broadcast(&a->wake);
     pthread_mutex_unlock(&a->wake_mu);
 }
 
@@ -215,9 +237,7 @@ void agent_stop_threads(evd_agent *a)
     if (!a->threads_started)
         return;
     atomic_store(&a->stopping, 1);
-    pthread_mutex_lock(&a->wake_mu);
-    pthread_cond_broadcast(&a->wake);
-    pthread_mutex_unlock(&a->wake_mu);
+    agent_wake(a);
     /* watchdog and sampler first: their captures end up in records the
      * writer still has to write */
     pthread_join(a->sampler, NULL);
@@ -351,9 +371,7 @@ int evd_flush(evd_agent *a, int timeout_ms)
         return 0;
     uint64_t target = ring_accepted(&a->ring);
     struct timespec ts = {0, 1000000};
-    pthread_mutex_lock(&a->wake_mu);
-    pthread_cond_broadcast(&a->wake);
-    pthread_mutex_unlock(&a->wake_mu);
+    agent_wake(a);
     for (int waited = 0; atomic_load(&a->done_pos) < target; waited++) {
         if (waited >= timeout_ms)
             return EVD_EBUSY;
@@ -448,9 +466,7 @@ int evd_endpoint_register(evd_agent *a, const char *name, const char *rule, cons
     atomic_store_explicit(&a->n_endpoints, n + 1, memory_order_release);
     *id = n;
     /* wake the writer so that the store's level (if any) applies soon */
-    pthread_mutex_lock(&a->wake_mu);
-    pthread_cond_broadcast(&a->wake);
-    pthread_mutex_unlock(&a->wake_mu);
+    agent_wake(a);
 done:
     pthread_mutex_unlock(&a->reg_mu);
     return rc;

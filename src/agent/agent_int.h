@@ -103,6 +103,7 @@ struct evd_agent {
     pthread_mutex_t cap_mu;  /* one stack capture at a time */
     pthread_mutex_t wake_mu;
     pthread_cond_t wake;
+    int wake_pending; /* under wake_mu */
     pthread_t writer, watchdog, sampler;
     int threads_started;
     _Atomic int threads_ready; /* threads past their start-up allocations */
@@ -127,6 +128,11 @@ struct evd_agent {
 int agent_fail(evd_agent *a, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int64_t agent_now_us(const evd_agent *a);
 void agent_wait(evd_agent *a, int ms);
+void agent_wake(evd_agent *a);
+/* The highest monitoring level of any endpoint: the watchdog and sampler
+ * idle (waking every AGENT_IDLE_SCAN_MS) while it is below theirs. */
+int agent_max_level(const evd_agent *a);
+#define AGENT_IDLE_SCAN_MS 100
 int agent_start_threads(evd_agent *a);
 void agent_stop_threads(evd_agent *a);
 

@@ -44,6 +44,10 @@ void *sampler_main(void *arg)
     if (!buf)
         return NULL;
     while (!atomic_load(&a->stopping)) {
+        if (agent_max_level(a) < EVD_LEVEL_PROFILE) { /* nothing to sample */
+            agent_wait(a, AGENT_IDLE_SCAN_MS);
+            continue;
+        }
         nanosleep(&ts, NULL);
         int64_t now = clock_mono_ns();
         for (int i = 0; i < AGENT_SLOTS; i++) {

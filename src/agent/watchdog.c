@@ -93,6 +93,11 @@ void *watchdog_main(void *arg)
     if (!prev || !buf)
         goto done;
     while (!atomic_load(&a->stopping)) {
+        /* Nothing to watch while no endpoint is at level 2 or more. */
+        if (agent_max_level(a) < EVD_LEVEL_OUTLIER) {
+            agent_wait(a, AGENT_IDLE_SCAN_MS);
+            continue;
+        }
         int64_t now = clock_mono_ns();
         if (now - prev_at > (int64_t)CPU_REFRESH_MS * 1000000 && !sysinfo_read_cpu(prev))
             prev_at = now;

@@ -41,9 +41,12 @@
 #define WRITER_BACKOFF_MAX_MS      1000
 #define WRITER_REOPEN_MS           2000
 #define WRITER_SYNC_MS             1000
-#define WRITER_IDLE_MS             2
-#define WRITER_STOP_WAIT_MS        1000
-#define ACC_MAX                    64
+/* Between small batches the writer gathers for this long: fewer, larger
+ * transactions cost the host's cores less.  The ring holds 64k records, so
+ * up to ~3M requests/s are absorbed meanwhile; a flush or close wakes it. */
+#define WRITER_GATHER_MS    20
+#define WRITER_STOP_WAIT_MS 1000
+#define ACC_MAX             64
 
 typedef struct acc {
     int used;
@@ -281,14 +284,20 @@ static int put_line(void *u, int position, int indent, const char *function, con
     return store_insert_profile_line(t->st, &p);
 }
 
-static int write_captures(evd_agent *a, const ring_rec *r, const capture *c, int64_t rowid)
+static int write_captures(evd_agent *a, const ring_rec *r, const capture *c, int64_t rowid,
+                          int64_t dur_us)
 {
     int rc = 0;
     if (c->outlier) {
-        store_outlier o = {rowid,           a->eps[r->endpoint].store_id,
-                           r->ts_ns / 1000, r->dur_ns / 1000,
-                           c->stack,        c->cpu,
-                           c->memory,       c->details};
+        /* the same rounding as the request row, so the two agree */
+        store_outlier o = {.request_id = rowid,
+                           .endpoint_id = a->eps[r->endpoint].store_id,
+                           .ts_us = r->ts_ns / 1000,
+                           .duration_us = dur_us,
+                           .stack = c->stack,
+                           .cpu = c->cpu,
+                           .memory = c->memory,
+                           .details = c->details};
         if ((rc = store_insert_outlier(a->store, &o)))
             return rc;
     }
@@ -319,7 +328,7 @@ static int write_batch(writer *w, const ring_rec *recs, size_t n)
         int64_t rowid;
         if ((rc = store_insert_request(a->store, &q, &rowid)))
             goto fail;
-        if (w->caps[i] && (rc = write_captures(a, r, w->caps[i], rowid)))
+        if (w->caps[i] && (rc = write_captures(a, r, w->caps[i], rowid, dur_us)))
             goto fail;
         acc *c = acc_for(w, (int)r->endpoint, ts_us / 3600000000);
         if (!c) {
@@ -430,6 +439,8 @@ void *writer_main(void *arg)
             process_batch(&w, n);
             atomic_store(&a->done_pos, ring_drained(&a->ring));
             housekeeping(&w, 0);
+            if (n < AGENT_BATCH_MAX / 4 && !atomic_load(&a->stopping))
+                agent_wait(a, WRITER_GATHER_MS);
             continue;
         }
         atomic_store(&a->done_pos, ring_drained(&a->ring));
@@ -449,7 +460,7 @@ void *writer_main(void *arg)
             continue;
         }
         housekeeping(&w, 0);
-        agent_wait(a, WRITER_IDLE_MS);
+        agent_wait(a, WRITER_GATHER_MS);
     }
     housekeeping(&w, 1);
 done:
