@@ -39,7 +39,7 @@ async function open({ width = 1280, height = 800, allow = [] } = {}) {
     // expected to be a 401.
     if (!loggedIn && /status of 401/.test(m.text())) return;
     if (allow.some((re) => re.test(m.text()))) return;
-    errors.push(m.text());
+    errors.push(`${m.text()} @ ${m.location().url}`);
   });
   page.on('pageerror', (e) => errors.push('pageerror: ' + e.message));
   return {
