@@ -120,7 +120,9 @@ export async function settled(page, timeout = 30000) {
   await page.waitForFunction(
     () => {
       const m = document.getElementById('main');
-      if (!m || (m.dataset.state !== 'ready' && m.dataset.state !== 'error')) return false;
+      if (!m) return false;
+      if (m.dataset.state === 'error') return true;
+      if (m.dataset.state !== 'ready') return false;
       return !document.querySelector('[data-state="loading"]');
     },
     null,

@@ -56,10 +56,12 @@ export function card(parent, name, title, opts = {}) {
       inst.on('finished', () => {
         c.dataset.state = 'drawn';
       });
+      const cartesian = option.xAxis && option.yAxis;
       inst.setOption(
         {
           animation: false,
           tooltip: { confine: true },
+          toolbox: cartesian ? { right: 8, top: 0, itemSize: 12, feature: { dataZoom: {}, restore: {}, saveAsImage: {} } } : { right: 8, top: 0, itemSize: 12, feature: { saveAsImage: {} } },
           ...option,
         },
         true,

@@ -6,7 +6,14 @@ export async function render(root) {
   root.append(h('h2', null, 'Counters'));
   const box = h('div.tablecard', { 'data-state': 'loading' }, h('div.note', null, 'Loading counters…'));
   root.append(box);
-  const d = await all('api/counters', { tz: state.tz });
+  let d;
+  try {
+    d = await all('api/counters', { tz: state.tz });
+  } catch (e) {
+    box.dataset.state = 'error';
+    box.replaceChildren(h('p.note', null, 'Could not load: ' + e.message));
+    throw e;
+  }
   const t = d.totals;
   const kids = [];
   if (t.dropped || t.endpoint_dropped)

@@ -351,6 +351,10 @@ export async function render(root, go, id) {
     ),
   );
   const results = await Promise.allSettled(jobs);
+  if (tbox.dataset.state === 'loading') {
+    tbox.dataset.state = 'error';
+    tbox.replaceChildren(h('p.note', null, 'The profile could not be loaded.'));
+  }
   const bad = results.find((r) => r.status === 'rejected');
   if (bad) throw bad.reason;
 }

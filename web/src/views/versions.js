@@ -44,7 +44,14 @@ export async function render(root) {
       ),
     );
     ibox.dataset.state = 'drawn';
-  })();
+  })().catch((e) => {
+    for (const b of [vbox, ibox])
+      if (b.dataset.state === 'loading') {
+        b.dataset.state = 'error';
+        b.replaceChildren(h('p.note', null, 'Could not load: ' + e.message));
+      }
+    throw e;
+  });
   await Promise.all([
     tables,
     fill(
