@@ -23,7 +23,7 @@ $(PY_STAMP): $(PY) $(PY_SRC) build/rel/libevodash.a
 	    --force-reinstall ./build/python/src
 	@touch $@
 
-check-python: build/rel/libevodash.a
+check-python: build/rel/libevodash.a build/rel/evodash
 	@set -e; d=build/python/check.$$$$; rm -rf $$d; mkdir -p $$d/src; \
 	trap 'rm -rf $$d' EXIT; \
 	cp -r python/setup.py python/evodash $$d/src/; \

@@ -20,7 +20,7 @@ static PyMethodDef module_methods[] = {
     {"_after_fork_child", capture_after_fork_child, METH_NOARGS,
      "os.register_at_fork(after_in_child=...)"},
     {"_shutdown", shutdown, METH_NOARGS, "Stop the capture callbacks (interpreter exit)."},
-    {"import_fmd", (PyCFunction)(void (*)(void))fmd_import, METH_VARARGS | METH_KEYWORDS,
+    {"import_fmd", (PyCFunction)(void (*)(void))fmd_import_py, METH_VARARGS | METH_KEYWORDS,
      "import_fmd(source, into) -> dict of counts: copy a Flask-MonitoringDashboard "
      "SQLite database into an evodash store."},
     {NULL, NULL, 0, NULL},

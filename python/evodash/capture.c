@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "module.h"
+#include "core/secret.h"
 
 #define MAX_FRAMES 256
 
@@ -92,22 +93,6 @@ void capture_shutdown(void)
 {
     atomic_store(&py_alive, 0);
     drain_callbacks();
-}
-
-int capture_is_secret(const char *name)
-{
-    static const char *const marks[] = {"auth",  "cookie",     "passw",     "pwd",     "secret",
-                                        "token", "api_key",    "apikey",    "api-key", "session",
-                                        "csrf",  "credential", "signature", "private", NULL};
-    char low[128];
-    size_t n = 0;
-    for (; name[n] && n < sizeof low - 1; n++)
-        low[n] = (char)tolower((unsigned char)name[n]);
-    low[n] = 0;
-    for (int i = 0; marks[i]; i++)
-        if (strstr(low, marks[i]))
-            return 1;
-    return 0;
 }
 
 /* ---- stacks ---------------------------------------------------------------- */
@@ -197,7 +182,7 @@ static void mask_query(const char *qs, char *out, size_t cap)
         size_t nlen = eq ? (size_t)(eq - qs) : len;
         snprintf(name, sizeof name, "%.*s", (int)(nlen < sizeof name ? nlen : sizeof name - 1), qs);
         int w;
-        if (eq && capture_is_secret(name))
+        if (eq && secret_name(name))
             w = snprintf(out + at, cap - at, "%s%.*s=***", at ? "&" : "", (int)nlen, qs);
         else
             w = snprintf(out + at, cap - at, "%s%.*s", at ? "&" : "", (int)len, qs);
@@ -248,7 +233,7 @@ static void header_name(const char *key, char *out, size_t cap)
 
 static void put_masked(json_t *obj, const char *name, const char *value)
 {
-    json_object_set_new(obj, name, json_string(capture_is_secret(name) ? "***" : value));
+    json_object_set_new(obj, name, json_string(secret_name(name) ? "***" : value));
 }
 
 static void headers_environ(PyObject *env, json_t *headers, json_t *environ)

@@ -78,8 +78,6 @@ int64_t mono_ns(void);
 /* capture.c: the agent's callbacks; `user` is the Binding. */
 int capture_stack(void *user, uint64_t thread, void *ctx, char *buf, size_t cap);
 int capture_details(void *user, uint64_t thread, void *ctx, char *buf, size_t cap);
-/* 1 if the name of a header, form field or variable marks a secret. */
-int capture_is_secret(const char *name);
 /* Called from os.register_at_fork hooks and at exit. */
 PyObject *capture_before_fork(PyObject *self, PyObject *unused);
 PyObject *capture_after_fork(PyObject *self, PyObject *unused);
@@ -96,8 +94,8 @@ extern PyTypeObject Config_Type;
 /* Borrowed evd_config of a Config object, or NULL with TypeError set. */
 evd_config *config_of(PyObject *obj);
 
-/* fmd_import.c */
-PyObject *fmd_import(PyObject *self, PyObject *args, PyObject *kw);
+/* fmd_glue.c */
+PyObject *fmd_import_py(PyObject *self, PyObject *args, PyObject *kw);
 
 extern PyObject *EvodashError;
 

@@ -114,6 +114,24 @@ def test_import_fmd_command_line(tmp_path):
     assert rows(dst, "SELECT count(*) FROM requests") == [(6,)]
 
 
+def test_import_fmd_evodash_command(tmp_path):
+    """The same importer behind `evodash import-fmd` (the C command line)."""
+    import os
+    cli = os.path.join(os.path.dirname(__file__), "..", "..", "build", "rel", "evodash")
+    if not os.path.exists(cli):
+        pytest.skip("build/rel/evodash is not built")
+    src, dst = str(tmp_path / "flask_monitoringdashboard.db"), str(tmp_path / "e.db")
+    build_fmd(src)
+    out = subprocess.run([cli, "import-fmd", src, "--into", "sqlite:///" + dst],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "6 requests" in out.stdout
+    assert rows(dst, "SELECT count(*) FROM requests") == [(6,)]
+    bad = subprocess.run([cli, "import-fmd", str(tmp_path / "missing.db")],
+                         capture_output=True, text=True, cwd=str(tmp_path))
+    assert bad.returncode == 1 and "missing.db" in bad.stderr
+
+
 def test_import_fmd_bad_input(tmp_path):
     dst = "sqlite:///" + str(tmp_path / "e.db")
     with pytest.raises(evodash.EvodashError, match="cannot open"):

@@ -4,11 +4,12 @@
 #ifndef EVD_CLI_COMMANDS_H
 #define EVD_CLI_COMMANDS_H
 
-int cmd_stats(int argc, char **argv);    /* cmd_stats.c */
-int cmd_utillog(int argc, char **argv);  /* cmd_trace.c */
-int cmd_profile(int argc, char **argv);  /* cmd_trace.c */
-int cmd_validate(int argc, char **argv); /* cmd_trace.c */
-int cmd_simulate(int argc, char **argv); /* cmd_sim.c */
-int cmd_serve(int argc, char **argv);    /* cmd_serve.c */
+int cmd_stats(int argc, char **argv);      /* cmd_stats.c */
+int cmd_utillog(int argc, char **argv);    /* cmd_trace.c */
+int cmd_profile(int argc, char **argv);    /* cmd_trace.c */
+int cmd_validate(int argc, char **argv);   /* cmd_trace.c */
+int cmd_simulate(int argc, char **argv);   /* cmd_sim.c */
+int cmd_serve(int argc, char **argv);      /* cmd_serve.c */
+int cmd_import_fmd(int argc, char **argv); /* cmd_import.c */
 
 #endif

@@ -19,13 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "module.h"
+#include "evodash.h"
+#include "core/secret.h"
 #include "core/sketch.h"
+#include "store/fmd_import.h"
 #include "store/store.h"
-
-typedef struct counts {
-    long endpoints, versions, requests, outliers, profile_lines;
-} counts;
 
 typedef struct idmap {
     int64_t *from, *to;
@@ -39,7 +37,7 @@ typedef struct job {
     int has_outliers, has_stack;
     idmap eps;
     int64_t instance;
-    counts c;
+    fmd_counts c;
     char err[512];
 } job;
 
@@ -270,7 +268,7 @@ static json_t *parse_headers(const char *text)
                 v++;
             char *val = strndup(v, (size_t)(eol - v));
             if (val)
-                json_object_set_new(o, name, json_string(capture_is_secret(name) ? "***" : val));
+                json_object_set_new(o, name, json_string(secret_name(name) ? "***" : val));
             free(val);
         }
         p = eol + strspn(eol, "\r\n");
@@ -539,34 +537,22 @@ static int run_import(job *j, const char *src, const char *into)
     return 0;
 }
 
-PyObject *fmd_import(PyObject *self, PyObject *args, PyObject *kw)
+int fmd_import(const char *src, const char *into, fmd_counts *out, char *err, size_t errcap)
 {
-    (void)self;
-    static char *kwlist[] = {"source", "into", NULL};
-    const char *into = "sqlite:///evodash.db";
-    PyObject *srcb = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|s", kwlist, PyUnicode_FSConverter, &srcb, &into))
-        return NULL;
     job *j = calloc(1, sizeof *j);
     if (!j) {
-        Py_DECREF(srcb);
-        return PyErr_NoMemory();
+        snprintf(err, errcap, "out of memory");
+        return EVD_ENOMEM;
     }
-    PyThreadState *ts = PyEval_SaveThread();
-    int rc = run_import(j, PyBytes_AS_STRING(srcb), into);
+    int rc = run_import(j, src, into ? into : "sqlite:///evodash.db");
     store_close(j->st);
     sqlite3_close(j->src);
-    PyEval_RestoreThread(ts);
-    PyObject *res = NULL;
     if (rc)
-        PyErr_SetString(EvodashError, j->err);
-    else
-        res = Py_BuildValue("{s:l,s:l,s:l,s:l,s:l}", "endpoints", j->c.endpoints, "versions",
-                            j->c.versions, "requests", j->c.requests, "outliers", j->c.outliers,
-                            "profile_lines", j->c.profile_lines);
+        snprintf(err, errcap, "%s", j->err);
+    else if (out)
+        *out = j->c;
     free(j->eps.from);
     free(j->eps.to);
     free(j);
-    Py_DECREF(srcb);
-    return res;
+    return rc ? EVD_EIO : 0;
 }
