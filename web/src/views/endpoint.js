@@ -137,7 +137,7 @@ async function outlierDetail(panel, id) {
             name: 'memory',
             type: 'pie',
             radius: ['40%', '70%'],
-            label: { formatter: (p) => `${p.name}\n${(p.value / 1048576).toFixed(1)} MiB` },
+            label: { formatter: (p) => `${p.name}: ${(p.value / 1073741824).toFixed(2)} GiB` },
             data: [
               { name: 'used', value: m.used_bytes, itemStyle: { color: '#d7191c' } },
               { name: 'free', value: Math.max(0, m.total_bytes - m.used_bytes), itemStyle: { color: '#abd9e9' } },
