@@ -173,6 +173,12 @@ test('admin: every chart of an endpoint page matches the API', { timeout: 90000 
   const roots = prof.items.filter((l) => l.version === lastVer && l.indent === 0).length;
   assert.ok(roots > 0);
   assert.deepEqual(lengths(await chartSeries(page, 'ep-profile')), [roots]);
+  // ... and as a flame graph: one bar per line of the version.
+  await page.selectOption('[data-profile-kind]', 'flame');
+  const flame = await chartSeries(page, 'ep-profile');
+  assert.deepEqual(flame.map((x) => [x.type, x.n]), [['custom', prof.items.filter((l) => l.version === lastVer).length]]);
+  await page.locator('[data-chart="ep-profile"]').screenshot({ path: shotPath('profile-flame') });
+  await page.selectOption('[data-profile-kind]', 'sunburst');
 
   // Outliers table and detail panel.
   const outl = await get(`api/endpoints/${EP}/outliers?per_page=1000&tz=UTC`);

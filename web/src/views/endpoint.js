@@ -89,6 +89,56 @@ export function nest(lines) {
   return root;
 }
 
+// Flame graph rows: [depth, x0, x1, function, duration]; a child's share
+// of its parent is its duration over the children's total when they
+// overlap (sampled durations of children can sum past the parent's).
+function flameRows(nodes, depth, x0, width, out) {
+  const total = nodes.reduce((a, n) => a + n.duration_us, 0);
+  const scale = total > width ? width / total : 1;
+  let x = x0;
+  for (const n of nodes) {
+    const w = n.duration_us * scale;
+    out.push([depth, x, x + w, n.function, n.duration_us]);
+    flameRows(n.children, depth + 1, x, w, out);
+    x += w;
+  }
+  return out;
+}
+
+function flameOption(tree) {
+  const total = tree.reduce((a, n) => a + n.duration_us, 0);
+  const rows = flameRows(tree, 0, 0, total, []);
+  const depth = Math.max(...rows.map((r) => r[0])) + 1;
+  const hue = (s) => [...s].reduce((a, c) => (a * 31 + c.charCodeAt(0)) % 360, 7);
+  return {
+    grid: { left: 10, right: 10, top: 10, bottom: 10 },
+    tooltip: { formatter: (p) => `${p.value[3]}<br>${fmtUs(p.value[4])}` },
+    xAxis: { type: 'value', min: 0, max: total, show: false },
+    yAxis: { type: 'value', min: 0, max: Math.max(depth, 10), inverse: true, show: false },
+    dataZoom: [{ type: 'inside', xAxisIndex: 0, filterMode: 'weakFilter' }],
+    series: [
+      {
+        name: 'flame',
+        type: 'custom',
+        encode: { x: [1, 2], y: 0 },
+        data: rows,
+        renderItem: (params, api) => {
+          const a = api.coord([api.value(1), api.value(0)]);
+          const b = api.coord([api.value(2), api.value(0) + 1]);
+          const w = Math.max(0, b[0] - a[0] - 1);
+          return {
+            type: 'rect',
+            shape: { x: a[0], y: a[1], width: w, height: b[1] - a[1] - 1 },
+            style: { fill: `hsl(${hue(String(api.value(3)))}, 70%, 55%)` },
+            textContent: { style: { text: w > 30 ? String(api.value(3)) : '', fill: '#fff', width: w - 4, overflow: 'truncate', fontSize: 11 } },
+            textConfig: { position: 'insideLeft' },
+          };
+        },
+      },
+    ],
+  };
+}
+
 const toSun = (nodes) => nodes.map((n) => ({ name: n.function, value: n.duration_us, children: toSun(n.children) }));
 
 async function outlierDetail(panel, id) {
@@ -307,11 +357,12 @@ export async function render(root, go, id) {
   // Grouped profiler of one version: tree table and sunburst.
   const pgrid = h('div.grid');
   root.append(h('h3', null, 'Profiler'), pgrid);
-  const sun = card(pgrid, 'ep-profile', 'Grouped profile (sunburst, by time)', { height: 420 });
+  const sun = card(pgrid, 'ep-profile', 'Grouped profile (by time)', { height: 420 });
   const tbox = h('div.tablecard', { 'data-state': 'loading' }, h('div.note', null, 'Loading profile…'));
   pgrid.append(tbox);
   const vsel = h('select', { 'aria-label': 'version' });
-  sun.tools.append(vsel);
+  const kind = h('select', { 'aria-label': 'chart kind', 'data-profile-kind': '' }, h('option', { value: 'sunburst' }, 'sunburst'), h('option', { value: 'flame' }, 'flame graph'));
+  sun.tools.append(kind, vsel);
   let plines = [];
   const paintProfile = () => {
     const tree = nest(plines.filter((l) => l.version === vsel.value));
@@ -323,15 +374,18 @@ export async function render(root, go, id) {
     }
     tbox.replaceChildren(treeTable(tree));
     tbox.dataset.state = 'drawn';
+    if (kind.value === 'flame') return flameOption(tree);
     return {
       tooltip: { formatter: (p) => `${p.name}<br>${fmtUs(p.value)}` },
       series: [{ name: 'profile', type: 'sunburst', data: toSun(tree), radius: [0, '95%'], label: { rotate: 'radial', minAngle: 8 } }],
     };
   };
-  vsel.addEventListener('change', () => {
+  const repaint = () => {
     const o = paintProfile();
     if (o) sun.draw(o);
-  });
+  };
+  vsel.addEventListener('change', repaint);
+  kind.addEventListener('change', repaint);
   jobs.push(
     fill(
       sun,
