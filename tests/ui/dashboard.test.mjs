@@ -4,7 +4,9 @@
 // range picker, error banner, phone width.  Screenshots: build/screenshots.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, serveAppIfNeeded, login, settled, chartSeries, apiGet, shotPath, ADMIN, GUEST } from './harness.mjs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ROOT, startServer, launch, serveAppIfNeeded, login, settled, chartSeries, apiGet, shotPath, ADMIN, GUEST } from './harness.mjs';
 
 let server, chrome, intercepted;
 const EP = 1; // api.search: level 3, with outliers and profiles
@@ -356,3 +358,22 @@ function hexToRgb(hex) {
   const n = parseInt(hex.slice(1), 16);
   return `rgb(${n >> 16}, ${(n >> 8) & 255}, ${n & 255})`;
 }
+
+test('the binary serves exactly the files of web/src', { timeout: 30000 }, async (t) => {
+  const html = await (await fetch(server.url)).text();
+  if (!html.includes('data-evodash-spa')) {
+    t.skip('src/dash does not call assets_get() yet');
+    return;
+  }
+  const dir = join(ROOT, 'web', 'src');
+  const walk = (d) => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]));
+  for (const f of walk(dir)) {
+    const rel = relative(dir, f);
+    const r = await fetch(server.url + (rel === 'index.html' ? '' : 'static/' + rel));
+    assert.equal(r.status, 200, rel);
+    assert.ok(Buffer.from(await r.arrayBuffer()).equals(readFileSync(f)), `${rel} is served as committed`);
+  }
+  const e = await fetch(server.url + 'static/echarts.min.js');
+  assert.ok(Buffer.from(await e.arrayBuffer()).equals(readFileSync(join(ROOT, 'web/node_modules/echarts/dist/echarts.min.js'))));
+  assert.equal((await fetch(server.url + 'static/nope.js')).status, 404);
+});
