@@ -43,8 +43,9 @@ for (const f of files) {
 console.log(`ui_assets: ${files.length} files, ${(raw / 1024).toFixed(0)} KiB raw, ${(gz / 1024).toFixed(0)} KiB gzipped (app ${(appGz / 1024).toFixed(1)} KiB, ECharts ${((gz - appGz) / 1024).toFixed(0)} KiB)`);
 
 const server = await startServer({ db });
-const chrome = await launch();
+let chrome = null;
 try {
+  chrome = await launch();
   const ctx = await chrome.browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'UTC' });
   const intercepted = await serveAppIfNeeded(ctx, server.url);
   if (intercepted) console.log('bench-ui: NOTE the app files came from web/src through the harness (src/dash does not serve them yet)');
@@ -82,6 +83,6 @@ try {
   await ctx.close();
   console.log(`ui_worst_page: ${worst.toFixed(0)} ms`);
 } finally {
-  await chrome.close();
+  if (chrome) await chrome.close();
   await server.stop();
 }
