@@ -127,9 +127,10 @@ build/rel/examples/%: examples/%.c build/rel/libevodash.a
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(INCS) $(PKG_CFLAGS) $(CFLAGS_rel) $< -o $@ build/rel/libevodash.a $(PKG_LIBS)
 
-demo: all build/rel/examples/demo_traffic
-	build/rel/examples/demo_traffic evodash.db
-	build/rel/evodash stats --db sqlite:///evodash.db
+# A store with 60 days of realistic history, the example C service recording
+# live traffic into it, and the dashboard on the service's port; Ctrl-C stops.
+demo: all build/rel/examples/demo_history build/rel/examples/c_service
+	examples/demo_run.sh build/rel
 
 # ---- install ----------------------------------------------------------------
 install: all

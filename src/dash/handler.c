@@ -633,26 +633,31 @@ json_t *dash_time(const tz_zone *tz, int64_t us)
 
 /* ---- static pages -------------------------------------------------------- */
 
-static const char index_html[] =
-    "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>evodash</title></head>\n"
-    "<body><h1>evodash</h1>\n<p>The dashboard application is not bundled yet. The JSON API "
-    "is served under <code>api/</code>; log in with <code>POST login</code>.</p>\n"
-    "</body></html>\n";
-
-static int route_index(dctx *c)
+/* The dashboard app and ECharts, embedded by src/assets (spa.S, echarts.S):
+ * served from memory, so nothing is ever read from disk. */
+static int serve_asset(dctx *c, const char *name)
 {
+    size_t len;
+    const char *type;
+    const char *data = assets_get(name, &len, &type);
+    if (!data)
+        return dash_error(c, 404, "static: no asset '%.60s'", name);
     reset_body(c->rs);
     c->rs->status = 200;
-    c->rs->content_type = "text/html; charset=utf-8";
-    c->rs->body = (char *)index_html;
-    c->rs->body_len = sizeof index_html - 1;
+    c->rs->content_type = type;
+    c->rs->body = (char *)data;
+    c->rs->body_len = len;
     c->rs->body_static = 1;
     return 0;
 }
 
-/* Static assets: a fixed set served from memory, so nothing is ever read
- * from disk; names with "..", backslashes or control bytes are rejected
- * before lookup so a traversal attempt gets a clear 400. */
+static int route_index(dctx *c)
+{
+    return serve_asset(c, "index.html");
+}
+
+/* Names with "..", backslashes or control bytes are rejected before lookup
+ * so a traversal attempt gets a clear 400. */
 static int route_static(dctx *c)
 {
     const char *name = c->sub + strlen("/static/");
@@ -661,18 +666,7 @@ static int route_static(dctx *c)
     for (const char *p = name; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             return dash_error(c, 400, "static: control character in the asset path");
-    if (!strcmp(name, "echarts.min.js")) {
-        size_t len;
-        const char *js = assets_echarts(&len);
-        reset_body(c->rs);
-        c->rs->status = 200;
-        c->rs->content_type = "application/javascript";
-        c->rs->body = (char *)js;
-        c->rs->body_len = len;
-        c->rs->body_static = 1;
-        return 0;
-    }
-    return dash_error(c, 404, "static: no asset '%.60s'", name);
+    return serve_asset(c, name);
 }
 
 /* ---- dispatch ------------------------------------------------------------ */

@@ -2,9 +2,9 @@
 // headless Debian chromium driven by playwright-core, for the UI tests and
 // bench-ui.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, extname } from 'node:path';
+import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
@@ -84,29 +84,15 @@ export async function launch() {
   };
 }
 
-const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'application/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
-// Until src/dash serves the embedded app (assets_get), answer the app's own
-// files from web/src, the files spa.S embeds; everything else — the API,
-// echarts.min.js — goes to the real server.  Returns whether it had to.
+// The app must come from the binary itself (src/assets, embedded by spa.S):
+// no fallback, so a server that stops serving it fails every test.
 export async function serveAppIfNeeded(context, base) {
-  const r = await fetch(base);
-  const html = await r.text();
-  if (html.includes('data-evodash-spa')) return false;
-  await context.route(
-    (u) => u.href.startsWith(base) && !u.pathname.includes('/api/') && !u.pathname.endsWith('/login') && !u.pathname.endsWith('/logout') && !u.pathname.endsWith('echarts.min.js'),
-    (route) => {
-      const u = new URL(route.request().url());
-      let rel = u.pathname.slice(new URL(base).pathname.length);
-      if (rel === '' || rel === 'index.html') rel = 'index.html';
-      else if (rel.startsWith('static/')) rel = rel.slice(7);
-      else return route.continue();
-      const f = join(ROOT, 'web', 'src', rel);
-      if (rel.includes('..') || !existsSync(f)) return route.continue();
-      return route.fulfill({ status: 200, contentType: TYPES[extname(f)] || 'application/octet-stream', body: readFileSync(f) });
-    },
-  );
-  return true;
+  void context;
+  const html = await (await fetch(base)).text();
+  if (!html.includes('data-evodash-spa'))
+    throw new Error(`${base} does not serve the embedded dashboard app`);
+  return false;
 }
 
 export const SHOTS = join(ROOT, 'build', 'screenshots');
