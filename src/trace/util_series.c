@@ -59,49 +59,92 @@ static int header_cols(char *line, const char *const *names, int *pos, int n)
     return nf > 16 ? 16 : nf;
 }
 
-#define REPORT(...)                                                                                \
-    do {                                                                                           \
-        if (diag && (*nrep)++ < max_reports)                                                       \
-            fprintf(diag, __VA_ARGS__);                                                            \
-    } while (0)
+/* A CSV log whose header names three columns in any order (UtilLog.csv,
+ * netLog.csv).  csv3_next() skips empty lines, reports a truncated last row
+ * and rows with the wrong number of fields (at most max_reports of them to
+ * diag), and hands out the others with their fields in `names` order. */
+struct csv3 {
+    struct lines *l;
+    const char *path, *header, *malformed;
+    const char *const *names;
+    int pos[3], ncols, nrep, max_reports;
+    FILE *diag;
+    unsigned long ln;
+    char *f[16];
+};
+
+static void csv3_report(struct csv3 *c, const char *what)
+{
+    if (c->diag && c->nrep++ < c->max_reports)
+        fprintf(c->diag, "%s:%lu: %s\n", c->path, c->ln, what);
+}
+
+/* Report the current row as malformed (the caller's own checks failed). */
+static void csv3_bad(struct csv3 *c)
+{
+    csv3_report(c, c->malformed);
+}
+
+/* 1 with out[0..2] set, 0 at the end of the file, or a negative EVD_E*
+ * code with a message in err. */
+static int csv3_next(struct csv3 *c, char *out[3], char *err, size_t errlen)
+{
+    char *line;
+    size_t len;
+    int complete, rc;
+    while ((rc = lines_next(c->l, &line, &len, &complete, &c->ln)) == 1) {
+        if (len == 0)
+            continue;
+        if (c->ncols == 0) {
+            c->ncols = header_cols(line, c->names, c->pos, 3);
+            if (c->ncols < 0) {
+                snprintf(err, errlen, "%s:%lu: expected the header %s", c->path, c->ln, c->header);
+                return EVD_EINVAL;
+            }
+            continue;
+        }
+        int nf = split_csv(line, c->f, 16);
+        if (!complete) {
+            csv3_report(c, "truncated last row skipped");
+            continue;
+        }
+        if (nf != c->ncols) {
+            csv3_bad(c);
+            continue;
+        }
+        for (int i = 0; i < 3; i++)
+            out[i] = c->f[c->pos[i]];
+        return 1;
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: read error", c->path);
+        return EVD_EIO;
+    }
+    return 0;
+}
 
 int util_series_load(struct util_series *s, const char *path, FILE *diag, int max_reports,
                      char *err, size_t errlen)
 {
     static const char *const names[] = {"time", "cpu", "mem"};
-    int rc = 0, pos[3], ncols = 0, nrep_v = 0, *nrep = &nrep_v;
+    struct csv3 c = {.path = path,
+                     .header = "time,cpu,mem",
+                     .names = names,
+                     .malformed = "malformed row skipped (expected time,cpu,mem numbers)",
+                     .diag = diag,
+                     .max_reports = max_reports};
+    int rc = 0;
     size_t n = 0, cap = 0;
     struct row *rows = NULL;
-    char *line;
-    size_t len;
-    int complete;
-    unsigned long ln;
+    char *f[3];
     memset(s, 0, sizeof *s);
-    struct lines *l = lines_open(path, err, errlen);
-    if (!l)
+    if (!(c.l = lines_open(path, err, errlen)))
         return EVD_ENOENT;
-    while ((rc = lines_next(l, &line, &len, &complete, &ln)) == 1) {
-        if (len == 0)
-            continue;
-        if (ncols == 0) {
-            ncols = header_cols(line, names, pos, 3);
-            if (ncols < 0) {
-                snprintf(err, errlen, "%s:%lu: expected the header time,cpu,mem", path, ln);
-                rc = EVD_EINVAL;
-                goto done;
-            }
-            continue;
-        }
-        char *f[16];
-        int nf = split_csv(line, f, 16);
+    while ((rc = csv3_next(&c, f, err, errlen)) == 1) {
         struct row r;
-        if (!complete) {
-            REPORT("%s:%lu: truncated last row skipped\n", path, ln);
-            continue;
-        }
-        if (nf != ncols || cl_parse_epoch_s(f[pos[0]], strlen(f[pos[0]]), &r.t) < 0 ||
-            parse_double(f[pos[1]], &r.cpu) < 0 || parse_double(f[pos[2]], &r.mem) < 0) {
-            REPORT("%s:%lu: malformed row skipped (expected time,cpu,mem numbers)\n", path, ln);
+        if (cl_parse_epoch_s(f[0], strlen(f[0]), &r.t) < 0 || parse_double(f[1], &r.cpu) < 0 ||
+            parse_double(f[2], &r.mem) < 0) {
+            csv3_bad(&c);
             continue;
         }
         if (n == cap) {
@@ -116,14 +159,11 @@ int util_series_load(struct util_series *s, const char *path, FILE *diag, int ma
         }
         rows[n++] = r;
     }
-    if (rc < 0) {
-        snprintf(err, errlen, "%s: read error", path);
-        rc = EVD_EIO;
+    if (rc < 0)
         goto done;
-    }
     rc = 0;
-    if (nrep_v > max_reports && diag)
-        fprintf(diag, "%s: %d bad rows in all\n", path, nrep_v);
+    if (c.nrep > max_reports && diag)
+        fprintf(diag, "%s: %d bad rows in all\n", path, c.nrep);
     if (n == 0) {
         snprintf(err, errlen, "%s: no valid row", path);
         rc = EVD_EINVAL;
@@ -156,7 +196,7 @@ int util_series_load(struct util_series *s, const char *path, FILE *diag, int ma
     }
 done:
     free(rows);
-    lines_close(l);
+    lines_close(c.l);
     return rc;
 }
 
@@ -230,40 +270,25 @@ int net_log_load(struct net_log *nl, const char *path, FILE *diag, int max_repor
                  size_t errlen)
 {
     static const char *const names[] = {"start", "target", "end"};
-    int rc = 0, pos[3], ncols = 0, nrep_v = 0, *nrep = &nrep_v;
+    struct csv3 cr = {.path = path,
+                      .header = "start,target,end",
+                      .names = names,
+                      .malformed =
+                          "malformed row skipped (expected start,ip:port,end with end >= start)",
+                      .diag = diag,
+                      .max_reports = max_reports};
+    int rc = 0;
     size_t cap = 0;
-    char *line;
-    size_t len;
-    int complete;
-    unsigned long ln;
+    char *f[3];
     memset(nl, 0, sizeof *nl);
-    struct lines *l = lines_open(path, err, errlen);
-    if (!l)
+    if (!(cr.l = lines_open(path, err, errlen)))
         return EVD_ENOENT;
-    while ((rc = lines_next(l, &line, &len, &complete, &ln)) == 1) {
-        if (len == 0)
-            continue;
-        if (ncols == 0) {
-            ncols = header_cols(line, names, pos, 3);
-            if (ncols < 0) {
-                snprintf(err, errlen, "%s:%lu: expected the header start,target,end", path, ln);
-                rc = EVD_EINVAL;
-                goto done;
-            }
-            continue;
-        }
-        char *f[16];
-        int nf = split_csv(line, f, 16);
+    while ((rc = csv3_next(&cr, f, err, errlen)) == 1) {
         struct net_conn c;
-        if (!complete) {
-            REPORT("%s:%lu: truncated last row skipped\n", path, ln);
-            continue;
-        }
-        if (nf != ncols || cl_parse_epoch_s(f[pos[0]], strlen(f[pos[0]]), &c.start) < 0 ||
-            cl_parse_epoch_s(f[pos[2]], strlen(f[pos[2]]), &c.end) < 0 || !strchr(f[pos[1]], ':') ||
+        if (cl_parse_epoch_s(f[0], strlen(f[0]), &c.start) < 0 ||
+            cl_parse_epoch_s(f[2], strlen(f[2]), &c.end) < 0 || !strchr(f[1], ':') ||
             c.end < c.start) {
-            REPORT("%s:%lu: malformed row skipped (expected start,ip:port,end with end >= start)\n",
-                   path, ln);
+            csv3_bad(&cr);
             continue;
         }
         if (nl->n == cap) {
@@ -273,18 +298,15 @@ int net_log_load(struct net_log *nl, const char *path, FILE *diag, int max_repor
                 goto oom;
             nl->c = nc;
         }
-        c.target = strdup(f[pos[1]]);
+        c.target = strdup(f[1]);
         if (!c.target)
             goto oom;
         nl->c[nl->n++] = c;
     }
-    if (rc < 0) {
-        snprintf(err, errlen, "%s: read error", path);
-        rc = EVD_EIO;
+    if (rc < 0)
         goto done;
-    }
     rc = 0;
-    if (ncols == 0) {
+    if (cr.ncols == 0) {
         snprintf(err, errlen, "%s: empty file (expected the header start,target,end)", path);
         rc = EVD_EINVAL;
         goto done;
@@ -298,7 +320,7 @@ oom:
 done:
     if (rc < 0)
         net_log_free(nl);
-    lines_close(l);
+    lines_close(cr.l);
     return rc;
 }
 

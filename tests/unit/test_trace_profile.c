@@ -475,6 +475,43 @@ static void test_missing_inputs(void **state)
     assert_true(evd_profile_build(&o, NULL, err, sizeof err) < 0);
 }
 
+/* Bad rows of UtilLog.csv and netLog.csv are skipped and reported with
+ * their line numbers; the good ones load, in any column order. */
+static void test_csv_bad_rows(void **state)
+{
+    struct env *e = *state;
+    char path[256], err[256], *diag = NULL;
+    size_t dlen = 0;
+    put(e, "u.csv", "mem,time,cpu\n100,1.0,50\n200,oops,50\n300,2.0\n\n400,3.0,25\n500,4.0,1");
+    snprintf(path, sizeof path, "%s/u.csv", e->dir);
+    FILE *d = open_memstream(&diag, &dlen);
+    struct util_series s;
+    assert_int_equal(util_series_load(&s, path, d, 10, err, sizeof err), 0);
+    fclose(d);
+    assert_int_equal(s.n, 2);
+    assert_true(s.mem[1] == 400 && s.cpu[1] == 25);
+    assert_non_null(strstr(diag, "u.csv:3: malformed row skipped"));
+    assert_non_null(strstr(diag, "u.csv:4: malformed row skipped"));
+    assert_non_null(strstr(diag, "u.csv:7: truncated last row skipped"));
+    util_series_free(&s);
+    free(diag);
+
+    put(e, "n.csv",
+        "start,target,end\n1.0,10.0.0.1:80,2.0\n3.0,noport,4.0\n5.0,::1:443,4.0\n"
+        "6.0,[::1]:443,7.0\n");
+    snprintf(path, sizeof path, "%s/n.csv", e->dir);
+    d = open_memstream(&diag, &dlen);
+    struct net_log nl;
+    assert_int_equal(net_log_load(&nl, path, d, 10, err, sizeof err), 0);
+    fclose(d);
+    assert_int_equal(nl.n, 2);
+    assert_string_equal(nl.c[0].target, "10.0.0.1:80");
+    assert_non_null(strstr(diag, "n.csv:3: malformed row skipped"));
+    assert_non_null(strstr(diag, "n.csv:4: malformed row skipped")); /* ends before it starts */
+    net_log_free(&nl);
+    free(diag);
+}
+
 static void test_parse_line(void **state)
 {
     (void)state;
@@ -516,6 +553,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unique_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_implicit_roots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_inputs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_csv_bad_rows, setup, teardown),
         cmocka_unit_test(test_parse_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
