@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "evodash.h"
-#include "core/sketch.h"
+#include "sim/rng.h" /* sim_splitmix64 */
 #include "store/store.h"
 
 #define NEP    40
@@ -93,11 +93,7 @@ static uint64_t seed;
 
 static uint64_t rnd(void)
 {
-    /* splitmix64: deterministic on every platform */
-    uint64_t z = (seed += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return sim_splitmix64(&seed);
 }
 
 static double unif(void)
@@ -124,12 +120,6 @@ static int pick(const double *cum, int n)
     }
     return lo;
 }
-
-typedef struct cell {
-    uint64_t count, cls[6];
-    int64_t sum, min, max;
-    sketch *sk;
-} cell;
 
 static int fail(store *st, const char *what)
 {
@@ -200,13 +190,12 @@ int main(int argc, char **argv)
         return fail(st, "open");
     int64_t inst[NINST], ver[NVER], ep[NEP], vstart[NVER];
     double epw[NEP], usw[NUSER], hourw[24 * 7];
-    cell *cells = calloc(NCELLS, sizeof *cells);
+    store_rollup_acc *cells = calloc(NCELLS, sizeof *cells);
     int *touched = malloc(NCELLS * sizeof *touched);
-    uint8_t *enc = malloc(SKETCH_ENCODED_MAX);
-    if (!cells || !touched || !enc)
+    if (!cells || !touched)
         return fail(NULL, "alloc");
     for (int i = 0; i < NCELLS; i++)
-        if (!(cells[i].sk = malloc(sizeof(sketch))))
+        if (store_rollup_acc_init(&cells[i]))
             return fail(NULL, "alloc");
     if (store_begin(st))
         return fail(st, "begin");
@@ -327,44 +316,19 @@ int main(int argc, char **argv)
             if (eps[e].level == 3 && rnd() % 150 == 0 && add_profile(st, rowid, e, v, dur))
                 return fail(st, "profile");
             int ci = (e * NVER + v) * NINST + in;
-            cell *c = &cells[ci];
-            if (!c->count) {
+            if (!cells[ci].count)
                 touched[ntouched++] = ci;
-                sketch_init(c->sk);
-                c->sum = 0;
-                c->min = INT64_MAX;
-                c->max = 0;
-                memset(c->cls, 0, sizeof c->cls);
-            }
-            c->count++;
-            c->sum += dur;
-            c->min = dur < c->min ? dur : c->min;
-            c->max = dur > c->max ? dur : c->max;
-            c->cls[status / 100 <= 5 ? status / 100 : 0]++;
-            sketch_add(c->sk, (double)dur);
+            store_rollup_acc_add(&cells[ci], dur, (double)dur, status);
         }
         for (int t = 0; t < ntouched; t++) {
             int ci = touched[t];
-            cell *c = &cells[ci];
             int e = ci / NINST / NVER, v = ci / NINST % NVER, in = ci % NINST;
-            store_rollup r = {.endpoint_id = ep[e],
-                              .version_id = ver[v],
-                              .instance_id = inst[in],
-                              .hour = h,
-                              .count = c->count,
-                              .sum_us = c->sum,
-                              .min_us = c->min,
-                              .max_us = c->max};
-            memcpy(r.status_class, c->cls, sizeof r.status_class);
-            r.sketch = enc;
-            r.sketch_len = sketch_encode(c->sk, enc, SKETCH_ENCODED_MAX);
             /* a burst in the regression dropped a few records */
             uint64_t drop = vers[v].slow > 2.5 && e == 0 && h % 24 == 14 ? 3 : 0;
             dropped += drop;
-            if (store_rollup_merge(st, &r) ||
+            if (store_rollup_acc_merge(st, &cells[ci], ep[e], ver[v], h, inst[in]) ||
                 store_endpoint_touch(st, ep[e], h * 3600000000LL + 3599000000LL, drop))
                 return fail(st, "rollup");
-            c->count = 0;
         }
         if ((h - start_h) % 168 == 167) { /* commit weekly: bounded journal */
             if (store_commit(st) || store_begin(st))
@@ -388,10 +352,9 @@ int main(int argc, char **argv)
     if (store_commit(st))
         return fail(st, "commit");
     for (int i = 0; i < NCELLS; i++)
-        free(cells[i].sk);
+        store_rollup_acc_free(&cells[i]);
     free(cells);
     free(touched);
-    free(enc);
     store_close(st);
     printf("demo_history: %lld requests over %d days, %d endpoints, %d versions, %d users, "
            "%lld outliers\n",

@@ -32,7 +32,6 @@
 
 #include "agent/agent_int.h"
 #include "core/clock.h"
-#include "core/sketch.h"
 #include "store/store.h"
 
 #define WRITER_ATTEMPTS            8
@@ -49,13 +48,9 @@
 #define ACC_MAX             64
 
 typedef struct acc {
-    int used;
     int ep;
     int64_t hour;
-    uint64_t count;
-    int64_t sum_us, min_us, max_us;
-    uint64_t cls[6];
-    sketch sk;
+    store_rollup_acc r;
 } acc;
 
 typedef struct writer {
@@ -63,8 +58,7 @@ typedef struct writer {
     acc *accs;
     int naccs;
     capture **caps; /* per batch record */
-    uint8_t *skbuf;
-    int synced; /* endpoints registered in the store so far */
+    int synced;     /* endpoints registered in the store so far */
     int64_t last_sync, reopen_after, last_prune;
     int attach_rc; /* why the store is not attached (EVD_EBUSY is transient) */
 } writer;
@@ -234,15 +228,9 @@ static acc *acc_for(writer *w, int ep, int64_t hour)
     if (w->naccs == ACC_MAX)
         return NULL;
     acc *c = &w->accs[w->naccs++];
-    c->used = 1;
     c->ep = ep;
     c->hour = hour;
-    c->count = 0;
-    c->sum_us = 0;
-    c->min_us = INT64_MAX;
-    c->max_us = INT64_MIN;
-    memset(c->cls, 0, sizeof c->cls);
-    sketch_init(&c->sk);
+    store_rollup_acc_reset(&c->r);
     return c;
 }
 
@@ -251,18 +239,8 @@ static int flush_accs(writer *w)
     evd_agent *a = w->a;
     for (int i = 0; i < w->naccs; i++) {
         acc *c = &w->accs[i];
-        store_rollup r = {.endpoint_id = a->eps[c->ep].store_id,
-                          .version_id = a->version_id,
-                          .instance_id = a->instance_id,
-                          .hour = c->hour,
-                          .count = c->count,
-                          .sum_us = c->sum_us,
-                          .min_us = c->min_us,
-                          .max_us = c->max_us};
-        memcpy(r.status_class, c->cls, sizeof c->cls);
-        r.sketch = w->skbuf;
-        r.sketch_len = sketch_encode(&c->sk, w->skbuf, SKETCH_ENCODED_MAX);
-        int rc = store_rollup_merge(a->store, &r);
+        int rc = store_rollup_acc_merge(a->store, &c->r, a->eps[c->ep].store_id, a->version_id,
+                                        c->hour, a->instance_id);
         if (rc)
             return rc;
     }
@@ -336,15 +314,7 @@ static int write_batch(writer *w, const ring_rec *recs, size_t n)
                 goto fail;
             c = acc_for(w, (int)r->endpoint, ts_us / 3600000000);
         }
-        c->count++;
-        c->sum_us += dur_us;
-        if (dur_us < c->min_us)
-            c->min_us = dur_us;
-        if (dur_us > c->max_us)
-            c->max_us = dur_us;
-        int cls = r->status / 100;
-        c->cls[cls >= 1 && cls <= 5 ? cls : 0]++;
-        sketch_add(&c->sk, (double)r->dur_ns / 1000.0);
+        store_rollup_acc_add(&c->r, dur_us, (double)r->dur_ns / 1000.0, r->status);
     }
     if ((rc = flush_accs(w)) || (rc = store_commit(a->store)))
         goto fail;
@@ -422,12 +392,13 @@ void *writer_main(void *arg)
     /* This thread allocates only under fork_mu, which fork's prepare
      * handler takes (see agent.c). */
     pthread_mutex_lock(&a->fork_mu);
-    w.accs = malloc(sizeof(acc) * ACC_MAX);
+    int ok = (w.accs = calloc(ACC_MAX, sizeof(acc))) != NULL;
+    for (int i = 0; ok && i < ACC_MAX; i++)
+        ok = !store_rollup_acc_init(&w.accs[i].r);
     w.caps = calloc(AGENT_BATCH_MAX, sizeof(capture *));
-    w.skbuf = malloc(SKETCH_ENCODED_MAX);
     pthread_mutex_unlock(&a->fork_mu);
     atomic_fetch_add(&a->threads_ready, 1);
-    if (!w.accs || !w.caps || !w.skbuf) {
+    if (!ok || !w.caps) {
         agent_fail(a, EVD_ENOMEM, "writer: out of memory");
         atomic_store(&a->running, 0);
         goto done;
@@ -465,9 +436,10 @@ void *writer_main(void *arg)
     housekeeping(&w, 1);
 done:
     pthread_mutex_lock(&a->fork_mu);
+    for (int i = 0; w.accs && i < ACC_MAX; i++)
+        store_rollup_acc_free(&w.accs[i].r);
     free(w.accs);
     free(w.caps);
-    free(w.skbuf);
     pthread_mutex_unlock(&a->fork_mu);
     return NULL;
 }

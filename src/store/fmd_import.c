@@ -21,7 +21,6 @@
 
 #include "evodash.h"
 #include "core/secret.h"
-#include "core/sketch.h"
 #include "store/fmd_import.h"
 #include "store/store.h"
 
@@ -350,25 +349,15 @@ static int import_profile(job *j, sqlite3_stmt *sq, int64_t fmd_rid, int64_t rid
 
 typedef struct run {
     int64_t ep, version, hour;
-    store_rollup r;
-    sketch sk;
-    uint8_t buf[SKETCH_ENCODED_MAX];
+    store_rollup_acc r;
 } run;
 
 static int flush_run(job *j, run *u)
 {
     if (!u->r.count)
         return 0;
-    u->r.endpoint_id = u->ep;
-    u->r.version_id = u->version;
-    u->r.hour = u->hour;
-    u->r.instance_id = j->instance;
-    u->r.sketch = u->buf;
-    u->r.sketch_len = sketch_encode(&u->sk, u->buf, sizeof u->buf);
-    if (store_rollup_merge(j->st, &u->r))
+    if (store_rollup_acc_merge(j->st, &u->r, u->ep, u->version, u->hour, j->instance))
         return fail(j, "storing a rollup: %s", store_errmsg(j->st));
-    memset(&u->r, 0, sizeof u->r);
-    sketch_init(&u->sk);
     return 0;
 }
 
@@ -396,9 +385,10 @@ static int import_requests(job *j)
     char *last_version = NULL;
     int64_t version_id = 0;
     int rc;
-    if (!u)
+    if (!u || store_rollup_acc_init(&u->r)) {
+        free(u);
         return fail(j, "out of memory");
-    sketch_init(&u->sk);
+    }
     if (j->has_outliers)
         rc = prepare(j, &q,
                      "SELECT r.id, r.endpoint_id, r.duration, r.time_requested, "
@@ -478,15 +468,8 @@ static int import_requests(job *j)
             u->ep = ep;
             u->version = version_id;
             u->hour = hour;
-            u->r.min_us = dur;
-            u->r.max_us = dur;
         }
-        u->r.count++;
-        u->r.sum_us += dur;
-        u->r.min_us = dur < u->r.min_us ? dur : u->r.min_us;
-        u->r.max_us = dur > u->r.max_us ? dur : u->r.max_us;
-        u->r.status_class[status >= 100 && status < 600 ? status / 100 : 0]++;
-        sketch_add(&u->sk, (double)dur);
+        store_rollup_acc_add(&u->r, dur, (double)dur, status);
         if (sqlite3_column_type(q, 14) != SQLITE_NULL &&
             (rc = import_outlier(j, q, rid, ep, ts, dur)))
             break;
@@ -498,6 +481,7 @@ static int import_requests(job *j)
     else if (rc > 0)
         rc = fail(j, "reading the source: %s", sqlite3_errmsg(j->src));
     free(last_version);
+    store_rollup_acc_free(&u->r);
     free(u);
     sqlite3_finalize(q);
     sqlite3_finalize(sq);

@@ -3,6 +3,7 @@
  * decoded, merged and re-encoded here, because SQLite cannot add two
  * sketches in an UPDATE.  Runs inside the writer's batch transaction. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "evodash.h"
 #include "core/sketch.h"
@@ -64,4 +65,66 @@ int store_rollup_merge(store *st, const store_rollup *r)
     rc = sqlite3_step(q);
     sqlite3_reset(q);
     return rc == SQLITE_DONE ? 0 : store_fail_sqlite(st, "writing a rollup");
+}
+
+int store_rollup_acc_init(store_rollup_acc *a)
+{
+    memset(a, 0, sizeof *a);
+    if (!(a->sk = malloc(sizeof *a->sk)))
+        return EVD_ENOMEM;
+    store_rollup_acc_reset(a);
+    return 0;
+}
+
+void store_rollup_acc_free(store_rollup_acc *a)
+{
+    if (!a)
+        return;
+    free(a->sk);
+    a->sk = NULL;
+}
+
+void store_rollup_acc_reset(store_rollup_acc *a)
+{
+    a->count = 0;
+    a->sum_us = 0;
+    a->min_us = INT64_MAX;
+    a->max_us = INT64_MIN;
+    memset(a->status_class, 0, sizeof a->status_class);
+    sketch_init(a->sk);
+}
+
+void store_rollup_acc_add(store_rollup_acc *a, int64_t dur_us, double exact_us, int status)
+{
+    int cls = status / 100;
+    a->count++;
+    a->sum_us += dur_us;
+    if (dur_us < a->min_us)
+        a->min_us = dur_us;
+    if (dur_us > a->max_us)
+        a->max_us = dur_us;
+    a->status_class[cls >= 1 && cls <= 5 ? cls : 0]++;
+    sketch_add(a->sk, exact_us);
+}
+
+int store_rollup_acc_merge(store *st, store_rollup_acc *a, int64_t endpoint_id, int64_t version_id,
+                           int64_t hour, int64_t instance_id)
+{
+    if (!st->acc_buf && !(st->acc_buf = malloc(SKETCH_ENCODED_MAX)))
+        return store_fail(st, EVD_ENOMEM, "out of memory merging rollups");
+    store_rollup r = {.endpoint_id = endpoint_id,
+                      .version_id = version_id,
+                      .instance_id = instance_id,
+                      .hour = hour,
+                      .count = a->count,
+                      .sum_us = a->sum_us,
+                      .min_us = a->min_us,
+                      .max_us = a->max_us,
+                      .sketch = st->acc_buf,
+                      .sketch_len = sketch_encode(a->sk, st->acc_buf, SKETCH_ENCODED_MAX)};
+    memcpy(r.status_class, a->status_class, sizeof r.status_class);
+    int rc = store_rollup_merge(st, &r);
+    if (!rc)
+        store_rollup_acc_reset(a);
+    return rc;
 }

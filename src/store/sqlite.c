@@ -254,6 +254,7 @@ void store_close(store *st)
     sqlite3_close(st->db);
     free(st->scratch);
     free(st->scratch_buf);
+    free(st->acc_buf);
     free(st->path);
     free(st);
 }

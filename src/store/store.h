@@ -94,6 +94,30 @@ typedef struct store_rollup {
 } store_rollup;
 int store_rollup_merge(store *st, const store_rollup *r);
 
+/* A rollup being accumulated in memory, one request at a time, before it
+ * is merged into its row: the writer, the FMD importer and the synthetic
+ * data generators all build rollups this way. */
+typedef struct store_rollup_acc {
+    uint64_t count;
+    int64_t sum_us, min_us, max_us;
+    uint64_t status_class[6]; /* as in store_rollup */
+    struct sketch *sk;        /* owned; allocated by init */
+} store_rollup_acc;
+
+/* Allocate the sketch and start empty.  Returns 0 or EVD_ENOMEM.  Release
+ * with store_rollup_acc_free(), which accepts a never-initialised (zeroed)
+ * accumulator too. */
+int store_rollup_acc_init(store_rollup_acc *a);
+void store_rollup_acc_free(store_rollup_acc *a);
+void store_rollup_acc_reset(store_rollup_acc *a);
+/* Add one request: its stored duration (whole us), its exact duration for
+ * the sketch, and its status code. */
+void store_rollup_acc_add(store_rollup_acc *a, int64_t dur_us, double exact_us, int status);
+/* Merge a non-empty accumulator into the row of (endpoint, version, hour,
+ * instance) and reset it.  Inside the caller's transaction. */
+int store_rollup_acc_merge(store *st, store_rollup_acc *a, int64_t endpoint_id, int64_t version_id,
+                           int64_t hour, int64_t instance_id);
+
 typedef struct store_counters {
     uint64_t recorded, dropped, written, write_errors, truncated, outliers;
 } store_counters;

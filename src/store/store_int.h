@@ -36,6 +36,7 @@ struct store {
     sqlite3_stmt *q[Q__COUNT];
     struct sketch *scratch; /* rollup merging; allocated on first use */
     uint8_t *scratch_buf;   /* SKETCH_ENCODED_MAX bytes */
+    uint8_t *acc_buf;       /* an accumulator's encoding; SKETCH_ENCODED_MAX */
     char err[512];
 };
 

@@ -15,31 +15,20 @@
 #include <string.h>
 
 #include "evodash.h"
-#include "core/sketch.h"
+#include "sim/rng.h" /* sim_splitmix64 */
 #include "store/store.h"
 
 static uint64_t rng_state;
 
 static uint64_t rnd(void)
 {
-    /* splitmix64: small, deterministic across platforms */
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return sim_splitmix64(&rng_state);
 }
 
 static double unif(void)
 {
     return (double)(rnd() >> 11) / 9007199254740992.0;
 }
-
-typedef struct cell {
-    uint64_t count;
-    int64_t sum, min, max;
-    uint64_t cls[6];
-    sketch *sk;
-} cell;
 
 static int die(store *st, const char *what)
 {
@@ -67,9 +56,8 @@ int main(int argc, char **argv)
     int64_t inst = 0, *ver = calloc((size_t)nver, sizeof *ver),
             *ep = calloc((size_t)nep, sizeof *ep);
     double *base = calloc((size_t)nep, sizeof *base);
-    cell *cells = calloc((size_t)nep * (size_t)nver, sizeof *cells);
-    uint8_t *enc = malloc(SKETCH_ENCODED_MAX);
-    if (!ver || !ep || !base || !cells || !enc)
+    store_rollup_acc *cells = calloc((size_t)nep * (size_t)nver, sizeof *cells);
+    if (!ver || !ep || !base || !cells)
         return die(NULL, "alloc");
     int64_t start_s = now_s - (int64_t)days * 86400;
     int64_t hours = (int64_t)days * 24;
@@ -94,17 +82,13 @@ int main(int argc, char **argv)
         base[e] = 500.0 * (1 + e % 7); /* microseconds */
     }
     for (size_t i = 0; i < (size_t)nep * (size_t)nver; i++)
-        if (!(cells[i].sk = malloc(sizeof(sketch))))
+        if (store_rollup_acc_init(&cells[i]))
             return die(NULL, "alloc");
 
     int64_t done = 0, last_ts = 0, outliers = 0;
     for (int64_t h = 0; h < hours; h++) {
         int64_t n = nreq * (h + 1) / hours - nreq * h / hours;
         int64_t hour_s = start_s + h * 3600;
-        for (size_t i = 0; i < (size_t)nep * (size_t)nver; i++) {
-            cells[i].count = 0;
-            sketch_init(cells[i].sk);
-        }
         int cur = (int)(h * nver / hours);
         for (int64_t k = 0; k < n; k++, done++) {
             /* Skewed endpoint choice: low ids are busier. */
@@ -162,41 +146,16 @@ int main(int argc, char **argv)
                         return die(st, "profile");
                 }
             }
-            cell *c = &cells[e * nver + v];
-            if (!c->count) {
-                c->sum = 0;
-                c->min = INT64_MAX;
-                c->max = 0;
-                memset(c->cls, 0, sizeof c->cls);
-            }
-            c->count++;
-            c->sum += dur;
-            if (dur < c->min)
-                c->min = dur;
-            if (dur > c->max)
-                c->max = dur;
-            c->cls[status / 100 <= 5 ? status / 100 : 0]++;
-            sketch_add(c->sk, (double)dur);
+            store_rollup_acc_add(&cells[e * nver + v], dur, (double)dur, status);
             if (ts > last_ts)
                 last_ts = ts;
         }
         for (int e = 0; e < nep; e++)
             for (int v = 0; v < nver; v++) {
-                cell *c = &cells[e * nver + v];
+                store_rollup_acc *c = &cells[e * nver + v];
                 if (!c->count)
                     continue;
-                store_rollup r = {.endpoint_id = ep[e],
-                                  .version_id = ver[v],
-                                  .instance_id = inst,
-                                  .hour = hour_s / 3600,
-                                  .count = c->count,
-                                  .sum_us = c->sum,
-                                  .min_us = c->min,
-                                  .max_us = c->max};
-                memcpy(r.status_class, c->cls, sizeof r.status_class);
-                r.sketch = enc;
-                r.sketch_len = sketch_encode(c->sk, enc, SKETCH_ENCODED_MAX);
-                if (store_rollup_merge(st, &r))
+                if (store_rollup_acc_merge(st, c, ep[e], ver[v], hour_s / 3600, inst))
                     return die(st, "rollup");
                 if (store_endpoint_touch(st, ep[e], hour_s * 1000000 + 3599999999LL, 0))
                     return die(st, "touch");
@@ -220,9 +179,8 @@ int main(int argc, char **argv)
     if (store_commit(st))
         return die(st, "commit");
     for (size_t i = 0; i < (size_t)nep * (size_t)nver; i++)
-        free(cells[i].sk);
+        store_rollup_acc_free(&cells[i]);
     free(cells);
-    free(enc);
     free(ver);
     free(ep);
     free(base);
