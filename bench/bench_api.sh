@@ -7,15 +7,16 @@ set -eu
 B=${1:-build/rel}
 NOW=1793797200   # 2026-11-04T13:00:00Z: fixed, so that the cache stays valid
 ARGS="10000000 50 20 1000 90 42"
+SCHEMA=4   # refill when the store layout changes
 DIR=$B/bench-api
 DB=$DIR/store.db
 mkdir -p "$DIR"
-if [ ! -f "$DB" ] || [ "$(cat "$DIR/params" 2>/dev/null)" != "$NOW $ARGS" ]; then
+if [ ! -f "$DB" ] || [ "$(cat "$DIR/params" 2>/dev/null)" != "$NOW $ARGS $SCHEMA" ]; then
     rm -f "$DB" "$DB-wal" "$DB-shm" "$DIR/params"
     echo "bench-api: filling $DB (10M requests; cached for later runs)" >&2
     # shellcheck disable=SC2086
     "$B/tests/integration/fill" "$DB" "$NOW" $ARGS >&2
-    echo "$NOW $ARGS" > "$DIR/params"
+    echo "$NOW $ARGS $SCHEMA" > "$DIR/params"
 fi
 CFG=$DIR/serve.cfg
 printf '[dashboard]\nDATABASE=sqlite:///%s\nUSERNAME=bench\nPASSWORD=bench-pw\nSECURITY_TOKEN=bench-token\n' \

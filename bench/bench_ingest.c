@@ -105,13 +105,13 @@ static double run_sqlite(const char *dir, int run)
     sqlite3_open(path, &db);
     sqlite3_exec(db,
                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                 "CREATE TABLE requests(id INTEGER PRIMARY KEY, endpoint_id INTEGER, ts_us "
-                 "INTEGER, duration_us INTEGER, status INTEGER, version_id INTEGER, group_name "
-                 "TEXT, ip TEXT, instance_id INTEGER);"
-                 "CREATE INDEX r1 ON requests(endpoint_id, ts_us); CREATE INDEX r2 ON "
-                 "requests(ts_us);",
+                 "CREATE TABLE requests(id INTEGER NOT NULL, endpoint_id INTEGER NOT NULL, "
+                 "ts_us INTEGER NOT NULL, duration_us INTEGER, status INTEGER, version_id "
+                 "INTEGER, group_name TEXT, ip TEXT, instance_id INTEGER, PRIMARY "
+                 "KEY(endpoint_id, ts_us, id)) WITHOUT ROWID;"
+                 "CREATE INDEX r2 ON requests(ts_us);",
                  NULL, NULL, NULL);
-    sqlite3_prepare_v2(db, "INSERT INTO requests VALUES(NULL,?,?,?,?,1,?,?,1)", -1, &q, NULL);
+    sqlite3_prepare_v2(db, "INSERT INTO requests VALUES(?7,?1,?2,?3,?4,1,?5,?6,1)", -1, &q, NULL);
     double t0 = now_s();
     long long ts = (long long)time(NULL) * 1000000;
     for (int i = 0; i < TOTAL; i++) {
@@ -124,6 +124,7 @@ static double run_sqlite(const char *dir, int run)
         sqlite3_bind_int(q, 4, 200);
         sqlite3_bind_text(q, 5, users[u], -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 6, ips[u], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 7, i + 1);
         sqlite3_step(q);
         sqlite3_reset(q);
     }

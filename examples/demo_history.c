@@ -139,9 +139,12 @@ static void stack_of(int e, int v, char *buf, size_t cap)
              slow ? 90211 : 1042);
 }
 
-static int add_profile(store *st, int64_t rowid, int e, int v, int64_t dur)
+static int add_profile(store *st, int64_t rowid, const store_request *rq, int e, int v)
 {
     const ep_def *d = &eps[e];
+    int64_t dur = rq->duration_us;
+    if (store_insert_profiled(st, rowid, rq))
+        return -1;
     int slow = vers[v].slow > 1.0;
     /* pre-order: handler > (parse, load > (query, [cache rebuild]), render) */
     const char *fn[] = {d->fn, "parse_request", "load_rows", "db_query", "cache_rebuild", "render"};
@@ -313,7 +316,7 @@ int main(int argc, char **argv)
                     return fail(st, "outlier");
                 nout++;
             }
-            if (eps[e].level == 3 && rnd() % 150 == 0 && add_profile(st, rowid, e, v, dur))
+            if (eps[e].level == 3 && rnd() % 150 == 0 && add_profile(st, rowid, &rq, e, v))
                 return fail(st, "profile");
             int ci = (e * NVER + v) * NINST + in;
             if (!cells[ci].count)

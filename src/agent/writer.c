@@ -262,16 +262,15 @@ static int put_line(void *u, int position, int indent, const char *function, con
     return store_insert_profile_line(t->st, &p);
 }
 
-static int write_captures(evd_agent *a, const ring_rec *r, const capture *c, int64_t rowid,
-                          int64_t dur_us)
+static int write_captures(evd_agent *a, const capture *c, const store_request *q, int64_t rowid)
 {
     int rc = 0;
     if (c->outlier) {
         /* the same rounding as the request row, so the two agree */
         store_outlier o = {.request_id = rowid,
-                           .endpoint_id = a->eps[r->endpoint].store_id,
-                           .ts_us = r->ts_ns / 1000,
-                           .duration_us = dur_us,
+                           .endpoint_id = q->endpoint_id,
+                           .ts_us = q->ts_us,
+                           .duration_us = q->duration_us,
                            .stack = c->stack,
                            .cpu = c->cpu,
                            .memory = c->memory,
@@ -281,7 +280,8 @@ static int write_captures(evd_agent *a, const ring_rec *r, const capture *c, int
     }
     if (c->tree) {
         tree_ctx t = {a->store, rowid};
-        rc = calltree_walk(c->tree, put_line, &t);
+        if (!(rc = store_insert_profiled(a->store, rowid, q)))
+            rc = calltree_walk(c->tree, put_line, &t);
     }
     return rc;
 }
@@ -301,12 +301,18 @@ static int write_batch(writer *w, const ring_rec *recs, size_t n)
         const ring_rec *r = &recs[i];
         endpoint *e = &a->eps[r->endpoint];
         int64_t ts_us = r->ts_ns / 1000, dur_us = (r->dur_ns + 500) / 1000;
-        store_request q = {e->store_id, a->version_id, a->instance_id, ts_us,
-                           dur_us,      r->status,     r->group,       r->ip};
+        store_request q = {.endpoint_id = e->store_id,
+                           .version_id = a->version_id,
+                           .instance_id = a->instance_id,
+                           .ts_us = ts_us,
+                           .duration_us = dur_us,
+                           .status = r->status,
+                           .group = r->group,
+                           .ip = r->ip};
         int64_t rowid;
         if ((rc = store_insert_request(a->store, &q, &rowid)))
             goto fail;
-        if (w->caps[i] && (rc = write_captures(a, r, w->caps[i], rowid, dur_us)))
+        if (w->caps[i] && (rc = write_captures(a, w->caps[i], &q, rowid)))
             goto fail;
         acc *c = acc_for(w, (int)r->endpoint, ts_us / 3600000000);
         if (!c) {

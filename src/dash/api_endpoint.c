@@ -453,9 +453,9 @@ int api_profiler(dctx *c)
 {
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(c->db,
-                           "SELECT r.id, r.endpoint_id, r.duration_us, (SELECT count(*) FROM "
-                           "profiler_samples s WHERE s.request_id = r.id) FROM requests r WHERE "
-                           "r.id = ?",
+                           "SELECT p.request_id, p.endpoint_id, p.duration_us, (SELECT count(*) "
+                           "FROM profiler_samples s WHERE s.request_id = p.request_id) FROM "
+                           "profiled p WHERE p.request_id = ?",
                            -1, &q, NULL) != SQLITE_OK)
         return dash_sql_error(c, "profile");
     sqlite3_bind_int64(q, 1, c->id);
@@ -504,6 +504,50 @@ int api_profiler(dctx *c)
     return dash_json(c, 200, doc);
 }
 
+/* The endpoint's profiled requests in the range, newest first: the list a
+ * per-request call tree is picked from. */
+int api_ep_profiled(dctx *c)
+{
+    drange r;
+    dpage p;
+    sqlite3_stmt *q = NULL;
+    if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0))
+        return 0;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT p.request_id, p.ts_us, p.duration_us, v.name, (SELECT count(*) "
+                           "FROM profiled WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3) "
+                           "FROM profiled p LEFT JOIN versions v ON v.id = p.version_id WHERE "
+                           "p.endpoint_id = ?1 AND p.ts_us >= ?2 AND p.ts_us < ?3 ORDER BY "
+                           "p.ts_us DESC LIMIT ?4 OFFSET ?5",
+                           -1, &q, NULL) != SQLITE_OK)
+        return dash_sql_error(c, "profiled requests");
+    sqlite3_bind_int64(q, 1, c->id);
+    sqlite3_bind_int64(q, 2, r.from_us);
+    sqlite3_bind_int64(q, 3, r.to_us);
+    sqlite3_bind_int64(q, 4, p.per_page);
+    sqlite3_bind_int64(q, 5, p.offset);
+    json_t *items = json_array();
+    int64_t total = 0;
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        total = sqlite3_column_int64(q, 4);
+        json_array_append_new(items,
+                              json_pack("{s:I,s:o,s:I,s:s?}", "request_id",
+                                        (json_int_t)sqlite3_column_int64(q, 0), "time",
+                                        dash_time(r.tz, sqlite3_column_int64(q, 1)), "duration_us",
+                                        (json_int_t)sqlite3_column_int64(q, 2), "version",
+                                        (const char *)sqlite3_column_text(q, 3)));
+    }
+    sqlite3_finalize(q);
+    if (step != SQLITE_DONE) {
+        json_decref(items);
+        return dash_sql_error(c, "profiled requests");
+    }
+    return dash_json(c, 200,
+                     json_pack("{s:o,s:I,s:I,s:I}", "items", items, "page", (json_int_t)p.page,
+                               "per_page", (json_int_t)p.per_page, "total", (json_int_t)total));
+}
+
 /* Lines of every profiled request of the endpoint, grouped per version by
  * (function, file, line, indent): total duration, samples and hits. */
 int api_ep_profile(dctx *c)
@@ -516,10 +560,11 @@ int api_ep_profile(dctx *c)
     if (sqlite3_prepare_v2(c->db,
                            "SELECT v.name, s.indent, s.function, s.file, s.line, "
                            "sum(s.duration_us), sum(s.samples), count(DISTINCT s.request_id) "
-                           "FROM requests r JOIN profiler_samples s ON s.request_id = r.id JOIN "
-                           "versions v ON v.id = r.version_id WHERE r.endpoint_id = ?1 AND "
-                           "r.ts_us >= ?2 AND r.ts_us < ?3 GROUP BY r.version_id, s.indent, "
-                           "s.function, s.file, s.line ORDER BY v.first_seen_us, 6 DESC",
+                           "FROM profiled r JOIN profiler_samples s ON s.request_id = "
+                           "r.request_id JOIN versions v ON v.id = r.version_id WHERE "
+                           "r.endpoint_id = ?1 AND r.ts_us >= ?2 AND r.ts_us < ?3 GROUP BY "
+                           "r.version_id, s.indent, s.function, s.file, s.line ORDER BY "
+                           "v.first_seen_us, 6 DESC",
                            -1, &q, NULL) != SQLITE_OK)
         return dash_sql_error(c, "grouped profile");
     sqlite3_bind_int64(q, 1, c->id);

@@ -159,6 +159,7 @@ int api_outliers(dctx *c);
 int api_outlier(dctx *c);
 int api_profiler(dctx *c);
 int api_ep_profile(dctx *c);
+int api_ep_profiled(dctx *c);
 
 /* ---- export.c ---- */
 int api_export(dctx *c);

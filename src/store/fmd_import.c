@@ -324,9 +324,10 @@ nomem:
     return fail(j, "out of memory");
 }
 
-static int import_profile(job *j, sqlite3_stmt *sq, int64_t fmd_rid, int64_t rid)
+static int import_profile(job *j, sqlite3_stmt *sq, int64_t fmd_rid, int64_t rid,
+                          const store_request *r)
 {
-    int rc = 0;
+    int rc = 0, lines = 0;
     sqlite3_bind_int64(sq, 1, fmd_rid);
     while (sqlite3_step(sq) == SQLITE_ROW) {
         store_profile_line p = {.request_id = rid,
@@ -339,6 +340,10 @@ static int import_profile(job *j, sqlite3_stmt *sq, int64_t fmd_rid, int64_t rid
                                 .samples = 1};
         if (store_insert_profile_line(j->st, &p)) {
             rc = fail(j, "storing a profiler line: %s", store_errmsg(j->st));
+            break;
+        }
+        if (!lines++ && store_insert_profiled(j->st, rid, r)) {
+            rc = fail(j, "listing a profiled request: %s", store_errmsg(j->st));
             break;
         }
         j->c.profile_lines++;
@@ -473,7 +478,7 @@ static int import_requests(job *j)
         if (sqlite3_column_type(q, 14) != SQLITE_NULL &&
             (rc = import_outlier(j, q, rid, ep, ts, dur)))
             break;
-        if (sq && (rc = import_profile(j, sq, fmd_id, rid)))
+        if (sq && (rc = import_profile(j, sq, fmd_id, rid, &r)))
             break;
     }
     if (rc == SQLITE_DONE)

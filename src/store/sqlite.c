@@ -36,7 +36,11 @@ static const char *const sql_text[Q__COUNT] = {
     [Q_ENDPOINT_TOUCH] = "UPDATE endpoints SET last_access_us = max(coalesce(last_access_us, "
                          "0), ?2), dropped = dropped + ?3 WHERE id = ?1",
     [Q_REQUEST_INS] = "INSERT INTO requests(endpoint_id, ts_us, duration_us, status, "
-                      "version_id, group_name, ip, instance_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+                      "version_id, group_name, ip, instance_id, id) VALUES(?, ?, ?, ?, ?, ?, ?, "
+                      "?, ?)",
+    [Q_REQUEST_IDS] = "UPDATE request_ids SET next = next + ?1 RETURNING next - ?1",
+    [Q_PROFILED_INS] = "INSERT OR IGNORE INTO profiled(request_id, endpoint_id, version_id, ts_us, "
+                       "duration_us) VALUES(?, ?, ?, ?, ?)",
     [Q_OUTLIER_INS] = "INSERT INTO outliers(request_id, endpoint_id, ts_us, duration_us, stack, "
                       "cpu, memory, details) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
     [Q_PROFILE_INS] = "INSERT INTO profiler_samples(request_id, position, indent, function, "
@@ -283,6 +287,7 @@ void store_rollback(store *st)
     if (!sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     st->in_txn = 0;
+    st->id_next = st->id_end = 0; /* a reservation made in it is undone too */
 }
 
 /* Step a write statement to completion; map failure to a message. */
@@ -410,12 +415,38 @@ int store_endpoint_touch(store *st, int64_t id, int64_t last_access_us, uint64_t
     return step_done(st, q, "updating an endpoint");
 }
 
-int store_insert_request(store *st, const store_request *r, int64_t *rowid)
+/* Reserve the next block of request ids.  The block is ours once the
+ * transaction that took it commits, so it outlives commits and is dropped
+ * on rollback; a process wastes at most one block's tail when it closes. */
+static int reserve_ids(store *st)
 {
-    sqlite3_stmt *q = store_stmt(st, Q_REQUEST_INS);
-    int rc;
+    sqlite3_stmt *q = store_stmt(st, Q_REQUEST_IDS);
     if (!q)
         return store_fail_sqlite(st, "preparing");
+    sqlite3_bind_int64(q, 1, STORE_ID_BLOCK);
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        rc = rc == SQLITE_DONE
+                 ? store_fail(st, EVD_ECORRUPT, "%s: request_ids has no row", st->path)
+                 : store_fail_sqlite(st, "reserving request ids");
+        sqlite3_reset(q);
+        return rc;
+    }
+    st->id_next = sqlite3_column_int64(q, 0);
+    st->id_end = st->id_next + STORE_ID_BLOCK;
+    sqlite3_reset(q);
+    return 0;
+}
+
+int store_insert_request(store *st, const store_request *r, int64_t *id)
+{
+    sqlite3_stmt *q;
+    int rc;
+    if (st->id_next == st->id_end && (rc = reserve_ids(st)))
+        return rc;
+    if (!(q = store_stmt(st, Q_REQUEST_INS)))
+        return store_fail_sqlite(st, "preparing");
+    int64_t rid = st->id_next;
     sqlite3_bind_int64(q, 1, r->endpoint_id);
     sqlite3_bind_int64(q, 2, r->ts_us);
     sqlite3_bind_int64(q, 3, r->duration_us);
@@ -424,11 +455,26 @@ int store_insert_request(store *st, const store_request *r, int64_t *rowid)
     bind_text_or_null(q, 6, r->group);
     bind_text_or_null(q, 7, r->ip);
     sqlite3_bind_int64(q, 8, r->instance_id);
+    sqlite3_bind_int64(q, 9, rid);
     if ((rc = step_done(st, q, "inserting a request")))
         return rc;
-    if (rowid)
-        *rowid = sqlite3_last_insert_rowid(st->db);
+    st->id_next++;
+    if (id)
+        *id = rid;
     return 0;
+}
+
+int store_insert_profiled(store *st, int64_t request_id, const store_request *r)
+{
+    sqlite3_stmt *q = store_stmt(st, Q_PROFILED_INS);
+    if (!q)
+        return store_fail_sqlite(st, "preparing");
+    sqlite3_bind_int64(q, 1, request_id);
+    sqlite3_bind_int64(q, 2, r->endpoint_id);
+    sqlite3_bind_int64(q, 3, r->version_id);
+    sqlite3_bind_int64(q, 4, r->ts_us);
+    sqlite3_bind_int64(q, 5, r->duration_us);
+    return step_done(st, q, "listing a profiled request");
 }
 
 int store_insert_outlier(store *st, const store_outlier *o)

@@ -32,7 +32,7 @@ struct sqlite3 *store_db(store *st); /* borrowed for the store's life */
 int store_url_path(const char *url, char *out, size_t cap, char *err, size_t errcap);
 
 /* Schema (schema.c). */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 int store_schema_version(store *st, int *version);
 /* Migrate up to version `to` (tests use it to build older stores). */
 int store_migrate_to(store *st, int to);
@@ -61,7 +61,10 @@ typedef struct store_request {
     const char *group; /* may be NULL */
     const char *ip;    /* may be NULL */
 } store_request;
-int store_insert_request(store *st, const store_request *r, int64_t *rowid);
+/* Insert one request and return its id in *id (may be NULL).  Ids are
+ * unique across every process writing the store and rise within one
+ * writer; inside a transaction they are reserved a block at a time. */
+int store_insert_request(store *st, const store_request *r, int64_t *id);
 
 typedef struct store_outlier {
     int64_t request_id, endpoint_id, ts_us, duration_us;
@@ -82,6 +85,9 @@ typedef struct store_profile_line {
     int samples;
 } store_profile_line;
 int store_insert_profile_line(store *st, const store_profile_line *p);
+/* List request id (inserted as r) among the profiled requests, so profile
+ * views find it by endpoint and time; once per request with a tree. */
+int store_insert_profiled(store *st, int64_t request_id, const store_request *r);
 
 /* Rollup of one (endpoint, version, hour, instance) to merge into the row. */
 typedef struct store_rollup {

@@ -6,6 +6,9 @@
 
 #include "store/store.h"
 
+/* Request ids reserved per round trip to request_ids. */
+#define STORE_ID_BLOCK 1024
+
 /* Prepared statements, one per SQL text below; finalized on close. */
 enum {
     Q_INSTANCE_INS,
@@ -18,6 +21,8 @@ enum {
     Q_ENDPOINT_LEVELS,
     Q_ENDPOINT_TOUCH,
     Q_REQUEST_INS,
+    Q_REQUEST_IDS,
+    Q_PROFILED_INS,
     Q_OUTLIER_INS,
     Q_PROFILE_INS,
     Q_ROLLUP_GET,
@@ -33,6 +38,7 @@ struct store {
     char *path;
     int flags;
     int in_txn;
+    int64_t id_next, id_end; /* reserved request ids [next, end) */
     sqlite3_stmt *q[Q__COUNT];
     struct sketch *scratch; /* rollup merging; allocated on first use */
     uint8_t *scratch_buf;   /* SKETCH_ENCODED_MAX bytes */

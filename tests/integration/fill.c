@@ -131,6 +131,8 @@ int main(int argc, char **argv)
                 outliers++;
             }
             if (done % 499 == 0) {
+                if (store_insert_profiled(st, rowid, &rq))
+                    return die(st, "profiled");
                 static const char *const fn[] = {"handle", "parse", "query", "render"};
                 static const int ind[] = {0, 1, 1, 2};
                 for (int p = 0; p < 4; p++) {

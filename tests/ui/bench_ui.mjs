@@ -12,17 +12,18 @@ import { ROOT, startServer, launch, serveAppIfNeeded, login, settled, ADMIN } fr
 const REQUESTS = 10000000;
 const NOW_S = 1793797200; // 2026-11-04T13:00:00Z: fixed, so that the cache stays valid
 const PARAMS = `${REQUESTS} 60 ${NOW_S} 7`;
+const KEY = `${PARAMS} schema4`; // refill when the store layout changes
 const REPS = 5;
 
 const dir = join(ROOT, 'build/rel/bench-ui');
 const db = join(dir, 'store.db');
 mkdirSync(dir, { recursive: true });
 const pfile = join(dir, 'params');
-if (!existsSync(db) || !existsSync(pfile) || readFileSync(pfile, 'utf8') !== PARAMS) {
+if (!existsSync(db) || !existsSync(pfile) || readFileSync(pfile, 'utf8') !== KEY) {
   for (const f of [db, db + '-wal', db + '-shm', pfile]) rmSync(f, { force: true });
   console.error('bench-ui: filling a 10M-request store (cached for later runs)');
   execFileSync(join(ROOT, 'build/rel/examples/demo_history'), [db, ...PARAMS.split(' ')], { stdio: ['ignore', 'inherit', 'inherit'] });
-  writeFileSync(pfile, PARAMS);
+  writeFileSync(pfile, KEY);
 }
 
 // Embedded assets, as gzip would send them.

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <sqlite3.h>
+
 #include "evodash.h"
 #include "store/store.h"
 #include "testutil.h"
@@ -68,9 +70,9 @@ static void test_migrate_from_empty(void **state)
     assert_int_equal(store_schema_version(st, &v), 0);
     assert_int_equal(v, STORE_SCHEMA_VERSION);
     store_close(st);
-    const char *tables[] = {"versions",         "endpoints", "requests", "outliers",
-                            "profiler_samples", "test_runs", "rollups",  "users",
-                            "sessions",         "settings",  "instances"};
+    const char *tables[] = {"versions",  "endpoints", "requests",   "outliers", "profiler_samples",
+                            "test_runs", "rollups",   "users",      "sessions", "settings",
+                            "instances", "profiled",  "request_ids"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         char sql[128];
         snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE name = '%s'",
@@ -78,8 +80,12 @@ static void test_migrate_from_empty(void **state)
         if (tu_sql_int(tu_db, sql) != 1)
             fail_msg("table %s missing", tables[i]);
     }
+    /* requests are clustered by (endpoint, time): no rowid, no second index */
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM sqlite_master WHERE name = 'requests' "
+                                       "AND sql LIKE '%WITHOUT ROWID%'"),
+                     1);
     assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
-                                       "AND name = 'requests_endpoint_ts'"),
+                                       "AND name = 'requests_ts'"),
                      1);
     char *mode = tu_sql_text(tu_db, "PRAGMA journal_mode");
     assert_string_equal(mode, "wal");
@@ -115,6 +121,80 @@ static void test_upgrade_from_older_keeps_data(void **state)
     store_close(st);
     assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM rollups"), 0); /* table exists now */
     assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM endpoints WHERE rule = '/old'"), 1);
+}
+
+/* Version 3 kept requests in rowid order; version 4 clusters them by
+ * (endpoint, time) and lists profiled requests.  The upgrade keeps every
+ * row and id, and new ids continue above the old ones. */
+static void test_upgrade_3_to_4_clusters_requests(void **state)
+{
+    (void)state;
+    store *st;
+    int64_t id;
+    assert_int_equal(store_open(tu_url, STORE_NOMIGRATE, &st), 0);
+    assert_int_equal(store_migrate_to(st, 3), 0);
+    store_close(st);
+    sqlite3 *h;
+    sqlite3_open(tu_db, &h);
+    assert_int_equal(
+        sqlite3_exec(h,
+                     "INSERT INTO endpoints(id, name) VALUES(1, 'a'), (2, 'b');"
+                     "INSERT INTO versions VALUES(1, 'v1', 0, 0);"
+                     "INSERT INTO requests VALUES(7, 2, 500, 10, 200, 1, 'g', NULL, 1),"
+                     "(8, 1, 400, 20, 500, 1, NULL, '::1', 1),"
+                     "(40, 1, 300, 30, 404, 1, 'h', '::2', 1);"
+                     "INSERT INTO profiler_samples(request_id, position, indent, "
+                     "function, duration_us, samples) VALUES(8, 0, 0, 'f', 20, 1), "
+                     "(8, 1, 1, 'g', 5, 1);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(h);
+    assert_int_equal(store_open(tu_url, 0, &st), 0);
+    store_request r = {.endpoint_id = 1, .version_id = 1, .instance_id = 1, .ts_us = 600};
+    assert_int_equal(store_insert_request(st, &r, &id), 0);
+    assert_true(id > 40);
+    store_close(st);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM requests"), 4);
+    /* the old rows, whole, now read back in (endpoint, time) order */
+    char *ids = tu_sql_text(tu_db, "SELECT group_concat(id || ':' || duration_us || ':' || "
+                                   "status || ':' || coalesce(group_name, '-') || ':' || "
+                                   "coalesce(ip, '-'), ' ') FROM (SELECT * FROM requests WHERE "
+                                   "id < 41)");
+    assert_string_equal(ids, "40:30:404:h:::2 8:20:500:-:::1 7:10:200:g:-");
+    free(ids);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM profiled WHERE request_id = 8 AND "
+                                       "endpoint_id = 1 AND ts_us = 400 AND duration_us = 20"),
+                     1);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM profiled"), 1);
+}
+
+/* Ids are reserved in blocks inside the writing transaction: a rolled
+ * back block is handed out again, never twice once committed. */
+static void test_request_ids_survive_rollback(void **state)
+{
+    (void)state;
+    store *st, *other;
+    int64_t a, b, c;
+    assert_int_equal(store_open(tu_url, 0, &st), 0);
+    assert_int_equal(store_open(tu_url, 0, &other), 0);
+    store_request r = {.endpoint_id = 1, .version_id = 1, .instance_id = 1, .ts_us = 1};
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_insert_request(st, &r, &a), 0);
+    store_rollback(st);
+    assert_int_equal(store_begin(other), 0);
+    assert_int_equal(store_insert_request(other, &r, &b), 0);
+    assert_int_equal(store_commit(other), 0);
+    assert_int_equal(b, a); /* the rolled-back block was free again */
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(store_insert_request(st, &r, &c), 0);
+    assert_int_equal(store_commit(st), 0);
+    assert_true(c != b);
+    r.ts_us = 2;
+    assert_int_equal(store_insert_request(other, &r, &a), 0); /* autocommit, same block */
+    assert_int_equal(a, b + 1);
+    store_close(st);
+    store_close(other);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(DISTINCT id) FROM requests"), 3);
 }
 
 static void test_newer_and_foreign_refused(void **state)
@@ -328,6 +408,7 @@ static void test_two_processes_one_file(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
     }
     assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM requests"), 2 * PER_PROC);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(DISTINCT id) FROM requests"), 2 * PER_PROC);
     assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM instances"), 2);
     assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM endpoints"), 1);
     assert_int_equal(tu_sql_int(tu_db, "SELECT sum(count) FROM rollups"), 2 * PER_PROC);
@@ -407,6 +488,9 @@ int main(void)
         cmocka_unit_test(test_url_forms),
         cmocka_unit_test_setup_teardown(test_migrate_from_empty, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_older_keeps_data, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_3_to_4_clusters_requests, tu_setup,
+                                        tu_teardown),
+        cmocka_unit_test_setup_teardown(test_request_ids_survive_rollback, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_newer_and_foreign_refused, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_and_truncated_file, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_read_only_folder, tu_setup, tu_teardown),
