@@ -1,7 +1,7 @@
 /* api_endpoint.c — the views of one endpoint.  Per-version numbers come
- * from the rollups; per-group and per-IP numbers need the raw rows (the
- * rollups are not keyed by them), read through the (endpoint_id, ts_us)
- * index and bounded by the range. */
+ * from the rollups; per-group, per-IP and per-status-code numbers need the
+ * raw rows (the rollups are not keyed by them), summarised by one shared
+ * pass over the endpoint's range (rawscan.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +11,7 @@
 #include "evodash.h"
 #include "dash/dash_int.h"
 
-#define HOUR_US      3600000000LL
-#define RAW_ROWS_MAX 2000000 /* raw rows one per-group/IP view may read */
+#define HOUR_US 3600000000LL
 
 static int64_t floordiv(int64_t a, int64_t b)
 {
@@ -56,203 +55,66 @@ int api_ep_versions(dctx *c)
     return dash_json(c, 200, dash_paged(items, &p));
 }
 
-/* Raw durations grouped by a text key (and a version id), gathered in a
- * hash table: cheaper than making SQLite sort a week of rows. */
-typedef struct rgroup {
-    char key[64];
-    int64_t ver;
-    int64_t *v;
-    size_t n, cap;
-    double sum;
-} rgroup;
-
-typedef struct rgroups {
-    rgroup *g;
-    size_t n, cap;
-    size_t *slot, nslot;
-} rgroups;
-
-static size_t key_hash(const char *k, int64_t ver)
-{
-    uint64_t h = 1469598103934665603ull ^ (uint64_t)ver;
-    for (; *k; k++)
-        h = (h ^ (unsigned char)*k) * 1099511628211ull;
-    return (size_t)(h ^ h >> 32);
-}
-
-static void rgroups_free(rgroups *t)
-{
-    for (size_t i = 0; i < t->n; i++)
-        free(t->g[i].v);
-    free(t->g);
-    free(t->slot);
-}
-
-static rgroup *rgroup_get(rgroups *t, const char *key, int64_t ver)
-{
-    if (t->n * 2 >= t->nslot) {
-        size_t ns = t->nslot ? t->nslot * 2 : 256;
-        size_t *slot = calloc(ns, sizeof *slot);
-        rgroup *ng = realloc(t->g, (ns / 2 + 1) * sizeof *ng);
-        if (ng)
-            t->g = ng;
-        if (!slot || !ng) {
-            free(slot);
-            return NULL;
-        }
-        for (size_t i = 0; i < t->n; i++) {
-            size_t h = key_hash(t->g[i].key, t->g[i].ver) & (ns - 1);
-            while (slot[h])
-                h = (h + 1) & (ns - 1);
-            slot[h] = i + 1;
-        }
-        free(t->slot);
-        t->slot = slot;
-        t->nslot = ns;
-    }
-    size_t h = key_hash(key, ver) & (t->nslot - 1);
-    while (t->slot[h]) {
-        rgroup *g = &t->g[t->slot[h] - 1];
-        if (g->ver == ver && !strncmp(g->key, key, sizeof g->key - 1))
-            return g;
-        h = (h + 1) & (t->nslot - 1);
-    }
-    rgroup *g = &t->g[t->n];
-    memset(g, 0, sizeof *g);
-    snprintf(g->key, sizeof g->key, "%s", key);
-    g->ver = ver;
-    t->slot[h] = ++t->n;
-    return g;
-}
-
-static int rgroup_cmp(const void *a, const void *b)
-{
-    const rgroup *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
-    return c ? c : (x->ver > y->ver) - (x->ver < y->ver);
-}
-
-/* Read (key, version, duration) of the endpoint's raw rows in the range
- * into t, sorted by key then version.  keep_values: keep every duration
- * (box plots) or only count and sum (bubbles).  Replies and returns -1 on
- * failure. */
-static int raw_groups(dctx *c, const drange *r, const char *col, int by_version, int keep_values,
-                      rgroups *t)
-{
-    sqlite3_stmt *q = NULL;
-    char sql[256];
-    memset(t, 0, sizeof *t);
-    snprintf(sql, sizeof sql,
-             "SELECT coalesce(%s, ''), version_id, duration_us FROM requests WHERE "
-             "endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3",
-             col);
-    if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return dash_sql_error(c, col), -1;
-    sqlite3_bind_int64(q, 1, c->id);
-    sqlite3_bind_int64(q, 2, r->from_us);
-    sqlite3_bind_int64(q, 3, r->to_us);
-    size_t rows = 0;
-    int step;
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        if (++rows > RAW_ROWS_MAX) {
-            sqlite3_finalize(q);
-            rgroups_free(t);
-            return dash_error(c, 400, "range holds more than %d requests; narrow from/to",
-                              RAW_ROWS_MAX),
-                   -1;
-        }
-        rgroup *g = rgroup_get(t, (const char *)sqlite3_column_text(q, 0),
-                               by_version ? sqlite3_column_int64(q, 1) : 0);
-        if (g && keep_values && g->n == g->cap) {
-            size_t ncap = g->cap ? g->cap * 2 : 64;
-            int64_t *nv = realloc(g->v, ncap * sizeof *nv);
-            if (nv) {
-                g->v = nv;
-                g->cap = ncap;
-            }
-        }
-        if (!g || (keep_values && g->n == g->cap)) {
-            sqlite3_finalize(q);
-            rgroups_free(t);
-            return dash_error(c, 500, "out of memory"), -1;
-        }
-        int64_t d = sqlite3_column_int64(q, 2);
-        if (keep_values)
-            g->v[g->n] = d;
-        g->n++;
-        g->sum += (double)d;
-    }
-    sqlite3_finalize(q);
-    if (step != SQLITE_DONE) {
-        rgroups_free(t);
-        return dash_sql_error(c, col), -1;
-    }
-    if (t->n)
-        qsort(t->g, t->n, sizeof *t->g, rgroup_cmp);
-    return 0;
-}
-
-/* Box plots per value of a raw column (group_name or ip), exact. */
-static int raw_boxes(dctx *c, const char *col)
+/* Box plots per group or per IP (exact, from the raw rows). */
+static int raw_boxes(dctx *c, int k)
 {
     drange r;
     dpage p;
-    rgroups t;
+    const rawscan *s;
     if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0) ||
-        raw_groups(c, &r, col, 0, 1, &t))
+        !(s = rawscan_get(c, &r)))
         return 0;
     json_t *items = json_array();
-    for (size_t i = 0; i < t.n; i++) {
-        boxstat b;
-        box_from_values(t.g[i].v, t.g[i].n, &b);
-        json_array_append_new(items, json_pack("{s:s,s:o}", col[0] == 'g' ? "group" : "ip",
-                                               t.g[i].key, "box", box_json(&b)));
-    }
-    rgroups_free(&t);
+    for (size_t i = 0; i < s->nbox[k]; i++)
+        json_array_append_new(items, json_pack("{s:s,s:o}", k ? "ip" : "group", s->box[k][i].key,
+                                               "box", box_json(&s->box[k][i].box)));
+    rawscan_release(c, s);
     return dash_json(c, 200, dash_paged(items, &p));
 }
 
 int api_ep_groups(dctx *c)
 {
-    return raw_boxes(c, "group_name");
+    return raw_boxes(c, 0);
 }
 
 int api_ep_ips(dctx *c)
 {
-    return raw_boxes(c, "ip");
+    return raw_boxes(c, 1);
 }
 
 int api_ep_bubbles(dctx *c)
 {
     drange r;
     dpage p;
-    rgroups t;
+    const rawscan *s;
     sqlite3_stmt *q = NULL;
     const char *by = dash_param(c, "by");
     if (!by)
         by = "group";
     if (strcmp(by, "group") && strcmp(by, "ip"))
         return dash_error(c, 400, "by: expected 'group' or 'ip'");
+    int k = by[0] == 'i';
     if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0) ||
-        raw_groups(c, &r, by[0] == 'g' ? "group_name" : "ip", 1, 0, &t))
+        !(s = rawscan_get(c, &r)))
         return 0;
     if (sqlite3_prepare_v2(c->db, "SELECT name FROM versions WHERE id = ?", -1, &q, NULL) !=
         SQLITE_OK) {
-        rgroups_free(&t);
+        rawscan_release(c, s);
         return dash_sql_error(c, "bubbles");
     }
     json_t *items = json_array();
-    for (size_t i = 0; i < t.n; i++) {
+    for (size_t i = 0; i < s->npair[k]; i++) {
+        const rawscan_pair *b = &s->pair[k][i];
         sqlite3_reset(q);
-        sqlite3_bind_int64(q, 1, t.g[i].ver);
+        sqlite3_bind_int64(q, 1, b->version_id);
         const char *vname =
             sqlite3_step(q) == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : "";
-        json_array_append_new(items, json_pack("{s:s,s:s,s:I,s:f}", by, t.g[i].key, "version",
-                                               vname, "count", (json_int_t)t.g[i].n, "avg_us",
-                                               t.g[i].sum / (double)t.g[i].n));
+        json_array_append_new(items, json_pack("{s:s,s:s,s:I,s:f}", by, b->key, "version", vname,
+                                               "count", (json_int_t)b->count, "avg_us",
+                                               b->sum_us / (double)b->count));
     }
     sqlite3_finalize(q);
-    rgroups_free(&t);
+    rawscan_release(c, s);
     json_t *doc = dash_paged(items, &p);
     if (doc)
         json_object_set_new(doc, "by", json_string(by));
@@ -262,7 +124,7 @@ int api_ep_bubbles(dctx *c)
 int api_ep_status(dctx *c)
 {
     drange r;
-    sqlite3_stmt *q = NULL;
+    const rawscan *s;
     if (dash_range(c, 30 * 86400, &r) || dash_endpoint_exists(c, NULL, 0))
         return 0;
     agg_result ar;
@@ -275,63 +137,15 @@ int api_ep_status(dctx *c)
     for (int i = 1; i <= 6; i++)
         json_object_set_new(classes, cname[i % 6], json_integer(a ? a->cls[i % 6] : 0));
     agg_free(&ar);
-    /* Counted in C: HTTP codes are 100..599, so an array beats SQLite's
-     * sort for GROUP BY; anything else lands in a short list. */
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT status FROM requests WHERE endpoint_id = ?1 AND ts_us >= ?2 "
-                           "AND ts_us < ?3",
-                           -1, &q, NULL) != SQLITE_OK) {
+    if (!(s = rawscan_get(c, &r))) {
         json_decref(classes);
-        return dash_sql_error(c, "status codes");
-    }
-    sqlite3_bind_int64(q, 1, c->id);
-    sqlite3_bind_int64(q, 2, r.from_us);
-    sqlite3_bind_int64(q, 3, r.to_us);
-    int64_t *n = calloc(600, sizeof *n);
-    int odd_code[32];
-    int64_t odd_n[32];
-    int nodd = 0, step;
-    if (!n) {
-        sqlite3_finalize(q);
-        json_decref(classes);
-        return dash_error(c, 500, "out of memory");
-    }
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        int code = sqlite3_column_int(q, 0);
-        if (code >= 0 && code < 600) {
-            n[code]++;
-            continue;
-        }
-        int k = 0;
-        while (k < nodd && odd_code[k] != code)
-            k++;
-        if (k == nodd && nodd < 32) {
-            odd_code[nodd] = code;
-            odd_n[nodd++] = 0;
-        }
-        if (k < nodd)
-            odd_n[k]++;
-    }
-    sqlite3_finalize(q);
-    if (step != SQLITE_DONE) {
-        free(n);
-        json_decref(classes);
-        return dash_sql_error(c, "status codes");
+        return 0;
     }
     json_t *codes = json_array();
-    for (int k = 0; k < nodd; k++)
-        if (odd_code[k] < 0)
-            json_array_append_new(codes, json_pack("{s:i,s:I}", "status", odd_code[k], "count",
-                                                   (json_int_t)odd_n[k]));
-    for (int code = 0; code < 600; code++)
-        if (n[code])
-            json_array_append_new(
-                codes, json_pack("{s:i,s:I}", "status", code, "count", (json_int_t)n[code]));
-    for (int k = 0; k < nodd; k++)
-        if (odd_code[k] >= 600)
-            json_array_append_new(codes, json_pack("{s:i,s:I}", "status", odd_code[k], "count",
-                                                   (json_int_t)odd_n[k]));
-    free(n);
+    for (size_t i = 0; i < s->ncodes; i++)
+        json_array_append_new(codes, json_pack("{s:i,s:I}", "status", s->codes[i].status, "count",
+                                               (json_int_t)s->codes[i].count));
+    rawscan_release(c, s);
     return dash_json(c, 200,
                      json_pack("{s:I,s:o,s:o}", "endpoint_id", (json_int_t)c->id, "classes",
                                classes, "codes", codes));
@@ -344,14 +158,22 @@ int api_outliers(dctx *c)
     drange r;
     dpage p;
     sqlite3_stmt *q = NULL;
+    const char *sort = dash_param(c, "sort");
+    if (sort && strcmp(sort, "time") && strcmp(sort, "duration"))
+        return dash_error(c, 400, "sort: expected 'time' or 'duration'");
     if (dash_range(c, 0, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0))
         return 0;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT id, request_id, ts_us, duration_us, (SELECT count(*) FROM "
-                           "outliers WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3) FROM "
-                           "outliers WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3 ORDER "
-                           "BY ts_us DESC LIMIT ?4 OFFSET ?5",
-                           -1, &q, NULL) != SQLITE_OK)
+    /* two texts rather than a bound ORDER BY, which SQL cannot take */
+    const char *sql = sort && sort[0] == 'd'
+                          ? "SELECT id, request_id, ts_us, duration_us, (SELECT count(*) FROM "
+                            "outliers WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3) "
+                            "FROM outliers WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < "
+                            "?3 ORDER BY duration_us DESC, id LIMIT ?4 OFFSET ?5"
+                          : "SELECT id, request_id, ts_us, duration_us, (SELECT count(*) FROM "
+                            "outliers WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3) "
+                            "FROM outliers WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < "
+                            "?3 ORDER BY ts_us DESC, id LIMIT ?4 OFFSET ?5";
+    if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK)
         return dash_sql_error(c, "outliers");
     sqlite3_bind_int64(q, 1, c->id);
     sqlite3_bind_int64(q, 2, r.from_us);

@@ -48,7 +48,8 @@ struct evd_dash {
     rl_slot rl[DASH_RL_SLOTS];
     tz_zone *tz_cache[DASH_TZ_CACHE];
     int ntz;
-    struct aggcache *aggcache; /* closed days' rollups, merged (aggcache.c) */
+    struct aggcache *aggcache;     /* closed days' rollups, merged (aggcache.c) */
+    struct rawscan_cache *rawscan; /* shared raw-row summaries (rawscan.c) */
     char err[512];
 };
 
@@ -200,10 +201,47 @@ typedef struct boxstat {
     double min, q1, median, q3, max, mean;
     int64_t count;
 } boxstat;
-/* Exact, from raw durations (sorted in place). */
+/* Exact, from raw durations (reordered in place). */
 void box_from_values(int64_t *v, size_t n, boxstat *out);
 json_t *box_json(const boxstat *b);
 /* From an aggregate with its sketch (aggcache.c). */
 void box_from_acc(const agg_acc *a, boxstat *out);
+
+/* ---- rawscan.c ---- one shared pass over an endpoint's raw rows */
+typedef struct rawscan_box {
+    char key[64]; /* group or IP; "" when none was recorded */
+    boxstat box;
+} rawscan_box;
+typedef struct rawscan_pair {
+    char key[64];
+    int64_t version_id, count;
+    double sum_us;
+} rawscan_pair;
+typedef struct rawscan_code {
+    int status;
+    int64_t count;
+} rawscan_code;
+/* The summary of (endpoint, from, to).  Immutable once ready. */
+typedef struct rawscan {
+    int64_t endpoint_id, from_us, to_us, rows;
+    rawscan_box *box[2]; /* [0] per group, [1] per IP; sorted by key */
+    size_t nbox[2];
+    rawscan_pair *pair[2]; /* per (group, version), (IP, version); sorted */
+    size_t npair[2];
+    rawscan_code *codes; /* sorted by status */
+    size_t ncodes;
+    /* the cache's bookkeeping, under its mutex */
+    int refs, ready, detached, err_status;
+    int64_t built_us;
+    char err[160];
+    struct rawscan *next;
+} rawscan;
+struct rawscan_cache *rawscan_cache_new(void);
+void rawscan_cache_free(struct rawscan_cache *rc);
+/* The summary of endpoint c->id's rows in r, scanned once and shared by
+ * concurrent and recent callers.  On failure replies and returns NULL.
+ * The caller holds a reference until rawscan_release(). */
+const rawscan *rawscan_get(dctx *c, const drange *r);
+void rawscan_release(dctx *c, const rawscan *s);
 
 #endif

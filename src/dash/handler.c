@@ -140,7 +140,7 @@ int evd_dash_open(const evd_config *cfg, const char *db_url, evd_dash **out)
     snprintf(d->prefix, sizeof d->prefix, "/%s", link && *link ? link : "dashboard");
     snprintf(d->tz_default, sizeof d->tz_default, "%s", tz && *tz ? tz : "UTC");
     d->session_ttl_us = (int64_t)12 * 3600 * 1000000;
-    if (!(d->aggcache = aggcache_new())) {
+    if (!(d->aggcache = aggcache_new()) || !(d->rawscan = rawscan_cache_new())) {
         rc = EVD_ENOMEM;
         goto done;
     }
@@ -189,6 +189,7 @@ void evd_dash_close(evd_dash *d)
     for (int i = 0; i < d->ntz; i++)
         tz_free(d->tz_cache[i]);
     aggcache_free(d->aggcache);
+    rawscan_cache_free(d->rawscan);
     for (int i = 0; i < d->nguest_pw; i++)
         free(d->guest_pw[i]);
     free(d->guest_pw);

@@ -60,11 +60,19 @@ try {
     ['overview', '#/overview'],
     [`endpoint(${top.name})`, `#/endpoint/${top.id}`],
   ];
+  // BENCH_UI_TRACE=1: list each API call of the last run, slowest first.
+  const trace = process.env.BENCH_UI_TRACE ? [] : null;
+  if (trace)
+    page.on('requestfinished', (rq) => {
+      const t = rq.timing();
+      trace.push([t.responseEnd, t.requestStart, rq.url().replace(/^.*\/dashboard\//, '')]);
+    });
   let worst = 0;
   for (const [name, hash] of pages) {
     const times = [];
     // One cold run (the server builds its day cache), then REPS measured.
     for (let i = 0; i <= REPS; i++) {
+      if (trace) trace.length = 0;
       await page.goto(`${server.url}?${range}&rep=${i}${hash}`);
       await settled(page, 120000);
       const ms = await page.evaluate(() => {
@@ -75,6 +83,9 @@ try {
       if (i > 0) times.push(ms);
       else console.log(`ui_${name}_cold: ${ms.toFixed(0)} ms`);
     }
+    if (trace)
+      for (const [end, start, url] of trace.sort((a, b) => b[0] - a[0]).slice(0, 12))
+        console.log(`  ${end.toFixed(0).padStart(6)} ms (sent at ${start.toFixed(0)})  ${url}`);
     times.sort((a, b) => a - b);
     const med = times[Math.floor(times.length / 2)];
     const charts = await page.$$eval('[data-chart]', (c) => c.length);

@@ -183,9 +183,21 @@ test('admin: every chart of an endpoint page matches the API', { timeout: 90000 
   await page.selectOption('[data-profile-kind]', 'sunburst');
 
   // Outliers table and detail panel.
+  // Outliers: one server page of 25 at a time, newest first, with a pager
+  // and a "slowest first" order.
   const outl = await get(`api/endpoints/${EP}/outliers?per_page=1000&tz=UTC`);
-  assert.ok(outl.total > 0);
-  assert.equal(await page.locator('tr[data-outlier]').count(), outl.total);
+  assert.ok(outl.total > 25, 'the demo endpoint has more outliers than one page');
+  const rowIds = () => page.$$eval('tr[data-outlier]', (rs) => rs.map((r) => Number(r.dataset.outlier)));
+  assert.deepEqual(await rowIds(), outl.items.slice(0, 25).map((o) => o.id));
+  assert.equal(await page.textContent('.outliers .pageinfo'), `1–25 of ${outl.total.toLocaleString('en-US')}`);
+  await page.click('.outliers [data-page="next"]');
+  await page.waitForSelector('.outliers[data-state="drawn"] .pageinfo:text("26–")');
+  assert.deepEqual(await rowIds(), outl.items.slice(25, 50).map((o) => o.id));
+  await page.selectOption('.outliers [data-sort]', 'duration');
+  await page.waitForSelector('.outliers[data-state="drawn"] .pageinfo:text("1–25")');
+  const slowest = Math.max(...outl.items.map((o) => o.duration_us));
+  const firstId = (await rowIds())[0];
+  assert.equal(outl.items.find((o) => o.id === firstId).duration_us, slowest);
   const oid = await page.getAttribute('tr[data-outlier]', 'data-outlier');
   await page.click(`tr[data-outlier="${oid}"]`);
   await page.waitForSelector('[data-panel="outlier"][data-state="drawn"]');
@@ -196,6 +208,22 @@ test('admin: every chart of an endpoint page matches the API', { timeout: 90000 
   assert.equal(await page.locator('[data-panel="outlier"] table.kv').first().locator('tr').count(), Object.keys(o.headers).length);
   await page.locator('[data-panel="outlier"]').scrollIntoViewIfNeeded();
   await page.locator('[data-panel="outlier"]').screenshot({ path: shotPath('outlier-detail') });
+
+  // Profiled requests: a click draws that request's call tree as a flame
+  // graph with one bar per node.
+  const pr = await get(`api/endpoints/${EP}/profiled?per_page=25&tz=UTC`);
+  assert.ok(pr.total > 0);
+  assert.equal(await page.locator('tr[data-request]').count(), Math.min(25, pr.total));
+  const rid = pr.items[0].request_id;
+  await page.click(`tr[data-request="${rid}"]`);
+  await page.waitForSelector('[data-panel="request-profile"][data-state="drawn"]');
+  const tree = (await get(`api/requests/${rid}/profile`)).tree;
+  const count = (ns) => ns.reduce((n, x) => n + 1 + count(x.children), 0);
+  assert.deepEqual(
+    (await chartSeries(page, 'request-flame')).map((x) => [x.type, x.n]),
+    [['custom', count(tree)]],
+  );
+  await page.locator('[data-panel="request-profile"]').screenshot({ path: shotPath('request-profile') });
   for (const f of s.failed.filter((x) => !x.startsWith('401 '))) assert.match(f, /^404 .*\/api\/requests\/\d+\/profile$/);
   await s.close();
 });

@@ -211,6 +211,52 @@ static void login(fixture *fx, const char *user, const char *pw, char *cookie, s
     json_decref(r.doc);
 }
 
+/* Quantiles by selection agree with a full sort (numpy's linear rule), on
+ * sizes around the selection's cut-over and on heavily repeated values. */
+static int cmp64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static double sorted_q(const int64_t *v, size_t n, double q)
+{
+    double pos = q * (double)(n - 1);
+    size_t i = (size_t)pos;
+    return i + 1 >= n ? (double)v[n - 1]
+                      : (double)v[i] + (pos - (double)i) * (double)(v[i + 1] - v[i]);
+}
+
+static void test_box_from_values(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {1, 2, 3, 4, 5, 16, 17, 18, 100, 1001, 50000};
+    uint64_t seed = 42;
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+        for (int spread = 0; spread < 3; spread++) {
+            size_t n = sizes[si];
+            int64_t *v = malloc(n * sizeof *v), *w = malloc(n * sizeof *w);
+            for (size_t i = 0; i < n; i++) {
+                seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+                uint64_t r = seed >> 33;
+                v[i] = spread == 0   ? (int64_t)(r % 3)
+                       : spread == 1 ? (int64_t)(r % 1000)
+                                     : (int64_t)r;
+                w[i] = v[i];
+            }
+            qsort(w, n, sizeof *w, cmp64);
+            boxstat b;
+            box_from_values(v, n, &b);
+            assert_int_equal(b.count, n);
+            assert_true(b.min == (double)w[0] && b.max == (double)w[n - 1]);
+            assert_true(b.q1 == sorted_q(w, n, 0.25));
+            assert_true(b.median == sorted_q(w, n, 0.5));
+            assert_true(b.q3 == sorted_q(w, n, 0.75));
+            free(v);
+            free(w);
+        }
+}
+
 static void test_routing(void **state)
 {
     fixture *fx = *state;
@@ -332,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_tz_amsterdam_dst),
         cmocka_unit_test(test_tz_names),
         cmocka_unit_test(test_login_parse),
+        cmocka_unit_test(test_box_from_values),
         cmocka_unit_test_setup_teardown(test_routing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions_and_csrf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),

@@ -1,8 +1,8 @@
 /* test_dash_threads.c — one dashboard handle answering from several
  * threads at once (as under libmicrohttpd's thread pool): the store pool,
- * the time-zone cache, the login rate limit and the day cache while it is
- * being built.  Every thread must see the same, correct totals.  Runs under
- * ASan and TSan. */
+ * the time-zone cache, the login rate limit, the day cache while it is
+ * being built and the shared raw-row scans.  Every thread must see the same, correct totals.  Runs
+ * under ASan and TSan. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -123,6 +123,23 @@ static void *worker(void *arg)
         json_decref(doc);
         doc = get("/dashboard/api/performance", "from=0", &st);
         bad += st != 200 || json_integer_value(json_object_get(doc, "total")) != 3;
+        json_decref(doc);
+        /* Raw-row views share one scan per (endpoint, range): alternate a
+         * range every thread asks for with one of their own, so scans are
+         * waited for, reused and evicted while others still read them. */
+        snprintf(q, sizeof q, "from=0&to=%lld",
+                 (long long)(DAY0 + 3) * 86400 + (r % 2 ? t * ROUNDS + r : 0));
+        doc = get("/dashboard/api/endpoints/1/status", q, &st);
+        total = 0;
+        if (st == 200)
+            json_array_foreach(json_object_get(doc, "codes"), i, it) total +=
+                json_integer_value(json_object_get(it, "count"));
+        bad += st != 200 || total != NREQ / 3;
+        json_decref(doc);
+        doc = get("/dashboard/api/endpoints/1/groups", q, &st);
+        it = json_array_get(json_object_get(doc, "items"), 0);
+        bad += st != 200 ||
+               json_integer_value(json_object_get(json_object_get(it, "box"), "count")) != NREQ / 3;
         json_decref(doc);
     }
     return (void *)(intptr_t)bad;

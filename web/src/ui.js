@@ -174,3 +174,48 @@ export function table(cols, rows, opts = {}) {
   wrap.append(h('div.scroll', null, h('table', { class: opts.cls || null }, h('thead', null, head), body)));
   return wrap;
 }
+
+// A table of a long server-side list, one page at a time: the page's rows,
+// a pager ("1–25 of 16,032") and, when opts.sorts is given, the server's
+// sort orders.  load(path, params) returns one page ({items, total}).
+// The box's data-state follows loading -> drawn | empty | error.
+export function pagedTable(box, load, cols, opts = {}) {
+  const per = opts.perPage || 25;
+  let page = 1;
+  let sort = opts.sorts ? opts.sorts[0][0] : null;
+  const info = h('span.pageinfo');
+  const prev = h('button', { type: 'button', 'data-page': 'prev', onclick: () => go(page - 1) }, '‹ Prev');
+  const next = h('button', { type: 'button', 'data-page': 'next', onclick: () => go(page + 1) }, 'Next ›');
+  const tools = h('div.pager', null, info, prev, next);
+  if (opts.sorts)
+    tools.prepend(
+      h(
+        'select',
+        { 'aria-label': 'order', 'data-sort': '', onchange: (e) => ((sort = e.target.value), go(1)) },
+        opts.sorts.map(([v, label]) => h('option', { value: v }, label)),
+      ),
+    );
+  const slot = h('div');
+  box.replaceChildren(tools, slot);
+  async function go(p) {
+    box.dataset.state = 'loading';
+    let d;
+    try {
+      d = await load({ page: p, per_page: per, ...(sort ? { sort } : {}) });
+    } catch (e) {
+      box.dataset.state = 'error';
+      slot.replaceChildren(h('p.note', null, 'Could not load: ' + e.message));
+      throw e;
+    }
+    page = p;
+    const last = Math.max(1, Math.ceil(d.total / per));
+    const first = d.total ? (p - 1) * per + 1 : 0;
+    info.textContent = `${fmtInt(first)}–${fmtInt(Math.min(d.total, p * per))} of ${fmtInt(d.total)}`;
+    prev.disabled = p <= 1;
+    next.disabled = p >= last;
+    slot.replaceChildren(table(cols, d.items, { filter: false, rowAttrs: opts.rowAttrs }));
+    box.dataset.state = d.items.length ? 'drawn' : 'empty';
+    return d;
+  }
+  return go(1);
+}

@@ -2,7 +2,7 @@
 // detail panel, and the grouped profiler as a tree and a sunburst.
 import { all, api } from '../api.js';
 import { card, fill, heatmapOption, boxOption, bubbleOption, zoomX, durAxis } from '../charts.js';
-import { h, state, rangeParams, rangeDays, fmtUs, fmtInt, fmtTime, fmtSpan, table, showError } from '../ui.js';
+import { h, state, rangeParams, rangeDays, fmtUs, fmtInt, fmtTime, fmtSpan, pagedTable, showError } from '../ui.js';
 import { dot } from './overview.js';
 
 const SHORT_LIVED_MS = 24 * 3600 * 1000;
@@ -210,6 +210,30 @@ async function outlierDetail(panel, id) {
   }
 }
 
+// One request's call tree: a flame graph over its wall time and the tree.
+async function requestProfile(panel, r) {
+  panel.hidden = false;
+  panel.dataset.state = 'loading';
+  panel.replaceChildren(h('p.note', null, 'Loading the call tree…'));
+  try {
+    const p = await api(`api/requests/${r.request_id}/profile`);
+    const box = h('div');
+    panel.replaceChildren(
+      h('div.panelhead', null, h('h3', null, `Request #${r.request_id}: ${fmtUs(p.duration_us)} at ${fmtTime(r.time)} (${r.version || 'unknown version'})`), h('button', { type: 'button', onclick: () => (panel.hidden = true) }, 'Close')),
+      box,
+      treeTable(p.tree),
+    );
+    const c = card(box, 'request-flame', 'Call tree (flame graph)', { wide: true, height: 260 });
+    if (p.tree.length) c.draw(flameOption(p.tree));
+    else c.empty('The profiler took no sample of this request.');
+    panel.dataset.state = 'drawn';
+  } catch (e) {
+    panel.dataset.state = 'error';
+    panel.replaceChildren(h('p.note', null, 'Could not load: ' + e.message));
+    showError(e.message);
+  }
+}
+
 export async function render(root, go, id) {
   const rp = rangeParams();
   const title = h('h2', null, 'Endpoint #' + id);
@@ -325,31 +349,27 @@ export async function render(root, go, id) {
   jobs.push(fill(bu, () => all(`api/endpoints/${id}/bubbles`, { ...rp, by: 'group' }), (d) => bubbleOption(d.items, 'group')));
   jobs.push(fill(bi, () => all(`api/endpoints/${id}/bubbles`, { ...rp, by: 'ip' }), (d) => bubbleOption(d.items, 'ip')));
 
-  // Outliers: a table; a click opens the detail panel.
+  // Outliers: a server-paged table (a busy endpoint has thousands); a
+  // click opens the detail panel.
   const obox = h('div.tablecard.wide.outliers', { 'data-state': 'loading' }, h('div.note', null, 'Loading outliers…'));
   const panel = h('div.panel', { hidden: true, 'data-panel': 'outlier' });
   root.append(h('h3', null, 'Outliers'), obox, panel);
   jobs.push(
-    all(`api/endpoints/${id}/outliers`, rp).then(
-      (d) => {
-        obox.replaceChildren(
-          table(
-            [
-              { key: 'id', label: '#', num: true },
-              { key: 'time', label: 'Time', render: (r) => fmtTime(r.time) },
-              { key: 'duration_us', label: 'Duration', num: true, render: (r) => fmtUs(r.duration_us) },
-              { key: 'request_id', label: 'Request', num: true },
-            ],
-            d.items,
-            { sort: 'time', rowAttrs: (r) => ({ class: 'clickable', 'data-outlier': r.id, onclick: () => outlierDetail(panel, r.id) }) },
-          ),
-        );
-        obox.dataset.state = d.items.length ? 'drawn' : 'empty';
-      },
-      (e) => {
-        obox.dataset.state = 'error';
-        obox.replaceChildren(h('p.note', null, 'Could not load: ' + e.message));
-        throw e;
+    pagedTable(
+      obox,
+      (pg) => api(`api/endpoints/${id}/outliers`, { ...rp, ...pg }),
+      [
+        { key: 'id', label: '#', num: true },
+        { key: 'time', label: 'Time', render: (r) => fmtTime(r.time) },
+        { key: 'duration_us', label: 'Duration', num: true, render: (r) => fmtUs(r.duration_us) },
+        { key: 'request_id', label: 'Request', num: true },
+      ],
+      {
+        sorts: [
+          ['time', 'newest first'],
+          ['duration', 'slowest first'],
+        ],
+        rowAttrs: (r) => ({ class: 'clickable', 'data-outlier': r.id, onclick: () => outlierDetail(panel, r.id) }),
       },
     ),
   );
@@ -402,6 +422,24 @@ export async function render(root, go, id) {
         }
         return paintProfile();
       },
+    ),
+  );
+  // Profiled requests, one page at a time; a click draws that request's
+  // own call tree as a flame graph and a tree table.
+  const rbox = h('div.tablecard.wide.profiled', { 'data-state': 'loading' }, h('div.note', null, 'Loading profiled requests…'));
+  const rpanel = h('div.panel', { hidden: true, 'data-panel': 'request-profile' });
+  root.append(h('h3', null, 'Profiled requests'), rbox, rpanel);
+  jobs.push(
+    pagedTable(
+      rbox,
+      (pg) => api(`api/endpoints/${id}/profiled`, { ...rp, ...pg }),
+      [
+        { key: 'request_id', label: 'Request', num: true },
+        { key: 'time', label: 'Time', render: (r) => fmtTime(r.time) },
+        { key: 'version', label: 'Version' },
+        { key: 'duration_us', label: 'Duration', num: true, render: (r) => fmtUs(r.duration_us) },
+      ],
+      { rowAttrs: (r) => ({ class: 'clickable', 'data-request': r.request_id, onclick: () => requestProfile(rpanel, r) }) },
     ),
   );
   const results = await Promise.allSettled(jobs);
