@@ -39,7 +39,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
     return ret;
 }
 
-/* The service's own handler: it knows nothing about evodash. */
+/* The service's own handler: apart from naming the user group, it knows
+ * nothing about evodash. */
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload_data,
                                size_t *upload_data_size, void **req_cls)
@@ -55,6 +56,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         *upload_data_size = 0;
         return MHD_YES;
     }
+    /* Optional: who is asking, for the per-user views (here the caller's
+     * X-User header; a real service would use its session). */
+    evd_mhd_set_group(c, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-User"));
     char body[128];
     if (!strcmp(method, "GET") && !strcmp(url, "/hello"))
         return reply(c, MHD_HTTP_OK, "{\"hello\":\"world\"}");

@@ -45,7 +45,7 @@ URL=http://127.0.0.1:$PORT
     while :; do
         i=$((i + 1))
         curl -s -o /dev/null "$URL/hello" || true
-        curl -s -o /dev/null "$URL/users/$((i * 37 % 1100))" || true
+        curl -s -o /dev/null -H "X-User: user$((i % 12 + 1))" "$URL/users/$((i * 37 % 1100))" || true
         [ $((i % 3)) = 0 ] && curl -s -o /dev/null -X POST -d '{}' "$URL/orders" || true
         sleep 0.3
     done

@@ -299,6 +299,12 @@ EVD_API int evd_mhd_start(evd_agent *a, const evd_config *cfg, unsigned int flag
                           void *route_user, evd_mhd **out, char *errbuf, size_t errcap);
 #endif
 
+/* Name the user group of the request being answered (FMD's group_by), for
+ * the per-user views.  Call it from the service's handler, on the thread
+ * libmicrohttpd called it on; group is copied (NULL clears it).  Outside a
+ * handler call it does nothing. */
+EVD_API void evd_mhd_set_group(struct MHD_Connection *c, const char *group);
+
 /* The running daemon.  Borrowed for the adapter's life. */
 EVD_API struct MHD_Daemon *evd_mhd_daemon(evd_mhd *m);
 

@@ -10,7 +10,9 @@
  * status libmicrohttpd actually sent (MHD_CONNECTION_INFO_HTTP_STATUS).
  * Endpoint ids are cached per name behind a mutex held only for the
  * lookup; evd_endpoint_register() (which takes the agent's mutex) runs once
- * per new name. */
+ * per new name.  While the service's handler runs, a thread-local pointer
+ * names the request it is answering, so evd_mhd_set_group() called from
+ * the handler needs nothing but the connection. */
 #include <ctype.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -92,6 +94,18 @@ static int endpoint_for(evd_mhd *m, const char *name)
     return id;
 }
 
+static __thread struct {
+    struct MHD_Connection *c;
+    server_conn *sc;
+} current;
+
+void evd_mhd_set_group(struct MHD_Connection *c, const char *group)
+{
+    if (!c || current.c != c || !current.sc)
+        return;
+    snprintf(current.sc->group, sizeof current.sc->group, "%s", group ? group : "");
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
@@ -119,8 +133,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     }
     if (sc->kind == 1)
         return server_dash_access(m->dash, c, url, method, upload_data, upload_data_size, sc);
-    return m->handler(m->cls, c, url, method, version, upload_data, upload_data_size,
-                      &sc->user_cls);
+    current.c = c;
+    current.sc = sc;
+    enum MHD_Result r =
+        m->handler(m->cls, c, url, method, version, upload_data, upload_data_size, &sc->user_cls);
+    current.c = NULL;
+    current.sc = NULL;
+    return r;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -135,8 +154,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         char ip[64];
         server_client_ip(c, ip, sizeof ip);
         /* No status means the client went away before a response. */
-        evd_req_end(&sc->req, ci && ci->http_status ? (int)ci->http_status : 499, NULL,
-                    ip[0] ? ip : NULL);
+        evd_req_end(&sc->req, ci && ci->http_status ? (int)ci->http_status : 499,
+                    sc->group[0] ? sc->group : NULL, ip[0] ? ip : NULL);
     }
     server_conn_free(sc);
     *con_cls = NULL;

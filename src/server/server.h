@@ -25,6 +25,7 @@ typedef struct server_conn {
     int began;
     evd_req req;
     void *user_cls;
+    char group[128]; /* set by evd_mhd_set_group(); "" = none */
 } server_conn;
 
 #define SERVER_BODY_MAX (1 << 20)

@@ -62,8 +62,10 @@ def main():
                 "POST /orders": (3, 201), "GET /missing": (4, 404)}
         for _ in range(20):
             check(request(port, "GET", "/hello")[0] == 200, "GET /hello answers 200")
-        for i in range(15):
-            check(request(port, "GET", "/users/%d" % (i + 1))[0] == 200, "GET /users/N")
+        for i in range(15):  # the service names the group from X-User
+            check(request(port, "GET", "/users/%d" % (i + 1),
+                          headers={"X-User": "alice" if i < 10 else "bob"})[0] == 200,
+                  "GET /users/N")
         for _ in range(3):
             check(request(port, "POST", "/orders", body="{}")[0] == 201, "POST /orders")
         for _ in range(4):
@@ -102,6 +104,16 @@ def main():
                               headers={"Cookie": cookie})
         codes = {c["status"]: c["count"] for c in json.loads(data)["codes"]}
         check(codes == {201: 3}, "status codes recorded as sent: %r" % codes)
+        uid = byname["GET /users/<id>"]["id"]
+        st, _, data = request(port, "GET", "/dashboard/api/endpoints/%d/groups?from=0" % uid,
+                              headers={"Cookie": cookie})
+        groups = {g["group"]: g["box"]["count"] for g in json.loads(data)["items"]}
+        check(groups == {"alice": 10, "bob": 5},
+              "evd_mhd_set_group names each request's group: %r" % groups)
+        st, _, data = request(port, "GET", "/dashboard/api/endpoints/%d/groups?from=0" % eid,
+                              headers={"Cookie": cookie})
+        groups = {g["group"]: g["box"]["count"] for g in json.loads(data)["items"]}
+        check(groups == {"": 3}, "a request without a group has none: %r" % groups)
         st, _, data = request(port, "GET", "/dashboard/api/versions", headers={"Cookie": cookie})
         check([v["name"] for v in json.loads(data)["items"]] == ["1.2.3"], "version recorded")
     finally:
