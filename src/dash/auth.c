@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 
 #include <sodium.h>
@@ -396,6 +397,15 @@ static int check_password(dctx *c, const char *name, const char *pw, int64_t *ui
     return found && ok ? 1 : 0;
 }
 
+/* "; Secure" when configured, or when a TLS-terminating proxy says the
+ * browser speaks HTTPS (a forged header only narrows where the cookie
+ * goes). */
+static const char *secure_attr(const dctx *c)
+{
+    const char *proto = dash_header(c, "X-Forwarded-Proto");
+    return c->d->cookie_secure || (proto && !strcasecmp(proto, "https")) ? "; Secure" : "";
+}
+
 int route_login(dctx *c)
 {
     const char *ip = c->rq->remote_ip ? c->rq->remote_ip : "-";
@@ -441,8 +451,8 @@ int route_login(dctx *c)
     if (src != SQLITE_DONE)
         return dash_sql_error(c, "creating the session");
     snprintf(c->rs->set_cookie, sizeof c->rs->set_cookie,
-             "evd_session=%s; Path=%s; HttpOnly; SameSite=Strict; Max-Age=%lld", tokhex,
-             c->d->prefix, (long long)(c->d->session_ttl_us / 1000000));
+             "evd_session=%s; Path=%s; HttpOnly; SameSite=Strict; Max-Age=%lld%s", tokhex,
+             c->d->prefix, (long long)(c->d->session_ttl_us / 1000000), secure_attr(c));
     sodium_memzero(tokhex, sizeof tokhex);
     return dash_json(
         c, 200, json_pack("{s:s,s:s,s:s}", "username", user, "role", role, "csrf_token", csrf));
@@ -462,7 +472,8 @@ int route_logout(dctx *c)
         sqlite3_finalize(q);
     }
     snprintf(c->rs->set_cookie, sizeof c->rs->set_cookie,
-             "evd_session=; Path=%s; HttpOnly; SameSite=Strict; Max-Age=0", c->d->prefix);
+             "evd_session=; Path=%s; HttpOnly; SameSite=Strict; Max-Age=0%s", c->d->prefix,
+             secure_attr(c));
     return dash_json(c, 200, json_pack("{s:b}", "logged_out", 1));
 }
 

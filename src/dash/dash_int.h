@@ -39,8 +39,9 @@ struct evd_dash {
     char guest_name[128];
     char **guest_pw; /* extra GUEST_PASSWORD entries (a list is allowed) */
     int nguest_pw;
-    int64_t session_ttl_us;
-    char dummy_hash[128]; /* verified against for unknown users: equal timing */
+    int64_t session_ttl_us; /* SESSION_HOURS */
+    int cookie_secure;      /* COOKIE_SECURE */
+    char dummy_hash[128];   /* verified against for unknown users: equal timing */
 
     pthread_mutex_t lock; /* guards the pool, the rate limit and the tz cache */
     store *pool[DASH_POOL_MAX];

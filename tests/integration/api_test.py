@@ -457,6 +457,14 @@ def run_tests(port, db):
     st, h, _ = admin.login(*ADMIN)
     ck = h.get("set-cookie", "")
     check("HttpOnly" in ck and "SameSite=Strict" in ck, "session cookie is HttpOnly, SameSite")
+    check("Max-Age=43200" in ck and "Secure" not in ck,
+          "over plain HTTP the cookie lasts SESSION_HOURS (12) and is not Secure: " + ck)
+    st, h, _ = admin.req("POST", "/login", body=json.dumps({"username": ADMIN[0],
+                                                            "password": ADMIN[1]}),
+                         headers={"Content-Type": "application/json",
+                                  "X-Forwarded-Proto": "https"})
+    check(st == 200 and "; Secure" in h.get("set-cookie", ""),
+          "behind a TLS proxy the session cookie is Secure")
 
     # ---- bad input: 4xx with a JSON error body, never 5xx ----
     bad = [("/api/overview?to=yesterday", 400), ("/api/daily?from=2026-13-01", 400),
