@@ -605,7 +605,11 @@ int api_counters(dctx *c)
 
 /* ---- multi-version utilisation ------------------------------------------------------ */
 
-int api_matrix(dctx *c)
+/* Per version (in deployment order), each endpoint's requests: their share
+ * of the version's total (the utilisation matrix) and, with stats, their
+ * median, p90 and mean (the evolution across versions).  Both read the
+ * rollups grouped per (version, endpoint). */
+static int per_version(dctx *c, int stats)
 {
     drange r;
     dpage p;
@@ -616,15 +620,17 @@ int api_matrix(dctx *c)
         return 0;
     int64_t h0, h1;
     hour_span(&r, &h0, &h1);
-    if (agg_query(c, h0, h1, AG_VER_EP, -1, 0, &ar)) {
+    if (agg_query(c, h0, h1, AG_VER_EP, -1, stats, &ar)) {
         eps_free(&eps);
         return 0;
     }
-    if (sqlite3_prepare_v2(c->db, "SELECT id, name FROM versions ORDER BY first_seen_us, id", -1,
-                           &q, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT id, name, first_seen_us FROM versions ORDER BY first_seen_us, "
+                           "id",
+                           -1, &q, NULL) != SQLITE_OK) {
         agg_free(&ar);
         eps_free(&eps);
-        return dash_sql_error(c, "matrix");
+        return dash_sql_error(c, stats ? "evolution" : "matrix");
     }
     json_t *items = json_array();
     while (sqlite3_step(q) == SQLITE_ROW) {
@@ -643,14 +649,35 @@ int api_matrix(dctx *c)
             json_t *o = ep_head(&eps.v[i]);
             json_object_set_new(o, "count", json_integer(a->count));
             json_object_set_new(o, "share", json_real((double)a->count / (double)total));
+            if (stats) {
+                boxstat b;
+                box_from_acc(a, &b);
+                double p90 = a->sk ? sketch_quantile(a->sk, 0.9) : b.max;
+                json_object_set_new(o, "median_us", json_real(b.median));
+                json_object_set_new(o, "p90_us", json_real(p90 > b.max ? b.max : p90));
+                json_object_set_new(o, "mean_us", json_real(b.mean));
+            }
             json_array_append_new(list, o);
         }
-        json_array_append_new(items, json_pack("{s:I,s:s,s:o,s:I}", "version_id", (json_int_t)vid,
-                                               "version", (const char *)sqlite3_column_text(q, 1),
-                                               "endpoints", list, "total", (json_int_t)total));
+        json_t *v = json_pack("{s:I,s:s,s:o,s:I}", "version_id", (json_int_t)vid, "version",
+                              (const char *)sqlite3_column_text(q, 1), "endpoints", list, "total",
+                              (json_int_t)total);
+        if (stats)
+            json_object_set_new(v, "first_seen", dash_time(r.tz, sqlite3_column_int64(q, 2)));
+        json_array_append_new(items, v);
     }
     sqlite3_finalize(q);
     agg_free(&ar);
     eps_free(&eps);
     return dash_json(c, 200, dash_paged(items, &p));
+}
+
+int api_matrix(dctx *c)
+{
+    return per_version(c, 0);
+}
+
+int api_evolution(dctx *c)
+{
+    return per_version(c, 1);
 }

@@ -149,6 +149,7 @@ int api_versions(dctx *c);
 int api_instances(dctx *c);
 int api_counters(dctx *c);
 int api_matrix(dctx *c);
+int api_evolution(dctx *c);
 
 /* ---- api_endpoint.c ---- */
 int api_ep_versions(dctx *c);

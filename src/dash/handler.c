@@ -60,6 +60,7 @@ static const struct route routes[] = {
     {.method = "GET", .path = "/api/instances", .fn = api_instances, .access = ACC_READ},
     {.method = "GET", .path = "/api/counters", .fn = api_counters, .access = ACC_READ},
     {.method = "GET", .path = "/api/matrix", .fn = api_matrix, .access = ACC_READ},
+    {.method = "GET", .path = "/api/evolution", .fn = api_evolution, .access = ACC_READ},
     {.method = "GET",
      .path = "/api/endpoints/{id}/versions",
      .fn = api_ep_versions,

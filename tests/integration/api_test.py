@@ -303,6 +303,20 @@ def run_tests(port, db):
             n = sum(1 for r in sel if r[1] == e["endpoint_id"])
             check(e["count"] == n, "matrix count")
             check(abs(e["share"] - n / len(sel)) < 1e-9, "matrix share")
+    # evolution: the same cells with each one's median and p90
+    st, doc, _ = admin.get("/api/evolution?" + rng)
+    live = [n for n in ["v01", "v02", "v03"]
+            if any(r[3] == n and frm * 1e6 <= r[4] < NOW_S * 1e6 for r in rows)]
+    check(st == 200 and [v["version"] for v in doc["items"]] == live and len(live) >= 2,
+          "evolution lists the versions of the range in deployment order")
+    for v in doc["items"]:
+        for e in v["endpoints"]:
+            sel = sorted(r[5] for r in rows if r[3] == v["version"] and r[1] == e["endpoint_id"]
+                         and frm * 1e6 <= r[4] < NOW_S * 1e6)
+            check(e["count"] == len(sel), "evolution count")
+            check(quantile_ok(e["median_us"], sel, .5), "evolution median of %s in %s"
+                  % (e["name"], v["version"]))
+            check(quantile_ok(e["p90_us"], sel, .9), "evolution p90")
 
     # ---- status codes ----
     st, doc, _ = admin.get("/api/endpoints/1/status?from=0&" + to)
@@ -391,10 +405,11 @@ def run_tests(port, db):
     # ---- authentication ----
     routes = ["/api/session", "/api/overview", "/api/rules", "/api/heatmap", "/api/daily",
               "/api/hourly", "/api/performance", "/api/versions", "/api/instances",
-              "/api/counters", "/api/matrix", "/api/endpoints/1/versions",
+              "/api/counters", "/api/matrix", "/api/evolution", "/api/endpoints/1/versions",
               "/api/endpoints/1/groups", "/api/endpoints/1/ips", "/api/endpoints/1/bubbles",
               "/api/endpoints/1/status", "/api/endpoints/1/heatmap",
-              "/api/endpoints/1/outliers", "/api/endpoints/1/profile", "/api/outliers/1",
+              "/api/endpoints/1/outliers", "/api/endpoints/1/profile",
+              "/api/endpoints/1/profiled", "/api/outliers/1",
               "/api/requests/%d/profile" % preq, "/api/export", "/metrics"]
     for r in routes:
         st, doc, _ = anon.get(r)

@@ -241,6 +241,17 @@ test('admin: rules, versions, counters and export views', { timeout: 90000 }, as
   const vers = (await apiGet(page, 'api/versions?per_page=1000')).body;
   assert.ok(vers.total >= 6);
   assert.deepEqual(lengths(await chartSeries(page, 'versions-life')), [vers.total]);
+  // Evolution: one line per busiest endpoint (up to 10), a point per version.
+  const evo = (await apiGet(page, 'api/evolution?from=0&per_page=1000')).body;
+  const eps = new Set(evo.items.flatMap((v) => v.endpoints.map((e) => e.endpoint_id)));
+  const lines = await chartSeries(page, 'versions-evolution');
+  assert.deepEqual(lengths(lines), Array(Math.min(10, eps.size)).fill(evo.items.length));
+  const busiest = lines[0].name;
+  const medians = evo.items.map((v) => (v.endpoints.find((e) => e.name === busiest) || {}).median_us ?? null);
+  assert.deepEqual(lines[0].data, medians);
+  await page.selectOption('[data-evolution-stat]', 'p90_us');
+  const p90s = evo.items.map((v) => (v.endpoints.find((e) => e.name === busiest) || {}).p90_us ?? null);
+  assert.deepEqual((await chartSeries(page, 'versions-evolution'))[0].data, p90s);
 
   await view(page, '#/counters');
   await page.screenshot({ path: shotPath('counters'), fullPage: true });

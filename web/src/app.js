@@ -76,6 +76,7 @@ function controls() {
   const preset = document.getElementById('preset');
   from.value = state.from;
   to.value = state.to;
+  preset.value = state.from || state.to ? 'custom' : '';
   const apply = () => {
     if (from.value && to.value && from.value > to.value) {
       showError('The range starts after it ends.');
@@ -83,19 +84,19 @@ function controls() {
     }
     state.from = from.value;
     state.to = to.value;
-    preset.value = '';
+    preset.value = state.from || state.to ? 'custom' : '';
     route();
   };
   from.onchange = apply;
   to.onchange = apply;
   preset.onchange = () => {
     const days = Number(preset.value);
-    if (!preset.value) return;
     state.to = '';
-    if (days) {
+    if (!preset.value) state.from = ''; /* each view's own default */
+    else if (days) {
       const d = new Date(Date.now() - (days - 1) * 86400000);
       state.from = d.toISOString().slice(0, 10);
-    } else state.from = '';
+    } else state.from = '1970-01-01'; /* all: from the epoch */
     from.value = state.from;
     to.value = '';
     route();

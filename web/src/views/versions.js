@@ -1,13 +1,47 @@
-// versions.js — versions (with a life-time chart) and instances.
+// versions.js — versions (a deployment timeline), the evolution of the
+// busiest endpoints' durations across versions, and instances.
 import { all } from '../api.js';
-import { card, fill, zoomX } from '../charts.js';
-import { h, state, fmtInt, fmtTime, fmtSpan, table } from '../ui.js';
+import { card, fill, zoomX, durAxis } from '../charts.js';
+import { h, state, rangeParams, fmtInt, fmtUs, fmtTime, fmtSpan, table } from '../ui.js';
+
+const TOP = 10;
+
+// Per version (x, in deployment order), the median or p90 of each of the
+// TOP busiest endpoints, one line each in the endpoint's colour.
+function evolutionOption(d, stat) {
+  if (!d.items.length) return null;
+  const totals = new Map();
+  for (const v of d.items) for (const e of v.endpoints) totals.set(e.endpoint_id, (totals.get(e.endpoint_id) || { ...e, n: 0 }));
+  for (const v of d.items) for (const e of v.endpoints) totals.get(e.endpoint_id).n += e.count;
+  const top = [...totals.values()].sort((a, b) => b.n - a.n).slice(0, TOP);
+  return {
+    grid: { left: 70, right: 20, top: 60, bottom: 50 },
+    legend: { type: 'scroll', top: 0, left: 0, right: 90 },
+    tooltip: { trigger: 'axis', valueFormatter: (v) => (v === null || v === undefined ? '–' : fmtUs(v)) },
+    xAxis: { type: 'category', data: d.items.map((v) => v.version) },
+    yAxis: durAxis(stat === 'p90_us' ? 'p90' : 'median'),
+    dataZoom: zoomX,
+    series: top.map((e) => ({
+      name: e.name,
+      type: 'line',
+      connectNulls: false,
+      itemStyle: { color: e.colour },
+      data: d.items.map((v) => {
+        const x = v.endpoints.find((y) => y.endpoint_id === e.endpoint_id);
+        return x ? x[stat] : null;
+      }),
+    })),
+  };
+}
 
 export async function render(root) {
   root.append(h('h2', null, 'Versions and instances'));
   const grid = h('div.grid');
   root.append(grid);
-  const life = card(grid, 'versions-life', 'Versions: requests and time live', { wide: true, height: 300 });
+  const life = card(grid, 'versions-life', 'Versions: when each was live, and its requests', { wide: true, height: 300 });
+  const evo = card(grid, 'versions-evolution', `Evolution: the ${TOP} busiest endpoints across versions`, { wide: true, height: 360 });
+  const stat = h('select', { 'aria-label': 'statistic', 'data-evolution-stat': '' }, h('option', { value: 'median_us' }, 'median'), h('option', { value: 'p90_us' }, 'p90'));
+  evo.tools.append(stat);
   const vbox = h('div.tablecard.wide', { 'data-state': 'loading' }, h('div.note', null, 'Loading versions…'));
   const ibox = h('div.tablecard.wide', { 'data-state': 'loading' }, h('div.note', null, 'Loading instances…'));
   root.append(h('h3', null, 'Versions'), vbox, h('h3', null, 'Instances'), ibox);
@@ -52,22 +86,57 @@ export async function render(root) {
       }
     throw e;
   });
+  let evoData = null;
+  stat.addEventListener('change', () => {
+    const o = evoData && evolutionOption(evoData, stat.value);
+    if (o) evo.draw(o);
+  });
   await Promise.all([
     tables,
+    fill(life, () => vP, timelineOption),
     fill(
-      life,
-      () => vP,
-      (v) =>
-        v.items.length
-          ? {
-              grid: { left: 70, right: 20, top: 20, bottom: 50 },
-              tooltip: { trigger: 'axis' },
-              xAxis: { type: 'category', data: v.items.map((x) => x.name) },
-              yAxis: { type: 'value', name: 'requests' },
-              dataZoom: zoomX,
-              series: [{ name: 'requests', type: 'bar', data: v.items.map((x) => x.requests), itemStyle: { color: '#5470c6' } }],
-            }
-          : null,
+      evo,
+      () => all('api/evolution', { ...rangeParams(0) }),
+      (d) => {
+        evoData = d;
+        return evolutionOption(d, stat.value);
+      },
     ),
   ]);
+}
+
+// A deployment timeline: one bar per version from its first to its last
+// request, labelled with its request count.
+function timelineOption(v) {
+  if (!v.items.length) return null;
+  const vs = v.items.slice().sort((a, b) => Date.parse(a.first_seen) - Date.parse(b.first_seen));
+  const names = vs.map((x) => x.name);
+  return {
+    grid: { left: 80, right: 30, top: 20, bottom: 50 },
+    tooltip: { formatter: (p) => `${p.value[3]}: ${fmtTime(new Date(p.value[1]).toISOString())} → ${fmtTime(new Date(p.value[2]).toISOString())}<br>${fmtInt(p.value[4])} requests` },
+    xAxis: { type: 'time' },
+    yAxis: { type: 'category', data: names, inverse: true },
+    dataZoom: zoomX,
+    series: [
+      {
+        name: 'versions',
+        type: 'custom',
+        encode: { x: [1, 2], y: 0 },
+        data: vs.map((x, i) => [i, Date.parse(x.first_seen), Math.max(Date.parse(x.last_seen), Date.parse(x.first_seen) + 3600000), x.name, x.requests]),
+        renderItem: (params, api) => {
+          const a = api.coord([api.value(1), api.value(0)]);
+          const b = api.coord([api.value(2), api.value(0)]);
+          const hgt = api.size([0, 1])[1] * 0.6;
+          const w = Math.max(2, b[0] - a[0]);
+          return {
+            type: 'rect',
+            shape: { x: a[0], y: a[1] - hgt / 2, width: w, height: hgt },
+            style: { fill: '#5470c6' },
+            textContent: { style: { text: fmtInt(api.value(4)), fill: w > 60 ? '#fff' : '#333', fontSize: 11 } },
+            textConfig: { position: w > 60 ? 'inside' : 'right' },
+          };
+        },
+      },
+    ],
+  };
 }
