@@ -24,6 +24,12 @@ static inline int64_t clock_real_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* UTC now in microseconds, for code off the hot path. */
+static inline int64_t clock_real_us(void)
+{
+    return clock_real_ns() / 1000;
+}
+
 /* realtime - monotonic, in ns, for turning monotonic readings into UTC. */
 static inline int64_t clock_offset_ns(void)
 {

@@ -19,11 +19,11 @@
  * which is exact for the days it covers since the rest is read live. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include <sqlite3.h>
 
 #include "evodash.h"
+#include "core/clock.h"
 #include "core/sketch.h"
 #include "dash/dash_int.h"
 
@@ -80,13 +80,6 @@ static const char SQL_HOURS[] =
 static const char SQL_HOURS_EP[] =
     "SELECT endpoint_id, hour, sum(count) FROM rollups WHERE hour >= ?1 AND hour < ?2 AND (?3 < "
     "0 OR endpoint_id = ?3) GROUP BY endpoint_id, hour";
-
-static int64_t wall_us(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-}
 
 static int64_t floordiv(int64_t a, int64_t b)
 {
@@ -194,7 +187,7 @@ static int build_totals(const struct aggcache *ac, dc_cell **out, size_t *nout);
 /* Bring the cache up to the days closed now.  0 or -1. */
 static int refresh(struct aggcache *ac, sqlite3 *db)
 {
-    int64_t now = wall_us();
+    int64_t now = clock_real_us();
     int64_t target = floordiv(floordiv(now, 3600000000LL) - CLOSE_HOURS, 24);
     pthread_rwlock_rdlock(&ac->rw);
     int valid = ac->valid;

@@ -153,47 +153,78 @@ int api_ep_status(dctx *c)
 
 /* ---- outliers -------------------------------------------------------------- */
 
+/* One page of an endpoint's rows of `table` (outliers or profiled) in the
+ * range: `select` reads the page (bound: ?1 endpoint, ?2 from, ?3 to, ?4
+ * limit, ?5 offset) and row() makes an item of each row; the total counts
+ * the whole range.  Replies. */
+static int ep_page(dctx *c, const drange *r, const dpage *p, const char *table, const char *select,
+                   json_t *(*row)(sqlite3_stmt *q, const drange *r))
+{
+    char count_sql[160];
+    sqlite3_stmt *q = NULL;
+    int64_t total = 0;
+    int step = SQLITE_ERROR;
+    snprintf(count_sql, sizeof count_sql,
+             "SELECT count(*) FROM %s WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3",
+             table);
+    json_t *items = json_array();
+    for (int pass = 0; pass < 2; pass++) {
+        if (sqlite3_prepare_v2(c->db, pass ? select : count_sql, -1, &q, NULL) != SQLITE_OK)
+            break;
+        sqlite3_bind_int64(q, 1, c->id);
+        sqlite3_bind_int64(q, 2, r->from_us);
+        sqlite3_bind_int64(q, 3, r->to_us);
+        if (pass) {
+            sqlite3_bind_int64(q, 4, p->per_page);
+            sqlite3_bind_int64(q, 5, p->offset);
+        }
+        while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+            if (pass)
+                json_array_append_new(items, row(q, r));
+            else
+                total = sqlite3_column_int64(q, 0);
+        }
+        sqlite3_finalize(q);
+        q = NULL;
+        if (step != SQLITE_DONE)
+            break;
+    }
+    if (step != SQLITE_DONE) {
+        json_decref(items);
+        return dash_sql_error(c, table);
+    }
+    return dash_json(c, 200,
+                     json_pack("{s:o,s:I,s:I,s:I}", "items", items, "page", (json_int_t)p->page,
+                               "per_page", (json_int_t)p->per_page, "total", (json_int_t)total));
+}
+
+static json_t *outlier_row(sqlite3_stmt *q, const drange *r)
+{
+    return json_pack("{s:I,s:I,s:o,s:I}", "id", (json_int_t)sqlite3_column_int64(q, 0),
+                     "request_id", (json_int_t)sqlite3_column_int64(q, 1), "time",
+                     dash_time(r->tz, sqlite3_column_int64(q, 2)), "duration_us",
+                     (json_int_t)sqlite3_column_int64(q, 3));
+}
+
 int api_outliers(dctx *c)
 {
     drange r;
     dpage p;
-    sqlite3_stmt *q = NULL;
     const char *sort = dash_param(c, "sort");
     if (sort && strcmp(sort, "time") && strcmp(sort, "duration"))
         return dash_error(c, 400, "sort: expected 'time' or 'duration'");
     if (dash_range(c, 0, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0))
         return 0;
     /* two texts rather than a bound ORDER BY, which SQL cannot take */
-    const char *sql = sort && sort[0] == 'd'
-                          ? "SELECT id, request_id, ts_us, duration_us, (SELECT count(*) FROM "
-                            "outliers WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3) "
-                            "FROM outliers WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < "
-                            "?3 ORDER BY duration_us DESC, id LIMIT ?4 OFFSET ?5"
-                          : "SELECT id, request_id, ts_us, duration_us, (SELECT count(*) FROM "
-                            "outliers WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3) "
-                            "FROM outliers WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < "
-                            "?3 ORDER BY ts_us DESC, id LIMIT ?4 OFFSET ?5";
-    if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return dash_sql_error(c, "outliers");
-    sqlite3_bind_int64(q, 1, c->id);
-    sqlite3_bind_int64(q, 2, r.from_us);
-    sqlite3_bind_int64(q, 3, r.to_us);
-    sqlite3_bind_int64(q, 4, p.per_page);
-    sqlite3_bind_int64(q, 5, p.offset);
-    json_t *items = json_array();
-    int64_t total = 0;
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        total = sqlite3_column_int64(q, 4);
-        json_array_append_new(
-            items, json_pack("{s:I,s:I,s:o,s:I}", "id", (json_int_t)sqlite3_column_int64(q, 0),
-                             "request_id", (json_int_t)sqlite3_column_int64(q, 1), "time",
-                             dash_time(r.tz, sqlite3_column_int64(q, 2)), "duration_us",
-                             (json_int_t)sqlite3_column_int64(q, 3)));
-    }
-    sqlite3_finalize(q);
-    return dash_json(c, 200,
-                     json_pack("{s:o,s:I,s:I,s:I}", "items", items, "page", (json_int_t)p.page,
-                               "per_page", (json_int_t)p.per_page, "total", (json_int_t)total));
+    return ep_page(c, &r, &p, "outliers",
+                   sort && sort[0] == 'd'
+                       ? "SELECT id, request_id, ts_us, duration_us FROM outliers WHERE "
+                         "endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3 ORDER BY duration_us "
+                         "DESC, id LIMIT ?4 OFFSET ?5"
+                       : "SELECT id, request_id, ts_us, duration_us FROM outliers WHERE "
+                         "endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3 ORDER BY ts_us DESC, "
+                         "id LIMIT ?4 OFFSET ?5",
+                   outlier_row);
 }
 
 /* "function\tfile\tline" lines into [{function, file, line}]. */
@@ -326,48 +357,27 @@ int api_profiler(dctx *c)
     return dash_json(c, 200, doc);
 }
 
+static json_t *profiled_row(sqlite3_stmt *q, const drange *r)
+{
+    return json_pack("{s:I,s:o,s:I,s:s?}", "request_id", (json_int_t)sqlite3_column_int64(q, 0),
+                     "time", dash_time(r->tz, sqlite3_column_int64(q, 1)), "duration_us",
+                     (json_int_t)sqlite3_column_int64(q, 2), "version",
+                     (const char *)sqlite3_column_text(q, 3));
+}
+
 /* The endpoint's profiled requests in the range, newest first: the list a
  * per-request call tree is picked from. */
 int api_ep_profiled(dctx *c)
 {
     drange r;
     dpage p;
-    sqlite3_stmt *q = NULL;
     if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0))
         return 0;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT p.request_id, p.ts_us, p.duration_us, v.name, (SELECT count(*) "
-                           "FROM profiled WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3) "
-                           "FROM profiled p LEFT JOIN versions v ON v.id = p.version_id WHERE "
-                           "p.endpoint_id = ?1 AND p.ts_us >= ?2 AND p.ts_us < ?3 ORDER BY "
-                           "p.ts_us DESC LIMIT ?4 OFFSET ?5",
-                           -1, &q, NULL) != SQLITE_OK)
-        return dash_sql_error(c, "profiled requests");
-    sqlite3_bind_int64(q, 1, c->id);
-    sqlite3_bind_int64(q, 2, r.from_us);
-    sqlite3_bind_int64(q, 3, r.to_us);
-    sqlite3_bind_int64(q, 4, p.per_page);
-    sqlite3_bind_int64(q, 5, p.offset);
-    json_t *items = json_array();
-    int64_t total = 0;
-    int step;
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        total = sqlite3_column_int64(q, 4);
-        json_array_append_new(items,
-                              json_pack("{s:I,s:o,s:I,s:s?}", "request_id",
-                                        (json_int_t)sqlite3_column_int64(q, 0), "time",
-                                        dash_time(r.tz, sqlite3_column_int64(q, 1)), "duration_us",
-                                        (json_int_t)sqlite3_column_int64(q, 2), "version",
-                                        (const char *)sqlite3_column_text(q, 3)));
-    }
-    sqlite3_finalize(q);
-    if (step != SQLITE_DONE) {
-        json_decref(items);
-        return dash_sql_error(c, "profiled requests");
-    }
-    return dash_json(c, 200,
-                     json_pack("{s:o,s:I,s:I,s:I}", "items", items, "page", (json_int_t)p.page,
-                               "per_page", (json_int_t)p.per_page, "total", (json_int_t)total));
+    return ep_page(c, &r, &p, "profiled",
+                   "SELECT p.request_id, p.ts_us, p.duration_us, v.name FROM profiled p LEFT "
+                   "JOIN versions v ON v.id = p.version_id WHERE p.endpoint_id = ?1 AND p.ts_us "
+                   ">= ?2 AND p.ts_us < ?3 ORDER BY p.ts_us DESC LIMIT ?4 OFFSET ?5",
+                   profiled_row);
 }
 
 /* Lines of every profiled request of the endpoint, grouped per version by

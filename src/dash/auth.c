@@ -11,12 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
 
 #include <sodium.h>
 #include <sqlite3.h>
 
 #include "evodash.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "dash/dash_int.h"
 
@@ -24,13 +24,6 @@
 #define RL_WINDOW_US   (300LL * 1000000) /* failures are counted over 5 minutes */
 #define RL_MAX_FAILS   5
 #define LOGIN_BODY_MAX 4096
-
-static int64_t now_us(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-}
 
 static int hash_pw(const char *pw, char out[crypto_pwhash_STRBYTES])
 {
@@ -74,7 +67,7 @@ static int upsert_user(evd_dash *d, sqlite3 *db, const char *name, const char *p
     sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(q, 2, hash, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(q, 3, role, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 4, now_us());
+    sqlite3_bind_int64(q, 4, clock_real_us());
     if (sqlite3_step(q) != SQLITE_DONE)
         goto sqlfail;
     sqlite3_finalize(q);
@@ -223,7 +216,7 @@ int auth_identify(dctx *c)
                            -1, &q, NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_blob(q, 1, th, sizeof th, SQLITE_TRANSIENT);
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 2) > now_us()) {
+    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 2) > clock_real_us()) {
         c->user_id = sqlite3_column_int64(q, 0);
         snprintf(c->csrf, sizeof c->csrf, "%s", (const char *)sqlite3_column_text(q, 1));
         const char *role = (const char *)sqlite3_column_text(q, 3);
@@ -410,7 +403,7 @@ int route_login(dctx *c)
 {
     const char *ip = c->rq->remote_ip ? c->rq->remote_ip : "-";
     char user[128], pw[256], err[200], role[16];
-    int64_t now = now_us(), uid = 0;
+    int64_t now = clock_real_us(), uid = 0;
 
     if (rl_blocked(c->d, ip, now))
         return dash_error(c, 429, "too many failed logins from %.46s; wait a few minutes", ip);

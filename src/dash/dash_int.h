@@ -234,7 +234,7 @@ typedef struct rawscan {
     size_t ncodes;
     /* the cache's bookkeeping, under its mutex */
     int refs, ready, detached, err_status;
-    int64_t built_us;
+    int64_t built_us; /* monotonic */
     char err[160];
     struct rawscan *next;
 } rawscan;

@@ -14,13 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include <sodium.h>
 #include <sqlite3.h>
 
 #include "evodash.h"
+#include "core/clock.h"
 #include "assets/assets.h"
 #include "core/config.h"
 #include "dash/dash_int.h"
@@ -526,13 +526,6 @@ static int parse_time(const char *s, const tz_zone *tz, int64_t *out_us)
     return 0;
 }
 
-static int64_t now_us(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-}
-
 int dash_range(dctx *c, int64_t def_span_s, drange *r)
 {
     if (!(r->tz = dash_tz(c)))
@@ -546,7 +539,7 @@ int dash_range(dctx *c, int64_t def_span_s, drange *r)
                               to),
                    -1;
     } else
-        r->to_us = now_us();
+        r->to_us = clock_real_us();
     if (from) {
         if (parse_time(from, r->tz, &r->from_us))
             return dash_error(c, 400,

@@ -15,11 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include <sqlite3.h>
 
 #include "evodash.h"
+#include "core/clock.h"
 #include "dash/dash_int.h"
 
 #define RAWSCAN_TTL_US (30LL * 1000000)
@@ -311,13 +311,6 @@ out:
 
 /* ---- the cache ------------------------------------------------------------------ */
 
-static int64_t now_us(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-}
-
 struct rawscan_cache *rawscan_cache_new(void)
 {
     struct rawscan_cache *rc = calloc(1, sizeof *rc);
@@ -358,7 +351,7 @@ static void detach(struct rawscan_cache *rc, rawscan *s)
 const rawscan *rawscan_get(dctx *c, const drange *r)
 {
     struct rawscan_cache *rc = c->d->rawscan;
-    int64_t t = now_us();
+    int64_t t = clock_mono_ns() / 1000;
     rawscan *s;
     pthread_mutex_lock(&rc->mu);
     for (;;) {
@@ -393,7 +386,7 @@ const rawscan *rawscan_get(dctx *c, const drange *r)
         scan(c->db, s);
         pthread_mutex_lock(&rc->mu);
         s->ready = 1;
-        s->built_us = now_us();
+        s->built_us = clock_mono_ns() / 1000;
         int kept = 0;
         for (rawscan *x = rc->list, *nx; x; x = nx) {
             nx = x->next;

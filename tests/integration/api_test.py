@@ -368,6 +368,26 @@ def run_tests(port, db):
     con.close()
     st, doc, _ = admin.get("/api/endpoints/%d/outliers?from=0&%s" % (oep, to))
     check(st == 200 and doc["total"] == n_out, "outliers list total")
+    durs = [d for (d,) in sqlite3.connect(db).execute(
+        "SELECT duration_us FROM outliers WHERE endpoint_id = ? ORDER BY duration_us DESC",
+        (oep,))]
+    st, doc, _ = admin.get("/api/endpoints/%d/outliers?from=0&sort=duration&per_page=2&%s"
+                           % (oep, to))
+    check(st == 200 and [o["duration_us"] for o in doc["items"]] == durs[:2],
+          "outliers slowest first")
+    st, doc, _ = admin.get("/api/endpoints/%d/outliers?from=0&page=999&%s" % (oep, to))
+    check(st == 200 and doc["items"] == [] and doc["total"] == n_out,
+          "a page past the end is empty but keeps the total")
+    st, doc, _ = admin.get("/api/endpoints/%d/outliers?sort=size" % oep)
+    check(st == 400 and "sort" in doc["error"], "an unknown sort order is 400")
+    # profiled requests: exactly those with a call tree, newest first
+    con = sqlite3.connect(db)
+    prof = con.execute("SELECT r.id FROM requests r WHERE r.endpoint_id = 1 AND r.id IN (SELECT "
+                       "request_id FROM profiler_samples) ORDER BY r.ts_us DESC").fetchall()
+    con.close()
+    st, doc, _ = admin.get("/api/endpoints/1/profiled?from=0&per_page=1000&" + to)
+    check(st == 200 and [i["request_id"] for i in doc["items"]] == [i for (i,) in prof]
+          and doc["total"] == len(prof) > 0, "profiled requests listed")
     st, doc, _ = admin.get("/api/outliers/%d" % oid)
     check(st == 200 and doc["stack"][2] == {"function": "slow_query", "file": "db.c", "line": 7},
           "outlier stack formatted")
