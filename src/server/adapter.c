@@ -8,14 +8,17 @@
  * inside ours.  The endpoint is named on the first call, timed from there
  * with evd_req_begin(), and ended in the completion callback with the
  * status libmicrohttpd actually sent (MHD_CONNECTION_INFO_HTTP_STATUS).
- * Endpoint ids are cached per name behind a mutex held only for the
- * lookup; evd_endpoint_register() (which takes the agent's mutex) runs once
- * per new name.  While the service's handler runs, a thread-local pointer
- * names the request it is answering, so evd_mhd_set_group() called from
- * the handler needs nothing but the connection. */
+ * Endpoint ids are cached per name in an open-addressing table that a
+ * request reads without a lock (slots are published with release stores
+ * and never change again); only a new name takes the mutex, to register
+ * it with evd_endpoint_register() and publish it.  While the service's handler runs, a thread-local
+ * pointer names the request it is answering, so evd_mhd_set_group() called from the handler needs
+ * nothing but the connection. */
 #include <ctype.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +26,12 @@
 #include "server/server.h"
 
 #define NAME_MAX_BYTES 160
-#define CACHE_MAX      4096
+#define CACHE_SLOTS    8192 /* a power of two; filled to half at most */
 
 typedef struct name_id {
-    char *name;
+    uint64_t hash;
     int id;
+    char name[]; /* NUL-terminated */
 } name_id;
 
 struct evd_mhd {
@@ -38,9 +42,9 @@ struct evd_mhd {
     evd_mhd_route_fn route;
     void *route_user;
     struct MHD_Daemon *daemon;
-    pthread_mutex_t mu;
-    name_id *cache;
-    size_t ncache;
+    pthread_mutex_t mu;        /* writers of cache */
+    _Atomic(name_id *) *cache; /* CACHE_SLOTS slots */
+    size_t ncache;             /* under mu */
 };
 
 /* "GET /users/<id>": digits-only segments become <id>, so that ids in URLs
@@ -67,26 +71,45 @@ static void default_name(const char *method, const char *url, char *out, size_t 
     out[n] = 0;
 }
 
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* The cached id of name, or -1.  Lock-free: see DESIGN above. */
+static int cache_find(evd_mhd *m, const char *name, uint64_t h)
+{
+    for (size_t i = h & (CACHE_SLOTS - 1);; i = (i + 1) & (CACHE_SLOTS - 1)) {
+        name_id *e = atomic_load_explicit(&m->cache[i], memory_order_acquire);
+        if (!e)
+            return -1;
+        if (e->hash == h && !strcmp(e->name, name))
+            return e->id;
+    }
+}
+
 static int endpoint_for(evd_mhd *m, const char *name)
 {
-    int id = -1;
-    pthread_mutex_lock(&m->mu);
-    for (size_t i = 0; i < m->ncache; i++)
-        if (!strcmp(m->cache[i].name, name)) {
-            id = m->cache[i].id;
-            break;
-        }
-    pthread_mutex_unlock(&m->mu);
+    uint64_t h = name_hash(name);
+    int id = cache_find(m, name, h);
     if (id >= 0)
         return id;
-    if (evd_endpoint_register(m->agent, name, NULL, NULL, &id))
-        return -1;
     pthread_mutex_lock(&m->mu);
-    if (m->ncache < CACHE_MAX) {
-        char *dup = strdup(name);
-        if (dup) {
-            m->cache[m->ncache].name = dup;
-            m->cache[m->ncache].id = id;
+    if ((id = cache_find(m, name, h)) < 0 &&
+        !evd_endpoint_register(m->agent, name, NULL, NULL, &id) && m->ncache < CACHE_SLOTS / 2) {
+        size_t len = strlen(name) + 1;
+        name_id *e = malloc(sizeof *e + len);
+        if (e) {
+            e->hash = h;
+            e->id = id;
+            memcpy(e->name, name, len);
+            size_t i = h & (CACHE_SLOTS - 1);
+            while (atomic_load_explicit(&m->cache[i], memory_order_relaxed))
+                i = (i + 1) & (CACHE_SLOTS - 1);
+            atomic_store_explicit(&m->cache[i], e, memory_order_release);
             m->ncache++;
         }
     }
@@ -171,7 +194,7 @@ int evd_mhd_start(evd_agent *a, const evd_config *cfg, unsigned int flags, uint1
         return EVD_EINVAL;
     }
     evd_mhd *m = calloc(1, sizeof *m);
-    if (!m || !(m->cache = calloc(CACHE_MAX, sizeof *m->cache))) {
+    if (!m || !(m->cache = calloc(CACHE_SLOTS, sizeof *m->cache))) {
         free(m);
         snprintf(errbuf, errcap, "out of memory");
         return EVD_ENOMEM;
@@ -212,8 +235,8 @@ void evd_mhd_stop(evd_mhd *m)
     if (m->daemon)
         MHD_stop_daemon(m->daemon);
     evd_dash_close(m->dash);
-    for (size_t i = 0; i < m->ncache; i++)
-        free(m->cache[i].name);
+    for (size_t i = 0; m->cache && i < CACHE_SLOTS; i++)
+        free(atomic_load_explicit(&m->cache[i], memory_order_relaxed));
     free(m->cache);
     pthread_mutex_destroy(&m->mu);
     free(m);

@@ -1,0 +1,144 @@
+/* test_mhd_adapter.c — the libmicrohttpd adapter under concurrent clients:
+ * every request is recorded once, under the endpoint its route names
+ * (ids in paths folded to <id>), with the group the handler names through
+ * evd_mhd_set_group(); many threads looking up and registering endpoints
+ * at once.  Runs under ASan and TSan. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "evodash.h"
+#include "testutil.h"
+
+#define NCLIENTS 4
+#define PER      60
+#define NROUTES  6
+
+static uint16_t port;
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *upload_data,
+                               size_t *upload_data_size, void **req_cls)
+{
+    (void)cls;
+    (void)url;
+    (void)method;
+    (void)version;
+    (void)upload_data;
+    (void)upload_data_size;
+    if (!*req_cls) {
+        *req_cls = c;
+        return MHD_YES;
+    }
+    evd_mhd_set_group(c, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-User"));
+    struct MHD_Response *r = MHD_create_response_from_buffer(2, "ok", MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* One HTTP/1.0 GET; returns the status code or -1. */
+static int get(const char *path, const char *user)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    char req[256], resp[512];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nX-User: %s\r\n\r\n", path, user);
+    if (write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return -1;
+    }
+    size_t got = 0;
+    ssize_t k;
+    while (got < sizeof resp - 1 && (k = read(fd, resp + got, sizeof resp - 1 - got)) > 0)
+        got += (size_t)k;
+    resp[got] = 0;
+    close(fd);
+    int status = -1;
+    sscanf(resp, "HTTP/1.%*d %d", &status);
+    return status;
+}
+
+static void *client(void *arg)
+{
+    long t = (long)(intptr_t)arg, bad = 0;
+    for (int i = 0; i < PER; i++) {
+        char path[64], user[16];
+        /* route r: /r<r>/<number>, so every request of a route is one endpoint */
+        snprintf(path, sizeof path, "/r%d/%d", (int)((t + i) % NROUTES), i * 7 + (int)t);
+        snprintf(user, sizeof user, "u%ld", t);
+        bad += get(path, user) != 200;
+    }
+    return (void *)(intptr_t)bad;
+}
+
+static void test_concurrent_clients(void **state)
+{
+    (void)state;
+    evd_config *cfg = evd_config_new();
+    evd_config_set(cfg, "DATABASE", tu_url);
+    evd_config_set(cfg, "APP_VERSION", "v1");
+    evd_config_set(cfg, "USERNAME", "admin");
+    evd_config_set(cfg, "PASSWORD", "adapter-test-pw");
+    evd_agent *a;
+    assert_int_equal(evd_open(cfg, &a), 0);
+    evd_mhd *m;
+    char err[256];
+    assert_int_equal(evd_mhd_start(a, cfg,
+                                   MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
+                                   0, handler, NULL, NULL, NULL, &m, err, sizeof err),
+                     0);
+    const union MHD_DaemonInfo *di =
+        MHD_get_daemon_info(evd_mhd_daemon(m), MHD_DAEMON_INFO_BIND_PORT);
+    assert_non_null(di);
+    port = di->port;
+    pthread_t th[NCLIENTS];
+    for (long t = 0; t < NCLIENTS; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, client, (void *)(intptr_t)t), 0);
+    long bad = 0;
+    for (int t = 0; t < NCLIENTS; t++) {
+        void *r;
+        pthread_join(th[t], &r);
+        bad += (long)(intptr_t)r;
+    }
+    assert_int_equal(bad, 0);
+    evd_mhd_stop(m);
+    assert_int_equal(evd_flush(a, 30000), 0);
+    assert_int_equal(evd_close(a), 0);
+    evd_config_free(cfg);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM requests"), NCLIENTS * PER);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM endpoints"), NROUTES);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM endpoints WHERE name GLOB "
+                                       "'GET /r[0-9]/<id>'"),
+                     NROUTES);
+    for (int t = 0; t < NCLIENTS; t++) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM requests WHERE group_name = 'u%d'", t);
+        assert_int_equal(tu_sql_int(tu_db, sql), PER);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_concurrent_clients, tu_setup, tu_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
