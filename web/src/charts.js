@@ -184,8 +184,9 @@ export function bubbleOption(items, key) {
       {
         name: 'average duration',
         type: 'scatter',
-        // radius ∝ sqrt(avg) so that the area is ∝ avg
-        symbolSize: (v) => 4 + 36 * Math.sqrt(v[2] / maxAvg),
+        // diameter ∝ sqrt(avg), so that the area is ∝ avg (bubbles under
+        // 3 px are drawn at 3 px, to stay visible and hoverable)
+        symbolSize: (v) => Math.max(3, 40 * Math.sqrt(v[2] / maxAvg)),
         data: items.map((i) => [vers.indexOf(i.version), rows.indexOf(i[key]), i.avg_us, i.count]),
         itemStyle: { color: '#5470c6', opacity: 0.7 },
       },
