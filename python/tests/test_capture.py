@@ -39,8 +39,9 @@ def test_outlier_has_python_stack_and_masked_details(bound, store_path, fresh_co
     app = outlier_app()
     b = bound(app)
     c = app.test_client()
-    for _ in range(20):  # a running mean needs 10 requests
+    for _ in range(20):  # a running mean needs 10 requests ...
         c.get("/work")
+    b.flush(5000)  # ... that the writer has seen (it keeps the mean)
     c.set_cookie("localhost", "session", "xyz")
     r = c.post("/work?slow=1&q=shoes&access_token=abc123",
                data={"password": "hunter2", "colour": "blue"},

@@ -161,6 +161,26 @@ static void fork_parent(void)
     pthread_mutex_unlock(&live_mu);
 }
 
+void agent_note_done(evd_agent *a)
+{
+    uint64_t t[RING_SHARDS_MAX];
+    ring_drained_each(&a->ring, t);
+    for (unsigned i = 0; i < a->ring.nshards; i++)
+        atomic_store(&a->done_pos[i], t[i]);
+}
+
+/* Ring shards: one per CPU up to 4, a power of two.  More would cut the
+ * contention of more threads further, but each shard in use holds
+ * RING_CAPACITY records of memory. */
+static unsigned ring_shards(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = 1;
+    while (n < 4 && (long)n < cpus)
+        n *= 2;
+    return n;
+}
+
 static void fork_child(void)
 {
     for (evd_agent *a = live; a; a = a->next_live) {
@@ -169,7 +189,7 @@ static void fork_child(void)
             continue;
         ring_reset(&a->ring);
         a->recorded_base = ring_accepted(&a->ring);
-        atomic_store(&a->done_pos, a->recorded_base);
+        agent_note_done(a);
         atomic_store(&a->written, 0);
         atomic_store(&a->write_errors, 0);
         atomic_store(&a->outliers, 0);
@@ -296,7 +316,7 @@ int evd_open(const evd_config *cfg, evd_agent **out)
     int soft_rc = 0;
     if ((rc = read_config(a, cfg, &soft_rc)))
         return rc;
-    if ((rc = ring_init(&a->ring, (size_t)config_int(a->cfg, "RING_CAPACITY"))))
+    if ((rc = ring_init(&a->ring, (size_t)config_int(a->cfg, "RING_CAPACITY"), ring_shards())))
         return agent_fail(a, rc, "cannot allocate the request ring");
     a->eps = aligned_alloc(64, sizeof(endpoint) * (size_t)a->max_endpoints);
     a->slots = calloc(AGENT_SLOTS, sizeof(slot));
@@ -369,11 +389,16 @@ int evd_flush(evd_agent *a, int timeout_ms)
 {
     if (!a || !a->threads_started)
         return 0;
-    uint64_t target = ring_accepted(&a->ring);
+    uint64_t target[RING_SHARDS_MAX];
+    ring_accepted_each(&a->ring, target);
     struct timespec ts = {0, 1000000};
     agent_wake(a);
-    for (int waited = 0; atomic_load(&a->done_pos) < target; waited++) {
-        if (waited >= timeout_ms)
+    for (unsigned i = 0, waited = 0; i < a->ring.nshards;) {
+        if (atomic_load(&a->done_pos[i]) >= target[i]) {
+            i++;
+            continue;
+        }
+        if ((int)waited++ >= timeout_ms)
             return EVD_EBUSY;
         nanosleep(&ts, NULL);
     }

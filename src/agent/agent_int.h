@@ -26,8 +26,8 @@ typedef struct endpoint {
     _Atomic int level_dirty;        /* set from code; writer pushes it to the store */
     _Atomic int64_t last_access_ns; /* UTC ns, 0 = never */
     _Atomic uint64_t dropped;       /* records of this endpoint lost */
-    _Atomic uint64_t mean_n;        /* running mean for watchdog deadlines */
-    _Atomic uint64_t mean_sum_ns;
+    _Atomic uint64_t mean_n;        /* running mean for watchdog deadlines; the writer */
+    _Atomic uint64_t mean_sum_ns;   /* alone updates it, from every record */
     /* writer-owned */
     int64_t store_id; /* 0 until the writer has registered it */
     uint64_t dropped_synced;
@@ -112,7 +112,9 @@ struct evd_agent {
     /* writer state */
     struct store *store;
     int64_t instance_id, version_id;
-    _Atomic uint64_t done_pos; /* ring position up to which records are written or counted */
+    /* per ring shard: the position up to which records are written or
+     * counted (evd_flush waits for the positions it saw accepted) */
+    _Atomic uint64_t done_pos[RING_SHARDS_MAX];
     _Atomic uint64_t written;
     _Atomic uint64_t write_errors;
     _Atomic uint64_t outliers;
@@ -140,11 +142,14 @@ void agent_stop_threads(evd_agent *a);
 void *writer_main(void *arg);
 /* Record drops of records that never reached the store. */
 void writer_count_lost(evd_agent *a, const ring_rec *recs, size_t n);
+/* Note every ring shard's drained position as done (the writer, after a
+ * batch is written or counted; the fork child, after the reset). */
+void agent_note_done(evd_agent *a);
 
 /* inflight.c */
 int inflight_claim(evd_agent *a, int endpoint, int level, int64_t t0, void *ctx);
 /* Called by evd_req_end: returns the slot to carry in the record, or -1. */
-int inflight_end(evd_agent *a, int idx, int64_t dur_ns);
+int inflight_end(evd_agent *a, int idx);
 void inflight_orphan(evd_agent *a, int idx);
 /* Background capture protocol: begin returns 0 if the slot is now BUSY. */
 int inflight_capture_begin(evd_agent *a, int idx);

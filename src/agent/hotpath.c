@@ -4,12 +4,14 @@
  * DESIGN
  *
  * Level 1 costs two CLOCK_MONOTONIC reads (vDSO, no syscall), one CAS on
- * the ring's head and a copy of the record; the wall-clock timestamp is
- * the start reading plus an offset the writer keeps fresh.  Level 0 costs
- * one clock read and one relaxed store (last access).  Levels 2 and 3 also
- * claim an in-flight slot (a CAS) and update the endpoint's running mean
- * (two relaxed adds).  Nothing here allocates, locks, or makes a system
- * call; a full ring drops the record and bumps the endpoint's drop counter.
+ * the head of the calling thread's ring shard and a copy of the record;
+ * the wall-clock timestamp is the start reading plus an offset the writer
+ * keeps fresh.  Level 0 costs one clock read and one relaxed store (last
+ * access).  Levels 2 and 3 also claim an in-flight slot (two CASes on a
+ * slot that threads rarely share) and read the endpoint's running mean,
+ * which the writer keeps.  Nothing here writes a line that every thread
+ * writes, allocates, locks, or makes a system call; a full shard drops the
+ * record and bumps the endpoint's drop counter.
  * (When a function-tracing session runs, each request is also marked as a
  * tracer interaction; that diagnostic mode costs what the tracer costs.)
  */
@@ -79,7 +81,7 @@ int evd_req_end(evd_req *r, int status, const char *group, const char *ip)
     int64_t dur = now - r->t0_;
     int sidx = -1;
     if (r->slot_ >= 0)
-        sidx = inflight_end(a, r->slot_, dur);
+        sidx = inflight_end(a, r->slot_);
     r->level_ = -1;
 
     uint64_t pos;
@@ -101,6 +103,6 @@ int evd_req_end(evd_req *r, int status, const char *group, const char *ip)
         rec->flags |= REC_GROUP_TRUNC;
     if (copy_bounded(rec->ip, sizeof rec->ip, ip))
         rec->flags |= REC_IP_TRUNC;
-    ring_publish(c, pos);
+    ring_publish(&a->ring, c, pos);
     return 0;
 }

@@ -82,12 +82,9 @@ int inflight_claim(evd_agent *a, int ep, int level, int64_t t0, void *ctx)
     return -1;
 }
 
-int inflight_end(evd_agent *a, int idx, int64_t dur_ns)
+int inflight_end(evd_agent *a, int idx)
 {
     slot *s = &a->slots[idx];
-    endpoint *e = &a->eps[s->endpoint];
-    atomic_fetch_add_explicit(&e->mean_n, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&e->mean_sum_ns, (uint64_t)dur_ns, memory_order_relaxed);
     for (;;) {
         int st = atomic_load_explicit(&s->state, memory_order_acquire);
         if (st == SLOT_RUN) {

@@ -332,11 +332,21 @@ fail:
     return rc;
 }
 
-/* Latest access per endpoint, for endpoints recorded at level >= 1. */
+/* Latest access, and the running mean the watchdog sets deadlines from.
+ * The writer keeps the mean (it sees every record) so that the request
+ * path never writes a counter that every thread's requests share. */
 static void note_access(evd_agent *a, const ring_rec *recs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        _Atomic int64_t *p = &a->eps[recs[i].endpoint].last_access_ns;
+        endpoint *e = &a->eps[recs[i].endpoint];
+        atomic_store_explicit(&e->mean_n,
+                              atomic_load_explicit(&e->mean_n, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        atomic_store_explicit(&e->mean_sum_ns,
+                              atomic_load_explicit(&e->mean_sum_ns, memory_order_relaxed) +
+                                  (uint64_t)recs[i].dur_ns,
+                              memory_order_relaxed);
+        _Atomic int64_t *p = &e->last_access_ns;
         int64_t cur = atomic_load_explicit(p, memory_order_relaxed);
         int64_t t = recs[i].ts_ns + recs[i].dur_ns;
         while (cur < t && !atomic_compare_exchange_weak_explicit(p, &cur, t, memory_order_relaxed,
@@ -414,13 +424,13 @@ void *writer_main(void *arg)
         size_t n = ring_drain(&a->ring, a->batch, AGENT_BATCH_MAX);
         if (n) {
             process_batch(&w, n);
-            atomic_store(&a->done_pos, ring_drained(&a->ring));
+            agent_note_done(a);
             housekeeping(&w, 0);
             if (n < AGENT_BATCH_MAX / 4 && !atomic_load(&a->stopping))
                 agent_wait(a, WRITER_GATHER_MS);
             continue;
         }
-        atomic_store(&a->done_pos, ring_drained(&a->ring));
+        agent_note_done(a);
         if (atomic_load(&a->stopping)) {
             uint64_t pending = ring_pending(&a->ring);
             if (!pending)
