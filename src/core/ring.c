@@ -22,9 +22,11 @@
  *     record, then store seq = tail + capacity (release) to free the cell.
  *
  * A cell stores seq minus its own index, so that a zeroed cell reads as
- * free for its first position: the cells come from calloc and a shard's
- * pages are touched only once records pass through them, so shards that
- * no thread uses cost address space, not memory.
+ * free for its first position: the cells are anonymous pages straight
+ * from mmap (calloc may hand back recycled heap memory and clear it, which
+ * touches every page), so a shard's pages are touched only once records
+ * pass through them, and shards that no thread uses cost address space,
+ * not memory.
  *
  * Producers never wait for each other except through the CAS, never
  * allocate and never block; overflow is reported to the caller, who counts
@@ -35,6 +37,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/ring.h"
 
@@ -56,10 +59,13 @@ int ring_init(ring *r, size_t capacity, unsigned nshards)
     r->mask = capacity - 1;
     for (unsigned i = 0; i < nshards; i++) {
         ring_shard *s = &r->shard[i];
-        if (!(s->cells = calloc(capacity, sizeof(ring_cell)))) {
+        void *m = mmap(NULL, capacity * sizeof(ring_cell), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) {
             ring_free(r);
             return EVD_ENOMEM;
         }
+        s->cells = m;
         atomic_init(&s->head, 0);
         atomic_init(&s->tail, 0);
     }
@@ -71,7 +77,8 @@ void ring_free(ring *r)
     if (!r || !r->shard)
         return;
     for (unsigned i = 0; i < r->nshards; i++)
-        free(r->shard[i].cells);
+        if (r->shard[i].cells)
+            munmap(r->shard[i].cells, (r->mask + 1) * sizeof(ring_cell));
     free(r->shard);
     r->shard = NULL;
 }
