@@ -553,3 +553,38 @@ PyTypeObject Binding_Type = {
     .tp_init = binding_init,
     .tp_new = PyType_GenericNew,
 };
+
+/* ---- BoundCall: the GC functions of the small callable types -------------- */
+
+PyObject *boundcall_new(PyTypeObject *type, vectorcallfunc fn, Binding *b, PyObject *inner)
+{
+    BoundCall *o = PyObject_GC_New(BoundCall, type);
+    if (!o)
+        return NULL;
+    o->vectorcall = fn;
+    o->b = (Binding *)Py_NewRef(b);
+    o->inner = Py_XNewRef(inner);
+    PyObject_GC_Track(o);
+    return (PyObject *)o;
+}
+
+int boundcall_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(((BoundCall *)self)->b);
+    Py_VISIT(((BoundCall *)self)->inner);
+    return 0;
+}
+
+int boundcall_clear(PyObject *self)
+{
+    Py_CLEAR(((BoundCall *)self)->b);
+    Py_CLEAR(((BoundCall *)self)->inner);
+    return 0;
+}
+
+void boundcall_dealloc(PyObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    boundcall_clear(self);
+    PyObject_GC_Del(self);
+}

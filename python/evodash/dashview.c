@@ -14,11 +14,6 @@
 
 #include "module.h"
 
-typedef struct DashView {
-    PyObject_HEAD vectorcallfunc vectorcall;
-    Binding *b;
-} DashView;
-
 static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER;
 
 #define MAX_HEADERS 64
@@ -91,7 +86,7 @@ static PyObject *dash_vcall(PyObject *self, PyObject *const *args, size_t nargsf
     (void)args;
     (void)nargsf;
     (void)kwnames;
-    Binding *b = ((DashView *)self)->b;
+    Binding *b = ((BoundCall *)self)->b;
     reqctx *c = reqctx_get();
     if (!c || !c->environ || !PyDict_Check(c->environ)) {
         PyErr_SetString(EvodashError, "the dashboard view needs evodash's WSGI middleware");
@@ -217,42 +212,17 @@ done:
 
 PyObject *dashview_new(Binding *b)
 {
-    DashView *v = PyObject_GC_New(DashView, &DashView_Type);
-    if (!v)
-        return NULL;
-    v->vectorcall = dash_vcall;
-    v->b = (Binding *)Py_NewRef(b);
-    PyObject_GC_Track(v);
-    return (PyObject *)v;
-}
-
-static int dv_traverse(PyObject *self, visitproc visit, void *arg)
-{
-    Py_VISIT(((DashView *)self)->b);
-    return 0;
-}
-
-static int dv_clear(PyObject *self)
-{
-    Py_CLEAR(((DashView *)self)->b);
-    return 0;
-}
-
-static void dv_dealloc(PyObject *self)
-{
-    PyObject_GC_UnTrack(self);
-    dv_clear(self);
-    PyObject_GC_Del(self);
+    return boundcall_new(&DashView_Type, dash_vcall, b, NULL);
 }
 
 PyTypeObject DashView_Type = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "evodash._evodash.DashView",
-    .tp_basicsize = sizeof(DashView),
-    .tp_dealloc = dv_dealloc,
-    .tp_vectorcall_offset = offsetof(DashView, vectorcall),
+    .tp_basicsize = sizeof(BoundCall),
+    .tp_dealloc = boundcall_dealloc,
+    .tp_vectorcall_offset = offsetof(BoundCall, vectorcall),
     .tp_call = PyVectorcall_Call,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
     .tp_doc = "The evodash dashboard as a Flask view.",
-    .tp_traverse = dv_traverse,
-    .tp_clear = dv_clear,
+    .tp_traverse = boundcall_traverse,
+    .tp_clear = boundcall_clear,
 };

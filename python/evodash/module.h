@@ -50,6 +50,21 @@ typedef struct Binding {
     long dash_pid;
 } Binding;
 
+/* A callable object bound to a Binding and (except the dashboard view)
+ * wrapping another callable: the layout of the Middleware, EnsureSync and
+ * DashView types, which share its GC functions (binding.c). */
+typedef struct BoundCall {
+    PyObject_HEAD vectorcallfunc vectorcall;
+    Binding *b;
+    PyObject *inner; /* may be NULL */
+} BoundCall;
+/* A new tracked object of `type` (whose basicsize is a BoundCall's) calling
+ * fn; b and inner (may be NULL) gain a reference.  New reference. */
+PyObject *boundcall_new(PyTypeObject *type, vectorcallfunc fn, Binding *b, PyObject *inner);
+int boundcall_traverse(PyObject *self, visitproc visit, void *arg);
+int boundcall_clear(PyObject *self);
+void boundcall_dealloc(PyObject *self);
+
 /* wrapper.c */
 extern PyTypeObject Wrapper_Type;
 extern PyTypeObject Middleware_Type;

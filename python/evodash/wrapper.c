@@ -39,12 +39,6 @@ typedef struct Wrapper {
     int is_async; /* the view is a coroutine function */
 } Wrapper;
 
-typedef struct Middleware {
-    PyObject_HEAD vectorcallfunc vectorcall;
-    Binding *b;
-    PyObject *inner;
-} Middleware;
-
 /* ---- per-thread context ------------------------------------------------- */
 
 static pthread_key_t ctx_key;
@@ -448,7 +442,7 @@ PyTypeObject Wrapper_Type = {
 
 static PyObject *mw_vcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
-    Middleware *m = (Middleware *)self;
+    BoundCall *m = (BoundCall *)self;
     Binding *b = m->b;
     if (!b->closed &&
         (mono_ns() >= b->next_sync_ns || PyDict_GET_SIZE(b->view_functions) != b->seen_views)) {
@@ -467,44 +461,13 @@ static PyObject *mw_vcall(PyObject *self, PyObject *const *args, size_t nargsf, 
 
 PyObject *middleware_new(Binding *b, PyObject *inner)
 {
-    Middleware *m = PyObject_GC_New(Middleware, &Middleware_Type);
-    if (!m)
-        return NULL;
-    m->vectorcall = mw_vcall;
-    Py_INCREF(b);
-    m->b = b;
-    Py_INCREF(inner);
-    m->inner = inner;
-    PyObject_GC_Track(m);
-    return (PyObject *)m;
-}
-
-static int mw_traverse(PyObject *self, visitproc visit, void *arg)
-{
-    Py_VISIT(((Middleware *)self)->b);
-    Py_VISIT(((Middleware *)self)->inner);
-    return 0;
-}
-
-static int mw_clear(PyObject *self)
-{
-    Py_CLEAR(((Middleware *)self)->b);
-    Py_CLEAR(((Middleware *)self)->inner);
-    return 0;
-}
-
-static void mw_dealloc(PyObject *self)
-{
-    PyObject_GC_UnTrack(self);
-    mw_clear(self);
-    PyObject_GC_Del(self);
+    return boundcall_new(&Middleware_Type, mw_vcall, b, inner);
 }
 
 static PyObject *mw_get_inner(PyObject *self, void *unused)
 {
     (void)unused;
-    Py_INCREF(((Middleware *)self)->inner);
-    return ((Middleware *)self)->inner;
+    return Py_NewRef(((BoundCall *)self)->inner);
 }
 
 static PyGetSetDef mw_getset[] = {
@@ -514,14 +477,14 @@ static PyGetSetDef mw_getset[] = {
 
 PyTypeObject Middleware_Type = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "evodash._evodash.Middleware",
-    .tp_basicsize = sizeof(Middleware),
-    .tp_dealloc = mw_dealloc,
-    .tp_vectorcall_offset = offsetof(Middleware, vectorcall),
+    .tp_basicsize = sizeof(BoundCall),
+    .tp_dealloc = boundcall_dealloc,
+    .tp_vectorcall_offset = offsetof(BoundCall, vectorcall),
     .tp_call = PyVectorcall_Call,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
     .tp_doc = "WSGI middleware that gives evodash each request's environ.",
-    .tp_traverse = mw_traverse,
-    .tp_clear = mw_clear,
+    .tp_traverse = boundcall_traverse,
+    .tp_clear = boundcall_clear,
     .tp_getset = mw_getset,
 };
 
@@ -533,12 +496,6 @@ PyTypeObject Middleware_Type = {
  * attributes in Python (~2 us).  Our Wrappers know whether their view is a
  * coroutine function, so they answer at once; everything else goes to
  * Flask's own ensure_sync. */
-typedef struct EnsureSync {
-    PyObject_HEAD vectorcallfunc vectorcall;
-    Binding *b;
-    PyObject *inner;
-} EnsureSync;
-
 /* Level 0 keeps the endpoint's last access time.  Its original function
  * runs untouched, but Flask passes it through here just before calling it:
  * a dict lookup (only while some endpoint is at level 0) finds it, and
@@ -557,7 +514,7 @@ static void note_access_off(Binding *b, PyObject *view)
 
 static PyObject *es_vcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
-    EnsureSync *e = (EnsureSync *)self;
+    BoundCall *e = (BoundCall *)self;
     if (PyVectorcall_NARGS(nargsf) == 1 && !kwnames) {
         if (Py_IS_TYPE(args[0], &Wrapper_Type) && !((Wrapper *)args[0])->is_async)
             return Py_NewRef(args[0]);
@@ -567,47 +524,19 @@ static PyObject *es_vcall(PyObject *self, PyObject *const *args, size_t nargsf, 
     return PyObject_Vectorcall(e->inner, args, nargsf, kwnames);
 }
 
-static int es_traverse(PyObject *self, visitproc visit, void *arg)
-{
-    Py_VISIT(((EnsureSync *)self)->b);
-    Py_VISIT(((EnsureSync *)self)->inner);
-    return 0;
-}
-
-static int es_clear(PyObject *self)
-{
-    Py_CLEAR(((EnsureSync *)self)->b);
-    Py_CLEAR(((EnsureSync *)self)->inner);
-    return 0;
-}
-
-static void es_dealloc(PyObject *self)
-{
-    PyObject_GC_UnTrack(self);
-    es_clear(self);
-    PyObject_GC_Del(self);
-}
-
 PyTypeObject EnsureSync_Type = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "evodash._evodash.EnsureSync",
-    .tp_basicsize = sizeof(EnsureSync),
-    .tp_dealloc = es_dealloc,
-    .tp_vectorcall_offset = offsetof(EnsureSync, vectorcall),
+    .tp_basicsize = sizeof(BoundCall),
+    .tp_dealloc = boundcall_dealloc,
+    .tp_vectorcall_offset = offsetof(BoundCall, vectorcall),
     .tp_call = PyVectorcall_Call,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
     .tp_doc = "app.ensure_sync that answers for evodash's wrappers in C.",
-    .tp_traverse = es_traverse,
-    .tp_clear = es_clear,
+    .tp_traverse = boundcall_traverse,
+    .tp_clear = boundcall_clear,
 };
 
 PyObject *ensure_sync_new(Binding *b, PyObject *inner)
 {
-    EnsureSync *e = PyObject_GC_New(EnsureSync, &EnsureSync_Type);
-    if (!e)
-        return NULL;
-    e->vectorcall = es_vcall;
-    e->b = (Binding *)Py_NewRef(b);
-    e->inner = Py_NewRef(inner);
-    PyObject_GC_Track(e);
-    return (PyObject *)e;
+    return boundcall_new(&EnsureSync_Type, es_vcall, b, inner);
 }
