@@ -112,7 +112,8 @@ EVD_API int evd_open_file(const char *path, evd_agent **out);
 EVD_API int evd_close(evd_agent *a);
 
 /* Block until every record queued before the call is written (or counted as
- * lost), at most timeout_ms.  Returns 0, or EVD_EBUSY on time-out. */
+ * lost) and the endpoints' last access, levels and the counters are synced
+ * with the store, at most timeout_ms.  Returns 0, or EVD_EBUSY on time-out. */
 EVD_API int evd_flush(evd_agent *a, int timeout_ms);
 
 /* Message for the last error on a.  Borrowed; never NULL. */

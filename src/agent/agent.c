@@ -393,12 +393,22 @@ int evd_flush(evd_agent *a, int timeout_ms)
     ring_accepted_each(&a->ring, target);
     struct timespec ts = {0, 1000000};
     agent_wake(a);
-    for (unsigned i = 0, waited = 0; i < a->ring.nshards;) {
+    int waited = 0;
+    for (unsigned i = 0; i < a->ring.nshards;) {
         if (atomic_load(&a->done_pos[i]) >= target[i]) {
             i++;
             continue;
         }
-        if ((int)waited++ >= timeout_ms)
+        if (waited++ >= timeout_ms)
+            return EVD_EBUSY;
+        nanosleep(&ts, NULL);
+    }
+    /* Every record asked for is written; now the endpoints' last access
+     * and the counters, which the writer otherwise syncs once a second. */
+    uint64_t gen = atomic_fetch_add(&a->sync_req, 1) + 1;
+    agent_wake(a);
+    while (atomic_load(&a->sync_done) < gen) {
+        if (waited++ >= timeout_ms || !atomic_load(&a->running))
             return EVD_EBUSY;
         nanosleep(&ts, NULL);
     }

@@ -115,6 +115,9 @@ struct evd_agent {
     /* per ring shard: the position up to which records are written or
      * counted (evd_flush waits for the positions it saw accepted) */
     _Atomic uint64_t done_pos[RING_SHARDS_MAX];
+    /* evd_flush asks the writer for a store sync (last access, levels,
+     * counters) by raising sync_req; the writer answers in sync_done */
+    _Atomic uint64_t sync_req, sync_done;
     _Atomic uint64_t written;
     _Atomic uint64_t write_errors;
     _Atomic uint64_t outliers;

@@ -199,6 +199,9 @@ static void housekeeping(writer *w, int force)
 {
     evd_agent *a = w->a;
     int64_t now_ms = clock_mono_ns() / 1000000;
+    uint64_t req = atomic_load(&a->sync_req);
+    if (req != atomic_load(&a->sync_done))
+        force = 1; /* evd_flush is waiting for a sync */
     if (!force && now_ms - w->last_sync < WRITER_SYNC_MS)
         return;
     w->last_sync = now_ms;
@@ -216,6 +219,7 @@ static void housekeeping(writer *w, int force)
         }
     }
     pthread_mutex_unlock(&a->fork_mu);
+    atomic_store(&a->sync_done, req);
 }
 
 /* ---- batches ----------------------------------------------------------- */
