@@ -141,6 +141,7 @@ int main(int argc, char **argv)
     ADD(1, 0, "/dashboard/api/instances");
     ADD(1, 0, "/dashboard/api/counters");
     ADD(1, 0, "/dashboard/api/matrix?%s", T);
+    ADD(1, 0, "/dashboard/api/evolution?%s", T);
     ADD(1, 1, "/dashboard/metrics");
     /* endpoint 1 is the busiest (the filler's skew) */
     ADD(0, 0, "/dashboard/api/endpoints/1/versions?%s", T);
@@ -156,6 +157,7 @@ int main(int argc, char **argv)
     routes[nr - 1].scan = 1;
     ADD(0, 0, "/dashboard/api/endpoints/1/outliers?%s", T);
     ADD(0, 0, "/dashboard/api/endpoints/1/profile?%s", R7);
+    ADD(0, 0, "/dashboard/api/endpoints/1/profiled?%s", R7);
     ADD(0, 0, "/dashboard/api/outliers/1");
     ADD(0, 0, "/dashboard/api/requests/1/profile");
     ADD(0, 0, "/dashboard/api/session");

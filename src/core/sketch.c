@@ -23,13 +23,16 @@ static double gamma_ln(void)
     return LN_GAMMA;
 }
 
+/* Only bins[lo..hi] are kept valid; bump() clears the bins it brings into
+ * that range.  Durations of one endpoint span a few dozen buckets, so an
+ * empty sketch costs nothing to start and a merged one touches only the
+ * memory its range needs (the dashboard merges thousands at once). */
 void sketch_init(sketch *s)
 {
     s->count = 0;
     s->zero = 0;
     s->lo = SKETCH_MAX_IDX + 1;
     s->hi = SKETCH_MIN_IDX - 1;
-    memset(s->bins, 0, sizeof s->bins);
 }
 
 static int index_of(double v)
@@ -44,11 +47,17 @@ static int index_of(double v)
 
 static void bump(sketch *s, int idx, uint64_t n)
 {
-    s->bins[idx - SKETCH_MIN_IDX] += n;
-    if (idx < s->lo)
+    if (s->lo > s->hi) {
+        s->bins[idx - SKETCH_MIN_IDX] = 0;
+        s->lo = s->hi = idx;
+    } else if (idx < s->lo) {
+        memset(&s->bins[idx - SKETCH_MIN_IDX], 0, (size_t)(s->lo - idx) * sizeof s->bins[0]);
         s->lo = idx;
-    if (idx > s->hi)
+    } else if (idx > s->hi) {
+        memset(&s->bins[s->hi + 1 - SKETCH_MIN_IDX], 0, (size_t)(idx - s->hi) * sizeof s->bins[0]);
         s->hi = idx;
+    }
+    s->bins[idx - SKETCH_MIN_IDX] += n;
 }
 
 void sketch_add_n(sketch *s, double v, uint64_t n)

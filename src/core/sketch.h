@@ -18,9 +18,9 @@
 
 typedef struct sketch {
     uint64_t count;
-    uint64_t zero; /* values <= the smallest bucket */
-    int lo, hi;    /* range of non-empty buckets (lo > hi when none) */
-    uint64_t bins[SKETCH_NBUCKETS];
+    uint64_t zero;                  /* values <= the smallest bucket */
+    int lo, hi;                     /* range of non-empty buckets (lo > hi when none) */
+    uint64_t bins[SKETCH_NBUCKETS]; /* only [lo - MIN_IDX, hi - MIN_IDX] is valid */
 } sketch;
 
 void sketch_init(sketch *s);

@@ -324,7 +324,8 @@ int route_metrics(dctx *c)
                           name, le_seconds[k], (unsigned long long)cum);
                 k++;
             }
-            cum += sk->bins[i - SKETCH_MIN_IDX];
+            if (i >= sk->lo && i <= sk->hi)
+                cum += sk->bins[i - SKETCH_MIN_IDX];
         }
         for (; k < NLE; k++)
             sb_printf(&h,

@@ -112,7 +112,10 @@ static void test_encode_roundtrip_and_corrupt(void **state)
     assert_int_equal(sketch_merge_encoded(t, buf, len), 0);
     assert_int_equal(t->count, s->count);
     assert_int_equal(t->zero, 1);
-    assert_memory_equal(t->bins, s->bins, sizeof s->bins);
+    assert_int_equal(t->lo, s->lo);
+    assert_int_equal(t->hi, s->hi);
+    assert_memory_equal(&t->bins[t->lo - SKETCH_MIN_IDX], &s->bins[s->lo - SKETCH_MIN_IDX],
+                        (size_t)(s->hi - s->lo + 1) * sizeof s->bins[0]);
     /* truncated and garbage buffers are rejected and leave t unchanged */
     uint64_t before = t->count;
     assert_int_equal(sketch_merge_encoded(t, buf, len - 1), EVD_ECORRUPT);
@@ -126,6 +129,46 @@ static void test_encode_roundtrip_and_corrupt(void **state)
     free(s);
     free(t);
     free(buf);
+}
+
+/* Only a sketch's [lo, hi] buckets are kept valid: whatever memory it
+ * starts in, and in whatever order the range grows (down, up, one bucket,
+ * far apart), it must count the same as a sketch that saw the values
+ * sorted. */
+static void test_range_grows_over_garbage(void **state)
+{
+    (void)state;
+    sketch *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    uint8_t *ea = malloc(SKETCH_ENCODED_MAX), *eb = malloc(SKETCH_ENCODED_MAX);
+    static const double vals[] = {500, 400, 2e6, 3, 500, 1e9, 0.5, 7e4, 450, 3};
+    double sorted[10];
+    memcpy(sorted, vals, sizeof vals);
+    qsort(sorted, 10, sizeof sorted[0], cmp);
+    memset(a, 0xab, sizeof *a);
+    memset(b, 0xcd, sizeof *b);
+    sketch_init(a);
+    sketch_init(b);
+    for (int i = 0; i < 10; i++) {
+        sketch_add(a, vals[i]);
+        sketch_add(b, sorted[i]);
+    }
+    for (double q = 0; q <= 1.0; q += 0.05)
+        assert_true(sketch_quantile(a, q) == sketch_quantile(b, q));
+    size_t la = sketch_encode(a, ea, SKETCH_ENCODED_MAX),
+           lb = sketch_encode(b, eb, SKETCH_ENCODED_MAX);
+    assert_int_equal(la, lb);
+    assert_memory_equal(ea, eb, la);
+    /* merging into garbage-backed memory too */
+    memset(b, 0x5a, sizeof *b);
+    sketch_init(b);
+    assert_int_equal(sketch_merge_encoded(b, ea, la), 0);
+    sketch_merge(b, a);
+    assert_int_equal(b->count, 20);
+    assert_true(sketch_quantile(b, 0.5) == sketch_quantile(a, 0.5));
+    free(a);
+    free(b);
+    free(ea);
+    free(eb);
 }
 
 static void test_empty_and_extremes(void **state)
@@ -192,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_quantile_error_bound),
         cmocka_unit_test(test_merge_equals_whole),
         cmocka_unit_test(test_encode_roundtrip_and_corrupt),
+        cmocka_unit_test(test_range_grows_over_garbage),
         cmocka_unit_test(test_empty_and_extremes),
         cmocka_unit_test(test_sql_functions),
     };
