@@ -254,6 +254,12 @@ EVD_API void evd_dash_close(evd_dash *d);
 /* Message for the last error of evd_dash_open().  Borrowed; never NULL. */
 EVD_API const char *evd_dash_errmsg(const evd_dash *d);
 
+/* Build the server's cache of closed days' rollups now rather than on the
+ * first aggregate request (which would wait for it: about a second per ten
+ * million requests).  Safe while requests are served; blocks until built.
+ * Returns 0 or a negative EVD_E* code. */
+EVD_API int evd_dash_warm(evd_dash *d);
+
 /* The URL prefix served ("/dashboard" or "/<CUSTOM_LINK>").  Borrowed. */
 EVD_API const char *evd_dash_prefix(const evd_dash *d);
 

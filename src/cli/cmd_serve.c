@@ -2,6 +2,7 @@
  * any store, until SIGINT or SIGTERM. */
 #include <getopt.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +44,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     server_conn_free(*con_cls);
     *con_cls = NULL;
+}
+
+static void *warm_main(void *d)
+{
+    evd_dash_warm(d);
+    return NULL;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -133,8 +140,13 @@ int cmd_serve(int argc, char **argv)
     fprintf(stderr, "evodash: serving http://%s:%u%s/\n", host, di ? di->port : 0,
             evd_dash_prefix(d));
     fflush(stderr);
+    /* build the rollup cache now, so that the first view does not wait */
+    pthread_t warm;
+    int warming = !pthread_create(&warm, NULL, warm_main, d);
     int sig;
     sigwait(&stop, &sig);
+    if (warming)
+        pthread_join(warm, NULL);
     rc = 0;
 done:
     MHD_stop_daemon(daemon);

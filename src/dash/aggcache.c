@@ -452,6 +452,11 @@ static int sql_segment(sqlite3 *db, int64_t h0, int64_t h1, int group, int64_t o
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+int aggcache_warm(struct aggcache *ac, sqlite3 *db)
+{
+    return refresh(ac, db) ? EVD_EIO : 0;
+}
+
 int agg_query(dctx *c, int64_t h0, int64_t h1, int group, int64_t only_ep, int want_sketch,
               agg_result *out)
 {

@@ -186,6 +186,8 @@ typedef struct agg_result {
 } agg_result;
 struct aggcache *aggcache_new(void);
 void aggcache_free(struct aggcache *ac);
+/* Build (or refresh) the cache now.  Returns 0 or EVD_EIO. */
+int aggcache_warm(struct aggcache *ac, struct sqlite3 *db);
 /* Aggregate the rollups of hours [h0, h1) (only endpoint only_ep when >= 0)
  * by group.  On failure replies 500 and returns -1.  Free with agg_free(). */
 int agg_query(dctx *c, int64_t h0, int64_t h1, int group, int64_t only_ep, int want_sketch,

@@ -227,6 +227,18 @@ static store *pool_get(evd_dash *d)
     return st;
 }
 
+static void pool_put(evd_dash *d, store *st);
+
+int evd_dash_warm(evd_dash *d)
+{
+    store *st = pool_get(d);
+    if (!st)
+        return EVD_EIO;
+    int rc = aggcache_warm(d->aggcache, store_db(st));
+    pool_put(d, st);
+    return rc;
+}
+
 static void pool_put(evd_dash *d, store *st)
 {
     if (!st)

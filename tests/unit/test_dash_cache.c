@@ -147,6 +147,9 @@ static int setup(void **state)
     evd_config_set(cfg, "PASSWORD", "p");
     assert_int_equal(evd_dash_open(cfg, url, &dash), 0);
     evd_config_free(cfg);
+    /* built ahead, as `evodash serve` does; every range below must still
+     * match SQL */
+    assert_int_equal(evd_dash_warm(dash), 0);
     evd_dash_request rq = {.method = "POST",
                            .path = "/dashboard/login",
                            .body = "username=u&password=p",
