@@ -73,6 +73,7 @@ static const key_def KEYS[] = {
     {"GUEST_PASSWORD", KT_PWLIST, NULL, 0, 0, 0, 1},
     {"SECURITY_TOKEN", KT_STR, NULL, 0, 0, 0, 1},
     {"SESSION_HOURS", KT_INT, "12", 1, 8760, 0, 0},
+    {"RAW_ROWS_MAX", KT_INT, "4000000", 100, 100000000, 0, 0},
     {"COOKIE_SECURE", KT_BOOL, "false", 0, 0, 0, 0},
     {"TIMEZONE", KT_TZ, "UTC", 0, 0, 0, 0},
     {"BRAND_NAME", KT_STR, "evodash", 0, 0, 1, 0},

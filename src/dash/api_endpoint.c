@@ -68,8 +68,10 @@ static int raw_boxes(dctx *c, int k)
     for (size_t i = 0; i < s->nbox[k]; i++)
         json_array_append_new(items, json_pack("{s:s,s:o}", k ? "ip" : "group", s->box[k][i].key,
                                                "box", box_json(&s->box[k][i].box)));
+    json_t *doc = dash_paged(items, &p);
+    rawscan_describe(s, &r, doc);
     rawscan_release(c, s);
-    return dash_json(c, 200, dash_paged(items, &p));
+    return dash_json(c, 200, doc);
 }
 
 int api_ep_groups(dctx *c)
@@ -114,8 +116,9 @@ int api_ep_bubbles(dctx *c)
                                                b->sum_us / (double)b->count));
     }
     sqlite3_finalize(q);
-    rawscan_release(c, s);
     json_t *doc = dash_paged(items, &p);
+    rawscan_describe(s, &r, doc);
+    rawscan_release(c, s);
     if (doc)
         json_object_set_new(doc, "by", json_string(by));
     return dash_json(c, 200, doc);
@@ -145,10 +148,11 @@ int api_ep_status(dctx *c)
     for (size_t i = 0; i < s->ncodes; i++)
         json_array_append_new(codes, json_pack("{s:i,s:I}", "status", s->codes[i].status, "count",
                                                (json_int_t)s->codes[i].count));
+    json_t *doc = json_pack("{s:I,s:o,s:o}", "endpoint_id", (json_int_t)c->id, "classes", classes,
+                            "codes", codes);
+    rawscan_describe(s, &r, doc);
     rawscan_release(c, s);
-    return dash_json(c, 200,
-                     json_pack("{s:I,s:o,s:o}", "endpoint_id", (json_int_t)c->id, "classes",
-                               classes, "codes", codes));
+    return dash_json(c, 200, doc);
 }
 
 /* ---- outliers -------------------------------------------------------------- */

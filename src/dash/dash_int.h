@@ -41,6 +41,7 @@ struct evd_dash {
     int nguest_pw;
     int64_t session_ttl_us; /* SESSION_HOURS */
     int cookie_secure;      /* COOKIE_SECURE */
+    int64_t raw_rows_max;   /* RAW_ROWS_MAX */
     char dummy_hash[128];   /* verified against for unknown users: equal timing */
 
     pthread_mutex_t lock; /* guards the pool, the rate limit and the tz cache */
@@ -228,7 +229,9 @@ typedef struct rawscan_code {
 /* The summary of (endpoint, from, to).  Immutable once ready. */
 typedef struct rawscan {
     int64_t endpoint_id, from_us, to_us, rows;
-    rawscan_box *box[2]; /* [0] per group, [1] per IP; sorted by key */
+    int64_t partial_from_us; /* 0: every row of the range; else only the
+                              * newest, from this time on (see rawscan.c) */
+    rawscan_box *box[2];     /* [0] per group, [1] per IP; sorted by key */
     size_t nbox[2];
     rawscan_pair *pair[2]; /* per (group, version), (IP, version); sorted */
     size_t npair[2];
@@ -242,10 +245,14 @@ typedef struct rawscan {
 } rawscan;
 struct rawscan_cache *rawscan_cache_new(void);
 void rawscan_cache_free(struct rawscan_cache *rc);
-/* The summary of endpoint c->id's rows in r, scanned once and shared by
- * concurrent and recent callers.  On failure replies and returns NULL.
- * The caller holds a reference until rawscan_release(). */
+/* The summary of endpoint c->id's rows in r (its newest RAW_ROWS_MAX when
+ * it holds more), scanned once and shared by concurrent and recent callers.  On failure replies and
+ * returns NULL. The caller holds a reference until rawscan_release(). */
 const rawscan *rawscan_get(dctx *c, const drange *r);
 void rawscan_release(dctx *c, const rawscan *s);
+/* Mark doc (a route's reply) with how much of the range s covers:
+ * "partial": null, or {"from": time, "rows": n} when only the newest rows
+ * were read. */
+void rawscan_describe(const rawscan *s, const drange *r, json_t *doc);
 
 #endif

@@ -142,6 +142,7 @@ int evd_dash_open(const evd_config *cfg, const char *db_url, evd_dash **out)
     snprintf(d->tz_default, sizeof d->tz_default, "%s", tz && *tz ? tz : "UTC");
     d->session_ttl_us = (int64_t)config_int(cfg, "SESSION_HOURS") * 3600 * 1000000;
     d->cookie_secure = config_bool(cfg, "COOKIE_SECURE");
+    d->raw_rows_max = config_int(cfg, "RAW_ROWS_MAX");
     if (!(d->aggcache = aggcache_new()) || !(d->rawscan = rawscan_cache_new())) {
         rc = EVD_ENOMEM;
         goto done;

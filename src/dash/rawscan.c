@@ -11,7 +11,10 @@
  * RAWSCAN_TTL_US reuse it.  A summary is immutable once ready and shared
  * by reference count; the cache keeps the RAWSCAN_KEEP newest.  Only the
  * summary is kept, never the rows: the durations live only during the
- * scan. */
+ * scan.  A range holding more than RAW_ROWS_MAX rows is summarised from
+ * its newest RAW_ROWS_MAX, and the replies say from when: a month of a
+ * busy endpoint still answers, in bounded time and memory, rather than
+ * failing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +27,6 @@
 
 #define RAWSCAN_TTL_US (30LL * 1000000)
 #define RAWSCAN_KEEP   8
-#define RAW_ROWS_MAX   4000000 /* raw rows one scan may read */
 
 struct rawscan_cache {
     pthread_mutex_t mu;
@@ -246,15 +248,46 @@ static void scanstate_free(scanstate *w)
     free(w);
 }
 
-/* Read the rows into s.  On failure fills s->err_status and s->err. */
-static void scan(sqlite3 *db, rawscan *s)
+/* Where a scan of [from, to) must start to read at most max rows: the
+ * time of the max-th newest row, or from itself when the range
+ * holds fewer.  The rows are clustered by (endpoint, time), so this walks
+ * the index backwards and reads no row twice. */
+static int scan_start(sqlite3 *db, const rawscan *s, int64_t max, int64_t *start)
+{
+    sqlite3_stmt *q = NULL;
+    *start = s->from_us;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT ts_us FROM requests WHERE endpoint_id = ?1 AND ts_us >= ?2 AND "
+                           "ts_us < ?3 ORDER BY ts_us DESC LIMIT 1 OFFSET ?4",
+                           -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(q, 1, s->endpoint_id);
+    sqlite3_bind_int64(q, 2, s->from_us);
+    sqlite3_bind_int64(q, 3, s->to_us);
+    sqlite3_bind_int64(q, 4, max - 1);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *start = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Read the rows into s: all of the range, or its newest max (about: rows
+ * sharing the cut's time all count; s->partial_from_us says where they
+ * start).  On failure fills s->err_status and s->err. */
+static void scan(sqlite3 *db, rawscan *s, int64_t max)
 {
     sqlite3_stmt *q = NULL;
     scanstate *w = calloc(1, sizeof *w);
     size_t rows = 0;
     int step = SQLITE_DONE;
+    int64_t start;
     if (!w)
         goto nomem;
+    if (scan_start(db, s, max, &start))
+        goto sqlfail;
+    if (start > s->from_us)
+        s->partial_from_us = start;
     if (sqlite3_prepare_v2(db,
                            "SELECT coalesce(group_name, ''), coalesce(ip, ''), version_id, "
                            "duration_us, status FROM requests WHERE endpoint_id = ?1 AND ts_us "
@@ -262,14 +295,14 @@ static void scan(sqlite3 *db, rawscan *s)
                            -1, &q, NULL) != SQLITE_OK)
         goto sqlfail;
     sqlite3_bind_int64(q, 1, s->endpoint_id);
-    sqlite3_bind_int64(q, 2, s->from_us);
+    sqlite3_bind_int64(q, 2, start);
     sqlite3_bind_int64(q, 3, s->to_us);
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        if (++rows > RAW_ROWS_MAX) {
-            s->err_status = 400;
-            snprintf(s->err, sizeof s->err, "range holds more than %d requests; narrow from/to",
-                     RAW_ROWS_MAX);
-            goto out;
+        /* rows sharing the cut's time all count; a range of one instant
+         * holding millions must not grow without bound */
+        if (++rows > (size_t)max + 65536) {
+            s->partial_from_us = start > s->from_us ? start : s->from_us + 1;
+            break;
         }
         int64_t ver = sqlite3_column_int64(q, 2), d = sqlite3_column_int64(q, 3);
         for (int k = 0; k < 2; k++) {
@@ -383,7 +416,7 @@ const rawscan *rawscan_get(dctx *c, const drange *r)
         s->next = rc->list;
         rc->list = s;
         pthread_mutex_unlock(&rc->mu);
-        scan(c->db, s);
+        scan(c->db, s, c->d->raw_rows_max);
         pthread_mutex_lock(&rc->mu);
         s->ready = 1;
         s->built_us = clock_mono_ns() / 1000;
@@ -415,4 +448,15 @@ void rawscan_release(dctx *c, const rawscan *cs)
     pthread_mutex_unlock(&rc->mu);
     if (gone)
         summary_free(s);
+}
+
+void rawscan_describe(const rawscan *s, const drange *r, json_t *doc)
+{
+    if (!doc)
+        return;
+    json_object_set_new(doc, "partial",
+                        s->partial_from_us
+                            ? json_pack("{s:o,s:I}", "from", dash_time(r->tz, s->partial_from_us),
+                                        "rows", (json_int_t)s->rows)
+                            : json_null());
 }

@@ -121,6 +121,37 @@ def all_items(cl, path):
         page += 1
 
 
+def start_serve(tmp, name, cfgtext):
+    """Start `evodash serve` with cfgtext; returns (process, port, stderr text)."""
+    cfg = os.path.join(tmp, name + ".cfg")
+    with open(cfg, "w") as f:
+        f.write(cfgtext)
+    errf = open(os.path.join(tmp, name + ".err"), "w+")
+    proc = subprocess.Popen([os.path.join(BUILD, "evodash"), "serve", "--config", cfg,
+                             "--listen", "127.0.0.1:0"], stderr=errf)
+    port = None
+    for _ in range(200):
+        errf.seek(0)
+        m = re.search(r"serving http://127\.0\.0\.1:(\d+)/dashboard", errf.read())
+        if m:
+            port = int(m.group(1))
+            break
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    errf.seek(0)
+    return proc, port, errf.read()
+
+
+def stop_serve(proc):
+    proc.terminate()
+    try:
+        check(proc.wait(10) == 0, "serve exits 0 on SIGTERM")
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        check(False, "serve stops on SIGTERM")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="evd-api-")
     db = os.path.join(tmp, "t.db")
@@ -128,42 +159,55 @@ def main():
     try:
         subprocess.run([os.path.join(BUILD, "tests/integration/fill"), db, str(NOW_S), str(NREQ),
                         "6", "3", "40", str(DAYS), "7"], check=True, stdout=subprocess.DEVNULL)
-        cfg = os.path.join(tmp, "evodash.cfg")
-        with open(cfg, "w") as f:
-            f.write("[dashboard]\nDATABASE=sqlite:///%s\nUSERNAME=%s\nPASSWORD=%s\n"
-                    "GUEST_USERNAME=%s\nGUEST_PASSWORD=%s\nSECURITY_TOKEN=%s\nTIMEZONE=%s\n"
-                    % (db, ADMIN[0], ADMIN[1], GUEST[0], GUEST[1], TOKEN, TZNAME))
-        errf = open(os.path.join(tmp, "serve.err"), "w+")
-        proc = subprocess.Popen([os.path.join(BUILD, "evodash"), "serve", "--config", cfg,
-                                 "--listen", "127.0.0.1:0"], stderr=errf)
-        port = None
-        for _ in range(200):
-            errf.seek(0)
-            m = re.search(r"serving http://127\.0\.0\.1:(\d+)/dashboard", errf.read())
-            if m:
-                port = int(m.group(1))
-                break
-            if proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        errf.seek(0)
-        log = errf.read()
+        cfgtext = ("[dashboard]\nDATABASE=sqlite:///%s\nUSERNAME=%s\nPASSWORD=%s\n"
+                   "GUEST_USERNAME=%s\nGUEST_PASSWORD=%s\nSECURITY_TOKEN=%s\nTIMEZONE=%s\n"
+                   % (db, ADMIN[0], ADMIN[1], GUEST[0], GUEST[1], TOKEN, TZNAME))
+        proc, port, log = start_serve(tmp, "evodash", cfgtext)
         assert port, "serve did not start: " + log
         check("password" not in log, "no generated password when USERNAME is configured")
         run_tests(port, db)
+        stop_serve(proc)
+        # a range holding more rows than RAW_ROWS_MAX: the newest only, said so
+        proc, port, log = start_serve(tmp, "capped", cfgtext + "RAW_ROWS_MAX=100\n")
+        assert port, "capped serve did not start: " + log
+        run_capped_tests(port, db)
+        stop_serve(proc)
+        proc = None
     finally:
         if proc:
-            proc.terminate()
-            try:
-                check(proc.wait(10) == 0, "serve exits 0 on SIGTERM")
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                check(False, "serve stops on SIGTERM")
+            stop_serve(proc)
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:
         print("%d checks failed" % len(failures), file=sys.stderr)
         sys.exit(1)
     print("api_test: all %d checks passed" % nchecks[0])
+
+
+def run_capped_tests(port, db):
+    cl = Client(port)
+    st, _, _ = cl.login(*ADMIN)
+    check(st == 200, "login to the capped server")
+    con = sqlite3.connect(db)
+    n = con.execute("SELECT count(*) FROM requests WHERE endpoint_id = 1").fetchone()[0]
+    cut = con.execute("SELECT ts_us FROM requests WHERE endpoint_id = 1 ORDER BY ts_us DESC "
+                      "LIMIT 1 OFFSET 99").fetchone()[0]
+    newest = con.execute("SELECT count(*) FROM requests WHERE endpoint_id = 1 AND ts_us >= ?",
+                         (cut,)).fetchone()[0]
+    con.close()
+    check(n > 1000, "endpoint 1 holds far more than 100 rows")
+    rng = "from=0&to=%d" % NOW_S
+    st, doc, _ = cl.get("/api/endpoints/1/groups?per_page=1000&" + rng)
+    check(st == 200 and sum(i["box"]["count"] for i in doc["items"]) == newest,
+          "capped: the box plots hold the newest rows only")
+    check(doc["partial"] is not None and doc["partial"]["rows"] == newest
+          and abs(datetime.fromisoformat(doc["partial"]["from"]).timestamp() * 1e6 - cut) < 1e6,
+          "capped: the reply says from when: %r" % (doc.get("partial"),))
+    st, doc, _ = cl.get("/api/endpoints/1/status?" + rng)
+    check(st == 200 and sum(c["count"] for c in doc["codes"]) == newest
+          and doc["partial"]["rows"] == newest, "capped: status codes of the newest rows")
+    check(sum(doc["classes"].values()) == n, "capped: status classes still cover the range")
+    st, doc, _ = cl.get("/api/endpoints/1/groups?from=%d&to=%d" % (NOW_S - 3600, NOW_S))
+    check(st == 200 and doc["partial"] is None, "a range under the cap is not partial")
 
 
 def raw_rows(db):

@@ -145,6 +145,8 @@ test('admin: every chart of an endpoint page matches the API', { timeout: 90000 
   const mine = hourly.items.find((i) => i.endpoint_id === EP);
   const ph = await chartSeries(page, 'ep-perhour');
   assert.deepEqual(ph[0].data.map((d) => (typeof d === 'object' && d !== null ? d.value : d)), mine.count);
+  // every raw row of the range was read: no "newest only" caption
+  assert.equal(await page.locator('[data-chart="ep-status"] .caption').isHidden(), true);
   const st = await get(`api/endpoints/${EP}/status?tz=UTC`);
   assert.deepEqual(lengths(await chartSeries(page, 'ep-status')), [
     st.codes.filter((c) => c.count > 0).length,
@@ -226,6 +228,32 @@ test('admin: every chart of an endpoint page matches the API', { timeout: 90000 
   await page.locator('[data-panel="request-profile"]').screenshot({ path: shotPath('request-profile') });
   for (const f of s.failed.filter((x) => !x.startsWith('401 '))) assert.match(f, /^404 .*\/api\/requests\/\d+\/profile$/);
   await s.close();
+});
+
+test('a range past RAW_ROWS_MAX is drawn from its newest rows, and says so', { timeout: 90000 }, async () => {
+  const capped = await startServer({ db: server.db, extra: 'RAW_ROWS_MAX=200\n' });
+  const ctx = await chrome.browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: 'UTC' });
+  try {
+    const page = await ctx.newPage();
+    await login(page, capped.url, ADMIN);
+    await page.goto(capped.url + `#/endpoint/${EP}`);
+    await settled(page);
+    const st = (await apiGet(page, `api/endpoints/${EP}/status?tz=UTC`)).body;
+    assert.ok(st.partial && st.partial.rows >= 200 && st.partial.rows < 400);
+    for (const name of ['ep-status', 'ep-users', 'ep-ips', 'ep-bubbles-users', 'ep-bubbles-ips']) {
+      const cap = page.locator(`[data-chart="${name}"] .caption`);
+      assert.equal(await cap.isVisible(), true, name);
+      assert.match(await cap.textContent(), new RegExp(`newest ${st.partial.rows} requests`));
+    }
+    // the charts are drawn from those rows
+    const codes = st.codes.filter((c) => c.count > 0).length;
+    assert.equal((await chartSeries(page, 'ep-status'))[0].n, codes);
+    assert.equal(st.codes.reduce((n, c) => n + c.count, 0), st.partial.rows);
+    await page.screenshot({ path: shotPath('endpoint-capped'), fullPage: true });
+  } finally {
+    await ctx.close();
+    await capped.stop();
+  }
 });
 
 test('admin: rules, versions, counters and export views', { timeout: 90000 }, async () => {

@@ -15,8 +15,9 @@ const { chromium } = require('playwright-core');
 export const ADMIN = ['admin', 'admin-pw-4'];
 export const GUEST = ['visitor', 'guest-pw-4'];
 
-// Fill a store (demo_history, or an existing file) and serve it.
-export async function startServer({ requests = 60000, db = null, build = 'build/rel' } = {}) {
+// Fill a store (demo_history, or an existing file) and serve it; `extra`
+// adds lines to the [dashboard] section of its configuration.
+export async function startServer({ requests = 60000, db = null, build = 'build/rel', extra = '' } = {}) {
   const tmp = mkdtempSync(join(tmpdir(), 'evd-ui-'));
   if (!db) {
     db = join(tmp, 'demo.db');
@@ -25,7 +26,7 @@ export async function startServer({ requests = 60000, db = null, build = 'build/
   const cfg = join(tmp, 'evodash.cfg');
   writeFileSync(
     cfg,
-    `[dashboard]\nDATABASE=sqlite:///${db}\nTIMEZONE=UTC\n[authentication]\nUSERNAME=${ADMIN[0]}\nPASSWORD=${ADMIN[1]}\n` +
+    `[dashboard]\nDATABASE=sqlite:///${db}\nTIMEZONE=UTC\n${extra}[authentication]\nUSERNAME=${ADMIN[0]}\nPASSWORD=${ADMIN[1]}\n` +
       `GUEST_USERNAME=${GUEST[0]}\nGUEST_PASSWORD=${GUEST[1]}\n`,
   );
   const proc = spawn(join(ROOT, build, 'evodash'), ['serve', '--config', cfg, '--listen', '127.0.0.1:0'], {
@@ -54,7 +55,7 @@ export async function startServer({ requests = 60000, db = null, build = 'build/
     async stop() {
       proc.kill('SIGTERM');
       await new Promise((r) => (proc.exitCode !== null ? r() : proc.on('exit', r)));
-      rmSync(tmp, { recursive: true, force: true });
+      rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
     },
   };
 }

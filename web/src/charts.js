@@ -1,6 +1,6 @@
 // charts.js — chart cards (loading / empty / error states) and the ECharts
 // options every view shares. ECharts is the global from static/echarts.min.js.
-import { h, fmtUs, showError } from './ui.js';
+import { h, fmtUs, fmtInt, fmtTime, showError } from './ui.js';
 
 const live = new Set();
 window.addEventListener('resize', () => live.forEach((c) => c.resize()));
@@ -17,13 +17,19 @@ export function card(parent, name, title, opts = {}) {
   const body = h('div.chart', { style: { height: (opts.height || 320) + 'px' } });
   const note = h('div.note', null, 'Loading…');
   const tools = h('div.tools');
-  const c = h('section.card', { 'data-chart': name, 'data-state': 'loading' }, h('h3', null, title, tools), note, body);
+  const cap = h('div.caption', { hidden: true });
+  const c = h('section.card', { 'data-chart': name, 'data-state': 'loading' }, h('h3', null, title, tools), cap, note, body);
   if (opts.wide) c.classList.add('wide');
   parent.append(c);
   return {
     el: c,
     body,
     tools,
+    // A line under the title (null hides it).
+    caption(text) {
+      cap.textContent = text || '';
+      cap.hidden = !text;
+    },
     loading() {
       c.dataset.state = 'loading';
       note.textContent = 'Loading…';
@@ -76,6 +82,9 @@ export async function fill(cardObj, load, toOption) {
   cardObj.loading();
   try {
     const data = await load();
+    // Raw-row views of a very busy range read only its newest rows.
+    const p = data && data.partial;
+    cardObj.caption(p ? `From the newest ${fmtInt(p.rows)} requests only (since ${fmtTime(p.from)}); RAW_ROWS_MAX sets the limit.` : null);
     const opt = toOption(data);
     if (!opt) cardObj.empty();
     else cardObj.draw(opt);
