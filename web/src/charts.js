@@ -144,8 +144,10 @@ export function heatmapOption(doc) {
 export function boxOption(items, label, colour) {
   if (!items.length) return null;
   const names = items.map(label);
+  // room for the zoom slider under labels of two lines
+  const extra = names.some((n) => String(n).includes('\n')) ? 22 : 0;
   return {
-    grid: { left: 60, right: 20, top: 20, bottom: names.length > 8 ? 110 : 60 },
+    grid: { left: 60, right: 20, top: 30, bottom: (names.length > 8 ? 110 : 60) + extra },
     tooltip: {
       trigger: 'item',
       formatter: (p) => {
@@ -156,7 +158,7 @@ export function boxOption(items, label, colour) {
         )}<br>q3 ${fmtUs(b.q3_us)}<br>max ${fmtUs(b.max_us)}<br>mean ${fmtUs(b.mean_us)}`;
       },
     },
-    xAxis: { type: 'category', data: names, axisLabel: { rotate: names.length > 8 ? 40 : 0, interval: 0 } },
+    xAxis: { type: 'category', data: names, axisLabel: { rotate: names.length > 8 ? 40 : 0, interval: 0, lineHeight: 15, margin: 10 } },
     yAxis: { ...durAxis(), type: 'log' },
     dataZoom: zoomX,
     series: [
