@@ -25,13 +25,15 @@
 #include "core/clock.h"
 #include "dash/dash_int.h"
 
-#define RAWSCAN_TTL_US (30LL * 1000000)
-#define RAWSCAN_KEEP   8
+#define RAWSCAN_TTL_US  (30LL * 1000000)
+#define RAWSCAN_KEEP    8
+#define RAWSCAN_RUNNING 2 /* scans at once: each holds up to 16 B per row read */
 
 struct rawscan_cache {
     pthread_mutex_t mu;
     pthread_cond_t done;
     rawscan *list; /* newest first */
+    int running;   /* scans in progress; at most RAWSCAN_RUNNING */
 };
 
 /* ---- a hash table of text keys, each with its durations -------------------- */
@@ -415,9 +417,15 @@ const rawscan *rawscan_get(dctx *c, const drange *r)
         s->refs = 1;
         s->next = rc->list;
         rc->list = s;
+        /* Bound the memory of scans of different ranges at once: many
+         * viewers (or one guest asking range after range) queue here. */
+        while (rc->running >= RAWSCAN_RUNNING)
+            pthread_cond_wait(&rc->done, &rc->mu);
+        rc->running++;
         pthread_mutex_unlock(&rc->mu);
         scan(c->db, s, c->d->raw_rows_max);
         pthread_mutex_lock(&rc->mu);
+        rc->running--;
         s->ready = 1;
         s->built_us = clock_mono_ns() / 1000;
         int kept = 0;
