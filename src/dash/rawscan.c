@@ -28,6 +28,7 @@
 #define RAWSCAN_TTL_US  (30LL * 1000000)
 #define RAWSCAN_KEEP    8
 #define RAWSCAN_RUNNING 2 /* scans at once: each holds up to 16 B per row read */
+#define RAWSCAN_OPEN_US (10LL * 1000000)
 
 struct rawscan_cache {
     pthread_mutex_t mu;
@@ -164,7 +165,8 @@ static void summary_free(rawscan *s)
 /* Boxes of a keyed table, sorted by key. */
 static int take_boxes(ktable *t, rawscan_box **out, size_t *n)
 {
-    qsort(t->e, t->n, sizeof *t->e, kslot_cmp);
+    if (t->n)
+        qsort(t->e, t->n, sizeof *t->e, kslot_cmp);
     if (!(*out = calloc(t->n + 1, sizeof **out)))
         return -1;
     for (size_t i = 0; i < t->n; i++) {
@@ -177,7 +179,8 @@ static int take_boxes(ktable *t, rawscan_box **out, size_t *n)
 
 static int take_pairs(ktable *t, rawscan_pair **out, size_t *n)
 {
-    qsort(t->e, t->n, sizeof *t->e, kslot_cmp);
+    if (t->n)
+        qsort(t->e, t->n, sizeof *t->e, kslot_cmp);
     if (!(*out = calloc(t->n + 1, sizeof **out)))
         return -1;
     for (size_t i = 0; i < t->n; i++) {
@@ -383,10 +386,21 @@ static void detach(struct rawscan_cache *rc, rawscan *s)
         summary_free(s);
 }
 
-const rawscan *rawscan_get(dctx *c, const drange *r)
+const rawscan *rawscan_get(dctx *c, const drange *given)
 {
     struct rawscan_cache *rc = c->d->rawscan;
     int64_t t = clock_mono_ns() / 1000;
+    /* A range left open at "now" differs by microseconds between the
+     * requests of one page: end it at the next whole RAWSCAN_OPEN_US
+     * instead, so that they share one scan.  No request is recorded in the
+     * future, so the rows are the same. */
+    drange kr = *given, *r = &kr;
+    if (!dash_param(c, "to")) {
+        int64_t up = (given->to_us / RAWSCAN_OPEN_US + 1) * RAWSCAN_OPEN_US;
+        if (!dash_param(c, "from"))
+            kr.from_us += up - given->to_us;
+        kr.to_us = up;
+    }
     rawscan *s;
     pthread_mutex_lock(&rc->mu);
     for (;;) {

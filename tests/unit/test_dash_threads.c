@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "evodash.h"
 #include "core/sketch.h"
@@ -145,6 +146,22 @@ static void *worker(void *arg)
     return (void *)(intptr_t)bad;
 }
 
+/* Requests with status 201 in the endpoint 1 status view; -1 on error. */
+static int64_t count_201(const char *query)
+{
+    int st = 0;
+    int64_t n = 0;
+    json_t *doc = get("/dashboard/api/endpoints/1/status", query, &st);
+    json_t *codes = json_object_get(doc, "codes");
+    for (size_t i = 0; i < json_array_size(codes); i++) {
+        json_t *it = json_array_get(codes, i);
+        if (json_integer_value(json_object_get(it, "status")) == 201)
+            n = json_integer_value(json_object_get(it, "count"));
+    }
+    json_decref(doc);
+    return st == 200 ? n : -1;
+}
+
 static void test_concurrent_requests(void **state)
 {
     (void)state;
@@ -177,6 +194,33 @@ static void test_concurrent_requests(void **state)
         bad += (long)(intptr_t)r;
     }
     assert_int_equal(bad, 0);
+
+    /* Requests that leave the range open at "now" share one scan: a row
+     * written between two of them shows only in a range of its own. */
+    store *st = NULL;
+    int64_t id;
+    assert_int_equal(store_open(url, 0, &st), 0);
+    store_request r = {.endpoint_id = 1,
+                       .version_id = 1,
+                       .instance_id = 1,
+                       .ts_us = ((int64_t)time(NULL) - 3600) * 1000000,
+                       .duration_us = 5,
+                       .status = 201};
+    for (int attempt = 0; attempt < 3; attempt++) {
+        time_t t0 = time(NULL);
+        assert_int_equal(count_201(NULL), attempt); /* the rows written so far */
+        assert_int_equal(store_insert_request(st, &r, &id), 0);
+        r.ts_us++;
+        int64_t shared = count_201(NULL);
+        if (time(NULL) / 10 != t0 / 10)
+            continue;                      /* the two fell on either side of a 10 s mark: again */
+        assert_int_equal(shared, attempt); /* the shared scan, without the new row */
+        char q[64];
+        snprintf(q, sizeof q, "to=%lld", (long long)time(NULL) + 60);
+        assert_int_equal(count_201(q), attempt + 1);
+        break;
+    }
+    store_close(st);
     evd_dash_close(dash);
     tu_rmrf(dir);
 }
