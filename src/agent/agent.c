@@ -93,6 +93,7 @@ static void init_locks(evd_agent *a)
     pthread_mutex_init(&a->fork_mu, NULL);
     pthread_mutex_init(&a->cap_mu, NULL);
     pthread_mutex_init(&a->wake_mu, NULL);
+    pthread_mutex_init(&a->level_mu, NULL);
     pthread_cond_init(&a->wake, NULL);
 }
 
@@ -454,6 +455,7 @@ int evd_close(evd_agent *a)
     pthread_mutex_destroy(&a->fork_mu);
     pthread_mutex_destroy(&a->cap_mu);
     pthread_mutex_destroy(&a->wake_mu);
+    pthread_mutex_destroy(&a->level_mu);
     pthread_cond_destroy(&a->wake);
     free(a);
     return rc;
@@ -513,8 +515,13 @@ int evd_endpoint_set_level(evd_agent *a, int id, int level)
         return EVD_ENOENT;
     if (level < EVD_LEVEL_OFF || level > EVD_LEVEL_PROFILE)
         return EVD_EINVAL;
+    /* Under level_mu, so that the writer, which applies levels read from
+     * the store unless one was set here, cannot slip the store's older
+     * value in between (a lost update). */
+    pthread_mutex_lock(&a->level_mu);
     atomic_store(&a->eps[id].level, level);
     atomic_store(&a->eps[id].level_dirty, 1);
+    pthread_mutex_unlock(&a->level_mu);
     return 0;
 }
 

@@ -32,6 +32,7 @@ typedef struct endpoint {
     int64_t store_id; /* 0 until the writer has registered it */
     uint64_t dropped_synced;
     int64_t access_synced;
+    int level_pushed; /* pushed in the store transaction under way */
     /* immutable after registration */
     char *name, *rule, *methods;
 } endpoint;
@@ -102,6 +103,7 @@ struct evd_agent {
     pthread_mutex_t fork_mu; /* held by the writer around store work; by fork */
     pthread_mutex_t cap_mu;  /* one stack capture at a time */
     pthread_mutex_t wake_mu;
+    pthread_mutex_t level_mu; /* a level and its dirty flag change together */
     pthread_cond_t wake;
     int wake_pending; /* under wake_mu */
     pthread_t writer, watchdog, sampler;

@@ -122,6 +122,16 @@ static int ensure_store(writer *w)
 
 /* ---- endpoints and levels ---------------------------------------------- */
 
+/* Take a level read from the store, unless code set one since the last
+ * push (see evd_endpoint_set_level). */
+static void set_level_unless_dirty(evd_agent *a, endpoint *e, int level)
+{
+    pthread_mutex_lock(&a->level_mu);
+    if (!atomic_load(&e->level_dirty))
+        atomic_store(&e->level, level);
+    pthread_mutex_unlock(&a->level_mu);
+}
+
 static int register_new_endpoints(writer *w)
 {
     evd_agent *a = w->a;
@@ -133,8 +143,7 @@ static int register_new_endpoints(writer *w)
                                    &e->store_id, &level);
         if (rc)
             return agent_fail(a, rc, "%s", store_errmsg(a->store));
-        if (!atomic_load(&e->level_dirty))
-            atomic_store(&e->level, level);
+        set_level_unless_dirty(a, e, level);
     }
     return 0;
 }
@@ -144,8 +153,8 @@ static void apply_level(void *u, int64_t id, int level)
     writer *w = u;
     for (int i = 0; i < w->synced; i++) {
         endpoint *e = &w->a->eps[i];
-        if (e->store_id == id && !atomic_load(&e->level_dirty))
-            atomic_store_explicit(&e->level, level, memory_order_relaxed);
+        if (e->store_id == id)
+            set_level_unless_dirty(w->a, e, level);
     }
 }
 
@@ -159,10 +168,13 @@ static int sync_store(writer *w)
         goto fail;
     for (int i = 0; i < w->synced; i++) {
         endpoint *e = &a->eps[i];
-        if (atomic_exchange(&e->level_dirty, 0) &&
-            (rc = store_endpoint_set_level(a->store, e->store_id, atomic_load(&e->level)))) {
-            atomic_store(&e->level_dirty, 1);
-            goto fail;
+        pthread_mutex_lock(&a->level_mu);
+        int dirty = atomic_exchange(&e->level_dirty, 0), lv = atomic_load(&e->level);
+        pthread_mutex_unlock(&a->level_mu);
+        if (dirty) {
+            e->level_pushed = 1;
+            if ((rc = store_endpoint_set_level(a->store, e->store_id, lv)))
+                goto fail;
         }
         int64_t acc_ns = atomic_load_explicit(&e->last_access_ns, memory_order_relaxed);
         uint64_t dropped = atomic_load_explicit(&e->dropped, memory_order_relaxed);
@@ -182,16 +194,23 @@ static int sync_store(writer *w)
         (rc = store_version_touch(a->store, a->version, now, NULL)))
         goto fail;
     if ((rc = store_commit(a->store)))
-        return rc;
+        goto fail; /* rolled back: the same as any failure */
     /* only now are the deltas stored */
     for (int i = 0; i < w->synced; i++) {
         endpoint *e = &a->eps[i];
         e->access_synced = atomic_load_explicit(&e->last_access_ns, memory_order_relaxed);
         e->dropped_synced = atomic_load_explicit(&e->dropped, memory_order_relaxed);
+        e->level_pushed = 0;
     }
     return 0;
 fail:
     store_rollback(a->store);
+    /* the levels pushed in the lost transaction must be pushed again */
+    for (int i = 0; i < w->synced; i++)
+        if (a->eps[i].level_pushed) {
+            a->eps[i].level_pushed = 0;
+            atomic_store(&a->eps[i].level_dirty, 1);
+        }
     return rc;
 }
 
