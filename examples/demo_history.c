@@ -22,11 +22,13 @@
 #include "sim/rng.h" /* sim_splitmix64 */
 #include "store/store.h"
 
-#define NEP    40
-#define NVER   7
-#define NUSER  200
-#define NINST  2
-#define NCELLS (NEP * NVER * NINST)
+#define NEP   40
+#define NVER  7
+#define NUSER 200
+#define NINST 2
+/* the service the demo's live traffic records as too (demo_run.sh) */
+#define DEMO_SERVICE "shop"
+#define NCELLS       (NEP * NVER * NINST)
 
 typedef struct ep_def {
     const char *name, *rule, *methods, *fn, *file;
@@ -202,11 +204,17 @@ int main(int argc, char **argv)
             return fail(NULL, "alloc");
     if (store_begin(st))
         return fail(st, "begin");
+    int64_t svc;
+    if (store_service_register(st, DEMO_SERVICE, start_h * 3600000000LL, &svc))
+        return fail(st, "service");
     for (int i = 0; i < NINST; i++) {
         char name[32];
         snprintf(name, sizeof name, "web-%d:%d", i + 1, 4100 + i);
-        if (store_instance_register(st, name, i ? "web-2.example" : "web-1.example", 4100 + i,
-                                    start_h * 3600000000LL, &inst[i]))
+        store_instance in = {.name = name,
+                             .host = i ? "web-2.example" : "web-1.example",
+                             .pid = 4100 + i,
+                             .service_id = svc};
+        if (store_instance_register(st, &in, start_h * 3600000000LL, &inst[i]))
             return fail(st, "instance");
     }
     for (int v = 0; v < NVER; v++) {
@@ -217,7 +225,7 @@ int main(int argc, char **argv)
     double acc = 0;
     for (int e = 0; e < NEP; e++) {
         int lvl;
-        if (store_endpoint_upsert(st, eps[e].name, eps[e].rule, eps[e].methods, eps[e].level,
+        if (store_endpoint_upsert(st, svc, eps[e].name, eps[e].rule, eps[e].methods, eps[e].level,
                                   &ep[e], &lvl) ||
             store_endpoint_set_level(st, ep[e], eps[e].level))
             return fail(st, "endpoint");

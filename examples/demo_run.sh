@@ -16,6 +16,7 @@ CFG=$DIR/evodash.cfg
 cat > "$CFG" <<CFGEOF
 [dashboard]
 APP_VERSION=v1.6.0
+SERVICE_NAME=shop
 MONITOR_LEVEL=3
 DATABASE=sqlite:///$DB
 [authentication]

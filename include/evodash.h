@@ -262,6 +262,9 @@ EVD_API int evd_dash_warm(evd_dash *d);
 
 /* The URL prefix served ("/dashboard" or "/<CUSTOM_LINK>").  Borrowed. */
 EVD_API const char *evd_dash_prefix(const evd_dash *d);
+/* The store the dashboard reads, safe to print: a file, or a URL with its
+ * password masked.  Borrowed for the handle's life. */
+EVD_API const char *evd_dash_store(const evd_dash *d);
 
 /* Answer one request.  Always fills *rs (errors become 4xx/5xx JSON
  * bodies); returns 0, or EVD_ENOMEM when not even an error body could be

@@ -14,7 +14,7 @@ PyObject *fmd_import_py(PyObject *self, PyObject *args, PyObject *kw)
     char err[512];
     fmd_counts c;
     PyThreadState *ts = PyEval_SaveThread();
-    int rc = fmd_import(PyBytes_AS_STRING(srcb), into, &c, err, sizeof err);
+    int rc = fmd_import(PyBytes_AS_STRING(srcb), into, NULL, &c, err, sizeof err);
     PyEval_RestoreThread(ts);
     Py_DECREF(srcb);
     if (rc) {

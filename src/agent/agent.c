@@ -30,6 +30,7 @@
  * loses nothing even if the host never calls evd_close().
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -205,6 +206,8 @@ static void fork_child(void)
         }
         inflight_reset_after_fork(a);
         a->instance_id = 0; /* the child is a new instance */
+        if (a->instance_auto)
+            snprintf(a->instance_name, sizeof a->instance_name, "%s:%d", a->host, (int)getpid());
         a->threads_started = 0;
         atomic_store(&a->stopping, 0);
         if (agent_start_threads(a))
@@ -282,6 +285,7 @@ static int read_config(evd_agent *a, const evd_config *cfg, int *soft_rc)
     a->sampling_ms = (int)config_int(a->cfg, "SAMPLING_PERIOD");
     a->stack_signal = SIGRTMIN + (int)config_int(a->cfg, "STACK_SIGNAL");
     a->retention_days = (int)config_int(a->cfg, "RETENTION_DAYS");
+    a->flush_ms = (int)config_int(a->cfg, "FLUSH_INTERVAL_MS");
     a->max_endpoints = AGENT_MAX_ENDPOINTS_DEFAULT;
     const char *db = config_str(a->cfg, "DATABASE");
     if (!(a->db_url = strdup(db ? db : "sqlite:///evodash.db")))
@@ -294,14 +298,19 @@ static int read_config(evd_agent *a, const evd_config *cfg, int *soft_rc)
         snprintf(a->version, sizeof a->version, "%s", v ? v : "unknown");
         *soft_rc = agent_fail(a, rc, "%s; recording as version \"%s\"", err, a->version);
     }
+    snprintf(a->host, sizeof a->host, "localhost");
+    gethostname(a->host, sizeof a->host - 1);
     const char *inst = config_str(a->cfg, "INSTANCE");
-    if (inst && *inst) {
+    a->instance_auto = !inst || !*inst;
+    if (!a->instance_auto)
         snprintf(a->instance_name, sizeof a->instance_name, "%s", inst);
-    } else {
-        char host[64] = "localhost";
-        gethostname(host, sizeof host - 1);
-        snprintf(a->instance_name, sizeof a->instance_name, "%s:%d", host, (int)getpid());
-    }
+    else
+        snprintf(a->instance_name, sizeof a->instance_name, "%s:%d", a->host, (int)getpid());
+    /* SERVICE_NAME, else the program's name (the Python binding sets it to
+     * the Flask app's import name) */
+    const char *svc = config_str(a->cfg, "SERVICE_NAME");
+    snprintf(a->service_name, sizeof a->service_name, "%s",
+             svc && *svc ? svc : program_invocation_short_name);
     return 0;
 }
 

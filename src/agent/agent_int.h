@@ -80,11 +80,15 @@ struct evd_agent {
     /* configuration */
     evd_config *cfg;
     char version[128];
-    char instance_name[128];
+    char instance_name[320];
+    char service_name[128];
+    char host[256];    /* the machine's host name */
+    int instance_auto; /* the name is host:pid, renamed in a forked child */
     int default_level;
     int sampling_ms;
     int stack_signal;
     int retention_days;
+    int flush_ms; /* FLUSH_INTERVAL_MS: how long the writer gathers a batch */
     char *db_url;
 
     /* the function tracer (libevodash-trace.so), when the process has it */
@@ -113,7 +117,7 @@ struct evd_agent {
 
     /* writer state */
     struct store *store;
-    int64_t instance_id, version_id;
+    int64_t instance_id, version_id, service_id;
     /* per ring shard: the position up to which records are written or
      * counted (evd_flush waits for the positions it saw accepted) */
     _Atomic uint64_t done_pos[RING_SHARDS_MAX];

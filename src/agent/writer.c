@@ -40,12 +40,16 @@
 #define WRITER_BACKOFF_MAX_MS      1000
 #define WRITER_REOPEN_MS           2000
 #define WRITER_SYNC_MS             1000
-/* Between small batches the writer gathers for this long: fewer, larger
- * transactions cost the host's cores less.  The ring holds 64k records, so
- * up to ~3M requests/s are absorbed meanwhile; a flush or close wakes it. */
-#define WRITER_GATHER_MS    20
-#define WRITER_STOP_WAIT_MS 1000
-#define ACC_MAX             64
+/* Between small batches the writer gathers for FLUSH_INTERVAL_MS (default
+ * 20): fewer, larger transactions cost the host's cores less.  The ring
+ * holds 64k records per shard, so up to ~3M requests/s are absorbed
+ * meanwhile; a flush or close wakes it.  What a kill -9 can lose is what
+ * sits in the ring: at most one interval's requests plus the batch being
+ * written. */
+#define WRITER_STOP_WAIT_MS   1000
+#define WRITER_PRUNE_EVERY_MS (3600 * 1000)
+#define WRITER_PRUNE_BATCH    2000
+#define ACC_MAX               64
 
 typedef struct acc {
     int ep;
@@ -60,6 +64,7 @@ typedef struct writer {
     capture **caps; /* per batch record */
     int synced;     /* endpoints registered in the store so far */
     int64_t last_sync, reopen_after, last_prune;
+    int pruning;   /* a pass is under way: the last batch deleted rows */
     int attach_rc; /* why the store is not attached (EVD_EBUSY is transient) */
 } writer;
 
@@ -92,16 +97,25 @@ static int attach_store(writer *w)
     }
     if (a->instance_id)
         return 0;
-    if ((rc = store_version_touch(a->store, a->version, now, &a->version_id)) ||
-        (rc = store_instance_register(a->store, a->instance_name, a->instance_name, (int)getpid(),
-                                      now, &a->instance_id))) {
-        agent_fail(a, rc, "%s", store_errmsg(a->store));
-        return rc;
+    store_instance in = {.name = a->instance_name, .host = a->host, .pid = (int)getpid()};
+    if ((rc = store_begin(a->store)))
+        goto fail;
+    if ((rc = store_service_register(a->store, a->service_name, now, &a->service_id)) ||
+        (rc = store_version_touch(a->store, a->version, now, &a->version_id)) ||
+        (in.service_id = a->service_id, in.version_id = a->version_id,
+         rc = store_instance_register(a->store, &in, now, &a->instance_id)) ||
+        (rc = store_commit(a->store))) {
+        store_rollback(a->store);
+        a->instance_id = 0;
+        goto fail;
     }
     w->synced = 0;
     for (int i = 0; i < atomic_load(&a->n_endpoints); i++)
         a->eps[i].store_id = 0;
     return 0;
+fail:
+    agent_fail(a, rc, "%s", store_errmsg(a->store));
+    return rc;
 }
 
 static int ensure_store(writer *w)
@@ -139,8 +153,8 @@ static int register_new_endpoints(writer *w)
     for (; w->synced < n; w->synced++) {
         endpoint *e = &a->eps[w->synced];
         int level, rc;
-        rc = store_endpoint_upsert(a->store, e->name, e->rule, e->methods, atomic_load(&e->level),
-                                   &e->store_id, &level);
+        rc = store_endpoint_upsert(a->store, a->service_id, e->name, e->rule, e->methods,
+                                   atomic_load(&e->level), &e->store_id, &level);
         if (rc)
             return agent_fail(a, rc, "%s", store_errmsg(a->store));
         set_level_unless_dirty(a, e, level);
@@ -178,13 +192,16 @@ static int sync_store(writer *w)
         }
         int64_t acc_ns = atomic_load_explicit(&e->last_access_ns, memory_order_relaxed);
         uint64_t dropped = atomic_load_explicit(&e->dropped, memory_order_relaxed);
-        if (acc_ns != e->access_synced || dropped != e->dropped_synced) {
-            if ((rc = store_endpoint_touch(a->store, e->store_id, acc_ns / 1000,
-                                           dropped - e->dropped_synced)))
-                goto fail;
-        }
+        /* both writes are idempotent (the latest time, this instance's
+         * whole count), so a sync retried after a lost answer is exact */
+        if (acc_ns != e->access_synced &&
+            (rc = store_endpoint_touch(a->store, e->store_id, acc_ns / 1000, 0)))
+            goto fail;
+        if (dropped != e->dropped_synced &&
+            (rc = store_endpoint_drops(a->store, e->store_id, a->instance_id, dropped)))
+            goto fail;
     }
-    if ((rc = store_endpoint_levels(a->store, apply_level, w)))
+    if ((rc = store_endpoint_levels(a->store, a->service_id, apply_level, w)))
         goto fail;
     evd_counters c;
     evd_get_counters(a, &c);
@@ -214,6 +231,27 @@ fail:
     return rc;
 }
 
+/* Retention: once an hour, delete what is older than RETENTION_DAYS, one
+ * small batch per housekeeping pass (about a second apart), so that the
+ * store's write lock is never held for long and batches go on between. */
+static void prune_step(writer *w, int64_t now_ms)
+{
+    evd_agent *a = w->a;
+    if (a->retention_days <= 0 || (!w->pruning && now_ms - w->last_prune < WRITER_PRUNE_EVERY_MS))
+        return;
+    store_pruned n;
+    int64_t cutoff = agent_now_us(a) - (int64_t)a->retention_days * 86400000000;
+    if (store_prune_batch(a->store, cutoff, WRITER_PRUNE_BATCH, &n)) {
+        agent_fail(a, EVD_EIO, "%s", store_errmsg(a->store));
+        w->pruning = 0; /* try again in an hour */
+        w->last_prune = now_ms;
+        return;
+    }
+    w->pruning = n.requests || n.outliers || n.profiled;
+    if (!w->pruning)
+        w->last_prune = now_ms;
+}
+
 static void housekeeping(writer *w, int force)
 {
     evd_agent *a = w->a;
@@ -231,11 +269,7 @@ static void housekeeping(writer *w, int force)
             atomic_fetch_add(&a->write_errors, 1);
             agent_fail(a, EVD_EIO, "%s", store_errmsg(a->store));
         }
-        if (a->retention_days > 0 && now_ms - w->last_prune > 3600 * 1000) {
-            int64_t n;
-            w->last_prune = now_ms;
-            store_prune(a->store, agent_now_us(a) - (int64_t)a->retention_days * 86400000000, &n);
-        }
+        prune_step(w, now_ms);
     }
     pthread_mutex_unlock(&a->fork_mu);
     atomic_store(&a->sync_done, req);
@@ -393,7 +427,15 @@ static void process_batch(writer *w, size_t n)
     int backoff = WRITER_BACKOFF_MIN_MS;
     for (int attempt = 1;; attempt++) {
         pthread_mutex_lock(&a->fork_mu);
-        int rc = write_batch(w, recs, n);
+        int rc, stored = 0;
+        /* a commit whose answer was lost: write the batch again only if
+         * the server says it was not stored */
+        if (a->store && store_commit_pending(a->store))
+            rc = store_resolve_commit(a->store, &stored);
+        else
+            rc = 0;
+        if (!rc && !stored)
+            rc = write_batch(w, recs, n);
         pthread_mutex_unlock(&a->fork_mu);
         if (!rc) {
             atomic_fetch_add(&a->written, n);
@@ -409,6 +451,10 @@ static void process_batch(writer *w, size_t n)
         int stopping = atomic_load(&a->stopping);
         if ((!busy && attempt >= WRITER_ATTEMPTS) ||
             (stopping && attempt >= (busy ? WRITER_CLOSE_BUSY_ATTEMPTS : 3))) {
+            /* a commit still unresolved counts as lost: the server has
+             * been gone for the whole close */
+            if (a->store)
+                store_forget_commit(a->store);
             writer_count_lost(a, recs, n);
             break;
         }
@@ -450,7 +496,7 @@ void *writer_main(void *arg)
             agent_note_done(a);
             housekeeping(&w, 0);
             if (n < AGENT_BATCH_MAX / 4 && !atomic_load(&a->stopping))
-                agent_wait(a, WRITER_GATHER_MS);
+                agent_wait(a, a->flush_ms);
             continue;
         }
         agent_note_done(a);
@@ -470,7 +516,7 @@ void *writer_main(void *arg)
             continue;
         }
         housekeeping(&w, 0);
-        agent_wait(a, WRITER_GATHER_MS);
+        agent_wait(a, a->flush_ms);
     }
     housekeeping(&w, 1);
 done:

@@ -9,12 +9,12 @@
 #include <string.h>
 
 #include <microhttpd.h>
-#include <sqlite3.h>
 
 #include "evodash.h"
 #include "cli/commands.h"
 #include "core/config.h"
 #include "server/server.h"
+#include "store/read.h"
 #include "store/store.h"
 
 #define POOL_THREADS 4
@@ -26,7 +26,8 @@ static void usage(FILE *f)
                "Serve the dashboard and its JSON API at http://HOST:PORT/dashboard\n"
                "(CUSTOM_LINK), reading the store named by DATABASE or --db.\n\n"
                "  --config FILE      INI file with a [dashboard] section\n"
-               "  --db URL           sqlite:///relative.db, sqlite:////absolute.db or a path\n"
+               "  --db URL           sqlite:///relative.db, sqlite:////absolute.db, a path,\n"
+               "                     or postgresql://user:password@host:port/dbname\n"
                "                     (overrides DATABASE)\n"
                "  --listen HOST:PORT address to listen on (default 127.0.0.1:9000; port 0\n"
                "                     picks a free port, printed on stderr)\n");
@@ -50,25 +51,26 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
-/* Say so before a schema upgrade that rewrites the request log, which
- * takes about 3 s per million requests and prints nothing itself. */
+/* Say so before a schema upgrade that rewrites the request log (from
+ * before schema 4), which takes about 3 s per million requests and prints
+ * nothing itself. */
 static void note_upgrade(const char *url)
 {
     store *st = NULL;
     int version;
-    if (!store_open(url, STORE_RDONLY, &st) && !store_schema_version(st, &version) &&
-        version < STORE_SCHEMA_VERSION) {
-        sqlite3_int64 n = 0;
-        sqlite3_stmt *q = NULL;
-        if (sqlite3_prepare_v2(store_db(st), "SELECT max(rowid) FROM requests", -1, &q, NULL) ==
-                SQLITE_OK &&
-            sqlite3_step(q) == SQLITE_ROW)
-            n = sqlite3_column_int64(q, 0);
-        sqlite3_finalize(q);
-        fprintf(stderr,
-                "evodash serve: upgrading the store from schema %d to %d (about %lld requests "
-                "to rewrite; this can take a while)...\n",
-                version, STORE_SCHEMA_VERSION, (long long)n);
+    if (!store_open(url, STORE_RDONLY | STORE_ANY_SCHEMA, &st) &&
+        !store_schema_version(st, &version) && version < STORE_SCHEMA_VERSION) {
+        int64_t n = 0;
+        if (version < 4)
+            store_request_estimate(st, &n);
+        if (n)
+            fprintf(stderr,
+                    "evodash serve: upgrading the store from schema %d to %d (about %lld requests "
+                    "to rewrite; this can take a while)...\n",
+                    version, STORE_SCHEMA_VERSION, (long long)n);
+        else
+            fprintf(stderr, "evodash serve: upgrading the store from schema %d to %d\n", version,
+                    STORE_SCHEMA_VERSION);
     }
     store_close(st);
 }
@@ -170,8 +172,8 @@ int cmd_serve(int argc, char **argv)
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') - listen), listen);
-    fprintf(stderr, "evodash: serving http://%s:%u%s/\n", host, di ? di->port : 0,
-            evd_dash_prefix(d));
+    fprintf(stderr, "evodash: serving http://%s:%u%s/ (store: %s)\n", host, di ? di->port : 0,
+            evd_dash_prefix(d), evd_dash_store(d));
     fflush(stderr);
     /* build the rollup cache now, so that the first view does not wait */
     pthread_t warm;

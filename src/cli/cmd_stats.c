@@ -8,7 +8,7 @@
 #include "evodash.h"
 #include "cli/commands.h"
 #include "core/config.h"
-#include "store/query.h"
+#include "store/read.h"
 #include "store/store.h"
 
 static void usage(FILE *f)
@@ -16,7 +16,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: evodash stats --db URL | --config FILE\n\n"
                "Print, per endpoint, the requests a store holds, their median and 99th\n"
                "percentile duration, errors (4xx/5xx) and dropped records.\n\n"
-               "  --db URL        sqlite:///relative.db, sqlite:////absolute.db or a path\n"
+               "  --db URL        sqlite:///relative.db, sqlite:////absolute.db, a path, or\n"
+               "                  postgresql://user:password@host:port/dbname\n"
                "  --config FILE   take DATABASE from this config file\n");
 }
 
@@ -32,9 +33,14 @@ static void fmt_us(char *out, size_t cap, double us)
         snprintf(out, cap, "%.2f s", us / 1000000);
 }
 
-static int print_row(void *u, const summary_row *r)
+static int print_row(void *u, const store_summary_row *r)
 {
-    (void)u;
+    const store_totals *tot = u;
+    char name[160];
+    if (tot->services > 1)
+        snprintf(name, sizeof name, "%s/%s", r->service, r->name);
+    else
+        snprintf(name, sizeof name, "%s", r->name);
     char p50[32], p99[32], last[32] = "never";
     fmt_us(p50, sizeof p50, r->p50_us);
     fmt_us(p99, sizeof p99, r->p99_us);
@@ -44,8 +50,8 @@ static int print_row(void *u, const summary_row *r)
         gmtime_r(&t, &tm);
         strftime(last, sizeof last, "%Y-%m-%d %H:%M", &tm);
     }
-    printf("%-28.28s %5d %10lld %10s %10s %8lld %8lld  %s\n", r->name, r->level,
-           (long long)r->count, p50, p99, (long long)r->errors, (long long)r->dropped, last);
+    printf("%-28.28s %5d %10lld %10s %10s %8lld %8lld  %s\n", name, r->level, (long long)r->count,
+           p50, p99, (long long)r->errors, (long long)r->dropped, last);
     return 0;
 }
 
@@ -94,20 +100,24 @@ int cmd_stats(int argc, char **argv)
         fprintf(stderr, "evodash stats: %s\n", store_errmsg(st));
         goto done;
     }
-    totals t = {0};
-    if (query_totals(st, &t)) {
+    store_totals t = {0};
+    if (store_totals_get(st, &t)) {
         fprintf(stderr, "evodash stats: %s\n", store_errmsg(st));
         goto done;
     }
-    printf("%-28s %5s %10s %10s %10s %8s %8s  %s\n", "endpoint", "level", "requests", "p50", "p99",
+    printf("store: %s (%s)\n\n", store_display_url(st), store_backend_name(st));
+    printf("%-28s %5s %10s %10s %10s %8s %8s  %s\n",
+           t.services > 1 ? "service/endpoint" : "endpoint", "level", "requests", "p50", "p99",
            "errors", "dropped", "last access (UTC)");
-    if (query_summary(st, print_row, NULL)) {
+    if (store_summary(st, print_row, &t)) {
         fprintf(stderr, "evodash stats: %s\n", store_errmsg(st));
         goto done;
     }
-    printf("\n%lld requests in %lld endpoints, %lld versions, %lld instances; %lld outliers\n",
-           (long long)t.requests, (long long)t.endpoints, (long long)t.versions,
-           (long long)t.instances, (long long)t.outliers);
+    printf("\n%lld requests in %lld endpoints of %lld service%s, %lld versions, %lld instances; "
+           "%lld outliers\n",
+           (long long)t.requests, (long long)t.endpoints, (long long)t.services,
+           t.services == 1 ? "" : "s", (long long)t.versions, (long long)t.instances,
+           (long long)t.outliers);
     printf("recorded %lld, written %lld, dropped %lld, write errors %lld%s\n",
            (long long)t.recorded, (long long)t.written, (long long)t.dropped,
            (long long)t.write_errors, t.dropped ? "  <-- records were lost" : "");

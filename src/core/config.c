@@ -86,6 +86,8 @@ static const key_def KEYS[] = {
     {"STACK_SIGNAL", KT_SIGNAL, "3", 0, 0, 0, 0},
     {"INSTANCE", KT_STR, NULL, 0, 0, 0, 0},
     {"RETENTION_DAYS", KT_INT, "0", 0, 36500, 0, 0},
+    {"SERVICE_NAME", KT_STR, NULL, 0, 0, 0, 0},
+    {"FLUSH_INTERVAL_MS", KT_INT, "20", 1, 10000, 0, 0},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 
@@ -355,6 +357,19 @@ static int valid_tz(const char *s)
     return ok;
 }
 
+/* libpq's keyword form of a connection string: "host=... dbname=...". */
+static int pg_keywords(const char *v)
+{
+    static const char *const keys[] = {
+        "host=", "hostaddr=", "port=", "dbname=", "user=", "service=", "password=", NULL};
+    while (*v == ' ')
+        v++;
+    for (int i = 0; keys[i]; i++)
+        if (!strncmp(v, keys[i], strlen(keys[i])))
+            return 1;
+    return 0;
+}
+
 static int has_control(const char *s)
 {
     for (; *s; s++)
@@ -465,7 +480,7 @@ static int set_key(evd_config *cfg, int k, const char *raw, char *msg, size_t ca
         break;
     case KT_DB:
         if (has_control(v) || (strncmp(v, "sqlite://", 9) && strncmp(v, "postgresql://", 13) &&
-                               strncmp(v, "postgres://", 11))) {
+                               strncmp(v, "postgres://", 11) && !pg_keywords(v))) {
             char tmp[72];
             show_value(v, tmp, sizeof tmp);
             /* Show only the scheme: the rest may hold a password. */
@@ -474,7 +489,7 @@ static int set_key(evd_config *cfg, int k, const char *raw, char *msg, size_t ca
                 colon[1] = '\0';
             snprintf(msg, cap,
                      "expected a URL starting with sqlite://, postgresql:// or postgres://, "
-                     "got \"%s...\"",
+                     "got \"%s...\" (libpq's keyword form, host=... dbname=..., works too)",
                      tmp);
             goto done;
         }

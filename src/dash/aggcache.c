@@ -20,12 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "evodash.h"
 #include "core/clock.h"
 #include "core/sketch.h"
 #include "dash/dash_int.h"
+#include "store/read.h"
 
 #define CLOSE_HOURS 2
 #define REBUILD_US  (600LL * 1000000)
@@ -57,29 +56,6 @@ struct aggcache {
     int64_t built_us;
     int valid;
 };
-
-static const char SQL_AGG_SKETCH[] =
-    "SELECT endpoint_id, version_id, sum(count), sum(sum_us), min(min_us), max(max_us), "
-    "sum(sother), sum(s1xx), sum(s2xx), sum(s3xx), sum(s4xx), sum(s5xx), sketch_merge(sketch) "
-    "FROM rollups WHERE hour >= ?1 AND hour < ?2 AND (?3 < 0 OR endpoint_id = ?3) GROUP BY "
-    "endpoint_id, version_id";
-static const char SQL_AGG_PLAIN[] =
-    "SELECT endpoint_id, version_id, sum(count), sum(sum_us), min(min_us), max(max_us), "
-    "sum(sother), sum(s1xx), sum(s2xx), sum(s3xx), sum(s4xx), sum(s5xx), NULL FROM rollups "
-    "WHERE hour >= ?1 AND hour < ?2 AND (?3 < 0 OR endpoint_id = ?3) GROUP BY endpoint_id, "
-    "version_id";
-static const char SQL_DAYS[] =
-    "SELECT endpoint_id, version_id, hour / 24 AS d, sum(count), sum(sum_us), min(min_us), "
-    "max(max_us), sum(sother), sum(s1xx), sum(s2xx), sum(s3xx), sum(s4xx), sum(s5xx), "
-    "sketch_merge(sketch) FROM rollups WHERE hour >= ?1 AND hour < ?2 GROUP BY endpoint_id, "
-    "version_id, d ORDER BY d";
-
-static const char SQL_HOURS[] =
-    "SELECT endpoint_id, hour, sum(count) FROM rollups WHERE hour >= ?1 AND hour < ?2 GROUP BY "
-    "hour, endpoint_id ORDER BY hour";
-static const char SQL_HOURS_EP[] =
-    "SELECT endpoint_id, hour, sum(count) FROM rollups WHERE hour >= ?1 AND hour < ?2 AND (?3 < "
-    "0 OR endpoint_id = ?3) GROUP BY endpoint_id, hour";
 
 static int64_t floordiv(int64_t a, int64_t b)
 {
@@ -115,77 +91,90 @@ void aggcache_free(struct aggcache *ac)
     free(ac);
 }
 
-/* Read days [d0, d1) into new cells appended to *v.  0 or -1. */
-static int load_days(sqlite3 *db, int64_t d0, int64_t d1, dc_cell **v, size_t *n)
+/* Read days [d0, d1) into new cells appended to *v, each with its merged
+ * sketch re-encoded in our own format (PostgreSQL hands the day's sketches
+ * over unmerged).  0 or a negative code. */
+typedef struct day_load {
+    dc_cell **v;
+    size_t *n, cap;
+    sketch *sk;
+    uint8_t *enc;
+} day_load;
+
+static int day_row(void *u, const store_rollup_row *r)
 {
-    sqlite3_stmt *q = NULL;
-    size_t cap = *n;
-    if (sqlite3_prepare_v2(db, SQL_DAYS, -1, &q, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_int64(q, 1, d0 <= INT64_MIN / 48 ? INT64_MIN / 2 : d0 * 24);
-    sqlite3_bind_int64(q, 2, d1 * 24);
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 1024;
-            dc_cell *nv = realloc(*v, cap * sizeof *nv);
-            if (!nv)
-                break;
-            *v = nv;
-        }
-        dc_cell *c = &(*v)[*n];
-        c->ep = sqlite3_column_int64(q, 0);
-        c->ver = sqlite3_column_int64(q, 1);
-        c->day = sqlite3_column_int64(q, 2);
-        c->count = sqlite3_column_int64(q, 3);
-        c->sum = sqlite3_column_int64(q, 4);
-        c->min = sqlite3_column_int64(q, 5);
-        c->max = sqlite3_column_int64(q, 6);
-        for (int k = 0; k < 6; k++)
-            c->cls[k] = sqlite3_column_int64(q, 7 + k);
-        c->blen = sqlite3_column_bytes(q, 13);
-        c->blob = malloc(c->blen > 0 ? (size_t)c->blen : 1);
-        if (!c->blob)
-            break;
-        if (c->blen > 0)
-            memcpy(c->blob, sqlite3_column_blob(q, 13), (size_t)c->blen);
-        (*n)++;
+    day_load *l = u;
+    if (*l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 1024;
+        dc_cell *nv = realloc(*l->v, cap * sizeof *nv);
+        if (!nv)
+            return EVD_ENOMEM;
+        *l->v = nv;
+        l->cap = cap;
     }
-    sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? 0 : -1;
+    sketch_init(l->sk);
+    if (store_rollup_sketch(r, l->sk))
+        return EVD_ECORRUPT;
+    size_t len = sketch_encode(l->sk, l->enc, SKETCH_ENCODED_MAX);
+    dc_cell *c = &(*l->v)[*l->n];
+    *c = (dc_cell){.ep = r->endpoint_id,
+                   .ver = r->version_id,
+                   .day = r->day,
+                   .count = r->count,
+                   .sum = r->sum_us,
+                   .min = r->min_us,
+                   .max = r->max_us,
+                   .blen = (int)len};
+    memcpy(c->cls, r->cls, sizeof c->cls);
+    if (!(c->blob = malloc(len ? len : 1)))
+        return EVD_ENOMEM;
+    memcpy(c->blob, l->enc, len);
+    (*l->n)++;
+    return 0;
 }
 
-/* Read the hourly counts of days [d0, d1), appended to *v.  0 or -1. */
-static int load_hours(sqlite3 *db, int64_t d0, int64_t d1, hc_cell **v, size_t *n)
+static int load_days(store *st, int64_t d0, int64_t d1, dc_cell **v, size_t *n)
 {
-    sqlite3_stmt *q = NULL;
-    size_t cap = *n;
-    if (sqlite3_prepare_v2(db, SQL_HOURS, -1, &q, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_int64(q, 1, d0 <= INT64_MIN / 48 ? INT64_MIN / 2 : d0 * 24);
-    sqlite3_bind_int64(q, 2, d1 * 24);
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 4096;
-            hc_cell *nv = realloc(*v, cap * sizeof *nv);
-            if (!nv)
-                break;
-            *v = nv;
-        }
-        (*v)[*n] = (hc_cell){.ep = sqlite3_column_int64(q, 0),
-                             .hour = sqlite3_column_int64(q, 1),
-                             .count = sqlite3_column_int64(q, 2)};
-        (*n)++;
+    day_load l = {v, n, *n, malloc(sizeof(sketch)), malloc(SKETCH_ENCODED_MAX)};
+    int rc = l.sk && l.enc ? store_rollup_by_day(st, d0, d1, day_row, &l) : EVD_ENOMEM;
+    free(l.sk);
+    free(l.enc);
+    return rc;
+}
+
+/* Read the hourly counts of days [d0, d1), appended to *v.  0 or a
+ * negative code. */
+typedef struct hour_load {
+    hc_cell **v;
+    size_t *n, cap;
+} hour_load;
+
+static int hour_row(void *u, const store_rollup_row *r)
+{
+    hour_load *l = u;
+    if (*l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 4096;
+        hc_cell *nv = realloc(*l->v, cap * sizeof *nv);
+        if (!nv)
+            return EVD_ENOMEM;
+        *l->v = nv;
+        l->cap = cap;
     }
-    sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? 0 : -1;
+    (*l->v)[(*l->n)++] = (hc_cell){.ep = r->endpoint_id, .hour = r->hour, .count = r->count};
+    return 0;
+}
+
+static int load_hours(store *st, int64_t d0, int64_t d1, hc_cell **v, size_t *n)
+{
+    hour_load l = {v, n, *n};
+    return store_rollup_by_hour(st, NULL, d0 <= INT64_MIN / 48 ? INT64_MIN / 2 : d0 * 24, d1 * 24,
+                                -1, hour_row, &l);
 }
 
 static int build_totals(const struct aggcache *ac, dc_cell **out, size_t *nout);
 
-/* Bring the cache up to the days closed now.  0 or -1. */
-static int refresh(struct aggcache *ac, sqlite3 *db)
+/* Bring the cache up to the days closed now.  0 or a negative code. */
+static int refresh(struct aggcache *ac, store *st)
 {
     int64_t now = clock_real_us();
     int64_t target = floordiv(floordiv(now, 3600000000LL) - CLOSE_HOURS, 24);
@@ -211,7 +200,9 @@ static int refresh(struct aggcache *ac, sqlite3 *db)
         dc_cell *v = NULL;
         hc_cell *hv = NULL;
         size_t n = 0, nh = 0;
-        rc = load_days(db, from, target, &v, &n) || load_hours(db, from, target, &hv, &nh);
+        rc = load_days(st, from, target, &v, &n);
+        if (!rc)
+            rc = load_hours(st, from, target, &hv, &nh);
         if (!rc) {
             pthread_rwlock_wrlock(&ac->rw);
             if (full) {
@@ -239,7 +230,7 @@ static int refresh(struct aggcache *ac, sqlite3 *db)
                 } else {
                     free_cells(v, n);
                     free(hv);
-                    rc = -1;
+                    rc = EVD_ENOMEM;
                 }
             }
             if (!rc) {
@@ -339,15 +330,35 @@ void agg_free(agg_result *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Add one (endpoint, version) aggregate into its group.  0 or -1. */
+/* Is endpoint ep among the sorted eps[0..n) (every endpoint when eps is
+ * NULL)? */
+static int ep_allowed(const agg_ask *q, int64_t ep)
+{
+    if (!q->eps)
+        return 1;
+    size_t lo = 0, hi = q->neps;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (q->eps[mid] < ep)
+            lo = mid + 1;
+        else if (q->eps[mid] > ep)
+            hi = mid;
+        else
+            return 1;
+    }
+    return 0;
+}
+
+/* Add one (endpoint, version) aggregate into its group, its sketch from a
+ * cached blob or from a store row.  0 or a negative code. */
 static int add(agg_result *r, int group, int want_sketch, int64_t ep, int64_t ver, int64_t count,
                int64_t sum, int64_t mn, int64_t mx, const int64_t cls[6], const void *blob,
-               int blen)
+               int blen, const store_rollup_row *row)
 {
     int64_t k1 = group == AG_EP ? ep : ver, k2 = group == AG_VER_EP ? ep : 0;
     agg_acc *a = acc_get(r, k1, k2);
     if (!a)
-        return -1;
+        return EVD_ENOMEM;
     if (!count)
         return 0;
     a->count += count;
@@ -358,14 +369,14 @@ static int add(agg_result *r, int group, int want_sketch, int64_t ep, int64_t ve
         a->max = mx;
     for (int k = 0; k < 6; k++)
         a->cls[k] += cls[k];
-    if (want_sketch && blob && blen > 0) {
+    if (want_sketch && ((blob && blen > 0) || row)) {
         if (!a->sk) {
             if (!(a->sk = malloc(sizeof *a->sk)))
-                return -1;
+                return EVD_ENOMEM;
             sketch_init(a->sk);
         }
-        if (sketch_merge_encoded(a->sk, blob, (size_t)blen))
-            return -1;
+        if (row ? store_rollup_sketch(row, a->sk) : sketch_merge_encoded(a->sk, blob, (size_t)blen))
+            return EVD_ECORRUPT;
     }
     return 0;
 }
@@ -379,7 +390,7 @@ static int build_totals(const struct aggcache *ac, dc_cell **out, size_t *nout)
     for (size_t i = 0; i < ac->n; i++) {
         const dc_cell *x = &ac->cells[i];
         if (add(&r, AG_VER_EP, 1, x->ep, x->ver, x->count, x->sum, x->min, x->max, x->cls, x->blob,
-                x->blen)) {
+                x->blen, NULL)) {
             agg_free(&r);
             return -1;
         }
@@ -423,49 +434,50 @@ static int build_totals(const struct aggcache *ac, dc_cell **out, size_t *nout)
     return 0;
 }
 
-static int sql_segment(sqlite3 *db, int64_t h0, int64_t h1, int group, int64_t only_ep,
-                       int want_sketch, agg_result *r)
+typedef struct seg_ctx {
+    const agg_ask *q;
+    agg_result *r;
+} seg_ctx;
+
+static int seg_row(void *u, const store_rollup_row *x)
 {
-    sqlite3_stmt *q = NULL;
+    seg_ctx *c = u;
+    if (!ep_allowed(c->q, x->endpoint_id))
+        return 0;
+    return add(c->r, c->q->group, c->q->want_sketch, x->endpoint_id, x->version_id, x->count,
+               x->sum_us, x->min_us, x->max_us, x->cls, NULL, 0, x);
+}
+
+/* Hours [h0, h1) read from the store. */
+static int store_segment(store *st, const agg_ask *q, int64_t h0, int64_t h1, agg_result *r)
+{
     if (h0 >= h1)
         return 0;
-    if (sqlite3_prepare_v2(db, want_sketch ? SQL_AGG_SKETCH : SQL_AGG_PLAIN, -1, &q, NULL) !=
-        SQLITE_OK)
-        return -1;
-    sqlite3_bind_int64(q, 1, h0);
-    sqlite3_bind_int64(q, 2, h1);
-    sqlite3_bind_int64(q, 3, only_ep);
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        int64_t cls[6];
-        for (int k = 0; k < 6; k++)
-            cls[k] = sqlite3_column_int64(q, 6 + k);
-        if (add(r, group, want_sketch, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1),
-                sqlite3_column_int64(q, 2), sqlite3_column_int64(q, 3), sqlite3_column_int64(q, 4),
-                sqlite3_column_int64(q, 5), cls, sqlite3_column_blob(q, 12),
-                sqlite3_column_bytes(q, 12))) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-    }
-    sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? 0 : -1;
+    seg_ctx c = {q, r};
+    return store_rollup_by_version(st, q->f, h0, h1, q->only_ep, q->want_sketch, seg_row, &c);
 }
 
-int aggcache_warm(struct aggcache *ac, sqlite3 *db)
+static int filtered(const agg_ask *q)
 {
-    return refresh(ac, db) ? EVD_EIO : 0;
+    return q->f && q->f->ninstances;
 }
 
-int agg_query(dctx *c, int64_t h0, int64_t h1, int group, int64_t only_ep, int want_sketch,
-              agg_result *out)
+int aggcache_warm(struct aggcache *ac, store *st)
 {
-    struct aggcache *ac = c->d->aggcache;
+    return refresh(ac, st);
+}
+
+int aggcache_query(struct aggcache *ac, store *st, const agg_ask *q, agg_result *out)
+{
+    int64_t h0 = q->h0, h1 = q->h1;
     memset(out, 0, sizeof *out);
     if (h0 < INT64_MIN / 4)
         h0 = INT64_MIN / 4;
     int64_t dlo = -floordiv(-h0, 24), dhi = floordiv(h1, 24); /* whole days inside */
-    int use_cache = ac && dlo < dhi && !refresh(ac, c->db);
+    /* the cache is per (endpoint, version, day), across instances: a view
+     * of some instances reads the store */
+    int use_cache = ac && dlo < dhi && !filtered(q) && !refresh(ac, st);
+    int rc = 0;
     if (use_cache) {
         pthread_rwlock_rdlock(&ac->rw);
         if (dhi > ac->closed_day)
@@ -486,68 +498,68 @@ int agg_query(dctx *c, int64_t h0, int64_t h1, int group, int64_t only_ep, int w
                 else
                     hi = mid;
             }
-            for (size_t i = lo; i < nv && (use_tot || v[i].day < dhi); i++) {
+            for (size_t i = lo; !rc && i < nv && (use_tot || v[i].day < dhi); i++) {
                 const dc_cell *x = &v[i];
-                if (only_ep >= 0 && x->ep != only_ep)
+                if ((q->only_ep >= 0 && x->ep != q->only_ep) || !ep_allowed(q, x->ep))
                     continue;
-                if (add(out, group, want_sketch, x->ep, x->ver, x->count, x->sum, x->min, x->max,
-                        x->cls, x->blob, x->blen)) {
-                    pthread_rwlock_unlock(&ac->rw);
-                    agg_free(out);
-                    return dash_error(c, 500, "out of memory aggregating rollups"), -1;
-                }
+                rc = add(out, q->group, q->want_sketch, x->ep, x->ver, x->count, x->sum, x->min,
+                         x->max, x->cls, x->blob, x->blen, NULL);
             }
         }
         pthread_rwlock_unlock(&ac->rw);
     }
-    int rc = use_cache ? sql_segment(c->db, h0, dlo * 24, group, only_ep, want_sketch, out) ||
-                             sql_segment(c->db, dhi * 24, h1, group, only_ep, want_sketch, out)
-                       : sql_segment(c->db, h0, h1, group, only_ep, want_sketch, out);
-    if (rc) {
+    if (!rc)
+        rc =
+            use_cache ? store_segment(st, q, h0, dlo * 24, out) : store_segment(st, q, h0, h1, out);
+    if (!rc && use_cache)
+        rc = store_segment(st, q, dhi * 24, h1, out);
+    if (rc)
         agg_free(out);
-        return dash_sql_error(c, "aggregating rollups"), -1;
-    }
+    return rc;
+}
+
+typedef struct hourly_ctx {
+    const agg_ask *q;
+    void (*cb)(void *u, int64_t ep, int64_t hour, int64_t count);
+    void *u;
+} hourly_ctx;
+
+static int hourly_row(void *u, const store_rollup_row *r)
+{
+    hourly_ctx *c = u;
+    if (ep_allowed(c->q, r->endpoint_id))
+        c->cb(c->u, r->endpoint_id, r->hour, r->count);
     return 0;
 }
 
-int agg_hourly(dctx *c, int64_t h0, int64_t h1, int64_t only_ep,
-               void (*cb)(void *u, int64_t ep, int64_t hour, int64_t count), void *u)
+int aggcache_hourly(struct aggcache *ac, store *st, const agg_ask *q,
+                    void (*cb)(void *u, int64_t ep, int64_t hour, int64_t count), void *u)
 {
-    struct aggcache *ac = c->d->aggcache;
-    int64_t from = h0;
-    if (ac && !refresh(ac, c->db)) {
+    int64_t from = q->h0, h1 = q->h1;
+    if (ac && !filtered(q) && !refresh(ac, st)) {
         pthread_rwlock_rdlock(&ac->rw);
         int64_t closed_h = ac->closed_day * 24;
         size_t lo = 0, hi = ac->nh;
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
-            if (ac->hours[mid].hour < h0)
+            if (ac->hours[mid].hour < q->h0)
                 lo = mid + 1;
             else
                 hi = mid;
         }
-        for (size_t i = lo; i < ac->nh && ac->hours[i].hour < h1; i++)
-            if (only_ep < 0 || ac->hours[i].ep == only_ep)
-                cb(u, ac->hours[i].ep, ac->hours[i].hour, ac->hours[i].count);
+        for (size_t i = lo; i < ac->nh && ac->hours[i].hour < h1; i++) {
+            const hc_cell *x = &ac->hours[i];
+            if ((q->only_ep < 0 || x->ep == q->only_ep) && ep_allowed(q, x->ep))
+                cb(u, x->ep, x->hour, x->count);
+        }
         if (closed_h > from)
             from = closed_h;
         pthread_rwlock_unlock(&ac->rw);
     }
     if (from >= h1)
         return 0;
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(c->db, SQL_HOURS_EP, -1, &q, NULL) != SQLITE_OK)
-        return dash_sql_error(c, "hourly counts"), -1;
-    sqlite3_bind_int64(q, 1, from);
-    sqlite3_bind_int64(q, 2, h1);
-    sqlite3_bind_int64(q, 3, only_ep);
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-        cb(u, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2));
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE)
-        return dash_sql_error(c, "hourly counts"), -1;
-    return 0;
+    hourly_ctx c = {q, cb, u};
+    return store_rollup_by_hour(st, q->f, from, h1, q->only_ep, hourly_row, &c);
 }
 
 void box_from_acc(const agg_acc *a, boxstat *out)

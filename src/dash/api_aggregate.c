@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "evodash.h"
+#include "core/clock.h"
 #include "core/colour.h"
 #include "core/sketch.h"
 #include "dash/dash_int.h"
+#include "store/read.h"
 
 #define HOUR_US  3600000000LL
 #define MAX_DAYS 3700
@@ -54,36 +54,106 @@ static void eps_free(eplist *l)
     l->n = 0;
 }
 
+typedef struct eps_ctx {
+    eplist *l;
+    size_t cap;
+} eps_ctx;
+
+static int eps_row(void *u, const store_endpoint_row *r)
+{
+    eps_ctx *x = u;
+    eplist *l = x->l;
+    if (l->n == x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 64;
+        ep *nv = realloc(l->v, cap * sizeof *nv);
+        if (!nv)
+            return EVD_ENOMEM;
+        l->v = nv;
+        x->cap = cap;
+    }
+    ep *e = &l->v[l->n];
+    e->id = r->id;
+    if (!(e->name = strdup(r->name)))
+        return EVD_ENOMEM;
+    colour_of(e->name, e->colour);
+    l->n++;
+    return 0;
+}
+
+/* The endpoints of the view (its service's, or all), by id. */
 static int eps_load(dctx *c, eplist *l)
 {
-    sqlite3_stmt *q = NULL;
-    size_t cap = 0;
+    eps_ctx x = {l, 0};
     l->v = NULL;
     l->n = 0;
-    if (sqlite3_prepare_v2(c->db, "SELECT id, name FROM endpoints ORDER BY id", -1, &q, NULL) !=
-        SQLITE_OK)
-        return dash_sql_error(c, "reading endpoints"), -1;
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        if (l->n == cap) {
-            cap = cap ? cap * 2 : 64;
-            ep *nv = realloc(l->v, cap * sizeof *nv);
-            if (!nv)
-                goto oom;
-            l->v = nv;
-        }
-        ep *e = &l->v[l->n];
-        e->id = sqlite3_column_int64(q, 0);
-        if (!(e->name = strdup((const char *)sqlite3_column_text(q, 1))))
-            goto oom;
-        colour_of(e->name, e->colour);
-        l->n++;
+    int rc = store_endpoints(c->st, &c->filter, STORE_EP_BY_ID, eps_row, &x);
+    if (rc) {
+        eps_free(l);
+        return rc == EVD_ENOMEM ? dash_error(c, 500, "out of memory"),
+               -1               : dash_store_error(c, rc, "reading endpoints"), -1;
     }
-    sqlite3_finalize(q);
     return 0;
-oom:
-    sqlite3_finalize(q);
-    eps_free(l);
-    return dash_error(c, 500, "out of memory"), -1;
+}
+
+/* ---- the cache, narrowed to the view -------------------------------------------- */
+
+static int id_row(void *u, const store_endpoint_row *r)
+{
+    dctx *c = u;
+    int64_t *nv = realloc(c->svc_eps, (c->nsvc_eps + 1) * sizeof *nv);
+    if (!nv)
+        return EVD_ENOMEM;
+    c->svc_eps = nv;
+    c->svc_eps[c->nsvc_eps++] = r->id;
+    return 0;
+}
+
+/* Fill q's filter from the request: the service's endpoints, loaded once
+ * per request.  On failure replies and returns -1. */
+static int ask_for(dctx *c, agg_ask *q)
+{
+    q->f = &c->filter;
+    q->eps = NULL;
+    q->neps = 0;
+    if (!c->filter.service_id)
+        return 0;
+    if (!c->svc_eps_loaded) {
+        int rc = store_endpoints(c->st, &c->filter, STORE_EP_BY_ID, id_row, c);
+        if (rc)
+            return dash_store_error(c, rc, "reading the service's endpoints"), -1;
+        c->svc_eps_loaded = 1;
+    }
+    q->eps = c->svc_eps;
+    q->neps = c->nsvc_eps;
+    if (!q->eps) /* a service with no endpoint: nothing matches */
+        q->eps = c->inst_ids;
+    return 0;
+}
+
+int agg_query(dctx *c, int64_t h0, int64_t h1, int group, int64_t only_ep, int want_sketch,
+              agg_result *out)
+{
+    agg_ask q = {
+        .h0 = h0, .h1 = h1, .only_ep = only_ep, .group = group, .want_sketch = want_sketch};
+    memset(out, 0, sizeof *out);
+    if (ask_for(c, &q))
+        return -1;
+    int rc = aggcache_query(c->d->aggcache, c->st, &q, out);
+    if (rc)
+        return dash_store_error(c, rc, "aggregating rollups"), -1;
+    return 0;
+}
+
+int agg_hourly(dctx *c, int64_t h0, int64_t h1, int64_t only_ep,
+               void (*cb)(void *u, int64_t ep, int64_t hour, int64_t count), void *u)
+{
+    agg_ask q = {.h0 = h0, .h1 = h1, .only_ep = only_ep};
+    if (ask_for(c, &q))
+        return -1;
+    int rc = aggcache_hourly(c->d->aggcache, c->st, &q, cb, u);
+    if (rc)
+        return dash_store_error(c, rc, "hourly counts"), -1;
+    return 0;
 }
 
 static ep *eps_find(const eplist *l, int64_t id)
@@ -133,11 +203,37 @@ static int overview_window(dctx *c, json_t *byid, const char *win, int64_t h0, i
     return 0;
 }
 
+typedef struct overview_ctx {
+    const tz_zone *tz;
+    json_t *items, *byid;
+} overview_ctx;
+
+static int overview_row(void *u, const store_endpoint_row *r)
+{
+    overview_ctx *x = u;
+    char col[8], key[24];
+    colour_of(r->name, col);
+    json_t *z3 = json_pack("{s:i,s:i,s:i}", "today", 0, "week", 0, "overall", 0);
+    json_t *e3 = json_pack("{s:i,s:i,s:i}", "today", 0, "week", 0, "overall", 0);
+    json_t *m3 = json_pack("{s:n,s:n,s:n}", "today", "week", "overall");
+    json_t *p3 = json_pack("{s:n,s:n,s:n}", "today", "week", "overall");
+    json_t *o = json_pack(
+        "{s:I,s:s,s:s,s:s?,s:s?,s:i,s:s,s:o,s:I,s:o,s:o,s:o,s:o}", "id", (json_int_t)r->id, "name",
+        r->name, "service", r->service, "rule", r->rule, "methods", r->methods, "level", r->level,
+        "colour", col, "last_access", dash_time(x->tz, r->last_access_us), "dropped",
+        (json_int_t)r->dropped, "hits", z3, "errors", e3, "median_us", m3, "p90_us", p3);
+    if (!o)
+        return EVD_ENOMEM;
+    snprintf(key, sizeof key, "%lld", (long long)r->id);
+    json_object_set(x->byid, key, o);
+    json_array_append_new(x->items, o);
+    return 0;
+}
+
 int api_overview(dctx *c)
 {
     drange r;
     dpage p;
-    sqlite3_stmt *q = NULL;
     if (dash_range(c, 0, &r) || dash_page(c, &p))
         return 0;
     int64_t to_s = floordiv(r.to_us, 1000000);
@@ -146,45 +242,22 @@ int api_overview(dctx *c)
     int64_t h_week = floordiv(tz_day_start(r.tz, today - 6), 3600);
     int64_t h_end = floordiv(r.to_us + HOUR_US - 1, HOUR_US);
 
-    json_t *items = json_array(), *byid = json_object();
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT id, name, rule, methods, level, last_access_us, dropped FROM "
-                           "endpoints ORDER BY name",
-                           -1, &q, NULL) != SQLITE_OK) {
-        json_decref(items);
-        json_decref(byid);
-        return dash_sql_error(c, "overview");
+    overview_ctx x = {r.tz, json_array(), json_object()};
+    int rc = store_endpoints(c->st, &c->filter, STORE_EP_BY_NAME, overview_row, &x);
+    if (rc) {
+        json_decref(x.items);
+        json_decref(x.byid);
+        return dash_store_error(c, rc, "overview");
     }
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(q, 1);
-        char col[8], key[24];
-        colour_of(name, col);
-        json_t *z3 = json_pack("{s:i,s:i,s:i}", "today", 0, "week", 0, "overall", 0);
-        json_t *e3 = json_pack("{s:i,s:i,s:i}", "today", 0, "week", 0, "overall", 0);
-        json_t *m3 = json_pack("{s:n,s:n,s:n}", "today", "week", "overall");
-        json_t *p3 = json_pack("{s:n,s:n,s:n}", "today", "week", "overall");
-        json_t *o =
-            json_pack("{s:I,s:s,s:s?,s:s?,s:i,s:s,s:o,s:I,s:o,s:o,s:o,s:o}", "id",
-                      (json_int_t)sqlite3_column_int64(q, 0), "name", name, "rule",
-                      (const char *)sqlite3_column_text(q, 2), "methods",
-                      (const char *)sqlite3_column_text(q, 3), "level", sqlite3_column_int(q, 4),
-                      "colour", col, "last_access", dash_time(r.tz, sqlite3_column_int64(q, 5)),
-                      "dropped", (json_int_t)sqlite3_column_int64(q, 6), "hits", z3, "errors", e3,
-                      "median_us", m3, "p90_us", p3);
-        snprintf(key, sizeof key, "%lld", (long long)sqlite3_column_int64(q, 0));
-        json_object_set(byid, key, o);
-        json_array_append_new(items, o);
-    }
-    sqlite3_finalize(q);
-    if (overview_window(c, byid, "today", h_today, h_end) ||
-        overview_window(c, byid, "week", h_week, h_end) ||
-        overview_window(c, byid, "overall", INT64_MIN / 2, h_end)) {
-        json_decref(items);
-        json_decref(byid);
+    if (overview_window(c, x.byid, "today", h_today, h_end) ||
+        overview_window(c, x.byid, "week", h_week, h_end) ||
+        overview_window(c, x.byid, "overall", INT64_MIN / 2, h_end)) {
+        json_decref(x.items);
+        json_decref(x.byid);
         return 0;
     }
-    json_decref(byid);
-    json_t *doc = dash_paged(items, &p);
+    json_decref(x.byid);
+    json_t *doc = dash_paged(x.items, &p);
     if (doc)
         json_object_set_new(doc, "tz", json_string(tz_name(r.tz)));
     return dash_json(c, 200, doc);
@@ -192,33 +265,39 @@ int api_overview(dctx *c)
 
 /* ---- rules and levels ------------------------------------------------------------ */
 
+typedef struct rules_ctx {
+    const tz_zone *tz;
+    json_t *items;
+} rules_ctx;
+
+static int rules_row(void *u, const store_endpoint_row *r)
+{
+    rules_ctx *x = u;
+    char col[8];
+    colour_of(r->name, col);
+    json_t *o =
+        json_pack("{s:I,s:s,s:s,s:s?,s:s?,s:i,s:o,s:s}", "id", (json_int_t)r->id, "endpoint",
+                  r->name, "service", r->service, "rule", r->rule, "methods", r->methods, "level",
+                  r->level, "last_access", dash_time(x->tz, r->last_access_us), "colour", col);
+    if (!o)
+        return EVD_ENOMEM;
+    json_array_append_new(x->items, o);
+    return 0;
+}
+
 int api_rules(dctx *c)
 {
     dpage p;
-    sqlite3_stmt *q = NULL;
     const tz_zone *tz;
     if (!(tz = dash_tz(c)) || dash_page(c, &p))
         return 0;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT id, name, rule, methods, level, last_access_us FROM endpoints "
-                           "ORDER BY coalesce(rule, name), name",
-                           -1, &q, NULL) != SQLITE_OK)
-        return dash_sql_error(c, "rules");
-    json_t *items = json_array();
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(q, 1);
-        char col[8];
-        colour_of(name, col);
-        json_array_append_new(items,
-                              json_pack("{s:I,s:s,s:s?,s:s?,s:i,s:o,s:s}", "id",
-                                        (json_int_t)sqlite3_column_int64(q, 0), "endpoint", name,
-                                        "rule", (const char *)sqlite3_column_text(q, 2), "methods",
-                                        (const char *)sqlite3_column_text(q, 3), "level",
-                                        sqlite3_column_int(q, 4), "last_access",
-                                        dash_time(tz, sqlite3_column_int64(q, 5)), "colour", col));
+    rules_ctx x = {tz, json_array()};
+    int rc = store_endpoints(c->st, &c->filter, STORE_EP_BY_RULE, rules_row, &x);
+    if (rc) {
+        json_decref(x.items);
+        return dash_store_error(c, rc, "rules");
     }
-    sqlite3_finalize(q);
-    return dash_json(c, 200, dash_paged(items, &p));
+    return dash_json(c, 200, dash_paged(x.items, &p));
 }
 
 int api_set_level(dctx *c)
@@ -251,8 +330,9 @@ int api_set_level(dctx *c)
     }
     if (level < 0 || level > 3)
         return dash_error(c, 400, "level: expected an integer from 0 to 3");
-    if (store_endpoint_set_level(c->st, c->id, (int)level))
-        return dash_error(c, 500, "setting the level: %s", store_errmsg(c->st));
+    int rc = store_endpoint_set_level(c->st, c->id, (int)level);
+    if (rc)
+        return dash_store_error(c, rc, "setting the level");
     return dash_json(c, 200,
                      json_pack("{s:I,s:I}", "id", (json_int_t)c->id, "level", (json_int_t)level));
 }
@@ -395,12 +475,32 @@ int api_daily(dctx *c)
 
 /* ---- last 48 hours, hour by hour ------------------------------------------------------ */
 
+typedef struct hourly_ctx {
+    const eplist *eps;
+    int64_t h0;
+    int64_t *cnt, *sum, *mn, *mx;
+} hourly_ctx;
+
+static int hourly_row(void *u, const store_rollup_row *r)
+{
+    hourly_ctx *x = u;
+    ep *e = eps_find(x->eps, r->endpoint_id);
+    int64_t h = r->hour - x->h0;
+    if (!e || h < 0 || h >= 48)
+        return 0;
+    size_t k = (size_t)(e - x->eps->v) * 48 + (size_t)h;
+    x->cnt[k] = r->count;
+    x->sum[k] = r->sum_us;
+    x->mn[k] = r->min_us;
+    x->mx[k] = r->max_us;
+    return 0;
+}
+
 int api_hourly(dctx *c)
 {
     drange r;
     dpage p;
     eplist eps;
-    sqlite3_stmt *q = NULL;
     if (dash_range(c, 0, &r) || dash_page(c, &p))
         return 0;
     int64_t h1 = floordiv(r.to_us - 1, HOUR_US) + 1, h0 = h1 - 48;
@@ -409,30 +509,17 @@ int api_hourly(dctx *c)
     size_t n = eps.n * 48 + 1;
     int64_t *cnt = calloc(n, sizeof *cnt), *sum = calloc(n, sizeof *sum),
             *mn = calloc(n, sizeof *mn), *mx = calloc(n, sizeof *mx);
-    if (!cnt || !sum || !mn || !mx ||
-        sqlite3_prepare_v2(c->db,
-                           "SELECT endpoint_id, hour, sum(count), sum(sum_us), min(min_us), "
-                           "max(max_us) FROM rollups WHERE hour >= ?1 AND hour < ?2 GROUP BY "
-                           "endpoint_id, hour",
-                           -1, &q, NULL) != SQLITE_OK) {
+    int rc = EVD_ENOMEM;
+    if (cnt && sum && mn && mx) {
+        hourly_ctx x = {&eps, h0, cnt, sum, mn, mx};
+        rc = store_rollup_by_hour(c->st, &c->filter, h0, h1, -1, hourly_row, &x);
+    }
+    if (rc) {
         free(cnt), free(sum), free(mn), free(mx);
         eps_free(&eps);
-        return q ? dash_error(c, 500, "out of memory") : dash_sql_error(c, "hourly");
+        return rc == EVD_ENOMEM ? dash_error(c, 500, "out of memory")
+                                : dash_store_error(c, rc, "hourly");
     }
-    sqlite3_bind_int64(q, 1, h0);
-    sqlite3_bind_int64(q, 2, h1);
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        ep *e = eps_find(&eps, sqlite3_column_int64(q, 0));
-        int64_t h = sqlite3_column_int64(q, 1) - h0;
-        if (!e || h < 0 || h >= 48)
-            continue;
-        size_t k = (size_t)(e - eps.v) * 48 + (size_t)h;
-        cnt[k] = sqlite3_column_int64(q, 2);
-        sum[k] = sqlite3_column_int64(q, 3);
-        mn[k] = sqlite3_column_int64(q, 4);
-        mx[k] = sqlite3_column_int64(q, 5);
-    }
-    sqlite3_finalize(q);
     json_t *hours = json_array(), *series = json_array();
     for (int h = 0; h < 48; h++)
         json_array_append_new(hours, dash_time(r.tz, (h0 + h) * HOUR_US));
@@ -498,109 +585,227 @@ int api_performance(dctx *c)
 
 /* ---- versions, instances, counters ---------------------------------------------------- */
 
+/* ---- versions ----------------------------------------------------------------- */
+
+static int ver_row(void *u, const store_version_row *r)
+{
+    verlist *l = u;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 32;
+        dver *nv = realloc(l->v, cap * sizeof *nv);
+        if (!nv)
+            return EVD_ENOMEM;
+        l->v = nv;
+        l->cap = cap;
+    }
+    dver *v = &l->v[l->n];
+    *v = (dver){.id = r->id, .first_us = r->first_seen_us, .last_us = r->last_seen_us};
+    if (!(v->name = strdup(r->name)))
+        return EVD_ENOMEM;
+    l->n++;
+    return 0;
+}
+
+int vers_load(dctx *c, verlist *l)
+{
+    memset(l, 0, sizeof *l);
+    int rc = store_versions(c->st, ver_row, l);
+    if (rc) {
+        vers_free(l);
+        return rc == EVD_ENOMEM ? dash_error(c, 500, "out of memory"),
+               -1               : dash_store_error(c, rc, "reading versions"), -1;
+    }
+    return 0;
+}
+
+void vers_free(verlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].name);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+const char *vers_name(const verlist *l, int64_t id)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].id == id)
+            return l->v[i].name;
+    return "";
+}
+
 int api_versions(dctx *c)
 {
     dpage p;
     const tz_zone *tz;
-    sqlite3_stmt *q = NULL;
     agg_result ar;
+    verlist vl;
     if (!(tz = dash_tz(c)) || dash_page(c, &p))
         return 0;
     if (agg_query(c, INT64_MIN / 4, INT64_MAX / 4, AG_VER, -1, 0, &ar))
         return 0;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT id, name, first_seen_us, last_seen_us FROM versions ORDER BY "
-                           "first_seen_us, id",
-                           -1, &q, NULL) != SQLITE_OK) {
+    if (vers_load(c, &vl)) {
         agg_free(&ar);
-        return dash_sql_error(c, "versions");
+        return 0;
     }
     json_t *items = json_array();
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        const agg_acc *a = agg_find(&ar, sqlite3_column_int64(q, 0), 0);
-        json_array_append_new(
-            items, json_pack("{s:I,s:s,s:o,s:o,s:I}", "id", (json_int_t)sqlite3_column_int64(q, 0),
-                             "name", (const char *)sqlite3_column_text(q, 1), "first_seen",
-                             dash_time(tz, sqlite3_column_int64(q, 2)), "last_seen",
-                             dash_time(tz, sqlite3_column_int64(q, 3)), "requests",
-                             (json_int_t)(a ? a->count : 0)));
+    for (size_t i = 0; i < vl.n; i++) {
+        const dver *v = &vl.v[i];
+        const agg_acc *a = agg_find(&ar, v->id, 0);
+        /* narrowed to a service or instances: only the versions it ran */
+        if ((c->filter.service_id || c->filter.ninstances) && (!a || !a->count))
+            continue;
+        json_array_append_new(items,
+                              json_pack("{s:I,s:s,s:o,s:o,s:I}", "id", (json_int_t)v->id, "name",
+                                        v->name, "first_seen", dash_time(tz, v->first_us),
+                                        "last_seen", dash_time(tz, v->last_us), "requests",
+                                        (json_int_t)(a ? a->count : 0)));
     }
-    sqlite3_finalize(q);
+    vers_free(&vl);
     agg_free(&ar);
     return dash_json(c, 200, dash_paged(items, &p));
 }
 
-static json_t *instance_rows(dctx *c, const tz_zone *tz, json_t *totals)
+/* ---- instances and counters ------------------------------------------------------- */
+
+/* An instance syncs with the store every second; one silent for this
+ * long is shown as stale (stopped, or cut off from the store). */
+#define LIVE_US (60LL * 1000000)
+
+typedef struct inst_ctx {
+    const tz_zone *tz;
+    json_t *items;
+    int64_t tot[6], now;
+} inst_ctx;
+
+static int inst_row(void *u, const store_instance_row *r)
 {
-    sqlite3_stmt *q = NULL;
     static const char *const names[] = {"recorded",     "dropped",   "written",
                                         "write_errors", "truncated", "outliers"};
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT id, name, host, pid, started_us, last_seen_us, recorded, "
-                           "dropped, written, write_errors, truncated, outliers FROM instances "
-                           "ORDER BY id",
-                           -1, &q, NULL) != SQLITE_OK)
-        return NULL;
-    json_t *items = json_array();
-    int64_t tot[6] = {0};
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        json_t *o =
-            json_pack("{s:I,s:s,s:s,s:i,s:o,s:o}", "id", (json_int_t)sqlite3_column_int64(q, 0),
-                      "name", (const char *)sqlite3_column_text(q, 1), "host",
-                      (const char *)sqlite3_column_text(q, 2), "pid", sqlite3_column_int(q, 3),
-                      "started", dash_time(tz, sqlite3_column_int64(q, 4)), "last_seen",
-                      dash_time(tz, sqlite3_column_int64(q, 5)));
-        for (int i = 0; i < 6; i++) {
-            int64_t v = sqlite3_column_int64(q, 6 + i);
-            tot[i] += v;
-            json_object_set_new(o, names[i], json_integer(v));
-        }
-        json_array_append_new(items, o);
+    inst_ctx *x = u;
+    json_t *o =
+        json_pack("{s:I,s:s,s:s,s:s,s:s?,s:i,s:o,s:o,s:b}", "id", (json_int_t)r->id, "name",
+                  r->name, "host", r->host, "service", r->service, "version", r->version, "pid",
+                  r->pid, "started", dash_time(x->tz, r->started_us), "last_seen",
+                  dash_time(x->tz, r->last_seen_us), "live", x->now - r->last_seen_us < LIVE_US);
+    if (!o)
+        return EVD_ENOMEM;
+    const int64_t v[6] = {r->recorded,     r->dropped,   r->written,
+                          r->write_errors, r->truncated, r->outliers};
+    for (int i = 0; i < 6; i++) {
+        x->tot[i] += v[i];
+        json_object_set_new(o, names[i], json_integer(v[i]));
     }
-    sqlite3_finalize(q);
-    for (int i = 0; totals && i < 6; i++)
-        json_object_set_new(totals, names[i], json_integer(tot[i]));
-    return items;
+    json_array_append_new(x->items, o);
+    return 0;
+}
+
+/* The instances of the view, with their totals in *x. */
+static json_t *instance_rows(dctx *c, inst_ctx *x)
+{
+    x->items = json_array();
+    x->now = clock_real_us();
+    int rc = store_instances(c->st, &c->filter, inst_row, x);
+    if (rc) {
+        json_decref(x->items);
+        dash_store_error(c, rc, "instances");
+        return NULL;
+    }
+    return x->items;
 }
 
 int api_instances(dctx *c)
 {
     dpage p;
-    const tz_zone *tz;
-    if (!(tz = dash_tz(c)) || dash_page(c, &p))
+    inst_ctx x = {0};
+    if (!(x.tz = dash_tz(c)) || dash_page(c, &p))
         return 0;
-    json_t *items = instance_rows(c, tz, NULL);
+    json_t *items = instance_rows(c, &x);
     if (!items)
-        return dash_sql_error(c, "instances");
-    return dash_json(c, 200, dash_paged(items, &p));
+        return 0;
+    json_t *doc = dash_paged(items, &p);
+    if (doc)
+        json_object_set_new(doc, "live_after_s", json_integer(LIVE_US / 1000000));
+    return dash_json(c, 200, doc);
+}
+
+static int sum_drops(void *u, const store_endpoint_row *r)
+{
+    *(int64_t *)u += r->dropped;
+    return 0;
 }
 
 int api_counters(dctx *c)
 {
+    static const char *const names[] = {"recorded",     "dropped",   "written",
+                                        "write_errors", "truncated", "outliers"};
     dpage p;
-    const tz_zone *tz;
-    sqlite3_stmt *q = NULL;
-    if (!(tz = dash_tz(c)) || dash_page(c, &p))
-        return 0;
-    json_t *totals = json_object();
-    json_t *items = instance_rows(c, tz, totals);
-    if (!items) {
-        json_decref(totals);
-        return dash_sql_error(c, "counters");
-    }
-    json_t *doc = dash_paged(items, &p);
+    inst_ctx x = {0};
+    store_size sz;
     int64_t ep_dropped = 0;
-    if (sqlite3_prepare_v2(c->db, "SELECT coalesce(sum(dropped), 0) FROM endpoints", -1, &q,
-                           NULL) == SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW)
-        ep_dropped = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
+    int rc;
+    if (!(x.tz = dash_tz(c)) || dash_page(c, &p))
+        return 0;
+    json_t *items = instance_rows(c, &x);
+    if (!items)
+        return 0;
+    if ((rc = store_endpoints(c->st, &c->filter, STORE_EP_BY_ID, sum_drops, &ep_dropped)) ||
+        (rc = store_size_of(c->st, &sz))) {
+        json_decref(items);
+        return dash_store_error(c, rc, "counters");
+    }
+    json_t *totals = json_object();
+    for (int i = 0; i < 6; i++)
+        json_object_set_new(totals, names[i], json_integer(x.tot[i]));
     json_object_set_new(totals, "endpoint_dropped", json_integer(ep_dropped));
-    if (doc)
+    json_t *doc = dash_paged(items, &p);
+    if (doc) {
         json_object_set_new(doc, "totals", totals);
-    else
+        json_object_set_new(doc, "store",
+                            json_pack("{s:s,s:I,s:o,s:i}", "backend", store_backend_name(c->st),
+                                      "bytes", (json_int_t)sz.bytes, "oldest_raw",
+                                      dash_time(x.tz, sz.oldest_raw_us), "retention_days",
+                                      c->d->retention_days));
+    } else
         json_decref(totals);
     return dash_json(c, 200, doc);
+}
+
+/* ---- services --------------------------------------------------------------------- */
+
+typedef struct svc_ctx {
+    const tz_zone *tz;
+    json_t *items;
+    int64_t now;
+} svc_ctx;
+
+static int svc_row(void *u, const store_service_row *r)
+{
+    svc_ctx *x = u;
+    json_t *o = json_pack("{s:I,s:s,s:I,s:I,s:o,s:b}", "id", (json_int_t)r->id, "name",
+                          *r->name ? r->name : "(unnamed)", "endpoints", (json_int_t)r->endpoints,
+                          "instances", (json_int_t)r->instances, "last_seen",
+                          dash_time(x->tz, r->last_seen_us), "live",
+                          r->last_seen_us && x->now - r->last_seen_us < LIVE_US);
+    if (!o)
+        return EVD_ENOMEM;
+    json_array_append_new(x->items, o);
+    return 0;
+}
+
+int api_services(dctx *c)
+{
+    svc_ctx x = {0};
+    if (!(x.tz = dash_tz(c)))
+        return 0;
+    x.items = json_array();
+    x.now = clock_real_us();
+    int rc = store_services(c->st, svc_row, &x);
+    if (rc) {
+        json_decref(x.items);
+        return dash_store_error(c, rc, "services");
+    }
+    return dash_json(c, 200, json_pack("{s:o}", "items", x.items));
 }
 
 /* ---- multi-version utilisation ------------------------------------------------------ */
@@ -615,7 +820,7 @@ static int per_version(dctx *c, int stats)
     dpage p;
     eplist eps;
     agg_result ar;
-    sqlite3_stmt *q = NULL;
+    verlist vl;
     if (dash_range(c, 0, &r) || dash_page(c, &p) || eps_load(c, &eps))
         return 0;
     int64_t h0, h1;
@@ -624,17 +829,14 @@ static int per_version(dctx *c, int stats)
         eps_free(&eps);
         return 0;
     }
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT id, name, first_seen_us FROM versions ORDER BY first_seen_us, "
-                           "id",
-                           -1, &q, NULL) != SQLITE_OK) {
+    if (vers_load(c, &vl)) {
         agg_free(&ar);
         eps_free(&eps);
-        return dash_sql_error(c, stats ? "evolution" : "matrix");
+        return 0;
     }
     json_t *items = json_array();
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        int64_t vid = sqlite3_column_int64(q, 0), total = 0;
+    for (size_t vi = 0; vi < vl.n; vi++) {
+        int64_t vid = vl.v[vi].id, total = 0;
         for (size_t i = 0; i < eps.n; i++) {
             const agg_acc *a = agg_find(&ar, vid, eps.v[i].id);
             total += a ? a->count : 0;
@@ -660,13 +862,12 @@ static int per_version(dctx *c, int stats)
             json_array_append_new(list, o);
         }
         json_t *v = json_pack("{s:I,s:s,s:o,s:I}", "version_id", (json_int_t)vid, "version",
-                              (const char *)sqlite3_column_text(q, 1), "endpoints", list, "total",
-                              (json_int_t)total);
+                              vl.v[vi].name, "endpoints", list, "total", (json_int_t)total);
         if (stats)
-            json_object_set_new(v, "first_seen", dash_time(r.tz, sqlite3_column_int64(q, 2)));
+            json_object_set_new(v, "first_seen", dash_time(r.tz, vl.v[vi].first_us));
         json_array_append_new(items, v);
     }
-    sqlite3_finalize(q);
+    vers_free(&vl);
     agg_free(&ar);
     eps_free(&eps);
     return dash_json(c, 200, dash_paged(items, &p));

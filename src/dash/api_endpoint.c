@@ -6,10 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "evodash.h"
 #include "dash/dash_int.h"
+#include "store/read.h"
 
 #define HOUR_US 3600000000LL
 
@@ -23,36 +22,44 @@ int api_ep_versions(dctx *c)
     drange r;
     dpage p;
     agg_result ar;
-    sqlite3_stmt *q = NULL;
+    verlist vl;
     if (dash_range(c, 0, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0))
         return 0;
     if (agg_query(c, floordiv(r.from_us, HOUR_US), floordiv(r.to_us + HOUR_US - 1, HOUR_US), AG_VER,
                   c->id, 1, &ar))
         return 0;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT id, name, first_seen_us, last_seen_us FROM versions ORDER BY "
-                           "first_seen_us, id",
-                           -1, &q, NULL) != SQLITE_OK) {
+    if (vers_load(c, &vl)) {
         agg_free(&ar);
-        return dash_sql_error(c, "versions of the endpoint");
+        return 0;
     }
     json_t *items = json_array();
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        const agg_acc *a = agg_find(&ar, sqlite3_column_int64(q, 0), 0);
+    for (size_t i = 0; i < vl.n; i++) {
+        const dver *v = &vl.v[i];
+        const agg_acc *a = agg_find(&ar, v->id, 0);
         if (!a || !a->count)
             continue;
         boxstat b;
         box_from_acc(a, &b);
-        json_array_append_new(
-            items,
-            json_pack("{s:I,s:s,s:o,s:o,s:o}", "version_id", (json_int_t)sqlite3_column_int64(q, 0),
-                      "version", (const char *)sqlite3_column_text(q, 1), "first_seen",
-                      dash_time(r.tz, sqlite3_column_int64(q, 2)), "last_seen",
-                      dash_time(r.tz, sqlite3_column_int64(q, 3)), "box", box_json(&b)));
+        json_array_append_new(items, json_pack("{s:I,s:s,s:o,s:o,s:o}", "version_id",
+                                               (json_int_t)v->id, "version", v->name, "first_seen",
+                                               dash_time(r.tz, v->first_us), "last_seen",
+                                               dash_time(r.tz, v->last_us), "box", box_json(&b)));
     }
-    sqlite3_finalize(q);
+    vers_free(&vl);
     agg_free(&ar);
     return dash_json(c, 200, dash_paged(items, &p));
+}
+
+/* The shared raw-row summary of endpoint c->id over r; replies on failure. */
+static const rawscan *scan_of(dctx *c, const drange *r)
+{
+    char err[200];
+    int rc = 0;
+    const rawscan *s = rawscan_get(c->d->rawscan, c->st, &c->filter, c->id, r, c->d->raw_rows_max,
+                                   &rc, err, sizeof err);
+    if (!s)
+        dash_error(c, rc == EVD_EBUSY ? 503 : rc == EVD_EINVAL ? 400 : 500, "%s", err);
+    return s;
 }
 
 /* Box plots per group or per IP (exact, from the raw rows). */
@@ -62,7 +69,7 @@ static int raw_boxes(dctx *c, int k)
     dpage p;
     const rawscan *s;
     if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0) ||
-        !(s = rawscan_get(c, &r)))
+        !(s = scan_of(c, &r)))
         return 0;
     json_t *items = json_array();
     for (size_t i = 0; i < s->nbox[k]; i++)
@@ -70,7 +77,7 @@ static int raw_boxes(dctx *c, int k)
                                                "box", box_json(&s->box[k][i].box)));
     json_t *doc = dash_paged(items, &p);
     rawscan_describe(s, &r, doc);
-    rawscan_release(c, s);
+    rawscan_release(c->d->rawscan, s);
     return dash_json(c, 200, doc);
 }
 
@@ -89,7 +96,7 @@ int api_ep_bubbles(dctx *c)
     drange r;
     dpage p;
     const rawscan *s;
-    sqlite3_stmt *q = NULL;
+    verlist vl;
     const char *by = dash_param(c, "by");
     if (!by)
         by = "group";
@@ -97,28 +104,24 @@ int api_ep_bubbles(dctx *c)
         return dash_error(c, 400, "by: expected 'group' or 'ip'");
     int k = by[0] == 'i';
     if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0) ||
-        !(s = rawscan_get(c, &r)))
+        vers_load(c, &vl))
         return 0;
-    if (sqlite3_prepare_v2(c->db, "SELECT name FROM versions WHERE id = ?", -1, &q, NULL) !=
-        SQLITE_OK) {
-        rawscan_release(c, s);
-        return dash_sql_error(c, "bubbles");
+    if (!(s = scan_of(c, &r))) {
+        vers_free(&vl);
+        return 0;
     }
     json_t *items = json_array();
     for (size_t i = 0; i < s->npair[k]; i++) {
         const rawscan_pair *b = &s->pair[k][i];
-        sqlite3_reset(q);
-        sqlite3_bind_int64(q, 1, b->version_id);
-        const char *vname =
-            sqlite3_step(q) == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : "";
-        json_array_append_new(items, json_pack("{s:s,s:s,s:I,s:f}", by, b->key, "version", vname,
-                                               "count", (json_int_t)b->count, "avg_us",
+        json_array_append_new(items, json_pack("{s:s,s:s,s:I,s:f}", by, b->key, "version",
+                                               vers_name(&vl, b->version_id), "count",
+                                               (json_int_t)b->count, "avg_us",
                                                b->sum_us / (double)b->count));
     }
-    sqlite3_finalize(q);
+    vers_free(&vl);
     json_t *doc = dash_paged(items, &p);
     rawscan_describe(s, &r, doc);
-    rawscan_release(c, s);
+    rawscan_release(c->d->rawscan, s);
     if (doc)
         json_object_set_new(doc, "by", json_string(by));
     return dash_json(c, 200, doc);
@@ -140,7 +143,7 @@ int api_ep_status(dctx *c)
     for (int i = 1; i <= 6; i++)
         json_object_set_new(classes, cname[i % 6], json_integer(a ? a->cls[i % 6] : 0));
     agg_free(&ar);
-    if (!(s = rawscan_get(c, &r))) {
+    if (!(s = scan_of(c, &r))) {
         json_decref(classes);
         return 0;
     }
@@ -151,84 +154,53 @@ int api_ep_status(dctx *c)
     json_t *doc = json_pack("{s:I,s:o,s:o}", "endpoint_id", (json_int_t)c->id, "classes", classes,
                             "codes", codes);
     rawscan_describe(s, &r, doc);
-    rawscan_release(c, s);
+    rawscan_release(c->d->rawscan, s);
     return dash_json(c, 200, doc);
 }
 
 /* ---- outliers -------------------------------------------------------------- */
 
-/* One page of an endpoint's rows of `table` (outliers or profiled) in the
- * range: `select` reads the page (bound: ?1 endpoint, ?2 from, ?3 to, ?4
- * limit, ?5 offset) and row() makes an item of each row; the total counts
- * the whole range.  Replies. */
-static int ep_page(dctx *c, const drange *r, const dpage *p, const char *table, const char *select,
-                   json_t *(*row)(sqlite3_stmt *q, const drange *r))
+static json_t *paged(json_t *items, const dpage *p, int64_t total)
 {
-    char count_sql[160];
-    sqlite3_stmt *q = NULL;
-    int64_t total = 0;
-    int step = SQLITE_ERROR;
-    snprintf(count_sql, sizeof count_sql,
-             "SELECT count(*) FROM %s WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3",
-             table);
-    json_t *items = json_array();
-    for (int pass = 0; pass < 2; pass++) {
-        if (sqlite3_prepare_v2(c->db, pass ? select : count_sql, -1, &q, NULL) != SQLITE_OK)
-            break;
-        sqlite3_bind_int64(q, 1, c->id);
-        sqlite3_bind_int64(q, 2, r->from_us);
-        sqlite3_bind_int64(q, 3, r->to_us);
-        if (pass) {
-            sqlite3_bind_int64(q, 4, p->per_page);
-            sqlite3_bind_int64(q, 5, p->offset);
-        }
-        while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-            if (pass)
-                json_array_append_new(items, row(q, r));
-            else
-                total = sqlite3_column_int64(q, 0);
-        }
-        sqlite3_finalize(q);
-        q = NULL;
-        if (step != SQLITE_DONE)
-            break;
-    }
-    if (step != SQLITE_DONE) {
-        json_decref(items);
-        return dash_sql_error(c, table);
-    }
-    return dash_json(c, 200,
-                     json_pack("{s:o,s:I,s:I,s:I}", "items", items, "page", (json_int_t)p->page,
-                               "per_page", (json_int_t)p->per_page, "total", (json_int_t)total));
+    return json_pack("{s:o,s:I,s:I,s:I}", "items", items, "page", (json_int_t)p->page, "per_page",
+                     (json_int_t)p->per_page, "total", (json_int_t)total);
 }
 
-static json_t *outlier_row(sqlite3_stmt *q, const drange *r)
+typedef struct list_ctx {
+    const tz_zone *tz;
+    json_t *items;
+} list_ctx;
+
+static int outlier_item(void *u, const store_outlier_row *o)
 {
-    return json_pack("{s:I,s:I,s:o,s:I}", "id", (json_int_t)sqlite3_column_int64(q, 0),
-                     "request_id", (json_int_t)sqlite3_column_int64(q, 1), "time",
-                     dash_time(r->tz, sqlite3_column_int64(q, 2)), "duration_us",
-                     (json_int_t)sqlite3_column_int64(q, 3));
+    list_ctx *x = u;
+    json_array_append_new(x->items,
+                          json_pack("{s:I,s:I,s:o,s:I}", "id", (json_int_t)o->id, "request_id",
+                                    (json_int_t)o->request_id, "time", dash_time(x->tz, o->ts_us),
+                                    "duration_us", (json_int_t)o->duration_us));
+    return 0;
 }
 
 int api_outliers(dctx *c)
 {
     drange r;
     dpage p;
+    int64_t total;
     const char *sort = dash_param(c, "sort");
     if (sort && strcmp(sort, "time") && strcmp(sort, "duration"))
         return dash_error(c, 400, "sort: expected 'time' or 'duration'");
     if (dash_range(c, 0, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0))
         return 0;
-    /* two texts rather than a bound ORDER BY, which SQL cannot take */
-    return ep_page(c, &r, &p, "outliers",
-                   sort && sort[0] == 'd'
-                       ? "SELECT id, request_id, ts_us, duration_us FROM outliers WHERE "
-                         "endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3 ORDER BY duration_us "
-                         "DESC, id LIMIT ?4 OFFSET ?5"
-                       : "SELECT id, request_id, ts_us, duration_us FROM outliers WHERE "
-                         "endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3 ORDER BY ts_us DESC, "
-                         "id LIMIT ?4 OFFSET ?5",
-                   outlier_row);
+    list_ctx x = {r.tz, json_array()};
+    int rc =
+        store_outliers_page(c->st, c->id, r.from_us, r.to_us,
+                            sort && sort[0] == 'd' ? STORE_OUTLIERS_SLOWEST : STORE_OUTLIERS_NEWEST,
+                            p.per_page, p.offset, &total, outlier_item, &x);
+    if (rc) {
+        json_decref(x.items);
+        return dash_store_error(c, rc, "outliers");
+    }
+    return dash_json(c, 200, paged(x.items, &p, total));
 }
 
 /* "function\tfile\tline" lines into [{function, file, line}]. */
@@ -261,112 +233,109 @@ static json_t *parse_or_null(const char *s)
     return v ? v : json_null();
 }
 
-int api_outlier(dctx *c)
-{
+typedef struct outlier_ctx {
     const tz_zone *tz;
-    sqlite3_stmt *q = NULL;
-    if (!(tz = dash_tz(c)))
-        return 0;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT o.id, o.request_id, o.endpoint_id, e.name, o.ts_us, "
-                           "o.duration_us, o.stack, o.cpu, o.memory, o.details FROM outliers o "
-                           "LEFT JOIN endpoints e ON e.id = o.endpoint_id WHERE o.id = ?",
-                           -1, &q, NULL) != SQLITE_OK)
-        return dash_sql_error(c, "outlier");
-    sqlite3_bind_int64(q, 1, c->id);
-    if (sqlite3_step(q) != SQLITE_ROW) {
-        sqlite3_finalize(q);
-        return dash_error(c, 404, "no outlier with id %lld", (long long)c->id);
-    }
-    json_t *cpu = parse_or_null((const char *)sqlite3_column_text(q, 7)), *cores = json_array();
+    json_t *doc, *det;
+} outlier_ctx;
+
+static int outlier_doc(void *u, const store_outlier_row *o)
+{
+    outlier_ctx *x = u;
+    json_t *cpu = parse_or_null(o->cpu), *cores = json_array();
     size_t i;
     json_t *v;
     if (json_is_array(cpu))
         json_array_foreach(cpu, i, v) json_array_append_new(
             cores, json_pack("{s:i,s:f}", "core", (int)i, "percent", json_number_value(v)));
     json_decref(cpu);
-    json_t *det = parse_or_null((const char *)sqlite3_column_text(q, 9));
-    json_t *doc = json_pack(
-        "{s:I,s:I,s:I,s:s?,s:o,s:I,s:o,s:o,s:o}", "id", (json_int_t)sqlite3_column_int64(q, 0),
-        "request_id", (json_int_t)sqlite3_column_int64(q, 1), "endpoint_id",
-        (json_int_t)sqlite3_column_int64(q, 2), "endpoint", (const char *)sqlite3_column_text(q, 3),
-        "time", dash_time(tz, sqlite3_column_int64(q, 4)), "duration_us",
-        (json_int_t)sqlite3_column_int64(q, 5), "stack",
-        format_stack((const char *)sqlite3_column_text(q, 6)), "cpu_per_core", cores, "memory",
-        parse_or_null((const char *)sqlite3_column_text(q, 8)));
-    sqlite3_finalize(q);
-    static const char *const keys[] = {"url", "headers", "environ", "values"};
-    for (int k = 0; doc && k < 4; k++) {
-        json_t *x = json_is_object(det) ? json_object_get(det, keys[k]) : NULL;
-        json_object_set(doc, keys[k], x ? x : json_null());
+    x->det = parse_or_null(o->details);
+    x->doc = json_pack(
+        "{s:I,s:I,s:I,s:s?,s:o,s:I,s:o,s:o,s:o}", "id", (json_int_t)o->id, "request_id",
+        (json_int_t)o->request_id, "endpoint_id", (json_int_t)o->endpoint_id, "endpoint",
+        o->endpoint, "time", dash_time(x->tz, o->ts_us), "duration_us", (json_int_t)o->duration_us,
+        "stack", format_stack(o->stack), "cpu_per_core", cores, "memory", parse_or_null(o->memory));
+    return 0;
+}
+
+int api_outlier(dctx *c)
+{
+    outlier_ctx x = {0};
+    if (!(x.tz = dash_tz(c)))
+        return 0;
+    int rc = store_outlier_get(c->st, c->id, outlier_doc, &x);
+    if (rc) {
+        json_decref(x.doc);
+        json_decref(x.det);
+        return dash_store_error(c, rc, "outlier");
     }
-    json_decref(det);
-    return dash_json(c, 200, doc);
+    static const char *const keys[] = {"url", "headers", "environ", "values"};
+    for (int k = 0; x.doc && k < 4; k++) {
+        json_t *v = json_is_object(x.det) ? json_object_get(x.det, keys[k]) : NULL;
+        json_object_set(x.doc, keys[k], v ? v : json_null());
+    }
+    json_decref(x.det);
+    return dash_json(c, 200, x.doc);
 }
 
 /* ---- profiler ---------------------------------------------------------------- */
 
+/* Pre-order rows with indents become a nested tree: a stack of the open
+ * nodes' children arrays, one per depth. */
+typedef struct tree_ctx {
+    json_t *stack[64];
+    int depth;
+} tree_ctx;
+
+static int tree_line(void *u, const store_line_row *l)
+{
+    tree_ctx *t = u;
+    int indent = l->indent;
+    if (indent < 0)
+        indent = 0;
+    if (indent > t->depth)
+        indent = t->depth;
+    if (indent > 62)
+        indent = 62;
+    t->depth = indent;
+    json_t *kids = json_array();
+    json_array_append_new(t->stack[t->depth],
+                          json_pack("{s:s,s:s?,s:i,s:I,s:I,s:o}", "function", l->function, "file",
+                                    l->file, "line", l->line, "duration_us",
+                                    (json_int_t)l->duration_us, "samples", (json_int_t)l->samples,
+                                    "children", kids));
+    t->stack[++t->depth] = kids;
+    return 0;
+}
+
 int api_profiler(dctx *c)
 {
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT p.request_id, p.endpoint_id, p.duration_us, (SELECT count(*) "
-                           "FROM profiler_samples s WHERE s.request_id = p.request_id) FROM "
-                           "profiled p WHERE p.request_id = ?",
-                           -1, &q, NULL) != SQLITE_OK)
-        return dash_sql_error(c, "profile");
-    sqlite3_bind_int64(q, 1, c->id);
-    if (sqlite3_step(q) != SQLITE_ROW || !sqlite3_column_int64(q, 3)) {
-        sqlite3_finalize(q);
+    store_profiled_row pr;
+    int rc = store_profiled_get(c->st, c->id, &pr);
+    if (rc == EVD_ENOENT || (!rc && !pr.lines))
         return dash_error(c, 404, "no profile for request %lld", (long long)c->id);
-    }
+    if (rc)
+        return dash_store_error(c, rc, "profile");
     json_t *doc = json_pack("{s:I,s:I,s:I}", "request_id", (json_int_t)c->id, "endpoint_id",
-                            (json_int_t)sqlite3_column_int64(q, 1), "duration_us",
-                            (json_int_t)sqlite3_column_int64(q, 2));
-    sqlite3_finalize(q);
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT position, indent, function, file, line, duration_us, samples "
-                           "FROM profiler_samples WHERE request_id = ? ORDER BY position",
-                           -1, &q, NULL) != SQLITE_OK) {
+                            (json_int_t)pr.endpoint_id, "duration_us", (json_int_t)pr.duration_us);
+    tree_ctx t = {.stack = {json_array()}};
+    json_t *root = t.stack[0];
+    if ((rc = store_profile_lines(c->st, c->id, tree_line, &t))) {
+        json_decref(root);
         json_decref(doc);
-        return dash_sql_error(c, "profile");
+        return dash_store_error(c, rc, "profile");
     }
-    sqlite3_bind_int64(q, 1, c->id);
-    /* Pre-order rows with indents become a nested tree: a stack of the
-     * open nodes' children arrays, one per depth. */
-    json_t *root = json_array();
-    json_t *stack[64];
-    int depth = 0;
-    stack[0] = root;
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        int indent = sqlite3_column_int(q, 1);
-        if (indent < 0)
-            indent = 0;
-        if (indent > depth)
-            indent = depth;
-        if (indent > 62)
-            indent = 62;
-        depth = indent;
-        json_t *kids = json_array();
-        json_array_append_new(stack[depth],
-                              json_pack("{s:s,s:s?,s:i,s:I,s:i,s:o}", "function",
-                                        sqlite3_column_text(q, 2), "file",
-                                        sqlite3_column_text(q, 3), "line", sqlite3_column_int(q, 4),
-                                        "duration_us", (json_int_t)sqlite3_column_int64(q, 5),
-                                        "samples", sqlite3_column_int(q, 6), "children", kids));
-        stack[++depth] = kids;
-    }
-    sqlite3_finalize(q);
     json_object_set_new(doc, "tree", root);
     return dash_json(c, 200, doc);
 }
 
-static json_t *profiled_row(sqlite3_stmt *q, const drange *r)
+static int profiled_item(void *u, const store_profiled_row *pr)
 {
-    return json_pack("{s:I,s:o,s:I,s:s?}", "request_id", (json_int_t)sqlite3_column_int64(q, 0),
-                     "time", dash_time(r->tz, sqlite3_column_int64(q, 1)), "duration_us",
-                     (json_int_t)sqlite3_column_int64(q, 2), "version",
-                     (const char *)sqlite3_column_text(q, 3));
+    list_ctx *x = u;
+    json_array_append_new(x->items,
+                          json_pack("{s:I,s:o,s:I,s:s?}", "request_id", (json_int_t)pr->request_id,
+                                    "time", dash_time(x->tz, pr->ts_us), "duration_us",
+                                    (json_int_t)pr->duration_us, "version", pr->version));
+    return 0;
 }
 
 /* The endpoint's profiled requests in the range, newest first: the list a
@@ -375,13 +344,29 @@ int api_ep_profiled(dctx *c)
 {
     drange r;
     dpage p;
+    int64_t total;
     if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0))
         return 0;
-    return ep_page(c, &r, &p, "profiled",
-                   "SELECT p.request_id, p.ts_us, p.duration_us, v.name FROM profiled p LEFT "
-                   "JOIN versions v ON v.id = p.version_id WHERE p.endpoint_id = ?1 AND p.ts_us "
-                   ">= ?2 AND p.ts_us < ?3 ORDER BY p.ts_us DESC LIMIT ?4 OFFSET ?5",
-                   profiled_row);
+    list_ctx x = {r.tz, json_array()};
+    int rc = store_profiled_page(c->st, c->id, r.from_us, r.to_us, p.per_page, p.offset, &total,
+                                 profiled_item, &x);
+    if (rc) {
+        json_decref(x.items);
+        return dash_store_error(c, rc, "profiled requests");
+    }
+    return dash_json(c, 200, paged(x.items, &p, total));
+}
+
+static int grouped_line(void *u, const store_line_row *l)
+{
+    list_ctx *x = u;
+    json_array_append_new(x->items,
+                          json_pack("{s:s,s:i,s:s,s:s?,s:i,s:I,s:I,s:I}", "version",
+                                    l->version ? l->version : "", "indent", l->indent, "function",
+                                    l->function, "file", l->file, "line", l->line, "duration_us",
+                                    (json_int_t)l->duration_us, "samples", (json_int_t)l->samples,
+                                    "requests", (json_int_t)l->requests));
+    return 0;
 }
 
 /* Lines of every profiled request of the endpoint, grouped per version by
@@ -390,32 +375,13 @@ int api_ep_profile(dctx *c)
 {
     drange r;
     dpage p;
-    sqlite3_stmt *q = NULL;
     if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0))
         return 0;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT v.name, s.indent, s.function, s.file, s.line, "
-                           "sum(s.duration_us), sum(s.samples), count(DISTINCT s.request_id) "
-                           "FROM profiled r JOIN profiler_samples s ON s.request_id = "
-                           "r.request_id JOIN versions v ON v.id = r.version_id WHERE "
-                           "r.endpoint_id = ?1 AND r.ts_us >= ?2 AND r.ts_us < ?3 GROUP BY "
-                           "r.version_id, s.indent, s.function, s.file, s.line ORDER BY "
-                           "v.first_seen_us, 6 DESC",
-                           -1, &q, NULL) != SQLITE_OK)
-        return dash_sql_error(c, "grouped profile");
-    sqlite3_bind_int64(q, 1, c->id);
-    sqlite3_bind_int64(q, 2, r.from_us);
-    sqlite3_bind_int64(q, 3, r.to_us);
-    json_t *items = json_array();
-    while (sqlite3_step(q) == SQLITE_ROW)
-        json_array_append_new(
-            items,
-            json_pack("{s:s,s:i,s:s,s:s?,s:i,s:I,s:I,s:I}", "version", sqlite3_column_text(q, 0),
-                      "indent", sqlite3_column_int(q, 1), "function", sqlite3_column_text(q, 2),
-                      "file", sqlite3_column_text(q, 3), "line", sqlite3_column_int(q, 4),
-                      "duration_us", (json_int_t)sqlite3_column_int64(q, 5), "samples",
-                      (json_int_t)sqlite3_column_int64(q, 6), "requests",
-                      (json_int_t)sqlite3_column_int64(q, 7)));
-    sqlite3_finalize(q);
-    return dash_json(c, 200, dash_paged(items, &p));
+    list_ctx x = {r.tz, json_array()};
+    int rc = store_profile_grouped(c->st, c->id, r.from_us, r.to_us, grouped_line, &x);
+    if (rc) {
+        json_decref(x.items);
+        return dash_store_error(c, rc, "grouped profile");
+    }
+    return dash_json(c, 200, dash_paged(x.items, &p));
 }

@@ -13,12 +13,12 @@
 #include <strings.h>
 
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "evodash.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "dash/dash_int.h"
+#include "store/read.h"
 
 #define TOKEN_BYTES    32
 #define RL_WINDOW_US   (300LL * 1000000) /* failures are counted over 5 minutes */
@@ -31,71 +31,58 @@ static int hash_pw(const char *pw, char out[crypto_pwhash_STRBYTES])
                              crypto_pwhash_MEMLIMIT_INTERACTIVE);
 }
 
+typedef struct same_ctx {
+    const char *pw, *role;
+    int same;
+} same_ctx;
+
+static int same_user(void *u, const store_user_row *r)
+{
+    same_ctx *x = u;
+    x->same = !r->disabled && r->pw_hash && r->role && !strcmp(r->role, x->role) &&
+              crypto_pwhash_str_verify(r->pw_hash, x->pw, strlen(x->pw)) == 0;
+    return 0;
+}
+
 /* Create user name with role, or give an existing one this password and
  * role (the config is the source of truth for configured users). */
-static int upsert_user(evd_dash *d, sqlite3 *db, const char *name, const char *pw, const char *role)
+static int upsert_user(evd_dash *d, store *st, const char *name, const char *pw, const char *role)
 {
-    sqlite3_stmt *q = NULL;
     char hash[crypto_pwhash_STRBYTES];
-    int rc = EVD_EIO;
-
-    if (sqlite3_prepare_v2(db, "SELECT pw_hash, role FROM users WHERE username = ?", -1, &q,
-                           NULL) != SQLITE_OK)
-        goto sqlfail;
-    sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(q) == SQLITE_ROW) {
-        const char *h = (const char *)sqlite3_column_text(q, 0);
-        const char *r = (const char *)sqlite3_column_text(q, 1);
-        int same = h && r && !strcmp(r, role) && crypto_pwhash_str_verify(h, pw, strlen(pw)) == 0;
-        sqlite3_finalize(q);
-        q = NULL;
-        if (same)
-            return 0;
-    }
-    sqlite3_finalize(q);
-    q = NULL;
+    same_ctx x = {pw, role, 0};
+    int rc = store_user_get(st, name, same_user, &x);
+    if (rc && rc != EVD_ENOENT)
+        goto fail;
+    if (x.same)
+        return 0;
     if (hash_pw(pw, hash)) {
         snprintf(d->err, sizeof d->err, "hashing the password of '%s' ran out of memory", name);
         return EVD_ENOMEM;
     }
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO users(username, pw_hash, role, created_us) VALUES(?1, "
-                           "?2, ?3, ?4) ON CONFLICT(username) DO UPDATE SET pw_hash = ?2, "
-                           "role = ?3",
-                           -1, &q, NULL) != SQLITE_OK)
-        goto sqlfail;
-    sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(q, 2, hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(q, 3, role, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 4, clock_real_us());
-    if (sqlite3_step(q) != SQLITE_DONE)
-        goto sqlfail;
-    sqlite3_finalize(q);
-    return 0;
-sqlfail:
-    snprintf(d->err, sizeof d->err, "writing user '%s': %s", name, sqlite3_errmsg(db));
-    sqlite3_finalize(q);
+    if (!(rc = store_user_put(st, name, hash, role, clock_real_us())))
+        return 0;
+fail:
+    snprintf(d->err, sizeof d->err, "writing user '%s': %s", name, store_errmsg(st));
     return rc;
 }
 
-static int count_admins(sqlite3 *db, int64_t *n)
+static int enabled_admin(void *u, const store_user_row *r)
 {
-    sqlite3_stmt *q = NULL;
-    int rc = -1;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM users WHERE role = 'admin'", -1, &q, NULL) ==
-            SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW) {
-        *n = sqlite3_column_int64(q, 0);
-        rc = 0;
-    }
-    sqlite3_finalize(q);
-    return rc;
+    *(int *)u = !r->disabled && r->role && !strcmp(r->role, "admin");
+    return 0;
+}
+
+/* A session's binding to the password it was made with: changing the
+ * password (in the config) ends every session made with the old one. */
+static void pw_tag(const char *pw_hash, unsigned char tag[16])
+{
+    crypto_generichash(tag, 16, (const unsigned char *)pw_hash, strlen(pw_hash), NULL, 0);
 }
 
 int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg)
 {
-    sqlite3 *db = store_db(st);
     int rc;
+    const char *keep[2] = {"admin", NULL};
 
     const char *tok = config_str(cfg, "SECURITY_TOKEN");
     if (tok && *tok) {
@@ -115,21 +102,22 @@ int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg)
                      "random admin password generated");
             return EVD_EINVAL;
         }
-        if ((rc = upsert_user(d, db, user, pw, "admin")))
+        if ((rc = upsert_user(d, st, user, pw, "admin")))
             return rc;
+        keep[0] = user;
     } else {
-        int64_t n;
-        if (count_admins(db, &n)) {
-            snprintf(d->err, sizeof d->err, "reading users: %s", sqlite3_errmsg(db));
-            return EVD_EIO;
+        int present = 0;
+        if ((rc = store_user_get(st, "admin", enabled_admin, &present)) && rc != EVD_ENOENT) {
+            snprintf(d->err, sizeof d->err, "reading users: %s", store_errmsg(st));
+            return rc;
         }
-        if (!n) {
+        if (!present) {
             unsigned char raw[18];
             char gen[32];
             randombytes_buf(raw, sizeof raw);
             sodium_bin2base64(gen, sizeof gen, raw, sizeof raw,
                               sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-            if ((rc = upsert_user(d, db, "admin", gen, "admin")))
+            if ((rc = upsert_user(d, st, "admin", gen, "admin")))
                 return rc;
             fprintf(stderr,
                     "evodash: created the first admin user 'admin' with password %s\n"
@@ -143,8 +131,9 @@ int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg)
     const char *gpw = NULL;
     if (guest && *guest && config_guest_password(cfg, 0, &gpw) > 0 && gpw && *gpw) {
         snprintf(d->guest_name, sizeof d->guest_name, "%s", guest);
-        if ((rc = upsert_user(d, db, guest, gpw, "guest")))
+        if ((rc = upsert_user(d, st, guest, gpw, "guest")))
             return rc;
+        keep[1] = guest;
         int n = config_guest_password(cfg, 0, &gpw);
         if (n > 1) {
             if (!(d->guest_pw = calloc((size_t)n, sizeof *d->guest_pw)))
@@ -157,6 +146,16 @@ int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg)
             }
         }
     }
+    /* The config is the source of truth: a user it no longer names can no
+     * longer log in (kept, disabled, so that a typo can be undone). */
+    int64_t off = 0;
+    if ((rc = store_users_disable_others(st, keep, keep[1] ? 2 : 1, &off))) {
+        snprintf(d->err, sizeof d->err, "disabling users: %s", store_errmsg(st));
+        return rc;
+    }
+    if (off)
+        fprintf(stderr, "evodash: disabled %lld user(s) no longer named in the configuration\n",
+                (long long)off);
     return 0;
 }
 
@@ -193,6 +192,22 @@ static int cookie_token(const dctx *c, unsigned char tok[TOKEN_BYTES])
     return -1;
 }
 
+static int session_row(void *u, const store_session_row *r)
+{
+    dctx *c = u;
+    unsigned char tag[16];
+    if (r->expires_us <= clock_real_us() || r->disabled || !r->pw_hash || !r->csrf)
+        return 0;
+    pw_tag(r->pw_hash, tag);
+    if (r->pw_tag_len != sizeof tag || sodium_memcmp(tag, r->pw_tag, sizeof tag))
+        return 0; /* made with another password */
+    c->user_id = r->user_id;
+    snprintf(c->csrf, sizeof c->csrf, "%s", r->csrf);
+    c->role = r->role && !strcmp(r->role, "admin") ? ROLE_ADMIN : ROLE_GUEST;
+    snprintf(c->username, sizeof c->username, "%s", r->username ? r->username : "");
+    return 0;
+}
+
 int auth_identify(dctx *c)
 {
     const char *authz = dash_header(c, "Authorization");
@@ -209,22 +224,8 @@ int auth_identify(dctx *c)
         return 0;
     crypto_generichash(th, sizeof th, tok, sizeof tok, NULL, 0);
     sodium_memzero(tok, sizeof tok);
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT s.user_id, s.csrf, s.expires_us, u.role, u.username FROM "
-                           "sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
-                           -1, &q, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_blob(q, 1, th, sizeof th, SQLITE_TRANSIENT);
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 2) > clock_real_us()) {
-        c->user_id = sqlite3_column_int64(q, 0);
-        snprintf(c->csrf, sizeof c->csrf, "%s", (const char *)sqlite3_column_text(q, 1));
-        const char *role = (const char *)sqlite3_column_text(q, 3);
-        c->role = role && !strcmp(role, "admin") ? ROLE_ADMIN : ROLE_GUEST;
-        snprintf(c->username, sizeof c->username, "%s", (const char *)sqlite3_column_text(q, 4));
-    }
-    sqlite3_finalize(q);
-    return 0;
+    int rc = store_session_get(c->st, th, sizeof th, session_row, c);
+    return rc == EVD_ENOENT ? 0 : rc;
 }
 
 int auth_csrf_ok(const dctx *c)
@@ -357,27 +358,36 @@ static void rl_note(evd_dash *d, const char *ip, int ok, int64_t now)
     pthread_mutex_unlock(&d->lock);
 }
 
-/* Check name/password; sets *uid and *role.  Always runs one argon2
- * verification, so unknown users take as long as wrong passwords. */
-static int check_password(dctx *c, const char *name, const char *pw, int64_t *uid, char *role,
-                          size_t rcap)
-{
-    sqlite3_stmt *q = NULL;
+typedef struct pw_ctx {
+    int64_t uid;
     char hash[crypto_pwhash_STRBYTES];
-    int found = 0;
-    if (sqlite3_prepare_v2(c->db, "SELECT id, pw_hash, role FROM users WHERE username = ?", -1, &q,
-                           NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(q) == SQLITE_ROW) {
-        found = 1;
-        *uid = sqlite3_column_int64(q, 0);
-        snprintf(hash, sizeof hash, "%s", (const char *)sqlite3_column_text(q, 1));
-        snprintf(role, rcap, "%s", (const char *)sqlite3_column_text(q, 2));
-    }
-    sqlite3_finalize(q);
-    int ok = crypto_pwhash_str_verify(found ? hash : c->d->dummy_hash, pw, strlen(pw)) == 0;
-    if (found && !ok && c->d->guest_name[0] && !strcmp(name, c->d->guest_name)) {
+    char role[16];
+    int found;
+} pw_ctx;
+
+static int pw_row(void *u, const store_user_row *r)
+{
+    pw_ctx *x = u;
+    if (r->disabled || !r->pw_hash)
+        return 0; /* as if unknown */
+    x->found = 1;
+    x->uid = r->id;
+    snprintf(x->hash, sizeof x->hash, "%s", r->pw_hash);
+    snprintf(x->role, sizeof x->role, "%s", r->role ? r->role : "guest");
+    return 0;
+}
+
+/* Check name/password; fills *x.  Always runs one argon2 verification, so
+ * unknown users take as long as wrong passwords.  1 when they match, 0
+ * when not, or a negative code. */
+static int check_password(dctx *c, const char *name, const char *pw, pw_ctx *x)
+{
+    memset(x, 0, sizeof *x);
+    int rc = store_user_get(c->st, name, pw_row, x);
+    if (rc && rc != EVD_ENOENT)
+        return rc;
+    int ok = crypto_pwhash_str_verify(x->found ? x->hash : c->d->dummy_hash, pw, strlen(pw)) == 0;
+    if (x->found && !ok && c->d->guest_name[0] && !strcmp(name, c->d->guest_name)) {
         /* GUEST_PASSWORD may list several passwords. */
         for (int i = 0; i < c->d->nguest_pw; i++) {
             size_t a = strlen(pw), b = strlen(c->d->guest_pw[i]);
@@ -387,7 +397,7 @@ static int check_password(dctx *c, const char *name, const char *pw, int64_t *ui
             ok |= sodium_memcmp(ha, hb, 32) == 0;
         }
     }
-    return found && ok ? 1 : 0;
+    return x->found && ok ? 1 : 0;
 }
 
 /* "; Secure" when configured, or when a TLS-terminating proxy says the
@@ -402,18 +412,19 @@ static const char *secure_attr(const dctx *c)
 int route_login(dctx *c)
 {
     const char *ip = c->rq->remote_ip ? c->rq->remote_ip : "-";
-    char user[128], pw[256], err[200], role[16];
-    int64_t now = clock_real_us(), uid = 0;
+    char user[128], pw[256], err[200];
+    int64_t now = clock_real_us();
+    pw_ctx who;
 
     if (rl_blocked(c->d, ip, now))
         return dash_error(c, 429, "too many failed logins from %.46s; wait a few minutes", ip);
     if (auth_parse_login(c->rq->body, c->rq->body_len, dash_header(c, "Content-Type"), user,
                          sizeof user, pw, sizeof pw, err, sizeof err))
         return dash_error(c, 400, "%s", err);
-    int ok = check_password(c, user, pw, &uid, role, sizeof role);
+    int ok = check_password(c, user, pw, &who);
     sodium_memzero(pw, sizeof pw);
     if (ok < 0)
-        return dash_sql_error(c, "reading users");
+        return dash_store_error(c, ok, "reading users");
     rl_note(c->d, ip, ok, now);
     if (!ok)
         return dash_error(c, 401, "wrong username or password");
@@ -426,29 +437,21 @@ int route_login(dctx *c)
     sodium_bin2hex(csrf, sizeof csrf, cs, sizeof cs);
     crypto_generichash(th, sizeof th, tok, sizeof tok, NULL, 0);
     sodium_memzero(tok, sizeof tok);
-    sqlite3_stmt *q = NULL;
-    sqlite3_exec(c->db, "DELETE FROM sessions WHERE expires_us < strftime('%s','now') * 1000000",
-                 NULL, NULL, NULL);
-    if (sqlite3_prepare_v2(c->db,
-                           "INSERT INTO sessions(token_hash, user_id, csrf, created_us, "
-                           "expires_us) VALUES(?, ?, ?, ?, ?)",
-                           -1, &q, NULL) != SQLITE_OK)
-        return dash_sql_error(c, "creating the session");
-    sqlite3_bind_blob(q, 1, th, sizeof th, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(q, 2, uid);
-    sqlite3_bind_text(q, 3, csrf, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(q, 4, now);
-    sqlite3_bind_int64(q, 5, now + c->d->session_ttl_us);
-    int src = sqlite3_step(q);
-    sqlite3_finalize(q);
-    if (src != SQLITE_DONE)
-        return dash_sql_error(c, "creating the session");
+    unsigned char tag[16];
+    pw_tag(who.hash, tag);
+    sodium_memzero(who.hash, sizeof who.hash);
+    int rc = store_sessions_expire(c->st, now);
+    if (!rc)
+        rc = store_session_put(c->st, th, sizeof th, who.uid, csrf, tag, sizeof tag, now,
+                               now + c->d->session_ttl_us);
+    if (rc)
+        return dash_store_error(c, rc, "creating the session");
     snprintf(c->rs->set_cookie, sizeof c->rs->set_cookie,
              "evd_session=%s; Path=%s; HttpOnly; SameSite=Strict; Max-Age=%lld%s", tokhex,
              c->d->prefix, (long long)(c->d->session_ttl_us / 1000000), secure_attr(c));
     sodium_memzero(tokhex, sizeof tokhex);
     return dash_json(
-        c, 200, json_pack("{s:s,s:s,s:s}", "username", user, "role", role, "csrf_token", csrf));
+        c, 200, json_pack("{s:s,s:s,s:s}", "username", user, "role", who.role, "csrf_token", csrf));
 }
 
 int route_logout(dctx *c)
@@ -456,13 +459,7 @@ int route_logout(dctx *c)
     unsigned char tok[TOKEN_BYTES], th[32];
     if (!cookie_token(c, tok)) {
         crypto_generichash(th, sizeof th, tok, sizeof tok, NULL, 0);
-        sqlite3_stmt *q = NULL;
-        if (sqlite3_prepare_v2(c->db, "DELETE FROM sessions WHERE token_hash = ?", -1, &q, NULL) ==
-            SQLITE_OK) {
-            sqlite3_bind_blob(q, 1, th, sizeof th, SQLITE_TRANSIENT);
-            sqlite3_step(q);
-        }
-        sqlite3_finalize(q);
+        store_session_delete(c->st, th, sizeof th);
     }
     snprintf(c->rs->set_cookie, sizeof c->rs->set_cookie,
              "evd_session=; Path=%s; HttpOnly; SameSite=Strict; Max-Age=0%s", c->d->prefix,

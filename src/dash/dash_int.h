@@ -12,14 +12,14 @@
 
 #include "evodash.h"
 #include "dash/tz.h"
+#include "store/read.h"
 #include "store/store.h"
-
-struct sqlite3;
 
 #define DASH_POOL_MAX   8
 #define DASH_PARAMS_MAX 32
 #define DASH_RL_SLOTS   256
 #define DASH_TZ_CACHE   16
+#define DASH_INST_MAX   64 /* instances one view can be narrowed to */
 
 enum { ROLE_NONE = 0, ROLE_GUEST = 1, ROLE_ADMIN = 2, ROLE_TOKEN = 3 };
 
@@ -32,6 +32,7 @@ typedef struct rl_slot {
 
 struct evd_dash {
     char *db_url;
+    char db_shown[512]; /* db_url with its password masked */
     char prefix[72];
     char tz_default[64];
     char token_hash[32]; /* BLAKE2b of SECURITY_TOKEN */
@@ -42,6 +43,7 @@ struct evd_dash {
     int64_t session_ttl_us; /* SESSION_HOURS */
     int cookie_secure;      /* COOKIE_SECURE */
     int64_t raw_rows_max;   /* RAW_ROWS_MAX */
+    int retention_days;     /* RETENTION_DAYS, shown beside the store's size */
     char dummy_hash[128];   /* verified against for unknown users: equal timing */
 
     pthread_mutex_t lock; /* guards the pool, the rate limit and the tz cache */
@@ -64,8 +66,13 @@ typedef struct dctx {
     const evd_dash_request *rq;
     evd_dash_response *rs;
     store *st;
-    struct sqlite3 *db;
     const char *sub; /* path after the prefix: "/api/overview" */
+    /* ?service= and ?instance=: what the view is narrowed to (dash_filter) */
+    store_filter filter;
+    int64_t inst_ids[DASH_INST_MAX];
+    int64_t *svc_eps; /* the filtered service's endpoint ids, sorted; owned */
+    size_t nsvc_eps;
+    int svc_eps_loaded;
     int role;
     int64_t user_id;
     char username[128];
@@ -77,10 +84,12 @@ typedef struct dctx {
 } dctx;
 
 /* A time range from the query: [from_us, to_us) in UTC, and the zone that
- * views bucket by. */
+ * views bucket by.  open_to: `to` was not given (the range ends now);
+ * open_from: nor was `from` (the default span back from `to`). */
 typedef struct drange {
     int64_t from_us, to_us;
     const tz_zone *tz;
+    int open_from, open_to;
 } drange;
 
 typedef struct dpage {
@@ -113,8 +122,12 @@ int dash_page(dctx *c, dpage *p);
 json_t *dash_paged(json_t *items, const dpage *p);
 /* Reply 404 unless endpoint c->id exists; returns -1 after replying. */
 int dash_endpoint_exists(dctx *c, char *name, size_t cap);
-/* A SQL failure: reply 500 with the message.  Returns 0. */
-int dash_sql_error(dctx *c, const char *what);
+/* A store failure rc: reply with its message, 404 for EVD_ENOENT, 503 when
+ * the store is unreachable (EVD_EBUSY), else 500.  Returns 0. */
+int dash_store_error(dctx *c, int rc, const char *what);
+/* Parse ?service= (a name or id) and ?instance= (ids, comma-separated)
+ * into c->filter.  Replies 400/404 and returns -1 on bad input. */
+int dash_filter(dctx *c);
 /* A request header (case-insensitive), or NULL. */
 const char *dash_header(const dctx *c, const char *name);
 /* Decode form-urlencoded src[0..n) into dst (n + 1 bytes).  Returns -1 on a
@@ -151,6 +164,21 @@ int api_instances(dctx *c);
 int api_counters(dctx *c);
 int api_matrix(dctx *c);
 int api_evolution(dctx *c);
+int api_services(dctx *c);
+
+/* Every version, in the order first seen (api_aggregate.c).  vers_load
+ * replies and returns -1 on failure. */
+typedef struct dver {
+    int64_t id, first_us, last_us;
+    char *name;
+} dver;
+typedef struct verlist {
+    dver *v;
+    size_t n, cap;
+} verlist;
+int vers_load(dctx *c, verlist *l);
+void vers_free(verlist *l);
+const char *vers_name(const verlist *l, int64_t id); /* "" when unknown */
 
 /* ---- api_endpoint.c ---- */
 int api_ep_versions(dctx *c);
@@ -185,21 +213,36 @@ typedef struct agg_result {
     size_t *slot;
     size_t nslot;
 } agg_result;
+/* What to aggregate: the rollups of hours [h0, h1), of endpoint only_ep
+ * when >= 0, of the sorted endpoint ids eps[0..neps) when eps is set (a
+ * service's), of f's instances when f names some; grouped by `group`. */
+typedef struct agg_ask {
+    const store_filter *f;
+    const int64_t *eps;
+    size_t neps;
+    int64_t h0, h1, only_ep;
+    int group, want_sketch;
+} agg_ask;
 struct aggcache *aggcache_new(void);
 void aggcache_free(struct aggcache *ac);
-/* Build (or refresh) the cache now.  Returns 0 or EVD_EIO. */
-int aggcache_warm(struct aggcache *ac, struct sqlite3 *db);
-/* Aggregate the rollups of hours [h0, h1) (only endpoint only_ep when >= 0)
- * by group.  On failure replies 500 and returns -1.  Free with agg_free(). */
+/* Build (or refresh) the cache now.  Returns 0 or a negative code (the
+ * message on st). */
+int aggcache_warm(struct aggcache *ac, store *st);
+/* Aggregate as q asks.  0 or a negative code (message on st); free the
+ * result with agg_free(). */
+int aggcache_query(struct aggcache *ac, store *st, const agg_ask *q, agg_result *out);
+/* Call cb with the request count of every (endpoint, UTC hour) of q's
+ * range that has one.  0 or a negative code. */
+int aggcache_hourly(struct aggcache *ac, store *st, const agg_ask *q,
+                    void (*cb)(void *u, int64_t ep, int64_t hour, int64_t count), void *u);
+agg_acc *agg_find(const agg_result *r, int64_t k1, int64_t k2);
+void agg_free(agg_result *r);
+/* The routes' use of the cache (api_aggregate.c): c's filter and service
+ * applied, and on failure a reply and -1. */
 int agg_query(dctx *c, int64_t h0, int64_t h1, int group, int64_t only_ep, int want_sketch,
               agg_result *out);
-agg_acc *agg_find(const agg_result *r, int64_t k1, int64_t k2);
-/* Call cb with the request count of every (endpoint, UTC hour) in
- * [h0, h1) that has one (only endpoint only_ep when >= 0).  On failure
- * replies 500 and returns -1. */
 int agg_hourly(dctx *c, int64_t h0, int64_t h1, int64_t only_ep,
                void (*cb)(void *u, int64_t ep, int64_t hour, int64_t count), void *u);
-void agg_free(agg_result *r);
 
 /* ---- stats.c ---- box-plot statistics */
 typedef struct boxstat {
@@ -226,30 +269,35 @@ typedef struct rawscan_code {
     int status;
     int64_t count;
 } rawscan_code;
-/* The summary of (endpoint, from, to).  Immutable once ready. */
+/* The summary of (endpoint, from, to, instances).  Immutable once ready. */
 typedef struct rawscan {
     int64_t endpoint_id, from_us, to_us, rows;
-    int64_t partial_from_us; /* 0: every row of the range; else only the
-                              * newest, from this time on (see rawscan.c) */
-    rawscan_box *box[2];     /* [0] per group, [1] per IP; sorted by key */
+    int64_t partial_from_us;     /* 0: every row of the range; else only the
+                                  * newest, from this time on (see rawscan.c) */
+    int64_t inst[DASH_INST_MAX]; /* the instances it covers (none: all) */
+    size_t ninst;
+    rawscan_box *box[2]; /* [0] per group, [1] per IP; sorted by key */
     size_t nbox[2];
     rawscan_pair *pair[2]; /* per (group, version), (IP, version); sorted */
     size_t npair[2];
     rawscan_code *codes; /* sorted by status */
     size_t ncodes;
     /* the cache's bookkeeping, under its mutex */
-    int refs, ready, detached, err_status;
+    int refs, ready, detached, err_code;
     int64_t built_us; /* monotonic */
     char err[160];
     struct rawscan *next;
 } rawscan;
 struct rawscan_cache *rawscan_cache_new(void);
 void rawscan_cache_free(struct rawscan_cache *rc);
-/* The summary of endpoint c->id's rows in r (its newest RAW_ROWS_MAX when
- * it holds more), scanned once and shared by concurrent and recent callers.  On failure replies and
- * returns NULL. The caller holds a reference until rawscan_release(). */
-const rawscan *rawscan_get(dctx *c, const drange *r);
-void rawscan_release(dctx *c, const rawscan *s);
+/* The summary of endpoint ep's rows in r (its newest max_rows when it
+ * holds more) of f's instances, scanned once and shared by concurrent and
+ * recent callers.  NULL on failure, with the code in *rc and the message
+ * in err.  The caller holds a reference until rawscan_release(). */
+const rawscan *rawscan_get(struct rawscan_cache *cache, store *st, const store_filter *f,
+                           int64_t ep, const drange *r, int64_t max_rows, int *rc, char *err,
+                           size_t errcap);
+void rawscan_release(struct rawscan_cache *cache, const rawscan *s);
 /* Mark doc (a route's reply) with how much of the range s covers:
  * "partial": null, or {"from": time, "rows": n} when only the newest rows
  * were read. */

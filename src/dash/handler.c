@@ -17,13 +17,13 @@
 #include <time.h>
 
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "evodash.h"
 #include "core/clock.h"
 #include "assets/assets.h"
 #include "core/config.h"
 #include "dash/dash_int.h"
+#include "store/read.h"
 
 #define PARAM_MAX_BYTES 8192
 
@@ -39,6 +39,7 @@ struct route {
 
 static int route_index(dctx *c);
 static int route_static(dctx *c);
+static int parse_i64(const char *s, int64_t *out);
 
 static const struct route routes[] = {
     {.method = "POST", .path = "/login", .fn = route_login, .access = ACC_PUBLIC},
@@ -58,6 +59,7 @@ static const struct route routes[] = {
     {.method = "GET", .path = "/api/performance", .fn = api_performance, .access = ACC_READ},
     {.method = "GET", .path = "/api/versions", .fn = api_versions, .access = ACC_READ},
     {.method = "GET", .path = "/api/instances", .fn = api_instances, .access = ACC_READ},
+    {.method = "GET", .path = "/api/services", .fn = api_services, .access = ACC_READ},
     {.method = "GET", .path = "/api/counters", .fn = api_counters, .access = ACC_READ},
     {.method = "GET", .path = "/api/matrix", .fn = api_matrix, .access = ACC_READ},
     {.method = "GET", .path = "/api/evolution", .fn = api_evolution, .access = ACC_READ},
@@ -143,6 +145,7 @@ int evd_dash_open(const evd_config *cfg, const char *db_url, evd_dash **out)
     d->session_ttl_us = (int64_t)config_int(cfg, "SESSION_HOURS") * 3600 * 1000000;
     d->cookie_secure = config_bool(cfg, "COOKIE_SECURE");
     d->raw_rows_max = config_int(cfg, "RAW_ROWS_MAX");
+    d->retention_days = (int)config_int(cfg, "RETENTION_DAYS");
     if (!(d->aggcache = aggcache_new()) || !(d->rawscan = rawscan_cache_new())) {
         rc = EVD_ENOMEM;
         goto done;
@@ -151,6 +154,7 @@ int evd_dash_open(const evd_config *cfg, const char *db_url, evd_dash **out)
         rc = EVD_ENOMEM;
         goto done;
     }
+    store_url_redact(d->db_url, d->db_shown, sizeof d->db_shown);
     /* A read-only open first, so that a missing file is an error rather
      * than a fresh empty store. */
     rc = store_open(d->db_url, STORE_RDONLY, &st);
@@ -196,7 +200,10 @@ void evd_dash_close(evd_dash *d)
     for (int i = 0; i < d->nguest_pw; i++)
         free(d->guest_pw[i]);
     free(d->guest_pw);
-    free(d->db_url);
+    if (d->db_url) {
+        sodium_memzero(d->db_url, strlen(d->db_url)); /* may hold a password */
+        free(d->db_url);
+    }
     pthread_mutex_destroy(&d->lock);
     sodium_memzero(d->token_hash, sizeof d->token_hash);
     free(d);
@@ -210,6 +217,11 @@ const char *evd_dash_errmsg(const evd_dash *d)
 const char *evd_dash_prefix(const evd_dash *d)
 {
     return d->prefix;
+}
+
+const char *evd_dash_store(const evd_dash *d)
+{
+    return d->db_shown;
 }
 
 static store *pool_get(evd_dash *d)
@@ -235,7 +247,7 @@ int evd_dash_warm(evd_dash *d)
     store *st = pool_get(d);
     if (!st)
         return EVD_EIO;
-    int rc = aggcache_warm(d->aggcache, store_db(st));
+    int rc = aggcache_warm(d->aggcache, st);
     pool_put(d, st);
     return rc;
 }
@@ -319,9 +331,57 @@ int dash_error(dctx *c, int status, const char *fmt, ...)
     return 0;
 }
 
-int dash_sql_error(dctx *c, const char *what)
+int dash_store_error(dctx *c, int rc, const char *what)
 {
-    return dash_error(c, 500, "%s: %s", what, sqlite3_errmsg(c->db));
+    int status = rc == EVD_ENOENT ? 404 : rc == EVD_EBUSY ? 503 : rc == EVD_EINVAL ? 400 : 500;
+    return dash_error(c, status, "%s: %s", what,
+                      rc == EVD_ENOMEM ? "out of memory" : store_errmsg(c->st));
+}
+
+/* ?service=NAME|ID and ?instance=ID[,ID...] */
+int dash_filter(dctx *c)
+{
+    const char *svc = dash_param(c, "service"), *inst = dash_param(c, "instance");
+    c->filter = (store_filter){0, c->inst_ids, 0};
+    if (svc && *svc) {
+        int64_t id;
+        int rc = parse_i64(svc, &id);
+        if (rc || id <= 0) {
+            rc = store_service_find(c->st, svc, &id);
+            if (rc == EVD_ENOENT)
+                return dash_error(c, 404, "service: no service named '%.60s'", svc), -1;
+            if (rc)
+                return dash_store_error(c, rc, "service"), -1;
+        }
+        c->filter.service_id = id;
+    }
+    for (const char *p = inst; p && *p;) {
+        int64_t id;
+        char tmp[24];
+        size_t n = strcspn(p, ",");
+        if (!n || n >= sizeof tmp)
+            return dash_error(c, 400, "instance: expected instance ids separated by commas"), -1;
+        memcpy(tmp, p, n);
+        tmp[n] = 0;
+        if (parse_i64(tmp, &id) || id <= 0)
+            return dash_error(c, 400, "instance: '%.24s' is not an instance id", tmp), -1;
+        if (c->filter.ninstances == DASH_INST_MAX)
+            return dash_error(c, 400, "instance: at most %d", DASH_INST_MAX), -1;
+        /* kept sorted and unique: the raw-row cache compares the lists */
+        size_t k = c->filter.ninstances;
+        while (k && c->inst_ids[k - 1] > id)
+            k--;
+        if (!(k && c->inst_ids[k - 1] == id)) {
+            memmove(c->inst_ids + k + 1, c->inst_ids + k,
+                    (c->filter.ninstances - k) * sizeof *c->inst_ids);
+            c->inst_ids[k] = id;
+            c->filter.ninstances++;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
 }
 
 /* ---- query parameters ---------------------------------------------------- */
@@ -544,6 +604,8 @@ int dash_range(dctx *c, int64_t def_span_s, drange *r)
     if (!(r->tz = dash_tz(c)))
         return -1;
     const char *from = dash_param(c, "from"), *to = dash_param(c, "to");
+    r->open_to = !to;
+    r->open_from = !from;
     if (to) {
         if (parse_time(to, r->tz, &r->to_us))
             return dash_error(c, 400,
@@ -592,22 +654,27 @@ json_t *dash_paged(json_t *items, const dpage *p)
                      (json_int_t)p->per_page, "total", (json_int_t)total);
 }
 
+typedef struct name_out {
+    char *name;
+    size_t cap;
+    int64_t service_id;
+} name_out;
+
+static int ep_name(void *u, const store_endpoint_row *r)
+{
+    name_out *o = u;
+    if (o->name)
+        snprintf(o->name, o->cap, "%s", r->name);
+    o->service_id = r->service_id;
+    return 0;
+}
+
 int dash_endpoint_exists(dctx *c, char *name, size_t cap)
 {
-    sqlite3_stmt *q = NULL;
-    int found = 0;
-    if (sqlite3_prepare_v2(c->db, "SELECT name FROM endpoints WHERE id = ?", -1, &q, NULL) !=
-        SQLITE_OK)
-        return dash_sql_error(c, "looking up the endpoint"), -1;
-    sqlite3_bind_int64(q, 1, c->id);
-    if (sqlite3_step(q) == SQLITE_ROW) {
-        found = 1;
-        if (name)
-            snprintf(name, cap, "%s", (const char *)sqlite3_column_text(q, 0));
-    }
-    sqlite3_finalize(q);
-    if (!found)
-        return dash_error(c, 404, "no endpoint with id %lld", (long long)c->id), -1;
+    name_out o = {name, cap, 0};
+    int rc = store_endpoint_get(c->st, c->id, ep_name, &o);
+    if (rc)
+        return dash_store_error(c, rc, "looking up the endpoint"), -1;
     return 0;
 }
 
@@ -775,6 +842,8 @@ static int dispatch(dctx *c)
                           "test-result upload");
     if (rt->csrf && c->role != ROLE_TOKEN && !auth_csrf_ok(c))
         return dash_error(c, 403, "missing or wrong CSRF token (send it as X-CSRF-Token)");
+    if (dash_filter(c))
+        return 0;
     return rt->fn(c);
 }
 
@@ -799,13 +868,13 @@ int evd_dash_handle(evd_dash *d, const evd_dash_request *rq, evd_dash_response *
         dash_error(&c, 503, "the store cannot be opened");
         goto done;
     }
-    c.db = store_db(c.st);
     dispatch(&c);
 done:
-    if (c.st && !sqlite3_get_autocommit(c.db))
-        sqlite3_exec(c.db, "ROLLBACK", NULL, NULL, NULL);
+    if (c.st)
+        store_rollback(c.st); /* a route that failed inside a transaction */
     pool_put(d, c.st);
     free(c.parambuf);
+    free(c.svc_eps);
     sodium_memzero(c.csrf, sizeof c.csrf);
     return rs->body || rs->stream_ ? 0 : EVD_ENOMEM;
 }

@@ -19,11 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "evodash.h"
 #include "core/clock.h"
 #include "dash/dash_int.h"
+#include "store/read.h"
 
 #define RAWSCAN_TTL_US  (30LL * 1000000)
 #define RAWSCAN_KEEP    8
@@ -253,98 +252,78 @@ static void scanstate_free(scanstate *w)
     free(w);
 }
 
-/* Where a scan of [from, to) must start to read at most max rows: the
- * time of the max-th newest row, or from itself when the range
- * holds fewer.  The rows are clustered by (endpoint, time), so this walks
- * the index backwards and reads no row twice. */
-static int scan_start(sqlite3 *db, const rawscan *s, int64_t max, int64_t *start)
+typedef struct scan_ctx {
+    scanstate *w;
+    size_t rows, max;
+    int cut;
+} scan_ctx;
+
+static int scan_row(void *u, const store_raw_row *r)
 {
-    sqlite3_stmt *q = NULL;
-    *start = s->from_us;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT ts_us FROM requests WHERE endpoint_id = ?1 AND ts_us >= ?2 AND "
-                           "ts_us < ?3 ORDER BY ts_us DESC LIMIT 1 OFFSET ?4",
-                           -1, &q, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_int64(q, 1, s->endpoint_id);
-    sqlite3_bind_int64(q, 2, s->from_us);
-    sqlite3_bind_int64(q, 3, s->to_us);
-    sqlite3_bind_int64(q, 4, max - 1);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-        *start = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+    scan_ctx *c = u;
+    /* rows sharing the cut's time all count; a range of one instant
+     * holding millions must not grow without bound */
+    if (++c->rows > c->max + 65536) {
+        c->cut = 1;
+        return 1;
+    }
+    const char *keys[2] = {r->group, r->ip};
+    for (int k = 0; k < 2; k++) {
+        uint64_t th = text_hash(keys[k]);
+        kslot *e = ktable_get(&c->w->by[k], keys[k], th, 0);
+        kslot *p = ktable_get(&c->w->pair[k], keys[k], th, r->version_id);
+        if (!e || !p || kslot_push(e, r->duration_us))
+            return EVD_ENOMEM;
+        p->n++;
+        p->sum += (double)r->duration_us;
+    }
+    code_add(&c->w->cc, r->status);
+    return 0;
 }
 
 /* Read the rows into s: all of the range, or its newest max (about: rows
  * sharing the cut's time all count; s->partial_from_us says where they
- * start).  On failure fills s->err_status and s->err. */
-static void scan(sqlite3 *db, rawscan *s, int64_t max)
+ * start).  On failure fills s->err_code and s->err.  The rows are
+ * clustered by (endpoint, time), so finding the cut walks the index
+ * backwards and reads no row twice. */
+static void scan(store *st, rawscan *s, int64_t max)
 {
-    sqlite3_stmt *q = NULL;
-    scanstate *w = calloc(1, sizeof *w);
-    size_t rows = 0;
-    int step = SQLITE_DONE;
+    scan_ctx c = {.w = calloc(1, sizeof(scanstate)), .max = (size_t)max};
+    store_filter f = {.instances = s->inst, .ninstances = s->ninst};
     int64_t start;
-    if (!w)
-        goto nomem;
-    if (scan_start(db, s, max, &start))
-        goto sqlfail;
+    int rc;
+    if (!c.w) {
+        rc = EVD_ENOMEM;
+        goto fail;
+    }
+    if ((rc = store_raw_scan_start(st, s->endpoint_id, s->from_us, s->to_us, max, &start)))
+        goto fail;
     if (start > s->from_us)
         s->partial_from_us = start;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT coalesce(group_name, ''), coalesce(ip, ''), version_id, "
-                           "duration_us, status FROM requests WHERE endpoint_id = ?1 AND ts_us "
-                           ">= ?2 AND ts_us < ?3",
-                           -1, &q, NULL) != SQLITE_OK)
-        goto sqlfail;
-    sqlite3_bind_int64(q, 1, s->endpoint_id);
-    sqlite3_bind_int64(q, 2, start);
-    sqlite3_bind_int64(q, 3, s->to_us);
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        /* rows sharing the cut's time all count; a range of one instant
-         * holding millions must not grow without bound */
-        if (++rows > (size_t)max + 65536) {
-            s->partial_from_us = start > s->from_us ? start : s->from_us + 1;
-            break;
-        }
-        int64_t ver = sqlite3_column_int64(q, 2), d = sqlite3_column_int64(q, 3);
-        for (int k = 0; k < 2; k++) {
-            const char *key = (const char *)sqlite3_column_text(q, k);
-            if (!key)
-                key = "";
-            uint64_t th = text_hash(key);
-            kslot *e = ktable_get(&w->by[k], key, th, 0);
-            kslot *p = ktable_get(&w->pair[k], key, th, ver);
-            if (!e || !p || kslot_push(e, d))
-                goto nomem;
-            p->n++;
-            p->sum += (double)d;
-        }
-        code_add(&w->cc, sqlite3_column_int(q, 4));
+    rc = store_raw_scan(st, &f, s->endpoint_id, start, s->to_us, scan_row, &c);
+    if (rc == 1 && c.cut) {
+        s->partial_from_us = start > s->from_us ? start : s->from_us + 1;
+        c.rows--;
+        rc = 0;
     }
-    if (step != SQLITE_DONE)
-        goto sqlfail;
+    if (rc)
+        goto fail;
+    rc = EVD_ENOMEM;
     for (int k = 0; k < 2; k++)
-        if (take_boxes(&w->by[k], &s->box[k], &s->nbox[k]) ||
-            take_pairs(&w->pair[k], &s->pair[k], &s->npair[k]))
-            goto nomem;
-    if (take_codes(&w->cc, s))
-        goto nomem;
-    s->rows = (int64_t)rows;
-    goto out;
-sqlfail:
-    s->err_status = 500;
-    snprintf(s->err, sizeof s->err, "raw requests: %s", sqlite3_errmsg(db));
-    goto out;
-nomem:
-    s->err_status = 500;
-    snprintf(s->err, sizeof s->err, "out of memory");
-out:
-    sqlite3_finalize(q);
-    if (w)
-        scanstate_free(w);
+        if (take_boxes(&c.w->by[k], &s->box[k], &s->nbox[k]) ||
+            take_pairs(&c.w->pair[k], &s->pair[k], &s->npair[k]))
+            goto fail;
+    if (take_codes(&c.w->cc, s))
+        goto fail;
+    s->rows = (int64_t)c.rows;
+    scanstate_free(c.w);
+    return;
+fail:
+    s->err_code = rc;
+    snprintf(s->err, sizeof s->err, "raw requests: %s",
+             rc == EVD_ENOMEM ? "out of memory" : store_errmsg(st));
+    if (c.w)
+        scanstate_free(c.w);
 }
 
 /* ---- the cache ------------------------------------------------------------------ */
@@ -386,29 +365,47 @@ static void detach(struct rawscan_cache *rc, rawscan *s)
         summary_free(s);
 }
 
-const rawscan *rawscan_get(dctx *c, const drange *given)
+static int same_instances(const rawscan *s, const store_filter *f)
 {
-    struct rawscan_cache *rc = c->d->rawscan;
+    size_t n = f ? f->ninstances : 0;
+    if (n != s->ninst)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s->inst[i] != f->instances[i])
+            return 0;
+    return 1;
+}
+
+const rawscan *rawscan_get(struct rawscan_cache *rc, store *st, const store_filter *f, int64_t ep,
+                           const drange *given, int64_t max_rows, int *err_rc, char *err,
+                           size_t errcap)
+{
     int64_t t = clock_mono_ns() / 1000;
     /* A range left open at "now" differs by microseconds between the
      * requests of one page: end it at the next whole RAWSCAN_OPEN_US
      * instead, so that they share one scan.  No request is recorded in the
      * future, so the rows are the same. */
     drange kr = *given, *r = &kr;
-    if (!dash_param(c, "to")) {
+    if (given->open_to) {
         int64_t up = (given->to_us / RAWSCAN_OPEN_US + 1) * RAWSCAN_OPEN_US;
-        if (!dash_param(c, "from"))
+        if (given->open_from)
             kr.from_us += up - given->to_us;
         kr.to_us = up;
+    }
+    if (f && f->ninstances > DASH_INST_MAX) {
+        *err_rc = EVD_EINVAL;
+        snprintf(err, errcap, "instance: at most %d", DASH_INST_MAX);
+        return NULL;
     }
     rawscan *s;
     pthread_mutex_lock(&rc->mu);
     for (;;) {
         for (s = rc->list; s; s = s->next)
-            if (s->endpoint_id == c->id && s->from_us == r->from_us && s->to_us == r->to_us)
+            if (s->endpoint_id == ep && s->from_us == r->from_us && s->to_us == r->to_us &&
+                same_instances(s, f))
                 break;
         /* A failure serves only the requests that waited for it. */
-        if (s && s->ready && (s->err_status ? t > s->built_us : t - s->built_us > RAWSCAN_TTL_US)) {
+        if (s && s->ready && (s->err_code ? t > s->built_us : t - s->built_us > RAWSCAN_TTL_US)) {
             detach(rc, s);
             s = NULL;
         }
@@ -422,12 +419,16 @@ const rawscan *rawscan_get(dctx *c, const drange *given)
     } else {
         if (!(s = calloc(1, sizeof *s))) {
             pthread_mutex_unlock(&rc->mu);
-            dash_error(c, 500, "out of memory");
+            *err_rc = EVD_ENOMEM;
+            snprintf(err, errcap, "out of memory");
             return NULL;
         }
-        s->endpoint_id = c->id;
+        s->endpoint_id = ep;
         s->from_us = r->from_us;
         s->to_us = r->to_us;
+        s->ninst = f ? f->ninstances : 0;
+        if (s->ninst)
+            memcpy(s->inst, f->instances, s->ninst * sizeof *s->inst);
         s->refs = 1;
         s->next = rc->list;
         rc->list = s;
@@ -437,7 +438,7 @@ const rawscan *rawscan_get(dctx *c, const drange *given)
             pthread_cond_wait(&rc->done, &rc->mu);
         rc->running++;
         pthread_mutex_unlock(&rc->mu);
-        scan(c->db, s, c->d->raw_rows_max);
+        scan(st, s, max_rows);
         pthread_mutex_lock(&rc->mu);
         rc->running--;
         s->ready = 1;
@@ -451,17 +452,17 @@ const rawscan *rawscan_get(dctx *c, const drange *given)
         pthread_cond_broadcast(&rc->done);
         pthread_mutex_unlock(&rc->mu);
     }
-    if (s->err_status) {
-        dash_error(c, s->err_status, "%s", s->err);
-        rawscan_release(c, s);
+    if (s->err_code) {
+        *err_rc = s->err_code;
+        snprintf(err, errcap, "%s", s->err);
+        rawscan_release(rc, s);
         return NULL;
     }
     return s;
 }
 
-void rawscan_release(dctx *c, const rawscan *cs)
+void rawscan_release(struct rawscan_cache *rc, const rawscan *cs)
 {
-    struct rawscan_cache *rc = c->d->rawscan;
     rawscan *s = (rawscan *)cs;
     if (!s)
         return;

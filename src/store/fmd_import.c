@@ -22,6 +22,7 @@
 #include "evodash.h"
 #include "core/secret.h"
 #include "store/fmd_import.h"
+#include "store/read.h"
 #include "store/store.h"
 
 typedef struct idmap {
@@ -35,7 +36,7 @@ typedef struct job {
     char prefix[64];
     int has_outliers, has_stack;
     idmap eps;
-    int64_t instance;
+    int64_t instance, service;
     fmd_counts c;
     char err[512];
 } job;
@@ -203,7 +204,7 @@ static int import_endpoints(job *j)
             break;
         }
         level = level < 0 ? 0 : level > 3 ? 3 : level;
-        if (store_endpoint_upsert(j->st, name, NULL, NULL, level, &id, &stored_level) ||
+        if (store_endpoint_upsert(j->st, j->service, name, NULL, NULL, level, &id, &stored_level) ||
             map_put(&j->eps, sqlite3_column_int64(q, 0), id)) {
             rc = fail(j, "storing endpoint %s: %s", name, store_errmsg(j->st));
             break;
@@ -368,19 +369,10 @@ static int flush_run(job *j, run *u)
 
 static int touch_version(job *j, const char *name, int64_t ts, int64_t *id)
 {
-    if (store_version_touch(j->st, name, ts, id))
-        return fail(j, "storing version %s: %s", name, store_errmsg(j->st));
-    sqlite3_stmt *q = NULL;
     /* the upsert keeps first_seen of an existing row; imported history may be older */
-    if (sqlite3_prepare_v2(store_db(j->st),
-                           "UPDATE versions SET first_seen_us = min(first_seen_us, ?) WHERE id = ?",
-                           -1, &q, NULL) != SQLITE_OK)
-        return fail(j, "storing version %s: %s", name, sqlite3_errmsg(store_db(j->st)));
-    sqlite3_bind_int64(q, 1, ts);
-    sqlite3_bind_int64(q, 2, *id);
-    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(q);
-    return rc ? fail(j, "storing version %s", name) : 0;
+    if (store_version_touch(j->st, name, ts, id) || store_version_first_seen(j->st, *id, ts))
+        return fail(j, "storing version %s: %s", name, store_errmsg(j->st));
+    return 0;
 }
 
 static int import_requests(job *j)
@@ -493,7 +485,30 @@ static int import_requests(job *j)
     return rc;
 }
 
-static int run_import(job *j, const char *src, const char *into)
+/* The service to import into: the one named, else the store's only one,
+ * else one named after the source file. */
+static int pick_service(job *j, const char *src, const char *service, int64_t now_us)
+{
+    char name[128];
+    if (!service || !*service) {
+        int64_t only = 0, n = 0;
+        if (store_services_count(j->st, &n, &only))
+            return fail(j, "%s", store_errmsg(j->st));
+        if (n == 1) {
+            j->service = only;
+            return 0;
+        }
+        const char *base = strrchr(src, '/');
+        base = base ? base + 1 : src;
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(base, "."), base);
+        service = *name ? name : "flask";
+    }
+    if (store_service_register(j->st, service, now_us, &j->service))
+        return fail(j, "%s", store_errmsg(j->st));
+    return 0;
+}
+
+static int run_import(job *j, const char *src, const char *into, const char *service)
 {
     int rc;
     if (access(src, R_OK))
@@ -511,8 +526,12 @@ static int run_import(job *j, const char *src, const char *into)
     snprintf(name, sizeof name, "import-fmd:%s", src);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    if (store_instance_register(j->st, name, host, (int)getpid(),
-                                (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000, &j->instance)) {
+    int64_t now_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+    store_instance in = {.name = name, .host = host, .pid = (int)getpid()};
+    if ((rc = pick_service(j, src, service, now_us))) {
+        /* message set */
+    } else if ((in.service_id = j->service,
+                store_instance_register(j->st, &in, now_us, &j->instance))) {
         rc = fail(j, "%s", store_errmsg(j->st));
     } else if (!(rc = import_endpoints(j))) {
         rc = import_requests(j);
@@ -526,14 +545,15 @@ static int run_import(job *j, const char *src, const char *into)
     return 0;
 }
 
-int fmd_import(const char *src, const char *into, fmd_counts *out, char *err, size_t errcap)
+int fmd_import(const char *src, const char *into, const char *service, fmd_counts *out, char *err,
+               size_t errcap)
 {
     job *j = calloc(1, sizeof *j);
     if (!j) {
         snprintf(err, errcap, "out of memory");
         return EVD_ENOMEM;
     }
-    int rc = run_import(j, src, into ? into : "sqlite:///evodash.db");
+    int rc = run_import(j, src, into ? into : "sqlite:///evodash.db", service);
     store_close(j->st);
     sqlite3_close(j->src);
     if (rc)

@@ -1,154 +1,323 @@
-/* schema.c — the store's schema as a list of migrations.
+/* schema.c — the store's schema as one list of migrations, rendered for
+ * each backend's dialect.
  *
  * schema_version holds one row: the number of migrations applied.  Opening
  * an older store applies the missing ones, each in its own transaction;
  * a store newer than STORE_SCHEMA_VERSION is refused rather than guessed at.
- * Migrations are append-only: never edit one that has shipped. */
-#include <sqlite3.h>
+ * Migrations are append-only: never change what one does once it shipped.
+ *
+ * A migration is a list of statements written once, with tokens where
+ * the dialects differ:
+ *
+ *   {ID}       a row id: INTEGER PRIMARY KEY | BIGINT identity primary key
+ *   {INT}      INTEGER | BIGINT (SQLite integers are 64-bit already)
+ *   {BLOB}     BLOB | BYTEA
+ *   {NOROWID}  " WITHOUT ROWID" | nothing (PostgreSQL has no clustered tables)
+ *   {REF:t}    " REFERENCES t(id)" | nothing: SQLite does not enforce them
+ *              (foreign_keys=OFF) and PostgreSQL would, at a cost on every
+ *              insert and an order the writer does not keep
+ *
+ * and a statement may be marked for one dialect only. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "evodash.h"
+#include "store/sq.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
-static const char *const migrations[STORE_SCHEMA_VERSION] = {
+enum { BOTH = 0, LITE_ONLY = 1, PG_ONLY = 2 };
+
+typedef struct mstep {
+    int only;
+    const char *sql;
+} mstep;
+
+#define STEPS_MAX 24
+
+static const mstep migrations[STORE_SCHEMA_VERSION][STEPS_MAX] = {
     /* 1: the request log and its dimensions */
-    "CREATE TABLE versions("
-    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
-    "  first_seen_us INTEGER NOT NULL, last_seen_us INTEGER NOT NULL);"
-    "CREATE TABLE instances("
-    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,"
-    "  started_us INTEGER NOT NULL, last_seen_us INTEGER NOT NULL,"
-    "  recorded INTEGER NOT NULL DEFAULT 0, dropped INTEGER NOT NULL DEFAULT 0,"
-    "  written INTEGER NOT NULL DEFAULT 0, write_errors INTEGER NOT NULL DEFAULT 0,"
-    "  truncated INTEGER NOT NULL DEFAULT 0, outliers INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE endpoints("
-    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, rule TEXT, methods TEXT,"
-    "  level INTEGER NOT NULL DEFAULT 1 CHECK(level BETWEEN 0 AND 3),"
-    "  last_access_us INTEGER, dropped INTEGER NOT NULL DEFAULT 0,"
-    "  created_us INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE requests("
-    "  id INTEGER PRIMARY KEY, endpoint_id INTEGER NOT NULL REFERENCES endpoints(id),"
-    "  ts_us INTEGER NOT NULL, duration_us INTEGER NOT NULL, status INTEGER NOT NULL,"
-    "  version_id INTEGER NOT NULL REFERENCES versions(id), group_name TEXT, ip TEXT,"
-    "  instance_id INTEGER NOT NULL REFERENCES instances(id));"
-    "CREATE INDEX requests_endpoint_ts ON requests(endpoint_id, ts_us);"
-    "CREATE INDEX requests_ts ON requests(ts_us);"
-    "CREATE TABLE outliers("
-    "  id INTEGER PRIMARY KEY, request_id INTEGER NOT NULL REFERENCES requests(id),"
-    "  endpoint_id INTEGER NOT NULL, ts_us INTEGER NOT NULL, duration_us INTEGER NOT NULL,"
-    "  stack TEXT, cpu TEXT, memory TEXT, details TEXT);"
-    "CREATE INDEX outliers_endpoint_ts ON outliers(endpoint_id, ts_us);",
-
+    {
+        {BOTH, "CREATE TABLE versions("
+               "  id {ID}, name TEXT NOT NULL UNIQUE,"
+               "  first_seen_us {INT} NOT NULL, last_seen_us {INT} NOT NULL)"},
+        {BOTH, "CREATE TABLE instances("
+               "  id {ID}, name TEXT NOT NULL, host TEXT NOT NULL, pid {INT} NOT NULL,"
+               "  started_us {INT} NOT NULL, last_seen_us {INT} NOT NULL,"
+               "  recorded {INT} NOT NULL DEFAULT 0, dropped {INT} NOT NULL DEFAULT 0,"
+               "  written {INT} NOT NULL DEFAULT 0, write_errors {INT} NOT NULL DEFAULT 0,"
+               "  truncated {INT} NOT NULL DEFAULT 0, outliers {INT} NOT NULL DEFAULT 0)"},
+        {BOTH, "CREATE TABLE endpoints("
+               "  id {ID}, name TEXT NOT NULL UNIQUE, rule TEXT, methods TEXT,"
+               "  level {INT} NOT NULL DEFAULT 1 CHECK(level BETWEEN 0 AND 3),"
+               "  last_access_us {INT}, dropped {INT} NOT NULL DEFAULT 0,"
+               "  created_us {INT} NOT NULL DEFAULT 0)"},
+        {BOTH, "CREATE TABLE requests("
+               "  id {ID}, endpoint_id {INT} NOT NULL{REF:endpoints},"
+               "  ts_us {INT} NOT NULL, duration_us {INT} NOT NULL, status {INT} NOT NULL,"
+               "  version_id {INT} NOT NULL{REF:versions}, group_name TEXT, ip TEXT,"
+               "  instance_id {INT} NOT NULL{REF:instances})"},
+        {BOTH, "CREATE INDEX requests_endpoint_ts ON requests(endpoint_id, ts_us)"},
+        {BOTH, "CREATE INDEX requests_ts ON requests(ts_us)"},
+        {BOTH, "CREATE TABLE outliers("
+               "  id {ID}, request_id {INT} NOT NULL{REF:requests},"
+               "  endpoint_id {INT} NOT NULL, ts_us {INT} NOT NULL, duration_us {INT} NOT NULL,"
+               "  stack TEXT, cpu TEXT, memory TEXT, details TEXT)"},
+        {BOTH, "CREATE INDEX outliers_endpoint_ts ON outliers(endpoint_id, ts_us)"},
+    },
     /* 2: aggregates, the profiler and CI test timings */
-    "CREATE TABLE rollups("
-    "  endpoint_id INTEGER NOT NULL, version_id INTEGER NOT NULL, hour INTEGER NOT NULL,"
-    "  instance_id INTEGER NOT NULL, count INTEGER NOT NULL, sum_us INTEGER NOT NULL,"
-    "  min_us INTEGER NOT NULL, max_us INTEGER NOT NULL,"
-    "  s1xx INTEGER NOT NULL DEFAULT 0, s2xx INTEGER NOT NULL DEFAULT 0,"
-    "  s3xx INTEGER NOT NULL DEFAULT 0, s4xx INTEGER NOT NULL DEFAULT 0,"
-    "  s5xx INTEGER NOT NULL DEFAULT 0, sother INTEGER NOT NULL DEFAULT 0,"
-    "  sketch BLOB NOT NULL,"
-    "  PRIMARY KEY(endpoint_id, version_id, hour, instance_id)) WITHOUT ROWID;"
-    "CREATE INDEX rollups_hour ON rollups(hour);"
-    "CREATE TABLE profiler_samples("
-    "  id INTEGER PRIMARY KEY, request_id INTEGER NOT NULL REFERENCES requests(id),"
-    "  position INTEGER NOT NULL, indent INTEGER NOT NULL, function TEXT NOT NULL,"
-    "  file TEXT, line INTEGER, duration_us INTEGER NOT NULL, samples INTEGER NOT NULL);"
-    "CREATE INDEX profiler_samples_request ON profiler_samples(request_id, position);"
-    "CREATE TABLE test_runs("
-    "  id INTEGER PRIMARY KEY, suite TEXT NOT NULL, test_name TEXT NOT NULL,"
-    "  endpoint_id INTEGER REFERENCES endpoints(id), version TEXT NOT NULL,"
-    "  ts_us INTEGER NOT NULL, duration_us INTEGER NOT NULL, passed INTEGER NOT NULL,"
-    "  run_id TEXT);"
-    "CREATE INDEX test_runs_endpoint ON test_runs(endpoint_id, ts_us);",
-
+    {
+        {BOTH, "CREATE TABLE rollups("
+               "  endpoint_id {INT} NOT NULL, version_id {INT} NOT NULL, hour {INT} NOT NULL,"
+               "  instance_id {INT} NOT NULL, count {INT} NOT NULL, sum_us {INT} NOT NULL,"
+               "  min_us {INT} NOT NULL, max_us {INT} NOT NULL,"
+               "  s1xx {INT} NOT NULL DEFAULT 0, s2xx {INT} NOT NULL DEFAULT 0,"
+               "  s3xx {INT} NOT NULL DEFAULT 0, s4xx {INT} NOT NULL DEFAULT 0,"
+               "  s5xx {INT} NOT NULL DEFAULT 0, sother {INT} NOT NULL DEFAULT 0,"
+               "  sketch {BLOB} NOT NULL,"
+               "  PRIMARY KEY(endpoint_id, version_id, hour, instance_id)){NOROWID}"},
+        {BOTH, "CREATE INDEX rollups_hour ON rollups(hour)"},
+        {BOTH, "CREATE TABLE profiler_samples("
+               "  id {ID}, request_id {INT} NOT NULL{REF:requests},"
+               "  position {INT} NOT NULL, indent {INT} NOT NULL, function TEXT NOT NULL,"
+               "  file TEXT, line {INT}, duration_us {INT} NOT NULL, samples {INT} NOT NULL)"},
+        {BOTH, "CREATE INDEX profiler_samples_request ON profiler_samples(request_id, position)"},
+        {BOTH, "CREATE TABLE test_runs("
+               "  id {ID}, suite TEXT NOT NULL, test_name TEXT NOT NULL,"
+               "  endpoint_id {INT}{REF:endpoints}, version TEXT NOT NULL,"
+               "  ts_us {INT} NOT NULL, duration_us {INT} NOT NULL, passed {INT} NOT NULL,"
+               "  run_id TEXT)"},
+        {BOTH, "CREATE INDEX test_runs_endpoint ON test_runs(endpoint_id, ts_us)"},
+    },
     /* 3: the dashboard's users, sessions and settings */
-    "CREATE TABLE users("
-    "  id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, pw_hash TEXT NOT NULL,"
-    "  role TEXT NOT NULL CHECK(role IN ('admin','guest')), created_us INTEGER NOT NULL);"
-    "CREATE TABLE sessions("
-    "  token_hash BLOB PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),"
-    "  csrf TEXT NOT NULL, created_us INTEGER NOT NULL, expires_us INTEGER NOT NULL);"
-    "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);",
-
+    {
+        {BOTH, "CREATE TABLE users("
+               "  id {ID}, username TEXT NOT NULL UNIQUE, pw_hash TEXT NOT NULL,"
+               "  role TEXT NOT NULL CHECK(role IN ('admin','guest')), created_us {INT} NOT NULL)"},
+        {BOTH, "CREATE TABLE sessions("
+               "  token_hash {BLOB} PRIMARY KEY, user_id {INT} NOT NULL{REF:users},"
+               "  csrf TEXT NOT NULL, created_us {INT} NOT NULL, expires_us {INT} NOT NULL)"},
+        {BOTH, "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL)"},
+    },
     /* 4: requests clustered by (endpoint, time).  Every per-endpoint view
      * reads one endpoint's rows over a range; stored in that order they are
      * one sequential run of pages instead of an index walk with a random
      * table lookup per row (3-4x faster on 10M rows), and there is one
      * B-tree fewer to write.  Ids come from request_ids, reserved a block
-     * at a time inside the writing transaction (see store_insert_request).
-     * profiled lists the requests that have a profiler tree, so profile
-     * views no longer touch the request log at all. */
-    "CREATE TABLE request_ids(next INTEGER NOT NULL);"
-    "INSERT INTO request_ids SELECT coalesce(max(id), 0) + 1 FROM requests;"
-    "CREATE TABLE requests_v4("
-    "  id INTEGER NOT NULL, endpoint_id INTEGER NOT NULL REFERENCES endpoints(id),"
-    "  ts_us INTEGER NOT NULL, duration_us INTEGER NOT NULL, status INTEGER NOT NULL,"
-    "  version_id INTEGER NOT NULL REFERENCES versions(id), group_name TEXT, ip TEXT,"
-    "  instance_id INTEGER NOT NULL REFERENCES instances(id),"
-    "  PRIMARY KEY(endpoint_id, ts_us, id)) WITHOUT ROWID;"
-    "INSERT INTO requests_v4 SELECT id, endpoint_id, ts_us, duration_us, status, version_id,"
-    "  group_name, ip, instance_id FROM requests ORDER BY endpoint_id, ts_us, id;"
-    "CREATE TABLE profiled("
-    "  request_id INTEGER PRIMARY KEY, endpoint_id INTEGER NOT NULL,"
-    "  version_id INTEGER NOT NULL, ts_us INTEGER NOT NULL, duration_us INTEGER NOT NULL);"
-    "INSERT INTO profiled SELECT r.id, r.endpoint_id, r.version_id, r.ts_us, r.duration_us"
-    "  FROM requests r WHERE r.id IN (SELECT request_id FROM profiler_samples);"
-    "CREATE INDEX profiled_endpoint_ts ON profiled(endpoint_id, ts_us);"
-    "DROP TABLE requests;"
-    "ALTER TABLE requests_v4 RENAME TO requests;"
-    "CREATE INDEX requests_ts ON requests(ts_us);",
+     * at a time inside the writing transaction (a sequence in PostgreSQL,
+     * where concurrent writers must not queue on one row).  profiled lists
+     * the requests that have a profiler tree, so profile views no longer
+     * touch the request log at all. */
+    {
+        {LITE_ONLY, "CREATE TABLE request_ids(next INTEGER NOT NULL)"},
+        {LITE_ONLY, "INSERT INTO request_ids SELECT coalesce(max(id), 0) + 1 FROM requests"},
+        {PG_ONLY, "CREATE SEQUENCE request_ids_seq AS bigint INCREMENT BY 1024 START WITH 1"},
+        {BOTH, "CREATE TABLE requests_v4("
+               "  id {INT} NOT NULL, endpoint_id {INT} NOT NULL{REF:endpoints},"
+               "  ts_us {INT} NOT NULL, duration_us {INT} NOT NULL, status {INT} NOT NULL,"
+               "  version_id {INT} NOT NULL{REF:versions}, group_name TEXT, ip TEXT,"
+               "  instance_id {INT} NOT NULL{REF:instances},"
+               "  PRIMARY KEY(endpoint_id, ts_us, id)){NOROWID}"},
+        {BOTH, "INSERT INTO requests_v4 SELECT id, endpoint_id, ts_us, duration_us, status, "
+               "version_id, group_name, ip, instance_id FROM requests ORDER BY endpoint_id, "
+               "ts_us, id"},
+        {BOTH, "CREATE TABLE profiled("
+               "  request_id {INT} PRIMARY KEY, endpoint_id {INT} NOT NULL,"
+               "  version_id {INT} NOT NULL, ts_us {INT} NOT NULL, duration_us {INT} NOT NULL)"},
+        {BOTH, "INSERT INTO profiled SELECT r.id, r.endpoint_id, r.version_id, r.ts_us, "
+               "r.duration_us FROM requests r WHERE r.id IN (SELECT request_id FROM "
+               "profiler_samples)"},
+        {BOTH, "CREATE INDEX profiled_endpoint_ts ON profiled(endpoint_id, ts_us)"},
+        {BOTH, "DROP TABLE requests"},
+        {BOTH, "ALTER TABLE requests_v4 RENAME TO requests"},
+        /* time order is insertion order: a block range index is enough in
+         * PostgreSQL and costs next to nothing to keep up */
+        {LITE_ONLY, "CREATE INDEX requests_ts ON requests(ts_us)"},
+        {PG_ONLY, "CREATE INDEX requests_ts ON requests USING brin(ts_us)"},
+        {PG_ONLY, "SELECT setval('request_ids_seq', coalesce(max(id), 0) + 1, false) FROM "
+                  "requests"},
+    },
+    /* 5: services, and what several writers need.  Several services share
+     * one store; an endpoint belongs to one, and its name is unique within
+     * it.  An older store's
+     * endpoints go to an unnamed service that the first service to
+     * register claims (store_service_register), so that a single-service
+     * store keeps its history.  Instances record their service, the
+     * version they run and their real host. */
+    {
+        {BOTH, "CREATE TABLE services("
+               "  id {ID}, name TEXT NOT NULL UNIQUE, created_us {INT} NOT NULL)"},
+        {BOTH, "INSERT INTO services(id, name, created_us) SELECT 1, '', 0 WHERE EXISTS "
+               "(SELECT 1 FROM endpoints)"},
+        {BOTH, "CREATE TABLE endpoints_v5("
+               "  id {ID}, service_id {INT} NOT NULL DEFAULT 1, name TEXT NOT NULL,"
+               "  rule TEXT, methods TEXT,"
+               "  level {INT} NOT NULL DEFAULT 1 CHECK(level BETWEEN 0 AND 3),"
+               "  last_access_us {INT}, dropped {INT} NOT NULL DEFAULT 0,"
+               "  created_us {INT} NOT NULL DEFAULT 0, UNIQUE(service_id, name))"},
+        {BOTH, "INSERT INTO endpoints_v5(id, service_id, name, rule, methods, level, "
+               "last_access_us, dropped, created_us) SELECT id, 1, name, rule, methods, level, "
+               "last_access_us, dropped, created_us FROM endpoints"},
+        {BOTH, "DROP TABLE endpoints"},
+        {BOTH, "ALTER TABLE endpoints_v5 RENAME TO endpoints"},
+        {PG_ONLY, "SELECT setval(pg_get_serial_sequence('endpoints', 'id'), coalesce(max(id), "
+                  "0) + 1, false) FROM endpoints"},
+        {PG_ONLY, "SELECT setval(pg_get_serial_sequence('services', 'id'), coalesce(max(id), "
+                  "0) + 1, false) FROM services"},
+        {BOTH, "ALTER TABLE instances ADD COLUMN service_id {INT} NOT NULL DEFAULT 1"},
+        {BOTH, "ALTER TABLE instances ADD COLUMN version_id {INT}"},
+        {BOTH, "CREATE INDEX instances_service ON instances(service_id)"},
+        /* drops per (endpoint, instance), each written whole by its own
+         * instance: a sync that is retried after a lost answer cannot
+         * count a drop twice */
+        {BOTH, "CREATE TABLE endpoint_drops("
+               "  endpoint_id {INT} NOT NULL, instance_id {INT} NOT NULL, dropped {INT} NOT NULL,"
+               "  PRIMARY KEY(endpoint_id, instance_id)){NOROWID}"},
+        /* users no longer in the config are disabled, not deleted (their
+         * sessions and history stay readable); a session is bound to the
+         * password hash it was made with */
+        {BOTH, "ALTER TABLE users ADD COLUMN disabled {INT} NOT NULL DEFAULT 0"},
+        {BOTH, "ALTER TABLE sessions ADD COLUMN pw_tag {BLOB}"},
+    },
 };
+
+/* ---- rendering --------------------------------------------------------------- */
+
+typedef struct token {
+    const char *name, *lite, *pg;
+} token;
+
+static const token tokens[] = {
+    {"{ID}", "INTEGER PRIMARY KEY", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"},
+    {"{INT}", "INTEGER", "BIGINT"},
+    {"{BLOB}", "BLOB", "BYTEA"},
+    {"{NOROWID}", " WITHOUT ROWID", ""},
+};
+
+/* The statement in dialect pg (0 SQLite, 1 PostgreSQL); caller frees.
+ * NULL when out of memory. */
+static char *render(const char *sql, int pg)
+{
+    size_t cap = strlen(sql) * 2 + 256, o = 0;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    for (const char *p = sql; *p;) {
+        if (*p != '{') {
+            out[o++] = *p++;
+            continue;
+        }
+        const char *rep = NULL;
+        size_t skip = 0;
+        char refbuf[96];
+        for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++) {
+            size_t n = strlen(tokens[i].name);
+            if (!strncmp(p, tokens[i].name, n)) {
+                rep = pg ? tokens[i].pg : tokens[i].lite;
+                skip = n;
+                break;
+            }
+        }
+        if (!rep && !strncmp(p, "{REF:", 5)) {
+            const char *end = strchr(p, '}');
+            int len = end ? (int)(end - p - 5) : 0;
+            refbuf[0] = 0;
+            if (!pg && len > 0 && len < 64)
+                snprintf(refbuf, sizeof refbuf, " REFERENCES %.*s(id)", len, p + 5);
+            rep = refbuf;
+            skip = end ? (size_t)(end - p) + 1 : 1;
+        }
+        if (!rep) {
+            out[o++] = *p++;
+            continue;
+        }
+        size_t rl = strlen(rep);
+        memcpy(out + o, rep, rl);
+        o += rl;
+        p += skip;
+    }
+    out[o] = 0;
+    return out;
+}
+
+/* ---- versions ------------------------------------------------------------------ */
+
+static const sq_text SQL_VERSION =
+    SQ("SELECT max(version) FROM schema_version", "reading the schema version");
+static const sq_text SQL_VERSION_SET =
+    SQ("UPDATE schema_version SET version = ?1", "recording the schema version");
+static const sq_text SQL_VERSION_INIT =
+    SQ("INSERT INTO schema_version VALUES(?1)", "recording the schema version");
+/* Migrations of concurrent processes queue here (PostgreSQL; SQLite's
+ * BEGIN IMMEDIATE already serialises them). */
+static const sq_text SQL_MIGRATE_LOCK =
+    SQ2("SELECT 1", "SELECT pg_advisory_xact_lock(7270756544617368)", "locking the schema");
 
 int store_schema_version(store *st, int *version)
 {
-    sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(st->db,
-                                "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
-                                "name='schema_version'",
-                                -1, &q, NULL);
-    if (rc != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW)
-        goto fail;
-    int has = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
-    q = NULL;
+    int has, rc;
+    if ((rc = st->ops->has_table(st, "schema_version", &has)))
+        return rc;
     if (!has) {
         *version = 0;
         return 0;
     }
-    rc = sqlite3_prepare_v2(st->db, "SELECT max(version) FROM schema_version", -1, &q, NULL);
-    if (rc != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW)
-        goto fail;
-    *version = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
-    return 0;
-fail:
-    rc = store_fail_sqlite(st, "reading the schema version");
-    sqlite3_finalize(q);
+    sq *q = sq_prepare(st, &SQL_VERSION, 0);
+    if (!q)
+        return EVD_EIO;
+    rc = sq_step(q);
+    *version = rc == SQ_ROW ? (int)sq_i64(q, 0) : 0;
+    sq_free(q);
+    return rc < 0 ? rc : 0;
+}
+
+int store_request_estimate(store *st, int64_t *n)
+{
+    static const sq_text t = SQ("SELECT coalesce(max(id), 0) FROM requests", "counting requests");
+    sq *q = sq_prepare(st, &t, 0);
+    if (!q)
+        return EVD_EIO;
+    int rc = sq_step(q);
+    *n = rc == SQ_ROW ? sq_i64(q, 0) : 0;
+    sq_free(q);
+    return rc < 0 ? rc : 0;
+}
+
+static int exec_int(store *st, const sq_text *t, int64_t v)
+{
+    sq *q = sq_prepare(st, t, 0);
+    if (!q)
+        return EVD_EIO;
+    sq_bind_i64(q, 1, v);
+    int rc = sq_exec(q);
+    sq_free(q);
     return rc;
 }
 
-/* A database that has tables but no schema_version belongs to someone
- * else: refuse it rather than add our tables to it. */
-static int foreign_tables(store *st, int *n)
+static int apply(store *st, int v)
 {
-    sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_master WHERE type='table'", -1,
-                                &q, NULL);
-    if (rc != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW) {
-        rc = store_fail_sqlite(st, "reading the schema");
-        sqlite3_finalize(q);
-        return rc;
+    int pg = store_dialect(st) == DIALECT_PG, rc = 0;
+    for (int i = 0; i < STEPS_MAX && migrations[v][i].sql; i++) {
+        const mstep *m = &migrations[v][i];
+        if ((m->only == LITE_ONLY && pg) || (m->only == PG_ONLY && !pg))
+            continue;
+        char *sql = render(m->sql, pg);
+        if (!sql)
+            return store_fail(st, EVD_ENOMEM, "out of memory migrating the schema");
+        char what[64];
+        snprintf(what, sizeof what, "migrating the schema to version %d", v + 1);
+        rc = sq_run(st, sql, what);
+        free(sql);
+        if (rc)
+            return rc;
     }
-    *n = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
     return 0;
 }
 
 int store_migrate_to(store *st, int to)
 {
     int cur, rc, ntables = 0;
-    char *msg = NULL;
 
     if ((rc = store_schema_version(st, &cur)))
         return rc;
@@ -158,7 +327,9 @@ int store_migrate_to(store *st, int to)
                           "upgrade evodash to read it",
                           st->path, cur, STORE_SCHEMA_VERSION);
     if (cur == 0) {
-        if ((rc = foreign_tables(st, &ntables)))
+        /* A database that has tables but no schema_version belongs to
+         * someone else: refuse it rather than add our tables to it. */
+        if ((rc = st->ops->count_tables(st, &ntables)))
             return rc;
         if (ntables)
             return store_fail(st, EVD_ECORRUPT,
@@ -168,28 +339,40 @@ int store_migrate_to(store *st, int to)
     }
     if (to > STORE_SCHEMA_VERSION)
         to = STORE_SCHEMA_VERSION;
-    for (int v = cur; v < to; v++) {
+    while (cur < to) {
         if ((rc = store_begin(st)))
             return rc;
-        if (v == 0 && sqlite3_exec(st->db, "CREATE TABLE schema_version(version INTEGER NOT NULL)",
-                                   NULL, NULL, &msg) != SQLITE_OK)
+        sq *lock = sq_prepare(st, &SQL_MIGRATE_LOCK, 0);
+        if (!lock || (rc = sq_exec(lock)))
             goto fail;
-        if (sqlite3_exec(st->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK)
+        sq_free(lock);
+        lock = NULL;
+        /* another process may have migrated while we waited */
+        int now;
+        if ((rc = store_schema_version(st, &now)))
             goto fail;
-        if (sqlite3_exec(st->db, "DELETE FROM schema_version", NULL, NULL, &msg) != SQLITE_OK)
-            goto fail;
-        if ((rc = store_exec_int(st, "INSERT INTO schema_version VALUES(?)", v + 1))) {
+        if (now >= to) {
             store_rollback(st);
-            return rc;
+            return 0;
         }
+        if (now == 0) {
+            if ((rc = sq_run(st, "CREATE TABLE schema_version(version INTEGER NOT NULL)",
+                             "creating the schema")) ||
+                (rc = exec_int(st, &SQL_VERSION_INIT, 0)))
+                goto fail;
+        }
+        if ((rc = apply(st, now)) || (rc = exec_int(st, &SQL_VERSION_SET, now + 1)))
+            goto fail;
         if ((rc = store_commit(st)))
             return rc;
+        cur = now + 1;
+        continue;
+    fail:
+        sq_free(lock);
+        if (!rc)
+            rc = EVD_EIO;
+        store_rollback(st);
+        return rc;
     }
     return 0;
-fail:
-    rc = store_fail(st, store_code(sqlite3_errcode(st->db)), "%s: migrating the schema: %s",
-                    st->path, msg ? msg : sqlite3_errmsg(st->db));
-    sqlite3_free(msg);
-    store_rollback(st);
-    return rc;
 }

@@ -4,6 +4,9 @@
  *   sketch_merge(blob)            aggregate: one sketch of all rows
  *   sketch_quantile(blob, q)      scalar: the q-quantile of a sketch
  *   sketch_count(blob)            scalar: how many values it holds
+ *   greatest(a, b), least(a, b)   PostgreSQL's spelling of two-argument
+ *                                 max and min (NULLs ignored, as there),
+ *                                 so that one SQL text serves both
  *
  * A NULL or corrupt blob is an SQL error, not a silent zero. */
 #include <sqlite3.h>
@@ -93,12 +96,49 @@ static void count_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     free(s);
 }
 
+/* The larger (sign > 0) or smaller of two values, ignoring NULLs. */
+static void pick(sqlite3_context *ctx, sqlite3_value **argv, int sign)
+{
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_value(ctx, argv[1]);
+        return;
+    }
+    if (sqlite3_value_type(argv[1]) == SQLITE_NULL) {
+        sqlite3_result_value(ctx, argv[0]);
+        return;
+    }
+    int a_wins;
+    if (sqlite3_value_numeric_type(argv[0]) == SQLITE_INTEGER &&
+        sqlite3_value_numeric_type(argv[1]) == SQLITE_INTEGER) {
+        sqlite3_int64 a = sqlite3_value_int64(argv[0]), b = sqlite3_value_int64(argv[1]);
+        a_wins = sign > 0 ? a >= b : a <= b;
+    } else {
+        double a = sqlite3_value_double(argv[0]), b = sqlite3_value_double(argv[1]);
+        a_wins = sign > 0 ? a >= b : a <= b;
+    }
+    sqlite3_result_value(ctx, argv[a_wins ? 0 : 1]);
+}
+
+static void greatest_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    pick(ctx, argv, 1);
+}
+
+static void least_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    pick(ctx, argv, -1);
+}
+
 int store_register_functions(sqlite3 *db)
 {
     int f = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
     if (sqlite3_create_function(db, "sketch_merge", 1, f, NULL, NULL, merge_step, merge_final) ||
         sqlite3_create_function(db, "sketch_quantile", 2, f, NULL, quantile_fn, NULL, NULL) ||
-        sqlite3_create_function(db, "sketch_count", 1, f, NULL, count_fn, NULL, NULL))
+        sqlite3_create_function(db, "sketch_count", 1, f, NULL, count_fn, NULL, NULL) ||
+        sqlite3_create_function(db, "greatest", 2, f, NULL, greatest_fn, NULL, NULL) ||
+        sqlite3_create_function(db, "least", 2, f, NULL, least_fn, NULL, NULL))
         return EVD_ENOMEM;
     return 0;
 }

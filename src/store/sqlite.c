@@ -1,4 +1,5 @@
-/* sqlite.c — the SQLite store: open, pragmas, and the writer's statements.
+/* sqlite.c — the SQLite backend: open, pragmas, transactions and the
+ * statement interface over sqlite3_stmt.
  *
  * WAL mode lets readers (the dashboard) run beside the writer, and with
  * synchronous=NORMAL a commit costs no fsync until checkpoint; a power
@@ -7,71 +8,43 @@
  * front (BEGIN IMMEDIATE) and waits up to busy_timeout for it; the writer
  * thread retries past that with backoff. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "evodash.h"
-#include "store/store.h"
+#include "core/sketch.h"
 #include "store/store_int.h"
 
 #define BUSY_TIMEOUT_MS 1000
 
-static const char *const sql_text[Q__COUNT] = {
-    [Q_INSTANCE_INS] = "INSERT INTO instances(name, host, pid, started_us, last_seen_us) "
-                       "VALUES(?, ?, ?, ?, ?)",
-    [Q_VERSION_UPSERT] = "INSERT INTO versions(name, first_seen_us, last_seen_us) VALUES(?1, "
-                         "?2, ?2) ON CONFLICT(name) DO UPDATE SET last_seen_us = "
-                         "max(last_seen_us, excluded.last_seen_us)",
-    [Q_VERSION_ID] = "SELECT id FROM versions WHERE name = ?",
-    [Q_ENDPOINT_INS] = "INSERT OR IGNORE INTO endpoints(name, rule, methods, level, created_us) "
-                       "VALUES(?, ?, ?, ?, ?)",
-    [Q_ENDPOINT_GET] = "SELECT id, level FROM endpoints WHERE name = ?",
-    [Q_ENDPOINT_UPD_META] = "UPDATE endpoints SET rule = coalesce(?2, rule), methods = "
-                            "coalesce(?3, methods) WHERE id = ?1",
-    [Q_ENDPOINT_SET_LEVEL] = "UPDATE endpoints SET level = ?2 WHERE id = ?1",
-    [Q_ENDPOINT_LEVELS] = "SELECT id, level FROM endpoints",
-    [Q_ENDPOINT_TOUCH] = "UPDATE endpoints SET last_access_us = max(coalesce(last_access_us, "
-                         "0), ?2), dropped = dropped + ?3 WHERE id = ?1",
-    [Q_REQUEST_INS] = "INSERT INTO requests(endpoint_id, ts_us, duration_us, status, "
-                      "version_id, group_name, ip, instance_id, id) VALUES(?, ?, ?, ?, ?, ?, ?, "
-                      "?, ?)",
-    [Q_REQUEST_IDS] = "UPDATE request_ids SET next = next + ?1 RETURNING next - ?1",
-    [Q_PROFILED_INS] = "INSERT OR IGNORE INTO profiled(request_id, endpoint_id, version_id, ts_us, "
-                       "duration_us) VALUES(?, ?, ?, ?, ?)",
-    [Q_OUTLIER_INS] = "INSERT INTO outliers(request_id, endpoint_id, ts_us, duration_us, stack, "
-                      "cpu, memory, details) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
-    [Q_PROFILE_INS] = "INSERT INTO profiler_samples(request_id, position, indent, function, "
-                      "file, line, duration_us, samples) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
-    [Q_ROLLUP_GET] = "SELECT sketch FROM rollups WHERE endpoint_id = ? AND version_id = ? AND "
-                     "hour = ? AND instance_id = ?",
-    [Q_ROLLUP_INS] = "INSERT INTO rollups(endpoint_id, version_id, hour, instance_id, count, "
-                     "sum_us, min_us, max_us, s1xx, s2xx, s3xx, s4xx, s5xx, sother, sketch) "
-                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-    [Q_ROLLUP_UPD] = "UPDATE rollups SET count = count + ?5, sum_us = sum_us + ?6, min_us = "
-                     "min(min_us, ?7), max_us = max(max_us, ?8), s1xx = s1xx + ?9, s2xx = s2xx "
-                     "+ ?10, s3xx = s3xx + ?11, s4xx = s4xx + ?12, s5xx = s5xx + ?13, sother = "
-                     "sother + ?14, sketch = ?15 WHERE endpoint_id = ?1 AND version_id = ?2 "
-                     "AND hour = ?3 AND instance_id = ?4",
-    [Q_INSTANCE_COUNTERS] = "UPDATE instances SET recorded = ?2, dropped = ?3, written = ?4, "
-                            "write_errors = ?5, truncated = ?6, outliers = ?7, last_seen_us = "
-                            "?8 WHERE id = ?1",
-    [Q_PRUNE] = "DELETE FROM requests WHERE ts_us < ?1 AND id NOT IN (SELECT request_id FROM "
-                "outliers)",
-};
+typedef struct lite {
+    sqlite3 *db;
+    sqlite3_stmt *ins_request, *ins_profile, *ids;
+} lite;
 
-int store_fail(store *st, int rc, const char *fmt, ...)
+typedef struct lite_sq {
+    sq base;
+    sqlite3_stmt *s;
+} lite_sq;
+
+static const char SQL_REQUEST_INS[] =
+    "INSERT INTO requests(endpoint_id, ts_us, duration_us, status, version_id, group_name, ip, "
+    "instance_id, id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_PROFILE_INS[] =
+    "INSERT INTO profiler_samples(request_id, position, indent, function, file, line, "
+    "duration_us, samples) VALUES(?, ?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_REQUEST_IDS[] = "UPDATE request_ids SET next = next + ?1 RETURNING next - ?1";
+
+static sqlite3 *db_of(const store *st)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(st->err, sizeof st->err, fmt, ap);
-    va_end(ap);
-    return rc;
+    return ((lite *)st->be)->db;
 }
 
-int store_code(int sqlite_rc)
+static int code_of(int sqlite_rc)
 {
     switch (sqlite_rc & 0xff) {
     case SQLITE_OK:
@@ -95,9 +68,11 @@ int store_code(int sqlite_rc)
     }
 }
 
-int store_fail_sqlite(store *st, const char *what)
+/* Record SQLite's current error with a context phrase; returns its code. */
+static int fail_sqlite(store *st, const char *what)
 {
-    int rc = sqlite3_errcode(st->db);
+    sqlite3 *db = db_of(st);
+    int rc = sqlite3_errcode(db);
     const char *hint = "";
     if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
         hint = " (the file is damaged or is not an evodash database)";
@@ -105,108 +80,32 @@ int store_fail_sqlite(store *st, const char *what)
         hint = " (no space left on the device, or the file size limit was reached)";
     else if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN)
         hint = " (check that the file and its folder are writable)";
-    store_fail(st, store_code(rc) ? store_code(rc) : EVD_EIO, "%s: %s: %s%s",
-               st->path ? st->path : "store", what, sqlite3_errmsg(st->db), hint);
-    return store_code(rc) ? store_code(rc) : EVD_EIO;
+    int code = code_of(rc) ? code_of(rc) : EVD_EIO;
+    store_fail(st, code, "%s: %s: %s%s", st->path ? st->path : "store", what ? what : "query",
+               sqlite3_errmsg(db), hint);
+    return code;
 }
 
-const char *store_errmsg(const store *st)
+static int lite_run(store *st, const char *sql, const char *what)
 {
-    return st ? st->err : "out of memory";
-}
-
-sqlite3 *store_db(store *st)
-{
-    return st->db;
-}
-
-int store_url_path(const char *url, char *out, size_t cap, char *err, size_t errcap)
-{
-    const char *p = url;
-    if (!url || !*url) {
-        snprintf(err, errcap, "empty DATABASE URL");
-        return EVD_EINVAL;
-    }
-    if (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11)) {
-        snprintf(err, errcap,
-                 "%s: PostgreSQL stores are not supported by this build; use "
-                 "sqlite:///FILE",
-                 url);
-        return EVD_EINVAL;
-    }
-    if (!strncmp(url, "sqlite://", 9)) {
-        p = url + 9;
-        /* SQLAlchemy style: sqlite:///rel.db is relative, sqlite:////abs.db absolute */
-        if (*p != '/') {
-            snprintf(err, errcap,
-                     "%s: expected sqlite:///relative/path or "
-                     "sqlite:////absolute/path",
-                     url);
-            return EVD_EINVAL;
-        }
-        p++;
-    } else if (strstr(url, "://")) {
-        snprintf(err, errcap, "%s: unknown database URL scheme (expected sqlite://)", url);
-        return EVD_EINVAL;
-    }
-    if (!*p || strlen(p) >= cap) {
-        snprintf(err, errcap, "%s: bad database path", url);
-        return EVD_EINVAL;
-    }
-    strcpy(out, p);
+    if (sqlite3_exec(db_of(st), sql, NULL, NULL, NULL) != SQLITE_OK)
+        return fail_sqlite(st, what);
     return 0;
 }
 
-sqlite3_stmt *store_stmt(store *st, int q)
+static int lite_open(store *st, const char *path)
 {
-    if (!st->q[q] &&
-        sqlite3_prepare_v3(st->db, sql_text[q], -1, SQLITE_PREPARE_PERSISTENT, &st->q[q], NULL))
-        return NULL;
-    sqlite3_reset(st->q[q]);
-    sqlite3_clear_bindings(st->q[q]);
-    return st->q[q];
-}
-
-int store_exec_int(store *st, const char *sql, int64_t v)
-{
-    sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int64(q, 1, v);
-        rc = sqlite3_step(q);
-    }
-    sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? 0 : store_fail_sqlite(st, "writing");
-}
-
-static int exec(store *st, const char *sql, const char *what)
-{
-    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return store_fail_sqlite(st, what);
-    return 0;
-}
-
-int store_open(const char *url, int flags, store **out)
-{
-    store *st = calloc(1, sizeof *st);
-    char path[4096];
+    lite *l = calloc(1, sizeof *l);
     int rc;
-
-    *out = st;
-    if (!st)
-        return EVD_ENOMEM;
-    st->flags = flags;
-    if ((rc = store_url_path(url, path, sizeof path, st->err, sizeof st->err)))
-        return rc;
-    if (!(st->path = strdup(path)))
-        return EVD_ENOMEM;
-    int oflags =
-        (flags & STORE_RDONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    if (sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        rc = store_fail_sqlite(st, "cannot open the database");
+    if (!(st->be = l))
+        return store_fail(st, EVD_ENOMEM, "out of memory");
+    int oflags = (st->flags & STORE_RDONLY) ? SQLITE_OPEN_READONLY
+                                            : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &l->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        rc = fail_sqlite(st, "cannot open the database");
         if (access(path, F_OK) == 0)
             return rc;
-        if (flags & STORE_RDONLY)
+        if (st->flags & STORE_RDONLY)
             return store_fail(st, EVD_EIO, "%s: no such database file", path);
         /* say which folder, and why, rather than SQLite's generic text */
         char folder[4096];
@@ -223,317 +122,316 @@ int store_open(const char *url, int flags, store **out)
                               path, folder, strerror(errno));
         return rc;
     }
-    sqlite3_extended_result_codes(st->db, 1);
-    sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-    if ((rc = store_register_functions(st->db)))
+    sqlite3_extended_result_codes(l->db, 1);
+    sqlite3_busy_timeout(l->db, BUSY_TIMEOUT_MS);
+    if ((rc = store_register_functions(l->db)))
         return store_fail(st, rc, "%s: registering SQL functions failed", path);
-    /* The first read tells a non-database file apart. */
-    int version;
-    if ((rc = store_schema_version(st, &version)))
-        return rc;
-    if (flags & STORE_RDONLY) {
-        if (version > STORE_SCHEMA_VERSION)
-            return store_fail(st, EVD_ESCHEMA,
-                              "%s: schema version %d is newer than this evodash supports (%d)",
-                              path, version, STORE_SCHEMA_VERSION);
-        if (version < 1)
-            return store_fail(st, EVD_ECORRUPT, "%s: not an evodash store (no schema)", path);
-        return 0;
-    }
-    if ((rc = exec(st, "PRAGMA journal_mode=WAL", "enabling WAL")) ||
-        (rc = exec(st, "PRAGMA synchronous=NORMAL", "setting synchronous")) ||
-        (rc = exec(st, "PRAGMA foreign_keys=OFF", "setting foreign_keys")))
-        return rc;
-    if (flags & STORE_NOMIGRATE)
-        return 0;
-    return store_migrate_to(st, STORE_SCHEMA_VERSION);
+    return 0;
 }
 
-void store_close(store *st)
+static int lite_tune(store *st)
 {
-    if (!st)
+    int rc;
+    if ((rc = lite_run(st, "PRAGMA journal_mode=WAL", "enabling WAL")) ||
+        (rc = lite_run(st, "PRAGMA synchronous=NORMAL", "setting synchronous")) ||
+        (rc = lite_run(st, "PRAGMA foreign_keys=OFF", "setting foreign_keys")))
+        return rc;
+    return 0;
+}
+
+static void lite_close(store *st)
+{
+    lite *l = st->be;
+    if (!l)
         return;
-    for (int i = 0; i < Q__COUNT; i++)
-        sqlite3_finalize(st->q[i]);
-    sqlite3_close(st->db);
-    free(st->scratch);
-    free(st->scratch_buf);
-    free(st->acc_buf);
-    free(st->path);
-    free(st);
+    sqlite3_finalize(l->ins_request);
+    sqlite3_finalize(l->ins_profile);
+    sqlite3_finalize(l->ids);
+    sqlite3_close(l->db);
+    free(l);
+    st->be = NULL;
 }
 
-int store_begin(store *st)
+static int lite_begin(store *st)
 {
-    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return store_fail_sqlite(st, "starting a transaction");
-    st->in_txn = 1;
-    return 0;
+    return lite_run(st, "BEGIN IMMEDIATE", "starting a transaction");
 }
 
-int store_commit(store *st)
+static void lite_rollback(store *st)
 {
-    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        int rc = store_fail_sqlite(st, "committing");
-        store_rollback(st);
+    if (!sqlite3_get_autocommit(db_of(st)))
+        sqlite3_exec(db_of(st), "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int lite_commit(store *st)
+{
+    if (sqlite3_exec(db_of(st), "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        int rc = fail_sqlite(st, "committing");
+        lite_rollback(st);
         return rc;
     }
-    st->in_txn = 0;
     return 0;
 }
 
-void store_rollback(store *st)
-{
-    if (!sqlite3_get_autocommit(st->db))
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    st->in_txn = 0;
-    st->id_next = st->id_end = 0; /* a reservation made in it is undone too */
-}
+/* ---- statements ----------------------------------------------------------- */
 
-/* Step a write statement to completion; map failure to a message. */
-static int step_done(store *st, sqlite3_stmt *q, const char *what)
+static sq *lite_prepare(store *st, const sq_text *t, int flags)
 {
-    if (!q)
-        return store_fail_sqlite(st, "preparing a statement");
-    int rc = sqlite3_step(q);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        rc = store_fail_sqlite(st, what);
-        sqlite3_reset(q);
-        return rc;
+    lite_sq *q = calloc(1, sizeof *q);
+    if (!q) {
+        store_fail(st, EVD_ENOMEM, "out of memory preparing a statement");
+        return NULL;
     }
-    sqlite3_reset(q);
-    return 0;
+    q->base.st = st;
+    q->base.text = t;
+    q->base.flags = flags;
+    if (sqlite3_prepare_v3(db_of(st), t->sqlite, -1, SQLITE_PREPARE_PERSISTENT, &q->s, NULL) !=
+        SQLITE_OK) {
+        fail_sqlite(st, t->what);
+        sqlite3_finalize(q->s);
+        free(q);
+        return NULL;
+    }
+    return &q->base;
 }
 
-static void bind_text_or_null(sqlite3_stmt *q, int i, const char *s)
+#define LQ(q) (((lite_sq *)(q))->s)
+
+static void lite_free(sq *q)
 {
-    if (s && *s)
-        sqlite3_bind_text(q, i, s, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(q, i);
+    sqlite3_finalize(LQ(q));
+    free(q);
 }
 
-int store_instance_register(store *st, const char *name, const char *host, int pid, int64_t now_us,
-                            int64_t *id)
+static void lite_reset(sq *q)
 {
-    sqlite3_stmt *q = store_stmt(st, Q_INSTANCE_INS);
-    if (!q)
-        return store_fail_sqlite(st, "preparing");
-    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, host, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 3, pid);
-    sqlite3_bind_int64(q, 4, now_us);
-    sqlite3_bind_int64(q, 5, now_us);
-    int rc = step_done(st, q, "registering the instance");
-    if (!rc)
-        *id = sqlite3_last_insert_rowid(st->db);
+    sqlite3_reset(LQ(q));
+    sqlite3_clear_bindings(LQ(q));
+}
+
+static void lite_bind_i64(sq *q, int i, int64_t v)
+{
+    sqlite3_bind_int64(LQ(q), i, v);
+}
+
+static void lite_bind_f64(sq *q, int i, double v)
+{
+    sqlite3_bind_double(LQ(q), i, v);
+}
+
+static void lite_bind_text(sq *q, int i, const char *s, int copy)
+{
+    sqlite3_bind_text(LQ(q), i, s, -1, copy ? SQLITE_TRANSIENT : SQLITE_STATIC);
+}
+
+static void lite_bind_blob(sq *q, int i, const void *p, size_t n)
+{
+    sqlite3_bind_blob(LQ(q), i, p, (int)n, SQLITE_STATIC);
+}
+
+static void lite_bind_null(sq *q, int i)
+{
+    sqlite3_bind_null(LQ(q), i);
+}
+
+static int lite_step(sq *q)
+{
+    int rc = sqlite3_step(LQ(q));
+    if (rc == SQLITE_ROW)
+        return SQ_ROW;
+    if (rc == SQLITE_DONE)
+        return SQ_DONE;
+    rc = fail_sqlite(q->st, q->text->what);
+    sqlite3_reset(LQ(q));
     return rc;
 }
 
-int store_version_touch(store *st, const char *version, int64_t now_us, int64_t *id)
+static int lite_is_null(sq *q, int col)
 {
-    sqlite3_stmt *q = store_stmt(st, Q_VERSION_UPSERT);
-    int rc;
-    if (!q)
-        return store_fail_sqlite(st, "preparing");
-    sqlite3_bind_text(q, 1, version, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, now_us);
-    if ((rc = step_done(st, q, "recording the version")))
-        return rc;
-    if (!id)
+    return sqlite3_column_type(LQ(q), col) == SQLITE_NULL;
+}
+
+static int64_t lite_i64(sq *q, int col)
+{
+    return sqlite3_column_int64(LQ(q), col);
+}
+
+static double lite_f64(sq *q, int col)
+{
+    return sqlite3_column_double(LQ(q), col);
+}
+
+static const char *lite_str(sq *q, int col)
+{
+    return (const char *)sqlite3_column_text(LQ(q), col);
+}
+
+static const void *lite_blob(sq *q, int col, size_t *len)
+{
+    const void *p = sqlite3_column_blob(LQ(q), col);
+    *len = (size_t)sqlite3_column_bytes(LQ(q), col);
+    return p;
+}
+
+static int lite_sketch_agg(sq *q, int col, sketch *s)
+{
+    size_t n;
+    const void *p = lite_blob(q, col, &n);
+    if (!p || !n)
         return 0;
-    q = store_stmt(st, Q_VERSION_ID);
-    sqlite3_bind_text(q, 1, version, -1, SQLITE_STATIC);
-    if (sqlite3_step(q) != SQLITE_ROW)
-        return store_fail_sqlite(st, "reading the version id");
-    *id = sqlite3_column_int64(q, 0);
-    sqlite3_reset(q);
-    return 0;
+    return sketch_merge_encoded(s, p, n) ? EVD_ECORRUPT : 0;
 }
 
-int store_endpoint_upsert(store *st, const char *name, const char *rule, const char *methods,
-                          int default_level, int64_t *id, int *level)
+static int64_t lite_changes(sq *q)
 {
-    sqlite3_stmt *q = store_stmt(st, Q_ENDPOINT_INS);
-    int rc;
-    if (!q)
-        return store_fail_sqlite(st, "preparing");
-    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    bind_text_or_null(q, 2, rule);
-    bind_text_or_null(q, 3, methods);
-    sqlite3_bind_int(q, 4, default_level);
-    sqlite3_bind_int64(q, 5, 0);
-    if ((rc = step_done(st, q, "registering an endpoint")))
+    return sqlite3_changes(db_of(q->st));
+}
+
+/* ---- writer helpers ---------------------------------------------------------- */
+
+static sqlite3_stmt *own_stmt(store *st, sqlite3_stmt **slot, const char *sql)
+{
+    if (!*slot &&
+        sqlite3_prepare_v3(db_of(st), sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_reset(*slot);
+    return *slot;
+}
+
+static int step_done(store *st, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        rc = fail_sqlite(st, what);
+        sqlite3_reset(s);
         return rc;
-    q = store_stmt(st, Q_ENDPOINT_GET);
-    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    if (sqlite3_step(q) != SQLITE_ROW)
-        return store_fail_sqlite(st, "reading an endpoint");
-    *id = sqlite3_column_int64(q, 0);
-    *level = sqlite3_column_int(q, 1);
-    sqlite3_reset(q);
-    if (rule || methods) {
-        q = store_stmt(st, Q_ENDPOINT_UPD_META);
-        sqlite3_bind_int64(q, 1, *id);
-        bind_text_or_null(q, 2, rule);
-        bind_text_or_null(q, 3, methods);
-        return step_done(st, q, "updating an endpoint");
     }
+    sqlite3_reset(s);
     return 0;
 }
 
-int store_endpoint_set_level(store *st, int64_t id, int level)
+static void bind_opt(sqlite3_stmt *s, int i, const char *v)
 {
-    sqlite3_stmt *q = store_stmt(st, Q_ENDPOINT_SET_LEVEL);
-    if (!q)
-        return store_fail_sqlite(st, "preparing");
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_int(q, 2, level);
-    return step_done(st, q, "setting a monitoring level");
+    if (v && *v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, i);
 }
 
-int store_endpoint_levels(store *st, void (*cb)(void *u, int64_t id, int level), void *u)
+static int lite_reserve_ids(store *st, int64_t *first)
 {
-    sqlite3_stmt *q = store_stmt(st, Q_ENDPOINT_LEVELS);
-    int rc;
-    if (!q)
-        return store_fail_sqlite(st, "preparing");
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-        cb(u, sqlite3_column_int64(q, 0), sqlite3_column_int(q, 1));
-    sqlite3_reset(q);
-    return rc == SQLITE_DONE ? 0 : store_fail_sqlite(st, "reading monitoring levels");
-}
-
-int store_endpoint_touch(store *st, int64_t id, int64_t last_access_us, uint64_t dropped_delta)
-{
-    sqlite3_stmt *q = store_stmt(st, Q_ENDPOINT_TOUCH);
-    if (!q)
-        return store_fail_sqlite(st, "preparing");
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_int64(q, 2, last_access_us);
-    sqlite3_bind_int64(q, 3, (int64_t)dropped_delta);
-    return step_done(st, q, "updating an endpoint");
-}
-
-/* Reserve the next block of request ids.  The block is ours once the
- * transaction that took it commits, so it outlives commits and is dropped
- * on rollback; a process wastes at most one block's tail when it closes. */
-static int reserve_ids(store *st)
-{
-    sqlite3_stmt *q = store_stmt(st, Q_REQUEST_IDS);
-    if (!q)
-        return store_fail_sqlite(st, "preparing");
-    sqlite3_bind_int64(q, 1, STORE_ID_BLOCK);
-    int rc = sqlite3_step(q);
+    lite *l = st->be;
+    sqlite3_stmt *s = own_stmt(st, &l->ids, SQL_REQUEST_IDS);
+    if (!s)
+        return fail_sqlite(st, "preparing the id reservation");
+    sqlite3_bind_int64(s, 1, STORE_ID_BLOCK);
+    int rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) {
         rc = rc == SQLITE_DONE
                  ? store_fail(st, EVD_ECORRUPT, "%s: request_ids has no row", st->path)
-                 : store_fail_sqlite(st, "reserving request ids");
-        sqlite3_reset(q);
+                 : fail_sqlite(st, "reserving request ids");
+        sqlite3_reset(s);
         return rc;
     }
-    st->id_next = sqlite3_column_int64(q, 0);
-    st->id_end = st->id_next + STORE_ID_BLOCK;
-    sqlite3_reset(q);
+    *first = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
     return 0;
 }
 
-int store_insert_request(store *st, const store_request *r, int64_t *id)
+static int lite_put_request(store *st, const store_request *r, int64_t id)
 {
-    sqlite3_stmt *q;
-    int rc;
-    if (st->id_next == st->id_end && (rc = reserve_ids(st)))
+    lite *l = st->be;
+    sqlite3_stmt *s = own_stmt(st, &l->ins_request, SQL_REQUEST_INS);
+    if (!s)
+        return fail_sqlite(st, "preparing the request insert");
+    sqlite3_bind_int64(s, 1, r->endpoint_id);
+    sqlite3_bind_int64(s, 2, r->ts_us);
+    sqlite3_bind_int64(s, 3, r->duration_us);
+    sqlite3_bind_int(s, 4, r->status);
+    sqlite3_bind_int64(s, 5, r->version_id);
+    bind_opt(s, 6, r->group);
+    bind_opt(s, 7, r->ip);
+    sqlite3_bind_int64(s, 8, r->instance_id);
+    sqlite3_bind_int64(s, 9, id);
+    return step_done(st, s, "inserting a request");
+}
+
+static int lite_put_profile_line(store *st, const store_profile_line *p)
+{
+    lite *l = st->be;
+    sqlite3_stmt *s = own_stmt(st, &l->ins_profile, SQL_PROFILE_INS);
+    if (!s)
+        return fail_sqlite(st, "preparing the profiler insert");
+    sqlite3_bind_int64(s, 1, p->request_id);
+    sqlite3_bind_int(s, 2, p->position);
+    sqlite3_bind_int(s, 3, p->indent);
+    sqlite3_bind_text(s, 4, p->function ? p->function : "?", -1, SQLITE_STATIC);
+    bind_opt(s, 5, p->file);
+    sqlite3_bind_int(s, 6, p->line);
+    sqlite3_bind_int64(s, 7, p->duration_us);
+    sqlite3_bind_int(s, 8, p->samples);
+    return step_done(st, s, "inserting a profiler sample");
+}
+
+static int count_master(store *st, const char *sql, const char *name, int *n)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(db_of(st), sql, -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        if (name)
+            sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s);
+    }
+    if (rc != SQLITE_ROW) {
+        rc = fail_sqlite(st, "reading the schema");
+        sqlite3_finalize(s);
         return rc;
-    if (!(q = store_stmt(st, Q_REQUEST_INS)))
-        return store_fail_sqlite(st, "preparing");
-    int64_t rid = st->id_next;
-    sqlite3_bind_int64(q, 1, r->endpoint_id);
-    sqlite3_bind_int64(q, 2, r->ts_us);
-    sqlite3_bind_int64(q, 3, r->duration_us);
-    sqlite3_bind_int(q, 4, r->status);
-    sqlite3_bind_int64(q, 5, r->version_id);
-    bind_text_or_null(q, 6, r->group);
-    bind_text_or_null(q, 7, r->ip);
-    sqlite3_bind_int64(q, 8, r->instance_id);
-    sqlite3_bind_int64(q, 9, rid);
-    if ((rc = step_done(st, q, "inserting a request")))
-        return rc;
-    st->id_next++;
-    if (id)
-        *id = rid;
+    }
+    *n = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
     return 0;
 }
 
-int store_insert_profiled(store *st, int64_t request_id, const store_request *r)
+static int lite_has_table(store *st, const char *name, int *n)
 {
-    sqlite3_stmt *q = store_stmt(st, Q_PROFILED_INS);
-    if (!q)
-        return store_fail_sqlite(st, "preparing");
-    sqlite3_bind_int64(q, 1, request_id);
-    sqlite3_bind_int64(q, 2, r->endpoint_id);
-    sqlite3_bind_int64(q, 3, r->version_id);
-    sqlite3_bind_int64(q, 4, r->ts_us);
-    sqlite3_bind_int64(q, 5, r->duration_us);
-    return step_done(st, q, "listing a profiled request");
+    return count_master(st, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?",
+                        name, n);
 }
 
-int store_insert_outlier(store *st, const store_outlier *o)
+static int lite_count_tables(store *st, int *n)
 {
-    sqlite3_stmt *q = store_stmt(st, Q_OUTLIER_INS);
-    if (!q)
-        return store_fail_sqlite(st, "preparing");
-    sqlite3_bind_int64(q, 1, o->request_id);
-    sqlite3_bind_int64(q, 2, o->endpoint_id);
-    sqlite3_bind_int64(q, 3, o->ts_us);
-    sqlite3_bind_int64(q, 4, o->duration_us);
-    bind_text_or_null(q, 5, o->stack);
-    bind_text_or_null(q, 6, o->cpu);
-    bind_text_or_null(q, 7, o->memory);
-    bind_text_or_null(q, 8, o->details);
-    return step_done(st, q, "inserting an outlier");
+    return count_master(st, "SELECT count(*) FROM sqlite_master WHERE type='table'", NULL, n);
 }
 
-int store_insert_profile_line(store *st, const store_profile_line *p)
-{
-    sqlite3_stmt *q = store_stmt(st, Q_PROFILE_INS);
-    if (!q)
-        return store_fail_sqlite(st, "preparing");
-    sqlite3_bind_int64(q, 1, p->request_id);
-    sqlite3_bind_int(q, 2, p->position);
-    sqlite3_bind_int(q, 3, p->indent);
-    sqlite3_bind_text(q, 4, p->function ? p->function : "?", -1, SQLITE_STATIC);
-    bind_text_or_null(q, 5, p->file);
-    sqlite3_bind_int(q, 6, p->line);
-    sqlite3_bind_int64(q, 7, p->duration_us);
-    sqlite3_bind_int(q, 8, p->samples);
-    return step_done(st, q, "inserting a profiler sample");
-}
-
-int store_instance_counters(store *st, int64_t id, const store_counters *c, int64_t now_us)
-{
-    sqlite3_stmt *q = store_stmt(st, Q_INSTANCE_COUNTERS);
-    if (!q)
-        return store_fail_sqlite(st, "preparing");
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_int64(q, 2, (int64_t)c->recorded);
-    sqlite3_bind_int64(q, 3, (int64_t)c->dropped);
-    sqlite3_bind_int64(q, 4, (int64_t)c->written);
-    sqlite3_bind_int64(q, 5, (int64_t)c->write_errors);
-    sqlite3_bind_int64(q, 6, (int64_t)c->truncated);
-    sqlite3_bind_int64(q, 7, (int64_t)c->outliers);
-    sqlite3_bind_int64(q, 8, now_us);
-    return step_done(st, q, "updating counters");
-}
-
-int store_prune(store *st, int64_t cutoff_us, int64_t *n)
-{
-    sqlite3_stmt *q = store_stmt(st, Q_PRUNE);
-    int rc;
-    if (!q)
-        return store_fail_sqlite(st, "preparing");
-    sqlite3_bind_int64(q, 1, cutoff_us);
-    if ((rc = step_done(st, q, "pruning old requests")))
-        return rc;
-    *n = sqlite3_changes(st->db);
-    return 0;
-}
+const store_ops store_sqlite_ops = {
+    .name = "SQLite",
+    .dialect = DIALECT_SQLITE,
+    .open = lite_open,
+    .close = lite_close,
+    .tune = lite_tune,
+    .run = lite_run,
+    .begin = lite_begin,
+    .commit = lite_commit,
+    .rollback = lite_rollback,
+    .prepare = lite_prepare,
+    .free = lite_free,
+    .reset = lite_reset,
+    .bind_i64 = lite_bind_i64,
+    .bind_f64 = lite_bind_f64,
+    .bind_text = lite_bind_text,
+    .bind_blob = lite_bind_blob,
+    .bind_null = lite_bind_null,
+    .step = lite_step,
+    .is_null = lite_is_null,
+    .i64 = lite_i64,
+    .f64 = lite_f64,
+    .str = lite_str,
+    .blob = lite_blob,
+    .sketch_agg = lite_sketch_agg,
+    .changes = lite_changes,
+    .reserve_ids = lite_reserve_ids,
+    .put_request = lite_put_request,
+    .put_profile_line = lite_put_profile_line,
+    .has_table = lite_has_table,
+    .count_tables = lite_count_tables,
+};

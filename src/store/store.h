@@ -1,6 +1,7 @@
-/* store.h — the store interface: one SQLite database (the default), opened
- * by URL.  The writer thread writes through it; the CLI and the dashboard
- * read through store_db() and the queries in query.h.
+/* store.h — the store interface, write side: one database opened by URL,
+ * SQLite (a file, the default) or PostgreSQL (a server many hosts share).
+ * The writer thread, the importers and the data generators write through
+ * it; the read side is in read.h.
  *
  * Every function returns 0 or a negative EVD_E* code and leaves a message
  * in store_errmsg().  A store handle is used by one thread at a time. */
@@ -11,48 +12,86 @@
 #include <stdint.h>
 
 typedef struct store store;
-struct sqlite3;
 
 #define STORE_RDONLY    0x1 /* open read-only; never create or migrate */
 #define STORE_NOMIGRATE 0x2 /* leave the schema as it is (tools, tests) */
+/* with STORE_RDONLY: open an older schema too (only to read its version) */
+#define STORE_ANY_SCHEMA 0x4
 
-/* Open the store at url ("sqlite:///relative.db", "sqlite:////abs.db", or a
- * plain path) and bring its schema up to date.  *out is set whenever memory
- * allows, even on error, so the caller can read store_errmsg(); release it
- * with store_close().  EVD_ESCHEMA: written by a newer evodash.
- * EVD_ECORRUPT: not a database, or not an evodash one.  EVD_EIO: cannot open
- * or create the file.  EVD_EINVAL: a URL this build cannot serve. */
+/* Open the store at url and bring its schema up to date:
+ *   sqlite:///relative.db, sqlite:////abs.db or a plain path: SQLite;
+ *   postgresql://user:password@host:port/dbname[?params], postgres://...,
+ *   or libpq's keyword form ("host=... dbname=..."): PostgreSQL.
+ * *out is set whenever memory allows, even on error, so the caller can
+ * read store_errmsg(); release it with store_close().  EVD_ESCHEMA:
+ * written by a newer evodash.  EVD_ECORRUPT: not a database, or not an
+ * evodash one.  EVD_EIO: cannot open, create or reach it.  EVD_EINVAL: a
+ * URL this build cannot serve.  No message ever holds the password. */
 int store_open(const char *url, int flags, store **out);
 void store_close(store *st);
 const char *store_errmsg(const store *st);
-struct sqlite3 *store_db(store *st); /* borrowed for the store's life */
+/* "SQLite" or "PostgreSQL". */
+const char *store_backend_name(const store *st);
+/* The file, or the URL with its password masked: safe to print. */
+const char *store_display_url(const store *st);
 
-/* Parse a DATABASE URL into a file path (written into out).  Returns 0 or
+enum { STORE_URL_BAD = -1, STORE_URL_SQLITE = 0, STORE_URL_PG = 1 };
+/* Which backend a DATABASE URL names. */
+int store_url_kind(const char *url);
+/* Parse a SQLite URL into a file path (written into out).  Returns 0 or
  * EVD_EINVAL (with a message in err). */
 int store_url_path(const char *url, char *out, size_t cap, char *err, size_t errcap);
+/* url with any password replaced by ***, into out[cap] (always
+ * terminated). */
+void store_url_redact(const char *url, char *out, size_t cap);
 
 /* Schema (schema.c). */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 int store_schema_version(store *st, int *version);
 /* Migrate up to version `to` (tests use it to build older stores). */
 int store_migrate_to(store *st, int to);
+/* About how many raw requests the store holds (for progress messages). */
+int store_request_estimate(store *st, int64_t *n);
 
-/* Transactions.  begin takes the write lock at once (BEGIN IMMEDIATE), so
- * concurrent writers queue instead of deadlocking on upgrade. */
+/* Transactions.  begin takes the write lock at once in SQLite (BEGIN
+ * IMMEDIATE), so concurrent writers queue instead of deadlocking on
+ * upgrade; PostgreSQL writers run side by side. */
 int store_begin(store *st);
 int store_commit(store *st);
 void store_rollback(store *st);
 
-/* Upserts of the dimension tables; each returns the row id. */
-int store_instance_register(store *st, const char *name, const char *host, int pid, int64_t now_us,
-                            int64_t *id);
+/* ---- dimensions --------------------------------------------------------------- */
+
+/* The id of service `name`, created when new. */
+int store_service_register(store *st, const char *name, int64_t now_us, int64_t *id);
+
+typedef struct store_instance {
+    const char *name; /* INSTANCE, or host:pid */
+    const char *host; /* the machine's host name */
+    int pid;
+    int64_t service_id;
+    int64_t version_id; /* 0: unknown */
+} store_instance;
+int store_instance_register(store *st, const store_instance *in, int64_t now_us, int64_t *id);
+/* Upsert a version, extending its last-seen time; *id (may be NULL) gets
+ * its id. */
 int store_version_touch(store *st, const char *version, int64_t now_us, int64_t *id);
-int store_endpoint_upsert(store *st, const char *name, const char *rule, const char *methods,
-                          int default_level, int64_t *id, int *level);
+/* Move a version's first-seen time back to ts_us if earlier (importers). */
+int store_version_first_seen(store *st, int64_t id, int64_t ts_us);
+/* The endpoint `name` of a service, created with default_level when new;
+ * sets its id and its stored level. */
+int store_endpoint_upsert(store *st, int64_t service_id, const char *name, const char *rule,
+                          const char *methods, int default_level, int64_t *id, int *level);
 int store_endpoint_set_level(store *st, int64_t id, int level);
-/* Calls cb for every endpoint with its level (for propagation). */
-int store_endpoint_levels(store *st, void (*cb)(void *u, int64_t id, int level), void *u);
+/* Calls cb for every endpoint of the service with its level. */
+int store_endpoint_levels(store *st, int64_t service_id, void (*cb)(void *u, int64_t id, int level),
+                          void *u);
 int store_endpoint_touch(store *st, int64_t id, int64_t last_access_us, uint64_t dropped_delta);
+/* Set (not add) how many records of endpoint id this instance dropped, so
+ * that a retried sync never counts one twice. */
+int store_endpoint_drops(store *st, int64_t endpoint_id, int64_t instance_id, uint64_t dropped);
+
+/* ---- requests and what hangs off them -------------------------------------------- */
 
 typedef struct store_request {
     int64_t endpoint_id, version_id, instance_id;
@@ -63,7 +102,8 @@ typedef struct store_request {
 } store_request;
 /* Insert one request and return its id in *id (may be NULL).  Ids are
  * unique across every process writing the store and rise within one
- * writer; inside a transaction they are reserved a block at a time. */
+ * writer; they are reserved a block at a time.  Inside a transaction;
+ * PostgreSQL sends the rows at commit. */
 int store_insert_request(store *st, const store_request *r, int64_t *id);
 
 typedef struct store_outlier {
@@ -88,6 +128,8 @@ int store_insert_profile_line(store *st, const store_profile_line *p);
 /* List request id (inserted as r) among the profiled requests, so profile
  * views find it by endpoint and time; once per request with a tree. */
 int store_insert_profiled(store *st, int64_t request_id, const store_request *r);
+
+/* ---- rollups ------------------------------------------------------------------ */
 
 /* Rollup of one (endpoint, version, hour, instance) to merge into the row. */
 typedef struct store_rollup {
@@ -124,13 +166,29 @@ void store_rollup_acc_add(store_rollup_acc *a, int64_t dur_us, double exact_us, 
 int store_rollup_acc_merge(store *st, store_rollup_acc *a, int64_t endpoint_id, int64_t version_id,
                            int64_t hour, int64_t instance_id);
 
+/* ---- counters and retention ------------------------------------------------------ */
+
 typedef struct store_counters {
     uint64_t recorded, dropped, written, write_errors, truncated, outliers;
 } store_counters;
 int store_instance_counters(store *st, int64_t id, const store_counters *c, int64_t now_us);
 
-/* Delete raw requests older than cutoff_us (rollups stay).  Returns the
- * number deleted in *n. */
-int store_prune(store *st, int64_t cutoff_us, int64_t *n);
+typedef struct store_pruned {
+    int64_t requests, outliers, samples, profiled;
+} store_pruned;
+/* Delete, in one short transaction, at most `batch` of each of the raw
+ * requests, outliers and profiled requests (with their samples) older
+ * than cutoff_us; rollups stay.  *n says how many went: call again until
+ * they are all 0. */
+int store_prune_batch(store *st, int64_t cutoff_us, int64_t batch, store_pruned *n);
+
+/* PostgreSQL only: a commit whose answer was lost with the connection
+ * leaves it unknown whether the batch is stored.  store_commit_pending()
+ * says so; store_resolve_commit() asks the server once it is back (0 with
+ * *stored set, or EVD_EBUSY while it cannot tell).  Always 0 for SQLite. */
+int store_commit_pending(const store *st);
+int store_resolve_commit(store *st, int *stored);
+/* Give up on knowing (the writer counts the batch as lost). */
+void store_forget_commit(store *st);
 
 #endif

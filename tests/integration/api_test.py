@@ -459,11 +459,12 @@ def run_tests(port, db):
     for ep in range(1, 7):
         name = by_ep[ep][0][2]
         n2 = sum(1 for r in by_ep[ep] if 200 <= r[6] < 300)
-        check('evodash_requests_total{endpoint="%s",status_class="2xx"} %d' % (name, n2) in text,
-              "metrics 2xx count of %s" % name)
-        check('evodash_request_duration_seconds_count{endpoint="%s"} %d' % (name, len(by_ep[ep]))
-              in text, "metrics histogram count")
-    check("evodash_dropped_records_total 7" in text, "metrics dropped")
+        check('evodash_requests_total{service="fill",endpoint="%s",status_class="2xx"} %d'
+              % (name, n2) in text, "metrics 2xx count of %s" % name)
+        check('evodash_request_duration_seconds_count{service="fill",endpoint="%s"} %d'
+              % (name, len(by_ep[ep])) in text, "metrics histogram count")
+    check('evodash_dropped_records_total{service="fill",instance="fill:1"} 7' in text,
+          "metrics dropped")
     check("user0" not in text and "10.0." not in text, "metrics labels carry no user or IP")
 
     # ---- authentication ----

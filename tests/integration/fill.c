@@ -63,7 +63,12 @@ int main(int argc, char **argv)
     int64_t hours = (int64_t)days * 24;
     if (store_begin(st))
         return die(st, "begin");
-    if (store_instance_register(st, "fill:1", "fillhost", 1, start_s * 1000000, &inst))
+    int64_t svc;
+    store_instance in = {.name = "fill:1", .host = "fillhost", .pid = 1};
+    if (store_service_register(st, "fill", start_s * 1000000, &svc))
+        return die(st, "service");
+    in.service_id = svc;
+    if (store_instance_register(st, &in, start_s * 1000000, &inst))
         return die(st, "instance");
     for (int v = 0; v < nver; v++) {
         char name[32];
@@ -77,7 +82,8 @@ int main(int argc, char **argv)
         int level;
         snprintf(name, sizeof name, "api.endpoint_%02d", e);
         snprintf(rule, sizeof rule, "/api/e%02d/<id>", e);
-        if (store_endpoint_upsert(st, name, rule, e % 3 ? "GET" : "GET,POST", 1, &ep[e], &level))
+        if (store_endpoint_upsert(st, svc, name, rule, e % 3 ? "GET" : "GET,POST", 1, &ep[e],
+                                  &level))
             return die(st, "endpoint");
         base[e] = 500.0 * (1 + e % 7); /* microseconds */
     }

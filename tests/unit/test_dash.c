@@ -126,9 +126,10 @@ static int setup(void **state)
     snprintf(fx->url, sizeof fx->url, "%s/t.db", fx->dir);
     store *st = NULL;
     assert_int_equal(store_open(fx->url, 0, &st), 0);
-    int64_t id;
+    int64_t id, svc;
     int level;
-    assert_int_equal(store_endpoint_upsert(st, "api.one", "/one", "GET", 1, &id, &level), 0);
+    assert_int_equal(store_service_register(st, "svc", 1, &svc), 0);
+    assert_int_equal(store_endpoint_upsert(st, svc, "api.one", "/one", "GET", 1, &id, &level), 0);
     store_close(st);
     evd_config *cfg = evd_config_new();
     assert_int_equal(evd_config_set(cfg, "USERNAME", "root"), 0);

@@ -34,10 +34,13 @@ static void add_hours(int64_t h0, int64_t h1)
     int level;
     assert_int_equal(store_open(url, 0, &st), 0);
     assert_int_equal(store_begin(st), 0);
-    assert_int_equal(store_instance_register(st, "t", "h", 1, 1, &inst), 0);
+    int64_t svc;
+    assert_int_equal(store_service_register(st, "svc", 1, &svc), 0);
+    store_instance in = {.name = "t", .host = "h", .pid = 1, .service_id = svc};
+    assert_int_equal(store_instance_register(st, &in, 1, &inst), 0);
     assert_int_equal(store_version_touch(st, "v1", 1, &ver), 0);
-    assert_int_equal(store_endpoint_upsert(st, "a", NULL, NULL, 1, &ep[0], &level), 0);
-    assert_int_equal(store_endpoint_upsert(st, "b", NULL, NULL, 1, &ep[1], &level), 0);
+    assert_int_equal(store_endpoint_upsert(st, svc, "a", NULL, NULL, 1, &ep[0], &level), 0);
+    assert_int_equal(store_endpoint_upsert(st, svc, "b", NULL, NULL, 1, &ep[1], &level), 0);
     uint8_t *enc = malloc(SKETCH_ENCODED_MAX);
     sketch *sk = malloc(sizeof *sk);
     for (int64_t h = h0; h < h1; h++)

@@ -36,12 +36,15 @@ static void fill(const char *url)
     int level;
     assert_int_equal(store_open(url, 0, &st), 0);
     assert_int_equal(store_begin(st), 0);
-    assert_int_equal(store_instance_register(st, "t", "h", 1, 1, &inst), 0);
+    int64_t svc;
+    assert_int_equal(store_service_register(st, "svc", 1, &svc), 0);
+    store_instance in = {.name = "t", .host = "h", .pid = 1, .service_id = svc};
+    assert_int_equal(store_instance_register(st, &in, 1, &inst), 0);
     assert_int_equal(store_version_touch(st, "v1", 1, &ver), 0);
     for (int e = 0; e < 3; e++) {
         char name[16];
         snprintf(name, sizeof name, "ep%d", e);
-        assert_int_equal(store_endpoint_upsert(st, name, NULL, NULL, 1, &ep[e], &level), 0);
+        assert_int_equal(store_endpoint_upsert(st, svc, name, NULL, NULL, 1, &ep[e], &level), 0);
     }
     uint8_t *enc = malloc(SKETCH_ENCODED_MAX);
     sketch *sk = malloc(sizeof *sk);

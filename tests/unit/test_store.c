@@ -116,7 +116,10 @@ static void test_upgrade_from_older_keeps_data(void **state)
     assert_int_equal(store_open(tu_url, 0, &st), 0);
     assert_int_equal(store_schema_version(st, &v), 0);
     assert_int_equal(v, STORE_SCHEMA_VERSION);
-    assert_int_equal(store_endpoint_upsert(st, "old", "/old", NULL, 1, &id, &level), 0);
+    int64_t svc;
+    /* the first service to register takes over the older store's endpoints */
+    assert_int_equal(store_service_register(st, "svc", 1, &svc), 0);
+    assert_int_equal(store_endpoint_upsert(st, svc, "old", "/old", NULL, 1, &id, &level), 0);
     assert_int_equal(level, 3);
     store_close(st);
     assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM rollups"), 0); /* table exists now */

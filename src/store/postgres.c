@@ -1,0 +1,1132 @@
+/* postgres.c — the PostgreSQL backend (libpq).
+ *
+ * DESIGN — one connection per store handle, used by one thread at a time.
+ *
+ * Statements: the ?N placeholders of our SQL become $N.  A cached statement
+ * is prepared on the server once per connection (re-prepared after a
+ * reconnect); a one-off statement goes as an unnamed one.  Parameters are
+ * sent as text (integers formatted, so the server reads them as whatever
+ * type the column has) except blobs, sent binary; every result comes back
+ * binary, so integers, floats and sketches need no parsing or hex decoding.
+ * A statement flagged SQ_STREAM reads through a cursor, SQ_FETCH_ROWS rows
+ * per round trip, so a scan of millions of rows never sits in memory.
+ *
+ * Writes: request rows and profiler lines are buffered in COPY text format
+ * and sent at commit (or when the buffer fills) with COPY FROM STDIN: one
+ * round trip for a whole batch instead of one per row.  Other writes are
+ * prepared statements.  Request ids come from a sequence that hands out
+ * STORE_ID_BLOCK at a time, so concurrent writers on many hosts never wait
+ * on each other for ids.
+ *
+ * Faults: losing the connection is normal operation.  Any failure that
+ * means "the server is gone" (connection lost, shutdown, cannot connect)
+ * returns EVD_EBUSY, so the writer keeps its batch and retries with
+ * backoff while the ring absorbs new records; the next transaction
+ * reconnects.  A COMMIT whose answer was lost leaves its outcome unknown:
+ * the store remembers the transaction's first request row and, once
+ * connected again, looks it up to tell whether the batch is stored
+ * (store_commit_pending / store_resolve_commit), so a batch is never
+ * written twice or counted as lost when it was kept. */
+#include <endian.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "evodash.h"
+#include "core/sketch.h"
+#include "store/store_int.h"
+
+#define SQ_FETCH_ROWS   20000
+#define COPY_FLUSH      (4u << 20) /* send buffered COPY rows past this */
+#define CONNECT_TIMEOUT "5"
+
+/* Type OIDs (pg_type.h is a server header; these values are fixed). */
+#define OID_BOOL    16
+#define OID_BYTEA   17
+#define OID_INT8    20
+#define OID_INT2    21
+#define OID_INT4    23
+#define OID_TEXT    25
+#define OID_OID     26
+#define OID_FLOAT4  700
+#define OID_FLOAT8  701
+#define OID_NUMERIC 1700
+
+typedef struct buf {
+    char *p;
+    size_t len, cap;
+} buf;
+
+typedef struct marker {
+    int set;
+    int64_t endpoint_id, ts_us, id;
+} marker;
+
+typedef struct pg {
+    PGconn *conn;
+    char *conninfo;    /* as given: reconnecting needs the password */
+    unsigned gen;      /* bumped on every (re)connect: prepared names are per connection */
+    unsigned next_cur; /* cursor names */
+    buf req, prof;     /* COPY rows waiting for the commit */
+    size_t nreq, nprof;
+    marker first;    /* the current transaction's first request row */
+    marker pending;  /* a commit whose outcome is unknown */
+    int insert_mode; /* EVODASH_PG_INGEST=insert: multi-row INSERT instead of COPY */
+} pg;
+
+typedef struct pg_sq {
+    sq base;
+    char *sql; /* rendered with $N */
+    char name[24];
+    unsigned gen; /* connection generation it was prepared on; 0 never */
+    int nparams;
+    Oid *types;
+    int *isset, *lens, *fmts;
+    size_t *offs; /* parameter values, at these offsets in arena */
+    buf arena;
+    const char **vals;
+    PGresult *res;
+    int row, nrows, stream, cursor_open, own_txn, done;
+    char cursor[24];
+    int64_t changes;
+    int reads_buffered; /* names a table whose rows we buffer (COPY) */
+    char num[32];       /* str() of a non-text column */
+} pg_sq;
+
+static PGconn *conn_of(const store *st)
+{
+    return ((pg *)st->be)->conn;
+}
+
+/* ---- buffers ----------------------------------------------------------------- */
+
+static int buf_reserve(buf *b, size_t n)
+{
+    if (b->len + n <= b->cap)
+        return 0;
+    size_t nc = b->cap ? b->cap : 4096;
+    while (nc < b->len + n)
+        nc *= 2;
+    char *np = realloc(b->p, nc);
+    if (!np)
+        return -1;
+    b->p = np;
+    b->cap = nc;
+    return 0;
+}
+
+static int buf_put(buf *b, const void *p, size_t n)
+{
+    if (buf_reserve(b, n))
+        return -1;
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+/* Length of a valid UTF-8 sequence at s, or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n = (s[0] & 0xE0) == 0xC0   ? 2
+               : (s[0] & 0xF0) == 0xE0 ? 3
+               : (s[0] & 0xF8) == 0xF0 ? 4
+                                       : 0;
+    if (!n || (n == 2 && s[0] < 0xC2))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if (n == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0)))
+        return 0;
+    if (n == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || s[0] > 0xF4 || (s[0] == 0xF4 && s[1] >= 0x90)))
+        return 0;
+    return n;
+}
+
+/* Text the server will accept: invalid UTF-8 bytes become '?' (the
+ * database encoding is UTF-8; SQLite keeps such bytes as they are, but a
+ * record must not be refused for them).  With copy set, also escape for
+ * COPY's text format. */
+static int put_text(buf *b, const char *s, int copy)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_len(p);
+        if (!n) {
+            if (buf_put(b, "?", 1))
+                return -1;
+            p++;
+            continue;
+        }
+        if (copy && n == 1 && (*p == '\\' || *p == '\t' || *p == '\n' || *p == '\r')) {
+            char esc[2] = {'\\', *p == '\\' ? '\\' : *p == '\t' ? 't' : *p == '\n' ? 'n' : 'r'};
+            if (buf_put(b, esc, 2))
+                return -1;
+        } else if (buf_put(b, p, n)) {
+            return -1;
+        }
+        p += n;
+    }
+    return 0;
+}
+
+/* ---- errors and the connection ------------------------------------------------- */
+
+/* The message of a failed result or of the connection, without its final
+ * newline and on one line. */
+static void pg_message(PGconn *c, const PGresult *r, char *out, size_t cap)
+{
+    const char *m = r ? PQresultErrorMessage(r) : NULL;
+    if (!m || !*m)
+        m = c ? PQerrorMessage(c) : "no connection";
+    snprintf(out, cap, "%s", m && *m ? m : "unknown error");
+    for (char *p = out; *p; p++)
+        if (*p == '\n')
+            *p = p[1] ? ' ' : 0;
+}
+
+static int gone(const char *state)
+{
+    /* 08: connection exceptions; 57P01-03: shutdown, crash, not yet up */
+    return !state || !strncmp(state, "08", 2) || !strcmp(state, "57P01") ||
+           !strcmp(state, "57P02") || !strcmp(state, "57P03");
+}
+
+static int code_of(PGconn *c, const PGresult *r)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (PQstatus(c) != CONNECTION_OK || gone(state))
+        return EVD_EBUSY;
+    if (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03"))
+        return EVD_EBUSY; /* serialization failure, deadlock, lock not available */
+    if (!strncmp(state, "23", 2) || !strncmp(state, "22", 2))
+        return EVD_EINVAL;
+    return EVD_EIO;
+}
+
+static int fail_pg(store *st, const PGresult *r, const char *what)
+{
+    char msg[400];
+    PGconn *c = conn_of(st);
+    pg_message(c, r, msg, sizeof msg);
+    int rc = code_of(c, r);
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *hint = "";
+    if (rc == EVD_EBUSY && PQstatus(c) != CONNECTION_OK)
+        hint = " (lost the connection to the server; retrying)";
+    else if (state && !strcmp(state, "42501"))
+        hint = " (the database user lacks a privilege: grant it, or use a database it owns)";
+    else if (state && !strcmp(state, "53100"))
+        hint = " (the database server's disk is full)";
+    store_fail(st, rc, "%s: %s: %s%s", st->path, what ? what : "query", msg, hint);
+    return rc;
+}
+
+/* Connect (or reconnect) with the stored connection string. */
+static int pg_connect(store *st)
+{
+    pg *p = st->be;
+    /* Keywords before dbname take effect unless the connection string
+     * sets them itself; expand_dbname makes libpq read a URL or keyword
+     * string given as dbname. */
+    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *vals[] = {CONNECT_TIMEOUT, "evodash", p->conninfo, NULL};
+    if (p->conn)
+        PQfinish(p->conn);
+    p->conn = PQconnectdbParams(keys, vals, 1);
+    p->gen++;
+    if (!p->conn)
+        return store_fail(st, EVD_ENOMEM, "out of memory connecting to %s", st->path);
+    if (PQstatus(p->conn) != CONNECTION_OK) {
+        /* EVD_EBUSY: the writer keeps what it has and tries again (a
+         * server that is down, or a password being changed, is
+         * transient; what cannot be kept is counted) */
+        char msg[400];
+        pg_message(p->conn, NULL, msg, sizeof msg);
+        return store_fail(st, EVD_EBUSY, "%s: cannot connect: %s", st->path, msg);
+    }
+    PGresult *r =
+        PQexec(p->conn, "SET client_min_messages = warning; SET client_encoding = 'UTF8'");
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    int rc = ok ? 0 : fail_pg(st, r, "setting up the session");
+    PQclear(r);
+    return rc;
+}
+
+/* Reconnect when the connection broke.  EVD_EBUSY while the server is
+ * unreachable. */
+static int ensure_conn(store *st)
+{
+    pg *p = st->be;
+    if (p->conn && PQstatus(p->conn) == CONNECTION_OK)
+        return 0;
+    return pg_connect(st);
+}
+
+static int pg_open(store *st, const char *conninfo)
+{
+    pg *p = calloc(1, sizeof *p);
+    if (!(st->be = p))
+        return store_fail(st, EVD_ENOMEM, "out of memory");
+    if (!(p->conninfo = strdup(conninfo)))
+        return store_fail(st, EVD_ENOMEM, "out of memory");
+    const char *mode = getenv("EVODASH_PG_INGEST");
+    p->insert_mode = mode && !strcmp(mode, "insert");
+    return pg_connect(st);
+}
+
+static int pg_tune(store *st)
+{
+    (void)st;
+    return 0;
+}
+
+static void pg_close(store *st)
+{
+    pg *p = st->be;
+    if (!p)
+        return;
+    if (p->conn)
+        PQfinish(p->conn);
+    if (p->conninfo) {
+        /* it holds the password */
+        memset(p->conninfo, 0, strlen(p->conninfo));
+        free(p->conninfo);
+    }
+    free(p->req.p);
+    free(p->prof.p);
+    free(p);
+    st->be = NULL;
+}
+
+/* Run a command with no parameters; 0 or a negative code. */
+static int simple(store *st, const char *sql, const char *what)
+{
+    PGresult *r = PQexec(conn_of(st), sql);
+    ExecStatusType s = PQresultStatus(r);
+    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : fail_pg(st, r, what);
+    PQclear(r);
+    return rc;
+}
+
+static int pg_run(store *st, const char *sql, const char *what)
+{
+    int rc;
+    if (!st->in_txn && (rc = ensure_conn(st)))
+        return rc;
+    return simple(st, sql, what);
+}
+
+/* ---- transactions and COPY ----------------------------------------------------- */
+
+static void drop_buffers(pg *p)
+{
+    p->req.len = p->prof.len = 0;
+    p->nreq = p->nprof = 0;
+    p->first.set = 0;
+}
+
+static int pg_begin(store *st)
+{
+    pg *p = st->be;
+    int rc;
+    drop_buffers(p);
+    if ((rc = ensure_conn(st)))
+        return rc;
+    return simple(st, "BEGIN", "starting a transaction");
+}
+
+static void pg_rollback(store *st)
+{
+    pg *p = st->be;
+    drop_buffers(p);
+    if (p->conn && PQstatus(p->conn) == CONNECTION_OK &&
+        PQtransactionStatus(p->conn) != PQTRANS_IDLE) {
+        PGresult *r = PQexec(p->conn, "ROLLBACK");
+        PQclear(r);
+    }
+}
+
+static int copy_in(store *st, const char *sql, buf *b, const char *what)
+{
+    PGconn *c = conn_of(st);
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        int rc = fail_pg(st, r, what);
+        PQclear(r);
+        return rc;
+    }
+    PQclear(r);
+    int ok = PQputCopyData(c, b->p, (int)b->len) == 1 && PQputCopyEnd(c, NULL) == 1;
+    r = PQgetResult(c);
+    int rc = ok && PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : fail_pg(st, r, what);
+    PQclear(r);
+    while ((r = PQgetResult(c)))
+        PQclear(r);
+    b->len = 0;
+    return rc;
+}
+
+/* The buffered request rows as multi-row INSERTs (EVODASH_PG_INGEST=insert,
+ * kept to compare with COPY in bench-ingest_pg). */
+static int insert_rows(store *st)
+{
+    pg *p = st->be;
+    buf sql = {0};
+    int rc = 0;
+    static const char head[] = "INSERT INTO requests(id, endpoint_id, ts_us, duration_us, status, "
+                               "version_id, group_name, ip, instance_id) VALUES ";
+    char *line = p->req.p, *end = p->req.p + p->req.len;
+    while (!rc && line < end) {
+        sql.len = 0;
+        rc = buf_put(&sql, head, sizeof head - 1) ? EVD_ENOMEM : 0;
+        for (int n = 0; !rc && n < 1000 && line < end; n++) {
+            char *nl = memchr(line, '\n', (size_t)(end - line));
+            if (!nl)
+                nl = end;
+            rc = buf_put(&sql, n ? ",(" : "(", n ? 2 : 1) ? EVD_ENOMEM : 0;
+            for (int f = 0; !rc && f < 9; f++) {
+                char *tab = memchr(line, '\t', (size_t)(nl - line));
+                char *fe = tab && f < 8 ? tab : nl;
+                if (f)
+                    rc = buf_put(&sql, ",", 1) ? EVD_ENOMEM : 0;
+                if (!rc && fe - line == 2 && !memcmp(line, "\\N", 2))
+                    rc = buf_put(&sql, "NULL", 4) ? EVD_ENOMEM : 0;
+                else if (!rc && (f == 6 || f == 7)) {
+                    char tmp[512];
+                    size_t tl =
+                        (size_t)(fe - line) < sizeof tmp - 1 ? (size_t)(fe - line) : sizeof tmp - 1;
+                    memcpy(tmp, line, tl);
+                    tmp[tl] = 0;
+                    char *lit = PQescapeLiteral(conn_of(st), tmp, tl);
+                    rc = !lit || buf_put(&sql, lit, strlen(lit)) ? EVD_ENOMEM : 0;
+                    PQfreemem(lit);
+                } else if (!rc)
+                    rc = buf_put(&sql, line, (size_t)(fe - line)) ? EVD_ENOMEM : 0;
+                line = fe + 1;
+            }
+            if (!rc)
+                rc = buf_put(&sql, ")", 1) ? EVD_ENOMEM : 0;
+            line = nl + 1;
+        }
+        if (!rc && !buf_put(&sql, "", 1))
+            rc = simple(st, sql.p, "inserting requests");
+        else if (!rc)
+            rc = EVD_ENOMEM;
+    }
+    free(sql.p);
+    p->req.len = 0;
+    return rc == EVD_ENOMEM ? store_fail(st, rc, "out of memory inserting requests") : rc;
+}
+
+static int flush_copies(store *st)
+{
+    pg *p = st->be;
+    int rc = 0;
+    if (p->req.len)
+        rc = p->insert_mode
+                 ? insert_rows(st)
+                 : copy_in(st,
+                           "COPY requests(id, endpoint_id, ts_us, duration_us, status, version_id, "
+                           "group_name, ip, instance_id) FROM STDIN",
+                           &p->req, "inserting requests");
+    if (!rc && p->prof.len)
+        rc = copy_in(st,
+                     "COPY profiler_samples(request_id, position, indent, function, file, line, "
+                     "duration_us, samples) FROM STDIN",
+                     &p->prof, "inserting profiler samples");
+    return rc;
+}
+
+/* Is the transaction that wrote marker m stored?  0 with *yes set, or a
+ * negative code (EVD_EBUSY: still cannot tell). */
+static int marker_stored(store *st, const marker *m, int *yes)
+{
+    int rc;
+    if ((rc = ensure_conn(st)))
+        return rc;
+    char a[24], b[24], c[24];
+    snprintf(a, sizeof a, "%lld", (long long)m->endpoint_id);
+    snprintf(b, sizeof b, "%lld", (long long)m->ts_us);
+    snprintf(c, sizeof c, "%lld", (long long)m->id);
+    const char *v[] = {a, b, c};
+    PGresult *r = PQexecParams(conn_of(st),
+                               "SELECT 1 FROM requests WHERE endpoint_id = $1 AND ts_us = $2 AND "
+                               "id = $3",
+                               3, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = fail_pg(st, r, "checking whether a batch was stored");
+        PQclear(r);
+        return rc;
+    }
+    *yes = PQntuples(r) > 0;
+    PQclear(r);
+    return 0;
+}
+
+static int pg_commit(store *st)
+{
+    pg *p = st->be;
+    int rc = flush_copies(st);
+    if (rc) {
+        pg_rollback(st);
+        return rc;
+    }
+    PGresult *r = PQexec(p->conn, "COMMIT");
+    ExecStatusType s = PQresultStatus(r);
+    if (s == PGRES_COMMAND_OK) {
+        PQclear(r);
+        drop_buffers(p);
+        return 0;
+    }
+    rc = fail_pg(st, r, "committing");
+    PQclear(r);
+    if (rc == EVD_EBUSY && p->first.set) {
+        /* The answer was lost with the connection: the batch may or may
+         * not be stored.  Ask now if the server is back, else later. */
+        marker m = p->first;
+        int yes = 0;
+        drop_buffers(p);
+        if (!marker_stored(st, &m, &yes)) {
+            if (yes)
+                return 0;
+            return store_fail(st, EVD_EBUSY,
+                              "%s: the connection was lost while committing; the "
+                              "batch was not stored and will be sent again",
+                              st->path);
+        }
+        p->pending = m;
+        p->pending.set = 1;
+        return EVD_EBUSY;
+    }
+    pg_rollback(st);
+    return rc;
+}
+
+int store_commit_pending(const store *st)
+{
+    return st->ops == &store_pg_ops && ((pg *)st->be)->pending.set;
+}
+
+int store_resolve_commit(store *st, int *stored)
+{
+    *stored = 0;
+    if (!store_commit_pending(st))
+        return 0;
+    pg *p = st->be;
+    int rc = marker_stored(st, &p->pending, stored);
+    if (!rc)
+        p->pending.set = 0;
+    return rc;
+}
+
+void store_forget_commit(store *st)
+{
+    if (st->ops == &store_pg_ops)
+        ((pg *)st->be)->pending.set = 0;
+}
+
+static int pg_reserve_ids(store *st, int64_t *first)
+{
+    PGresult *r = PQexecParams(conn_of(st), "SELECT nextval('request_ids_seq')", 0, NULL, NULL,
+                               NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        int rc = fail_pg(st, r, "reserving request ids");
+        PQclear(r);
+        return rc;
+    }
+    *first = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+static int put_int(buf *b, int64_t v, char sep)
+{
+    char t[32];
+    int n = snprintf(t, sizeof t, "%lld%c", (long long)v, sep);
+    return buf_put(b, t, (size_t)n);
+}
+
+static int put_opt(buf *b, const char *s, char sep)
+{
+    if (!s || !*s)
+        return buf_put(b, "\\N", 2) || buf_put(b, &sep, 1);
+    return put_text(b, s, 1) || buf_put(b, &sep, 1);
+}
+
+static int maybe_flush(store *st)
+{
+    pg *p = st->be;
+    return p->req.len + p->prof.len > COPY_FLUSH ? flush_copies(st) : 0;
+}
+
+static int pg_put_request(store *st, const store_request *r, int64_t id)
+{
+    pg *p = st->be;
+    buf *b = &p->req;
+    size_t mark = b->len;
+    if (put_int(b, id, '\t') || put_int(b, r->endpoint_id, '\t') || put_int(b, r->ts_us, '\t') ||
+        put_int(b, r->duration_us, '\t') || put_int(b, r->status, '\t') ||
+        put_int(b, r->version_id, '\t') || put_opt(b, r->group, '\t') || put_opt(b, r->ip, '\t') ||
+        put_int(b, r->instance_id, '\n')) {
+        b->len = mark;
+        return store_fail(st, EVD_ENOMEM, "out of memory buffering requests");
+    }
+    if (!p->first.set)
+        p->first = (marker){1, r->endpoint_id, r->ts_us, id};
+    p->nreq++;
+    return maybe_flush(st);
+}
+
+static int pg_put_profile_line(store *st, const store_profile_line *l)
+{
+    pg *p = st->be;
+    buf *b = &p->prof;
+    size_t mark = b->len;
+    if (put_int(b, l->request_id, '\t') || put_int(b, l->position, '\t') ||
+        put_int(b, l->indent, '\t') || put_opt(b, l->function ? l->function : "?", '\t') ||
+        put_opt(b, l->file, '\t') || put_int(b, l->line, '\t') ||
+        put_int(b, l->duration_us, '\t') || put_int(b, l->samples, '\n')) {
+        b->len = mark;
+        return store_fail(st, EVD_ENOMEM, "out of memory buffering profiler lines");
+    }
+    p->nprof++;
+    return maybe_flush(st);
+}
+
+/* ---- statements ------------------------------------------------------------------- */
+
+/* ?N -> $N and ? -> $k, outside quoted text.  Sets *nparams. */
+static char *render(const char *sql, int *nparams)
+{
+    size_t n = strlen(sql);
+    char *out = malloc(n * 2 + 16);
+    int seq = 0, maxp = 0;
+    char quote = 0;
+    size_t o = 0;
+    if (!out)
+        return NULL;
+    for (const char *p = sql; *p; p++) {
+        if (quote) {
+            if (*p == quote)
+                quote = 0;
+            out[o++] = *p;
+        } else if (*p == '\'' || *p == '"') {
+            quote = *p;
+            out[o++] = *p;
+        } else if (*p == '?') {
+            int k;
+            if (p[1] >= '0' && p[1] <= '9') {
+                k = (int)strtol(p + 1, (char **)&p, 10);
+                p--;
+            } else {
+                k = ++seq;
+            }
+            if (k > maxp)
+                maxp = k;
+            o += (size_t)sprintf(out + o, "$%d", k);
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = 0;
+    *nparams = maxp;
+    return out;
+}
+
+static void sq_clear(pg_sq *q)
+{
+    if (q->res)
+        PQclear(q->res);
+    q->res = NULL;
+    q->row = -1;
+    q->nrows = 0;
+    q->done = 0;
+}
+
+static void close_cursor(pg_sq *q)
+{
+    store *st = q->base.st;
+    if (q->cursor_open) {
+        char sql[48];
+        snprintf(sql, sizeof sql, "CLOSE %s", q->cursor);
+        if (PQstatus(conn_of(st)) == CONNECTION_OK) {
+            PGresult *r = PQexec(conn_of(st), sql);
+            PQclear(r);
+        }
+        q->cursor_open = 0;
+    }
+    if (q->own_txn) {
+        if (PQstatus(conn_of(st)) == CONNECTION_OK) {
+            PGresult *r = PQexec(conn_of(st), "COMMIT");
+            PQclear(r);
+        }
+        q->own_txn = 0;
+    }
+}
+
+static sq *pg_prepare(store *st, const sq_text *t, int flags)
+{
+    pg_sq *q = calloc(1, sizeof *q);
+    if (!q) {
+        store_fail(st, EVD_ENOMEM, "out of memory preparing a statement");
+        return NULL;
+    }
+    q->base.st = st;
+    q->base.text = t;
+    q->base.flags = flags;
+    q->row = -1;
+    q->sql = render(store_sql_of(st, t), &q->nparams);
+    q->reads_buffered =
+        q->sql && (strstr(q->sql, "requests") || strstr(q->sql, "profiler_samples"));
+    int np = q->nparams ? q->nparams : 1;
+    q->types = calloc((size_t)np, sizeof *q->types);
+    q->isset = calloc((size_t)np, sizeof *q->isset);
+    q->lens = calloc((size_t)np, sizeof *q->lens);
+    q->fmts = calloc((size_t)np, sizeof *q->fmts);
+    q->offs = calloc((size_t)np, sizeof *q->offs);
+    q->vals = calloc((size_t)np, sizeof *q->vals);
+    if (!q->sql || !q->types || !q->isset || !q->lens || !q->fmts || !q->offs || !q->vals) {
+        store_fail(st, EVD_ENOMEM, "out of memory preparing a statement");
+        st->ops->free(&q->base);
+        return NULL;
+    }
+    return &q->base;
+}
+
+static void pg_free(sq *b)
+{
+    pg_sq *q = (pg_sq *)b;
+    sq_clear(q);
+    close_cursor(q);
+    free(q->sql);
+    free(q->types);
+    free(q->isset);
+    free(q->lens);
+    free(q->fmts);
+    free(q->offs);
+    free(q->vals);
+    free(q->arena.p);
+    free(q);
+}
+
+static void pg_reset(sq *b)
+{
+    pg_sq *q = (pg_sq *)b;
+    sq_clear(q);
+    close_cursor(q);
+    for (int i = 0; i < q->nparams; i++)
+        q->isset[i] = 0;
+    q->arena.len = 0;
+}
+
+/* Set parameter i to the bytes p[0..n) (copied), of type t, format fmt. */
+static void put_param(pg_sq *q, int i, Oid t, const void *p, size_t n, int fmt)
+{
+    if (i < 1 || i > q->nparams)
+        return;
+    i--;
+    q->offs[i] = q->arena.len;
+    if (buf_put(&q->arena, p, n) || buf_put(&q->arena, "", 1)) {
+        q->isset[i] = 0; /* bound NULL: the statement then fails its check */
+        return;
+    }
+    q->types[i] = t;
+    q->lens[i] = (int)n;
+    q->fmts[i] = fmt;
+    q->isset[i] = 1;
+}
+
+static void pg_bind_i64(sq *b, int i, int64_t v)
+{
+    char t[24];
+    int n = snprintf(t, sizeof t, "%lld", (long long)v);
+    put_param((pg_sq *)b, i, OID_INT8, t, (size_t)n, 0);
+}
+
+static void pg_bind_f64(sq *b, int i, double v)
+{
+    char t[40];
+    int n = snprintf(t, sizeof t, "%.17g", v);
+    put_param((pg_sq *)b, i, OID_FLOAT8, t, (size_t)n, 0);
+}
+
+static void pg_bind_text(sq *b, int i, const char *s, int copy)
+{
+    (void)copy; /* always copied */
+    pg_sq *q = (pg_sq *)b;
+    buf tmp = {0};
+    if (put_text(&tmp, s, 0) || buf_put(&tmp, "", 1)) {
+        free(tmp.p);
+        return;
+    }
+    put_param(q, i, OID_TEXT, tmp.p, tmp.len - 1, 0);
+    free(tmp.p);
+}
+
+static void pg_bind_blob(sq *b, int i, const void *p, size_t n)
+{
+    put_param((pg_sq *)b, i, OID_BYTEA, p, n, 1);
+}
+
+static void pg_bind_null(sq *b, int i)
+{
+    pg_sq *q = (pg_sq *)b;
+    if (i >= 1 && i <= q->nparams)
+        q->isset[i - 1] = 0;
+}
+
+static void fill_values(pg_sq *q)
+{
+    for (int i = 0; i < q->nparams; i++)
+        q->vals[i] = q->isset[i] ? q->arena.p + q->offs[i] : NULL;
+}
+
+/* Take a result: rows to read, or the changes of a command. */
+static int take(pg_sq *q, PGresult *r, const char *what)
+{
+    ExecStatusType s = PQresultStatus(r);
+    if (s == PGRES_TUPLES_OK) {
+        q->res = r;
+        q->nrows = PQntuples(r);
+        q->row = -1;
+        return 0;
+    }
+    if (s == PGRES_COMMAND_OK) {
+        const char *n = PQcmdTuples(r);
+        q->changes = n && *n ? strtoll(n, NULL, 10) : 0;
+        PQclear(r);
+        q->nrows = 0;
+        q->row = -1;
+        return 0;
+    }
+    int rc = fail_pg(q->base.st, r, what);
+    PQclear(r);
+    return rc;
+}
+
+static int fetch(pg_sq *q)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "FETCH %d FROM %s", SQ_FETCH_ROWS, q->cursor);
+    sq_clear(q);
+    PGresult *r = PQexecParams(conn_of(q->base.st), sql, 0, NULL, NULL, NULL, NULL, 1);
+    return take(q, r, q->base.text->what);
+}
+
+static int execute(pg_sq *q)
+{
+    store *st = q->base.st;
+    pg *p = st->be;
+    PGconn *c;
+    int rc;
+    if (!st->in_txn && (rc = ensure_conn(st)))
+        return fail_pg(st, NULL, q->base.text->what);
+    /* rows we buffered must be in their tables before a statement that
+     * reads them */
+    if (st->in_txn && q->reads_buffered && (rc = flush_copies(st)))
+        return rc;
+    c = p->conn;
+    fill_values(q);
+    if (q->base.flags & SQ_STREAM) {
+        if (!st->in_txn) {
+            if ((rc = simple(st, "BEGIN READ ONLY", "starting a read")))
+                return rc;
+            q->own_txn = 1;
+        }
+        snprintf(q->cursor, sizeof q->cursor, "evd_c%u", ++p->next_cur);
+        size_t n = strlen(q->sql) + 64;
+        char *decl = malloc(n);
+        if (!decl)
+            return store_fail(st, EVD_ENOMEM, "out of memory");
+        snprintf(decl, n, "DECLARE %s NO SCROLL CURSOR FOR %s", q->cursor, q->sql);
+        PGresult *r = PQexecParams(c, decl, q->nparams, q->types, q->vals, q->lens, q->fmts, 1);
+        free(decl);
+        if ((rc = take(q, r, q->base.text->what)))
+            return rc;
+        q->cursor_open = 1;
+        q->stream = 1;
+        return fetch(q);
+    }
+    q->stream = 0;
+    PGresult *r;
+    if (q->base.cached >= 0) {
+        if (q->gen != p->gen) {
+            snprintf(q->name, sizeof q->name, "evd_q%d", q->base.cached);
+            PGresult *pr = PQprepare(c, q->name, q->sql, q->nparams, q->types);
+            if (PQresultStatus(pr) != PGRES_COMMAND_OK) {
+                rc = fail_pg(st, pr, q->base.text->what);
+                PQclear(pr);
+                return rc;
+            }
+            PQclear(pr);
+            q->gen = p->gen;
+        }
+        r = PQexecPrepared(c, q->name, q->nparams, q->vals, q->lens, q->fmts, 1);
+    } else {
+        r = PQexecParams(c, q->sql, q->nparams, q->types, q->vals, q->lens, q->fmts, 1);
+    }
+    return take(q, r, q->base.text->what);
+}
+
+static int pg_step(sq *b)
+{
+    pg_sq *q = (pg_sq *)b;
+    int rc;
+    if (q->done)
+        return SQ_DONE;
+    if (!q->res && q->row < 0 && !q->stream) {
+        if ((rc = execute(q))) {
+            sq_clear(q);
+            close_cursor(q);
+            return rc;
+        }
+    }
+    if (q->res && q->row + 1 < q->nrows) {
+        q->row++;
+        return SQ_ROW;
+    }
+    if (q->stream && q->nrows == SQ_FETCH_ROWS) {
+        if ((rc = fetch(q))) {
+            close_cursor(q);
+            return rc;
+        }
+        if (q->nrows > 0) {
+            q->row = 0;
+            return SQ_ROW;
+        }
+    }
+    sq_clear(q);
+    close_cursor(q);
+    q->stream = 0;
+    q->done = 1;
+    return SQ_DONE;
+}
+
+/* ---- columns ------------------------------------------------------------------------ */
+
+static int64_t be_int(const char *v, int len)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < len; i++)
+        x = x << 8 | (unsigned char)v[i];
+    if (len < 8 && len > 0 && (x >> (len * 8 - 1)) & 1)
+        x |= ~0ull << (len * 8); /* sign-extend */
+    return (int64_t)x;
+}
+
+/* A binary NUMERIC: ndigits, weight, sign, dscale, then base-10000 digits. */
+static double numeric_value(const char *v, int len)
+{
+    if (len < 8)
+        return 0;
+    int nd = (int)be_int(v, 2), weight = (int)be_int(v + 2, 2);
+    unsigned sign = (unsigned)be_int(v + 4, 2) & 0xFFFF;
+    double x = 0;
+    for (int i = 0; i < nd && 8 + 2 * i + 1 < len; i++) {
+        double d = (double)be_int(v + 8 + 2 * i, 2);
+        double scale = 1;
+        int e = weight - i;
+        for (int k = 0; k < (e < 0 ? -e : e); k++)
+            scale *= 10000;
+        x += e < 0 ? d / scale : d * scale;
+    }
+    return sign == 0x4000 ? -x : x;
+}
+
+static const char *cell(pg_sq *q, int col, int *len, Oid *t)
+{
+    if (!q->res || q->row < 0 || col >= PQnfields(q->res) || PQgetisnull(q->res, q->row, col))
+        return NULL;
+    *len = PQgetlength(q->res, q->row, col);
+    *t = PQftype(q->res, col);
+    return PQgetvalue(q->res, q->row, col);
+}
+
+static int pg_is_null(sq *b, int col)
+{
+    pg_sq *q = (pg_sq *)b;
+    return !q->res || q->row < 0 || PQgetisnull(q->res, q->row, col);
+}
+
+static double pg_f64(sq *b, int col);
+
+static int64_t pg_i64(sq *b, int col)
+{
+    int len;
+    Oid t;
+    const char *v = cell((pg_sq *)b, col, &len, &t);
+    if (!v)
+        return 0;
+    switch (t) {
+    case OID_INT8:
+    case OID_INT4:
+    case OID_INT2:
+        return be_int(v, len);
+    case OID_OID:
+        return (int64_t)(uint32_t)be_int(v, len);
+    case OID_BOOL:
+        return len > 0 && v[0] != 0;
+    case OID_FLOAT4:
+    case OID_FLOAT8:
+    case OID_NUMERIC: {
+        double d = pg_f64(b, col);
+        return (int64_t)(d < 0 ? d - 0.5 : d + 0.5);
+    }
+    default:
+        return strtoll(v, NULL, 10);
+    }
+}
+
+static double pg_f64(sq *b, int col)
+{
+    int len;
+    Oid t;
+    const char *v = cell((pg_sq *)b, col, &len, &t);
+    if (!v)
+        return 0;
+    switch (t) {
+    case OID_FLOAT8: {
+        uint64_t x = (uint64_t)be_int(v, 8);
+        double d;
+        memcpy(&d, &x, sizeof d);
+        return d;
+    }
+    case OID_FLOAT4: {
+        uint32_t x = (uint32_t)be_int(v, 4);
+        float f;
+        memcpy(&f, &x, sizeof f);
+        return f;
+    }
+    case OID_NUMERIC:
+        return numeric_value(v, len);
+    case OID_INT8:
+    case OID_INT4:
+    case OID_INT2:
+    case OID_OID:
+    case OID_BOOL:
+        return (double)pg_i64(b, col);
+    default:
+        return strtod(v, NULL);
+    }
+}
+
+static const char *pg_str(sq *b, int col)
+{
+    pg_sq *q = (pg_sq *)b;
+    int len;
+    Oid t;
+    const char *v = cell(q, col, &len, &t);
+    if (!v)
+        return NULL;
+    switch (t) {
+    case OID_INT8:
+    case OID_INT4:
+    case OID_INT2:
+    case OID_OID:
+        snprintf(q->num, sizeof q->num, "%lld", (long long)pg_i64(b, col));
+        return q->num;
+    case OID_FLOAT4:
+    case OID_FLOAT8:
+    case OID_NUMERIC:
+        snprintf(q->num, sizeof q->num, "%.17g", pg_f64(b, col));
+        return q->num;
+    default:
+        return v; /* libpq ends every value with a NUL, binary ones too */
+    }
+}
+
+static const void *pg_blob(sq *b, int col, size_t *n)
+{
+    int len;
+    Oid t;
+    const char *v = cell((pg_sq *)b, col, &len, &t);
+    *n = v ? (size_t)len : 0;
+    return v;
+}
+
+static int pg_sketch_agg(sq *b, int col, sketch *s)
+{
+    size_t n;
+    const unsigned char *p = pg_blob(b, col, &n);
+    while (p && n >= 4) {
+        size_t len = (size_t)be_int((const char *)p, 4);
+        if (len > n - 4 || sketch_merge_encoded(s, p + 4, len))
+            return EVD_ECORRUPT;
+        p += 4 + len;
+        n -= 4 + len;
+    }
+    return n ? EVD_ECORRUPT : 0;
+}
+
+static int64_t pg_changes(sq *b)
+{
+    return ((pg_sq *)b)->changes;
+}
+
+/* ---- schema ------------------------------------------------------------------------- */
+
+static int count_query(store *st, const char *sql, const char *arg, int *n)
+{
+    const char *v[] = {arg};
+    PGresult *r = PQexecParams(conn_of(st), sql, arg ? 1 : 0, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        int rc = fail_pg(st, r, "reading the schema");
+        PQclear(r);
+        return rc;
+    }
+    *n = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return 0;
+}
+
+static int pg_has_table(store *st, const char *name, int *n)
+{
+    return count_query(st,
+                       "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND "
+                       "tablename = $1",
+                       name, n);
+}
+
+static int pg_count_tables(store *st, int *n)
+{
+    return count_query(st, "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()",
+                       NULL, n);
+}
+
+const store_ops store_pg_ops = {
+    .name = "PostgreSQL",
+    .dialect = DIALECT_PG,
+    .open = pg_open,
+    .close = pg_close,
+    .tune = pg_tune,
+    .run = pg_run,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .prepare = pg_prepare,
+    .free = pg_free,
+    .reset = pg_reset,
+    .bind_i64 = pg_bind_i64,
+    .bind_f64 = pg_bind_f64,
+    .bind_text = pg_bind_text,
+    .bind_blob = pg_bind_blob,
+    .bind_null = pg_bind_null,
+    .step = pg_step,
+    .is_null = pg_is_null,
+    .i64 = pg_i64,
+    .f64 = pg_f64,
+    .str = pg_str,
+    .blob = pg_blob,
+    .sketch_agg = pg_sketch_agg,
+    .changes = pg_changes,
+    .reserve_ids = pg_reserve_ids,
+    .put_request = pg_put_request,
+    .put_profile_line = pg_put_profile_line,
+    .has_table = pg_has_table,
+    .count_tables = pg_count_tables,
+};

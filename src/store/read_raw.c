@@ -1,0 +1,378 @@
+/* read_raw.c — the read side's raw rows: one endpoint's requests over a
+ * range, outliers, profiled requests and their call trees, and the export
+ * cursor over every request. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "evodash.h"
+#include "store/read.h"
+#include "store/read_int.h"
+#include "store/sq.h"
+#include "store/store_int.h"
+
+/* ---- one endpoint's requests -------------------------------------------------------- */
+
+static const sq_text SQL_SCAN_START =
+    SQ("SELECT ts_us FROM requests WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3 ORDER BY "
+       "ts_us DESC LIMIT 1 OFFSET ?4",
+       "finding where to start reading raw requests");
+
+#define SCAN(in)                                                                                   \
+    "SELECT coalesce(group_name, ''), coalesce(ip, ''), version_id, duration_us, status, "         \
+    "instance_id FROM requests WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3 AND " in
+static const sq_text SQL_SCAN =
+    SQ2(SCAN(SQ_IN_IDS_LITE("instance_id", "?4")), SCAN(SQ_IN_IDS_PG("instance_id", "?4")),
+        "reading raw requests");
+
+int store_raw_scan_start(store *st, int64_t ep, int64_t from_us, int64_t to_us, int64_t max,
+                         int64_t *start_us)
+{
+    *start_us = from_us;
+    sq *q = sq_prepare(st, &SQL_SCAN_START, 0);
+    if (!q)
+        return EVD_EIO;
+    sq_bind_i64(q, 1, ep);
+    sq_bind_i64(q, 2, from_us);
+    sq_bind_i64(q, 3, to_us);
+    sq_bind_i64(q, 4, max > 0 ? max - 1 : 0);
+    int rc = sq_step(q);
+    if (rc == SQ_ROW)
+        *start_us = sq_i64(q, 0);
+    sq_free(q);
+    return rc < 0 ? rc : 0;
+}
+
+typedef struct raw_ctx {
+    int (*cb)(void *u, const store_raw_row *r);
+    void *u;
+} raw_ctx;
+
+static int raw_row(sq *q, void *ctx)
+{
+    raw_ctx *c = ctx;
+    store_raw_row r = {.group = sq_str(q, 0),
+                       .ip = sq_str(q, 1),
+                       .version_id = sq_i64(q, 2),
+                       .duration_us = sq_i64(q, 3),
+                       .status = (int)sq_i64(q, 4),
+                       .instance_id = sq_i64(q, 5)};
+    if (!r.group)
+        r.group = "";
+    if (!r.ip)
+        r.ip = "";
+    return c->cb(c->u, &r);
+}
+
+int store_raw_scan(store *st, const store_filter *f, int64_t ep, int64_t from_us, int64_t to_us,
+                   int (*cb)(void *u, const store_raw_row *r), void *u)
+{
+    sq *q = sq_prepare(st, &SQL_SCAN, SQ_STREAM);
+    if (q) {
+        sq_bind_i64(q, 1, ep);
+        sq_bind_i64(q, 2, from_us);
+        sq_bind_i64(q, 3, to_us);
+        sq_bind_ids(q, 4, f ? f->instances : NULL, f ? f->ninstances : 0);
+    }
+    raw_ctx c = {cb, u};
+    return read_walk(q, raw_row, &c);
+}
+
+/* ---- pages of outliers and profiled requests ------------------------------------------ */
+
+static const sq_text SQL_OUTLIER_COUNT =
+    SQ("SELECT count(*) FROM outliers WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3",
+       "counting outliers");
+/* two texts rather than a bound ORDER BY, which SQL cannot take */
+static const sq_text SQL_OUTLIER_PAGE[2] = {
+    SQ("SELECT id, request_id, endpoint_id, ts_us, duration_us FROM outliers WHERE endpoint_id = "
+       "?1 AND ts_us >= ?2 AND ts_us < ?3 ORDER BY ts_us DESC, id LIMIT ?4 OFFSET ?5",
+       "reading outliers"),
+    SQ("SELECT id, request_id, endpoint_id, ts_us, duration_us FROM outliers WHERE endpoint_id = "
+       "?1 AND ts_us >= ?2 AND ts_us < ?3 ORDER BY duration_us DESC, id LIMIT ?4 OFFSET ?5",
+       "reading outliers"),
+};
+static const sq_text SQL_OUTLIER_GET =
+    SQ("SELECT o.id, o.request_id, o.endpoint_id, o.ts_us, o.duration_us, e.name, o.stack, o.cpu, "
+       "o.memory, o.details FROM outliers o LEFT JOIN endpoints e ON e.id = o.endpoint_id WHERE "
+       "o.id = ?1",
+       "reading the outlier");
+
+static const sq_text SQL_PROFILED_COUNT =
+    SQ("SELECT count(*) FROM profiled WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3",
+       "counting profiled requests");
+static const sq_text SQL_PROFILED_PAGE = SQ(
+    "SELECT p.request_id, p.endpoint_id, p.ts_us, p.duration_us, v.name FROM profiled p LEFT JOIN "
+    "versions v ON v.id = p.version_id WHERE p.endpoint_id = ?1 AND p.ts_us >= ?2 AND p.ts_us < ?3 "
+    "ORDER BY p.ts_us DESC, p.request_id LIMIT ?4 OFFSET ?5",
+    "reading profiled requests");
+static const sq_text SQL_PROFILED_GET =
+    SQ("SELECT p.request_id, p.endpoint_id, p.ts_us, p.duration_us, v.name, (SELECT count(*) FROM "
+       "profiler_samples s WHERE s.request_id = p.request_id) FROM profiled p LEFT JOIN versions v "
+       "ON v.id = p.version_id WHERE p.request_id = ?1",
+       "reading the profiled request");
+
+/* Bind (endpoint, from, to) and read the one count. */
+static int count_range(store *st, const sq_text *t, int64_t ep, int64_t from, int64_t to,
+                       int64_t *n)
+{
+    sq *q = sq_prepare(st, t, 0);
+    if (!q)
+        return EVD_EIO;
+    sq_bind_i64(q, 1, ep);
+    sq_bind_i64(q, 2, from);
+    sq_bind_i64(q, 3, to);
+    int rc = sq_step(q);
+    *n = rc == SQ_ROW ? sq_i64(q, 0) : 0;
+    sq_free(q);
+    return rc < 0 ? rc : 0;
+}
+
+static sq *page_query(store *st, const sq_text *t, int64_t ep, int64_t from, int64_t to,
+                      int64_t limit, int64_t offset)
+{
+    sq *q = sq_prepare(st, t, 0);
+    if (q) {
+        sq_bind_i64(q, 1, ep);
+        sq_bind_i64(q, 2, from);
+        sq_bind_i64(q, 3, to);
+        sq_bind_i64(q, 4, limit);
+        sq_bind_i64(q, 5, offset);
+    }
+    return q;
+}
+
+typedef struct out_ctx {
+    int (*cb)(void *u, const store_outlier_row *r);
+    void *u;
+    int full, found;
+} out_ctx;
+
+static int outlier_row(sq *q, void *ctx)
+{
+    out_ctx *c = ctx;
+    store_outlier_row r = {.id = sq_i64(q, 0),
+                           .request_id = sq_i64(q, 1),
+                           .endpoint_id = sq_i64(q, 2),
+                           .ts_us = sq_i64(q, 3),
+                           .duration_us = sq_i64(q, 4)};
+    if (c->full) {
+        r.endpoint = sq_str(q, 5);
+        r.stack = sq_str(q, 6);
+        r.cpu = sq_str(q, 7);
+        r.memory = sq_str(q, 8);
+        r.details = sq_str(q, 9);
+    }
+    c->found = 1;
+    return c->cb(c->u, &r);
+}
+
+int store_outliers_page(store *st, int64_t ep, int64_t from_us, int64_t to_us, int sort,
+                        int64_t limit, int64_t offset, int64_t *total,
+                        int (*cb)(void *u, const store_outlier_row *r), void *u)
+{
+    int rc = count_range(st, &SQL_OUTLIER_COUNT, ep, from_us, to_us, total);
+    if (rc)
+        return rc;
+    out_ctx c = {cb, u, 0, 0};
+    return read_walk(page_query(st, &SQL_OUTLIER_PAGE[sort == STORE_OUTLIERS_SLOWEST], ep, from_us,
+                                to_us, limit, offset),
+                     outlier_row, &c);
+}
+
+int store_outlier_get(store *st, int64_t id, int (*cb)(void *u, const store_outlier_row *r),
+                      void *u)
+{
+    sq *q = sq_prepare(st, &SQL_OUTLIER_GET, 0);
+    if (q)
+        sq_bind_i64(q, 1, id);
+    out_ctx c = {cb, u, 1, 0};
+    int rc = read_walk(q, outlier_row, &c);
+    if (!rc && !c.found)
+        return store_fail(st, EVD_ENOENT, "no outlier with id %lld", (long long)id);
+    return rc;
+}
+
+typedef struct prof_ctx {
+    int (*cb)(void *u, const store_profiled_row *r);
+    void *u;
+} prof_ctx;
+
+static void profiled_fill(sq *q, store_profiled_row *r)
+{
+    *r = (store_profiled_row){.request_id = sq_i64(q, 0),
+                              .endpoint_id = sq_i64(q, 1),
+                              .ts_us = sq_i64(q, 2),
+                              .duration_us = sq_i64(q, 3),
+                              .version = sq_str(q, 4)};
+}
+
+static int profiled_row(sq *q, void *ctx)
+{
+    prof_ctx *c = ctx;
+    store_profiled_row r;
+    profiled_fill(q, &r);
+    return c->cb(c->u, &r);
+}
+
+int store_profiled_page(store *st, int64_t ep, int64_t from_us, int64_t to_us, int64_t limit,
+                        int64_t offset, int64_t *total,
+                        int (*cb)(void *u, const store_profiled_row *r), void *u)
+{
+    int rc = count_range(st, &SQL_PROFILED_COUNT, ep, from_us, to_us, total);
+    if (rc)
+        return rc;
+    prof_ctx c = {cb, u};
+    return read_walk(page_query(st, &SQL_PROFILED_PAGE, ep, from_us, to_us, limit, offset),
+                     profiled_row, &c);
+}
+
+int store_profiled_get(store *st, int64_t request_id, store_profiled_row *out)
+{
+    sq *q = sq_prepare(st, &SQL_PROFILED_GET, 0);
+    if (!q)
+        return EVD_EIO;
+    sq_bind_i64(q, 1, request_id);
+    int rc = sq_step(q);
+    if (rc == SQ_ROW) {
+        profiled_fill(q, out);
+        out->version = NULL; /* not kept past this call */
+        out->lines = sq_i64(q, 5);
+    }
+    sq_free(q);
+    if (rc == SQ_DONE)
+        return store_fail(st, EVD_ENOENT, "no profile for request %lld", (long long)request_id);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- call trees -------------------------------------------------------------------------- */
+
+static const sq_text SQL_LINES =
+    SQ("SELECT position, indent, function, file, line, duration_us, samples FROM "
+       "profiler_samples WHERE request_id = ?1 ORDER BY position",
+       "reading a call tree");
+static const sq_text SQL_GROUPED = SQ(
+    "SELECT v.name, s.indent, s.function, s.file, s.line, sum(s.duration_us), sum(s.samples), "
+    "count(DISTINCT s.request_id) FROM profiled r JOIN profiler_samples s ON s.request_id = "
+    "r.request_id JOIN versions v ON v.id = r.version_id WHERE r.endpoint_id = ?1 AND r.ts_us >= "
+    "?2 AND r.ts_us < ?3 GROUP BY r.version_id, v.name, v.first_seen_us, s.indent, s.function, "
+    "s.file, s.line ORDER BY v.first_seen_us, 6 DESC",
+    "reading the grouped profile");
+
+typedef struct line_ctx {
+    int (*cb)(void *u, const store_line_row *r);
+    void *u;
+    int grouped;
+} line_ctx;
+
+static int line_row(sq *q, void *ctx)
+{
+    line_ctx *c = ctx;
+    store_line_row r = {0};
+    if (c->grouped) {
+        r.version = sq_str(q, 0);
+        r.indent = (int)sq_i64(q, 1);
+        r.function = sq_str(q, 2);
+        r.file = sq_str(q, 3);
+        r.line = (int)sq_i64(q, 4);
+        r.duration_us = sq_i64(q, 5);
+        r.samples = sq_i64(q, 6);
+        r.requests = sq_i64(q, 7);
+    } else {
+        r.position = (int)sq_i64(q, 0);
+        r.indent = (int)sq_i64(q, 1);
+        r.function = sq_str(q, 2);
+        r.file = sq_str(q, 3);
+        r.line = (int)sq_i64(q, 4);
+        r.duration_us = sq_i64(q, 5);
+        r.samples = sq_i64(q, 6);
+        r.requests = 1;
+    }
+    if (!r.function)
+        r.function = "?";
+    return c->cb(c->u, &r);
+}
+
+int store_profile_lines(store *st, int64_t request_id, int (*cb)(void *u, const store_line_row *r),
+                        void *u)
+{
+    sq *q = sq_prepare(st, &SQL_LINES, 0);
+    if (q)
+        sq_bind_i64(q, 1, request_id);
+    line_ctx c = {cb, u, 0};
+    return read_walk(q, line_row, &c);
+}
+
+int store_profile_grouped(store *st, int64_t ep, int64_t from_us, int64_t to_us,
+                          int (*cb)(void *u, const store_line_row *r), void *u)
+{
+    sq *q = sq_prepare(st, &SQL_GROUPED, 0);
+    if (q) {
+        sq_bind_i64(q, 1, ep);
+        sq_bind_i64(q, 2, from_us);
+        sq_bind_i64(q, 3, to_us);
+    }
+    line_ctx c = {cb, u, 1};
+    return read_walk(q, line_row, &c);
+}
+
+/* ---- the export cursor ------------------------------------------------------------------ */
+
+struct store_cursor {
+    sq *q;
+};
+
+#define EXPORT(in)                                                                                 \
+    "SELECT r.id, e.name, v.name, r.ts_us, r.duration_us, r.status, r.group_name, r.ip, i.name, "  \
+    "coalesce(s.name, '') FROM requests r JOIN endpoints e ON e.id = r.endpoint_id JOIN versions " \
+    "v ON v.id = r.version_id LEFT JOIN instances i ON i.id = r.instance_id LEFT JOIN services s " \
+    "ON s.id = e.service_id WHERE r.ts_us >= ?1 AND r.ts_us < ?2 AND (?3 = 0 OR e.service_id = "   \
+    "?3) AND " in " ORDER BY r.ts_us, r.id"
+static const sq_text SQL_EXPORT =
+    SQ2(EXPORT(SQ_IN_IDS_LITE("r.instance_id", "?4")), EXPORT(SQ_IN_IDS_PG("r.instance_id", "?4")),
+        "exporting requests");
+
+int store_export_open(store *st, const store_filter *f, int64_t from_us, int64_t to_us,
+                      store_cursor **out)
+{
+    store_cursor *c = calloc(1, sizeof *c);
+    *out = NULL;
+    if (!c)
+        return store_fail(st, EVD_ENOMEM, "out of memory");
+    if (!(c->q = sq_prepare(st, &SQL_EXPORT, SQ_STREAM))) {
+        free(c);
+        return EVD_EIO;
+    }
+    sq_bind_i64(c->q, 1, from_us);
+    sq_bind_i64(c->q, 2, to_us);
+    sq_bind_i64(c->q, 3, f ? f->service_id : 0);
+    sq_bind_ids(c->q, 4, f ? f->instances : NULL, f ? f->ninstances : 0);
+    *out = c;
+    return 0;
+}
+
+int store_export_next(store_cursor *c, store_export_row *r)
+{
+    int rc = sq_step(c->q);
+    if (rc != SQ_ROW)
+        return rc < 0 ? rc : 0;
+    sq *q = c->q;
+    *r = (store_export_row){.id = sq_i64(q, 0),
+                            .endpoint = sq_str(q, 1),
+                            .version = sq_str(q, 2),
+                            .ts_us = sq_i64(q, 3),
+                            .duration_us = sq_i64(q, 4),
+                            .status = (int)sq_i64(q, 5),
+                            .group = sq_str(q, 6),
+                            .ip = sq_str(q, 7),
+                            .instance = sq_str(q, 8),
+                            .service = sq_str(q, 9)};
+    return 1;
+}
+
+void store_export_close(store_cursor *c)
+{
+    if (!c)
+        return;
+    sq_free(c->q);
+    free(c);
+}
