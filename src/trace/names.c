@@ -3,15 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "trace/profile_int.h"
-
-static uint32_t hash_bytes(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
-}
 
 static int names_grow(struct names *nm)
 {
@@ -38,7 +31,7 @@ int64_t names_intern(struct names *nm, const char *s, size_t len)
 {
     if (2 * (nm->n + 1) > nm->cap && names_grow(nm) < 0)
         return -1;
-    uint32_t h = hash_bytes(s, len);
+    uint32_t h = fnv1a32_bytes(s, len);
     size_t j = h & (nm->cap - 1);
     while (nm->tab[j]) {
         struct name *e = &nm->v[nm->tab[j] - 1];

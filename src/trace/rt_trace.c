@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "evodash_trace.h"
+#include "core/hash.h"
 #include "trace/rt_symbols.h"
 
 #define NOINSTR  __attribute__((no_instrument_function))
@@ -281,10 +282,7 @@ HOOK_API void __cyg_profile_func_exit(void *fn, void *site)
 
 NOINSTR static size_t name_hash(const char *s)
 {
-    size_t h = 14695981039346656037u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
+    return (size_t)fnv1a64(s);
 }
 
 NOINSTR static int names_grow_unsafe(void)
