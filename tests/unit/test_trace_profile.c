@@ -14,14 +14,14 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "trace/calllog.h"
-#include "trace/profile.h"
-#include "trace/util_series.h"
+#include "profile/calllog.h"
+#include "profile/profile.h"
+#include "profile/util_series.h"
 
 struct env {
     char dir[64];
     char diag_buf[8192];
-    struct evd_profile_stats st;
+    struct profile_stats st;
     json_t *profile, *services, *mapping;
 };
 
@@ -70,18 +70,18 @@ static int build(struct env *e, int depth, int util, int net)
     snprintf(u, sizeof u, "%s/util.csv", e->dir);
     snprintf(n, sizeof n, "%s/net.csv", e->dir);
     FILE *diag = fmemopen(e->diag_buf, sizeof e->diag_buf - 1, "w");
-    struct evd_profile_opts o = {.calllog = log,
-                                 .utillog = util ? u : NULL,
-                                 .netlog = net ? n : NULL,
-                                 .outdir = e->dir,
-                                 .depth = depth,
-                                 .validate = 1,
-                                 .html = 1,
-                                 .diag = diag,
-                                 .max_reports = 50};
+    struct profile_opts o = {.calllog = log,
+                             .utillog = util ? u : NULL,
+                             .netlog = net ? n : NULL,
+                             .outdir = e->dir,
+                             .depth = depth,
+                             .validate = 1,
+                             .html = 1,
+                             .diag = diag,
+                             .max_reports = 50};
     char err[512] = "";
     memset(e->diag_buf, 0, sizeof e->diag_buf);
-    int rc = evd_profile_build(&o, &e->st, err, sizeof err);
+    int rc = profile_build(&o, &e->st, err, sizeof err);
     fclose(diag);
     if (rc < 0)
         fprintf(stderr, "build: %s\n%s", err, e->diag_buf);
@@ -458,8 +458,8 @@ static void test_missing_inputs(void **state)
     struct env *e = *state;
     char log[256], err[256];
     snprintf(log, sizeof log, "%s/nope", e->dir);
-    struct evd_profile_opts o = {.calllog = log, .outdir = e->dir, .depth = 1};
-    assert_true(evd_profile_build(&o, NULL, err, sizeof err) < 0);
+    struct profile_opts o = {.calllog = log, .outdir = e->dir, .depth = 1};
+    assert_true(profile_build(&o, NULL, err, sizeof err) < 0);
     assert_non_null(strstr(err, "nope"));
     put(e, "log", "start a 1\nend a 2\n");
     put(e, "util.csv", "when,cpu\n1,2\n");
@@ -468,11 +468,11 @@ static void test_missing_inputs(void **state)
     snprintf(u, sizeof u, "%s/util.csv", e->dir);
     o.calllog = log;
     o.utillog = u;
-    assert_true(evd_profile_build(&o, NULL, err, sizeof err) < 0);
+    assert_true(profile_build(&o, NULL, err, sizeof err) < 0);
     assert_non_null(strstr(err, "expected the header time,cpu,mem"));
     o.utillog = NULL;
     o.depth = 0;
-    assert_true(evd_profile_build(&o, NULL, err, sizeof err) < 0);
+    assert_true(profile_build(&o, NULL, err, sizeof err) < 0);
 }
 
 /* Bad rows of UtilLog.csv and netLog.csv are skipped and reported with

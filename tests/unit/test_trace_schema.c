@@ -13,7 +13,7 @@
 #include <jansson.h>
 
 #include "evodash.h"
-#include "trace/schema.h"
+#include "profile/schema.h"
 
 struct errs {
     char text[4096];
@@ -58,13 +58,13 @@ static int check(const char *schema, const char *text, struct errs *e)
     json_t *doc = json_loads(text, JSON_DECODE_ANY, &je);
     if (!doc)
         fail_msg("test document does not parse: %s", je.text);
-    json_t *s = evd_schema_load(schema);
+    json_t *s = schema_load(schema);
     assert_non_null(s);
     memset(e, 0, sizeof *e);
-    int n = evd_schema_validate(s, doc, "$", collect, e, 20);
+    int n = schema_validate(s, doc, "$", collect, e, 20);
     struct errs e2;
     memset(&e2, 0, sizeof e2);
-    int n2 = evd_schema_validate_text(s, text, strlen(text), "$", collect, &e2, 20);
+    int n2 = schema_validate_text(s, text, strlen(text), "$", collect, &e2, 20);
     char a[4096], b[4096];
     sorted(e, a, sizeof a);
     sorted(&e2, b, sizeof b);
@@ -79,7 +79,7 @@ static void test_text_syntax_errors(void **state)
 {
     (void)state;
     struct errs e;
-    json_t *s = evd_schema_load("profile");
+    json_t *s = schema_load("profile");
     const char *bad[] = {"{\"name\": \"x\",\n \"scenarios\": [1,]}", "{\"name\": tru}",
                          "{\"name\": \"x\"} 5", "{\"name\": \"a\001\"", "[1, 2"};
     const char *want[] = {"$.scenarios[1]: invalid JSON at line 2, column 18: unexpected character",
@@ -89,15 +89,15 @@ static void test_text_syntax_errors(void **state)
                           "$: invalid JSON at line 1, column 6: expected ',' or ']'"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         memset(&e, 0, sizeof e);
-        evd_schema_validate_text(s, bad[i], strlen(bad[i]), "$", collect, &e, 20);
+        schema_validate_text(s, bad[i], strlen(bad[i]), "$", collect, &e, 20);
         if (!strstr(e.text, want[i]))
             fail_msg("case %zu: expected '%s' in '%s'", i, want[i], e.text);
     }
     json_decref(s);
-    assert_string_equal(evd_schema_guess_text(" {\"a\": {\"b\": 1}, \"services\": []}", 32),
+    assert_string_equal(schema_guess_text(" {\"a\": {\"b\": 1}, \"services\": []}", 32),
                         "services");
-    assert_string_equal(evd_schema_guess_text("[]", 2), "distribution");
-    assert_string_equal(evd_schema_guess_text("{\"x\": \"y\"}", 10), "mapping");
+    assert_string_equal(schema_guess_text("[]", 2), "distribution");
+    assert_string_equal(schema_guess_text("{\"x\": \"y\"}", 10), "mapping");
 }
 
 #define FN_OK                                                                                      \
@@ -109,13 +109,13 @@ static void test_shipped_schemas_parse(void **state)
     (void)state;
     const char *names[] = {"profile", "services", "mapping", "distribution"};
     for (size_t i = 0; i < 4; i++) {
-        json_t *s = evd_schema_load(names[i]);
+        json_t *s = schema_load(names[i]);
         assert_non_null(s);
         assert_true(json_is_object(s));
         json_decref(s);
     }
-    assert_null(evd_schema_load("nope"));
-    assert_null(evd_schema_text("nope", NULL));
+    assert_null(schema_load("nope"));
+    assert_null(schema_text("nope", NULL));
 }
 
 static void test_profile_valid(void **state)
@@ -221,10 +221,10 @@ static void test_guess_and_file(void **state)
 {
     (void)state;
     json_t *d = json_loads("[]", JSON_DECODE_ANY, NULL);
-    assert_string_equal(evd_schema_guess(d), "distribution");
+    assert_string_equal(schema_guess(d), "distribution");
     json_decref(d);
     d = json_loads("{\"services\":[]}", 0, NULL);
-    assert_string_equal(evd_schema_guess(d), "services");
+    assert_string_equal(schema_guess(d), "services");
     json_decref(d);
 
     char path[] = "/tmp/evd-schema-XXXXXX";
@@ -235,7 +235,7 @@ static void test_guess_and_file(void **state)
     close(fd);
     char out[1024] = "";
     FILE *diag = fmemopen(out, sizeof out - 1, "w");
-    assert_int_equal(evd_schema_validate_file(path, NULL, diag, 10), EVD_EINVAL);
+    assert_int_equal(schema_validate_file(path, NULL, diag, 10), EVD_EINVAL);
     fclose(diag);
     /* A parse error gives the line and column. */
     char want[256];
@@ -245,10 +245,10 @@ static void test_guess_and_file(void **state)
     FILE *f = fopen(path, "w");
     fputs("{\"name\":\"x\",\"scenarios\":[{\"scenarioID\":1,\"interactions\":[]}]}", f);
     fclose(f);
-    assert_int_equal(evd_schema_validate_file(path, NULL, NULL, 10), 0);
-    assert_int_equal(evd_schema_validate_file(path, "services", NULL, 10), EVD_EINVAL);
+    assert_int_equal(schema_validate_file(path, NULL, NULL, 10), 0);
+    assert_int_equal(schema_validate_file(path, "services", NULL, 10), EVD_EINVAL);
     unlink(path);
-    assert_int_equal(evd_schema_validate_file(path, NULL, NULL, 10), EVD_ENOENT);
+    assert_int_equal(schema_validate_file(path, NULL, NULL, 10), EVD_ENOENT);
 }
 
 int main(void)

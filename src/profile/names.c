@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "core/hash.h"
-#include "trace/profile_int.h"
+#include "profile/profile_int.h"
 
 static int names_grow(struct names *nm)
 {

@@ -1,21 +1,12 @@
-# src/trace/build.mk — profiling tool chain (issue 6): the tracer runtime
-# libevodash-trace.so, and utillog / profile / validate in libevdtools.a.
+# src/tracer/build.mk — the function tracer: libevodash-trace.so (the
+# -finstrument-functions hooks and the call-log writer, public API in
+# include/evodash_trace.h) and its Python profile hook.
 
-# Fragments are included before `all:`; keep `make` with no target building all.
-.DEFAULT_GOAL := all
+TRACER_SRC := src/tracer/tracer.c src/tracer/symbols.c
 
-# pyhook.c needs Python.h: it is built alone, as a Python module (below).
-TRACE_TOOL_SRC := $(filter-out src/trace/rt_%.c src/trace/pyhook.c,$(wildcard src/trace/*.c))
-TRACE_RT_SRC   := $(wildcard src/trace/rt_*.c)
-TOOL_SRC       += $(TRACE_TOOL_SRC)
-
-# The schemas are embedded with .incbin from schema_data.c; -MMD cannot see them.
-$(foreach v,rel asan tsan,$(eval build/$(v)/src/trace/schema_data.o: $(wildcard src/trace/schemas/*.json)))
-
-# ---- the tracer runtime -------------------------------------------------------
 # Its own library: built -fvisibility=hidden (CFLAGS_rel), exporting only the
 # evd_trace_* names and the two __cyg_profile_func_* hooks.
-build/rel/libevodash-trace.so: $(patsubst %.c,build/rel/%.o,$(TRACE_RT_SRC))
+build/rel/libevodash-trace.so: $(patsubst %.c,build/rel/%.o,$(TRACER_SRC))
 	$(CC) -shared -Wl,-soname,libevodash-trace.so -o $@ $^ -lpthread -ldl
 
 ALL_EXTRA     += build/rel/libevodash-trace.so
@@ -40,35 +31,26 @@ check-trace-roundtrip: build/rel/trace/roundtrip_prog build/rel/trace/preload_pr
 CHECK_EXTRA += check-trace-roundtrip
 .PHONY: check-trace-roundtrip
 
-# ---- utillog on the real /proc -------------------------------------------------
-build/rel/trace/netpeer: tests/trace/netpeer.c
-	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 $< -o $@
-
-check-trace-utillog: build/rel/trace/netpeer build/rel/evodash
-	tests/trace/utillog.sh build/rel
-
-CHECK_EXTRA += check-trace-utillog
-.PHONY: check-trace-utillog
-
-# ---- benchmarks --------------------------------------------------------------
+# ---- benchmark ---------------------------------------------------------------
 # bench_trace is compiled with -finstrument-functions and linked with the
-# tracer, so it needs its own rule; bench_profile uses the pattern rule.
+# tracer, so it needs its own rule.
 build/rel/bench/bench_trace: bench/bench_trace.c build/rel/libevodash-trace.so
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -Iinclude -O2 -g -finstrument-functions $< -o $@ $(TRACE_LINK_RT) -lpthread
 bench-trace: build/rel/bench/bench_trace
 	$<
 
-BENCHES += trace profile
+BENCHES += trace
 .PHONY: bench-trace
 
-# The tracer runtime is lock-free on its hot path: test it under TSan too.
+# The tracer is lock-free on its hot path: test it under TSan too.
 TSAN_TESTS += test_trace_rt
 
 # ---- the Python profile hook (a CPython extension module) ------------------
+# pyhook.c needs Python.h: it is built alone, as a Python module, not into
+# any of the libraries.
 TRACE_PY_INCLUDES = $(shell python3-config --includes 2>/dev/null)
-build/rel/trace/_evodash_trace.so: src/trace/pyhook.c include/evodash_trace.h build/rel/libevodash-trace.so
+build/rel/trace/_evodash_trace.so: src/tracer/pyhook.c include/evodash_trace.h build/rel/libevodash-trace.so
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -Iinclude $(TRACE_PY_INCLUDES) -O2 -g -fPIC -shared -fvisibility=hidden -Werror \
 	    $< -o $@ $(TRACE_LINK_RT)
@@ -78,9 +60,3 @@ check-trace-python: build/rel/trace/_evodash_trace.so build/rel/evodash
 
 CHECK_EXTRA += check-trace-python
 .PHONY: check-trace-python
-
-check-trace-cli: build/rel/evodash
-	tests/trace/cli.sh build/rel
-
-CHECK_EXTRA += check-trace-cli
-.PHONY: check-trace-cli

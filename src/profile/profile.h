@@ -1,13 +1,13 @@
 /* profile.h — the profile builder: call log + UtilLog.csv + netLog.csv ->
  * profile.json, services.json, mapping.json, gantt.html, callgraph.html. */
-#ifndef EVD_TRACE_PROFILE_H
-#define EVD_TRACE_PROFILE_H
+#ifndef EVD_PROFILE_PROFILE_H
+#define EVD_PROFILE_PROFILE_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-struct evd_profile_opts {
+struct profile_opts {
     const char *calllog; /* required */
     const char *utillog; /* may be NULL: cpu and ram are then 0 */
     const char *netlog;  /* may be NULL: no remote calls */
@@ -20,7 +20,7 @@ struct evd_profile_opts {
     int max_reports;     /* per-line reports printed per kind (rest counted) */
 };
 
-struct evd_profile_stats {
+struct profile_stats {
     uint64_t lines, malformed, events;
     uint64_t calls;        /* calls closed, at any depth */
     uint64_t interactions; /* written to profile.json */
@@ -39,7 +39,7 @@ struct evd_profile_stats {
  * negative EVD_E* code with err filled; problems in the input lines are
  * not errors but reports to opts->diag and counts in *st.  Schema errors in
  * the output make it return EVD_EINVAL after writing every file. */
-int evd_profile_build(const struct evd_profile_opts *opts, struct evd_profile_stats *st, char *err,
-                      size_t errlen);
+int profile_build(const struct profile_opts *opts, struct profile_stats *st, char *err,
+                  size_t errlen);
 
 #endif

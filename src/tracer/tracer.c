@@ -1,5 +1,5 @@
 /*
- * rt_trace.c — runtime of libevodash-trace.so: the -finstrument-functions
+ * tracer.c — runtime of libevodash-trace.so: the -finstrument-functions
  * hooks, per-thread event buffers, interaction markers and the final write.
  *
  * DESIGN — each thread owns one buffer of RT_CHUNK events (struct tbuf).
@@ -12,7 +12,7 @@
  *
  * evd_trace_stop() clears g_on, takes g_lock and appends every live buffer's
  * published events (acquire load of n), then converts the spill file into
- * the text call log, resolving each distinct address once (rt_symbols.c).
+ * the text call log, resolving each distinct address once (symbols.c).
  * A thread that passed the g_on check just before stop may still write one
  * more event past the harvested n: that event is lost, never torn, because
  * the harvest copies only slots below the published n and buffers of live
@@ -44,7 +44,7 @@
 
 #include "evodash_trace.h"
 #include "core/hash.h"
-#include "trace/rt_symbols.h"
+#include "tracer/symbols.h"
 
 #define NOINSTR  __attribute__((no_instrument_function))
 #define HOOK_API __attribute__((visibility("default"), no_instrument_function))

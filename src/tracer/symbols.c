@@ -1,4 +1,4 @@
-/* rt_symbols.c — resolve traced addresses to names once, at the end.
+/* symbols.c — resolve traced addresses to names once, at the end.
  *
  * dladdr() only sees the dynamic symbol table, which holds exported names;
  * the functions of an executable that was not linked with -rdynamic, and
@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "trace/rt_symbols.h"
+#include "tracer/symbols.h"
 
 #define NOINSTR __attribute__((no_instrument_function))
 

@@ -1,7 +1,7 @@
 /* profile_int.h — types shared by the profile builder's files (profile.c,
  * html.c).  Not part of any public interface. */
-#ifndef EVD_TRACE_PROFILE_INT_H
-#define EVD_TRACE_PROFILE_INT_H
+#ifndef EVD_PROFILE_PROFILE_INT_H
+#define EVD_PROFILE_PROFILE_INT_H
 
 #include <stddef.h>
 #include <stdint.h>

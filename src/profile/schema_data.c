@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "trace/schema.h"
+#include "profile/schema.h"
 
 #define EMBED(sym, file)                                                                           \
     __asm__(".section .rodata\n"                                                                   \
@@ -15,20 +15,20 @@
             ".previous\n");                                                                        \
     extern const char sym[], sym##_end[]
 
-EMBED(evd_schema_profile, "src/trace/schemas/profile.schema.json");
-EMBED(evd_schema_services, "src/trace/schemas/services.schema.json");
-EMBED(evd_schema_mapping, "src/trace/schemas/mapping.schema.json");
-EMBED(evd_schema_distribution, "src/trace/schemas/distribution.schema.json");
+EMBED(schema_json_profile, "src/profile/schemas/profile.schema.json");
+EMBED(schema_json_services, "src/profile/schemas/services.schema.json");
+EMBED(schema_json_mapping, "src/profile/schemas/mapping.schema.json");
+EMBED(schema_json_distribution, "src/profile/schemas/distribution.schema.json");
 
-const char *evd_schema_text(const char *name, size_t *len)
+const char *schema_text(const char *name, size_t *len)
 {
     static const struct {
         const char *name, *start, *end;
     } tab[] = {
-        {"profile", evd_schema_profile, evd_schema_profile_end},
-        {"services", evd_schema_services, evd_schema_services_end},
-        {"mapping", evd_schema_mapping, evd_schema_mapping_end},
-        {"distribution", evd_schema_distribution, evd_schema_distribution_end},
+        {"profile", schema_json_profile, schema_json_profile_end},
+        {"services", schema_json_services, schema_json_services_end},
+        {"mapping", schema_json_mapping, schema_json_mapping_end},
+        {"distribution", schema_json_distribution, schema_json_distribution_end},
     };
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
         if (name && !strcmp(name, tab[i].name)) {

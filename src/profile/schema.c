@@ -27,10 +27,10 @@
 #include <unistd.h>
 
 #include "evodash.h"
-#include "trace/schema.h"
+#include "profile/schema.h"
 
 struct vctx {
-    evd_schema_err_fn fn;
+    schema_err_fn fn;
     void *user;
     int max, count;
     char path[1024];
@@ -256,8 +256,8 @@ static void validate(struct vctx *v, const json_t *s, const json_t *j)
         check_array(v, s, j);
 }
 
-int evd_schema_validate(const json_t *schema, const json_t *inst, const char *path,
-                        evd_schema_err_fn fn, void *user, int max_errors)
+int schema_validate(const json_t *schema, const json_t *inst, const char *path, schema_err_fn fn,
+                    void *user, int max_errors)
 {
     struct vctx v = {.fn = fn, .user = user, .max = max_errors};
     snprintf(v.path, sizeof v.path, "%s", path ? path : "$");
@@ -266,14 +266,14 @@ int evd_schema_validate(const json_t *schema, const json_t *inst, const char *pa
     return v.count;
 }
 
-json_t *evd_schema_load(const char *name)
+json_t *schema_load(const char *name)
 {
     size_t len;
-    const char *text = evd_schema_text(name, &len);
+    const char *text = schema_text(name, &len);
     return text ? json_loadb(text, len, 0, NULL) : NULL;
 }
 
-const char *evd_schema_guess(const json_t *doc)
+const char *schema_guess(const json_t *doc)
 {
     if (json_is_array(doc))
         return "distribution";
@@ -777,8 +777,8 @@ static void tw_value(struct tw *t, const json_t *s, int depth)
     json_decref(val);
 }
 
-int evd_schema_validate_text(const json_t *schema, const char *text, size_t len, const char *path,
-                             evd_schema_err_fn fn, void *user, int max_errors)
+int schema_validate_text(const json_t *schema, const char *text, size_t len, const char *path,
+                         schema_err_fn fn, void *user, int max_errors)
 {
     struct vctx v = {.fn = fn, .user = user, .max = max_errors};
     struct ccache cc = {0};
@@ -796,7 +796,7 @@ int evd_schema_validate_text(const json_t *schema, const char *text, size_t len,
     return v.count;
 }
 
-const char *evd_schema_guess_text(const char *text, size_t len)
+const char *schema_guess_text(const char *text, size_t len)
 {
     struct vctx quiet = {.max = 0};
     struct tw t = {.s = text, .n = len, .v = &quiet};
@@ -840,7 +840,7 @@ static void print_err(void *user, const char *path, const char *msg)
         fprintf(f->diag, "%s: %s: %s\n", f->file, path, msg);
 }
 
-int evd_schema_validate_file(const char *path, const char *name, FILE *diag, int max_errors)
+int schema_validate_file(const char *path, const char *name, FILE *diag, int max_errors)
 {
     struct fctx f = {.diag = diag, .file = path};
     struct stat st;
@@ -870,8 +870,8 @@ int evd_schema_validate_file(const char *path, const char *name, FILE *diag, int
     }
     close(fd);
     if (!name)
-        name = evd_schema_guess_text(text, len);
-    schema = name ? evd_schema_load(name) : NULL;
+        name = schema_guess_text(text, len);
+    schema = name ? schema_load(name) : NULL;
     if (!schema) {
         if (diag)
             fprintf(diag, "%s: %s\n", path,
@@ -880,7 +880,7 @@ int evd_schema_validate_file(const char *path, const char *name, FILE *diag, int
         rc = EVD_EINVAL;
         goto done;
     }
-    int n = evd_schema_validate_text(schema, text, len, "$", print_err, &f, max_errors);
+    int n = schema_validate_text(schema, text, len, "$", print_err, &f, max_errors);
     if (n > max_errors && diag)
         fprintf(diag, "%s: %d errors in all\n", path, n);
     rc = n ? EVD_EINVAL : 0;

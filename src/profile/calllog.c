@@ -1,7 +1,7 @@
 /* calllog.c — parse call-log lines; see calllog.h. */
 #include <string.h>
 
-#include "trace/calllog.h"
+#include "profile/calllog.h"
 
 static int parse_u64(const char *s, size_t len, uint64_t *v)
 {

@@ -3,9 +3,9 @@
 #include <string.h>
 
 #include "evodash.h"
-#include "trace/calllog.h"
-#include "trace/lines.h"
-#include "trace/util_series.h"
+#include "profile/calllog.h"
+#include "profile/lines.h"
+#include "profile/util_series.h"
 
 struct row {
     int64_t t;

@@ -1,7 +1,7 @@
 /* jsonw.c — see jsonw.h. */
 #include <math.h>
 
-#include "trace/jsonw.h"
+#include "profile/jsonw.h"
 
 void jw_str(FILE *f, const char *s, size_t len)
 {

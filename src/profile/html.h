@@ -1,12 +1,12 @@
 /* html.h — the profile builder's two charts, as self-contained HTML files
  * with ECharts embedded (no network needed to open them). */
-#ifndef EVD_TRACE_HTML_H
-#define EVD_TRACE_HTML_H
+#ifndef EVD_PROFILE_HTML_H
+#define EVD_PROFILE_HTML_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "trace/profile_int.h"
+#include "profile/profile_int.h"
 
 /* A Gantt chart of the interactions: one lane per thread, one bar per
  * interaction (sorted by start; at most max_bars of them are drawn).  t0 is

@@ -1,6 +1,6 @@
 /* calllog.h — one line of the call log (FORMATS.md): KIND NAME TS [TID]. */
-#ifndef EVD_TRACE_CALLLOG_H
-#define EVD_TRACE_CALLLOG_H
+#ifndef EVD_PROFILE_CALLLOG_H
+#define EVD_PROFILE_CALLLOG_H
 
 #include <stddef.h>
 #include <stdint.h>

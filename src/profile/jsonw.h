@@ -1,8 +1,8 @@
 /* jsonw.h — the few pieces of a streaming JSON writer that the profile
  * builder needs.  Its documents can be hundreds of MB, so they are written
  * straight to the file instead of built as a jansson tree. */
-#ifndef EVD_TRACE_JSONW_H
-#define EVD_TRACE_JSONW_H
+#ifndef EVD_PROFILE_JSONW_H
+#define EVD_PROFILE_JSONW_H
 
 #include <stddef.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* util_series.h — the utilisation logger's two files, loaded for the
  * profile builder: UtilLog.csv (time,cpu,mem) and netLog.csv
  * (start,target,end).  See FORMATS.md. */
-#ifndef EVD_TRACE_UTIL_SERIES_H
-#define EVD_TRACE_UTIL_SERIES_H
+#ifndef EVD_PROFILE_UTIL_SERIES_H
+#define EVD_PROFILE_UTIL_SERIES_H
 
 #include <stddef.h>
 #include <stdint.h>

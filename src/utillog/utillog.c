@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "evodash.h"
-#include "trace/utillog.h"
+#include "utillog/utillog.h"
 
 struct conn {
     uint64_t inode;
@@ -33,7 +33,7 @@ struct conn {
 };
 
 struct ulog {
-    const struct evd_utillog_opts *o;
+    const struct utillog_opts *o;
     const char *proc;
     FILE *util, *net;
     int stat_fd, mem_fd;
@@ -54,7 +54,7 @@ struct ulog {
     size_t nconns, ccap;
     char *buf;
     size_t bufcap;
-    struct evd_utillog_stats st;
+    struct utillog_stats st;
 };
 
 static int64_t now_real_ns(void)
@@ -483,8 +483,7 @@ static double ts_s(const struct timespec *t)
     return (double)t->tv_sec + (double)t->tv_nsec / 1e9;
 }
 
-int evd_utillog_run(const struct evd_utillog_opts *o, struct evd_utillog_stats *st, char *err,
-                    size_t errlen)
+int utillog_run(const struct utillog_opts *o, struct utillog_stats *st, char *err, size_t errlen)
 {
     struct ulog u = {.o = o, .proc = o->proc ? o->proc : "/proc", .stat_fd = -1, .mem_fd = -1};
     char path[4096];

@@ -22,14 +22,14 @@
 #include <sys/stat.h>
 
 #include "evodash.h"
-#include "trace/calllog.h"
-#include "trace/html.h"
-#include "trace/jsonw.h"
-#include "trace/lines.h"
-#include "trace/profile.h"
-#include "trace/profile_int.h"
-#include "trace/schema.h"
-#include "trace/util_series.h"
+#include "profile/calllog.h"
+#include "profile/html.h"
+#include "profile/jsonw.h"
+#include "profile/lines.h"
+#include "profile/profile.h"
+#include "profile/profile_int.h"
+#include "profile/schema.h"
+#include "profile/util_series.h"
 
 /* ---- per-thread state ----------------------------------------------------- */
 
@@ -69,8 +69,8 @@ struct edge {
 };
 
 struct builder {
-    const struct evd_profile_opts *o;
-    struct evd_profile_stats st;
+    const struct profile_opts *o;
+    struct profile_stats st;
     struct names names;
     struct thread **threads; /* open addressing by tid */
     size_t tcap, tlen;
@@ -724,7 +724,7 @@ static int write_profile(struct builder *b, char *err, size_t errlen)
     if (!f)
         return EVD_EIO;
     if (b->o->validate) {
-        schema = evd_schema_load("profile");
+        schema = schema_load("profile");
         isch = json_object_get(
             json_object_get(
                 json_object_get(
@@ -742,7 +742,7 @@ static int write_profile(struct builder *b, char *err, size_t errlen)
         /* The document around the interactions, checked once. */
         json_t *skel = json_pack("{s:s,s:[{s:i,s:[]}]}", "name", b->o->name ? b->o->name : "app",
                                  "scenarios", "scenarioID", 1, "interactions");
-        evd_schema_validate(schema, skel, "$", on_schema_error, &v, 20);
+        schema_validate(schema, skel, "$", on_schema_error, &v, 20);
         json_decref(skel);
     }
     fflush(b->tmp);
@@ -795,7 +795,7 @@ static int write_profile(struct builder *b, char *err, size_t errlen)
         if (isch) {
             char p[64];
             snprintf(p, sizeof p, "$.scenarios[0].interactions[%zu]", i);
-            evd_schema_validate_text(isch, text, tlen, p, on_schema_error, &v, 20);
+            schema_validate_text(isch, text, tlen, p, on_schema_error, &v, 20);
         }
         free(text);
         b->st.interactions++;
@@ -867,7 +867,7 @@ static int write_services_mapping(struct builder *b, char *err, size_t errlen)
     if (b->o->validate) {
         const char *files[2] = {p1, p2}, *schemas[2] = {"services", "mapping"};
         for (int i = 0; i < 2; i++)
-            if (evd_schema_validate_file(files[i], schemas[i], b->o->diag, 20) != 0)
+            if (schema_validate_file(files[i], schemas[i], b->o->diag, 20) != 0)
                 b->st.schema_errors++;
     }
     return 0;
@@ -901,8 +901,8 @@ static int write_html(struct builder *b, char *err, size_t errlen)
     return rc;
 }
 
-int evd_profile_build(const struct evd_profile_opts *opts, struct evd_profile_stats *st, char *err,
-                      size_t errlen)
+int profile_build(const struct profile_opts *opts, struct profile_stats *st, char *err,
+                  size_t errlen)
 {
     struct builder *b = calloc(1, sizeof *b);
     struct pev *all = NULL;

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "trace/lines.h"
+#include "profile/lines.h"
 
 #define BLOCK (1u << 20)
 

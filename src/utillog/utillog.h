@@ -1,15 +1,15 @@
 /* utillog.h — the utilisation logger: whole-system CPU and used memory to
  * UtilLog.csv, and the outgoing connections of a program's processes to
  * netLog.csv (FORMATS.md).  Reads /proc only. */
-#ifndef EVD_TRACE_UTILLOG_H
-#define EVD_TRACE_UTILLOG_H
+#ifndef EVD_UTILLOG_H
+#define EVD_UTILLOG_H
 
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-struct evd_utillog_opts {
+struct utillog_opts {
     const char *program;         /* process name to watch (comm or argv[0] basename) */
     const char *outdir;          /* must exist */
     double hz;                   /* samples per second, > 0 */
@@ -20,7 +20,7 @@ struct evd_utillog_opts {
     FILE *diag;
 };
 
-struct evd_utillog_stats {
+struct utillog_stats {
     uint64_t samples, connections, processes;
     double wall_s, cpu_s; /* own wall and CPU (user + system) time */
 };
@@ -28,8 +28,7 @@ struct evd_utillog_stats {
 /* Log until *stop is set or duration_s passes, then close both files with
  * every open connection written.  Returns 0, or a negative EVD_E* code with
  * err filled (files cannot be created, /proc unreadable). */
-int evd_utillog_run(const struct evd_utillog_opts *o, struct evd_utillog_stats *st, char *err,
-                    size_t errlen);
+int utillog_run(const struct utillog_opts *o, struct utillog_stats *st, char *err, size_t errlen);
 
 /* One row of /proc/net/{tcp,udp}[6]: returns 0 and fills the fields, or -1
  * for the header or a malformed row.  target receives "ip:port" with IPv6

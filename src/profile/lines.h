@@ -1,7 +1,7 @@
 /* lines.h — read a text file line by line in large blocks, without mmap, so
  * that reading a multi-gigabyte log keeps a small resident set. */
-#ifndef EVD_TRACE_LINES_H
-#define EVD_TRACE_LINES_H
+#ifndef EVD_PROFILE_LINES_H
+#define EVD_PROFILE_LINES_H
 
 #include <stddef.h>
 

@@ -1,7 +1,7 @@
-/* rt_symbols.h — address to "module.function" names for the tracer's final
+/* symbols.h — address to "module.function" names for the tracer's final
  * write.  Internal to libevodash-trace.so. */
-#ifndef EVD_TRACE_RT_SYMBOLS_H
-#define EVD_TRACE_RT_SYMBOLS_H
+#ifndef EVD_TRACER_SYMBOLS_H
+#define EVD_TRACER_SYMBOLS_H
 
 #include <stdint.h>
 

@@ -7,8 +7,8 @@
 
 #include "assets/assets.h"
 #include "evodash.h"
-#include "trace/html.h"
-#include "trace/jsonw.h"
+#include "profile/html.h"
+#include "profile/jsonw.h"
 
 static FILE *page_open(const char *path, const char *title, char *err, size_t errlen)
 {
