@@ -217,6 +217,70 @@ static void test_mapping_and_distribution(void **state)
     assert_non_null(strstr(e.text, "$[0]: missing required property \"scenarioID\"\n"));
 }
 
+/* What the original DSPS tools wrote or shipped: the profile builder puts
+ * "$id" at the top of profile.json and "id" at the top of services.json,
+ * and their own schema let a scenario have a name.  evodash's extensions,
+ * which `simulate` reads, pass too; anything else stays unexpected. */
+static void test_dsps_and_extension_fields(void **state)
+{
+    (void)state;
+    struct errs e;
+    const char *prof =
+        "{\"$id\":\"/Matz/Patrice/Master-Thesis/Profile.schema.json\",\"name\":\"name\","
+        "\"scenarios\":[{\"scenarioID\":1,\"name\":\"s\",\"interactions\":[{\"name\":\"1\","
+        "\"interactionID\":\"1\",\"delay\":0,\"functions\":[{\"functionID\":\"f1\",\"cpu\":10,"
+        "\"cpu_time\":500000000,\"ram\":100,\"io\":0.0,\"net\":10,\"delay\":0,\"callbacks\":[\"-"
+        "1\"],"
+        "\"name\":\"A.f\",\"cpu_time_dist\":\"lognormal\",\"cpu_time_cv\":0.5}]}]}]}";
+    assert_int_equal(check("profile", prof, &e), 0);
+    const char *svc =
+        "{\"id\":\"/Matz/Patrice/Master-Thesis/Service.schema.json\",\"$schema\":\"x\","
+        "\"name\":\"Service Definition for Example Application\",\"services\":[{\"scaleUpAt\":0.8,"
+        "\"scaleDownAt\":0.3,\"scaleingMetric\":\"CPU\",\"serviceID\":\"default\",\"scales\":false,"
+        "\"scale\":1,\"scalingDelay\":0,\"minScale\":1,\"maxScale\":8,\"defaultServer\":{"
+        "\"maxCPU\":100,\"maxRAM\":10000,\"maxIO\":10000,\"maxNET\":1000,\"workers\":4}}]}";
+    assert_int_equal(check("services", svc, &e), 0);
+    assert_int_equal(check("services",
+                           "{\"id\":1,\"services\":[{\"serviceID\":\"default\",\"workers\":2,"
+                           "\"defaultServer\":{\"workers\":-1}}]}",
+                           &e),
+                     3);
+    assert_non_null(strstr(e.text, "$.id: expected string, got integer\n"));
+    assert_non_null(strstr(e.text, "$.services[0].workers: unexpected property\n"));
+    assert_non_null(strstr(e.text, "$.services[0].defaultServer.workers: must be >= 0"));
+}
+
+/* The thesis's own demo files (tests/data/dsps, see its README) validate. */
+static void test_dsps_files(void **state)
+{
+    (void)state;
+    static const char *const files[] = {
+        "demo_files/profile.json",
+        "demo_files/services.json",
+        "demo_files/mapping.json",
+        "demo_files/distribution.json",
+        "demo_files/distribution2.json",
+        "demo_files/Validierung_Queueing_Theory/1/profile.json",
+        "demo_files/Validierung_Queueing_Theory/1/services.json",
+        "demo_files/Validierung_Queueing_Theory/1/mapping.json",
+        "demo_files/Validierung_Queueing_Theory/2/profile.json",
+        "demo_files/Validierung_Queueing_Theory/2/services.json",
+        "demo_files/Validierung_Queueing_Theory/2/mapping.json",
+        "demo_files/Validierung_Queueing_Theory/3/profile.json",
+        "demo_files/Validierung_Queueing_Theory/3/services.json",
+        "demo_files/Validierung_Queueing_Theory/3/distribution.json",
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[512], out[2048] = "";
+        snprintf(path, sizeof path, "tests/data/dsps/%s", files[i]);
+        FILE *diag = fmemopen(out, sizeof out - 1, "w");
+        int rc = schema_validate_file(path, NULL, diag, 10);
+        fclose(diag);
+        if (rc)
+            fail_msg("%s: %d\n%s", path, rc, out);
+    }
+}
+
 static void test_guess_and_file(void **state)
 {
     (void)state;
@@ -262,6 +326,8 @@ int main(void)
         cmocka_unit_test(test_mapping_and_distribution),
         cmocka_unit_test(test_guess_and_file),
         cmocka_unit_test(test_text_syntax_errors),
+        cmocka_unit_test(test_dsps_and_extension_fields),
+        cmocka_unit_test(test_dsps_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
