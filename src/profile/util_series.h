@@ -44,8 +44,9 @@ void util_series_free(struct util_series *s);
  * interpolated value at a.  An empty series gives 0. */
 void util_series_mean(const struct util_series *s, int64_t a, int64_t b, double *cpu, double *mem);
 
-/* Load netLog.csv into *nl, like util_series_load().  Free with
- * net_log_free(). */
+/* Load netLog.csv into *nl, like util_series_load(), except that a file
+ * with no rows (even an empty one, without a header) is valid and holds no
+ * connections.  Free with net_log_free(). */
 int net_log_load(struct net_log *nl, const char *path, FILE *diag, int max_reports, char *err,
                  size_t errlen);
 

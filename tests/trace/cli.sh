@@ -54,4 +54,10 @@ done
 expect 0 "^arrivals 1;" "$E" simulate -p "$DSPS/demo_files/profile.json" \
 	-s "$DSPS/demo_files/services.json" -m "$DSPS/demo_files/mapping.json" \
 	-d "$DSPS/demo_files/distribution2.json" -o -
+# The profile builder's own test input: its net.csv is a 0-byte file, which
+# means no connections; the UtilLog is one the original logger wrote.
+CT=$DSPS/Profiler/Converter/Tests
+expect 0 "2 interactions, 11 functions, 0 remote calls" "$E" profile -cl "$CT/callLog.csv" \
+	-n "$CT/net.csv" -l "$DSPS/demo_files/validationTestProgram/utilLog.csv" -o "$T/dsps"
+expect 0 "valid" "$E" validate "$T/dsps/profile.json" "$T/dsps/services.json" "$T/dsps/mapping.json"
 echo "cli: all checks passed"

@@ -512,6 +512,32 @@ static void test_csv_bad_rows(void **state)
     free(diag);
 }
 
+/* An empty netLog.csv, even without its header (the original tools' own
+ * test folder has a 0-byte net.csv), means no connections; the profile is
+ * built as without -n. */
+static void test_empty_net_log(void **state)
+{
+    struct env *e = *state;
+    char path[256], err[256] = "";
+    snprintf(path, sizeof path, "%s/net.csv", e->dir);
+    struct net_log nl;
+    for (int header = 0; header < 2; header++) {
+        put(e, "net.csv", header ? "start,target,end\n" : "");
+        assert_int_equal(net_log_load(&nl, path, NULL, 10, err, sizeof err), 0);
+        assert_int_equal(nl.n, 0);
+        net_log_free(&nl);
+    }
+    put(e, "net.csv", "");
+    put(e, "log",
+        "startRoot i 1000000000\nstart a 1100000000\nend a 1900000000\n"
+        "endRoot i 2000000000\n");
+    assert_int_equal(build(e, 3, 0, 1), 0);
+    assert_int_equal(e->st.remote_calls, 0);
+    assert_int_equal(ninter(e), 1);
+    put(e, "net.csv", "when,who\n");
+    assert_true(build(e, 3, 0, 1) < 0); /* a wrong header is still an error */
+}
+
 static void test_parse_line(void **state)
 {
     (void)state;
@@ -554,6 +580,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_implicit_roots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_inputs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_csv_bad_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_net_log, setup, teardown),
         cmocka_unit_test(test_parse_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
