@@ -17,13 +17,13 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "evodash.h"
 #include "sim/arrivals.h"
 #include "sim/queue.h"
 #include "sim/rng.h"
 #include "sim/sim.h"
+#include "store/store.h"
 
 /* One-function profile: cpu %, cpu_time ns, ram MB, dist. */
 static char *prof1(double cpu, double ns, double ram, const char *dist)
@@ -603,47 +603,39 @@ static void test_find_capacity(void **state)
 
 /* ---- replay ------------------------------------------------------------------------ */
 
+/* A store written through the store API, as the agent writes it.  Day 0:
+ * 10 index requests; day 3: 30 index requests 1 s apart, 2 ms each (the
+ * first 90 ms), and 20 api.x requests, 5 ms each. */
 static void make_store(const char *path)
 {
-    sqlite3 *db;
+    store *st;
+    int64_t ep[2], ver, inst;
+    int level;
     unlink(path);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    const char *sql =
-        "CREATE TABLE endpoints(id INTEGER PRIMARY KEY, name TEXT UNIQUE, rule TEXT, methods "
-        "TEXT, level INTEGER, last_access_us INTEGER);"
-        "CREATE TABLE requests(id INTEGER PRIMARY KEY, endpoint_id INTEGER, ts_us INTEGER, "
-        "duration_us INTEGER, status INTEGER, version_id INTEGER, group_name TEXT, ip TEXT, "
-        "instance_id INTEGER);"
-        "INSERT INTO endpoints VALUES (1,'index.xhtml','/',NULL,1,0),(2,'api.x','/x',NULL,1,0);";
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    /* Day 0: 10 index requests; day 3: 30 index requests 1 s apart, 2 ms
-     * each, and 20 api.x requests, 5 ms each. */
+    assert_int_equal(store_open(path, 0, &st), 0);
+    assert_int_equal(store_instance_register(st, "test", "host", 1, 0, &inst), 0);
+    assert_int_equal(store_version_touch(st, "v1", 0, &ver), 0);
+    assert_int_equal(store_endpoint_upsert(st, "index.xhtml", "/", NULL, 1, &ep[0], &level), 0);
+    assert_int_equal(store_endpoint_upsert(st, "api.x", "/x", NULL, 1, &ep[1], &level), 0);
     const int64_t day = 86400000000LL, t0 = 1700000000000000LL;
-    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-    char q[256];
+    store_request r = {.version_id = ver, .instance_id = inst, .status = 200};
+    assert_int_equal(store_begin(st), 0);
     for (int i = 0; i < 10; i++) {
-        snprintf(q, sizeof q,
-                 "INSERT INTO requests(endpoint_id,ts_us,duration_us,status) "
-                 "VALUES (1,%lld,2000,200)",
-                 (long long)(t0 + i * 1000000LL));
-        sqlite3_exec(db, q, NULL, NULL, NULL);
+        r.endpoint_id = ep[0], r.ts_us = t0 + i * 1000000LL, r.duration_us = 2000;
+        assert_int_equal(store_insert_request(st, &r, NULL), 0);
     }
     for (int i = 0; i < 30; i++) {
-        snprintf(q, sizeof q,
-                 "INSERT INTO requests(endpoint_id,ts_us,duration_us,status) "
-                 "VALUES (1,%lld,%d,200)",
-                 (long long)(t0 + 3 * day + i * 1000000LL), i == 0 ? 90000 : 2000);
-        sqlite3_exec(db, q, NULL, NULL, NULL);
+        r.endpoint_id = ep[0], r.ts_us = t0 + 3 * day + i * 1000000LL;
+        r.duration_us = i == 0 ? 90000 : 2000;
+        assert_int_equal(store_insert_request(st, &r, NULL), 0);
     }
     for (int i = 0; i < 20; i++) {
-        snprintf(q, sizeof q,
-                 "INSERT INTO requests(endpoint_id,ts_us,duration_us,status) "
-                 "VALUES (2,%lld,5000,200)",
-                 (long long)(t0 + 3 * day + 500000 + i * 1000000LL));
-        sqlite3_exec(db, q, NULL, NULL, NULL);
+        r.endpoint_id = ep[1], r.ts_us = t0 + 3 * day + 500000 + i * 1000000LL;
+        r.duration_us = 5000;
+        assert_int_equal(store_insert_request(st, &r, NULL), 0);
     }
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    sqlite3_close(db);
+    assert_int_equal(store_commit(st), 0);
+    store_close(st);
 }
 
 static void test_replay(void **state)
