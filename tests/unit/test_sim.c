@@ -717,6 +717,77 @@ static void test_replay(void **state)
     rmdir(tmp);
 }
 
+/* Scaling a replay raises its arrival rate: each recorded request stands
+ * for k arrivals over the same span, so a factor of 2 doubles the arrivals
+ * (and arrivals per second), and a capacity search stops where the
+ * replayed load saturates the replica instead of compressing one finite
+ * burst whose total work never reaches the SLO. */
+static void test_replay_scaling(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/evd_test_sim_scale_XXXXXX", db[64], url[96], err[800];
+    assert_non_null(mkdtemp(path));
+    snprintf(db, sizeof db, "%s/s.db", path);
+    /* 20 requests 0.5 s apart (9.5 s, 2.1/s), 1 ms of work each: one core
+     * saturates at 1000 arrivals/s, about 475 times the recorded rate. */
+    store *st;
+    int64_t ep, ver, inst;
+    int level;
+    assert_int_equal(store_open(db, 0, &st), 0);
+    assert_int_equal(store_instance_register(st, "t", "h", 1, 0, &inst), 0);
+    assert_int_equal(store_version_touch(st, "v1", 0, &ver), 0);
+    assert_int_equal(store_endpoint_upsert(st, "api.q", "/q", NULL, 1, &ep, &level), 0);
+    store_request r = {.endpoint_id = ep,
+                       .version_id = ver,
+                       .instance_id = inst,
+                       .status = 200,
+                       .duration_us = 1000};
+    for (int i = 0; i < 20; i++) {
+        r.ts_us = 1700000000000000LL + i * 500000LL;
+        assert_int_equal(store_insert_request(st, &r, NULL), 0);
+    }
+    store_close(st);
+
+    sim_model *m = sim_model_new();
+    snprintf(url, sizeof url, "sqlite:///%s", db);
+    sim_replay_opts o = {.url = url};
+    size_t nreq, unmatched;
+    assert_int_equal(sim_replay_load(m, &o, 0, &nreq, &unmatched), 0);
+    assert_int_equal(nreq, 20);
+    assert_int_equal(sim_model_link(m), 0);
+    assert_true(fabs(sim_model_arrivals_end(m) - 9.5) < 1e-9);
+
+    sim_totals t1, t2, th;
+    sim_run *run1 = run(m, (sim_opts){.seed = 1});
+    sim_run_totals(run1, &t1);
+    sim_run_free(run1);
+    sim_run *run2 = run(m, (sim_opts){.seed = 1, .rate_scale = 2});
+    sim_run_totals(run2, &t2);
+    sim_run_free(run2);
+    assert_int_equal(t1.arrivals, 20);
+    assert_int_equal(t2.arrivals, 40);
+    /* The span stays: twice the arrivals in the same 9.5 s (+ one gap). */
+    assert_true(t2.end_time < 9.5 + 0.5 + 0.01);
+    /* A fraction of k adds a copy to that fraction of the requests, and
+     * a factor below 1 thins them; the same seed gives the same draws. */
+    sim_run *runh = run(m, (sim_opts){.seed = 1, .rate_scale = 0.5});
+    sim_run_totals(runh, &th);
+    sim_run_free(runh);
+    assert_true(th.arrivals >= 4 && th.arrivals <= 16);
+
+    sim_opts so = {.seed = 1};
+    sim_capacity cap;
+    int rc = sim_find_capacity(m, &so, 0.050, &cap, NULL, err, sizeof err);
+    if (rc)
+        fail_msg("find-capacity: %s", err);
+    assert_true(cap.factor > 300 && cap.factor < 700);
+    assert_true(cap.p95 <= 0.050);
+    assert_true(fabs(cap.rate - cap.factor * 20 / 9.5) < 0.05 * cap.rate);
+    sim_model_free(m);
+    unlink(db);
+    rmdir(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -726,7 +797,7 @@ int main(void)
         cmocka_unit_test(test_fifo_limits),   cmocka_unit_test(test_callbacks_and_delays),
         cmocka_unit_test(test_conservation),  cmocka_unit_test(test_autoscaling),
         cmocka_unit_test(test_html_report),   cmocka_unit_test(test_find_capacity),
-        cmocka_unit_test(test_replay),
+        cmocka_unit_test(test_replay),        cmocka_unit_test(test_replay_scaling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
