@@ -24,7 +24,7 @@ static void usage(FILE *f)
         "(processor sharing per replica, FIFO queues for worker and RAM limits,\n"
         "autoscaling).  Prints a summary and writes SimResults.json.\n"
         "\n"
-        "inputs (formats: FORMATS.md; docs/simulate.md)\n"
+        "inputs (formats: docs/formats.md; docs/simulate.md)\n"
         "  -p, --profile FILE       scenarios, interactions and functions\n"
         "  -s, --services FILE      services and replicas (default: one 'default' core)\n"
         "  -m, --mapping FILE       function -> service (default: all on 'default')\n"

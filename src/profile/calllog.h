@@ -1,4 +1,4 @@
-/* calllog.h — one line of the call log (FORMATS.md): KIND NAME TS [TID]. */
+/* calllog.h — one line of the call log (docs/formats.md): KIND NAME TS [TID]. */
 #ifndef EVD_PROFILE_CALLLOG_H
 #define EVD_PROFILE_CALLLOG_H
 

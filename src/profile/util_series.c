@@ -43,7 +43,7 @@ static int parse_double(const char *s, double *v)
     return *end == '\0' && *v == *v ? 0 : -1;
 }
 
-/* Column positions from the header; FORMATS.md fixes the names. */
+/* Column positions from the header; docs/formats.md fixes the names. */
 static int header_cols(char *line, const char *const *names, int *pos, int n)
 {
     char *f[16];

@@ -1,6 +1,6 @@
 /* util_series.h — the utilisation logger's two files, loaded for the
  * profile builder: UtilLog.csv (time,cpu,mem) and netLog.csv
- * (start,target,end).  See FORMATS.md. */
+ * (start,target,end).  See docs/formats.md. */
 #ifndef EVD_PROFILE_UTIL_SERIES_H
 #define EVD_PROFILE_UTIL_SERIES_H
 

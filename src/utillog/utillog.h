@@ -1,6 +1,6 @@
 /* utillog.h — the utilisation logger: whole-system CPU and used memory to
  * UtilLog.csv, and the outgoing connections of a program's processes to
- * netLog.csv (FORMATS.md).  Reads /proc only. */
+ * netLog.csv (docs/formats.md).  Reads /proc only. */
 #ifndef EVD_UTILLOG_H
 #define EVD_UTILLOG_H
 

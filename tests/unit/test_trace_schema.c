@@ -122,7 +122,7 @@ static void test_profile_valid(void **state)
 {
     (void)state;
     struct errs e;
-    /* The example of FORMATS.md. */
+    /* The example of docs/formats.md. */
     const char *doc =
         "{ \"name\": \"app\", \"scenarios\": [ { \"scenarioID\": 1, \"interactions\": ["
         "{ \"name\": \"index.xhtml\", \"interactionID\": \"0 index.xhtml\", \"delay\": 0,"
