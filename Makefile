@@ -1,8 +1,11 @@
 # evodash build.
 #
-# Layout: every component lives in src/NAME/.  The agent library (core, agent,
-# store, assets) becomes libevodash.{a,so}; the tool chain (trace builder,
-# simulator, ...) becomes libevdtools.a; both link into the `evodash` CLI.
+# Layout: every component lives in src/NAME/.  The library libevodash.{a,so}
+# holds what a monitored process and `evodash serve` need: core, agent, store,
+# the dashboard handler (dash), its libmicrohttpd server (server) and the
+# embedded assets.  The tool chain (profile builder, utilisation logger,
+# simulator) becomes libevdtools.a; both link into the `evodash` CLI.  The
+# function tracer is a library of its own, libevodash-trace.so.
 # Components may add a src/NAME/build.mk fragment that appends to the
 # variables below (TOOL_SRC, TSAN_TESTS, CHECK_EXTRA, BENCHES, ...), so that
 # they can grow without touching this file.

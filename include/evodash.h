@@ -50,7 +50,7 @@ extern "C" {
 #define EVD_GROUP_MAX 45 /* bytes, not counting the NUL */
 #define EVD_IP_MAX    45 /* enough for any textual IPv6 address */
 
-/* Monitoring levels, per endpoint.  See DESIGN.md. */
+/* Monitoring levels, per endpoint.  See docs/architecture.md. */
 #define EVD_LEVEL_OFF     0 /* last access time only */
 #define EVD_LEVEL_BASIC   1 /* every request */
 #define EVD_LEVEL_OUTLIER 2 /* plus outlier capture */

@@ -7,7 +7,7 @@
  * events (enter, exit) into a per-thread buffer: a clock read and two
  * stores, no lock and no allocation.  Full buffers are spilled to a
  * temporary file under one mutex, once per 65536 events.  Symbol names are
- * resolved only when tracing stops, and the call log (FORMATS.md, 4 columns:
+ * resolved only when tracing stops, and the call log (docs/formats.md, 4 columns:
  * KIND NAME TIMESTAMP_NS TID) is written then.
  *
  * Tracing starts by itself when the environment variable EVODASH_TRACE_OUT

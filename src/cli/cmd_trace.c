@@ -1,5 +1,5 @@
 /* cmd_trace.c — `evodash utillog`, `evodash profile` and `evodash validate`:
- * the command-line side of the profiling tool chain (src/trace/). */
+ * the command-line side of the profiling tool chain (src/utillog/, src/profile/). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 
 #include "cli/commands.h"
-#include "trace/profile.h"
-#include "trace/schema.h"
-#include "trace/utillog.h"
+#include "profile/profile.h"
+#include "profile/schema.h"
+#include "utillog/utillog.h"
 
 /* Options are parsed by hand because `profile -cl FILE` (a two-letter
  * single-dash option, kept from the original tool) is not getopt syntax. */
@@ -66,7 +66,7 @@ static void utillog_usage(FILE *f)
 
 int cmd_utillog(int argc, char **argv)
 {
-    struct evd_utillog_opts o = {.outdir = ".", .hz = 10, .stop = &g_stop, .diag = stderr};
+    struct utillog_opts o = {.outdir = ".", .hz = 10, .stop = &g_stop, .diag = stderr};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -111,9 +111,9 @@ int cmd_utillog(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    struct evd_utillog_stats st;
+    struct utillog_stats st;
     char err[512];
-    int rc = evd_utillog_run(&o, &st, err, sizeof err);
+    int rc = utillog_run(&o, &st, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "evodash utillog: %s\n", err);
         return 1;
@@ -143,7 +143,7 @@ static void profile_usage(FILE *f)
 
 int cmd_profile(int argc, char **argv)
 {
-    struct evd_profile_opts o = {
+    struct profile_opts o = {
         .outdir = ".", .depth = 3, .validate = 1, .html = 1, .diag = stderr, .max_reports = 20};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -200,9 +200,9 @@ int cmd_profile(int argc, char **argv)
     }
     if (ensure_dir(o.outdir, "profile") < 0)
         return 1;
-    struct evd_profile_stats st;
+    struct profile_stats st;
     char err[1024];
-    int rc = evd_profile_build(&o, &st, err, sizeof err);
+    int rc = profile_build(&o, &st, err, sizeof err);
     fprintf(stderr,
             "profile: %llu lines (%llu malformed), %llu threads, %llu calls, %llu interactions, "
             "%llu functions, %llu remote calls; %llu unclosed, %llu unmatched ends, %llu calls "
@@ -247,7 +247,7 @@ int cmd_validate(int argc, char **argv)
             if (!(v = opt_value(argc, argv, &i, "validate")))
                 return 2;
             size_t len;
-            const char *text = evd_schema_text(v, &len);
+            const char *text = schema_text(v, &len);
             if (!text) {
                 fprintf(stderr, "evodash validate: unknown schema '%s'\n", v);
                 return 2;
@@ -265,7 +265,7 @@ int cmd_validate(int argc, char **argv)
             return 2;
         }
         nfiles++;
-        int rc = evd_schema_validate_file(a, schema, stderr, 50);
+        int rc = schema_validate_file(a, schema, stderr, 50);
         if (rc == 0)
             printf("%s: valid\n", a);
         else

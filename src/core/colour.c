@@ -6,16 +6,7 @@
 #include <stdio.h>
 
 #include "core/colour.h"
-
-static uint32_t fnv1a(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 16777619u;
-    }
-    return h;
-}
+#include "core/hash.h"
 
 /* HSL to one RGB channel, integer arithmetic in thousandths. */
 static int channel(int n, int hue, int sat, int light)
@@ -33,7 +24,7 @@ static int channel(int n, int hue, int sat, int light)
 
 void colour_of(const char *name, char out[8])
 {
-    uint32_t h = fnv1a(name ? name : "");
+    uint32_t h = fnv1a32(name ? name : "");
     int hue = (int)(h % 360);
     int sat = 550 + (int)((h >> 9) % 200);    /* 0.55 .. 0.75 */
     int light = 420 + (int)((h >> 17) % 120); /* 0.42 .. 0.54 */

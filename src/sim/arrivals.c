@@ -5,7 +5,24 @@
  * statistics (the minimum of k uniforms on [u,1] is 1 - (1-u) V^(1/k)),
  * mapped through the kind's inverse CDF, which is monotone.  The normal kind
  * has no closed-form inverse CDF, so its times are drawn up front and
- * sorted. */
+ * sorted.
+ *
+ * A replay (recorded request times) is scaled by replication, not by
+ * compressing time.  At factor k each recorded request stands for floor(k)
+ * arrivals, plus one more with probability frac(k), spread evenly over the
+ * gap to the next recorded request (the last request uses the gap before
+ * it).  The trace keeps its length and its shape, daily peaks and bursts
+ * down to one gap, and its arrival rate is k times the recorded one at
+ * every moment.  Dividing the times by k would raise the rate too, but for
+ * a span k times shorter: the same finite set of requests arrives as one
+ * burst, whose total work bounds every response time, so a capacity search
+ * can meet the SLO at any factor while the arrivals per second of the
+ * recorded span never change.  Fitting an arrival process (a Poisson rate
+ * per minute, say) and scaling it was the other way; it smooths away the
+ * recorded burstiness inside each bin, which is what replaying is for.
+ * One uniform draw per recorded request, whatever k, keeps trials at
+ * different factors on common random numbers: a larger k only adds
+ * arrivals.  (`--speedup` still compresses time, on purpose.) */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +49,7 @@ double sim_stream_expected(const sim_arr *a, double scale)
     case SIM_ARR_CONSTANT:
         return ceil((a->end - a->start) * scale / a->interval);
     case SIM_ARR_REPLAY:
-        return (double)a->ntimes;
+        return (double)a->ntimes * scale;
     default:
         return (double)volume_of(a, scale);
     }
@@ -112,11 +129,23 @@ int sim_stream_next(sim_stream *s, double *t)
         *t = x;
         return 1;
     }
-    case SIM_ARR_REPLAY:
-        if (s->i >= a->ntimes)
-            return 0;
-        *t = a->times[s->i++] / s->scale;
+    case SIM_ARR_REPLAY: {
+        while (s->left <= 0) {
+            if (s->i >= a->ntimes)
+                return 0;
+            s->cur = s->i++;
+            double whole = floor(s->scale);
+            s->copies = (long long)whole + (sim_rng_u01(&s->rng) < s->scale - whole);
+            s->left = s->copies;
+        }
+        size_t j = s->cur, n = a->ntimes;
+        double gap = j + 1 < n ? a->times[j + 1] - a->times[j]
+                     : j > 0   ? a->times[j] - a->times[j - 1]
+                               : 0;
+        long long c = s->copies - s->left--;
+        *t = a->times[j] + gap * (double)c / (double)s->copies;
         return 1;
+    }
     default:
         return 0;
     }

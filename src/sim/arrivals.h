@@ -13,11 +13,14 @@
 typedef struct sim_stream {
     const sim_arr *a; /* borrowed from the model */
     sim_rng rng;
-    double scale;   /* rate multiplier */
-    long long left; /* arrivals still to produce (volume kinds) */
-    double u;       /* last uniform order statistic */
-    double t;       /* last time produced, s */
-    double *buf;    /* owned: pre-drawn sorted times (normal) */
+    double scale;     /* rate multiplier */
+    long long left;   /* arrivals still to produce (volume kinds; replay: copies
+                         of the current recorded request) */
+    long long copies; /* replay: arrivals the current recorded request stands for */
+    size_t cur;       /* replay: index of the current recorded request */
+    double u;         /* last uniform order statistic */
+    double t;         /* last time produced, s */
+    double *buf;      /* owned: pre-drawn sorted times (normal) */
     size_t i, n;
 } sim_stream;
 

@@ -1,4 +1,4 @@
-# src/sim — the capacity simulator (issue 7).  See docs/simulate.md.
+# src/sim — the capacity simulator.  See docs/simulate.md.
 TOOL_SRC += $(wildcard src/sim/*.c)
 
 # The page of `simulate --serve`, embedded with .incbin (src/sim/page.S).

@@ -619,7 +619,7 @@ int sim_model_link(sim_model *m)
     if (m->nscen == 0)
         return fail(m, EVD_EINVAL, "no profile: give -p profile.json (or --from-db)");
     if (m->nsvc == 0) {
-        /* FORMATS.md: the defaults are one core, 100 MB, 100 IOPS, 100 Mbit/s. */
+        /* docs/formats.md: the defaults are one core, 100 MB, 100 IOPS, 100 Mbit/s. */
         if (!(m->svc = calloc(1, sizeof *m->svc)) || !(m->svc->id = strdup("default")))
             return fail(m, EVD_ENOMEM, "out of memory");
         m->nsvc = 1;

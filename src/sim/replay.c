@@ -1,14 +1,14 @@
 /* replay.c — build the simulator's arrivals from the requests the agent
  * recorded in the store (evodash simulate --from-db URL).  The store is
- * opened read-only; only the `requests` and `endpoints` tables are read. */
+ * opened read-only and read through store/replay_read.h. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "evodash.h"
 #include "sim/sim.h"
+#include "store/replay_read.h"
+#include "store/store.h"
 
 /* Keep the message on the model, where the CLI reads every load error. */
 static int replay_fail(sim_model *m, int rc, const char *fmt, ...)
@@ -47,113 +47,89 @@ static int wanted(const sim_replay_opts *o, const char *name)
     return 0;
 }
 
-/* sqlite:///rel/path.db -> "rel/path.db"; sqlite:////abs.db -> "/abs.db". */
-static const char *url_path(const char *url)
-{
-    static const char pfx[] = "sqlite:///";
-    if (strncmp(url, pfx, sizeof pfx - 1) || !url[sizeof pfx - 1])
-        return NULL;
-    return url + sizeof pfx - 1;
-}
+/* Collects the selected requests per endpoint (store_replay_rows()). */
+struct collect {
+    const sim_replay_opts *o;
+    double speed;
+    int64_t t0;
+    int first;
+    struct ep *eps;
+    size_t neps;
+    size_t *requests;
+};
 
-static const char SQL_MAX[] = "SELECT MIN(ts_us), MAX(ts_us) FROM requests";
-static const char SQL_ROWS[] = "SELECT e.name, r.ts_us, r.duration_us FROM requests r "
-                               "JOIN endpoints e ON e.id = r.endpoint_id "
-                               "WHERE r.ts_us >= ?1 ORDER BY r.ts_us, r.id";
+static int on_request(void *u, const char *name, int64_t ts, int64_t dur)
+{
+    struct collect *c = u;
+    if (!wanted(c->o, name))
+        return 0;
+    if (c->first) {
+        c->t0 = ts;
+        c->first = 0;
+    }
+    size_t k = 0;
+    while (k < c->neps && strcmp(c->eps[k].name, name))
+        k++;
+    if (k == c->neps) {
+        struct ep *a = realloc(c->eps, (c->neps + 1) * sizeof *a);
+        if (!a)
+            return EVD_ENOMEM;
+        c->eps = a;
+        memset(&c->eps[c->neps], 0, sizeof *c->eps);
+        if (!(c->eps[c->neps].name = strdup(name)))
+            return EVD_ENOMEM;
+        c->neps++;
+    }
+    struct ep *e = &c->eps[k];
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 256;
+        double *t = realloc(e->t, cap * sizeof *t);
+        if (!t)
+            return EVD_ENOMEM;
+        e->t = t;
+        double *d = realloc(e->dur, cap * sizeof *d);
+        if (!d)
+            return EVD_ENOMEM;
+        e->dur = d;
+        e->cap = cap;
+    }
+    e->t[e->n] = (double)(ts - c->t0) / 1e6 / c->speed;
+    e->dur[e->n] = (double)dur;
+    e->n++;
+    (*c->requests)++;
+    return 0;
+}
 
 int sim_replay_load(sim_model *m, const sim_replay_opts *o, int have_profile, size_t *requests,
                     size_t *unmatched)
 {
     int rc = 0;
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    struct ep *eps = NULL;
-    size_t neps = 0;
+    store *st = NULL;
+    struct collect c = {
+        .o = o, .speed = o->speedup > 0 ? o->speedup : 1, .first = 1, .requests = requests};
     *requests = *unmatched = 0;
-    const char *path = url_path(o->url);
-    if (!path)
-        return replay_fail(m, EVD_EINVAL,
-                           "%s: expected sqlite:///relative/path.db or sqlite:////absolute/path.db",
-                           o->url);
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        rc = replay_fail(m, EVD_EIO, "%s: cannot open: %s", path,
-                         db ? sqlite3_errmsg(db) : "out of memory");
+    if ((rc = store_open(o->url, STORE_RDONLY, &st))) {
+        rc = replay_fail(m, rc, "%s", st ? store_errmsg(st) : "out of memory");
         goto done;
     }
-    sqlite3_busy_timeout(db, 5000);
-    if (sqlite3_prepare_v2(db, SQL_MAX, -1, &st, NULL) != SQLITE_OK) {
-        rc = replay_fail(m, EVD_EIO, "%s: not an evodash store: %s", path, sqlite3_errmsg(db));
+    int64_t tmin, tmax;
+    if ((rc = store_replay_span(st, &tmin, &tmax))) {
+        rc = replay_fail(m, rc == EVD_ENOENT ? EVD_EINVAL : rc, "%s", store_errmsg(st));
         goto done;
     }
-    sqlite3_int64 tmax = 0;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 1) != SQLITE_NULL)
-        tmax = sqlite3_column_int64(st, 1);
-    else {
-        rc = replay_fail(m, EVD_EINVAL, "%s: the store holds no requests", path);
-        goto done;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    sqlite3_int64 cutoff = o->days > 0 ? tmax - (sqlite3_int64)(o->days * 86400e6) : INT64_MIN;
-    if (sqlite3_prepare_v2(db, SQL_ROWS, -1, &st, NULL) != SQLITE_OK) {
-        rc = replay_fail(m, EVD_EIO, "%s: not an evodash store: %s", path, sqlite3_errmsg(db));
-        goto done;
-    }
-    sqlite3_bind_int64(st, 1, cutoff);
-    double speed = o->speedup > 0 ? o->speedup : 1;
-    sqlite3_int64 t0 = 0;
-    int first = 1, s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 0);
-        if (!name || !wanted(o, name))
-            continue;
-        sqlite3_int64 ts = sqlite3_column_int64(st, 1);
-        if (first) {
-            t0 = ts;
-            first = 0;
-        }
-        size_t k = 0;
-        while (k < neps && strcmp(eps[k].name, name))
-            k++;
-        if (k == neps) {
-            struct ep *a = realloc(eps, (neps + 1) * sizeof *a);
-            if (!a)
-                goto nomem;
-            eps = a;
-            memset(&eps[neps], 0, sizeof *eps);
-            if (!(eps[neps].name = strdup(name)))
-                goto nomem;
-            neps++;
-        }
-        struct ep *e = &eps[k];
-        if (e->n == e->cap) {
-            size_t cap = e->cap ? e->cap * 2 : 256;
-            double *t = realloc(e->t, cap * sizeof *t);
-            if (!t)
-                goto nomem;
-            e->t = t;
-            double *d = realloc(e->dur, cap * sizeof *d);
-            if (!d)
-                goto nomem;
-            e->dur = d;
-            e->cap = cap;
-        }
-        e->t[e->n] = (double)(ts - t0) / 1e6 / speed;
-        e->dur[e->n] = (double)sqlite3_column_int64(st, 2);
-        e->n++;
-        (*requests)++;
-    }
-    if (s != SQLITE_DONE) {
-        rc = replay_fail(m, EVD_EIO, "%s: reading requests: %s", path, sqlite3_errmsg(db));
+    int64_t from = o->days > 0 ? tmax - (int64_t)(o->days * 86400e6) : tmin;
+    if ((rc = store_replay_rows(st, from, tmax, on_request, &c))) {
+        rc = replay_fail(m, rc, "%s", rc == EVD_ENOMEM ? "out of memory" : store_errmsg(st));
         goto done;
     }
     if (*requests == 0) {
-        rc = replay_fail(m, EVD_EINVAL, "%s: no requests match the endpoints and days given", path);
+        rc = replay_fail(m, EVD_EINVAL, "%s: no requests match the endpoints and days given",
+                         o->url);
         goto done;
     }
     sim_model_clear_arrivals(m);
-    for (size_t k = 0; k < neps; k++) {
-        struct ep *e = &eps[k];
+    for (size_t k = 0; k < c.neps; k++) {
+        struct ep *e = &c.eps[k];
         int scen;
         if (have_profile) {
             scen = sim_model_find_scen_by_inter(m, e->name);
@@ -176,18 +152,14 @@ int sim_replay_load(sim_model *m, const sim_replay_opts *o, int have_profile, si
     if (sim_model_narr(m) == 0)
         rc = replay_fail(m, EVD_EINVAL,
                          "%s: no recorded endpoint matches an interaction name of the profile",
-                         path);
-    goto done;
-nomem:
-    rc = replay_fail(m, EVD_ENOMEM, "out of memory");
+                         o->url);
 done:
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    for (size_t k = 0; k < neps; k++) {
-        free(eps[k].name);
-        free(eps[k].t);
-        free(eps[k].dur);
+    store_close(st);
+    for (size_t k = 0; k < c.neps; k++) {
+        free(c.eps[k].name);
+        free(c.eps[k].t);
+        free(c.eps[k].dur);
     }
-    free(eps);
+    free(c.eps);
     return rc;
 }

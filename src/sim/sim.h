@@ -1,6 +1,6 @@
 /* sim.h — the capacity simulator: load a model (profile, services, mapping,
  * distribution), run a seeded discrete-event simulation of it, and write
- * SimResults.json plus a summary.  See docs/simulate.md and FORMATS.md.
+ * SimResults.json plus a summary.  See docs/simulate.md and docs/formats.md.
  *
  * Times inside the simulator are nanoseconds held in doubles, so that
  * processor-sharing completions stay exact (a double holds 2^53 ns, about
@@ -209,7 +209,7 @@ int sim_run_ninter(const sim_run *r);
 void sim_run_istat(sim_run *r, int i, sim_istat *st);
 void sim_run_sstat(const sim_run *r, int i, sim_sstat *st);
 
-/* Write SimResults.json (the four series of FORMATS.md plus "summary").
+/* Write SimResults.json (the four series of docs/formats.md plus "summary").
  * Returns 0 or EVD_EIO. */
 int sim_run_write_json(sim_run *r, FILE *f);
 

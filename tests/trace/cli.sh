@@ -39,4 +39,25 @@ expect 1 '$.services: no item matches' "$E" validate "$T/s.json"
 expect 1 'invalid JSON at line 1' "$E" validate --schema mapping "$T/log"
 expect 2 "unknown schema 'x'" "$E" validate --schema x "$T/s.json"
 expect 0 '"scaleingMetric"' "$E" validate --print-schema services
+
+# The original DSPS tools' own files (tests/data/dsps, see its README):
+# every one validates, and every demo model simulates.
+DSPS=$(dirname "$0")/../data/dsps
+for f in "$DSPS"/demo_files/*.json "$DSPS"/demo_files/Validierung_Queueing_Theory/*/*.json; do
+	expect 0 ": valid" "$E" validate "$f"
+done
+for d in "$DSPS"/demo_files "$DSPS"/demo_files/Validierung_Queueing_Theory/1 \
+	"$DSPS"/demo_files/Validierung_Queueing_Theory/2 "$DSPS"/demo_files/Validierung_Queueing_Theory/3; do
+	expect 0 "in flight 0, not started 0" "$E" simulate -p "$d/profile.json" -s "$d/services.json" \
+		-m "$d/mapping.json" -d "$d/distribution.json" -o -
+done
+expect 0 "^arrivals 1;" "$E" simulate -p "$DSPS/demo_files/profile.json" \
+	-s "$DSPS/demo_files/services.json" -m "$DSPS/demo_files/mapping.json" \
+	-d "$DSPS/demo_files/distribution2.json" -o -
+# The profile builder's own test input: its net.csv is a 0-byte file, which
+# means no connections; the UtilLog is one the original logger wrote.
+CT=$DSPS/Profiler/Converter/Tests
+expect 0 "2 interactions, 11 functions, 0 remote calls" "$E" profile -cl "$CT/callLog.csv" \
+	-n "$CT/net.csv" -l "$DSPS/demo_files/validationTestProgram/utilLog.csv" -o "$T/dsps"
+expect 0 "valid" "$E" validate "$T/dsps/profile.json" "$T/dsps/services.json" "$T/dsps/mapping.json"
 echo "cli: all checks passed"

@@ -387,7 +387,7 @@ static void test_file_bad_values(void **state)
     }
 }
 
-static void test_issue_example_message(void **state)
+static void test_bad_value_message(void **state)
 {
     (void)state;
     char path[512], want[600];
@@ -692,7 +692,7 @@ int main(void)
         cmocka_unit_test(test_set_valid),
         cmocka_unit_test(test_set_invalid),
         cmocka_unit_test(test_file_bad_values),
-        cmocka_unit_test(test_issue_example_message),
+        cmocka_unit_test(test_bad_value_message),
         cmocka_unit_test(test_structure_errors),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_missing_file),

@@ -17,13 +17,13 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "evodash.h"
 #include "sim/arrivals.h"
 #include "sim/queue.h"
 #include "sim/rng.h"
 #include "sim/sim.h"
+#include "store/store.h"
 
 /* One-function profile: cpu %, cpu_time ns, ram MB, dist. */
 static char *prof1(double cpu, double ns, double ram, const char *dist)
@@ -603,47 +603,39 @@ static void test_find_capacity(void **state)
 
 /* ---- replay ------------------------------------------------------------------------ */
 
+/* A store written through the store API, as the agent writes it.  Day 0:
+ * 10 index requests; day 3: 30 index requests 1 s apart, 2 ms each (the
+ * first 90 ms), and 20 api.x requests, 5 ms each. */
 static void make_store(const char *path)
 {
-    sqlite3 *db;
+    store *st;
+    int64_t ep[2], ver, inst;
+    int level;
     unlink(path);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    const char *sql =
-        "CREATE TABLE endpoints(id INTEGER PRIMARY KEY, name TEXT UNIQUE, rule TEXT, methods "
-        "TEXT, level INTEGER, last_access_us INTEGER);"
-        "CREATE TABLE requests(id INTEGER PRIMARY KEY, endpoint_id INTEGER, ts_us INTEGER, "
-        "duration_us INTEGER, status INTEGER, version_id INTEGER, group_name TEXT, ip TEXT, "
-        "instance_id INTEGER);"
-        "INSERT INTO endpoints VALUES (1,'index.xhtml','/',NULL,1,0),(2,'api.x','/x',NULL,1,0);";
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    /* Day 0: 10 index requests; day 3: 30 index requests 1 s apart, 2 ms
-     * each, and 20 api.x requests, 5 ms each. */
+    assert_int_equal(store_open(path, 0, &st), 0);
+    assert_int_equal(store_instance_register(st, "test", "host", 1, 0, &inst), 0);
+    assert_int_equal(store_version_touch(st, "v1", 0, &ver), 0);
+    assert_int_equal(store_endpoint_upsert(st, "index.xhtml", "/", NULL, 1, &ep[0], &level), 0);
+    assert_int_equal(store_endpoint_upsert(st, "api.x", "/x", NULL, 1, &ep[1], &level), 0);
     const int64_t day = 86400000000LL, t0 = 1700000000000000LL;
-    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-    char q[256];
+    store_request r = {.version_id = ver, .instance_id = inst, .status = 200};
+    assert_int_equal(store_begin(st), 0);
     for (int i = 0; i < 10; i++) {
-        snprintf(q, sizeof q,
-                 "INSERT INTO requests(endpoint_id,ts_us,duration_us,status) "
-                 "VALUES (1,%lld,2000,200)",
-                 (long long)(t0 + i * 1000000LL));
-        sqlite3_exec(db, q, NULL, NULL, NULL);
+        r.endpoint_id = ep[0], r.ts_us = t0 + i * 1000000LL, r.duration_us = 2000;
+        assert_int_equal(store_insert_request(st, &r, NULL), 0);
     }
     for (int i = 0; i < 30; i++) {
-        snprintf(q, sizeof q,
-                 "INSERT INTO requests(endpoint_id,ts_us,duration_us,status) "
-                 "VALUES (1,%lld,%d,200)",
-                 (long long)(t0 + 3 * day + i * 1000000LL), i == 0 ? 90000 : 2000);
-        sqlite3_exec(db, q, NULL, NULL, NULL);
+        r.endpoint_id = ep[0], r.ts_us = t0 + 3 * day + i * 1000000LL;
+        r.duration_us = i == 0 ? 90000 : 2000;
+        assert_int_equal(store_insert_request(st, &r, NULL), 0);
     }
     for (int i = 0; i < 20; i++) {
-        snprintf(q, sizeof q,
-                 "INSERT INTO requests(endpoint_id,ts_us,duration_us,status) "
-                 "VALUES (2,%lld,5000,200)",
-                 (long long)(t0 + 3 * day + 500000 + i * 1000000LL));
-        sqlite3_exec(db, q, NULL, NULL, NULL);
+        r.endpoint_id = ep[1], r.ts_us = t0 + 3 * day + 500000 + i * 1000000LL;
+        r.duration_us = 5000;
+        assert_int_equal(store_insert_request(st, &r, NULL), 0);
     }
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    sqlite3_close(db);
+    assert_int_equal(store_commit(st), 0);
+    store_close(st);
 }
 
 static void test_replay(void **state)
@@ -725,6 +717,77 @@ static void test_replay(void **state)
     rmdir(tmp);
 }
 
+/* Scaling a replay raises its arrival rate: each recorded request stands
+ * for k arrivals over the same span, so a factor of 2 doubles the arrivals
+ * (and arrivals per second), and a capacity search stops where the
+ * replayed load saturates the replica instead of compressing one finite
+ * burst whose total work never reaches the SLO. */
+static void test_replay_scaling(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/evd_test_sim_scale_XXXXXX", db[64], url[96], err[800];
+    assert_non_null(mkdtemp(path));
+    snprintf(db, sizeof db, "%s/s.db", path);
+    /* 20 requests 0.5 s apart (9.5 s, 2.1/s), 1 ms of work each: one core
+     * saturates at 1000 arrivals/s, about 475 times the recorded rate. */
+    store *st;
+    int64_t ep, ver, inst;
+    int level;
+    assert_int_equal(store_open(db, 0, &st), 0);
+    assert_int_equal(store_instance_register(st, "t", "h", 1, 0, &inst), 0);
+    assert_int_equal(store_version_touch(st, "v1", 0, &ver), 0);
+    assert_int_equal(store_endpoint_upsert(st, "api.q", "/q", NULL, 1, &ep, &level), 0);
+    store_request r = {.endpoint_id = ep,
+                       .version_id = ver,
+                       .instance_id = inst,
+                       .status = 200,
+                       .duration_us = 1000};
+    for (int i = 0; i < 20; i++) {
+        r.ts_us = 1700000000000000LL + i * 500000LL;
+        assert_int_equal(store_insert_request(st, &r, NULL), 0);
+    }
+    store_close(st);
+
+    sim_model *m = sim_model_new();
+    snprintf(url, sizeof url, "sqlite:///%s", db);
+    sim_replay_opts o = {.url = url};
+    size_t nreq, unmatched;
+    assert_int_equal(sim_replay_load(m, &o, 0, &nreq, &unmatched), 0);
+    assert_int_equal(nreq, 20);
+    assert_int_equal(sim_model_link(m), 0);
+    assert_true(fabs(sim_model_arrivals_end(m) - 9.5) < 1e-9);
+
+    sim_totals t1, t2, th;
+    sim_run *run1 = run(m, (sim_opts){.seed = 1});
+    sim_run_totals(run1, &t1);
+    sim_run_free(run1);
+    sim_run *run2 = run(m, (sim_opts){.seed = 1, .rate_scale = 2});
+    sim_run_totals(run2, &t2);
+    sim_run_free(run2);
+    assert_int_equal(t1.arrivals, 20);
+    assert_int_equal(t2.arrivals, 40);
+    /* The span stays: twice the arrivals in the same 9.5 s (+ one gap). */
+    assert_true(t2.end_time < 9.5 + 0.5 + 0.01);
+    /* A fraction of k adds a copy to that fraction of the requests, and
+     * a factor below 1 thins them; the same seed gives the same draws. */
+    sim_run *runh = run(m, (sim_opts){.seed = 1, .rate_scale = 0.5});
+    sim_run_totals(runh, &th);
+    sim_run_free(runh);
+    assert_true(th.arrivals >= 4 && th.arrivals <= 16);
+
+    sim_opts so = {.seed = 1};
+    sim_capacity cap;
+    int rc = sim_find_capacity(m, &so, 0.050, &cap, NULL, err, sizeof err);
+    if (rc)
+        fail_msg("find-capacity: %s", err);
+    assert_true(cap.factor > 300 && cap.factor < 700);
+    assert_true(cap.p95 <= 0.050);
+    assert_true(fabs(cap.rate - cap.factor * 20 / 9.5) < 0.05 * cap.rate);
+    sim_model_free(m);
+    unlink(db);
+    rmdir(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -734,7 +797,7 @@ int main(void)
         cmocka_unit_test(test_fifo_limits),   cmocka_unit_test(test_callbacks_and_delays),
         cmocka_unit_test(test_conservation),  cmocka_unit_test(test_autoscaling),
         cmocka_unit_test(test_html_report),   cmocka_unit_test(test_find_capacity),
-        cmocka_unit_test(test_replay),
+        cmocka_unit_test(test_replay),        cmocka_unit_test(test_replay_scaling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,14 +14,14 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "trace/calllog.h"
-#include "trace/profile.h"
-#include "trace/util_series.h"
+#include "profile/calllog.h"
+#include "profile/profile.h"
+#include "profile/util_series.h"
 
 struct env {
     char dir[64];
     char diag_buf[8192];
-    struct evd_profile_stats st;
+    struct profile_stats st;
     json_t *profile, *services, *mapping;
 };
 
@@ -70,18 +70,18 @@ static int build(struct env *e, int depth, int util, int net)
     snprintf(u, sizeof u, "%s/util.csv", e->dir);
     snprintf(n, sizeof n, "%s/net.csv", e->dir);
     FILE *diag = fmemopen(e->diag_buf, sizeof e->diag_buf - 1, "w");
-    struct evd_profile_opts o = {.calllog = log,
-                                 .utillog = util ? u : NULL,
-                                 .netlog = net ? n : NULL,
-                                 .outdir = e->dir,
-                                 .depth = depth,
-                                 .validate = 1,
-                                 .html = 1,
-                                 .diag = diag,
-                                 .max_reports = 50};
+    struct profile_opts o = {.calllog = log,
+                             .utillog = util ? u : NULL,
+                             .netlog = net ? n : NULL,
+                             .outdir = e->dir,
+                             .depth = depth,
+                             .validate = 1,
+                             .html = 1,
+                             .diag = diag,
+                             .max_reports = 50};
     char err[512] = "";
     memset(e->diag_buf, 0, sizeof e->diag_buf);
-    int rc = evd_profile_build(&o, &e->st, err, sizeof err);
+    int rc = profile_build(&o, &e->st, err, sizeof err);
     fclose(diag);
     if (rc < 0)
         fprintf(stderr, "build: %s\n%s", err, e->diag_buf);
@@ -458,8 +458,8 @@ static void test_missing_inputs(void **state)
     struct env *e = *state;
     char log[256], err[256];
     snprintf(log, sizeof log, "%s/nope", e->dir);
-    struct evd_profile_opts o = {.calllog = log, .outdir = e->dir, .depth = 1};
-    assert_true(evd_profile_build(&o, NULL, err, sizeof err) < 0);
+    struct profile_opts o = {.calllog = log, .outdir = e->dir, .depth = 1};
+    assert_true(profile_build(&o, NULL, err, sizeof err) < 0);
     assert_non_null(strstr(err, "nope"));
     put(e, "log", "start a 1\nend a 2\n");
     put(e, "util.csv", "when,cpu\n1,2\n");
@@ -468,11 +468,11 @@ static void test_missing_inputs(void **state)
     snprintf(u, sizeof u, "%s/util.csv", e->dir);
     o.calllog = log;
     o.utillog = u;
-    assert_true(evd_profile_build(&o, NULL, err, sizeof err) < 0);
+    assert_true(profile_build(&o, NULL, err, sizeof err) < 0);
     assert_non_null(strstr(err, "expected the header time,cpu,mem"));
     o.utillog = NULL;
     o.depth = 0;
-    assert_true(evd_profile_build(&o, NULL, err, sizeof err) < 0);
+    assert_true(profile_build(&o, NULL, err, sizeof err) < 0);
 }
 
 /* Bad rows of UtilLog.csv and netLog.csv are skipped and reported with
@@ -510,6 +510,32 @@ static void test_csv_bad_rows(void **state)
     assert_non_null(strstr(diag, "n.csv:4: malformed row skipped")); /* ends before it starts */
     net_log_free(&nl);
     free(diag);
+}
+
+/* An empty netLog.csv, even without its header (the original tools' own
+ * test folder has a 0-byte net.csv), means no connections; the profile is
+ * built as without -n. */
+static void test_empty_net_log(void **state)
+{
+    struct env *e = *state;
+    char path[256], err[256] = "";
+    snprintf(path, sizeof path, "%s/net.csv", e->dir);
+    struct net_log nl;
+    for (int header = 0; header < 2; header++) {
+        put(e, "net.csv", header ? "start,target,end\n" : "");
+        assert_int_equal(net_log_load(&nl, path, NULL, 10, err, sizeof err), 0);
+        assert_int_equal(nl.n, 0);
+        net_log_free(&nl);
+    }
+    put(e, "net.csv", "");
+    put(e, "log",
+        "startRoot i 1000000000\nstart a 1100000000\nend a 1900000000\n"
+        "endRoot i 2000000000\n");
+    assert_int_equal(build(e, 3, 0, 1), 0);
+    assert_int_equal(e->st.remote_calls, 0);
+    assert_int_equal(ninter(e), 1);
+    put(e, "net.csv", "when,who\n");
+    assert_true(build(e, 3, 0, 1) < 0); /* a wrong header is still an error */
 }
 
 static void test_parse_line(void **state)
@@ -554,6 +580,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_implicit_roots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_inputs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_csv_bad_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_net_log, setup, teardown),
         cmocka_unit_test(test_parse_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,8 +5,8 @@
  * The runtime's sources are compiled into this test (it is a separate
  * library, not part of libevdtools.a), and the hooks are called by hand
  * with the addresses of real functions, as -finstrument-functions would. */
-#include "../../src/trace/rt_symbols.c"
-#include "../../src/trace/rt_trace.c"
+#include "../../src/tracer/symbols.c"
+#include "../../src/tracer/tracer.c"
 
 #include <setjmp.h>
 #include <stdarg.h>

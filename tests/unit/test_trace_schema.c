@@ -13,7 +13,7 @@
 #include <jansson.h>
 
 #include "evodash.h"
-#include "trace/schema.h"
+#include "profile/schema.h"
 
 struct errs {
     char text[4096];
@@ -58,13 +58,13 @@ static int check(const char *schema, const char *text, struct errs *e)
     json_t *doc = json_loads(text, JSON_DECODE_ANY, &je);
     if (!doc)
         fail_msg("test document does not parse: %s", je.text);
-    json_t *s = evd_schema_load(schema);
+    json_t *s = schema_load(schema);
     assert_non_null(s);
     memset(e, 0, sizeof *e);
-    int n = evd_schema_validate(s, doc, "$", collect, e, 20);
+    int n = schema_validate(s, doc, "$", collect, e, 20);
     struct errs e2;
     memset(&e2, 0, sizeof e2);
-    int n2 = evd_schema_validate_text(s, text, strlen(text), "$", collect, &e2, 20);
+    int n2 = schema_validate_text(s, text, strlen(text), "$", collect, &e2, 20);
     char a[4096], b[4096];
     sorted(e, a, sizeof a);
     sorted(&e2, b, sizeof b);
@@ -79,7 +79,7 @@ static void test_text_syntax_errors(void **state)
 {
     (void)state;
     struct errs e;
-    json_t *s = evd_schema_load("profile");
+    json_t *s = schema_load("profile");
     const char *bad[] = {"{\"name\": \"x\",\n \"scenarios\": [1,]}", "{\"name\": tru}",
                          "{\"name\": \"x\"} 5", "{\"name\": \"a\001\"", "[1, 2"};
     const char *want[] = {"$.scenarios[1]: invalid JSON at line 2, column 18: unexpected character",
@@ -89,15 +89,15 @@ static void test_text_syntax_errors(void **state)
                           "$: invalid JSON at line 1, column 6: expected ',' or ']'"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         memset(&e, 0, sizeof e);
-        evd_schema_validate_text(s, bad[i], strlen(bad[i]), "$", collect, &e, 20);
+        schema_validate_text(s, bad[i], strlen(bad[i]), "$", collect, &e, 20);
         if (!strstr(e.text, want[i]))
             fail_msg("case %zu: expected '%s' in '%s'", i, want[i], e.text);
     }
     json_decref(s);
-    assert_string_equal(evd_schema_guess_text(" {\"a\": {\"b\": 1}, \"services\": []}", 32),
+    assert_string_equal(schema_guess_text(" {\"a\": {\"b\": 1}, \"services\": []}", 32),
                         "services");
-    assert_string_equal(evd_schema_guess_text("[]", 2), "distribution");
-    assert_string_equal(evd_schema_guess_text("{\"x\": \"y\"}", 10), "mapping");
+    assert_string_equal(schema_guess_text("[]", 2), "distribution");
+    assert_string_equal(schema_guess_text("{\"x\": \"y\"}", 10), "mapping");
 }
 
 #define FN_OK                                                                                      \
@@ -109,20 +109,20 @@ static void test_shipped_schemas_parse(void **state)
     (void)state;
     const char *names[] = {"profile", "services", "mapping", "distribution"};
     for (size_t i = 0; i < 4; i++) {
-        json_t *s = evd_schema_load(names[i]);
+        json_t *s = schema_load(names[i]);
         assert_non_null(s);
         assert_true(json_is_object(s));
         json_decref(s);
     }
-    assert_null(evd_schema_load("nope"));
-    assert_null(evd_schema_text("nope", NULL));
+    assert_null(schema_load("nope"));
+    assert_null(schema_text("nope", NULL));
 }
 
 static void test_profile_valid(void **state)
 {
     (void)state;
     struct errs e;
-    /* The example of FORMATS.md. */
+    /* The example of docs/formats.md. */
     const char *doc =
         "{ \"name\": \"app\", \"scenarios\": [ { \"scenarioID\": 1, \"interactions\": ["
         "{ \"name\": \"index.xhtml\", \"interactionID\": \"0 index.xhtml\", \"delay\": 0,"
@@ -217,14 +217,78 @@ static void test_mapping_and_distribution(void **state)
     assert_non_null(strstr(e.text, "$[0]: missing required property \"scenarioID\"\n"));
 }
 
+/* What the original DSPS tools wrote or shipped: the profile builder puts
+ * "$id" at the top of profile.json and "id" at the top of services.json,
+ * and their own schema let a scenario have a name.  evodash's extensions,
+ * which `simulate` reads, pass too; anything else stays unexpected. */
+static void test_dsps_and_extension_fields(void **state)
+{
+    (void)state;
+    struct errs e;
+    const char *prof =
+        "{\"$id\":\"/Matz/Patrice/Master-Thesis/Profile.schema.json\",\"name\":\"name\","
+        "\"scenarios\":[{\"scenarioID\":1,\"name\":\"s\",\"interactions\":[{\"name\":\"1\","
+        "\"interactionID\":\"1\",\"delay\":0,\"functions\":[{\"functionID\":\"f1\",\"cpu\":10,"
+        "\"cpu_time\":500000000,\"ram\":100,\"io\":0.0,\"net\":10,\"delay\":0,\"callbacks\":[\"-"
+        "1\"],"
+        "\"name\":\"A.f\",\"cpu_time_dist\":\"lognormal\",\"cpu_time_cv\":0.5}]}]}]}";
+    assert_int_equal(check("profile", prof, &e), 0);
+    const char *svc =
+        "{\"id\":\"/Matz/Patrice/Master-Thesis/Service.schema.json\",\"$schema\":\"x\","
+        "\"name\":\"Service Definition for Example Application\",\"services\":[{\"scaleUpAt\":0.8,"
+        "\"scaleDownAt\":0.3,\"scaleingMetric\":\"CPU\",\"serviceID\":\"default\",\"scales\":false,"
+        "\"scale\":1,\"scalingDelay\":0,\"minScale\":1,\"maxScale\":8,\"defaultServer\":{"
+        "\"maxCPU\":100,\"maxRAM\":10000,\"maxIO\":10000,\"maxNET\":1000,\"workers\":4}}]}";
+    assert_int_equal(check("services", svc, &e), 0);
+    assert_int_equal(check("services",
+                           "{\"id\":1,\"services\":[{\"serviceID\":\"default\",\"workers\":2,"
+                           "\"defaultServer\":{\"workers\":-1}}]}",
+                           &e),
+                     3);
+    assert_non_null(strstr(e.text, "$.id: expected string, got integer\n"));
+    assert_non_null(strstr(e.text, "$.services[0].workers: unexpected property\n"));
+    assert_non_null(strstr(e.text, "$.services[0].defaultServer.workers: must be >= 0"));
+}
+
+/* The thesis's own demo files (tests/data/dsps, see its README) validate. */
+static void test_dsps_files(void **state)
+{
+    (void)state;
+    static const char *const files[] = {
+        "demo_files/profile.json",
+        "demo_files/services.json",
+        "demo_files/mapping.json",
+        "demo_files/distribution.json",
+        "demo_files/distribution2.json",
+        "demo_files/Validierung_Queueing_Theory/1/profile.json",
+        "demo_files/Validierung_Queueing_Theory/1/services.json",
+        "demo_files/Validierung_Queueing_Theory/1/mapping.json",
+        "demo_files/Validierung_Queueing_Theory/2/profile.json",
+        "demo_files/Validierung_Queueing_Theory/2/services.json",
+        "demo_files/Validierung_Queueing_Theory/2/mapping.json",
+        "demo_files/Validierung_Queueing_Theory/3/profile.json",
+        "demo_files/Validierung_Queueing_Theory/3/services.json",
+        "demo_files/Validierung_Queueing_Theory/3/distribution.json",
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[512], out[2048] = "";
+        snprintf(path, sizeof path, "tests/data/dsps/%s", files[i]);
+        FILE *diag = fmemopen(out, sizeof out - 1, "w");
+        int rc = schema_validate_file(path, NULL, diag, 10);
+        fclose(diag);
+        if (rc)
+            fail_msg("%s: %d\n%s", path, rc, out);
+    }
+}
+
 static void test_guess_and_file(void **state)
 {
     (void)state;
     json_t *d = json_loads("[]", JSON_DECODE_ANY, NULL);
-    assert_string_equal(evd_schema_guess(d), "distribution");
+    assert_string_equal(schema_guess(d), "distribution");
     json_decref(d);
     d = json_loads("{\"services\":[]}", 0, NULL);
-    assert_string_equal(evd_schema_guess(d), "services");
+    assert_string_equal(schema_guess(d), "services");
     json_decref(d);
 
     char path[] = "/tmp/evd-schema-XXXXXX";
@@ -235,7 +299,7 @@ static void test_guess_and_file(void **state)
     close(fd);
     char out[1024] = "";
     FILE *diag = fmemopen(out, sizeof out - 1, "w");
-    assert_int_equal(evd_schema_validate_file(path, NULL, diag, 10), EVD_EINVAL);
+    assert_int_equal(schema_validate_file(path, NULL, diag, 10), EVD_EINVAL);
     fclose(diag);
     /* A parse error gives the line and column. */
     char want[256];
@@ -245,10 +309,10 @@ static void test_guess_and_file(void **state)
     FILE *f = fopen(path, "w");
     fputs("{\"name\":\"x\",\"scenarios\":[{\"scenarioID\":1,\"interactions\":[]}]}", f);
     fclose(f);
-    assert_int_equal(evd_schema_validate_file(path, NULL, NULL, 10), 0);
-    assert_int_equal(evd_schema_validate_file(path, "services", NULL, 10), EVD_EINVAL);
+    assert_int_equal(schema_validate_file(path, NULL, NULL, 10), 0);
+    assert_int_equal(schema_validate_file(path, "services", NULL, 10), EVD_EINVAL);
     unlink(path);
-    assert_int_equal(evd_schema_validate_file(path, NULL, NULL, 10), EVD_ENOENT);
+    assert_int_equal(schema_validate_file(path, NULL, NULL, 10), EVD_ENOENT);
 }
 
 int main(void)
@@ -262,6 +326,8 @@ int main(void)
         cmocka_unit_test(test_mapping_and_distribution),
         cmocka_unit_test(test_guess_and_file),
         cmocka_unit_test(test_text_syntax_errors),
+        cmocka_unit_test(test_dsps_and_extension_fields),
+        cmocka_unit_test(test_dsps_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

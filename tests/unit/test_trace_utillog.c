@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "trace/utillog.h"
+#include "utillog/utillog.h"
 
 static void test_parse_sock(void **state)
 {
@@ -144,11 +144,11 @@ static void test_run_fake_proc(void **state)
         "   0: 0100007F:A000 08080808:0035 01 00000000:00000000 00:00000000 00000000 0 0 555 2\n");
     put(proc, "100/net/udp6", "  sl  local_address rem_address st\n");
 
-    struct evd_utillog_opts o = {
+    struct utillog_opts o = {
         .program = "webapp", .outdir = out, .hz = 20, .duration_s = 0.3, .proc = proc};
-    struct evd_utillog_stats st;
+    struct utillog_stats st;
     char err[256];
-    assert_int_equal(evd_utillog_run(&o, &st, err, sizeof err), 0);
+    assert_int_equal(utillog_run(&o, &st, err, sizeof err), 0);
     assert_true(st.samples >= 2 && st.samples <= 7); /* 6 unless the machine stalls */
     assert_int_equal(st.processes, 1);
     assert_int_equal(st.connections, 3);
@@ -183,13 +183,13 @@ static void test_run_fake_proc(void **state)
 static void test_bad_options(void **state)
 {
     (void)state;
-    struct evd_utillog_opts o = {
+    struct utillog_opts o = {
         .program = "x", .outdir = "/nonexistent/dir", .hz = 10, .duration_s = 0.1};
     char err[256];
-    assert_true(evd_utillog_run(&o, NULL, err, sizeof err) < 0);
+    assert_true(utillog_run(&o, NULL, err, sizeof err) < 0);
     assert_non_null(strstr(err, "/nonexistent/dir"));
     o.hz = 0;
-    assert_true(evd_utillog_run(&o, NULL, err, sizeof err) < 0);
+    assert_true(utillog_run(&o, NULL, err, sizeof err) < 0);
 }
 
 int main(void)
