@@ -12,7 +12,7 @@
 
 #include "evodash.h"
 #include "core/clock.h"
-#include "core/colour.h"
+#include "dash/colour.h"
 #include "core/sketch.h"
 #include "dash/dash_int.h"
 #include "store/read.h"

@@ -1,5 +1,5 @@
 # src/dash/build.mk — the dashboard handler, its libmicrohttpd server and
-# their tests (issue 3).  The sources are in LIB_SRC (src/dash, src/server).
+# their tests.  The sources are in LIB_SRC (src/dash, src/server).
 
 # Synthetic traffic for the API test and bench-api (store API, -O2).
 build/rel/tests/integration/fill: tests/integration/fill.c build/rel/libevodash.a

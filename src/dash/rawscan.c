@@ -21,6 +21,7 @@
 
 #include "evodash.h"
 #include "core/clock.h"
+#include "core/hash.h"
 #include "dash/dash_int.h"
 #include "store/read.h"
 
@@ -43,7 +44,7 @@ struct rawscan_cache {
  * one for plain C. */
 typedef struct kslot {
     char key[64];
-    uint64_t th; /* text_hash(key) */
+    uint64_t th; /* fnv1a64(key) */
     int64_t ver;
     int64_t *v; /* durations, when kept */
     size_t n, cap;
@@ -55,16 +56,6 @@ typedef struct ktable {
     size_t n;
     size_t *slot, nslot; /* index + 1 into e; 0 = free */
 } ktable;
-
-/* FNV-1a of the text, then the version mixed in: a row's key is hashed
- * once for both its tables. */
-static uint64_t text_hash(const char *k)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *k; k++)
-        h = (h ^ (unsigned char)*k) * 1099511628211ull;
-    return h;
-}
 
 static size_t key_hash(uint64_t th, int64_t ver)
 {
@@ -104,7 +95,7 @@ static int ktable_grow(ktable *t)
     return 0;
 }
 
-/* The entry of (key, ver), added when new; th = text_hash(key).  NULL
+/* The entry of (key, ver), added when new; th = fnv1a64(key).  NULL
  * when out of memory. */
 static kslot *ktable_get(ktable *t, const char *key, uint64_t th, int64_t ver)
 {
@@ -269,7 +260,7 @@ static int scan_row(void *u, const store_raw_row *r)
     }
     const char *keys[2] = {r->group, r->ip};
     for (int k = 0; k < 2; k++) {
-        uint64_t th = text_hash(keys[k]);
+        uint64_t th = fnv1a64(keys[k]);
         kslot *e = ktable_get(&c->w->by[k], keys[k], th, 0);
         kslot *p = ktable_get(&c->w->pair[k], keys[k], th, r->version_id);
         if (!e || !p || kslot_push(e, r->duration_us))

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "core/colour.h"
+#include "dash/colour.h"
 #include "core/hash.h"
 
 /* HSL to one RGB channel, integer arithmetic in thousandths. */

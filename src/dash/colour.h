@@ -1,7 +1,7 @@
 /* colour.h — an endpoint's colour: a stable hash of its name, so that an
  * endpoint looks the same in every view and every process. */
-#ifndef EVD_COLOUR_H
-#define EVD_COLOUR_H
+#ifndef EVD_DASH_COLOUR_H
+#define EVD_DASH_COLOUR_H
 
 #include <stddef.h>
 
