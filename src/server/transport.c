@@ -1,6 +1,8 @@
 /* transport.c — evd_dash over libmicrohttpd: one HTTP request becomes one
  * evd_dash_handle() call; a streamed response is pulled through
- * libmicrohttpd's content-reader callback. */
+ * libmicrohttpd's content-reader callback.  Connections are kept alive
+ * and pipelined requests answered in turn (libmicrohttpd does both as long
+ * as no response is queued before the request has been read). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -161,14 +163,13 @@ enum MHD_Result server_dash_access(evd_dash *d, struct MHD_Connection *c, const 
         sc->body[sc->len] = 0;
         return MHD_YES;
     }
-    /* libmicrohttpd calls once with the headers before any body: wait for
-     * the final call (upload_data_size == 0 after the headers). */
+    /* libmicrohttpd calls once with the headers before any body: answer
+     * only on a later call.  A response queued on that first call makes
+     * libmicrohttpd discard the rest of the input and close the
+     * connection (no keep-alive, pipelined requests unanswered). */
     if (!sc->started) {
         sc->started = 1;
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-        const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
-        if ((cl && strcmp(cl, "0")) || te)
-            return MHD_YES;
+        return MHD_YES;
     }
     if (sc->too_big)
         return fixed(c, 413, "{\"error\":\"request body larger than 1 MiB\",\"status\":413}");
