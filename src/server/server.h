@@ -26,6 +26,10 @@ typedef struct server_conn {
     evd_req req;
     void *user_cls;
     char group[128]; /* set by evd_mhd_set_group(); "" = none */
+    /* on the adapter's live list while a details capture may read it */
+    struct MHD_Connection *conn;
+    struct server_conn *live_prev, *live_next;
+    uint64_t serial; /* 0: not on the list; else the ctx the agent holds */
 } server_conn;
 
 #define SERVER_BODY_MAX (1 << 20)
