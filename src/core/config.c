@@ -86,6 +86,7 @@ static const key_def KEYS[] = {
     {"STACK_SIGNAL", KT_SIGNAL, "3", 0, 0, 0, 0},
     {"INSTANCE", KT_STR, NULL, 0, 0, 0, 0},
     {"RETENTION_DAYS", KT_INT, "0", 0, 36500, 0, 0},
+    {"HTTP_IDLE_TIMEOUT", KT_INT, "30", 1, 3600, 0, 0},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 

@@ -15,7 +15,9 @@
  *   and evodash's own: RING_CAPACITY (power of two, 1024..16777216,
  *   default 65536), STACK_SIGNAL (offset from SIGRTMIN, 0..(SIGRTMAX-SIGRTMIN),
  *   default 3), INSTANCE (name of this process in the store, default
- *   host:pid), RETENTION_DAYS (raw rows kept, 0 = forever, default 0).
+ *   host:pid), RETENTION_DAYS (raw rows kept, 0 = forever, default 0),
+ *   HTTP_IDLE_TIMEOUT (s, 1..3600, default 30: idle connections to the
+ *   dashboard's libmicrohttpd servers are closed after it).
  */
 #ifndef EVD_CONFIG_H
 #define EVD_CONFIG_H

@@ -338,9 +338,11 @@ int evd_mhd_start(evd_agent *a, const evd_config *cfg, unsigned int flags, uint1
         return rc;
     }
     m->own_details = !agent_swap_details(a, NULL, NULL, adapter_details, m);
-    m->daemon = MHD_start_daemon(flags, port, NULL, NULL, on_access, m, MHD_OPTION_URI_LOG_CALLBACK,
-                                 server_uri_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
-                                 MHD_OPTION_END);
+    struct MHD_OptionItem limits[SERVER_MHD_OPTIONS];
+    server_mhd_options(cfg, limits);
+    m->daemon = MHD_start_daemon(flags, port, NULL, NULL, on_access, m, MHD_OPTION_ARRAY, limits,
+                                 MHD_OPTION_URI_LOG_CALLBACK, server_uri_log, NULL,
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, m, MHD_OPTION_END);
     if (!m->daemon) {
         snprintf(errbuf, errcap, "libmicrohttpd could not start on port %u", port);
         evd_mhd_stop(m);
