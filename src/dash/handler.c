@@ -172,7 +172,8 @@ int evd_dash_open(const evd_config *cfg, const char *db_url, evd_dash **out)
         set_err(d, "TIMEZONE: %s", terr);
         goto done;
     }
-    d->tz_cache[d->ntz++] = z;
+    /* The configured zone is pinned: one reference that is never let go. */
+    d->tz_cache[d->ntz++] = (tz_entry){.z = z, .refs = 1};
     if ((rc = auth_bootstrap(d, st, cfg)))
         goto done;
     d->pool[d->npool++] = st;
@@ -190,7 +191,7 @@ void evd_dash_close(evd_dash *d)
     for (int i = 0; i < d->npool; i++)
         store_close(d->pool[i]);
     for (int i = 0; i < d->ntz; i++)
-        tz_free(d->tz_cache[i]);
+        tz_free(d->tz_cache[i].z);
     aggcache_free(d->aggcache);
     rawscan_cache_free(d->rawscan);
     for (int i = 0; i < d->nguest_pw; i++)
@@ -450,42 +451,88 @@ int dash_param_int(dctx *c, const char *key, int64_t lo, int64_t hi, int64_t def
     return 0;
 }
 
+/* The cached entry holding z, or NULL.  Called with d->lock held. */
+static tz_entry *tz_entry_of_unsafe(evd_dash *d, const tz_zone *z)
+{
+    for (int i = 0; i < d->ntz; i++)
+        if (d->tz_cache[i].z == z)
+            return &d->tz_cache[i];
+    return NULL;
+}
+
+/* Zones are shared by the requests that use them: an entry in use has
+ * refs > 0 and is never evicted.  A new zone takes a free entry, else the
+ * least recently used one that no request holds; when every entry is held,
+ * the zone belongs to this request alone (c->tz_own) and is freed with it.
+ * So a valid zone is never refused, however many are asked for. */
 const tz_zone *dash_tz(dctx *c)
 {
+    if (c->tz)
+        return c->tz;
     const char *name = dash_param(c, "tz");
     if (!name)
         name = c->d->tz_default;
     evd_dash *d = c->d;
-    const tz_zone *found = NULL;
     pthread_mutex_lock(&d->lock);
-    for (int i = 0; i < d->ntz && !found; i++)
-        if (!strcmp(tz_name(d->tz_cache[i]), name))
-            found = d->tz_cache[i];
+    for (int i = 0; i < d->ntz && !c->tz; i++)
+        if (!strcmp(tz_name(d->tz_cache[i].z), name)) {
+            d->tz_cache[i].refs++;
+            d->tz_cache[i].used = ++d->tz_clock;
+            c->tz = d->tz_cache[i].z;
+        }
     pthread_mutex_unlock(&d->lock);
-    if (found)
-        return found;
-    tz_zone *z;
+    if (c->tz)
+        return c->tz;
+    tz_zone *z, *evicted = NULL;
     char err[160];
     if (tz_load(name, NULL, &z, err, sizeof err)) {
         dash_error(c, 400, "%s", err);
         return NULL;
     }
     pthread_mutex_lock(&d->lock);
-    if (d->ntz < DASH_TZ_CACHE) {
-        d->tz_cache[d->ntz++] = z;
-        found = z;
+    tz_entry *e = NULL;
+    for (int i = 0; i < d->ntz && !e; i++)
+        if (!strcmp(tz_name(d->tz_cache[i].z), name))
+            e = &d->tz_cache[i]; /* another request loaded it meanwhile */
+    if (e) {
+        evicted = z;
+    } else if (d->ntz < DASH_TZ_CACHE) {
+        e = &d->tz_cache[d->ntz++];
+        *e = (tz_entry){.z = z};
     } else {
-        /* A full cache keeps the first zones; later ones are loaded per
-         * request and freed with it would need ownership tracking, so they
-         * are refused instead. */
-        found = NULL;
+        for (int i = 0; i < d->ntz; i++)
+            if (!d->tz_cache[i].refs && (!e || d->tz_cache[i].used < e->used))
+                e = &d->tz_cache[i];
+        if (e) {
+            evicted = e->z;
+            *e = (tz_entry){.z = z};
+        }
+    }
+    if (e) {
+        e->refs++;
+        e->used = ++d->tz_clock;
+        c->tz = e->z;
     }
     pthread_mutex_unlock(&d->lock);
-    if (!found) {
-        tz_free(z);
-        dash_error(c, 400, "tz: too many distinct time zones in use (at most %d)", DASH_TZ_CACHE);
+    tz_free(evicted);
+    if (!c->tz)
+        c->tz = c->tz_own = z;
+    return c->tz;
+}
+
+/* Let go of the zone the request used, if any. */
+static void tz_release(dctx *c)
+{
+    if (c->tz_own) {
+        tz_free(c->tz_own);
+    } else if (c->tz) {
+        pthread_mutex_lock(&c->d->lock);
+        tz_entry *e = tz_entry_of_unsafe(c->d, c->tz);
+        if (e)
+            e->refs--;
+        pthread_mutex_unlock(&c->d->lock);
     }
-    return found;
+    c->tz = c->tz_own = NULL;
 }
 
 /* A time: epoch seconds, "YYYY-MM-DD" (local midnight in tz) or
@@ -805,6 +852,7 @@ done:
     if (c.st && !sqlite3_get_autocommit(c.db))
         sqlite3_exec(c.db, "ROLLBACK", NULL, NULL, NULL);
     pool_put(d, c.st);
+    tz_release(&c);
     free(c.parambuf);
     sodium_memzero(c.csrf, sizeof c.csrf);
     return rs->body || rs->stream_ ? 0 : EVD_ENOMEM;

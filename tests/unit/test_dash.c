@@ -340,6 +340,51 @@ static void test_rate_limit(void **state)
                  429);
 }
 
+/* More distinct zones than the cache holds: every valid one is served, the
+ * configured zone and UTC keep working (a full cache used to refuse every
+ * new zone, UTC included, until restart), and a bad name is still 400. */
+static void test_tz_cache_evicts(void **state)
+{
+    fixture *fx = *state;
+    static const char *const zones[] = {
+        "Europe/Amsterdam", "Europe/Paris",      "Europe/Berlin",     "Europe/London",
+        "Europe/Madrid",    "Europe/Rome",       "Europe/Oslo",       "Europe/Helsinki",
+        "Europe/Athens",    "Europe/Istanbul",   "Europe/Moscow",     "Asia/Tokyo",
+        "Asia/Kolkata",     "Asia/Shanghai",     "Asia/Dubai",        "Asia/Kathmandu",
+        "Asia/Singapore",   "Asia/Seoul",        "America/New_York",  "America/Chicago",
+        "America/Denver",   "America/Phoenix",   "America/Sao_Paulo", "America/Lima",
+        "Africa/Cairo",     "Africa/Lagos",      "Australia/Sydney",  "Australia/Perth",
+        "Pacific/Auckland", "Pacific/Honolulu",  "Etc/GMT%2B5",       "Etc/GMT-14",
+        "Atlantic/Azores",  "America/St_Johns",  "Asia/Tehran",       "Australia/Eucla",
+        "Pacific/Chatham",  "America/Anchorage", "Indian/Maldives",   "Antarctica/Troll",
+    };
+    char ck[128], cs[80], q[64];
+    login(fx, "g", "gp1", ck, sizeof ck, cs, sizeof cs);
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++) {
+            snprintf(q, sizeof q, "tz=%s", zones[i]);
+            reply r = call(fx, "GET", "/dashboard/api/heatmap", q, ck, NULL, NULL, NULL);
+            if (r.status != 200)
+                print_error("%s: %d\n", zones[i], r.status);
+            assert_int_equal(r.status, 200);
+            json_decref(r.doc);
+        }
+    static const char *const after[] = {"tz=UTC", NULL, "tz=Europe%2FAmsterdam"};
+    for (size_t i = 0; i < 3; i++) {
+        reply r = call(fx, "GET", "/dashboard/api/heatmap", after[i], ck, NULL, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        json_decref(r.doc);
+    }
+    expect_error(
+        call(fx, "GET", "/dashboard/api/heatmap", "tz=Mars%2FOlympus", ck, NULL, NULL, NULL), 400);
+    /* Nothing is held once the requests are over, but the configured zone. */
+    int held = 0;
+    for (int i = 0; i < fx->d->ntz; i++)
+        held += fx->d->tz_cache[i].refs;
+    assert_int_equal(fx->d->ntz, DASH_TZ_CACHE);
+    assert_int_equal(held, 1);
+}
+
 static void test_no_default_admin(void **state)
 {
     (void)state;
@@ -382,6 +427,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_routing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions_and_csrf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tz_cache_evicts, setup, teardown),
         cmocka_unit_test(test_no_default_admin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
