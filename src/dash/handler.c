@@ -23,9 +23,16 @@
 #include "core/clock.h"
 #include "assets/assets.h"
 #include "core/config.h"
+#include "core/utf8.h"
 #include "dash/dash_int.h"
 
 #define PARAM_MAX_BYTES 8192
+/* Longer URLs and header blocks are refused with a JSON 414 / 431, as
+ * common servers do (nginx and Apache stop at 8 KiB lines); below
+ * libmicrohttpd's smallest per-connection memory (32 KiB), so its own
+ * HTML error pages are never reached first. */
+#define URL_MAX_BYTES     8192
+#define HEADERS_MAX_BYTES 16384
 
 enum access { ACC_PUBLIC, ACC_READ, ACC_ADMIN, ACC_EXPORT };
 
@@ -296,11 +303,14 @@ int dash_json(dctx *c, int status, json_t *doc)
 
 int dash_error(dctx *c, int status, const char *fmt, ...)
 {
-    char msg[512];
+    char raw[512], msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    /* Messages quote the client's input, cut to a few bytes: make them
+     * UTF-8, or jansson refuses the string. */
+    utf8_sanitize(raw, msg, sizeof msg);
     json_t *doc = json_pack("{s:s,s:i}", "error", msg, "status", status);
     char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
@@ -312,7 +322,8 @@ int dash_error(dctx *c, int status, const char *fmt, ...)
         c->rs->body_len = strlen(s);
     } else {
         /* Not even a message fits: a fixed body still tells the client. */
-        static char oom[] = "{\"error\":\"out of memory\"}";
+        static char oom[] = "{\"error\":\"out of memory\",\"status\":500}";
+        c->rs->status = 500;
         c->rs->body = oom;
         c->rs->body_len = sizeof oom - 1;
         c->rs->body_static = 1;
@@ -365,7 +376,8 @@ int dash_urldecode(const char *src, size_t n, char *dst)
 }
 
 /* Split "a=1&b=2" into pairs, decoded into one buffer.  Duplicates keep the
- * first value.  Returns 0, or -1 with a reason in err. */
+ * first value.  Returns 0, or the HTTP status to refuse with (400, 414,
+ * 500) and a reason in err. */
 static int parse_query(dctx *c, const char *q, char *err, size_t ecap)
 {
     if (!q || !*q)
@@ -373,11 +385,11 @@ static int parse_query(dctx *c, const char *q, char *err, size_t ecap)
     size_t len = strlen(q);
     if (len > PARAM_MAX_BYTES) {
         snprintf(err, ecap, "query string longer than %d bytes", PARAM_MAX_BYTES);
-        return -1;
+        return 414;
     }
     if (!(c->parambuf = malloc(len * 2 + 2))) {
         snprintf(err, ecap, "out of memory");
-        return -1;
+        return 500;
     }
     char *out = c->parambuf;
     const char *p = q;
@@ -389,19 +401,27 @@ static int parse_query(dctx *c, const char *q, char *err, size_t ecap)
             size_t kn = eq ? (size_t)(eq - p) : n;
             if (c->nparams == DASH_PARAMS_MAX) {
                 snprintf(err, ecap, "more than %d query parameters", DASH_PARAMS_MAX);
-                return -1;
+                return 400;
             }
             dparam *pr = &c->params[c->nparams];
             pr->key = out;
             if (dash_urldecode(p, kn, out)) {
                 snprintf(err, ecap, "malformed percent-escape in the query string");
-                return -1;
+                return 400;
+            }
+            if (!utf8_valid(out, strlen(out))) {
+                snprintf(err, ecap, "a query parameter name is not valid UTF-8");
+                return 400;
             }
             out += strlen(out) + 1;
             pr->val = out;
             if (dash_urldecode(eq ? eq + 1 : p + n, eq ? n - kn - 1 : 0, out)) {
                 snprintf(err, ecap, "malformed percent-escape in parameter '%.40s'", pr->key);
-                return -1;
+                return 400;
+            }
+            if (!utf8_valid(out, strlen(out))) {
+                snprintf(err, ecap, "parameter '%.40s' is not valid UTF-8", pr->key);
+                return 400;
             }
             out += strlen(out) + 1;
             c->nparams++;
@@ -769,6 +789,29 @@ static int match(const char *pat, const char *path, int64_t *id)
     return bad_id ? -1 : 1;
 }
 
+/* A JSON body with a key twice ({"level":1,"level":3}) is refused here,
+ * once for every route, rather than read as its last value; the routes'
+ * own parsers report every other flaw.  Replies 400 and returns -1. */
+static int json_body_duplicates(dctx *c)
+{
+    const char *b = c->rq->body, *ct = dash_header(c, "Content-Type");
+    size_t n = c->rq->body_len, i = 0;
+    if (!b || !n)
+        return 0;
+    while (i < n && isspace((unsigned char)b[i]))
+        i++;
+    if (!(ct && !strncasecmp(ct, "application/json", 16)) &&
+        (i == n || (b[i] != '{' && b[i] != '[')))
+        return 0;
+    json_error_t je;
+    json_t *doc = json_loadb(b, n, JSON_REJECT_DUPLICATES, &je);
+    json_decref(doc);
+    if (doc || json_error_code(&je) != json_error_duplicate_key)
+        return 0;
+    dash_error(c, 400, "body: %s (line %d)", je.text, je.line);
+    return -1;
+}
+
 static int dispatch(dctx *c)
 {
     const evd_dash_request *rq = c->rq;
@@ -822,6 +865,8 @@ static int dispatch(dctx *c)
                           "test-result upload");
     if (rt->csrf && c->role != ROLE_TOKEN && !auth_csrf_ok(c))
         return dash_error(c, 403, "missing or wrong CSRF token (send it as X-CSRF-Token)");
+    if (json_body_duplicates(c))
+        return 0;
     return rt->fn(c);
 }
 
@@ -838,8 +883,21 @@ int evd_dash_handle(evd_dash *d, const evd_dash_request *rq, evd_dash_response *
         goto done;
     }
     c.sub = path + plen;
-    if (parse_query(&c, rq->query, err, sizeof err)) {
-        dash_error(&c, 400, "%s", err);
+    size_t hbytes = 0;
+    for (size_t i = 0; i < rq->nheaders; i++)
+        hbytes += (rq->headers[i].name ? strlen(rq->headers[i].name) : 0) +
+                  (rq->headers[i].value ? strlen(rq->headers[i].value) : 0) + 4;
+    if (strlen(path) + (rq->query ? strlen(rq->query) + 1 : 0) > URL_MAX_BYTES) {
+        dash_error(&c, 414, "URL longer than %d bytes", URL_MAX_BYTES);
+        goto done;
+    }
+    if (hbytes > HEADERS_MAX_BYTES) {
+        dash_error(&c, 431, "request headers larger than %d bytes", HEADERS_MAX_BYTES);
+        goto done;
+    }
+    int st = parse_query(&c, rq->query, err, sizeof err);
+    if (st) {
+        dash_error(&c, st, "%s", err);
         goto done;
     }
     if (!(c.st = pool_get(d))) {

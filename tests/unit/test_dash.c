@@ -385,6 +385,95 @@ static void test_tz_cache_evicts(void **state)
     assert_int_equal(held, 1);
 }
 
+/* An error reply: JSON {"error": text, "status": N} with that HTTP status. */
+static void expect_json_error(reply r, int status)
+{
+    if (r.status != status)
+        print_error("status %d, want %d\n", r.status, status);
+    assert_int_equal(r.status, status);
+    assert_non_null(r.doc);
+    assert_true(json_is_string(json_object_get(r.doc, "error")));
+    assert_int_equal(json_integer_value(json_object_get(r.doc, "status")), status);
+    json_decref(r.doc);
+}
+
+/* Bad input gets a JSON error with its status: bad UTF-8 (which made the
+ * error body itself fail, leaving {"error":"out of memory"} and no status),
+ * over-long URLs and headers, and JSON bodies with a key twice. */
+static void test_bad_input_json_errors(void **state)
+{
+    fixture *fx = *state;
+    char ck[128], cs[80];
+    login(fx, "root", "pw-root", ck, sizeof ck, cs, sizeof cs);
+    static const char *const bad_utf8[] = {
+        "tz=%ff%fe",
+        "from=%c3%28",
+        "%ff=1",
+        "page=%ed%a0%80",
+        "q=%e2%82",
+        /* valid UTF-8 that an error message cuts in the middle of a character */
+        "per_page=%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac"
+        "%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac",
+    };
+    for (size_t i = 0; i < sizeof bad_utf8 / sizeof bad_utf8[0]; i++)
+        expect_json_error(
+            call(fx, "GET", "/dashboard/api/overview", bad_utf8[i], ck, NULL, NULL, NULL), 400);
+    expect_json_error(call(fx, "GET", "/dashboard/api/ov\xffview", NULL, ck, NULL, NULL, NULL),
+                      404);
+    expect_json_error(
+        call(fx, "GET", "/dashboard/api/endpoints/\xc3/versions", NULL, ck, NULL, NULL, NULL), 400);
+
+    /* Too long: the URL (414), the header block (431). */
+    char *big = malloc(20001);
+    memset(big, 'a', 20000);
+    big[20000] = 0;
+    memcpy(big, "q=", 2);
+    expect_json_error(call(fx, "GET", "/dashboard/api/overview", big, ck, NULL, NULL, NULL), 414);
+    big[9000] = 0;
+    expect_json_error(call(fx, "GET", "/dashboard/api/overview", big, ck, NULL, NULL, NULL), 414);
+    big[9000] = 'a';
+    char path[9100] = "/dashboard/api/";
+    memset(path + 15, 'p', 9000);
+    path[9015] = 0;
+    expect_json_error(call(fx, "GET", path, NULL, ck, NULL, NULL, NULL), 414);
+    evd_dash_header h[2] = {{"Cookie", ck}, {"X-Big", big}};
+    evd_dash_request rq = {.method = "GET",
+                           .path = "/dashboard/api/overview",
+                           .headers = h,
+                           .nheaders = 2,
+                           .remote_ip = "192.0.2.1"};
+    evd_dash_response rs;
+    assert_int_equal(evd_dash_handle(fx->d, &rq, &rs), 0);
+    reply r = {.status = rs.status, .doc = json_loadb(rs.body, rs.body_len, 0, NULL)};
+    evd_dash_response_free(&rs);
+    expect_json_error(r, 431);
+    free(big);
+
+    /* A key twice is refused, not read as its last value. */
+    const char *lv = "application/json";
+    expect_json_error(call(fx, "POST", "/dashboard/api/rules/1/level", NULL, ck, cs, lv,
+                           "{\"level\":1,\"level\":3}"),
+                      400);
+    assert_int_equal(tu_sql_int(fx->url, "SELECT level FROM endpoints WHERE id = 1"), 1);
+    expect_json_error(call(fx, "POST", "/dashboard/api/test_runs", NULL, ck, cs, lv,
+                           "[{\"suite\":\"a\",\"test_name\":\"t\",\"suite\":\"b\"}]"),
+                      400);
+    /* ... also without a JSON Content-Type, and nested. */
+    expect_json_error(call(fx, "POST", "/dashboard/api/test_runs", NULL, ck, cs, NULL,
+                           " [{\"x\":{\"a\":1,\"a\":2}}]"),
+                      400);
+    expect_json_error(call(fx, "POST", "/dashboard/login", NULL, NULL, NULL, lv,
+                           "{\"username\":\"g\",\"username\":\"root\",\"password\":\"pw-root\"}"),
+                      400);
+    r = call(fx, "POST", "/dashboard/api/rules/1/level", NULL, ck, cs, lv, "{\"level\":2}");
+    assert_int_equal(r.status, 200);
+    json_decref(r.doc);
+    assert_int_equal(tu_sql_int(fx->url, "SELECT level FROM endpoints WHERE id = 1"), 2);
+    /* Malformed JSON is still the route's own 400. */
+    expect_json_error(
+        call(fx, "POST", "/dashboard/api/rules/1/level", NULL, ck, cs, lv, "{\"level\":"), 400);
+}
+
 static void test_no_default_admin(void **state)
 {
     (void)state;
@@ -428,6 +517,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sessions_and_csrf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tz_cache_evicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input_json_errors, setup, teardown),
         cmocka_unit_test(test_no_default_admin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
