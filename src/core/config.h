@@ -41,6 +41,12 @@ int config_bool(const evd_config *cfg, const char *key);
  * holding its default. */
 int config_is_set(const evd_config *cfg, const char *key);
 
+/* Where the key's value came from, for messages about it: "FILE:LINE"
+ * (the line holding the key), "EVODASH_<KEY>" (the environment), or NULL
+ * when it was set from code or holds its default.  Borrowed like
+ * evd_config_get(). */
+const char *config_origin(const evd_config *cfg, const char *key);
+
 /* GUEST_PASSWORD may be a list.  Returns how many passwords there are and
  * sets *out to the i-th (borrowed), or returns 0. */
 int config_guest_password(const evd_config *cfg, int i, const char **out);
