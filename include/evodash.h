@@ -288,9 +288,18 @@ struct MHD_Daemon;
 struct MHD_Connection;
 typedef struct evd_mhd evd_mhd;
 
+/* What a route callback returns for a path that is none of the service's
+ * routes (a scanner's /wp-login.php, a typo): the request still goes to the
+ * service's handler, which answers it (404, say), but it is not recorded
+ * and creates no endpoint. */
+#define EVD_MHD_UNROUTED 1
+
 /* Name the endpoint a request belongs to (e.g. "GET /users/<id>"), writing
- * it into out[0..cap).  Return 0, or < 0 to use the default: the method
- * and the path with every all-digit segment replaced by "<id>". */
+ * it into out[0..cap).  Return 0; EVD_MHD_UNROUTED when the path is not a
+ * route of the service; or < 0 to use the default: the method and the
+ * path with every all-digit segment replaced by "<id>".  Without a route
+ * callback every path is an endpoint.  Called on libmicrohttpd's threads,
+ * several at once; method and url are borrowed for the call. */
 typedef int (*evd_mhd_route_fn)(void *user, const char *method, const char *url, char *out,
                                 size_t cap);
 

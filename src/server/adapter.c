@@ -5,9 +5,11 @@
  * Each request gets a server_conn (from the URI-log callback); requests
  * under the dashboard prefix go to the evd_dash handler, every other one to
  * the service's handler with the service's own per-request pointer kept
- * inside ours.  The endpoint is named on the first call, timed from there
- * with evd_req_begin(), and ended in the completion callback with the
- * status libmicrohttpd actually sent (MHD_CONNECTION_INFO_HTTP_STATUS).
+ * inside ours.  The endpoint is named on the first call (a route callback
+ * may say the path is none of the service's: it is then answered by the
+ * handler but recorded nowhere), timed from there with evd_req_begin(),
+ * and ended in the completion callback with the status libmicrohttpd
+ * actually sent (MHD_CONNECTION_INFO_HTTP_STATUS).
  *
  * Endpoint ids are cached per name in an open-addressing table that a
  * request reads without a lock (slots are published with release stores
@@ -264,9 +266,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         else {
             sc->kind = 2;
             char name[NAME_MAX_BYTES];
-            if (!m->route || m->route(m->route_user, method, url, name, sizeof name) < 0)
+            int r = m->route ? m->route(m->route_user, method, url, name, sizeof name) : -1;
+            if (r < 0)
                 default_name(method, url, name, sizeof name);
-            int id = endpoint_for(m, name);
+            int id = r == EVD_MHD_UNROUTED ? -1 : endpoint_for(m, name);
             if (id >= 0) {
                 if (m->own_details && evd_endpoint_level(m->agent, id) >= EVD_LEVEL_OUTLIER) {
                     live_add(m, sc, c);
