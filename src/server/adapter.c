@@ -181,7 +181,8 @@ static enum MHD_Result add_masked(void *cls, enum MHD_ValueKind kind, const char
     return MHD_YES;
 }
 
-/* "http://HOST/path?query" with the query's secrets masked. */
+/* "http://HOST/path?query" with the query's secrets masked ("/path?query"
+ * without a Host header). */
 static json_t *url_of(const server_conn *sc)
 {
     const char *host = MHD_lookup_connection_value(sc->conn, MHD_HEADER_KIND, "Host");
@@ -190,7 +191,7 @@ static json_t *url_of(const server_conn *sc)
     size_t plen = q ? (size_t)(q - uri) : strlen(uri);
     char masked[4096], url[6144];
     secret_mask_query(q ? q + 1 : "", masked, sizeof masked);
-    snprintf(url, sizeof url, "http://%s%.*s%s%s", host ? host : "",
+    snprintf(url, sizeof url, "%s%s%.*s%s%s", host ? "http://" : "", host ? host : "",
              (int)(plen < 2048 ? plen : 2048), uri, *masked ? "?" : "", masked);
     return json_string(url);
 }
