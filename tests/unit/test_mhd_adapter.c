@@ -195,10 +195,15 @@ static void test_outlier_details(void **state)
     evd_config_free(cfg);
     assert_true(tu_sql_int(tu_db, "SELECT count(*) FROM outliers WHERE details LIKE "
                                   "'%\"url\":\"/work?ms=120&q=ok&jwt=***&%'") >= NCLIENTS);
+    /* No secret anywhere (a busy machine may make warm-up requests outliers
+     * too); every slow request shows its plain values and masks the rest. */
     assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM outliers WHERE details LIKE "
-                                       "'%secret%' OR details NOT LIKE '%\"q\":\"ok\"%' OR "
-                                       "details NOT LIKE '%_session\":\"***\"%' OR details "
-                                       "NOT LIKE '%\"X-Access-Key\":\"***\"%'"),
+                                       "'%secret%' OR details NOT LIKE "
+                                       "'%\"X-Access-Key\":\"***\"%'"),
+                     0);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM outliers WHERE details LIKE "
+                                       "'%ms=120%' AND (details NOT LIKE '%\"q\":\"ok\"%' OR "
+                                       "details NOT LIKE '%_session\":\"***\"%')"),
                      0);
 }
 
