@@ -96,29 +96,37 @@ static void *client(void *arg)
     return (void *)(intptr_t)bad;
 }
 
-static void test_concurrent_clients(void **state)
+/* An agent on tu_url (MONITOR_LEVEL level, or the default when NULL) and
+ * the adapter in front of handler; sets port. */
+static evd_mhd *start(const char *level, evd_agent **a)
 {
-    (void)state;
     evd_config *cfg = evd_config_new();
     evd_config_set(cfg, "DATABASE", tu_url);
     evd_config_set(cfg, "APP_VERSION", "v1");
+    evd_config_set(cfg, "MONITOR_LEVEL", level);
     evd_config_set(cfg, "USERNAME", "admin");
     evd_config_set(cfg, "PASSWORD", "adapter-test-pw");
-    evd_agent *a;
-    assert_int_equal(evd_open(cfg, &a), 0);
+    assert_int_equal(evd_open(cfg, a), 0);
     evd_mhd *m;
     char err[256];
-    assert_int_equal(evd_mhd_start(a, cfg,
+    assert_int_equal(evd_mhd_start(*a, cfg,
                                    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
                                    0, handler, NULL, NULL, NULL, &m, err, sizeof err),
                      0);
+    evd_config_free(cfg);
     const union MHD_DaemonInfo *di =
         MHD_get_daemon_info(evd_mhd_daemon(m), MHD_DAEMON_INFO_BIND_PORT);
     assert_non_null(di);
     port = di->port;
+    return m;
+}
+
+/* NCLIENTS threads of fn at once; every request of theirs answered 200. */
+static void run_clients(void *(*fn)(void *))
+{
     pthread_t th[NCLIENTS];
     for (long t = 0; t < NCLIENTS; t++)
-        assert_int_equal(pthread_create(&th[t], NULL, client, (void *)(intptr_t)t), 0);
+        assert_int_equal(pthread_create(&th[t], NULL, fn, (void *)(intptr_t)t), 0);
     long bad = 0;
     for (int t = 0; t < NCLIENTS; t++) {
         void *r;
@@ -126,10 +134,23 @@ static void test_concurrent_clients(void **state)
         bad += (long)(intptr_t)r;
     }
     assert_int_equal(bad, 0);
+}
+
+/* Stop the adapter, then drain and close the agent: everything recorded. */
+static void stop(evd_mhd *m, evd_agent *a)
+{
     evd_mhd_stop(m);
     assert_int_equal(evd_flush(a, 30000), 0);
     assert_int_equal(evd_close(a), 0);
-    evd_config_free(cfg);
+}
+
+static void test_concurrent_clients(void **state)
+{
+    (void)state;
+    evd_agent *a;
+    evd_mhd *m = start(NULL, &a);
+    run_clients(client);
+    stop(m, a);
     assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM requests"), NCLIENTS * PER);
     assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM endpoints"), NROUTES);
     assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM endpoints WHERE name GLOB "
@@ -159,40 +180,13 @@ static void *slow_client(void *arg)
 static void test_outlier_details(void **state)
 {
     (void)state;
-    evd_config *cfg = evd_config_new();
-    evd_config_set(cfg, "DATABASE", tu_url);
-    evd_config_set(cfg, "APP_VERSION", "v1");
-    evd_config_set(cfg, "MONITOR_LEVEL", "2");
-    evd_config_set(cfg, "USERNAME", "admin");
-    evd_config_set(cfg, "PASSWORD", "adapter-test-pw");
     evd_agent *a;
-    assert_int_equal(evd_open(cfg, &a), 0);
-    evd_mhd *m;
-    char err[256];
-    assert_int_equal(evd_mhd_start(a, cfg,
-                                   MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
-                                   0, handler, NULL, NULL, NULL, &m, err, sizeof err),
-                     0);
-    const union MHD_DaemonInfo *di =
-        MHD_get_daemon_info(evd_mhd_daemon(m), MHD_DAEMON_INFO_BIND_PORT);
-    port = di->port;
+    evd_mhd *m = start("2", &a);
     for (int i = 0; i < 20; i++)
         assert_int_equal(get("/work?ms=1", "warm"), 200);
     assert_int_equal(evd_flush(a, 30000), 0); /* the writer now knows the mean */
-    pthread_t th[NCLIENTS];
-    for (long t = 0; t < NCLIENTS; t++)
-        assert_int_equal(pthread_create(&th[t], NULL, slow_client, (void *)(intptr_t)t), 0);
-    long bad = 0;
-    for (int t = 0; t < NCLIENTS; t++) {
-        void *r;
-        pthread_join(th[t], &r);
-        bad += (long)(intptr_t)r;
-    }
-    assert_int_equal(bad, 0);
-    evd_mhd_stop(m);
-    assert_int_equal(evd_flush(a, 30000), 0);
-    assert_int_equal(evd_close(a), 0);
-    evd_config_free(cfg);
+    run_clients(slow_client);
+    stop(m, a);
     assert_true(tu_sql_int(tu_db, "SELECT count(*) FROM outliers WHERE details LIKE "
                                   "'%\"url\":\"/work?ms=120&q=ok&jwt=***&%'") >= NCLIENTS);
     /* No secret anywhere (a busy machine may make warm-up requests outliers
