@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "module.h"
+#include "core/details.h"
 #include "core/secret.h"
 
 #define MAX_FRAMES 256
@@ -347,22 +348,8 @@ int capture_details(void *user, uint64_t thread, void *ctx, char *buf, size_t ca
         json_object_set_new(o, "values", values_of(env));
         json_object_set_new(o, "threads", all_threads(scratch, 8192));
         /* Keep the whole object within cap: drop the bulky parts first. */
-        char *s = json_dumps(o, JSON_COMPACT);
-        if (s && strlen(s) >= cap) {
-            free(s);
-            json_object_del(o, "threads");
-            s = json_dumps(o, JSON_COMPACT);
-        }
-        if (s && strlen(s) >= cap) {
-            free(s);
-            json_object_del(o, "environ");
-            s = json_dumps(o, JSON_COMPACT);
-        }
-        if (s && strlen(s) < cap) {
-            memcpy(buf, s, strlen(s) + 1);
-            n = (int)strlen(s);
-        }
-        free(s);
+        static const char *const drop[] = {"threads", "environ", NULL};
+        n = details_dump(o, drop, buf, cap);
     }
     free(scratch);
     json_decref(headers);

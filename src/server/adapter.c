@@ -41,6 +41,7 @@
 
 #include "server/server.h" /* first: <microhttpd.h> before evodash.h */
 #include "agent/callbacks.h"
+#include "core/details.h"
 #include "core/secret.h"
 
 #define NAME_MAX_BYTES 160
@@ -217,19 +218,10 @@ static int adapter_details(void *user, uint64_t thread, void *ctx, char *buf, si
     pthread_mutex_unlock(&m->live_mu);
     if (o && headers && values) {
         /* Keep the whole object within cap: the values go first. */
+        static const char *const drop[] = {"values", NULL};
         json_object_set(o, "headers", headers);
         json_object_set(o, "values", values);
-        char *s = json_dumps(o, JSON_COMPACT);
-        if (s && strlen(s) >= cap) {
-            free(s);
-            json_object_del(o, "values");
-            s = json_dumps(o, JSON_COMPACT);
-        }
-        if (s && strlen(s) < cap) {
-            memcpy(buf, s, strlen(s) + 1);
-            n = (int)strlen(s);
-        }
-        free(s);
+        n = details_dump(o, drop, buf, cap);
     }
     json_decref(o);
     json_decref(headers);
