@@ -9,7 +9,10 @@
  *   GET  /hello          fast
  *   GET  /users/<id>     ~5 ms  (404 for ids above 1000)
  *   POST /orders         ~30 ms
- *   anything else        404
+ *   GET  /slow?ms=N      N ms (0..5000, default 100): makes outliers at level 2
+ *   anything else        404, and not recorded: the route callback tells
+ *                        the adapter which paths are the service's, so a
+ *                        scanner's /wp-login.php creates no endpoint
  */
 #include <signal.h>
 #include <stdio.h>
@@ -66,7 +69,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         char *end;
         long id = strtol(url + 7, &end, 10);
         sleep_ms(5);
-        if (*end || id < 0 || id > 1000)
+        if (end == url + 7 || *end || id < 0 || id > 1000)
             return reply(c, MHD_HTTP_NOT_FOUND, "{\"error\":\"no such user\"}");
         snprintf(body, sizeof body, "{\"id\":%ld,\"name\":\"user%ld\"}", id, id);
         return reply(c, MHD_HTTP_OK, body);
@@ -75,7 +78,33 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         sleep_ms(30);
         return reply(c, MHD_HTTP_CREATED, "{\"order\":\"accepted\"}");
     }
+    if (!strcmp(method, "GET") && !strcmp(url, "/slow")) {
+        const char *ms = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "ms");
+        int n = ms ? atoi(ms) : 100;
+        sleep_ms(n < 0 ? 0 : n > 5000 ? 5000 : n);
+        return reply(c, MHD_HTTP_OK, "{\"slept\":true}");
+    }
     return reply(c, MHD_HTTP_NOT_FOUND, "{\"error\":\"not found\"}");
+}
+
+/* The adapter's route callback: the endpoint each of the service's paths
+ * belongs to, and EVD_MHD_UNROUTED for every other path. */
+static int route(void *user, const char *method, const char *url, char *out, size_t cap)
+{
+    (void)user;
+    static const char *const fixed[][2] = {
+        {"GET", "/hello"}, {"POST", "/orders"}, {"GET", "/slow"}};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (!strcmp(method, fixed[i][0]) && !strcmp(url, fixed[i][1])) {
+            snprintf(out, cap, "%s %s", method, url);
+            return 0;
+        }
+    if (!strcmp(method, "GET") && !strncmp(url, "/users/", 7) && url[7] &&
+        strspn(url + 7, "0123456789") == strlen(url + 7)) {
+        snprintf(out, cap, "GET /users/<id>");
+        return 0;
+    }
+    return EVD_MHD_UNROUTED;
 }
 
 int main(int argc, char **argv)
@@ -107,7 +136,7 @@ int main(int argc, char **argv)
     /* The one call: instead of MHD_start_daemon(flags, port, NULL, NULL,
      * handler, NULL, MHD_OPTION_END). */
     if (evd_mhd_start(agent, cfg, MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
-                      port, handler, NULL, NULL, NULL, &mhd, err, sizeof err)) {
+                      port, handler, NULL, route, NULL, &mhd, err, sizeof err)) {
         fprintf(stderr, "c_service: %s\n", err);
         goto done;
     }

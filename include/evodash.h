@@ -291,9 +291,18 @@ struct MHD_Daemon;
 struct MHD_Connection;
 typedef struct evd_mhd evd_mhd;
 
+/* What a route callback returns for a path that is none of the service's
+ * routes (a scanner's /wp-login.php, a typo): the request still goes to the
+ * service's handler, which answers it (404, say), but it is not recorded
+ * and creates no endpoint. */
+#define EVD_MHD_UNROUTED 1
+
 /* Name the endpoint a request belongs to (e.g. "GET /users/<id>"), writing
- * it into out[0..cap).  Return 0, or < 0 to use the default: the method
- * and the path with every all-digit segment replaced by "<id>". */
+ * it into out[0..cap).  Return 0; EVD_MHD_UNROUTED when the path is not a
+ * route of the service; or < 0 to use the default: the method and the
+ * path with every all-digit segment replaced by "<id>".  Without a route
+ * callback every path is an endpoint.  Called on libmicrohttpd's threads,
+ * several at once; method and url are borrowed for the call. */
 typedef int (*evd_mhd_route_fn)(void *user, const char *method, const char *url, char *out,
                                 size_t cap);
 
@@ -301,9 +310,14 @@ typedef int (*evd_mhd_route_fn)(void *user, const char *method, const char *url,
 /* Start a libmicrohttpd daemon (flags and port as MHD_start_daemon) whose
  * requests go to handler/cls, recorded through agent a, with the dashboard
  * served from cfg's DATABASE at /dashboard.  route may be NULL.  The
- * adapter installs MHD_OPTION_NOTIFY_COMPLETED itself.  a and cfg are
- * borrowed (a for the adapter's life).  Returns 0 and sets *out (stop with
- * evd_mhd_stop()), or a negative EVD_E* code with a message in errbuf. */
+ * adapter installs MHD_OPTION_NOTIFY_COMPLETED itself, and limits what
+ * one client can hold: at most 32 connections per client address and
+ * 1000 in all, idle connections closed after HTTP_IDLE_TIMEOUT seconds
+ * (default 30).  Unless the service has installed capture callbacks of its
+ * own (evd_set_callbacks), outliers carry the request's URL, headers and
+ * query values, secrets masked.  a and cfg are borrowed (a for the
+ * adapter's life).  Returns 0 and sets *out (stop with evd_mhd_stop()), or
+ * a negative EVD_E* code with a message in errbuf. */
 EVD_API int evd_mhd_start(evd_agent *a, const evd_config *cfg, unsigned int flags, uint16_t port,
                           MHD_AccessHandlerCallback handler, void *cls, evd_mhd_route_fn route,
                           void *route_user, evd_mhd **out, char *errbuf, size_t errcap);

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "module.h"
+#include "core/details.h"
 #include "core/secret.h"
 
 #define MAX_FRAMES 256
@@ -169,32 +170,6 @@ int capture_stack(void *user, uint64_t thread, void *ctx, char *buf, size_t cap)
 
 /* ---- details ---------------------------------------------------------------- */
 
-/* The query string with the values of secret-named parameters masked. */
-static void mask_query(const char *qs, char *out, size_t cap)
-{
-    size_t at = 0;
-    out[0] = 0;
-    while (*qs && at + 1 < cap) {
-        const char *amp = strchr(qs, '&');
-        size_t len = amp ? (size_t)(amp - qs) : strlen(qs);
-        const char *eq = memchr(qs, '=', len);
-        char name[128];
-        size_t nlen = eq ? (size_t)(eq - qs) : len;
-        snprintf(name, sizeof name, "%.*s", (int)(nlen < sizeof name ? nlen : sizeof name - 1), qs);
-        int w;
-        if (eq && secret_name(name))
-            w = snprintf(out + at, cap - at, "%s%.*s=***", at ? "&" : "", (int)nlen, qs);
-        else
-            w = snprintf(out + at, cap - at, "%s%.*s", at ? "&" : "", (int)len, qs);
-        if (w < 0 || (size_t)w >= cap - at)
-            break;
-        at += (size_t)w;
-        if (!amp)
-            break;
-        qs = amp + 1;
-    }
-}
-
 static const char *env_str(PyObject *env, const char *key)
 {
     PyObject *v = PyDict_GetItemString(env, key);
@@ -210,7 +185,7 @@ static json_t *url_of(PyObject *env)
     const char *script = env_str(env, "SCRIPT_NAME"), *path = env_str(env, "PATH_INFO");
     const char *qs = env_str(env, "QUERY_STRING");
     char masked[2048], url[4096];
-    mask_query(qs ? qs : "", masked, sizeof masked);
+    secret_mask_query(qs ? qs : "", masked, sizeof masked);
     if (!host)
         host = env_str(env, "SERVER_NAME");
     snprintf(url, sizeof url, "%s://%s%s%s%s%s", scheme ? scheme : "http", host ? host : "",
@@ -231,9 +206,11 @@ static void header_name(const char *key, char *out, size_t cap)
     out[n] = 0;
 }
 
-static void put_masked(json_t *obj, const char *name, const char *value)
+/* Set obj[name] to value, masked when the full name `whole` is a secret
+ * (name may be a shortened form of it). */
+static void put_masked(json_t *obj, const char *name, const char *whole, const char *value)
 {
-    json_object_set_new(obj, name, json_string(secret_name(name) ? "***" : value));
+    json_object_set_new(obj, name, json_string(secret_name(whole) ? SECRET_MASK : value));
 }
 
 static void headers_environ(PyObject *env, json_t *headers, json_t *environ)
@@ -261,27 +238,29 @@ static void headers_environ(PyObject *env, json_t *headers, json_t *environ)
             !strcmp(key, "RAW_URI")) {
             const char *q = strchr(key, 'Q') == key ? val : strchr(val, '?');
             if (q == val) {
-                mask_query(val, masked, sizeof masked);
+                secret_mask_query(val, masked, sizeof masked);
             } else if (q) {
                 size_t plen = (size_t)(q - val);
                 if (plen > sizeof masked / 2)
                     plen = sizeof masked / 2;
                 memcpy(masked, val, plen);
                 masked[plen] = '?';
-                mask_query(q + 1, masked + plen + 1, sizeof masked - plen - 1);
+                secret_mask_query(q + 1, masked + plen + 1, sizeof masked - plen - 1);
             } else {
                 snprintf(masked, sizeof masked, "%s", val);
             }
             val = masked;
         }
+        /* The whole environ key decides, not the shortened header name:
+         * a secret word past its 159th byte still counts. */
         if (!strncmp(key, "HTTP_", 5)) {
             header_name(key + 5, name, sizeof name);
-            put_masked(headers, name, val);
+            put_masked(headers, name, key, val);
         } else if (!strcmp(key, "CONTENT_TYPE") || !strcmp(key, "CONTENT_LENGTH")) {
             header_name(key, name, sizeof name);
-            put_masked(headers, name, val);
+            put_masked(headers, name, key, val);
         }
-        put_masked(environ, key, val);
+        put_masked(environ, key, key, val);
         Py_DECREF(s);
     }
 }
@@ -298,7 +277,7 @@ static void add_values(json_t *values, PyObject *md)
         const char *key = k && PyUnicode_Check(k) ? PyUnicode_AsUTF8(k) : NULL;
         const char *val = vs ? PyUnicode_AsUTF8(vs) : NULL;
         if (key && val)
-            put_masked(values, key, val);
+            put_masked(values, key, key, val);
         Py_XDECREF(vs);
         Py_DECREF(pair);
     }
@@ -369,22 +348,8 @@ int capture_details(void *user, uint64_t thread, void *ctx, char *buf, size_t ca
         json_object_set_new(o, "values", values_of(env));
         json_object_set_new(o, "threads", all_threads(scratch, 8192));
         /* Keep the whole object within cap: drop the bulky parts first. */
-        char *s = json_dumps(o, JSON_COMPACT);
-        if (s && strlen(s) >= cap) {
-            free(s);
-            json_object_del(o, "threads");
-            s = json_dumps(o, JSON_COMPACT);
-        }
-        if (s && strlen(s) >= cap) {
-            free(s);
-            json_object_del(o, "environ");
-            s = json_dumps(o, JSON_COMPACT);
-        }
-        if (s && strlen(s) < cap) {
-            memcpy(buf, s, strlen(s) + 1);
-            n = (int)strlen(s);
-        }
-        free(s);
+        static const char *const drop[] = {"threads", "environ", NULL};
+        n = details_dump(o, drop, buf, cap);
     }
     free(scratch);
     json_decref(headers);

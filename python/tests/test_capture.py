@@ -43,9 +43,13 @@ def test_outlier_has_python_stack_and_masked_details(bound, store_path, fresh_co
         c.get("/work")
     b.flush(5000)  # ... that the writer has seen (it keeps the mean)
     c.set_cookie("localhost", "session", "xyz")
-    r = c.post("/work?slow=1&q=shoes&access_token=abc123",
-               data={"password": "hunter2", "colour": "blue"},
-               headers={"Authorization": "Bearer topsecret", "X-Trace": "t-1"})
+    long_name = "n" * 200 + "_token"  # past the 127 bytes the old matcher read
+    r = c.post("/work?slow=1&q=shoes&access_token=abc123&jwt=jwtval&access_key=akval"
+               "&sig=sigval&j%77t=encval&" + long_name + "=longval",
+               data={"password": "hunter2", "colour": "blue", "passwd": "pw2"},
+               headers={"Authorization": "Bearer topsecret", "X-Trace": "t-1",
+                        "X-Jwt": "hdrjwt", "X-Access-Key": "hdrkey",
+                        "X-" + "a" * 200 + "-Secret": "hdrlong"})
     assert r.status_code == 200
     b.flush(5000)
     # (a warm-up request delayed by a busy machine may be an outlier too)
@@ -64,6 +68,12 @@ def test_outlier_has_python_stack_and_masked_details(bound, store_path, fresh_co
     assert "/work?" in d["url"] and "q=shoes" in d["url"]
     assert "abc123" not in details and "topsecret" not in details
     assert "xyz" not in details and "hunter2" not in details
+    for v in ("jwtval", "akval", "sigval", "encval", "longval", "pw2", "hdrjwt", "hdrkey",
+              "hdrlong"):
+        assert v not in details, v
+    assert d["headers"]["X-Jwt"] == "***" and d["headers"]["X-Access-Key"] == "***"
+    assert d["values"]["jwt"] == "***" and d["values"]["sig"] == "***"
+    assert d["values"][long_name] == "***"
     assert d["headers"]["Authorization"] == "***"
     assert d["headers"]["Cookie"] == "***"
     assert d["headers"]["X-Trace"] == "t-1"

@@ -43,6 +43,7 @@
 #include "agent/agent_int.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "agent/callbacks.h"
 #include "core/git_version.h"
 #include "store/store.h"
 
@@ -551,6 +552,22 @@ int evd_set_callbacks(evd_agent *a, evd_stack_fn stack, evd_details_fn details, 
     a->cb_user = user;
     pthread_mutex_unlock(&a->cap_mu);
     return 0;
+}
+
+int agent_swap_details(evd_agent *a, evd_details_fn from, void *from_user, evd_details_fn to,
+                       void *to_user)
+{
+    int rc = EVD_ESTATE;
+    if (!a)
+        return EVD_EINVAL;
+    pthread_mutex_lock(&a->cap_mu);
+    if (a->details_cb == from && (from ? a->cb_user == from_user : !a->stack_cb)) {
+        a->details_cb = to;
+        a->cb_user = to ? to_user : NULL;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&a->cap_mu);
+    return rc;
 }
 
 void evd_get_counters(const evd_agent *a, evd_counters *out)

@@ -159,12 +159,14 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                              on_access, d, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                              MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POOL_THREADS,
-                              MHD_OPTION_URI_LOG_CALLBACK, server_uri_log, NULL,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+    /* connections per address, idle time-out, memory per connection */
+    struct MHD_OptionItem limits[SERVER_MHD_OPTIONS];
+    server_mhd_options(cfg, limits);
+    daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_access, d,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)POOL_THREADS, MHD_OPTION_URI_LOG_CALLBACK, server_uri_log, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_ARRAY, limits, MHD_OPTION_END);
     if (!daemon) {
         fprintf(stderr, "evodash serve: cannot listen on %s (address in use?)\n", listen);
         goto done;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <limits.h>
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/utf8.h"
 
 #define ERR_MAX      512
 #define ZONEINFO_DIR "/usr/share/zoneinfo"
@@ -88,6 +90,7 @@ static const key_def KEYS[] = {
     {"RETENTION_DAYS", KT_INT, "0", 0, 36500, 0, 0},
     {"SERVICE_NAME", KT_STR, NULL, 0, 0, 0, 0},
     {"FLUSH_INTERVAL_MS", KT_INT, "20", 1, 10000, 0, 0},
+    {"HTTP_IDLE_TIMEOUT", KT_INT, "30", 1, 3600, 0, 0},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 
@@ -95,8 +98,9 @@ static const char *const SECTIONS[] = {"dashboard", "authentication", "database"
 #define NSECTIONS ((int)(sizeof SECTIONS / sizeof SECTIONS[0]))
 
 struct evd_config {
-    char *val[NKEYS]; /* NULL: unset, the default applies */
-    char **guest;     /* GUEST_PASSWORD parsed (or its default) */
+    char *val[NKEYS];    /* NULL: unset, the default applies */
+    char *origin[NKEYS]; /* "FILE:LINE" or "EVODASH_KEY"; NULL when set from code */
+    char **guest;        /* GUEST_PASSWORD parsed (or its default) */
     int nguest;
     char instance_def[320];
     char err[ERR_MAX];
@@ -160,6 +164,20 @@ static void fill_instance_default(evd_config *cfg)
 }
 
 /* ---- value parsers ------------------------------------------------------ */
+
+/* An integer as the keys take it: decimal digits only.  Every integer key
+ * is >= 0, so a sign is a typo ("-0" for 0, "+1"), not a value. */
+static int parse_count(const char *s, long *out)
+{
+    if (!*s || strspn(s, "0123456789") != strlen(s))
+        return -1;
+    errno = 0;
+    long v = strtol(s, NULL, 10);
+    if (errno)
+        return -1;
+    *out = v;
+    return 0;
+}
 
 static int parse_long(const char *s, long *out)
 {
@@ -389,6 +407,20 @@ static char *unquote(const char *v)
     return strdup(v);
 }
 
+/* A quote that opens a value must close it ("1.2.3 has none), and one that
+ * closes a value must have opened it, except in free text, which may end
+ * with a quotation, and in a password list, whose parser checks its own
+ * quotes. */
+static int unbalanced_quote(const char *v, enum key_type t)
+{
+    size_t n = strlen(v);
+    if (!n)
+        return 0;
+    if (v[0] == '"' || v[0] == '\'')
+        return n < 2 || v[n - 1] != v[0];
+    return t != KT_TEXT && t != KT_PWLIST && (v[n - 1] == '"' || v[n - 1] == '\'');
+}
+
 /* Validate raw for key k and store it in cfg.  On error writes the reason
  * (without file, line or key) into msg and returns EVD_EINVAL; cfg is
  * unchanged. */
@@ -396,13 +428,27 @@ static int set_key(evd_config *cfg, int k, const char *raw, char *msg, size_t ca
 {
     const key_def *d = &KEYS[k];
     char shown[80];
-    char *v = unquote(raw);
     char **glist = NULL;
     int gn = 0;
     long l;
     double dv;
     int rc = EVD_EINVAL;
 
+    /* Checked on the raw text: a message must not quote bytes that are
+     * not text, and the quotes are gone once unquoted. */
+    if (!utf8_valid(raw, strlen(raw))) {
+        snprintf(msg, cap, "value is not valid UTF-8%s",
+                 d->secret ? " (value not shown)" : " (check the file's encoding)");
+        return EVD_EINVAL;
+    }
+    if (unbalanced_quote(raw, d->type)) {
+        snprintf(msg, cap,
+                 "unbalanced quote: a value that starts or ends with a quote must be quoted "
+                 "whole, e.g. '%s'",
+                 d->secret ? "..." : "1.2.3");
+        return EVD_EINVAL;
+    }
+    char *v = unquote(raw);
     if (!v) {
         snprintf(msg, cap, "out of memory");
         return EVD_ENOMEM;
@@ -428,20 +474,20 @@ static int set_key(evd_config *cfg, int k, const char *raw, char *msg, size_t ca
     case KT_TEXT:
         break;
     case KT_INT:
-        if (parse_long(v, &l) || l < d->lo || l > d->hi) {
+        if (parse_count(v, &l) || l < d->lo || l > d->hi) {
             snprintf(msg, cap, "expected an integer %ld..%ld, got %s", d->lo, d->hi, shown);
             goto done;
         }
         break;
     case KT_POW2:
-        if (parse_long(v, &l) || l < d->lo || l > d->hi || (l & (l - 1))) {
+        if (parse_count(v, &l) || l < d->lo || l > d->hi || (l & (l - 1))) {
             snprintf(msg, cap, "expected a power of two %ld..%ld, got %s", d->lo, d->hi, shown);
             goto done;
         }
         break;
     case KT_SIGNAL: {
         long hi = (long)(SIGRTMAX - SIGRTMIN);
-        if (parse_long(v, &l) || l < 0 || l > hi) {
+        if (parse_count(v, &l) || l < 0 || l > hi) {
             snprintf(msg, cap, "expected an offset 0..%ld from SIGRTMIN, got %s", hi, shown);
             goto done;
         }
@@ -557,8 +603,10 @@ void evd_config_free(evd_config *cfg)
 {
     if (!cfg)
         return;
-    for (int i = 0; i < NKEYS; i++)
+    for (int i = 0; i < NKEYS; i++) {
         free(cfg->val[i]);
+        free(cfg->origin[i]);
+    }
     free_guest(cfg->guest, cfg->nguest);
     free(cfg);
 }
@@ -570,6 +618,8 @@ evd_config *config_clone(const evd_config *cfg)
         return c;
     for (int i = 0; i < NKEYS; i++) {
         if (cfg->val[i] && !(c->val[i] = strdup(cfg->val[i])))
+            goto fail;
+        if (cfg->origin[i] && !(c->origin[i] = strdup(cfg->origin[i])))
             goto fail;
     }
     free_guest(c->guest, c->nguest);
@@ -599,6 +649,9 @@ static void config_take(evd_config *dst, evd_config *src)
         free(dst->val[i]);
         dst->val[i] = src->val[i];
         src->val[i] = NULL;
+        free(dst->origin[i]);
+        dst->origin[i] = src->origin[i];
+        src->origin[i] = NULL;
     }
     free_guest(dst->guest, dst->nguest);
     dst->guest = src->guest;
@@ -606,6 +659,18 @@ static void config_take(evd_config *dst, evd_config *src)
     src->guest = NULL;
     src->nguest = 0;
     evd_config_free(src);
+}
+
+/* Record where key k was set (copied; NULL: from code).  Returns 0 or -1
+ * when out of memory. */
+static int set_origin(evd_config *cfg, int k, const char *where)
+{
+    char *o = where ? strdup(where) : NULL;
+    if (where && !o)
+        return -1;
+    free(cfg->origin[k]);
+    cfg->origin[k] = o;
+    return 0;
 }
 
 /* ---- public: set, get, environment -------------------------------------- */
@@ -626,6 +691,7 @@ int evd_config_set(evd_config *cfg, const char *key, const char *value)
         /* NULL restores the default. */
         free(cfg->val[k]);
         cfg->val[k] = NULL;
+        set_origin(cfg, k, NULL);
         if (KEYS[k].type == KT_PWLIST && reset_guest_default(cfg) != 0) {
             set_err(cfg, "%s: out of memory", KEYS[k].name);
             return EVD_ENOMEM;
@@ -635,6 +701,8 @@ int evd_config_set(evd_config *cfg, const char *key, const char *value)
     int rc = set_key(cfg, k, value, msg, sizeof msg);
     if (rc != 0)
         set_err(cfg, "%s: %s", KEYS[k].name, msg);
+    else
+        set_origin(cfg, k, NULL);
     return rc;
 }
 
@@ -655,8 +723,10 @@ int evd_config_apply_env(evd_config *cfg)
         if (!v)
             continue;
         int rc = set_key(scratch, k, v, msg, sizeof msg);
+        if (rc == 0 && set_origin(scratch, k, var))
+            rc = EVD_ENOMEM;
         if (rc != 0) {
-            set_err(cfg, "%s: %s", var, msg);
+            set_err(cfg, "%s: %s", var, rc == EVD_ENOMEM ? "out of memory" : msg);
             evd_config_free(scratch);
             return rc;
         }
@@ -713,6 +783,12 @@ int config_bool(const evd_config *cfg, const char *key)
 {
     const char *s = evd_config_get(cfg, key);
     return s && parse_bool(s) == 1;
+}
+
+const char *config_origin(const evd_config *cfg, const char *key)
+{
+    int k = key_index(key);
+    return cfg && k >= 0 ? cfg->origin[k] : NULL;
 }
 
 int config_is_set(const evd_config *cfg, const char *key)
@@ -774,7 +850,12 @@ static void commit_pending(parse_ctx *p)
     if (p->pend_key < 0)
         return;
     int rc = set_key(p->cfg, p->pend_key, p->pend_val, msg, sizeof msg);
-    if (rc != 0)
+    if (rc == 0) {
+        char where[PATH_MAX + 16];
+        snprintf(where, sizeof where, "%s:%d", p->path, p->pend_line);
+        if (set_origin(p->cfg, p->pend_key, where))
+            fail_at(p, p->pend_line, EVD_ENOMEM, "out of memory");
+    } else
         fail_at(p, p->pend_line, rc, "%s: %s", KEYS[p->pend_key].name, msg);
     free(p->pend_val);
     p->pend_val = NULL;

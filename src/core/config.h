@@ -15,7 +15,9 @@
  *   and evodash's own: RING_CAPACITY (power of two, 1024..16777216,
  *   default 65536), STACK_SIGNAL (offset from SIGRTMIN, 0..(SIGRTMAX-SIGRTMIN),
  *   default 3), INSTANCE (name of this process in the store, default
- *   host:pid), RETENTION_DAYS (raw rows kept, 0 = forever, default 0).
+ *   host:pid), RETENTION_DAYS (raw rows kept, 0 = forever, default 0),
+ *   HTTP_IDLE_TIMEOUT (s, 1..3600, default 30: idle connections to the
+ *   dashboard's libmicrohttpd servers are closed after it).
  */
 #ifndef EVD_CONFIG_H
 #define EVD_CONFIG_H
@@ -38,6 +40,12 @@ int config_bool(const evd_config *cfg, const char *key);
 /* Nonzero if the key was set (by file, code or environment), as opposed to
  * holding its default. */
 int config_is_set(const evd_config *cfg, const char *key);
+
+/* Where the key's value came from, for messages about it: "FILE:LINE"
+ * (the line holding the key), "EVODASH_<KEY>" (the environment), or NULL
+ * when it was set from code or holds its default.  Borrowed like
+ * evd_config_get(). */
+const char *config_origin(const evd_config *cfg, const char *key);
 
 /* GUEST_PASSWORD may be a list.  Returns how many passwords there are and
  * sets *out to the i-th (borrowed), or returns 0. */

@@ -360,8 +360,10 @@ int git_resolve_version(const struct evd_config *cfg, char *out, size_t cap, cha
     if (cfg && config_is_set(cfg, "GIT")) {
         const char *git = config_str(cfg, "GIT");
         int rc = git_head_commit(git, out, cap, local, sizeof local);
+        const char *where = config_origin(cfg, "GIT");
         if (rc)
-            errf(err, errcap, "GIT=%s: %s", git, local);
+            errf(err, errcap, "%s%sGIT=%s does not resolve: %s", where ? where : "",
+                 where ? ": " : "", git, local);
         return rc;
     }
     /* An explicit APP_VERSION beats a guess from the working directory. */

@@ -312,7 +312,7 @@ int api_set_level(dctx *c)
         return dash_error(c, 400, "level: send {\"level\": 0..3} or level=N");
     if (ct && !strncasecmp(ct, "application/json", 16)) {
         json_error_t je;
-        json_t *doc = json_loadb(body, len, 0, &je);
+        json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
         json_t *lv = doc ? json_object_get(doc, "level") : NULL;
         if (json_is_integer(lv))
             level = json_integer_value(lv);

@@ -23,6 +23,14 @@
 
 enum { ROLE_NONE = 0, ROLE_GUEST = 1, ROLE_ADMIN = 2, ROLE_TOKEN = 3 };
 
+/* A cached time zone: refs requests hold it (the configured zone one more,
+ * for good); used orders evictions. */
+typedef struct tz_entry {
+    tz_zone *z;
+    int refs;
+    uint64_t used;
+} tz_entry;
+
 /* Per-IP login failures inside the current window. */
 typedef struct rl_slot {
     char ip[48];
@@ -50,8 +58,9 @@ struct evd_dash {
     store *pool[DASH_POOL_MAX];
     int npool;
     rl_slot rl[DASH_RL_SLOTS];
-    tz_zone *tz_cache[DASH_TZ_CACHE];
+    tz_entry tz_cache[DASH_TZ_CACHE];
     int ntz;
+    uint64_t tz_clock;
     struct aggcache *aggcache;     /* closed days' rollups, merged (aggcache.c) */
     struct rawscan_cache *rawscan; /* shared raw-row summaries (rawscan.c) */
     char err[512];
@@ -81,6 +90,8 @@ typedef struct dctx {
     dparam params[DASH_PARAMS_MAX];
     int nparams;
     char *parambuf;
+    const tz_zone *tz; /* the zone of dash_tz(), held until the request ends */
+    tz_zone *tz_own;   /* ... and freed then, when no cache entry was free */
 } dctx;
 
 /* A time range from the query: [from_us, to_us) in UTC, and the zone that
@@ -113,7 +124,7 @@ int dash_param_int(dctx *c, const char *key, int64_t lo, int64_t hi, int64_t def
  * returns -1 on bad input. */
 int dash_range(dctx *c, int64_t def_span_s, drange *r);
 /* The zone named by ?tz= or the configured TIMEZONE; replies 400 and
- * returns NULL on bad input.  The zone lives as long as the handle. */
+ * returns NULL on bad input.  Borrowed until the request ends. */
 const tz_zone *dash_tz(dctx *c);
 /* page/per_page.  Replies 400 and returns -1 on bad input. */
 int dash_page(dctx *c, dpage *p);

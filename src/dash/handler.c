@@ -22,10 +22,17 @@
 #include "core/clock.h"
 #include "assets/assets.h"
 #include "core/config.h"
+#include "core/utf8.h"
 #include "dash/dash_int.h"
 #include "store/read.h"
 
 #define PARAM_MAX_BYTES 8192
+/* Longer URLs and header blocks are refused with a JSON 414 / 431, as
+ * common servers do (nginx and Apache stop at 8 KiB lines); below
+ * libmicrohttpd's smallest per-connection memory (32 KiB), so its own
+ * HTML error pages are never reached first. */
+#define URL_MAX_BYTES     8192
+#define HEADERS_MAX_BYTES 16384
 
 enum access { ACC_PUBLIC, ACC_READ, ACC_ADMIN, ACC_EXPORT };
 
@@ -176,7 +183,8 @@ int evd_dash_open(const evd_config *cfg, const char *db_url, evd_dash **out)
         set_err(d, "TIMEZONE: %s", terr);
         goto done;
     }
-    d->tz_cache[d->ntz++] = z;
+    /* The configured zone is pinned: one reference that is never let go. */
+    d->tz_cache[d->ntz++] = (tz_entry){.z = z, .refs = 1};
     if ((rc = auth_bootstrap(d, st, cfg)))
         goto done;
     d->pool[d->npool++] = st;
@@ -194,7 +202,7 @@ void evd_dash_close(evd_dash *d)
     for (int i = 0; i < d->npool; i++)
         store_close(d->pool[i]);
     for (int i = 0; i < d->ntz; i++)
-        tz_free(d->tz_cache[i]);
+        tz_free(d->tz_cache[i].z);
     aggcache_free(d->aggcache);
     rawscan_cache_free(d->rawscan);
     for (int i = 0; i < d->nguest_pw; i++)
@@ -307,11 +315,14 @@ int dash_json(dctx *c, int status, json_t *doc)
 
 int dash_error(dctx *c, int status, const char *fmt, ...)
 {
-    char msg[512];
+    char raw[512], msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    /* Messages quote the client's input, cut to a few bytes: make them
+     * UTF-8, or jansson refuses the string. */
+    utf8_sanitize(raw, msg, sizeof msg);
     json_t *doc = json_pack("{s:s,s:i}", "error", msg, "status", status);
     char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
@@ -323,7 +334,8 @@ int dash_error(dctx *c, int status, const char *fmt, ...)
         c->rs->body_len = strlen(s);
     } else {
         /* Not even a message fits: a fixed body still tells the client. */
-        static char oom[] = "{\"error\":\"out of memory\"}";
+        static char oom[] = "{\"error\":\"out of memory\",\"status\":500}";
+        c->rs->status = 500;
         c->rs->body = oom;
         c->rs->body_len = sizeof oom - 1;
         c->rs->body_static = 1;
@@ -424,7 +436,8 @@ int dash_urldecode(const char *src, size_t n, char *dst)
 }
 
 /* Split "a=1&b=2" into pairs, decoded into one buffer.  Duplicates keep the
- * first value.  Returns 0, or -1 with a reason in err. */
+ * first value.  Returns 0, or the HTTP status to refuse with (400, 414,
+ * 500) and a reason in err. */
 static int parse_query(dctx *c, const char *q, char *err, size_t ecap)
 {
     if (!q || !*q)
@@ -432,11 +445,11 @@ static int parse_query(dctx *c, const char *q, char *err, size_t ecap)
     size_t len = strlen(q);
     if (len > PARAM_MAX_BYTES) {
         snprintf(err, ecap, "query string longer than %d bytes", PARAM_MAX_BYTES);
-        return -1;
+        return 414;
     }
     if (!(c->parambuf = malloc(len * 2 + 2))) {
         snprintf(err, ecap, "out of memory");
-        return -1;
+        return 500;
     }
     char *out = c->parambuf;
     const char *p = q;
@@ -448,19 +461,27 @@ static int parse_query(dctx *c, const char *q, char *err, size_t ecap)
             size_t kn = eq ? (size_t)(eq - p) : n;
             if (c->nparams == DASH_PARAMS_MAX) {
                 snprintf(err, ecap, "more than %d query parameters", DASH_PARAMS_MAX);
-                return -1;
+                return 400;
             }
             dparam *pr = &c->params[c->nparams];
             pr->key = out;
             if (dash_urldecode(p, kn, out)) {
                 snprintf(err, ecap, "malformed percent-escape in the query string");
-                return -1;
+                return 400;
+            }
+            if (!utf8_valid(out, strlen(out))) {
+                snprintf(err, ecap, "a query parameter name is not valid UTF-8");
+                return 400;
             }
             out += strlen(out) + 1;
             pr->val = out;
             if (dash_urldecode(eq ? eq + 1 : p + n, eq ? n - kn - 1 : 0, out)) {
                 snprintf(err, ecap, "malformed percent-escape in parameter '%.40s'", pr->key);
-                return -1;
+                return 400;
+            }
+            if (!utf8_valid(out, strlen(out))) {
+                snprintf(err, ecap, "parameter '%.40s' is not valid UTF-8", pr->key);
+                return 400;
             }
             out += strlen(out) + 1;
             c->nparams++;
@@ -510,42 +531,88 @@ int dash_param_int(dctx *c, const char *key, int64_t lo, int64_t hi, int64_t def
     return 0;
 }
 
+/* The cached entry holding z, or NULL.  Called with d->lock held. */
+static tz_entry *tz_entry_of_unsafe(evd_dash *d, const tz_zone *z)
+{
+    for (int i = 0; i < d->ntz; i++)
+        if (d->tz_cache[i].z == z)
+            return &d->tz_cache[i];
+    return NULL;
+}
+
+/* Zones are shared by the requests that use them: an entry in use has
+ * refs > 0 and is never evicted.  A new zone takes a free entry, else the
+ * least recently used one that no request holds; when every entry is held,
+ * the zone belongs to this request alone (c->tz_own) and is freed with it.
+ * So a valid zone is never refused, however many are asked for. */
 const tz_zone *dash_tz(dctx *c)
 {
+    if (c->tz)
+        return c->tz;
     const char *name = dash_param(c, "tz");
     if (!name)
         name = c->d->tz_default;
     evd_dash *d = c->d;
-    const tz_zone *found = NULL;
     pthread_mutex_lock(&d->lock);
-    for (int i = 0; i < d->ntz && !found; i++)
-        if (!strcmp(tz_name(d->tz_cache[i]), name))
-            found = d->tz_cache[i];
+    for (int i = 0; i < d->ntz && !c->tz; i++)
+        if (!strcmp(tz_name(d->tz_cache[i].z), name)) {
+            d->tz_cache[i].refs++;
+            d->tz_cache[i].used = ++d->tz_clock;
+            c->tz = d->tz_cache[i].z;
+        }
     pthread_mutex_unlock(&d->lock);
-    if (found)
-        return found;
-    tz_zone *z;
+    if (c->tz)
+        return c->tz;
+    tz_zone *z, *evicted = NULL;
     char err[160];
     if (tz_load(name, NULL, &z, err, sizeof err)) {
         dash_error(c, 400, "%s", err);
         return NULL;
     }
     pthread_mutex_lock(&d->lock);
-    if (d->ntz < DASH_TZ_CACHE) {
-        d->tz_cache[d->ntz++] = z;
-        found = z;
+    tz_entry *e = NULL;
+    for (int i = 0; i < d->ntz && !e; i++)
+        if (!strcmp(tz_name(d->tz_cache[i].z), name))
+            e = &d->tz_cache[i]; /* another request loaded it meanwhile */
+    if (e) {
+        evicted = z;
+    } else if (d->ntz < DASH_TZ_CACHE) {
+        e = &d->tz_cache[d->ntz++];
+        *e = (tz_entry){.z = z};
     } else {
-        /* A full cache keeps the first zones; later ones are loaded per
-         * request and freed with it would need ownership tracking, so they
-         * are refused instead. */
-        found = NULL;
+        for (int i = 0; i < d->ntz; i++)
+            if (!d->tz_cache[i].refs && (!e || d->tz_cache[i].used < e->used))
+                e = &d->tz_cache[i];
+        if (e) {
+            evicted = e->z;
+            *e = (tz_entry){.z = z};
+        }
+    }
+    if (e) {
+        e->refs++;
+        e->used = ++d->tz_clock;
+        c->tz = e->z;
     }
     pthread_mutex_unlock(&d->lock);
-    if (!found) {
-        tz_free(z);
-        dash_error(c, 400, "tz: too many distinct time zones in use (at most %d)", DASH_TZ_CACHE);
+    tz_free(evicted);
+    if (!c->tz)
+        c->tz = c->tz_own = z;
+    return c->tz;
+}
+
+/* Let go of the zone the request used, if any. */
+static void tz_release(dctx *c)
+{
+    if (c->tz_own) {
+        tz_free(c->tz_own);
+    } else if (c->tz) {
+        pthread_mutex_lock(&c->d->lock);
+        tz_entry *e = tz_entry_of_unsafe(c->d, c->tz);
+        if (e)
+            e->refs--;
+        pthread_mutex_unlock(&c->d->lock);
     }
-    return found;
+    c->tz = c->tz_own = NULL;
 }
 
 /* A time: epoch seconds, "YYYY-MM-DD" (local midnight in tz) or
@@ -789,6 +856,29 @@ static int match(const char *pat, const char *path, int64_t *id)
     return bad_id ? -1 : 1;
 }
 
+/* A JSON body with a key twice ({"level":1,"level":3}) is refused here,
+ * once for every route, rather than read as its last value; the routes'
+ * own parsers report every other flaw.  Replies 400 and returns -1. */
+static int json_body_duplicates(dctx *c)
+{
+    const char *b = c->rq->body, *ct = dash_header(c, "Content-Type");
+    size_t n = c->rq->body_len, i = 0;
+    if (!b || !n)
+        return 0;
+    while (i < n && isspace((unsigned char)b[i]))
+        i++;
+    if (!(ct && !strncasecmp(ct, "application/json", 16)) &&
+        (i == n || (b[i] != '{' && b[i] != '[')))
+        return 0;
+    json_error_t je;
+    json_t *doc = json_loadb(b, n, JSON_REJECT_DUPLICATES, &je);
+    json_decref(doc);
+    if (doc || json_error_code(&je) != json_error_duplicate_key)
+        return 0;
+    dash_error(c, 400, "body: %s (line %d)", je.text, je.line);
+    return -1;
+}
+
 static int dispatch(dctx *c)
 {
     const evd_dash_request *rq = c->rq;
@@ -842,7 +932,7 @@ static int dispatch(dctx *c)
                           "test-result upload");
     if (rt->csrf && c->role != ROLE_TOKEN && !auth_csrf_ok(c))
         return dash_error(c, 403, "missing or wrong CSRF token (send it as X-CSRF-Token)");
-    if (dash_filter(c))
+    if (dash_filter(c) || json_body_duplicates(c))
         return 0;
     return rt->fn(c);
 }
@@ -860,8 +950,21 @@ int evd_dash_handle(evd_dash *d, const evd_dash_request *rq, evd_dash_response *
         goto done;
     }
     c.sub = path + plen;
-    if (parse_query(&c, rq->query, err, sizeof err)) {
-        dash_error(&c, 400, "%s", err);
+    size_t hbytes = 0;
+    for (size_t i = 0; i < rq->nheaders; i++)
+        hbytes += (rq->headers[i].name ? strlen(rq->headers[i].name) : 0) +
+                  (rq->headers[i].value ? strlen(rq->headers[i].value) : 0) + 4;
+    if (strlen(path) + (rq->query ? strlen(rq->query) + 1 : 0) > URL_MAX_BYTES) {
+        dash_error(&c, 414, "URL longer than %d bytes", URL_MAX_BYTES);
+        goto done;
+    }
+    if (hbytes > HEADERS_MAX_BYTES) {
+        dash_error(&c, 431, "request headers larger than %d bytes", HEADERS_MAX_BYTES);
+        goto done;
+    }
+    int st = parse_query(&c, rq->query, err, sizeof err);
+    if (st) {
+        dash_error(&c, st, "%s", err);
         goto done;
     }
     if (!(c.st = pool_get(d))) {
@@ -873,6 +976,7 @@ done:
     if (c.st)
         store_rollback(c.st); /* a route that failed inside a transaction */
     pool_put(d, c.st);
+    tz_release(&c);
     free(c.parambuf);
     free(c.svc_eps);
     sodium_memzero(c.csrf, sizeof c.csrf);

@@ -5,16 +5,32 @@
  * Each request gets a server_conn (from the URI-log callback); requests
  * under the dashboard prefix go to the evd_dash handler, every other one to
  * the service's handler with the service's own per-request pointer kept
- * inside ours.  The endpoint is named on the first call, timed from there
- * with evd_req_begin(), and ended in the completion callback with the
- * status libmicrohttpd actually sent (MHD_CONNECTION_INFO_HTTP_STATUS).
+ * inside ours.  The endpoint is named on the first call (a route callback
+ * may say the path is none of the service's: it is then answered by the
+ * handler but recorded nowhere), timed from there with evd_req_begin(),
+ * and ended in the completion callback with the status libmicrohttpd
+ * actually sent (MHD_CONNECTION_INFO_HTTP_STATUS).
+ *
  * Endpoint ids are cached per name in an open-addressing table that a
  * request reads without a lock (slots are published with release stores
  * and never change again); only a new name takes the mutex, to register
- * it with evd_endpoint_register() and publish it.  While the service's handler runs, a thread-local
- * pointer names the request it is answering, so evd_mhd_set_group() called from the handler needs
- * nothing but the connection. */
+ * it with evd_endpoint_register() and publish it.  While the service's
+ * handler runs, a thread-local pointer names the request it is answering,
+ * so evd_mhd_set_group() called from the handler needs nothing but the
+ * connection.
+ *
+ * Outlier details (level 2): unless the service installed callbacks of its
+ * own, the adapter's details callback describes the request (URL, headers,
+ * query values, secrets masked).  It runs on the watchdog thread while the
+ * request may be ending, so the agent holds a serial number, not a
+ * pointer: requests at level >= 2 sit on a live list under live_mu, the
+ * callback looks its serial up there and reads the connection only while
+ * holding live_mu, and the completion callback takes the request off the
+ * list before it is freed.  libmicrohttpd does not change a request's
+ * headers or arguments once the handler runs (chunked-upload footers
+ * aside, which are not read). */
 #include <ctype.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,7 +39,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/server.h"
+#include "server/server.h" /* first: <microhttpd.h> before evodash.h */
+#include "agent/callbacks.h"
+#include "core/details.h"
+#include "core/secret.h"
 
 #define NAME_MAX_BYTES 160
 #define CACHE_SLOTS    8192 /* a power of two; filled to half at most */
@@ -45,6 +64,10 @@ struct evd_mhd {
     pthread_mutex_t mu;        /* writers of cache */
     _Atomic(name_id *) *cache; /* CACHE_SLOTS slots */
     size_t ncache;             /* under mu */
+    int own_details;           /* adapter_details is the agent's details callback */
+    pthread_mutex_t live_mu;   /* the live list and its serials */
+    server_conn *live;
+    uint64_t serial;
 };
 
 /* "GET /users/<id>": digits-only segments become <id>, so that ids in URLs
@@ -71,14 +94,6 @@ static void default_name(const char *method, const char *url, char *out, size_t 
     out[n] = 0;
 }
 
-static uint64_t name_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 /* The cached id of name, or -1.  Lock-free: see DESIGN above. */
 static int cache_find(evd_mhd *m, const char *name, uint64_t h)
 {
@@ -93,7 +108,7 @@ static int cache_find(evd_mhd *m, const char *name, uint64_t h)
 
 static int endpoint_for(evd_mhd *m, const char *name)
 {
-    uint64_t h = name_hash(name);
+    uint64_t h = fnv1a64(name);
     int id = cache_find(m, name, h);
     if (id >= 0)
         return id;
@@ -116,6 +131,97 @@ static int endpoint_for(evd_mhd *m, const char *name)
     pthread_mutex_unlock(&m->mu);
     return id;
 }
+
+/* ---- outlier details ---------------------------------------------------- */
+
+static void live_add(evd_mhd *m, server_conn *sc, struct MHD_Connection *c)
+{
+    pthread_mutex_lock(&m->live_mu);
+    sc->conn = c;
+    sc->serial = ++m->serial;
+    sc->live_prev = NULL;
+    sc->live_next = m->live;
+    if (m->live)
+        m->live->live_prev = sc;
+    m->live = sc;
+    pthread_mutex_unlock(&m->live_mu);
+}
+
+static void live_remove(evd_mhd *m, server_conn *sc)
+{
+    if (!sc->serial)
+        return;
+    pthread_mutex_lock(&m->live_mu);
+    if (sc->live_prev)
+        sc->live_prev->live_next = sc->live_next;
+    else
+        m->live = sc->live_next;
+    if (sc->live_next)
+        sc->live_next->live_prev = sc->live_prev;
+    sc->serial = 0;
+    pthread_mutex_unlock(&m->live_mu);
+}
+
+static enum MHD_Result add_masked(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    (void)kind;
+    if (key)
+        json_object_set_new(cls, key,
+                            json_string(secret_name(key) ? SECRET_MASK
+                                        : value          ? value
+                                                         : ""));
+    return MHD_YES;
+}
+
+/* "http://HOST/path?query" with the query's secrets masked ("/path?query"
+ * without a Host header). */
+static json_t *url_of(const server_conn *sc)
+{
+    const char *host = MHD_lookup_connection_value(sc->conn, MHD_HEADER_KIND, "Host");
+    const char *uri = sc->uri ? sc->uri : "";
+    const char *q = strchr(uri, '?');
+    size_t plen = q ? (size_t)(q - uri) : strlen(uri);
+    char masked[4096], url[6144];
+    secret_mask_query(q ? q + 1 : "", masked, sizeof masked);
+    snprintf(url, sizeof url, "%s%s%.*s%s%s", host ? "http://" : "", host ? host : "",
+             (int)(plen < 2048 ? plen : 2048), uri, *masked ? "?" : "", masked);
+    return json_string(url);
+}
+
+/* evd_details_fn: see DESIGN above.  Called with the agent's capture lock
+ * held, on the watchdog thread. */
+static int adapter_details(void *user, uint64_t thread, void *ctx, char *buf, size_t cap)
+{
+    (void)thread;
+    evd_mhd *m = user;
+    uint64_t serial = (uint64_t)(uintptr_t)ctx;
+    int n = -1;
+    pthread_mutex_lock(&m->live_mu);
+    server_conn *sc = m->live;
+    while (sc && sc->serial != serial)
+        sc = sc->live_next;
+    json_t *o = sc ? json_object() : NULL, *headers = json_object(), *values = json_object();
+    if (o && headers && values) {
+        json_object_set_new(o, "url", url_of(sc));
+        MHD_get_connection_values(sc->conn, MHD_HEADER_KIND, add_masked, headers);
+        MHD_get_connection_values(sc->conn, MHD_GET_ARGUMENT_KIND, add_masked, values);
+    }
+    pthread_mutex_unlock(&m->live_mu);
+    if (o && headers && values) {
+        /* Keep the whole object within cap: the values go first. */
+        static const char *const drop[] = {"values", NULL};
+        json_object_set(o, "headers", headers);
+        json_object_set(o, "values", values);
+        n = details_dump(o, drop, buf, cap);
+    }
+    json_decref(o);
+    json_decref(headers);
+    json_decref(values);
+    return n;
+}
+
+/* ---- requests ------------------------------------------------------------ */
 
 static __thread struct {
     struct MHD_Connection *c;
@@ -145,11 +251,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         else {
             sc->kind = 2;
             char name[NAME_MAX_BYTES];
-            if (!m->route || m->route(m->route_user, method, url, name, sizeof name) < 0)
+            int r = m->route ? m->route(m->route_user, method, url, name, sizeof name) : -1;
+            if (r < 0)
                 default_name(method, url, name, sizeof name);
-            int id = endpoint_for(m, name);
+            int id = r == EVD_MHD_UNROUTED ? -1 : endpoint_for(m, name);
             if (id >= 0) {
-                sc->req = evd_req_begin(m->agent, id);
+                if (m->own_details && evd_endpoint_level(m->agent, id) >= EVD_LEVEL_OUTLIER) {
+                    live_add(m, sc, c);
+                    sc->req = evd_req_begin_ctx(m->agent, id, (void *)(uintptr_t)sc->serial);
+                } else
+                    sc->req = evd_req_begin(m->agent, id);
                 sc->began = 1;
             }
         }
@@ -180,6 +291,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         evd_req_end(&sc->req, ci && ci->http_status ? (int)ci->http_status : 499,
                     sc->group[0] ? sc->group : NULL, ip[0] ? ip : NULL);
     }
+    if (sc)
+        live_remove(cls, sc);
     server_conn_free(sc);
     *con_cls = NULL;
 }
@@ -200,6 +313,7 @@ int evd_mhd_start(evd_agent *a, const evd_config *cfg, unsigned int flags, uint1
         return EVD_ENOMEM;
     }
     pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->live_mu, NULL);
     m->agent = a;
     m->handler = handler;
     m->cls = cls;
@@ -211,9 +325,12 @@ int evd_mhd_start(evd_agent *a, const evd_config *cfg, unsigned int flags, uint1
         evd_mhd_stop(m);
         return rc;
     }
-    m->daemon = MHD_start_daemon(flags, port, NULL, NULL, on_access, m, MHD_OPTION_URI_LOG_CALLBACK,
-                                 server_uri_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
-                                 MHD_OPTION_END);
+    m->own_details = !agent_swap_details(a, NULL, NULL, adapter_details, m);
+    struct MHD_OptionItem limits[SERVER_MHD_OPTIONS];
+    server_mhd_options(cfg, limits);
+    m->daemon = MHD_start_daemon(flags, port, NULL, NULL, on_access, m, MHD_OPTION_ARRAY, limits,
+                                 MHD_OPTION_URI_LOG_CALLBACK, server_uri_log, NULL,
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, m, MHD_OPTION_END);
     if (!m->daemon) {
         snprintf(errbuf, errcap, "libmicrohttpd could not start on port %u", port);
         evd_mhd_stop(m);
@@ -234,10 +351,13 @@ void evd_mhd_stop(evd_mhd *m)
         return;
     if (m->daemon)
         MHD_stop_daemon(m->daemon);
+    if (m->own_details)
+        agent_swap_details(m->agent, adapter_details, m, NULL, NULL);
     evd_dash_close(m->dash);
     for (size_t i = 0; m->cache && i < CACHE_SLOTS; i++)
         free(atomic_load_explicit(&m->cache[i], memory_order_relaxed));
     free(m->cache);
     pthread_mutex_destroy(&m->mu);
+    pthread_mutex_destroy(&m->live_mu);
     free(m);
 }

@@ -26,6 +26,10 @@ typedef struct server_conn {
     evd_req req;
     void *user_cls;
     char group[128]; /* set by evd_mhd_set_group(); "" = none */
+    /* on the adapter's live list while a details capture may read it */
+    struct MHD_Connection *conn;
+    struct server_conn *live_prev, *live_next;
+    uint64_t serial; /* 0: not on the list; else the ctx the agent holds */
 } server_conn;
 
 #define SERVER_BODY_MAX (1 << 20)
@@ -40,6 +44,17 @@ void server_conn_free(server_conn *sc);
 enum MHD_Result server_dash_access(evd_dash *d, struct MHD_Connection *c, const char *url,
                                    const char *method, const char *upload_data,
                                    size_t *upload_data_size, server_conn *sc);
+
+/* The libmicrohttpd options every evodash daemon passes (through
+ * MHD_OPTION_ARRAY), written into out, which ends with MHD_OPTION_END:
+ * connections per client address and in all, the idle time-out
+ * (HTTP_IDLE_TIMEOUT of cfg, which may be NULL) and the memory of one
+ * connection.  transport.c says why these values. */
+#define SERVER_MHD_OPTIONS 5
+#define SERVER_CONN_PER_IP 32
+#define SERVER_CONN_MAX    1000
+#define SERVER_CONN_MEMORY (256 * 1024)
+void server_mhd_options(const evd_config *cfg, struct MHD_OptionItem out[SERVER_MHD_OPTIONS]);
 
 /* The client's address as text into out[cap]; "" when unknown. */
 void server_client_ip(struct MHD_Connection *c, char *out, size_t cap);

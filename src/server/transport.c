@@ -1,6 +1,8 @@
 /* transport.c — evd_dash over libmicrohttpd: one HTTP request becomes one
  * evd_dash_handle() call; a streamed response is pulled through
- * libmicrohttpd's content-reader callback. */
+ * libmicrohttpd's content-reader callback.  Connections are kept alive
+ * and pipelined requests answered in turn (libmicrohttpd does both as long
+ * as no response is queued before the request has been read). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/config.h"
 #include "server/server.h"
 
 #define MAX_HEADERS  64
@@ -48,6 +51,34 @@ void server_client_ip(struct MHD_Connection *c, char *out, size_t cap)
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
                   (socklen_t)cap);
+}
+
+/* Why these values:
+ *  - 32 connections per address: a browser opens at most 6 to one host,
+ *    so 32 lets a few people behind one NAT load pages at once, while one
+ *    address holding idle sockets (1,100 of them locked every client out
+ *    before) can take no more than 3% of the connections; the other 968
+ *    stay in reserve for everyone else.
+ *  - 1000 in all: below select()'s FD_SETSIZE of 1024, which libmicrohttpd
+ *    uses unless told to poll, less the listening socket and the store's
+ *    files; past it libmicrohttpd closes new connections at once instead
+ *    of failing on a descriptor it cannot watch.
+ *  - idle time-out, 30 s by default: long enough for keep-alive between
+ *    the requests of a page and a chart refresh, short enough that sockets
+ *    left open by clients (or held on purpose) come back soon.
+ *  - 256 KiB per connection (libmicrohttpd's default is 32 KiB): so that
+ *    an over-long URL or header block reaches evd_dash_handle(), which
+ *    answers a JSON 414 or 431, instead of libmicrohttpd's own HTML page,
+ *    which it sends only past this size.  The pool is mapped lazily, so a
+ *    connection costs this memory only if its client sends that much. */
+void server_mhd_options(const evd_config *cfg, struct MHD_OptionItem out[SERVER_MHD_OPTIONS])
+{
+    long idle = config_int(cfg, "HTTP_IDLE_TIMEOUT");
+    out[0] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, SERVER_CONN_PER_IP, NULL};
+    out[1] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, SERVER_CONN_MAX, NULL};
+    out[2] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, idle > 0 ? idle : 30, NULL};
+    out[3] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, SERVER_CONN_MEMORY, NULL};
+    out[4] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }
 
 typedef struct hdrs {
@@ -161,14 +192,13 @@ enum MHD_Result server_dash_access(evd_dash *d, struct MHD_Connection *c, const 
         sc->body[sc->len] = 0;
         return MHD_YES;
     }
-    /* libmicrohttpd calls once with the headers before any body: wait for
-     * the final call (upload_data_size == 0 after the headers). */
+    /* libmicrohttpd calls once with the headers before any body: answer
+     * only on a later call.  A response queued on that first call makes
+     * libmicrohttpd discard the rest of the input and close the
+     * connection (no keep-alive, pipelined requests unanswered). */
     if (!sc->started) {
         sc->started = 1;
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-        const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
-        if ((cl && strcmp(cl, "0")) || te)
-            return MHD_YES;
+        return MHD_YES;
     }
     if (sc->too_big)
         return fixed(c, 413, "{\"error\":\"request body larger than 1 MiB\",\"status\":413}");

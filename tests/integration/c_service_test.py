@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The C example service (examples/c_service.c) records its requests per
 route through the libmicrohttpd adapter and serves the dashboard on the
-same port.
+same port.  Paths that are none of its routes (scanners' probes) get a 404
+and create no endpoint.
 
 usage: c_service_test.py BUILD_DIR
 """
@@ -58,8 +59,8 @@ def main():
         errf.seek(0)
         assert port, "c_service did not start: " + errf.read()
 
-        sent = {"GET /hello": (20, 200), "GET /users/<id>": (15, 200),
-                "POST /orders": (3, 201), "GET /missing": (4, 404)}
+        sent = {"GET /hello": (20, 200), "GET /users/<id>": (19, 200),
+                "POST /orders": (3, 201)}
         for _ in range(20):
             check(request(port, "GET", "/hello")[0] == 200, "GET /hello answers 200")
         for i in range(15):  # the service names the group from X-User
@@ -68,8 +69,18 @@ def main():
                   "GET /users/N")
         for _ in range(3):
             check(request(port, "POST", "/orders", body="{}")[0] == 201, "POST /orders")
-        for _ in range(4):
-            check(request(port, "GET", "/missing")[0] == 404, "GET /missing is 404")
+        for i in range(4):  # a route's own 404s are recorded under the route
+            check(request(port, "GET", "/users/%d" % (5000 + i))[0] == 404, "no such user: 404")
+        scanners = ["/wp-login.php", "/.env", "/.git/config", "/admin", "/phpmyadmin/",
+                    "/wp-admin/setup-config.php", "/xmlrpc.php", "/config.json", "/.aws/credentials",
+                    "/server-status", "/actuator/health", "/api/v1/pods", "/cgi-bin/luci",
+                    "/boaform/admin/formLogin", "/HNAP1/", "/owa/auth/logon.aspx", "/.DS_Store",
+                    "/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php", "/solr/admin/info/system",
+                    "/console/", "/manager/html", "/login.action", "/index.php?s=/Index/think",
+                    "/users/abc", "/users/", "/hello/", "/orders", "/users/1/../2", "/%2e%2e/etc/passwd",
+                    "/favicon.ico"]
+        for path in scanners:
+            check(request(port, "GET", path)[0] == 404, "scanner URL %s gets 404" % path)
 
         # the dashboard on the same port
         st, _, data = request(port, "GET", "/dashboard/api/overview")
@@ -91,10 +102,11 @@ def main():
             time.sleep(0.2)
         for name, (n, _) in sent.items():
             check(hits.get(name) == n, "%s recorded %s times, expected %d" % (name, hits.get(name), n))
+        check(set(hits) == set(sent), "only the service's routes are endpoints: %r" % sorted(hits))
         check(not any(k.startswith("GET /dashboard") or k.startswith("POST /dashboard")
                       for k in hits), "dashboard requests are not recorded as service routes")
         byname = {it["name"]: it for it in items}
-        check(byname["GET /missing"]["errors"]["overall"] == 4, "404s counted as errors")
+        check(byname["GET /users/<id>"]["errors"]["overall"] == 4, "404s counted as errors")
         med = byname["POST /orders"]["median_us"]["overall"]
         check(med is not None and med >= 29000 * 0.99, "slow route's median reflects ~30 ms")
         fast = byname["GET /hello"]["median_us"]["overall"]
@@ -108,7 +120,7 @@ def main():
         st, _, data = request(port, "GET", "/dashboard/api/endpoints/%d/groups?from=0" % uid,
                               headers={"Cookie": cookie})
         groups = {g["group"]: g["box"]["count"] for g in json.loads(data)["items"]}
-        check(groups == {"alice": 10, "bob": 5},
+        check(groups == {"alice": 10, "bob": 5, "": 4},
               "evd_mhd_set_group names each request's group: %r" % groups)
         st, _, data = request(port, "GET", "/dashboard/api/endpoints/%d/groups?from=0" % eid,
                               headers={"Cookie": cookie})

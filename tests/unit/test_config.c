@@ -16,6 +16,7 @@
 
 #include "evodash.h"
 #include "core/config.h"
+#include "core/git_version.h"
 
 static const char *data_dir(void)
 {
@@ -172,6 +173,7 @@ static void test_every_key_from_file(void **state)
         {"STACK_SIGNAL", "5"},
         {"INSTANCE", "web-1"},
         {"RETENTION_DAYS", "30"},
+        {"HTTP_IDLE_TIMEOUT", "45"},
     };
     char path[512];
     fixture(path, sizeof path, "evodash_all.cfg");
@@ -249,7 +251,11 @@ static const struct kv_case VALID[] = {
     {"INSTANCE", "host-a:1", "host-a:1", NULL},
     {"RETENTION_DAYS", "0", "0", NULL},
     {"RETENTION_DAYS", "365", "365", NULL},
+    {"HTTP_IDLE_TIMEOUT", "5", "5", NULL},
     {"monitor_level", "2", "2", NULL},
+    {"APP_VERSION", "'1.2.3'", "1.2.3", NULL},
+    {"APP_VERSION", "caf\xc3\xa9-\xe2\x82\xac", "caf\xc3\xa9-\xe2\x82\xac", NULL}, /* UTF-8 */
+    {"DESCRIPTION", "He said \"hi\"", "He said \"hi\"", NULL}, /* free text may end quoted */
 };
 
 static const struct kv_case INVALID[] = {
@@ -310,6 +316,27 @@ static const struct kv_case INVALID[] = {
     {"BRAND_NAME", "x\ty", NULL, "BRAND_NAME: control character in value"},
     {"TITLE_NAME", "x\ty", NULL, "TITLE_NAME: control character in value"},
     {"NO_SUCH_KEY", "1", NULL, "NO_SUCH_KEY: unknown key"},
+    /* A sign is a typo for keys that are never negative: -0 is not 0. */
+    {"MONITOR_LEVEL", "-0", NULL, "MONITOR_LEVEL: expected an integer 0..3, got \"-0\""},
+    {"MONITOR_LEVEL", "+1", NULL, "MONITOR_LEVEL: expected an integer 0..3, got \"+1\""},
+    {"RING_CAPACITY", "+4096", NULL, "RING_CAPACITY: expected a power of two"},
+    {"STACK_SIGNAL", "-0", NULL, "STACK_SIGNAL: expected an offset 0.."},
+    {"HTTP_IDLE_TIMEOUT", "0", NULL, "HTTP_IDLE_TIMEOUT: expected an integer 1..3600"},
+    {"APP_VERSION", "\"1.2.3", NULL, "APP_VERSION: unbalanced quote"},
+    {"APP_VERSION", "1.2.3'", NULL, "APP_VERSION: unbalanced quote"},
+    {"USERNAME", "'", NULL, "USERNAME: unbalanced quote"},
+    {"DATABASE", "'sqlite:///x.db", NULL, "DATABASE: unbalanced quote"},
+    {"PASSWORD", "\"hunter2", NULL,
+     "PASSWORD: unbalanced quote: a value that starts or ends "
+     "with a quote must be quoted whole, e.g. '...'"},
+    {"DESCRIPTION", "'it is open", NULL, "DESCRIPTION: unbalanced quote"},
+    {"APP_VERSION",
+     "v\xff"
+     "1",
+     NULL, "APP_VERSION: value is not valid UTF-8"},
+    {"DESCRIPTION", "caf\xe9", NULL, "DESCRIPTION: value is not valid UTF-8"},   /* Latin-1 */
+    {"TIMEZONE", "Europe/\xc0\xaf", NULL, "TIMEZONE: value is not valid UTF-8"}, /* overlong */
+    {"PASSWORD", "\xed\xa0\x80", NULL, "PASSWORD: value is not valid UTF-8 (value not shown)"},
 };
 
 static void test_set_valid(void **state)
@@ -385,6 +412,38 @@ static void test_file_bad_values(void **state)
         assert_false(config_is_set(cfg, "MONITOR_LEVEL"));
         evd_config_free(cfg);
     }
+}
+
+/* A GIT that does not resolve loads (the agent records under APP_VERSION
+ * and says so, see evd_open), but the message names where GIT was set. */
+static void test_git_origin(void **state)
+{
+    (void)state;
+    evd_config *cfg = evd_config_new();
+    char path[64], want[160], err[512], out[64];
+    const char *text = "[dashboard]\nAPP_VERSION=1.0\n\nGIT = /nonexistent/repo\n";
+    write_tmp(path, text, strlen(text));
+    assert_int_equal(evd_config_load(cfg, path), 0);
+    snprintf(want, sizeof want, "%s:4", path);
+    assert_string_equal(config_origin(cfg, "GIT"), want);
+    assert_int_equal(git_resolve_version(cfg, out, sizeof out, err, sizeof err), EVD_ENOENT);
+    snprintf(want, sizeof want, "%s:4: GIT=/nonexistent/repo does not resolve: ", path);
+    if (strncmp(err, want, strlen(want)))
+        print_error("got: %s\nwant: %s...\n", err, want);
+    assert_int_equal(strncmp(err, want, strlen(want)), 0);
+    /* A clone keeps the origins; the environment and code say so too. */
+    evd_config *c2 = config_clone(cfg);
+    assert_string_equal(config_origin(c2, "APP_VERSION") + strlen(path), ":2");
+    setenv("EVODASH_GIT", "/elsewhere", 1);
+    assert_int_equal(evd_config_apply_env(c2), 0);
+    unsetenv("EVODASH_GIT");
+    assert_string_equal(config_origin(c2, "GIT"), "EVODASH_GIT");
+    assert_int_equal(evd_config_set(c2, "GIT", "/x"), 0);
+    assert_null(config_origin(c2, "GIT"));
+    assert_null(config_origin(c2, "MONITOR_LEVEL"));
+    evd_config_free(c2);
+    unlink(path);
+    evd_config_free(cfg);
 }
 
 static void test_bad_value_message(void **state)
@@ -693,6 +752,7 @@ int main(void)
         cmocka_unit_test(test_set_invalid),
         cmocka_unit_test(test_file_bad_values),
         cmocka_unit_test(test_bad_value_message),
+        cmocka_unit_test(test_git_origin),
         cmocka_unit_test(test_structure_errors),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_missing_file),

@@ -341,6 +341,140 @@ static void test_rate_limit(void **state)
                  429);
 }
 
+/* More distinct zones than the cache holds: every valid one is served, the
+ * configured zone and UTC keep working (a full cache used to refuse every
+ * new zone, UTC included, until restart), and a bad name is still 400. */
+static void test_tz_cache_evicts(void **state)
+{
+    fixture *fx = *state;
+    static const char *const zones[] = {
+        "Europe/Amsterdam", "Europe/Paris",      "Europe/Berlin",     "Europe/London",
+        "Europe/Madrid",    "Europe/Rome",       "Europe/Oslo",       "Europe/Helsinki",
+        "Europe/Athens",    "Europe/Istanbul",   "Europe/Moscow",     "Asia/Tokyo",
+        "Asia/Kolkata",     "Asia/Shanghai",     "Asia/Dubai",        "Asia/Kathmandu",
+        "Asia/Singapore",   "Asia/Seoul",        "America/New_York",  "America/Chicago",
+        "America/Denver",   "America/Phoenix",   "America/Sao_Paulo", "America/Lima",
+        "Africa/Cairo",     "Africa/Lagos",      "Australia/Sydney",  "Australia/Perth",
+        "Pacific/Auckland", "Pacific/Honolulu",  "Etc/GMT%2B5",       "Etc/GMT-14",
+        "Atlantic/Azores",  "America/St_Johns",  "Asia/Tehran",       "Australia/Eucla",
+        "Pacific/Chatham",  "America/Anchorage", "Indian/Maldives",   "Antarctica/Troll",
+    };
+    char ck[128], cs[80], q[64];
+    login(fx, "g", "gp1", ck, sizeof ck, cs, sizeof cs);
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++) {
+            snprintf(q, sizeof q, "tz=%s", zones[i]);
+            reply r = call(fx, "GET", "/dashboard/api/heatmap", q, ck, NULL, NULL, NULL);
+            if (r.status != 200)
+                print_error("%s: %d\n", zones[i], r.status);
+            assert_int_equal(r.status, 200);
+            json_decref(r.doc);
+        }
+    static const char *const after[] = {"tz=UTC", NULL, "tz=Europe%2FAmsterdam"};
+    for (size_t i = 0; i < 3; i++) {
+        reply r = call(fx, "GET", "/dashboard/api/heatmap", after[i], ck, NULL, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        json_decref(r.doc);
+    }
+    expect_error(
+        call(fx, "GET", "/dashboard/api/heatmap", "tz=Mars%2FOlympus", ck, NULL, NULL, NULL), 400);
+    /* Nothing is held once the requests are over, but the configured zone. */
+    int held = 0;
+    for (int i = 0; i < fx->d->ntz; i++)
+        held += fx->d->tz_cache[i].refs;
+    assert_int_equal(fx->d->ntz, DASH_TZ_CACHE);
+    assert_int_equal(held, 1);
+}
+
+/* An error reply: JSON {"error": text, "status": N} with that HTTP status. */
+static void expect_json_error(reply r, int status)
+{
+    if (r.status != status)
+        print_error("status %d, want %d\n", r.status, status);
+    assert_int_equal(r.status, status);
+    assert_non_null(r.doc);
+    assert_true(json_is_string(json_object_get(r.doc, "error")));
+    assert_int_equal(json_integer_value(json_object_get(r.doc, "status")), status);
+    json_decref(r.doc);
+}
+
+/* Bad input gets a JSON error with its status: bad UTF-8 (which made the
+ * error body itself fail, leaving {"error":"out of memory"} and no status),
+ * over-long URLs and headers, and JSON bodies with a key twice. */
+static void test_bad_input_json_errors(void **state)
+{
+    fixture *fx = *state;
+    char ck[128], cs[80];
+    login(fx, "root", "pw-root", ck, sizeof ck, cs, sizeof cs);
+    static const char *const bad_utf8[] = {
+        "tz=%ff%fe",
+        "from=%c3%28",
+        "%ff=1",
+        "page=%ed%a0%80",
+        "q=%e2%82",
+        /* valid UTF-8 that an error message cuts in the middle of a character */
+        "per_page=%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac"
+        "%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac%e2%82%ac",
+    };
+    for (size_t i = 0; i < sizeof bad_utf8 / sizeof bad_utf8[0]; i++)
+        expect_json_error(
+            call(fx, "GET", "/dashboard/api/overview", bad_utf8[i], ck, NULL, NULL, NULL), 400);
+    expect_json_error(call(fx, "GET", "/dashboard/api/ov\xffview", NULL, ck, NULL, NULL, NULL),
+                      404);
+    expect_json_error(
+        call(fx, "GET", "/dashboard/api/endpoints/\xc3/versions", NULL, ck, NULL, NULL, NULL), 400);
+
+    /* Too long: the URL (414), the header block (431). */
+    char *big = malloc(20001);
+    memset(big, 'a', 20000);
+    big[20000] = 0;
+    memcpy(big, "q=", 2);
+    expect_json_error(call(fx, "GET", "/dashboard/api/overview", big, ck, NULL, NULL, NULL), 414);
+    big[9000] = 0;
+    expect_json_error(call(fx, "GET", "/dashboard/api/overview", big, ck, NULL, NULL, NULL), 414);
+    big[9000] = 'a';
+    char path[9100] = "/dashboard/api/";
+    memset(path + 15, 'p', 9000);
+    path[9015] = 0;
+    expect_json_error(call(fx, "GET", path, NULL, ck, NULL, NULL, NULL), 414);
+    evd_dash_header h[2] = {{"Cookie", ck}, {"X-Big", big}};
+    evd_dash_request rq = {.method = "GET",
+                           .path = "/dashboard/api/overview",
+                           .headers = h,
+                           .nheaders = 2,
+                           .remote_ip = "192.0.2.1"};
+    evd_dash_response rs;
+    assert_int_equal(evd_dash_handle(fx->d, &rq, &rs), 0);
+    reply r = {.status = rs.status, .doc = json_loadb(rs.body, rs.body_len, 0, NULL)};
+    evd_dash_response_free(&rs);
+    expect_json_error(r, 431);
+    free(big);
+
+    /* A key twice is refused, not read as its last value. */
+    const char *lv = "application/json";
+    expect_json_error(call(fx, "POST", "/dashboard/api/rules/1/level", NULL, ck, cs, lv,
+                           "{\"level\":1,\"level\":3}"),
+                      400);
+    assert_int_equal(tu_sql_int(fx->url, "SELECT level FROM endpoints WHERE id = 1"), 1);
+    expect_json_error(call(fx, "POST", "/dashboard/api/test_runs", NULL, ck, cs, lv,
+                           "[{\"suite\":\"a\",\"test_name\":\"t\",\"suite\":\"b\"}]"),
+                      400);
+    /* ... also without a JSON Content-Type, and nested. */
+    expect_json_error(call(fx, "POST", "/dashboard/api/test_runs", NULL, ck, cs, NULL,
+                           " [{\"x\":{\"a\":1,\"a\":2}}]"),
+                      400);
+    expect_json_error(call(fx, "POST", "/dashboard/login", NULL, NULL, NULL, lv,
+                           "{\"username\":\"g\",\"username\":\"root\",\"password\":\"pw-root\"}"),
+                      400);
+    r = call(fx, "POST", "/dashboard/api/rules/1/level", NULL, ck, cs, lv, "{\"level\":2}");
+    assert_int_equal(r.status, 200);
+    json_decref(r.doc);
+    assert_int_equal(tu_sql_int(fx->url, "SELECT level FROM endpoints WHERE id = 1"), 2);
+    /* Malformed JSON is still the route's own 400. */
+    expect_json_error(
+        call(fx, "POST", "/dashboard/api/rules/1/level", NULL, ck, cs, lv, "{\"level\":"), 400);
+}
+
 static void test_no_default_admin(void **state)
 {
     (void)state;
@@ -383,6 +517,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_routing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions_and_csrf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tz_cache_evicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input_json_errors, setup, teardown),
         cmocka_unit_test(test_no_default_admin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

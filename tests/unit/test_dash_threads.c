@@ -101,12 +101,21 @@ static void *worker(void *arg)
 {
     long bad = 0;
     long t = (long)(intptr_t)arg;
-    static const char *const tzs[] = {"UTC", "Europe/Amsterdam", "America/New_York",
-                                      "Asia/Kolkata"};
+    /* More zones than the handler caches (DASH_TZ_CACHE): zones are evicted
+     * while other threads still hold the ones they use. */
+    static const char *const tzs[] = {
+        "UTC",           "Europe/Amsterdam", "America/New_York", "Asia/Kolkata",
+        "Europe/Paris",  "Europe/Berlin",    "Europe/London",    "Asia/Tokyo",
+        "Asia/Shanghai", "Asia/Dubai",       "America/Chicago",  "America/Denver",
+        "Africa/Cairo",  "Australia/Sydney", "Pacific/Auckland", "Asia/Kathmandu",
+        "Europe/Madrid", "Europe/Rome",      "America/Lima",     "Asia/Seoul",
+        "Europe/Oslo",   "Asia/Singapore",   "Africa/Lagos",     "Australia/Perth"};
+    const size_t ntz = sizeof tzs / sizeof tzs[0];
     char q[128];
     for (int r = 0; r < ROUNDS; r++) {
         int st = 0;
-        snprintf(q, sizeof q, "to=%lld&tz=%s", (long long)(DAY0 + 3) * 86400, tzs[(t + r) % 4]);
+        snprintf(q, sizeof q, "to=%lld&tz=%s", (long long)(DAY0 + 3) * 86400,
+                 tzs[(size_t)(t * 7 + r) % ntz]);
         json_t *doc = get("/dashboard/api/overview", q, &st);
         int64_t total = 0;
         size_t i;

@@ -325,7 +325,8 @@ static void test_resolve_version(void **state)
     assert_int_equal(evd_config_set(cfg, "GIT", "../nothing-here"), 0);
     int rc = git_resolve_version(cfg, out, sizeof out, err, sizeof err);
     assert_int_equal(rc, EVD_ENOENT);
-    assert_int_equal(strncmp(err, "GIT=../nothing-here: ", 21), 0);
+    const char *want_err = "GIT=../nothing-here does not resolve: ";
+    assert_int_equal(strncmp(err, want_err, strlen(want_err)), 0);
 
     assert_int_equal(chdir(cwd), 0);
     evd_config_free(cfg);

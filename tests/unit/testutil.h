@@ -31,6 +31,16 @@ static inline void tu_rmrf(const char *dir)
         fprintf(stderr, "warning: could not remove %s\n", dir);
 }
 
+/* Register service "svc" and instance "t" on host "h" in an open store,
+ * for tests that write rows through the store API.  0 or the store's
+ * code. */
+static inline int tu_register(store *st, int64_t *svc, int64_t *inst)
+{
+    int rc = store_service_register(st, "svc", 0, svc);
+    store_instance in = {.name = "t", .host = "h", .pid = 1, .service_id = *svc};
+    return rc ? rc : store_instance_register(st, &in, 0, inst);
+}
+
 /* Run a query that returns one integer. */
 static inline long long tu_sql_int(const char *dbpath, const char *sql)
 {
