@@ -42,6 +42,7 @@
 #include "server/server.h" /* first: <microhttpd.h> before evodash.h */
 #include "agent/callbacks.h"
 #include "core/details.h"
+#include "core/hash.h"
 #include "core/secret.h"
 
 #define NAME_MAX_BYTES 160
