@@ -330,6 +330,14 @@ static void drop_buffers(pg *p)
     p->first.set = 0;
 }
 
+/* libpq sees that the server closed an idle connection only when it next
+ * uses it: a statement that starts nothing (BEGIN, or a read outside a
+ * transaction) and fails that way is sent once more on a new connection. */
+static int lost_idle(store *st, int rc)
+{
+    return rc == EVD_EBUSY && PQstatus(conn_of(st)) != CONNECTION_OK && !ensure_conn(st);
+}
+
 static int pg_begin(store *st)
 {
     pg *p = st->be;
@@ -337,7 +345,10 @@ static int pg_begin(store *st)
     drop_buffers(p);
     if ((rc = ensure_conn(st)))
         return rc;
-    return simple(st, "BEGIN", "starting a transaction");
+    rc = simple(st, "BEGIN", "starting a transaction");
+    if (lost_idle(st, rc))
+        rc = simple(st, "BEGIN", "starting a transaction");
+    return rc;
 }
 
 static void pg_rollback(store *st)
@@ -880,7 +891,11 @@ static int pg_step(sq *b)
     if (q->done)
         return SQ_DONE;
     if (!q->res && q->row < 0 && !q->stream) {
-        if ((rc = execute(q))) {
+        rc = execute(q);
+        if (rc && !q->base.st->in_txn && !q->cursor_open && !q->own_txn &&
+            lost_idle(q->base.st, rc))
+            rc = execute(q);
+        if (rc) {
             sq_clear(q);
             close_cursor(q);
             return rc;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "evodash.h"
+#include "store/sq.h"
 #include "store/store_int.h"
 
 int store_fail(store *st, int rc, const char *fmt, ...)
@@ -155,11 +156,11 @@ void store_url_redact(const char *url, char *out, size_t cap)
                 while (isspace((unsigned char)*q))
                     q++;
                 if (*q == '=') {
-                    for (const char *x = p; x <= q && o + 1 < cap; x++)
-                        out[o++] = *x;
                     q++;
                     while (isspace((unsigned char)*q))
                         q++;
+                    for (const char *x = p; x < q && o + 1 < cap; x++)
+                        out[o++] = *x;
                     if (*q == '\'') {
                         for (q++; *q && *q != '\''; q++)
                             if (*q == '\\' && q[1])
@@ -179,6 +180,20 @@ void store_url_redact(const char *url, char *out, size_t cap)
         }
     }
     out[o] = 0;
+}
+
+int store_query_int(store *st, const char *sql, int64_t *out)
+{
+    sq_text t = {sql, NULL, "running a query"};
+    sq *q = sq_prepare(st, &t, 0);
+    *out = 0;
+    if (!q)
+        return EVD_EIO;
+    int rc = sq_step(q);
+    if (rc == SQ_ROW)
+        *out = sq_i64(q, 0);
+    sq_free(q);
+    return rc < 0 ? rc : 0;
 }
 
 /* ---- open and close ---------------------------------------------------------- */

@@ -118,6 +118,11 @@ int store_fail(store *st, int rc, const char *fmt, ...) __attribute__((format(pr
 const char *store_sql_of(const store *st, const sq_text *t);
 int store_dialect(const store *st);
 
+/* Run sql, which returns one integer, into *out (0 when it returns no row
+ * or NULL): for the unit tests, which check what a store holds on either
+ * backend.  0 or a negative code. */
+int store_query_int(store *st, const char *sql, int64_t *out);
+
 /* SQL functions over encoded sketches, registered on every SQLite
  * connection (sqlfuncs.c; the unit tests register them too). */
 int store_register_functions(struct sqlite3 *db);

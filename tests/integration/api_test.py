@@ -8,7 +8,10 @@ raw request rows: counts exactly, quantiles within the sketch's 1% bound.
 Local-time buckets are computed with Python's zoneinfo (the system tz
 database), over a window that spans a DST change.
 
-usage: api_test.py BUILD_DIR        (e.g. build/rel)
+usage: api_test.py BUILD_DIR [--pg]   (e.g. build/rel)
+
+With --pg the store is a PostgreSQL database on the server that
+tests/pg/with_pg.sh started; the checks are the same.
 """
 import csv
 import http.client
@@ -18,7 +21,6 @@ import math
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -27,7 +29,10 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import storedb
+
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build/rel"
+PG = "--pg" in sys.argv[2:]
 TZNAME = "Europe/Amsterdam"
 TZ = ZoneInfo(TZNAME)
 # An hour boundary 10 days after the end of DST in Europe (2026-10-25), so
@@ -154,17 +159,22 @@ def stop_serve(proc):
 
 def main():
     tmp = tempfile.mkdtemp(prefix="evd-api-")
-    db = os.path.join(tmp, "t.db")
+    db = storedb.fresh_pg_db("evd_api") if PG else os.path.join(tmp, "t.db")
     proc = None
     try:
         subprocess.run([os.path.join(BUILD, "tests/integration/fill"), db, str(NOW_S), str(NREQ),
                         "6", "3", "40", str(DAYS), "7"], check=True, stdout=subprocess.DEVNULL)
-        cfgtext = ("[dashboard]\nDATABASE=sqlite:///%s\nUSERNAME=%s\nPASSWORD=%s\n"
+        cfgtext = ("[dashboard]\nDATABASE=%s\nUSERNAME=%s\nPASSWORD=%s\n"
                    "GUEST_USERNAME=%s\nGUEST_PASSWORD=%s\nSECURITY_TOKEN=%s\nTIMEZONE=%s\n"
-                   % (db, ADMIN[0], ADMIN[1], GUEST[0], GUEST[1], TOKEN, TZNAME))
+                   % (storedb.database_url(db), ADMIN[0], ADMIN[1], GUEST[0], GUEST[1], TOKEN,
+                      TZNAME))
         proc, port, log = start_serve(tmp, "evodash", cfgtext)
         assert port, "serve did not start: " + log
         check("password" not in log, "no generated password when USERNAME is configured")
+        if PG:
+            secret = re.match(r"postgresql://[^:]+:([^@]+)@", db).group(1)
+            check(secret not in log and "***" in log,
+                  "serve names the store without its password: " + log.strip()[-120:])
         run_tests(port, db)
         stop_serve(proc)
         # a range holding more rows than RAW_ROWS_MAX: the newest only, said so
@@ -180,14 +190,14 @@ def main():
     if failures:
         print("%d checks failed" % len(failures), file=sys.stderr)
         sys.exit(1)
-    print("api_test: all %d checks passed" % nchecks[0])
+    print("api_test (%s): all %d checks passed" % ("PostgreSQL" if PG else "SQLite", nchecks[0]))
 
 
 def run_capped_tests(port, db):
     cl = Client(port)
     st, _, _ = cl.login(*ADMIN)
     check(st == 200, "login to the capped server")
-    con = sqlite3.connect(db)
+    con = storedb.connect(db)
     n = con.execute("SELECT count(*) FROM requests WHERE endpoint_id = 1").fetchone()[0]
     cut = con.execute("SELECT ts_us FROM requests WHERE endpoint_id = 1 ORDER BY ts_us DESC "
                       "LIMIT 1 OFFSET 99").fetchone()[0]
@@ -211,7 +221,7 @@ def run_capped_tests(port, db):
 
 
 def raw_rows(db):
-    con = sqlite3.connect(db)
+    con = storedb.connect(db)
     rows = con.execute("SELECT r.id, r.endpoint_id, e.name, v.name, r.ts_us, r.duration_us, "
                        "r.status, r.group_name, r.ip FROM requests r JOIN endpoints e ON "
                        "e.id = r.endpoint_id JOIN versions v ON v.id = r.version_id").fetchall()
@@ -405,14 +415,14 @@ def run_tests(port, db):
     check(st == 200 and doc["total"] == 1 and doc["items"][0]["host"] == "fillhost", "instances")
 
     # ---- outliers and profiler ----
-    con = sqlite3.connect(db)
+    con = storedb.connect(db)
     oid, oep = con.execute("SELECT id, endpoint_id FROM outliers ORDER BY id LIMIT 1").fetchone()
     n_out = con.execute("SELECT count(*) FROM outliers WHERE endpoint_id = ?", (oep,)).fetchone()[0]
     preq = con.execute("SELECT request_id FROM profiler_samples LIMIT 1").fetchone()[0]
     con.close()
     st, doc, _ = admin.get("/api/endpoints/%d/outliers?from=0&%s" % (oep, to))
     check(st == 200 and doc["total"] == n_out, "outliers list total")
-    durs = [d for (d,) in sqlite3.connect(db).execute(
+    durs = [d for (d,) in storedb.connect(db).execute(
         "SELECT duration_us FROM outliers WHERE endpoint_id = ? ORDER BY duration_us DESC",
         (oep,))]
     st, doc, _ = admin.get("/api/endpoints/%d/outliers?from=0&sort=duration&per_page=2&%s"
@@ -425,7 +435,7 @@ def run_tests(port, db):
     st, doc, _ = admin.get("/api/endpoints/%d/outliers?sort=size" % oep)
     check(st == 400 and "sort" in doc["error"], "an unknown sort order is 400")
     # profiled requests: exactly those with a call tree, newest first
-    con = sqlite3.connect(db)
+    con = storedb.connect(db)
     prof = con.execute("SELECT r.id FROM requests r WHERE r.endpoint_id = 1 AND r.id IN (SELECT "
                        "request_id FROM profiler_samples) ORDER BY r.ts_us DESC").fetchall()
     con.close()
@@ -522,7 +532,7 @@ def run_tests(port, db):
                                 "Content-Type": "application/json"})
     check(st == 201, "bearer token uploads test runs")
     # session expiry: age the guest's session in the store
-    con = sqlite3.connect(db)
+    con = storedb.connect(db)
     con.execute("UPDATE sessions SET expires_us = 1 WHERE user_id = (SELECT id FROM users WHERE "
                 "username = ?)", (GUEST[0],))
     con.commit()

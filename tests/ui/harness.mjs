@@ -15,18 +15,29 @@ const { chromium } = require('playwright-core');
 export const ADMIN = ['admin', 'admin-pw-4'];
 export const GUEST = ['visitor', 'guest-pw-4'];
 
+// With EVODASH_UI_PG set, stores are PostgreSQL databases on the server
+// that tests/pg/with_pg.sh started (EVODASH_TEST_PG); else SQLite files.
+let pgStores = 0;
+function freshPgStore() {
+  const name = `evd_ui_${process.pid}_${++pgStores}`;
+  const psql = join(process.env.EVODASH_TEST_PG_BIN || '/usr/bin', 'psql');
+  execFileSync(psql, [`${process.env.EVODASH_TEST_PG}/postgres`, '-qc', `CREATE DATABASE ${name}`]);
+  return `${process.env.EVODASH_TEST_PG}/${name}`;
+}
+
 // Fill a store (demo_history, or an existing file) and serve it; `extra`
 // adds lines to the [dashboard] section of its configuration.
 export async function startServer({ requests = 60000, db = null, build = 'build/rel', extra = '' } = {}) {
   const tmp = mkdtempSync(join(tmpdir(), 'evd-ui-'));
   if (!db) {
-    db = join(tmp, 'demo.db');
+    db = process.env.EVODASH_UI_PG ? freshPgStore() : join(tmp, 'demo.db');
     execFileSync(join(ROOT, build, 'examples/demo_history'), [db, String(requests)], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
+  const dburl = db.startsWith('postgresql://') ? db : `sqlite:///${db}`;
   const cfg = join(tmp, 'evodash.cfg');
   writeFileSync(
     cfg,
-    `[dashboard]\nDATABASE=sqlite:///${db}\nTIMEZONE=UTC\n${extra}[authentication]\nUSERNAME=${ADMIN[0]}\nPASSWORD=${ADMIN[1]}\n` +
+    `[dashboard]\nDATABASE=${dburl}\nTIMEZONE=UTC\n${extra}[authentication]\nUSERNAME=${ADMIN[0]}\nPASSWORD=${ADMIN[1]}\n` +
       `GUEST_USERNAME=${GUEST[0]}\nGUEST_PASSWORD=${GUEST[1]}\n`,
   );
   const proc = spawn(join(ROOT, build, 'evodash'), ['serve', '--config', cfg, '--listen', '127.0.0.1:0'], {

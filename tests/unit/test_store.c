@@ -53,6 +53,32 @@ static void test_url_forms(void **state)
     assert_int_equal(store_url_path("", out, sizeof out, err, sizeof err), EVD_EINVAL);
 }
 
+/* A password in a DATABASE URL is never shown: URL and keyword forms. */
+static void test_url_redact(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"postgresql://u:hunter2@db.example:5432/evd", "postgresql://u:***@db.example:5432/evd"},
+        {"postgres://u:p%40ss:w@h/db?sslmode=require", "postgres://u:***@h/db?sslmode=require"},
+        {"postgresql://u@h/db?password=hunter2&x=1", "postgresql://u@h/db?password=***&x=1"},
+        {"postgresql://h/db", "postgresql://h/db"},
+        {"host=h dbname=d password=hunter2 user=u", "host=h dbname=d password=*** user=u"},
+        {"host=h password = 'hun ter\\'2' user=u", "host=h password = *** user=u"},
+        {"sqlite:///x.db", "sqlite:///x.db"},
+    };
+    char out[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        store_url_redact(cases[i][0], out, sizeof out);
+        if (strcmp(out, cases[i][1]))
+            fail_msg("redact(%s) = %s, want %s", cases[i][0], out, cases[i][1]);
+        assert_null(strstr(out, "hunter2"));
+    }
+    assert_int_equal(store_url_kind("postgresql://h/d"), STORE_URL_PG);
+    assert_int_equal(store_url_kind("host=h dbname=d"), STORE_URL_PG);
+    assert_int_equal(store_url_kind("sqlite:///x.db"), STORE_URL_SQLITE);
+    assert_int_equal(store_url_kind("plain.db"), STORE_URL_SQLITE);
+}
+
 static void test_migrate_from_empty(void **state)
 {
     (void)state;
@@ -489,6 +515,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_forms),
+        cmocka_unit_test(test_url_redact),
         cmocka_unit_test_setup_teardown(test_migrate_from_empty, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_older_keeps_data, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_3_to_4_clusters_requests, tu_setup,

@@ -94,7 +94,8 @@ static void test_every_request_stored(void **state)
                      tu_sql_int(tu_db, "SELECT count(*) FROM requests WHERE status = 500"));
     assert_int_equal(tu_sql_int(tu_db, "SELECT sum(sum_us) FROM rollups"),
                      tu_sql_int(tu_db, "SELECT sum(duration_us) FROM requests"));
-    assert_int_equal(tu_sql_int(tu_db, "SELECT sum(sketch_count(sketch)) FROM rollups"), total);
+    if (!tu_is_pg(tu_db)) /* sketch_count() is a function of ours in SQLite */
+        assert_int_equal(tu_sql_int(tu_db, "SELECT sum(sketch_count(sketch)) FROM rollups"), total);
     assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM endpoints"), 3);
     assert_int_equal(tu_sql_int(tu_db, "SELECT count(DISTINCT group_name) FROM requests"), 7);
     assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM versions WHERE name = '2.1'"), 1);
@@ -151,13 +152,7 @@ static void test_level0_and_levels_from_store(void **state)
                      1);
     /* the dashboard changes the level in the store; the agent follows */
     struct timespec ts = {0, 100000000};
-    sqlite3 *h;
-    sqlite3_open(tu_db, &h);
-    sqlite3_busy_timeout(h, 5000);
-    assert_int_equal(
-        sqlite3_exec(h, "UPDATE endpoints SET level = 2 WHERE name = 'quiet'", NULL, NULL, NULL),
-        SQLITE_OK);
-    sqlite3_close(h);
+    assert_int_equal(tu_sql_exec(tu_db, "UPDATE endpoints SET level = 2 WHERE name = 'quiet'"), 0);
     int seen = 0;
     for (int i = 0; i < 50 && !seen; i++) {
         seen = evd_endpoint_level(a, ep) == 2;
@@ -183,12 +178,17 @@ static void test_full_ring_drops_are_counted_and_stored(void **state)
     int ep;
     evd_endpoint_register(a, "busy", NULL, NULL, &ep);
     evd_flush(a, 5000);
-    /* Hold the database's write lock so the writer has to wait. */
+    /* Hold the database's write lock so the writer has to wait: SQLite's
+     * one lock, or PostgreSQL's on the tables a batch writes. */
     struct timespec ts = {0, 50000000};
     nanosleep(&ts, NULL);
-    sqlite3 *h;
-    sqlite3_open(tu_db, &h);
-    assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    store *h = NULL;
+    int64_t ignored;
+    assert_int_equal(store_open(tu_url, STORE_NOMIGRATE, &h), 0);
+    assert_int_equal(store_begin(h), 0);
+    if (tu_is_pg(tu_db))
+        assert_int_equal(
+            store_query_int(h, "LOCK TABLE requests, rollups IN EXCLUSIVE MODE", &ignored), 0);
     int full = 0;
     for (int i = 0; i < 5000; i++) {
         evd_req r = evd_req_begin(a, ep);
@@ -196,8 +196,8 @@ static void test_full_ring_drops_are_counted_and_stored(void **state)
             full++;
     }
     assert_true(full > 0);
-    sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
-    sqlite3_close(h);
+    assert_int_equal(store_commit(h), 0);
+    store_close(h);
     evd_counters c;
     evd_flush(a, 20000);
     evd_get_counters(a, &c);
@@ -212,6 +212,7 @@ static void test_full_ring_drops_are_counted_and_stored(void **state)
     assert_int_equal(rows + dropped, 5000);
     assert_true(dropped >= full);
     assert_int_equal(tu_sql_int(tu_db, "SELECT dropped FROM instances"), dropped);
+    (void)ignored;
 }
 
 static void test_bad_git_keeps_recording(void **state)

@@ -41,9 +41,25 @@ static inline int tu_register(store *st, int64_t *svc, int64_t *inst)
     return rc ? rc : store_instance_register(st, &in, 0, inst);
 }
 
+/* Is db (a path or URL) a PostgreSQL store? */
+static inline int tu_is_pg(const char *db)
+{
+    return !strncmp(db, "postgresql://", 13);
+}
+
 /* Run a query that returns one integer. */
 static inline long long tu_sql_int(const char *dbpath, const char *sql)
 {
+    if (tu_is_pg(dbpath)) {
+        store *st = NULL;
+        int64_t v = -1;
+        if (store_open(dbpath, STORE_RDONLY, &st) || store_query_int(st, sql, &v)) {
+            fprintf(stderr, "tu_sql_int: %s: %s\n", sql, store_errmsg(st));
+            v = -1;
+        }
+        store_close(st);
+        return v;
+    }
     sqlite3 *db;
     sqlite3_stmt *q;
     long long v = -1;
@@ -78,15 +94,60 @@ static inline char *tu_sql_text(const char *dbpath, const char *sql)
     return out;
 }
 
+/* Run a statement that changes the store (what another process, or the
+ * dashboard, would do).  0 or the store's code. */
+static inline int tu_sql_exec(const char *db, const char *sql)
+{
+    store *st = NULL;
+    int64_t ignored;
+    char url[300];
+    snprintf(url, sizeof url, "%s%s", tu_is_pg(db) ? "" : "sqlite:///", db);
+    int rc = store_open(url, STORE_NOMIGRATE, &st);
+    if (!rc)
+        rc = store_query_int(st, sql, &ignored);
+    if (rc)
+        fprintf(stderr, "tu_sql_exec: %s: %s\n", sql, store_errmsg(st));
+    store_close(st);
+    return rc;
+}
+
 /* A temporary folder with a store URL in it, for tests that open agents:
  * tu_dir, tu_db (the file) and tu_url (sqlite:///...).  Use tu_setup and
- * tu_teardown as cmocka setup/teardown functions. */
-static char tu_dir[128], tu_db[256], tu_url[300];
+ * tu_teardown as cmocka setup/teardown functions.
+ *
+ * Run under tests/pg/with_pg.sh with EVODASH_TEST_UNIT_PG set, the store is
+ * a fresh PostgreSQL database instead, and tu_db and tu_url both hold its
+ * URL: the same tests check the other backend. */
+static char tu_dir[128], tu_db[256], tu_url[300], tu_pgname[64];
+
+/* Run psql against the test server's maintenance database. */
+static inline int tu_psql(const char *sql)
+{
+    char cmd[600];
+    const char *bin = getenv("EVODASH_TEST_PG_BIN");
+    snprintf(cmd, sizeof cmd, "'%s/psql' '%s/postgres' -qc '%s' >/dev/null", bin ? bin : "/usr/bin",
+             getenv("EVODASH_TEST_PG"), sql);
+    return system(cmd);
+}
 
 static inline int tu_setup(void **state)
 {
     (void)state;
+    static int n;
     tu_tmpdir(tu_dir, sizeof tu_dir);
+    if (getenv("EVODASH_TEST_UNIT_PG") && getenv("EVODASH_TEST_PG")) {
+        char sql[128];
+        snprintf(tu_pgname, sizeof tu_pgname, "evd_unit_%d_%d", (int)getpid(), ++n);
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", tu_pgname);
+        if (tu_psql(sql)) {
+            fprintf(stderr, "tu_setup: cannot create database %s\n", tu_pgname);
+            exit(1);
+        }
+        snprintf(tu_db, sizeof tu_db, "%s/%s", getenv("EVODASH_TEST_PG"), tu_pgname);
+        snprintf(tu_url, sizeof tu_url, "%s", tu_db);
+        return 0;
+    }
+    tu_pgname[0] = 0;
     snprintf(tu_db, sizeof tu_db, "%s/evodash.db", tu_dir);
     snprintf(tu_url, sizeof tu_url, "sqlite:///%s", tu_db); /* absolute: four slashes */
     return 0;
@@ -97,6 +158,11 @@ static inline int tu_teardown(void **state)
     (void)state;
     chmod(tu_dir, 0755); /* a test may have made it read-only */
     tu_rmrf(tu_dir);
+    if (tu_pgname[0]) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", tu_pgname);
+        tu_psql(sql);
+    }
     return 0;
 }
 

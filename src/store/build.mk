@@ -1,0 +1,25 @@
+# src/store/build.mk — the suites that run against PostgreSQL.  Each starts
+# a throwaway server of its own (tests/pg/with_pg.sh) and removes it after:
+# no test relies on a server left running.
+
+PG := tests/pg/with_pg.sh
+
+# The PostgreSQL backend's own cases, under ASan+UBSan.
+build/asan/tests/pg/test_pg_store: tests/pg/test_pg_store.c build/asan/libevodash.a | deps
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(INCS) -Itests/unit $(PKG_CFLAGS) $(CFLAGS_asan) $< -o $@ \
+	    build/asan/libevodash.a $(LDFLAGS_asan) $(PKG_LIBS) -lcmocka
+check-pg-store: build/asan/tests/pg/test_pg_store
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 $(PG) $<
+
+# The writer suite, and the dashboard's API and browser suites, unchanged,
+# against a PostgreSQL store.
+check-pg-writer: build/asan/tests/test_writer
+	EVODASH_TEST_UNIT_PG=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 $(PG) $<
+check-pg-api: build/rel/evodash build/rel/tests/integration/fill
+	$(PG) /usr/bin/python3 tests/integration/api_test.py build/rel --pg
+check-pg-ui: $(UI_DEPS)
+	$(PG) env EVODASH_UI_PG=1 node --test --test-concurrency=1 tests/ui/
+
+CHECK_EXTRA += check-pg-store check-pg-writer check-pg-api check-pg-ui
+.PHONY: check-pg-store check-pg-writer check-pg-api check-pg-ui
