@@ -113,6 +113,13 @@ int stats_mwu(const stats_sample *x, const stats_sample *y, stats_mwu_method met
 int stats_mwu_binned(const uint64_t *cx, const uint64_t *cy, size_t nbuckets,
                      stats_mwu_method method, stats_mwu_result *out);
 
+/* The binned test on two of evodash's rollup sketches (core/sketch.h),
+ * over their joint buckets, the zero bucket lowest.  Same returns as
+ * stats_mwu_binned, plus EVD_ENOMEM. */
+struct sketch;
+int stats_mwu_sketch(const struct sketch *x, const struct sketch *y, stats_mwu_method method,
+                     stats_mwu_result *out);
+
 /* ---- confidence intervals ------------------------------------------------------ */
 typedef struct stats_interval {
     double est;      /* point estimate */
@@ -162,6 +169,11 @@ int stats_ratio_ci(const stats_sample *a, const stats_sample *b, double conf, st
  * counted in doubles). */
 int stats_ratio_ci_binned(const uint64_t *ca, const uint64_t *cb, size_t nbuckets, double ln_width,
                           double conf, stats_ratio *out);
+
+/* stats_ratio_ci_binned on two rollup sketches (ln_width = ln gamma; the
+ * zero bucket counts as the bucket below the lowest). */
+int stats_ratio_ci_sketch(const struct sketch *a, const struct sketch *b, double conf,
+                          stats_ratio *out);
 
 /* ---- proportions ------------------------------------------------------------- */
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "evodash.h"
+#include "core/sketch.h"
 #include "stats/stats.h"
 #include "stats/stats_int.h"
 
@@ -399,6 +400,54 @@ static void test_ratio_degenerate(void **state)
     stats_sample_free(se);
 }
 
+/* From rollup sketches: the same test as on the bucket indices, and close
+ * to the raw test (values in one 2% bucket become ties). */
+static void test_sketch(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    sketch *a = malloc(sizeof *a), *b = malloc(sizeof *b), *e = malloc(sizeof *e);
+    double *ra = malloc(N * sizeof *ra), *rb = malloc(N * sizeof *rb);
+    assert_true(a && b && e && ra && rb);
+    sketch_init(a);
+    sketch_init(b);
+    sketch_init(e);
+    for (int i = 0; i < N; i++) {
+        ra[i] = lognormal(3, 0.5);
+        rb[i] = lognormal(3.02, 0.5);
+        sketch_add(a, ra[i]);
+        sketch_add(b, rb[i]);
+    }
+    sketch_add(a, 0); /* the zero bucket */
+    stats_sample *sa = sample_of(ra, N), *sb = sample_of(rb, N);
+    stats_mwu_result raw, sk;
+    assert_int_equal(stats_mwu(sa, sb, STATS_MWU_AUTO, &raw), 0);
+    assert_int_equal(stats_mwu_sketch(a, b, STATS_MWU_AUTO, &sk), 0);
+    assert_true(sk.binned && sk.ties && sk.n1 == N + 1 && sk.n2 == N);
+    assert_true(raw.p < 0.05 && sk.p < 0.05);
+    assert_near(sk.rank_biserial, raw.rank_biserial, 0.01);
+
+    stats_ratio rr, rs;
+    assert_int_equal(stats_ratio_ci(sa, sb, 0.95, &rr), 0);
+    assert_int_equal(stats_ratio_ci_sketch(a, b, 0.95, &rs), 0);
+    /* Within the buckets' 2% width of the raw interval. */
+    assert_near(rs.hl.est, rr.hl.est, 0.021 * rr.hl.est);
+    assert_near(rs.hl.lo, rr.hl.lo, 0.021 * rr.hl.lo);
+    assert_near(rs.hl.hi, rr.hl.hi, 0.021 * rr.hl.hi);
+
+    assert_int_equal(stats_mwu_sketch(a, e, STATS_MWU_AUTO, &sk), STATS_EDEGENERATE);
+    assert_int_equal(stats_mwu_sketch(e, e, STATS_MWU_AUTO, &sk), STATS_EDEGENERATE);
+    assert_int_equal(stats_ratio_ci_sketch(e, b, 0.95, &rs), STATS_EDEGENERATE);
+    assert_int_equal(stats_mwu_sketch(NULL, e, STATS_MWU_AUTO, &sk), EVD_EINVAL);
+    stats_sample_free(sa);
+    stats_sample_free(sb);
+    free(a);
+    free(b);
+    free(e);
+    free(ra);
+    free(rb);
+}
+
 static void test_median_ci(void **state)
 {
     (void)state;
@@ -539,6 +588,7 @@ int main(void)
         cmocka_unit_test(test_mwu_exact_limit),
         cmocka_unit_test(test_ratio_selection),
         cmocka_unit_test(test_ratio_degenerate),
+        cmocka_unit_test(test_sketch),
         cmocka_unit_test(test_median_ci),
         cmocka_unit_test(test_proportions),
         cmocka_unit_test(test_multi),
