@@ -101,22 +101,18 @@ int stats_sort(double *v, size_t n)
     return radix_sort(v, v, n);
 }
 
-/* Takes ownership of v (unsorted, validated). */
-static int sample_adopt(double *v, size_t n, stats_sample **out)
+/* Sort c[0..n) and wrap it into *out; takes ownership of c either way. */
+static int sample_adopt(double *c, size_t n, stats_sample **out)
 {
     stats_sample *s = malloc(sizeof *s);
-    if (!s) {
-        free(v);
-        return EVD_ENOMEM;
-    }
-    int rc = radix_sort(v, v, n);
+    int rc = s ? radix_sort(c, c, n) : EVD_ENOMEM;
     if (rc) {
-        free(v);
+        free(c);
         free(s);
         return rc;
     }
     s->n = n;
-    s->v = v;
+    s->v = c;
     *out = s;
     return 0;
 }
@@ -130,13 +126,14 @@ int stats_sample_new(const double *v, size_t n, stats_sample **out)
     if (!c)
         return EVD_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        if (!isfinite(v[i])) {
-            free(c);
-            return EVD_EINVAL;
-        }
+        if (!isfinite(v[i]))
+            goto bad;
         c[i] = v[i] == 0 ? 0.0 : v[i]; /* -0.0 would sort before +0.0 */
     }
     return sample_adopt(c, n, out);
+bad:
+    free(c);
+    return EVD_EINVAL;
 }
 
 int stats_sample_new_i64(const int64_t *v, size_t n, stats_sample **out)
@@ -149,13 +146,14 @@ int stats_sample_new_i64(const int64_t *v, size_t n, stats_sample **out)
     if (!c)
         return EVD_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        if (v[i] >= lim || v[i] <= -lim) {
-            free(c);
-            return EVD_EINVAL;
-        }
+        if (v[i] >= lim || v[i] <= -lim)
+            goto bad;
         c[i] = (double)v[i];
     }
     return sample_adopt(c, n, out);
+bad:
+    free(c);
+    return EVD_EINVAL;
 }
 
 void stats_sample_free(stats_sample *s)
