@@ -24,7 +24,7 @@ WARN     := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wformat=2 \
             -Wmissing-prototypes -Wstrict-prototypes -Wpointer-arith \
             -Wvla -Wno-missing-field-initializers
 INCS     := -Iinclude -Isrc
-PKGS     := sqlite3 libpq inih jansson libsodium libmicrohttpd libunwind
+PKGS     := sqlite3 libpq inih jansson libsodium libmicrohttpd libunwind zlib
 # Recursive (=): evaluated after scripts/install-deps has run.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread -lm -ldl

@@ -124,9 +124,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "c_service: %s\n", cfg ? evd_config_errmsg(cfg) : "out of memory");
         goto done;
     }
+    /* A store that cannot be opened now is not fatal: the agent records,
+     * retries it and counts what it cannot keep; only a bad configuration
+     * stops the service. */
     if (evd_open(cfg, &agent)) {
         fprintf(stderr, "c_service: %s\n", evd_errmsg(agent));
-        goto done;
+        if (!evd_running(agent))
+            goto done;
     }
     sigset_t stop;
     sigemptyset(&stop);

@@ -102,6 +102,10 @@ EVD_API const char *evd_config_errmsg(const evd_config *cfg);
  * and counts what it cannot keep.  A bad configuration is fatal. */
 EVD_API int evd_open(const evd_config *cfg, evd_agent **out);
 
+/* Nonzero when a records: after evd_open() failed only for a reason that
+ * is not fatal (the store, GIT), the service goes on and so does a. */
+EVD_API int evd_running(const evd_agent *a);
+
 /* Shorthand: evd_open() with the config file PATH (may be NULL). */
 EVD_API int evd_open_file(const char *path, evd_agent **out);
 

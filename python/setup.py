@@ -14,7 +14,7 @@ from setuptools import Extension, setup
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.environ.get("EVODASH_ROOT", os.path.dirname(HERE))
 ARCHIVE = os.path.join(ROOT, "build", "rel", "libevodash.a")
-PKGS = ["sqlite3", "libpq", "inih", "jansson", "libsodium", "libmicrohttpd", "libunwind"]
+PKGS = ["sqlite3", "libpq", "inih", "jansson", "libsodium", "libmicrohttpd", "libunwind", "zlib"]
 
 
 def pkg_config(flag):

@@ -373,6 +373,11 @@ int evd_open(const evd_config *cfg, evd_agent **out)
     return store_rc;
 }
 
+int evd_running(const evd_agent *a)
+{
+    return a && atomic_load(&a->running);
+}
+
 int evd_open_file(const char *path, evd_agent **out)
 {
     evd_config *cfg = evd_config_new();

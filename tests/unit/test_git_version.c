@@ -1,5 +1,6 @@
 /* test_git_version.c — every repository shape, built with real git in a
- * temporary folder, and compared with `git rev-parse HEAD`. */
+ * temporary folder, and compared with `git rev-parse HEAD`; the tags at
+ * HEAD (loose, packed, annotated, after gc, in worktrees) and the label. */
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -332,6 +333,197 @@ static void test_resolve_version(void **state)
     evd_config_free(cfg);
 }
 
+/* ---- tags ---------------------------------------------------------------------- */
+
+typedef struct seen {
+    char names[16][GIT_TAG_MAX];
+    int annotated[16];
+    int n;
+} seen;
+
+static void collect(const char *name, int annotated, void *ctx)
+{
+    seen *s = ctx;
+    assert_true(s->n < 16);
+    snprintf(s->names[s->n], GIT_TAG_MAX, "%s", name);
+    s->annotated[s->n++] = annotated;
+}
+
+/* The tags at HEAD of rel, as "name:a name:l ..." (annotated / lightweight). */
+static void tags_of(const char *rel, char *out, size_t cap)
+{
+    char p[PATH_MAX], err[512], commit[41], want[41];
+    seen s = {.n = 0};
+    path_of(p, sizeof p, rel);
+    int rc = git_head_tags(p, commit, sizeof commit, collect, &s, err, sizeof err);
+    if (rc)
+        print_error("%s: rc %d: %s\n", p, rc, err);
+    assert_int_equal(rc, 0);
+    rev_parse(rel, "HEAD", want);
+    assert_string_equal(commit, want);
+    out[0] = '\0';
+    for (int i = 0; i < s.n; i++)
+        snprintf(out + strlen(out), cap - strlen(out), "%s%s:%c", i ? " " : "", s.names[i],
+                 s.annotated[i] ? 'a' : 'l');
+}
+
+/* The label of rel must be "<tag> · <short>" (or the short hash alone). */
+static void expect_label(const char *rel, const char *tag)
+{
+    char p[PATH_MAX], err[512], got[GIT_LABEL_MAX], want[GIT_LABEL_MAX], full[41];
+    path_of(p, sizeof p, rel);
+    rev_parse(rel, "HEAD", full);
+    if (tag)
+        snprintf(want, sizeof want, "%s \xc2\xb7 %.7s", tag, full);
+    else
+        snprintf(want, sizeof want, "%.7s", full);
+    int rc = git_head_label(p, got, sizeof got, err, sizeof err);
+    if (rc)
+        print_error("%s: rc %d: %s\n", p, rc, err);
+    assert_int_equal(rc, 0);
+    assert_string_equal(got, want);
+}
+
+static void test_tags(void **state)
+{
+    (void)state;
+    char got[1024];
+    make_repo();
+    expect_label("repo", NULL); /* no tag: the short hash */
+    tags_of("repo", got, sizeof got);
+    assert_string_equal(got, "");
+
+    /* Tags elsewhere do not count. */
+    sh("repo", "git tag old HEAD~1 && git tag -a -m o old-annotated HEAD~1");
+    tags_of("repo", got, sizeof got);
+    assert_string_equal(got, "");
+
+    /* Lightweight, then annotated (a loose tag object, read with zlib). */
+    sh("repo", "git tag v1");
+    expect_label("repo", "v1");
+    sh("repo", "git tag -a v2 -m x && test -f .git/objects/$(git rev-parse v2 | cut -c1-2)/"
+               "$(git rev-parse v2 | cut -c3-)");
+    tags_of("repo", got, sizeof got);
+    assert_string_equal(got, "v1:l v2:a");
+    expect_label("repo", "v2"); /* annotated beats lightweight */
+
+    /* Version order, pre-releases below their release, names with a slash,
+     * and a tag of a tag. */
+    sh("repo", "git tag -a v1.9 -m a && git tag -a v1.10 -m b && git tag -a v1.10-rc1 -m c && "
+               "git tag release/2024 && git tag -a outer -m o v2");
+    tags_of("repo", got, sizeof got);
+    assert_string_equal(got, "outer:a release/2024:l v1:l v1.10:a v1.10-rc1:a v1.9:a v2:a");
+    expect_label("repo", "v2"); /* strverscmp: "v2" > "v1.10" */
+    sh("repo", "git tag -d v2 outer");
+    expect_label("repo", "v1.10");
+
+    /* Everything packed: the peeled "^" lines carry the annotated ones. */
+    sh("repo", "git pack-refs --all && test ! -e .git/refs/tags/v1.10 && grep -q '^\\^' "
+               ".git/packed-refs");
+    tags_of("repo", got, sizeof got);
+    assert_string_equal(got, "release/2024:l v1:l v1.10:a v1.10-rc1:a v1.9:a");
+    expect_label("repo", "v1.10");
+
+    /* A loose ref shadows its packed twin: moved to another commit, it
+     * drops out. */
+    sh("repo", "git tag -f v1.10 HEAD~1 >/dev/null 2>&1 && test -e .git/refs/tags/v1.10");
+    expect_label("repo", "v1.10-rc1");
+
+    /* After gc the tag objects sit in a pack: packed-refs still peels them,
+     * and a loose ref naming a packed tag object uses that line. */
+    sh("repo", "git tag -d v1.10 && git gc -q && test ! -e .git/refs/tags/v1.9 && "
+               "t=$(git rev-parse v1.9) && echo $t > .git/refs/tags/v1.9 && "
+               "test ! -e .git/objects/$(echo $t | cut -c1-2)/$(echo $t | cut -c3-)");
+    tags_of("repo", got, sizeof got);
+    assert_string_equal(got, "release/2024:l v1:l v1.10-rc1:a v1.9:a");
+
+    /* A new commit has no tag until it gets one. */
+    sh("repo", "echo c > a && git commit -q -am three");
+    expect_label("repo", NULL);
+    sh("repo", "git tag -a v3.0.0 -m three");
+    expect_label("repo", "v3.0.0");
+}
+
+static void test_tags_worktree_detached(void **state)
+{
+    (void)state;
+    char got[1024];
+    make_repo();
+    sh("repo", "git tag -a v1.4.0 -m rel HEAD~1 && git tag v2-light");
+    sh("repo", "git worktree add -q ../wt v1.4.0"); /* a detached worktree at the tag */
+    expect_label("wt", "v1.4.0");
+    tags_of("wt", got, sizeof got);
+    assert_string_equal(got, "v1.4.0:a");
+    expect_label("repo", "v2-light");
+
+    /* Tags are shared: one made in the worktree shows in the main one. */
+    sh("wt", "git tag -a wt-tag -m w main");
+    expect_label("repo", "wt-tag");
+    sh("repo", "git pack-refs --all");
+    expect_label("wt", "v1.4.0");
+    expect_label("repo", "wt-tag");
+
+    /* Detached in the main work tree, at the tagged commit. */
+    sh("repo", "git checkout -q --detach v1.4.0");
+    expect_label("repo", "v1.4.0");
+
+    /* A corrupt tag object is left out, and does not hide the commit. */
+    sh("repo",
+       "git checkout -q main && git tag -a broken -m b && "
+       "f=.git/objects/$(git rev-parse broken | cut -c1-2)/$(git rev-parse broken | cut -c3-) "
+       "&& chmod u+w $f && printf 'garbage' > $f");
+    tags_of("repo", got, sizeof got);
+    assert_string_equal(got, "v2-light:l wt-tag:a");
+}
+
+static void test_label_errors_and_resolve(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], err[512], out[GIT_LABEL_MAX], cwd[PATH_MAX], full[41];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    make_repo();
+    sh("repo", "git tag -a v1.4.0 -m rel");
+    rev_parse("repo", "HEAD", full);
+    path_of(p, sizeof p, "repo");
+
+    /* Too small a buffer is an error, not a truncated label. */
+    assert_int_equal(git_head_label(p, out, 10, err, sizeof err), EVD_EINVAL);
+    assert_string_equal(out, "");
+    char tag[4];
+    assert_int_equal(git_head_tag(p, tag, sizeof tag, NULL, 0, err, sizeof err), EVD_EINVAL);
+    assert_int_equal(git_head_tags(p, NULL, 0, NULL, NULL, err, sizeof err), EVD_EINVAL);
+    path_of(p, sizeof p, "nothing");
+    assert_int_equal(git_head_label(p, out, sizeof out, err, sizeof err), EVD_ENOENT);
+
+    /* git_resolve_label follows git_resolve_version's order. */
+    sh("", "mkdir elsewhere");
+    evd_config *cfg = evd_config_new();
+    assert_non_null(cfg);
+    path_of(p, sizeof p, "elsewhere");
+    assert_int_equal(chdir(p), 0);
+    assert_int_equal(git_resolve_label(cfg, out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, "1.0");
+    assert_int_equal(evd_config_set(cfg, "APP_VERSION", "2.3"), 0);
+    assert_int_equal(git_resolve_label(cfg, out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, "2.3");
+    assert_int_equal(evd_config_set(cfg, "GIT", "../repo"), 0);
+    char want[GIT_LABEL_MAX];
+    snprintf(want, sizeof want, "v1.4.0 \xc2\xb7 %.7s", full);
+    assert_int_equal(git_resolve_label(cfg, out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, want);
+    assert_int_equal(evd_config_set(cfg, "GIT", NULL), 0);
+    assert_int_equal(evd_config_set(cfg, "APP_VERSION", NULL), 0);
+    path_of(p, sizeof p, "repo");
+    assert_int_equal(chdir(p), 0);
+    assert_int_equal(git_resolve_label(cfg, out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, want);
+    assert_int_equal(evd_config_set(cfg, "GIT", "../nothing-here"), 0);
+    assert_int_equal(git_resolve_label(cfg, out, sizeof out, err, sizeof err), EVD_ENOENT);
+    assert_int_equal(strncmp(err, "GIT=../nothing-here: ", 21), 0);
+    assert_int_equal(chdir(cwd), 0);
+    evd_config_free(cfg);
+}
+
 /* Each test gets a fresh temporary folder. */
 static int fresh(void **state)
 {
@@ -348,6 +540,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_symbolic_chain, fresh, NULL),
         cmocka_unit_test_setup_teardown(test_errors, fresh, NULL),
         cmocka_unit_test_setup_teardown(test_resolve_version, fresh, NULL),
+        cmocka_unit_test_setup_teardown(test_tags, fresh, NULL),
+        cmocka_unit_test_setup_teardown(test_tags_worktree_detached, fresh, NULL),
+        cmocka_unit_test_setup_teardown(test_label_errors_and_resolve, fresh, NULL),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
