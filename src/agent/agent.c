@@ -299,6 +299,8 @@ static int read_config(evd_agent *a, const evd_config *cfg, int *soft_rc)
         snprintf(a->version, sizeof a->version, "%s", v ? v : "unknown");
         *soft_rc = agent_fail(a, rc, "%s; recording as version \"%s\"", err, a->version);
     }
+    if (git_resolve_label(a->cfg, a->version_label, sizeof a->version_label, err, sizeof err))
+        snprintf(a->version_label, sizeof a->version_label, "%s", a->version);
     snprintf(a->host, sizeof a->host, "localhost");
     gethostname(a->host, sizeof a->host - 1);
     const char *inst = config_str(a->cfg, "INSTANCE");

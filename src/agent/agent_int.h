@@ -80,6 +80,7 @@ struct evd_agent {
     /* configuration */
     evd_config *cfg;
     char version[128];
+    char version_label[160]; /* "v1.4.0 · 3f2a9c1", or the version */
     char instance_name[320];
     char service_name[128];
     char host[256];    /* the machine's host name */

@@ -102,6 +102,7 @@ static int attach_store(writer *w)
         goto fail;
     if ((rc = store_service_register(a->store, a->service_name, now, &a->service_id)) ||
         (rc = store_version_touch(a->store, a->version, now, &a->version_id)) ||
+        (rc = store_version_label(a->store, a->version_id, a->version_label)) ||
         (in.service_id = a->service_id, in.version_id = a->version_id,
          rc = store_instance_register(a->store, &in, now, &a->instance_id)) ||
         (rc = store_commit(a->store))) {

@@ -600,8 +600,13 @@ static int ver_row(void *u, const store_version_row *r)
     }
     dver *v = &l->v[l->n];
     *v = (dver){.id = r->id, .first_us = r->first_seen_us, .last_us = r->last_seen_us};
-    if (!(v->name = strdup(r->name)))
+    v->name = strdup(r->name);
+    v->label = strdup(r->label);
+    if (!v->name || !v->label) {
+        free(v->name);
+        free(v->label);
         return EVD_ENOMEM;
+    }
     l->n++;
     return 0;
 }
@@ -620,18 +625,32 @@ int vers_load(dctx *c, verlist *l)
 
 void vers_free(verlist *l)
 {
-    for (size_t i = 0; i < l->n; i++)
+    for (size_t i = 0; i < l->n; i++) {
         free(l->v[i].name);
+        free(l->v[i].label);
+    }
     free(l->v);
     memset(l, 0, sizeof *l);
 }
 
-const char *vers_name(const verlist *l, int64_t id)
+static const dver *vers_find(const verlist *l, int64_t id)
 {
     for (size_t i = 0; i < l->n; i++)
         if (l->v[i].id == id)
-            return l->v[i].name;
-    return "";
+            return &l->v[i];
+    return NULL;
+}
+
+const char *vers_name(const verlist *l, int64_t id)
+{
+    const dver *v = vers_find(l, id);
+    return v ? v->name : "";
+}
+
+const char *vers_label(const verlist *l, int64_t id)
+{
+    const dver *v = vers_find(l, id);
+    return v ? v->label : "";
 }
 
 int api_versions(dctx *c)
@@ -861,8 +880,9 @@ static int per_version(dctx *c, int stats)
             }
             json_array_append_new(list, o);
         }
-        json_t *v = json_pack("{s:I,s:s,s:o,s:I}", "version_id", (json_int_t)vid, "version",
-                              vl.v[vi].name, "endpoints", list, "total", (json_int_t)total);
+        json_t *v = json_pack("{s:I,s:s,s:s,s:o,s:I}", "version_id", (json_int_t)vid, "version",
+                              vl.v[vi].name, "label", vl.v[vi].label, "endpoints", list, "total",
+                              (json_int_t)total);
         if (stats)
             json_object_set_new(v, "first_seen", dash_time(r.tz, vl.v[vi].first_us));
         json_array_append_new(items, v);

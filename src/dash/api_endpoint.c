@@ -113,8 +113,9 @@ int api_ep_bubbles(dctx *c)
     json_t *items = json_array();
     for (size_t i = 0; i < s->npair[k]; i++) {
         const rawscan_pair *b = &s->pair[k][i];
-        json_array_append_new(items, json_pack("{s:s,s:s,s:I,s:f}", by, b->key, "version",
-                                               vers_name(&vl, b->version_id), "count",
+        json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:I,s:f}", by, b->key, "version",
+                                               vers_name(&vl, b->version_id), "label",
+                                               vers_label(&vl, b->version_id), "count",
                                                (json_int_t)b->count, "avg_us",
                                                b->sum_us / (double)b->count));
     }

@@ -181,7 +181,7 @@ int api_services(dctx *c);
  * replies and returns -1 on failure. */
 typedef struct dver {
     int64_t id, first_us, last_us;
-    char *name;
+    char *name, *label; /* label: tag and short hash, else the name */
 } dver;
 typedef struct verlist {
     dver *v;
@@ -189,7 +189,8 @@ typedef struct verlist {
 } verlist;
 int vers_load(dctx *c, verlist *l);
 void vers_free(verlist *l);
-const char *vers_name(const verlist *l, int64_t id); /* "" when unknown */
+const char *vers_name(const verlist *l, int64_t id);  /* "" when unknown */
+const char *vers_label(const verlist *l, int64_t id); /* "" when unknown */
 
 /* ---- api_endpoint.c ---- */
 int api_ep_versions(dctx *c);

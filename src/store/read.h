@@ -58,6 +58,7 @@ int store_endpoint_get(store *st, int64_t id, int (*cb)(void *u, const store_end
 typedef struct store_version_row {
     int64_t id;
     const char *name;
+    const char *label; /* "v1.4.0 · 3f2a9c1"; the name when none was recorded */
     int64_t first_seen_us, last_seen_us;
 } store_version_row;
 /* Every version, in the order first seen. */

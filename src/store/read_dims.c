@@ -156,7 +156,8 @@ int store_endpoint_get(store *st, int64_t id, int (*cb)(void *u, const store_end
 /* ---- versions ------------------------------------------------------------------------- */
 
 static const sq_text SQL_VERSIONS =
-    SQ("SELECT id, name, first_seen_us, last_seen_us FROM versions ORDER BY first_seen_us, id",
+    SQ("SELECT id, name, first_seen_us, last_seen_us, coalesce(label, name) FROM versions ORDER BY "
+       "first_seen_us, id",
        "reading versions");
 
 typedef struct ver_ctx {
@@ -170,9 +171,12 @@ static int version_row(sq *q, void *ctx)
     store_version_row r = {.id = sq_i64(q, 0),
                            .name = sq_str(q, 1),
                            .first_seen_us = sq_i64(q, 2),
-                           .last_seen_us = sq_i64(q, 3)};
+                           .last_seen_us = sq_i64(q, 3),
+                           .label = sq_str(q, 4)};
     if (!r.name)
         r.name = "";
+    if (!r.label)
+        r.label = r.name;
     return c->cb(c->u, &r);
 }
 

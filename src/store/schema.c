@@ -179,6 +179,8 @@ static const mstep migrations[STORE_SCHEMA_VERSION][STEPS_MAX] = {
          * password hash it was made with */
         {BOTH, "ALTER TABLE users ADD COLUMN disabled {INT} NOT NULL DEFAULT 0"},
         {BOTH, "ALTER TABLE sessions ADD COLUMN pw_tag {BLOB}"},
+        /* what people read: "v1.4.0 · 3f2a9c1" (tag and short hash) */
+        {BOTH, "ALTER TABLE versions ADD COLUMN label TEXT"},
     },
 };
 

@@ -76,6 +76,8 @@ int store_instance_register(store *st, const store_instance *in, int64_t now_us,
 /* Upsert a version, extending its last-seen time; *id (may be NULL) gets
  * its id. */
 int store_version_touch(store *st, const char *version, int64_t now_us, int64_t *id);
+/* Set the label a version is shown as (its tag and short hash). */
+int store_version_label(store *st, int64_t id, const char *label);
 /* Move a version's first-seen time back to ts_us if earlier (importers). */
 int store_version_first_seen(store *st, int64_t id, int64_t ts_us);
 /* The endpoint `name` of a service, created with default_level when new;

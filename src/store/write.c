@@ -157,6 +157,21 @@ int store_version_touch(store *st, const char *version, int64_t now_us, int64_t 
     return rc < 0 ? rc : 0;
 }
 
+int store_version_label(store *st, int64_t id, const char *label)
+{
+    static const sq_text t =
+        SQ("UPDATE versions SET label = ?2 WHERE id = ?1 AND label IS DISTINCT FROM ?2",
+           "recording a version's label");
+    sq *q = sq_prepare(st, &t, 0);
+    if (!q)
+        return EVD_EIO;
+    sq_bind_i64(q, 1, id);
+    sq_bind_text(q, 2, label);
+    int rc = sq_exec(q);
+    sq_free(q);
+    return rc;
+}
+
 int store_version_first_seen(store *st, int64_t id, int64_t ts_us)
 {
     static const sq_text t = SQ("UPDATE versions SET first_seen_us = least(first_seen_us, ?2) "
