@@ -252,6 +252,12 @@ typedef struct evd_dash_response {
  * Returns 0 or a negative EVD_E* code. */
 EVD_API int evd_dash_open(const evd_config *cfg, const char *db_url, evd_dash **out);
 
+/* Nonzero when d answers requests.  After evd_dash_open() failed only
+ * because the store could not be opened, d serves anyway: its API answers
+ * 503 with the reason, and it opens the store as soon as it can (a service
+ * that embeds the dashboard keeps serving without its database). */
+EVD_API int evd_dash_serves(const evd_dash *d);
+
 /* Free the handle.  NULL is a no-op.  No request may be in progress. */
 EVD_API void evd_dash_close(evd_dash *d);
 

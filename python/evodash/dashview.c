@@ -40,7 +40,7 @@ static evd_dash *dash_get(Binding *b)
         snprintf(err, sizeof err, "%s", evd_dash_errmsg(d));
     pthread_mutex_unlock(&open_mu);
     PyEval_RestoreThread(ts);
-    if (rc) {
+    if (rc && !evd_dash_serves(d)) { /* a store that is down is retried, not fatal */
         evd_dash_close(d);
         PyErr_Format(EvodashError, "evodash dashboard: %s", *err ? err : "out of memory");
         return NULL;

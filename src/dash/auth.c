@@ -136,6 +136,10 @@ int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg)
         keep[1] = guest;
         int n = config_guest_password(cfg, 0, &gpw);
         if (n > 1) {
+            for (int i = 0; i < d->nguest_pw; i++) /* a retried bootstrap */
+                free(d->guest_pw[i]);
+            free(d->guest_pw);
+            d->nguest_pw = 0;
             if (!(d->guest_pw = calloc((size_t)n, sizeof *d->guest_pw)))
                 return EVD_ENOMEM;
             for (int i = 1; i < n; i++) {

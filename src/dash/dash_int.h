@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "evodash.h"
@@ -20,6 +21,7 @@
 #define DASH_RL_SLOTS   256
 #define DASH_TZ_CACHE   16
 #define DASH_INST_MAX   64 /* instances one view can be narrowed to */
+#define ATTACH_RETRY_US (2LL * 1000000)
 
 enum { ROLE_NONE = 0, ROLE_GUEST = 1, ROLE_ADMIN = 2, ROLE_TOKEN = 3 };
 
@@ -53,6 +55,13 @@ struct evd_dash {
     int64_t raw_rows_max;   /* RAW_ROWS_MAX */
     int retention_days;     /* RETENTION_DAYS, shown beside the store's size */
     char dummy_hash[128];   /* verified against for unknown users: equal timing */
+
+    /* the store, attached at open or later (a store down at start) */
+    pthread_mutex_t attach_mu; /* attach, err */
+    _Atomic int attached;
+    int serves;              /* the handle answers requests (perhaps 503) */
+    int64_t attach_after_us; /* monotonic: no attempt before */
+    evd_config *cfg;         /* for a retried attach */
 
     pthread_mutex_t lock; /* guards the pool, the rate limit and the tz cache */
     store *pool[DASH_POOL_MAX];

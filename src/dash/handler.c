@@ -124,10 +124,57 @@ static void set_err(evd_dash *d, const char *fmt, ...)
     va_end(ap);
 }
 
+static void pool_put(evd_dash *d, store *st);
+
+/* Open the store and bootstrap its users.  An embedded dashboard must not
+ * stop its service when the store is down, so a failure here leaves the
+ * handle answering 503 and evd_dash_handle() tries again, at most every
+ * ATTACH_RETRY_US.  Under attach_mu. */
+static int attach_unsafe(evd_dash *d)
+{
+    store *st = NULL;
+    /* A read-only open first, so that a missing file is an error rather
+     * than a fresh empty store. */
+    int rc = store_open(d->db_url, STORE_RDONLY, &st);
+    if (!rc) {
+        store_close(st);
+        st = NULL;
+        /* Read-write: serve writes users, sessions, settings and levels
+         * (and migrates an older store so those tables exist). */
+        rc = store_open(d->db_url, 0, &st);
+    }
+    if (rc) {
+        set_err(d, "%s", st ? store_errmsg(st) : "out of memory");
+        store_close(st);
+        return rc;
+    }
+    if ((rc = auth_bootstrap(d, st, d->cfg))) {
+        store_close(st);
+        return rc;
+    }
+    pool_put(d, st);
+    atomic_store(&d->attached, 1);
+    return 0;
+}
+
+static int attach(evd_dash *d)
+{
+    pthread_mutex_lock(&d->attach_mu);
+    int rc = atomic_load(&d->attached) ? 0 : attach_unsafe(d);
+    if (rc)
+        d->attach_after_us = clock_mono_ns() / 1000 + ATTACH_RETRY_US;
+    pthread_mutex_unlock(&d->attach_mu);
+    return rc;
+}
+
+int evd_dash_serves(const evd_dash *d)
+{
+    return d && d->serves;
+}
+
 int evd_dash_open(const evd_config *cfg, const char *db_url, evd_dash **out)
 {
     evd_config *own = NULL;
-    store *st = NULL;
     int rc;
     evd_dash *d = calloc(1, sizeof *d);
 
@@ -135,6 +182,7 @@ int evd_dash_open(const evd_config *cfg, const char *db_url, evd_dash **out)
     if (!d)
         return EVD_ENOMEM;
     pthread_mutex_init(&d->lock, NULL);
+    pthread_mutex_init(&d->attach_mu, NULL);
     if (sodium_init() < 0) {
         set_err(d, "libsodium failed to initialise");
         return EVD_EIO;
@@ -162,21 +210,6 @@ int evd_dash_open(const evd_config *cfg, const char *db_url, evd_dash **out)
         goto done;
     }
     store_url_redact(d->db_url, d->db_shown, sizeof d->db_shown);
-    /* A read-only open first, so that a missing file is an error rather
-     * than a fresh empty store. */
-    rc = store_open(d->db_url, STORE_RDONLY, &st);
-    if (rc) {
-        set_err(d, "%s", st ? store_errmsg(st) : "out of memory");
-        goto done;
-    }
-    store_close(st);
-    st = NULL;
-    /* Read-write: serve writes users, sessions, settings and levels (and
-     * migrates an older store so those tables exist). */
-    if ((rc = store_open(d->db_url, 0, &st))) {
-        set_err(d, "%s", st ? store_errmsg(st) : "out of memory");
-        goto done;
-    }
     tz_zone *z = NULL;
     char terr[160];
     if ((rc = tz_load(d->tz_default, NULL, &z, terr, sizeof terr))) {
@@ -185,12 +218,23 @@ int evd_dash_open(const evd_config *cfg, const char *db_url, evd_dash **out)
     }
     /* The configured zone is pinned: one reference that is never let go. */
     d->tz_cache[d->ntz++] = (tz_entry){.z = z, .refs = 1};
-    if ((rc = auth_bootstrap(d, st, cfg)))
+    const char *user = config_str(cfg, "USERNAME"), *pw = config_str(cfg, "PASSWORD");
+    if (user && *user && (!pw || !*pw)) {
+        set_err(d, "USERNAME is set but PASSWORD is not: set both, or neither to have a random "
+                   "admin password generated");
+        rc = EVD_EINVAL;
         goto done;
-    d->pool[d->npool++] = st;
-    st = NULL;
+    }
+    /* kept for an attach retried later (the users come from it) */
+    if (!(d->cfg = config_clone(cfg))) {
+        rc = EVD_ENOMEM;
+        goto done;
+    }
+    /* From here on the handle serves, whatever the store does: answering
+     * 503 until it can be reached. */
+    d->serves = 1;
+    rc = attach(d);
 done:
-    store_close(st);
     evd_config_free(own);
     return rc;
 }
@@ -212,6 +256,8 @@ void evd_dash_close(evd_dash *d)
         sodium_memzero(d->db_url, strlen(d->db_url)); /* may hold a password */
         free(d->db_url);
     }
+    evd_config_free(d->cfg);
+    pthread_mutex_destroy(&d->attach_mu);
     pthread_mutex_destroy(&d->lock);
     sodium_memzero(d->token_hash, sizeof d->token_hash);
     free(d);
@@ -247,8 +293,6 @@ static store *pool_get(evd_dash *d)
     }
     return st;
 }
-
-static void pool_put(evd_dash *d, store *st);
 
 int evd_dash_warm(evd_dash *d)
 {
@@ -818,6 +862,13 @@ static int route_static(dctx *c)
 
 /* ---- dispatch ------------------------------------------------------------ */
 
+/* The app's own files, served from memory without the store. */
+static int is_asset(const char *sub)
+{
+    return !*sub || !strcmp(sub, "/") || !strcmp(sub, "/index.html") ||
+           !strncmp(sub, "/static/", 8);
+}
+
 /* Match path against pattern; a "{id}" segment takes digits into *id.
  * Returns 1 on a match, 0 on none, -1 when only the id segment is bad. */
 static int match(const char *pat, const char *path, int64_t *id)
@@ -967,7 +1018,17 @@ int evd_dash_handle(evd_dash *d, const evd_dash_request *rq, evd_dash_response *
         dash_error(&c, st, "%s", err);
         goto done;
     }
-    if (!(c.st = pool_get(d))) {
+    /* A store that was down at start: try again now and then; meanwhile the
+     * app's files are served and every API call says why it cannot answer. */
+    if (!atomic_load(&d->attached) && !is_asset(c.sub)) {
+        if (clock_mono_ns() / 1000 < d->attach_after_us || attach(d)) {
+            pthread_mutex_lock(&d->attach_mu);
+            dash_error(&c, 503, "the store is unavailable: %s", d->err);
+            pthread_mutex_unlock(&d->attach_mu);
+            goto done;
+        }
+    }
+    if (!is_asset(c.sub) && !(c.st = pool_get(d))) {
         dash_error(&c, 503, "the store cannot be opened");
         goto done;
     }

@@ -320,8 +320,10 @@ int evd_mhd_start(evd_agent *a, const evd_config *cfg, unsigned int flags, uint1
     m->cls = cls;
     m->route = route;
     m->route_user = route_user;
+    /* a dashboard whose store is down still serves (503 until it is up):
+     * only a bad configuration stops the service */
     int rc = evd_dash_open(cfg, NULL, &m->dash);
-    if (rc) {
+    if (rc && !evd_dash_serves(m->dash)) {
         snprintf(errbuf, errcap, "dashboard: %s", evd_dash_errmsg(m->dash));
         evd_mhd_stop(m);
         return rc;

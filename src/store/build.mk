@@ -21,5 +21,10 @@ check-pg-api: build/rel/evodash build/rel/tests/integration/fill
 check-pg-ui: $(UI_DEPS)
 	$(PG) env EVODASH_UI_PG=1 node --test --test-concurrency=1 tests/ui/
 
-CHECK_EXTRA += check-pg-store check-pg-writer check-pg-api check-pg-ui
-.PHONY: check-pg-store check-pg-writer check-pg-api check-pg-ui
+# Losing the database under load (30 s), and a service that starts without
+# it (a wrong password, an unreachable host): nothing lost unseen.
+check-pg-outage: build/rel/examples/c_service build/rel/evodash
+	$(PG) /usr/bin/python3 tests/pg/outage_test.py build/rel
+
+CHECK_EXTRA += check-pg-store check-pg-writer check-pg-api check-pg-ui check-pg-outage
+.PHONY: check-pg-store check-pg-writer check-pg-api check-pg-ui check-pg-outage

@@ -144,8 +144,10 @@ def outage(tmp):
         pg_ctl("-m", "fast", "-w", "stop")
         print("outage_test: PostgreSQL stopped for %.0f s under load" % OUTAGE_S, file=sys.stderr)
         time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - t0)))
+        # the log goes beside the cluster, which its owner may write
         pg_ctl("-o", os.environ["EVODASH_TEST_PG_OPTS"], "-l",
-               os.path.join(tmp, "restart.log"), "-w", "start")
+               os.path.join(os.path.dirname(os.environ["EVODASH_TEST_PG_DATA"]), "restart.log"),
+               "-w", "start")
         time.sleep(10)
         for t in load:
             t.stop = True
