@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ROOT, startServer, launch, serveAppIfNeeded, login, settled, chartSeries, apiGet, shotPath, ADMIN, GUEST } from './harness.mjs';
+import { ROOT, startServer, launch, serveAppIfNeeded, login, settled, chartSeries, chartLayout, apiGet, shotPath, ADMIN, GUEST } from './harness.mjs';
 
 let server, chrome, intercepted;
 const EP = 1; // api.search: level 3, with outliers and profiles
@@ -170,6 +170,12 @@ test('admin: every chart of an endpoint page matches the API', { timeout: 90000 
   const short = vs.items.filter((v) => v.box.count > 0 && Date.parse(v.last_seen) - Date.parse(v.first_seen) < 86400000);
   assert.ok(short.length >= 1, 'the demo has a short-lived hotfix');
   assert.equal(labels.filter((l) => l.includes('short-lived')).length, short.length);
+
+  // No labels drawn over one another, no toolbox over the plot.
+  for (const n of ['ep-heatmap', 'ep-lastdays', 'ep-perhour', 'ep-status', 'ep-versions', 'ep-users', 'ep-ips']) {
+    const l = await chartLayout(page, n);
+    assert.deepEqual([l.labels, l.parts, l.cut], [[], [], []], n);
+  }
 
   // Grouped profile: one sunburst root per top-level line of the version.
   const prof = await get(`api/endpoints/${EP}/profile?per_page=1000&tz=UTC`);

@@ -2,6 +2,26 @@
 // options every view shares. ECharts is the global from static/echarts.min.js.
 import { h, fmtUs, fmtInt, fmtTime, showError } from './ui.js';
 
+// ECharts takes the height of a line of text to be the width of '国'.  On a
+// machine with no font that has the glyph (Debian without CJK fonts) that
+// is ~4 px, so it thinks every axis label fits and draws them on top of one
+// another, and pie labels are not moved apart.  A line is at least as tall
+// as the font is big.
+{
+  const ctx = document.createElement('canvas').getContext('2d');
+  let cur = null;
+  echarts.setPlatformAPI({
+    measureText(text, font) {
+      font = font || '12px sans-serif';
+      if (cur !== font) cur = ctx.font = font;
+      const m = ctx.measureText(text);
+      if (text !== '国') return m;
+      const px = /(\d+(?:\.\d+)?)px/.exec(font);
+      return { width: Math.max(m.width, px ? +px[1] : 12) };
+    },
+  });
+}
+
 const live = new Set();
 window.addEventListener('resize', () => live.forEach((c) => c.resize()));
 
@@ -67,7 +87,7 @@ export function card(parent, name, title, opts = {}) {
         {
           animation: false,
           tooltip: { confine: true },
-          toolbox: cartesian ? { right: 8, top: 0, itemSize: 12, feature: { dataZoom: {}, restore: {}, saveAsImage: {} } } : { right: 8, top: 0, itemSize: 12, feature: { saveAsImage: {} } },
+          toolbox: { right: 8, top: 0, padding: 2, itemSize: 12, itemGap: 10, feature: cartesian ? { dataZoom: {}, restore: {}, saveAsImage: {} } : { saveAsImage: {} } },
           ...option,
         },
         true,
@@ -95,7 +115,7 @@ export async function fill(cardObj, load, toOption) {
 
 export const zoomX = [
   { type: 'inside', xAxisIndex: 0 },
-  { type: 'slider', xAxisIndex: 0, height: 18, bottom: 4 },
+  { type: 'slider', xAxisIndex: 0, height: 18, bottom: 10 },
 ];
 export const zoomY = [
   { type: 'inside', yAxisIndex: 0 },
@@ -120,7 +140,8 @@ export function heatmapOption(doc) {
   );
   if (!max) return null;
   return {
-    grid: { left: 90, right: 70, top: 10, bottom: 40 },
+    // top: room for the toolbox above the cells
+    grid: { left: 90, right: 100, top: 30, bottom: 40 },
     tooltip: {
       formatter: (p) => `${doc.days[p.value[1]]} ${String(p.value[0]).padStart(2, '0')}:00<br>${p.value[2]} requests`,
     },
@@ -141,13 +162,26 @@ export function heatmapOption(doc) {
 }
 
 // Box plots: items carry a `box` {min_us, q1_us, median_us, q3_us, max_us}.
-export function boxOption(items, label, colour) {
+// `width`: the chart's width in pixels, to turn labels that do not fit.
+export function boxOption(items, label, colour, width) {
   if (!items.length) return null;
   const names = items.map(label);
-  // room for the zoom slider under labels of two lines
-  const extra = names.some((n) => String(n).includes('\n')) ? 22 : 0;
+  const per = width ? (0.95 * (width - 80)) / names.length : Infinity;
+  const widest0 = Math.max(...names.flatMap((n) => String(n).split('\n').map((l) => l.length)));
+  const rotate = names.length > 8 || widest0 * 6.5 > per ? 40 : 0;
+  // turned labels of two lines need two lines' room each: else the first only
+  const firstOnly = rotate && per < 48;
+  const shown = firstOnly ? names.map((n) => String(n).split('\n')[0]) : names;
+  const lines = Math.max(...shown.map((n) => String(n).split('\n').length));
+  const widest = Math.max(...shown.flatMap((n) => String(n).split('\n').map((l) => l.length)));
+  // room for the zoom slider under the labels
+  const bottom = rotate ? Math.min(220, Math.max(90, widest * 4.2 + lines * 10 + 40)) : 60 + (lines > 1 ? 22 : 0);
+  // A turned label needs ~16 px: where not all fit, the zoom window starts
+  // on the first that do, and labels that would still overlap are hidden.
+  const fit = width ? Math.max(3, Math.floor((width - 80) / 16)) : Infinity;
+  const zoom = names.length > fit ? zoomX.map((z) => ({ ...z, startValue: 0, endValue: fit - 1 })) : zoomX;
   return {
-    grid: { left: 60, right: 20, top: 30, bottom: (names.length > 8 ? 110 : 60) + extra },
+    grid: { left: 60, right: 20, top: 30, bottom },
     tooltip: {
       trigger: 'item',
       formatter: (p) => {
@@ -158,9 +192,9 @@ export function boxOption(items, label, colour) {
         )}<br>q3 ${fmtUs(b.q3_us)}<br>max ${fmtUs(b.max_us)}<br>mean ${fmtUs(b.mean_us)}`;
       },
     },
-    xAxis: { type: 'category', data: names, axisLabel: { rotate: names.length > 8 ? 40 : 0, interval: 0, lineHeight: 15, margin: 10 } },
+    xAxis: { type: 'category', data: shown, axisLabel: { rotate, interval: 0, hideOverlap: true, lineHeight: 15, margin: 10 } },
     yAxis: { ...durAxis(), type: 'log' },
-    dataZoom: zoomX,
+    dataZoom: zoom,
     series: [
       {
         name: 'duration',

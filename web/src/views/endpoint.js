@@ -19,7 +19,7 @@ function topBoxes(grid, name, title, path, key, rp) {
   const paint = () => {
     const top = items.slice(0, Number(n.value));
     for (const p of pinned) if (!top.some((i) => i[key] === p)) top.push(...items.filter((i) => i[key] === p));
-    const opt = boxOption(top, (i) => i[key]);
+    const opt = boxOption(top, (i) => i[key], null, c.body.clientWidth);
     if (opt) c.draw(opt);
     else c.empty();
   };
@@ -38,7 +38,7 @@ function topBoxes(grid, name, title, path, key, rp) {
       items = d.items.slice().sort((a, b) => b.box.count - a.box.count);
       list.replaceChildren(...items.map((i) => h('option', { value: i[key] })));
       if (!items.length) return null;
-      return boxOption(items.slice(0, Number(n.value)), (i) => i[key]);
+      return boxOption(items.slice(0, Number(n.value)), (i) => i[key], null, c.body.clientWidth);
     },
   );
 }
@@ -111,7 +111,7 @@ function flameOption(tree) {
   const depth = Math.max(...rows.map((r) => r[0])) + 1;
   const hue = (s) => [...s].reduce((a, c) => (a * 31 + c.charCodeAt(0)) % 360, 7);
   return {
-    grid: { left: 10, right: 10, top: 10, bottom: 10 },
+    grid: { left: 10, right: 10, top: 26, bottom: 10 },
     tooltip: { formatter: (p) => `${p.value[3]}<br>${fmtUs(p.value[4])}` },
     xAxis: { type: 'value', min: 0, max: total, show: false },
     yAxis: { type: 'value', min: 0, max: Math.max(depth, 10), inverse: true, show: false },
@@ -172,7 +172,7 @@ async function outlierDetail(panel, id) {
     const cores = o.cpu_per_core || [];
     if (cores.length)
       cpu.draw({
-        grid: { left: 50, right: 10, top: 10, bottom: 30 },
+        grid: { left: 50, right: 10, top: 30, bottom: 30 },
         xAxis: { type: 'category', data: cores.map((c) => 'core ' + c.core) },
         yAxis: { type: 'value', max: 100, axisLabel: { formatter: '{value} %' } },
         series: [{ name: 'CPU', type: 'bar', data: cores.map((c) => c.percent), itemStyle: { color: '#d7191c' } }],
@@ -268,7 +268,7 @@ export async function render(root, go, id) {
       it && it.count.some((n) => n)
         ? {
             grid: { left: 70, right: 20, top: 30, bottom: 60 },
-            legend: { top: 0 },
+            legend: { top: 0, left: 60 },
             tooltip: { trigger: 'axis', valueFormatter: fmtUs },
             xAxis: hoursAxis(d),
             yAxis: durAxis(),
@@ -286,7 +286,7 @@ export async function render(root, go, id) {
     fill(perHour, mine, ({ d, it }) =>
       it && it.count.some((n) => n)
         ? {
-            grid: { left: 60, right: 20, top: 20, bottom: 60 },
+            grid: { left: 60, right: 20, top: 30, bottom: 60 },
             tooltip: { trigger: 'axis' },
             xAxis: hoursAxis(d),
             yAxis: { type: 'value', name: 'requests' },
@@ -304,9 +304,25 @@ export async function render(root, go, id) {
         const codes = d.codes.filter((c) => c.count > 0);
         if (!codes.length) return null;
         const col = (s) => (s >= 500 ? '#d7191c' : s >= 400 ? '#fdae61' : s >= 300 ? '#abd9e9' : '#1a9641');
+        // The donut's slices are named in a legend with their shares, not
+        // by labels that small slices would pile on top of each other.
+        const classes = Object.entries(d.classes).filter(([, v]) => v > 0);
+        const total = classes.reduce((a, [, v]) => a + v, 0);
+        const pct = (v) => (100 * v / total).toFixed(v / total < 0.1 ? 1 : 0) + ' %';
+        const narrow = (status.body.clientWidth || 600) < 560;
         return {
-          grid: { left: 50, right: '45%', top: 20, bottom: 30 },
-          tooltip: { trigger: 'item' },
+          grid: { left: 50, right: narrow ? '48%' : '45%', top: 36, bottom: 30 },
+          tooltip: { trigger: 'item', formatter: (p) => (p.seriesType === 'pie' ? `${p.name}: ${fmtInt(p.value)} (${pct(p.value)})` : `${p.name}: ${fmtInt(p.value)}`) },
+          legend: {
+            orient: 'vertical',
+            right: 4,
+            top: narrow ? undefined : 'middle',
+            bottom: narrow ? 4 : undefined,
+            itemWidth: 12,
+            itemHeight: 10,
+            data: classes.map(([k]) => k),
+            formatter: (k) => `${k}  ${pct(d.classes[k])}`,
+          },
           xAxis: { type: 'category', data: codes.map((c) => String(c.status)) },
           yAxis: { type: 'value', name: 'requests' },
           series: [
@@ -314,11 +330,10 @@ export async function render(root, go, id) {
             {
               name: 'status class',
               type: 'pie',
-              center: ['78%', '50%'],
-              radius: ['25%', '55%'],
-              data: Object.entries(d.classes)
-                .filter(([, v]) => v > 0)
-                .map(([k, v]) => ({ name: k, value: v, itemStyle: { color: col(k === 'other' ? 0 : Number(k[0]) * 100) } })),
+              center: narrow ? ['76%', '38%'] : ['68%', '55%'],
+              radius: narrow ? ['16%', '30%'] : ['25%', '50%'],
+              label: { show: false },
+              data: classes.map(([k, v]) => ({ name: k, value: v, itemStyle: { color: col(k === 'other' ? 0 : Number(k[0]) * 100) } })),
             },
           ],
         };
@@ -338,6 +353,7 @@ export async function render(root, go, id) {
             return `${v.version}${live < SHORT_LIVED_MS ? ' ⚠ short-lived' : ''}\n${(v.first_seen || '').slice(0, 10)} · ${fmtSpan(v.first_seen, v.last_seen)}`;
           },
           (v) => (Date.parse(v.last_seen) - Date.parse(v.first_seen) < SHORT_LIVED_MS ? '#d7191c' : '#5470c6'),
+          vers.body.clientWidth,
         );
       },
     ),

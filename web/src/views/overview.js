@@ -90,7 +90,7 @@ export async function render(root) {
       (d) =>
         d.items.length && d.items.some((i) => i.counts.some((n) => n > 0))
           ? {
-              grid: { left: 60, right: 20, top: 20, bottom: 60 },
+              grid: { left: 60, right: 20, top: 30, bottom: 60 },
               tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, confine: true },
               xAxis: { type: 'category', data: d.days },
               yAxis: { type: 'value', name: 'requests' },
@@ -111,7 +111,7 @@ export async function render(root) {
       () => all('api/performance', rp),
       (d) => {
         const items = d.items.filter((i) => i.box && i.box.count > 0);
-        return boxOption(items, (i) => i.name, (i) => i.colour);
+        return boxOption(items, (i) => i.name, (i) => i.colour, perf.body.clientWidth);
       },
     ),
     fill(

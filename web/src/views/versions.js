@@ -8,7 +8,7 @@ const TOP = 10;
 
 // Per version (x, in deployment order), the median or p90 of each of the
 // TOP busiest endpoints, one line each in the endpoint's colour.
-function evolutionOption(d, stat) {
+function evolutionOption(d, stat, width) {
   if (!d.items.length) return null;
   const totals = new Map();
   for (const v of d.items) for (const e of v.endpoints) totals.set(e.endpoint_id, (totals.get(e.endpoint_id) || { ...e, n: 0 }));
@@ -16,7 +16,8 @@ function evolutionOption(d, stat) {
   const top = [...totals.values()].sort((a, b) => b.n - a.n).slice(0, TOP);
   return {
     grid: { left: 70, right: 20, top: 60, bottom: 50 },
-    legend: { type: 'scroll', top: 0, left: 0, right: 90 },
+    // clear of the toolbox (ECharts keeps `left` and drops `right`)
+    legend: { type: 'scroll', top: 0, left: 0, width: Math.max(120, (width || 800) - 116) },
     tooltip: { trigger: 'axis', valueFormatter: (v) => (v === null || v === undefined ? '–' : fmtUs(v)) },
     xAxis: { type: 'category', data: d.items.map((v) => v.version) },
     yAxis: durAxis(stat === 'p90_us' ? 'p90' : 'median'),
@@ -88,7 +89,7 @@ export async function render(root) {
   });
   let evoData = null;
   stat.addEventListener('change', () => {
-    const o = evoData && evolutionOption(evoData, stat.value);
+    const o = evoData && evolutionOption(evoData, stat.value, evo.body.clientWidth);
     if (o) evo.draw(o);
   });
   await Promise.all([
@@ -99,7 +100,7 @@ export async function render(root) {
       () => all('api/evolution', { ...rangeParams(0) }),
       (d) => {
         evoData = d;
-        return evolutionOption(d, stat.value);
+        return evolutionOption(d, stat.value, evo.body.clientWidth);
       },
     ),
   ]);
