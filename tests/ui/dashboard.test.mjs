@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { createHash } from 'node:crypto';
 import { ROOT, startServer, launch, serveAppIfNeeded, login, settled, chartSeries, chartLayout, apiGet, shotPath, ADMIN, GUEST } from './harness.mjs';
 
 let server, chrome, intercepted;
@@ -126,6 +127,59 @@ test('admin: overview table and API-wide charts match the API', { timeout: 90000
   assert.deepEqual(names, [...names].sort((a, b) => a.localeCompare(b)));
   await page.fill('.tablewrap .filter', 'checkout');
   assert.equal(await page.locator('table.overview tbody tr').count(), ov.items.filter((e) => JSON.stringify(e).includes('checkout')).length);
+  await s.close();
+});
+
+// Version names as a git repository gives them: 40 hex characters, and for
+// some a tag beside (as the version-verdicts work adds).  The page shows
+// `v1.4.0 · 3f2a9c1` or `3f2a9c1`, never the whole id: in its text, its
+// charts' labels and tooltips.
+test('version ids are shown as short hashes (with their tags), never 40 hex characters', { timeout: 90000 }, async () => {
+  const s = await s0();
+  const { page } = s;
+  const hex = (v) => createHash('sha1').update(v).digest('hex');
+  const tagged = new Set(['v1.4.0', 'v1.5.0']);
+  await s.ctx.route(/\/api\//, async (route) => {
+    const resp = await route.fetch();
+    const body = (await resp.text())
+      .replace(/"(version|name)":\s*"(v1\.\d\.\d)"/g, (m, k, v) => `"${k}":"${hex(v)}"${tagged.has(v) ? `,"tag":"=${v}"` : ''}`)
+      .replace(/"v1\.\d\.\d"/g, (m) => `"${hex(m.slice(1, -1))}"`)
+      .replace(/"=v1/g, '"v1');
+    await route.fulfill({ response: resp, body });
+  });
+  const LONG = /[0-9a-f]{40}/i;
+  // Everything a reader sees: the page's text, every chart's drawn texts,
+  // and its tooltip over each of its first items.
+  const seen = () =>
+    page.evaluate(async () => {
+      const out = [document.body.innerText];
+      for (const el of document.querySelectorAll('[data-chart] .chart')) {
+        const inst = echarts.getInstanceByDom(el);
+        if (!inst) continue;
+        for (const d of inst.getZr().storage.getDisplayList(true)) if (d.style && typeof d.style.text === 'string') out.push(d.style.text);
+        const series = inst.getOption().series || [];
+        for (let si = 0; si < Math.min(2, series.length); si++)
+          for (let i = 0; i < Math.min(3, (series[si].data || []).length); i++) {
+            inst.dispatchAction({ type: 'showTip', seriesIndex: si, dataIndex: i });
+            out.push(el.innerText);
+          }
+      }
+      return out.join('\n');
+    });
+  const texts = [];
+  await view(page, '#/overview');
+  texts.push(await seen());
+  await view(page, '#/versions');
+  texts.push(await seen());
+  assert.ok(texts[1].includes(`v1.4.0 · ${hex('v1.4.0').slice(0, 7)}`), 'a tag with its short hash');
+  assert.ok(texts[1].includes(hex('v1.0.0').slice(0, 7)), 'a short hash');
+  await view(page, `#/endpoint/${EP}`);
+  await page.click('tr[data-request]');
+  await page.waitForSelector('[data-panel="request-profile"][data-state="drawn"]');
+  texts.push(await seen());
+  texts.push(await page.$$eval('select option', (os) => os.map((o) => o.textContent).join('\n')));
+  for (const [i, t] of texts.entries()) assert.equal((t.match(LONG) || [null])[0], null, `page ${i} shows a whole id`);
+  assert.ok(texts[2].includes(`v1.5.0 · ${hex('v1.5.0').slice(0, 7)}`));
   await s.close();
 });
 

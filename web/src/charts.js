@@ -1,6 +1,6 @@
 // charts.js — chart cards (loading / empty / error states) and the ECharts
 // options every view shares. ECharts is the global from static/echarts.min.js.
-import { h, fmtUs, fmtInt, fmtTime, showError } from './ui.js';
+import { h, fmtUs, fmtInt, fmtTime, fmtVersion, showError } from './ui.js';
 
 // ECharts takes the height of a line of text to be the width of '国'.  On a
 // machine with no font that has the glyph (Debian without CJK fonts) that
@@ -217,12 +217,13 @@ export function bubbleOption(items, key) {
   const rows = [...tot.keys()].sort((a, b) => tot.get(b) - tot.get(a)).reverse();
   const vers = [...new Set(items.map((i) => i.version))];
   const maxAvg = Math.max(...items.map((i) => i.avg_us));
+  const names = vers.map((v) => fmtVersion(items.find((i) => i.version === v))); // with its tag, if any
   return {
     grid: { left: 110, right: 20, top: 20, bottom: 50 },
     tooltip: {
-      formatter: (p) => `${rows[p.value[1]]} on ${vers[p.value[0]]}<br>avg ${fmtUs(p.value[2])}<br>${p.value[3]} requests`,
+      formatter: (p) => `${rows[p.value[1]]} on ${names[p.value[0]]}<br>avg ${fmtUs(p.value[2])}<br>${p.value[3]} requests`,
     },
-    xAxis: { type: 'category', data: vers, name: 'version' },
+    xAxis: { type: 'category', data: names, name: 'version' },
     yAxis: { type: 'category', data: rows },
     dataZoom: zoomY.map((z) => ({ ...z, startValue: Math.max(0, rows.length - 25), endValue: rows.length - 1 })),
     series: [

@@ -61,6 +61,21 @@ export function rangeDays() {
   return Math.max(1, Math.min(366, days));
 }
 
+// Version labels: a git id is shown as its first 7 characters, with its tag
+// when there is one (`v1.4.0 · 3f2a9c1`); other names (APP_VERSION) as they
+// are.  `v` is a name, or an object with version|name and optionally
+// tag / label.  Every axis, legend, tooltip and table goes through this.
+const HASH = /\b[0-9a-f]{40}(?:[0-9a-f]{24})?\b/gi;
+export const shortHashes = (s) => String(s).replace(HASH, (m) => m.slice(0, 7));
+export function fmtVersion(v) {
+  if (v === null || v === undefined || v === '') return 'unknown version';
+  if (typeof v !== 'object') return shortHashes(v);
+  if (v.label) return shortHashes(v.label);
+  const id = v.version ?? v.name ?? '';
+  const short = fmtVersion(id);
+  return v.tag && v.tag !== id && v.tag !== short ? `${v.tag} · ${short}` : short;
+}
+
 export function fmtUs(us) {
   if (us === null || us === undefined || Number.isNaN(us)) return '–';
   if (us >= 1e6) return (us / 1e6).toFixed(2) + ' s';

@@ -2,7 +2,7 @@
 // detail panel, and the grouped profiler as a tree and a sunburst.
 import { all, api } from '../api.js';
 import { card, fill, heatmapOption, boxOption, bubbleOption, zoomX, durAxis } from '../charts.js';
-import { h, state, rangeParams, rangeDays, fmtUs, fmtInt, fmtTime, fmtSpan, pagedTable, showError } from '../ui.js';
+import { h, state, rangeParams, rangeDays, fmtUs, fmtInt, fmtTime, fmtSpan, fmtVersion, pagedTable, showError } from '../ui.js';
 import { dot } from './overview.js';
 
 const SHORT_LIVED_MS = 24 * 3600 * 1000;
@@ -219,7 +219,7 @@ async function requestProfile(panel, r) {
     const p = await api(`api/requests/${r.request_id}/profile`);
     const box = h('div');
     panel.replaceChildren(
-      h('div.panelhead', null, h('h3', null, `Request #${r.request_id}: ${fmtUs(p.duration_us)} at ${fmtTime(r.time)} (${r.version || 'unknown version'})`), h('button', { type: 'button', onclick: () => (panel.hidden = true) }, 'Close')),
+      h('div.panelhead', null, h('h3', null, `Request #${r.request_id}: ${fmtUs(p.duration_us)} at ${fmtTime(r.time)} (${fmtVersion(r)})`), h('button', { type: 'button', onclick: () => (panel.hidden = true) }, 'Close')),
       box,
       treeTable(p.tree),
     );
@@ -350,7 +350,7 @@ export async function render(root, go, id) {
           items,
           (v) => {
             const live = Date.parse(v.last_seen) - Date.parse(v.first_seen);
-            return `${v.version}${live < SHORT_LIVED_MS ? ' ⚠ short-lived' : ''}\n${(v.first_seen || '').slice(0, 10)} · ${fmtSpan(v.first_seen, v.last_seen)}`;
+            return `${fmtVersion(v)}${live < SHORT_LIVED_MS ? ' ⚠ short-lived' : ''}\n${(v.first_seen || '').slice(0, 10)} · ${fmtSpan(v.first_seen, v.last_seen)}`;
           },
           (v) => (Date.parse(v.last_seen) - Date.parse(v.first_seen) < SHORT_LIVED_MS ? '#d7191c' : '#5470c6'),
           vers.body.clientWidth,
@@ -429,7 +429,7 @@ export async function render(root, go, id) {
       (d) => {
         plines = d.items;
         const vs = [...new Set(plines.map((l) => l.version))];
-        vsel.replaceChildren(...vs.map((v) => h('option', { value: v }, v)));
+        vsel.replaceChildren(...vs.map((v) => h('option', { value: v }, fmtVersion(plines.find((l) => l.version === v)))));
         if (vs.length) vsel.value = vs[vs.length - 1];
         if (!vs.length) {
           tbox.replaceChildren(h('p.note', null, 'No profiled request.'));
@@ -452,7 +452,7 @@ export async function render(root, go, id) {
       [
         { key: 'request_id', label: 'Request', num: true },
         { key: 'time', label: 'Time', render: (r) => fmtTime(r.time) },
-        { key: 'version', label: 'Version' },
+        { key: 'version', label: 'Version', render: (r) => fmtVersion(r) },
         { key: 'duration_us', label: 'Duration', num: true, render: (r) => fmtUs(r.duration_us) },
       ],
       { rowAttrs: (r) => ({ class: 'clickable', 'data-request': r.request_id, onclick: () => requestProfile(rpanel, r) }) },

@@ -2,7 +2,7 @@
 // busiest endpoints' durations across versions, and instances.
 import { all } from '../api.js';
 import { card, fill, zoomX, durAxis } from '../charts.js';
-import { h, state, rangeParams, fmtInt, fmtUs, fmtTime, fmtSpan, table } from '../ui.js';
+import { h, state, rangeParams, fmtInt, fmtUs, fmtTime, fmtSpan, fmtVersion, table } from '../ui.js';
 
 const TOP = 10;
 
@@ -19,7 +19,7 @@ function evolutionOption(d, stat, width) {
     // clear of the toolbox (ECharts keeps `left` and drops `right`)
     legend: { type: 'scroll', top: 0, left: 0, width: Math.max(120, (width || 800) - 116) },
     tooltip: { trigger: 'axis', valueFormatter: (v) => (v === null || v === undefined ? '–' : fmtUs(v)) },
-    xAxis: { type: 'category', data: d.items.map((v) => v.version) },
+    xAxis: { type: 'category', data: d.items.map(fmtVersion) },
     yAxis: durAxis(stat === 'p90_us' ? 'p90' : 'median'),
     dataZoom: zoomX,
     series: top.map((e) => ({
@@ -52,7 +52,7 @@ export async function render(root) {
     vbox.replaceChildren(
       table(
         [
-          { key: 'name', label: 'Version' },
+          { key: 'name', label: 'Version', value: (r) => fmtVersion(r), render: (r) => fmtVersion(r) },
           { key: 'first_seen', label: 'First deployed', render: (r) => fmtTime(r.first_seen) },
           { key: 'last_seen', label: 'Last seen', render: (r) => fmtTime(r.last_seen) },
           { key: 'live', label: 'Live for', value: (r) => Date.parse(r.last_seen) - Date.parse(r.first_seen), render: (r) => fmtSpan(r.first_seen, r.last_seen) },
@@ -111,7 +111,7 @@ export async function render(root) {
 function timelineOption(v) {
   if (!v.items.length) return null;
   const vs = v.items.slice().sort((a, b) => Date.parse(a.first_seen) - Date.parse(b.first_seen));
-  const names = vs.map((x) => x.name);
+  const names = vs.map(fmtVersion);
   return {
     grid: { left: 80, right: 30, top: 20, bottom: 50 },
     tooltip: { formatter: (p) => `${p.value[3]}: ${fmtTime(new Date(p.value[1]).toISOString())} → ${fmtTime(new Date(p.value[2]).toISOString())}<br>${fmtInt(p.value[4])} requests` },
@@ -123,7 +123,7 @@ function timelineOption(v) {
         name: 'versions',
         type: 'custom',
         encode: { x: [1, 2], y: 0 },
-        data: vs.map((x, i) => [i, Date.parse(x.first_seen), Math.max(Date.parse(x.last_seen), Date.parse(x.first_seen) + 3600000), x.name, x.requests]),
+        data: vs.map((x, i) => [i, Date.parse(x.first_seen), Math.max(Date.parse(x.last_seen), Date.parse(x.first_seen) + 3600000), names[i], x.requests]),
         renderItem: (params, api) => {
           const a = api.coord([api.value(1), api.value(0)]);
           const b = api.coord([api.value(2), api.value(0)]);
