@@ -225,6 +225,10 @@ test('admin: every chart of an endpoint page matches the API', { timeout: 90000 
   assert.ok(short.length >= 1, 'the demo has a short-lived hotfix');
   assert.equal(labels.filter((l) => l.includes('short-lived')).length, short.length);
 
+  // Every chart says which range it covers: the raw-row views the last 30
+  // days, the per-version box plots all time.
+  assert.equal(await page.textContent('[data-chart="ep-versions"] .sub'), 'All time');
+  for (const n of ['ep-heatmap', 'ep-status', 'ep-users', 'ep-ips', 'ep-profile']) assert.equal(await page.textContent(`[data-chart="${n}"] .sub`), 'Last 30 days', n);
   // No labels drawn over one another, no toolbox over the plot.
   for (const n of ['ep-heatmap', 'ep-lastdays', 'ep-perhour', 'ep-status', 'ep-versions', 'ep-users', 'ep-ips']) {
     const l = await chartLayout(page, n);
@@ -438,6 +442,9 @@ test('time-zone selector and date-range picker reach the API', { timeout: 60000 
   await settled(page);
   assert.equal(await page.inputValue('#from'), from);
   assert.deepEqual(lengths(await chartSeries(page, 'ep-heatmap')), [7 * 24]);
+  // A picked range is the range of every chart, and each says so.
+  for (const n of ['ep-versions', 'ep-bubbles-users', 'ep-status'])
+    assert.match(await page.textContent(`[data-chart="${n}"] .sub`), new RegExp(`${from} → today \\(UTC\\)$`), n);
   await page.screenshot({ path: shotPath('overview-7days-range'), fullPage: false });
   await s.close();
 });

@@ -1,6 +1,6 @@
 // charts.js — chart cards (loading / empty / error states) and the ECharts
 // options every view shares. ECharts is the global from static/echarts.min.js.
-import { h, fmtUs, fmtInt, fmtTime, fmtVersion, showError } from './ui.js';
+import { h, fmtUs, fmtInt, fmtTime, fmtVersion, spanText, showError } from './ui.js';
 
 // ECharts takes the height of a line of text to be the width of '国'.  On a
 // machine with no font that has the glyph (Debian without CJK fonts) that
@@ -38,17 +38,34 @@ export function card(parent, name, title, opts = {}) {
   const note = h('div.note', null, 'Loading…');
   const tools = h('div.tools');
   const cap = h('div.caption', { hidden: true });
-  const c = h('section.card', { 'data-chart': name, 'data-state': 'loading' }, h('h3', null, title, tools), cap, note, body);
+  // What the chart covers (its range, "top N of M"), in muted type.
+  const sub = h('div.sub', { hidden: true });
+  const subParts = { what: '', span: '' };
+  const c = h('section.card', { 'data-chart': name, 'data-state': 'loading' }, h('h3', null, title, tools), sub, cap, note, body);
   if (opts.wide) c.classList.add('wide');
   parent.append(c);
+  const paintSub = () => {
+    const t = [subParts.what, subParts.span].filter(Boolean).join(' · ');
+    sub.textContent = t ? t.charAt(0).toUpperCase() + t.slice(1) : '';
+    sub.hidden = !t;
+  };
   return {
     el: c,
     body,
     tools,
-    // A line under the title (null hides it).
+    // A warning line under the title (null hides it).
     caption(text) {
       cap.textContent = text || '';
       cap.hidden = !text;
+    },
+    // The range the chart covers, and what part of the data it shows.
+    span(text) {
+      subParts.span = text || '';
+      paintSub();
+    },
+    what(text) {
+      subParts.what = text || '';
+      paintSub();
     },
     loading() {
       c.dataset.state = 'loading';
@@ -98,10 +115,13 @@ export function card(parent, name, title, opts = {}) {
 }
 
 // Load data into a card: a failure shows in the card and the banner.
-export async function fill(cardObj, load, toOption) {
+// `span` is the view default of the range the API reads (see spanText).
+export async function fill(cardObj, load, toOption, span) {
   cardObj.loading();
+  if (span !== undefined) cardObj.span(spanText(span));
   try {
     const data = await load();
+    if (span !== undefined && data && data.range) cardObj.span(spanText(span, data.range));
     // Raw-row views of a very busy range read only its newest rows.
     const p = data && data.partial;
     cardObj.caption(p ? `From the newest ${fmtInt(p.rows)} requests only (since ${fmtTime(p.from)}); RAW_ROWS_MAX sets the limit.` : null);

@@ -61,6 +61,17 @@ export function rangeDays() {
   return Math.max(1, Math.min(366, days));
 }
 
+// What a chart covers, for its caption: the picked range, else the view's
+// default (`def`: days back from now, 0 = all time, or a phrase).  When the
+// server says which range it read (`range: {from, to}`), that wins.
+export function spanText(def, range) {
+  if (range && (range.from || range.to)) return `${range.from ? fmtTime(range.from) : 'the first request'} → ${range.to ? fmtTime(range.to) : 'now'}`;
+  if (state.from || state.to) return `${state.from || 'the first request'} → ${state.to || 'today'} (${state.tz})`;
+  if (def === 0) return 'all time';
+  if (typeof def === 'number') return `last ${def} days`;
+  return def || '';
+}
+
 // Version labels: a git id is shown as its first 7 characters, with its tag
 // when there is one (`v1.4.0 · 3f2a9c1`); other names (APP_VERSION) as they
 // are.  `v` is a name, or an object with version|name and optionally

@@ -2,7 +2,7 @@
 // detail panel, and the grouped profiler as a tree and a sunburst.
 import { all, api } from '../api.js';
 import { card, fill, heatmapOption, boxOption, bubbleOption, zoomX, durAxis } from '../charts.js';
-import { h, state, rangeParams, rangeDays, fmtUs, fmtInt, fmtTime, fmtSpan, fmtVersion, pagedTable, showError } from '../ui.js';
+import { h, state, rangeParams, rangeDays, spanText, fmtUs, fmtInt, fmtTime, fmtSpan, fmtVersion, pagedTable, showError } from '../ui.js';
 import { dot } from './overview.js';
 
 const SHORT_LIVED_MS = 24 * 3600 * 1000;
@@ -40,6 +40,7 @@ function topBoxes(grid, name, title, path, key, rp) {
       if (!items.length) return null;
       return boxOption(items.slice(0, Number(n.value)), (i) => i[key], null, c.body.clientWidth);
     },
+    30,
   );
 }
 
@@ -249,13 +250,19 @@ export async function render(root, go, id) {
     })
     .catch((e) => showError(e.message));
 
+  // Each card says which range it covers: the views of raw rows (status,
+  // users, IPs, bubbles, profiles) read the last 30 days unless a range is
+  // picked, the per-version rollups and outliers all time.
   const heat = card(grid, 'ep-heatmap', 'Requests per hour', { height: 340 });
   const last = card(grid, 'ep-lastdays', 'Last 2 days: min, average and max duration per hour', { height: 340 });
   const perHour = card(grid, 'ep-perhour', 'Last 2 days: requests per hour', { height: 280 });
   const status = card(grid, 'ep-status', 'Status codes', { height: 280 });
   const vers = card(grid, 'ep-versions', 'Duration per version', { wide: true, height: 360 });
   const jobs = [];
-  jobs.push(fill(heat, () => api(`api/endpoints/${id}/heatmap`, { tz: state.tz, to: rp.to, days: rangeDays() }), heatmapOption));
+  jobs.push(fill(heat, () => api(`api/endpoints/${id}/heatmap`, { tz: state.tz, to: rp.to, days: rangeDays() }), heatmapOption, 30));
+  const hours = state.to ? `the 48 hours to the end of ${state.to}` : 'last 48 hours';
+  last.span(hours);
+  perHour.span(hours);
   const hourly = all('api/hourly', { tz: state.tz, to: rp.to });
   const mine = async () => {
     const d = await hourly;
@@ -338,12 +345,14 @@ export async function render(root, go, id) {
           ],
         };
       },
+      30,
     ),
   );
+  const versP = all(`api/endpoints/${id}/versions`, rp);
   jobs.push(
     fill(
       vers,
-      () => all(`api/endpoints/${id}/versions`, rp),
+      () => versP,
       (d) => {
         const items = d.items.filter((v) => v.box && v.box.count > 0);
         return boxOption(
@@ -356,20 +365,21 @@ export async function render(root, go, id) {
           vers.body.clientWidth,
         );
       },
+      0,
     ),
   );
   jobs.push(topBoxes(grid, 'ep-users', 'Duration per user', `api/endpoints/${id}/groups`, 'group', rp));
   jobs.push(topBoxes(grid, 'ep-ips', 'Duration per IP', `api/endpoints/${id}/ips`, 'ip', rp));
   const bu = card(grid, 'ep-bubbles-users', 'Users × versions (area ∝ average duration)', { height: 420 });
   const bi = card(grid, 'ep-bubbles-ips', 'IPs × versions (area ∝ average duration)', { height: 420 });
-  jobs.push(fill(bu, () => all(`api/endpoints/${id}/bubbles`, { ...rp, by: 'group' }), (d) => bubbleOption(d.items, 'group')));
-  jobs.push(fill(bi, () => all(`api/endpoints/${id}/bubbles`, { ...rp, by: 'ip' }), (d) => bubbleOption(d.items, 'ip')));
+  jobs.push(fill(bu, () => all(`api/endpoints/${id}/bubbles`, { ...rp, by: 'group' }), (d) => bubbleOption(d.items, 'group'), 30));
+  jobs.push(fill(bi, () => all(`api/endpoints/${id}/bubbles`, { ...rp, by: 'ip' }), (d) => bubbleOption(d.items, 'ip'), 30));
 
   // Outliers: a server-paged table (a busy endpoint has thousands); a
   // click opens the detail panel.
   const obox = h('div.tablecard.wide.outliers', { 'data-state': 'loading' }, h('div.note', null, 'Loading outliers…'));
   const panel = h('div.panel', { hidden: true, 'data-panel': 'outlier' });
-  root.append(h('h3', null, 'Outliers'), obox, panel);
+  root.append(h('h3', null, 'Outliers ', h('span.sub', null, spanText(0))), obox, panel);
   jobs.push(
     pagedTable(
       obox,
@@ -438,13 +448,14 @@ export async function render(root, go, id) {
         }
         return paintProfile();
       },
+      30,
     ),
   );
   // Profiled requests, one page at a time; a click draws that request's
   // own call tree as a flame graph and a tree table.
   const rbox = h('div.tablecard.wide.profiled', { 'data-state': 'loading' }, h('div.note', null, 'Loading profiled requests…'));
   const rpanel = h('div.panel', { hidden: true, 'data-panel': 'request-profile' });
-  root.append(h('h3', null, 'Profiled requests'), rbox, rpanel);
+  root.append(h('h3', null, 'Profiled requests ', h('span.sub', null, spanText(30))), rbox, rpanel);
   jobs.push(
     pagedTable(
       rbox,

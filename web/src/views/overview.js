@@ -83,7 +83,7 @@ export async function render(root) {
   });
 
   const jobs = [
-    fill(heat, () => api('api/heatmap', { tz: state.tz, to: rp.to, days: rangeDays() }), heatmapOption),
+    fill(heat, () => api('api/heatmap', { tz: state.tz, to: rp.to, days: rangeDays() }), heatmapOption, 30),
     fill(
       daily,
       () => dailyP,
@@ -105,6 +105,7 @@ export async function render(root) {
               })),
             }
           : null,
+      30,
     ),
     fill(
       perf,
@@ -113,6 +114,7 @@ export async function render(root) {
         const items = d.items.filter((i) => i.box && i.box.count > 0);
         return boxOption(items, (i) => i.name, (i) => i.colour, perf.body.clientWidth);
       },
+      30,
     ),
     fill(
       matrix,
@@ -138,6 +140,7 @@ export async function render(root) {
           series: [{ name: 'share', type: 'heatmap', data, label: { show: vers.length <= 12, formatter: (p) => p.value[2].toFixed(1) } }],
         };
       },
+      0,
     ),
   ];
   await Promise.all([tableP, ...jobs]);

@@ -94,7 +94,7 @@ export async function render(root) {
   });
   await Promise.all([
     tables,
-    fill(life, () => vP, timelineOption),
+    fill(life, () => vP, timelineOption, 0),
     fill(
       evo,
       () => all('api/evolution', { ...rangeParams(0) }),
@@ -102,6 +102,7 @@ export async function render(root) {
         evoData = d;
         return evolutionOption(d, stat.value, evo.body.clientWidth);
       },
+      0,
     ),
   ]);
 }
