@@ -22,6 +22,9 @@ import { h, fmtUs, fmtInt, fmtTime, fmtVersion, spanText, showError } from './ui
   });
 }
 
+// Tooltips are HTML: names that come from requests (users, IPs) are escaped.
+export const esc = (s) => echarts.format.encodeHTML(String(s));
+
 const live = new Set();
 window.addEventListener('resize', () => live.forEach((c) => c.resize()));
 
@@ -207,7 +210,7 @@ export function boxOption(items, label, colour, width) {
       formatter: (p) => {
         const it = items[p.dataIndex];
         const b = it.box;
-        return `<b>${names[p.dataIndex]}</b><br>n = ${b.count}<br>min ${fmtUs(b.min_us)}<br>q1 ${fmtUs(b.q1_us)}<br>median ${fmtUs(
+        return `<b>${esc(names[p.dataIndex]).replace('\n', '<br>')}</b><br>n = ${fmtInt(b.count)}<br>min ${fmtUs(b.min_us)}<br>q1 ${fmtUs(b.q1_us)}<br>median ${fmtUs(
           b.median_us,
         )}<br>q3 ${fmtUs(b.q3_us)}<br>max ${fmtUs(b.max_us)}<br>mean ${fmtUs(b.mean_us)}`;
       },
@@ -241,7 +244,7 @@ export function bubbleOption(items, key) {
   return {
     grid: { left: 110, right: 20, top: 20, bottom: 50 },
     tooltip: {
-      formatter: (p) => `${rows[p.value[1]]} on ${names[p.value[0]]}<br>avg ${fmtUs(p.value[2])}<br>${p.value[3]} requests`,
+      formatter: (p) => `${esc(rows[p.value[1]])} on ${esc(names[p.value[0]])}<br>avg ${fmtUs(p.value[2])}<br>${p.value[3]} requests`,
     },
     xAxis: { type: 'category', data: names, name: 'version' },
     yAxis: { type: 'category', data: rows },

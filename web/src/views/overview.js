@@ -1,7 +1,7 @@
 // overview.js — the endpoint table (sortable, filterable, with sparklines
 // and level toggles) and the API-wide charts.
 import { all, api } from '../api.js';
-import { card, fill, heatmapOption, boxOption, zoomX } from '../charts.js';
+import { card, fill, heatmapOption, boxOption, zoomX, esc } from '../charts.js';
 import { h, state, rangeParams, rangeDays, fmtUs, fmtInt, fmtTime, fmtVersion, table } from '../ui.js';
 import { levelControl } from './level.js';
 
@@ -132,7 +132,7 @@ export async function render(root) {
         );
         return {
           grid: { left: 170, right: 80, top: 10, bottom: 40 },
-          tooltip: { formatter: (p) => `${epList[p.value[1]].name} on ${fmtVersion(vers[p.value[0]])}<br>${p.value[2]} % (${p.value[3]} requests)` },
+          tooltip: { formatter: (p) => `${esc(epList[p.value[1]].name)} on ${esc(fmtVersion(vers[p.value[0]]))}<br>${p.value[2]} % (${p.value[3]} requests)` },
           xAxis: { type: 'category', data: vers.map(fmtVersion) },
           yAxis: { type: 'category', data: epList.map((e) => e.name), axisLabel: { color: (v, i) => epList[i].colour } },
           visualMap: { min: 0, max: Math.max(...data.map((x) => x[2]), 1), right: 0, top: 'center', calculable: true, inRange: { color: ['#f7f7f7', '#2166ac'] } },

@@ -1,7 +1,7 @@
 // versions.js — versions (a deployment timeline), the evolution of the
 // busiest endpoints' durations across versions, and instances.
 import { all } from '../api.js';
-import { card, fill, zoomX, durAxis } from '../charts.js';
+import { card, fill, zoomX, durAxis, esc } from '../charts.js';
 import { h, state, rangeParams, fmtInt, fmtUs, fmtTime, fmtSpan, fmtVersion, table } from '../ui.js';
 
 const TOP = 10;
@@ -115,7 +115,7 @@ function timelineOption(v) {
   const names = vs.map(fmtVersion);
   return {
     grid: { left: 80, right: 30, top: 20, bottom: 50 },
-    tooltip: { formatter: (p) => `${p.value[3]}: ${fmtTime(new Date(p.value[1]).toISOString())} → ${fmtTime(new Date(p.value[2]).toISOString())}<br>${fmtInt(p.value[4])} requests` },
+    tooltip: { formatter: (p) => `${esc(p.value[3])}: ${fmtTime(new Date(p.value[1]).toISOString())} → ${fmtTime(new Date(p.value[2]).toISOString())}<br>${fmtInt(p.value[4])} requests` },
     xAxis: { type: 'time' },
     yAxis: { type: 'category', data: names, inverse: true },
     dataZoom: zoomX,
