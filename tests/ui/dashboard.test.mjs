@@ -71,6 +71,31 @@ async function view(page, hash) {
 
 const lengths = (series) => series.map((s) => s.n);
 
+// No chart of the page has labels drawn over one another, nor a toolbox,
+// zoom slider, legend or colour scale over another part or the plot.
+async function assertLayout(page, where) {
+  const names = await page.$$eval('[data-chart][data-state="drawn"]', (cs) => cs.map((c) => c.dataset.chart));
+  assert.ok(names.length > 0);
+  for (const n of names) {
+    const l = await chartLayout(page, n);
+    assert.deepEqual(l.labels, [], `${where} ${n}: overlapping labels`);
+    assert.deepEqual(l.parts, [], `${where} ${n}: overlapping parts`);
+    assert.deepEqual(l.cut, [], `${where} ${n}: parts cut off at the edges`);
+  }
+  return names;
+}
+
+// Colour of each data item of series 0 as drawn (after the visual map).
+function itemColours(page, name) {
+  return page.evaluate((n) => {
+    const inst = echarts.getInstanceByDom(document.querySelector(`[data-chart="${n}"] .chart`));
+    const data = inst.getModel().getSeriesByIndex(0).getData();
+    const out = [];
+    for (let i = 0; i < data.count(); i++) out.push({ value: data.getValues(i), colour: data.getItemVisual(i, 'style').fill, size: data.getItemVisual(i, 'symbolSize') });
+    return out;
+  }, name);
+}
+
 test('login page rejects a wrong password and shows why', { timeout: 60000 }, async () => {
   const s = await open({ allow: [/status of 401/] });
   await s.page.goto(server.url);
@@ -117,6 +142,14 @@ test('admin: overview table and API-wide charts match the API', { timeout: 90000
   const mx = (await apiGet(page, 'api/matrix?per_page=1000&tz=UTC')).body;
   const cells = mx.items.filter((v) => v.total > 0).reduce((n, v) => n + v.endpoints.length, 0);
   assert.deepEqual(lengths(await chartSeries(page, 'api-matrix')), [cells]);
+  // Each cell is coloured by the share it shows: one colour per share class,
+  // darker for a larger share, whatever its count.
+  const pieces = await page.evaluate(() => echarts.getInstanceByDom(document.querySelector('[data-chart="api-matrix"] .chart')).getOption().visualMap[0].pieces);
+  const classOf = (share) => pieces.findIndex((p) => share >= p.gte && share < p.lt);
+  const drawn = await itemColours(page, 'api-matrix');
+  for (const c of drawn) assert.equal(c.colour, pieces[classOf(c.value[2])].color, `cell ${c.value}`);
+  assert.ok(new Set(drawn.map((c) => c.colour)).size >= 4, 'the shares span several colours');
+  await assertLayout(page, 'overview');
   const sparks = await page.evaluate(() => [...document.querySelectorAll('svg.spark')].map((e) => Number(e.dataset.points || 0)));
   assert.equal(sparks.length, ov.total);
   assert.ok(sparks.every((n) => n === Math.min(14, daily.days.length)));
@@ -127,6 +160,33 @@ test('admin: overview table and API-wide charts match the API', { timeout: 90000
   assert.deepEqual(names, [...names].sort((a, b) => a.localeCompare(b)));
   await page.fill('.tablewrap .filter', 'checkout');
   assert.equal(await page.locator('table.overview tbody tr').count(), ov.items.filter((e) => JSON.stringify(e).includes('checkout')).length);
+  await s.close();
+});
+
+test('version utilisation matrix: a cell is coloured by its share, not its count', { timeout: 60000 }, async () => {
+  const s = await s0();
+  const { page } = s;
+  // Two versions: 100 requests of `a` are half of v1's and 1 % of v2's;
+  // `b` takes half of v1 and 99 % of v2.
+  const ep = (id, count, share) => ({ endpoint_id: id, name: id === 1 ? 'a' : 'b', colour: id === 1 ? '#ff0000' : '#00ff00', count, share });
+  const items = [
+    { version_id: 1, version: 'v1', total: 200, endpoints: [ep(1, 100, 0.5), ep(2, 100, 0.5)] },
+    { version_id: 2, version: 'v2', total: 10000, endpoints: [ep(1, 100, 0.01), ep(2, 9900, 0.99)] },
+  ];
+  await s.ctx.route(/\/api\/matrix/, (r) => r.fulfill({ contentType: 'application/json', body: JSON.stringify({ items, page: 1, per_page: 1000, total: 2 }) }));
+  await view(page, '#/overview');
+  const cells = await itemColours(page, 'api-matrix');
+  const at = (x, y) => cells.find((c) => c.value[0] === x && c.value[1] === y);
+  assert.equal(at(0, 0).value[3], at(1, 0).value[3], 'same count');
+  assert.notEqual(at(0, 0).colour, at(1, 0).colour, '50 % and 1 % differ');
+  assert.equal(at(0, 0).colour, at(1, 1).colour, '50 % and 99 % are both in the top class, whatever their counts');
+  assert.equal(at(0, 0).colour, at(0, 1).colour);
+  // the label shows the share, and the colour follows the label
+  const labels = await page.evaluate(() => {
+    const o = echarts.getInstanceByDom(document.querySelector('[data-chart="api-matrix"] .chart')).getOption();
+    return o.series[0].data.map((d) => o.series[0].label.formatter({ value: d }));
+  });
+  assert.deepEqual(labels, ['50.0', '50.0', '1.0', '99.0']);
   await s.close();
 });
 
