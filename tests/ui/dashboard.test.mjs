@@ -275,25 +275,40 @@ test('admin: every chart of an endpoint page matches the API', { timeout: 90000 
   // The picker shows more users.
   await page.selectOption('[data-top="ep-users"]', '20');
   assert.deepEqual(lengths(await chartSeries(page, 'ep-users')), [Math.min(20, groups.total)]);
-  const bg = await get(`api/endpoints/${EP}/bubbles?by=group&per_page=1&tz=UTC`);
-  assert.deepEqual(lengths(await chartSeries(page, 'ep-bubbles-users')), [bg.total]);
-  const bi = await get(`api/endpoints/${EP}/bubbles?by=ip&per_page=1&tz=UTC`);
-  assert.deepEqual(lengths(await chartSeries(page, 'ep-bubbles-ips')), [bi.total]);
+  // Bubbles: the 10 busiest users (IPs) by requests, and the caption says so.
+  for (const [chart, by, what] of [
+    ['ep-bubbles-users', 'group', 'users'],
+    ['ep-bubbles-ips', 'ip', 'IPs'],
+  ]) {
+    const b = (await get(`api/endpoints/${EP}/bubbles?by=${by}&per_page=1000&tz=UTC`)).items;
+    const tot = new Map();
+    for (const i of b) tot.set(i[by], (tot.get(i[by]) || 0) + i.count);
+    const top = [...tot.keys()].sort((x, y) => tot.get(y) - tot.get(x)).slice(0, 10);
+    assert.ok(tot.size > 10, 'the demo has more than 10 ' + what);
+    const rows = await page.evaluate((n) => echarts.getInstanceByDom(document.querySelector(`[data-chart="${n}"] .chart`)).getOption().yAxis[0].data, chart);
+    assert.deepEqual(new Set(rows), new Set(top), chart);
+    assert.deepEqual(lengths(await chartSeries(page, chart)), [b.filter((i) => top.includes(i[by])).length]);
+    assert.match(await page.textContent(`[data-chart="${chart}"] .sub`), new RegExp(`^Top 10 of ${tot.size} ${what} by requests · last 30 days$`));
+    // sizes tell the cells apart: from the fastest (small) to the slowest (large)
+    const cells = await itemColours(page, chart);
+    const sizes = cells.map((c) => c.size);
+    assert.ok(Math.max(...sizes) >= 4 * Math.min(...sizes), `${chart}: sizes ${Math.min(...sizes)}..${Math.max(...sizes)}`);
+    const byAvg = cells.slice().sort((x, y) => x.value[2] - y.value[2]);
+    assert.ok(byAvg[0].size < byAvg[byAvg.length - 1].size);
+  }
+  await page.selectOption('[data-top="ep-bubbles-users"]', '5');
+  assert.equal((await page.evaluate(() => echarts.getInstanceByDom(document.querySelector('[data-chart="ep-bubbles-users"] .chart')).getOption().yAxis[0].data)).length, 5);
+  assert.match(await page.textContent('[data-chart="ep-bubbles-users"] .sub'), /^Top 5 of /);
+  // Every chart says which range it covers: the raw-row views the last 30
+  // days, the per-version box plots all time.
+  assert.equal(await page.textContent('[data-chart="ep-versions"] .sub'), 'All time');
+  for (const n of ['ep-heatmap', 'ep-status', 'ep-users', 'ep-ips', 'ep-profile']) assert.equal(await page.textContent(`[data-chart="${n}"] .sub`), 'Last 30 days', n);
+  await assertLayout(page, 'endpoint');
   // Short-lived versions are flagged in the labels.
   const labels = await page.evaluate(() => echarts.getInstanceByDom(document.querySelector('[data-chart="ep-versions"] .chart')).getOption().xAxis[0].data);
   const short = vs.items.filter((v) => v.box.count > 0 && Date.parse(v.last_seen) - Date.parse(v.first_seen) < 86400000);
   assert.ok(short.length >= 1, 'the demo has a short-lived hotfix');
   assert.equal(labels.filter((l) => l.includes('short-lived')).length, short.length);
-
-  // Every chart says which range it covers: the raw-row views the last 30
-  // days, the per-version box plots all time.
-  assert.equal(await page.textContent('[data-chart="ep-versions"] .sub'), 'All time');
-  for (const n of ['ep-heatmap', 'ep-status', 'ep-users', 'ep-ips', 'ep-profile']) assert.equal(await page.textContent(`[data-chart="${n}"] .sub`), 'Last 30 days', n);
-  // No labels drawn over one another, no toolbox over the plot.
-  for (const n of ['ep-heatmap', 'ep-lastdays', 'ep-perhour', 'ep-status', 'ep-versions', 'ep-users', 'ep-ips']) {
-    const l = await chartLayout(page, n);
-    assert.deepEqual([l.labels, l.parts, l.cut], [[], [], []], n);
-  }
 
   // Grouped profile: one sunburst root per top-level line of the version.
   const prof = await get(`api/endpoints/${EP}/profile?per_page=1000&tz=UTC`);
@@ -537,6 +552,7 @@ test('phone width: no horizontal overflow, charts drawn', { timeout: 60000 }, as
     assert.ok(w <= 392, `${hash}: page is ${w}px wide on a 390px screen`);
     const widths = await page.$$eval('.card', (cs) => cs.map((c) => c.getBoundingClientRect().width));
     assert.ok(widths.every((x) => x <= 390));
+    await assertLayout(page, 'phone ' + hash);
   }
   await s.close();
 });

@@ -97,7 +97,7 @@ export function card(parent, name, title, opts = {}) {
       if (!inst) {
         inst = echarts.init(body, null, { renderer: 'canvas' });
         live.add(inst);
-      }
+      } else if (inst.getHeight() !== body.clientHeight || inst.getWidth() !== body.clientWidth) inst.resize();
       inst.off('finished');
       inst.on('finished', () => {
         c.dataset.state = 'drawn';
@@ -139,10 +139,6 @@ export async function fill(cardObj, load, toOption, span) {
 export const zoomX = [
   { type: 'inside', xAxisIndex: 0 },
   { type: 'slider', xAxisIndex: 0, height: 18, bottom: 10 },
-];
-export const zoomY = [
-  { type: 'inside', yAxisIndex: 0 },
-  { type: 'slider', yAxisIndex: 0, width: 14, right: 4 },
 ];
 
 const durAxis = (name) => ({
@@ -231,33 +227,59 @@ export function boxOption(items, label, colour, width) {
   };
 }
 
-// Bubbles: rows × versions, area proportional to the average duration.
-export function bubbleOption(items, key) {
+// Bubbles: the `top` busiest rows (users, IPs) × versions.  Size and colour
+// both follow the average duration, from the fastest cell shown (small,
+// blue) to the slowest (large, red), so that cells of similar durations
+// are still told apart; no bubble is wider than its cell.  `order` lists
+// the versions in deployment order; `box` is the chart's size in pixels.
+export function bubbleOption(items, key, { top = 10, order = [], box = { width: 600, height: 400 } } = {}) {
   if (!items.length) return null;
-  // rows by traffic, busiest first; the zoom window starts on the top 25
   const tot = new Map();
   for (const i of items) tot.set(i[key], (tot.get(i[key]) || 0) + i.count);
-  const rows = [...tot.keys()].sort((a, b) => tot.get(b) - tot.get(a)).reverse();
-  const vers = [...new Set(items.map((i) => i.version))];
-  const maxAvg = Math.max(...items.map((i) => i.avg_us));
-  const names = vers.map((v) => fmtVersion(items.find((i) => i.version === v))); // with its tag, if any
+  const ranked = [...tot.keys()].sort((a, b) => tot.get(b) - tot.get(a) || String(a).localeCompare(String(b)));
+  const keep = new Set(ranked.slice(0, top));
+  const rows = ranked.slice(0, top).reverse(); // the busiest at the top
+  const its = items.filter((i) => keep.has(i[key]));
+  const seen = [...new Set(its.map((i) => i.version))];
+  const vers = [...order.filter((v) => seen.includes(v)), ...seen.filter((v) => !order.includes(v))];
+  const narrow = box.width < 500;
+  const names = vers.map((v) => fmtVersion(its.find((i) => i.version === v))); // with its tag, if any
+  const grid = { left: narrow ? 70 : 110, right: narrow ? 74 : 100, top: 36, bottom: 40 };
+  let cellW = (box.width - grid.left - grid.right) / vers.length;
+  // every version is labelled: turned when the labels are wider than a column
+  const rotate = Math.max(...names.map((n) => n.length)) * 7 > cellW ? 35 : 0;
+  if (rotate) grid.bottom += Math.min(70, Math.max(...names.map((n) => n.length)) * 4);
+  const cellH = (box.height - grid.top - grid.bottom) / rows.length;
+  cellW = (box.width - grid.left - grid.right) / vers.length;
+  const maxD = Math.max(8, Math.min(44, 0.9 * cellH, 0.9 * cellW));
+  const avgs = its.map((i) => i.avg_us);
+  const lo = Math.min(...avgs);
+  const hi = Math.max(...avgs, lo + 1);
   return {
-    grid: { left: 110, right: 20, top: 20, bottom: 50 },
+    grid,
     tooltip: {
-      formatter: (p) => `${esc(rows[p.value[1]])} on ${esc(names[p.value[0]])}<br>avg ${fmtUs(p.value[2])}<br>${p.value[3]} requests`,
+      formatter: (p) => `${esc(rows[p.value[1]])} on ${esc(names[p.value[0]])}<br>avg ${fmtUs(p.value[2])}<br>${fmtInt(p.value[3])} requests`,
     },
-    xAxis: { type: 'category', data: names, name: 'version' },
-    yAxis: { type: 'category', data: rows },
-    dataZoom: zoomY.map((z) => ({ ...z, startValue: Math.max(0, rows.length - 25), endValue: rows.length - 1 })),
+    xAxis: { type: 'category', data: names, name: 'version', nameLocation: 'middle', nameGap: grid.bottom - 14, splitLine: { show: true }, axisLabel: { interval: 0, rotate } },
+    yAxis: { type: 'category', data: rows, splitLine: { show: true } },
+    visualMap: {
+      type: 'continuous',
+      dimension: 2,
+      min: lo,
+      max: hi,
+      right: 4,
+      top: 'middle',
+      itemWidth: narrow ? 14 : 20,
+      itemHeight: Math.min(140, box.height - 120),
+      text: [fmtUs(hi), fmtUs(lo)],
+      inRange: { symbolSize: [Math.min(6, maxD), maxD], color: ['#4575b4', '#fee090', '#d73027'] },
+    },
     series: [
       {
         name: 'average duration',
         type: 'scatter',
-        // diameter ∝ sqrt(avg), so that the area is ∝ avg (bubbles under
-        // 3 px are drawn at 3 px, to stay visible and hoverable)
-        symbolSize: (v) => Math.max(3, 40 * Math.sqrt(v[2] / maxAvg)),
-        data: items.map((i) => [vers.indexOf(i.version), rows.indexOf(i[key]), i.avg_us, i.count]),
-        itemStyle: { color: '#5470c6', opacity: 0.7 },
+        data: its.map((i) => [vers.indexOf(i.version), rows.indexOf(i[key]), i.avg_us, i.count]),
+        itemStyle: { opacity: 0.85, borderColor: '#333', borderWidth: 0.5 },
       },
     ],
   };

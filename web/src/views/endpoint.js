@@ -44,6 +44,41 @@ function topBoxes(grid, name, title, path, key, rp) {
   );
 }
 
+// Bubbles of the busiest rows (`by`: group or ip) × versions, top N by
+// requests: the card grows with N, so that no zoom is needed.
+function topBubbles(grid, name, title, by, what, id, rp, versP) {
+  const c = card(grid, name, title, { height: 390 });
+  const n = h('select', { 'aria-label': 'how many', 'data-top': name }, [5, 10, 20, 50].map((v) => h('option', { value: v, selected: v === 10 }, `top ${v}`)));
+  c.tools.append(n);
+  let items = null;
+  let order = [];
+  const option = () => {
+    const all = new Set(items.map((i) => i[by])).size;
+    const k = Math.min(Number(n.value), all);
+    const height = Math.max(240, 30 * k + 110);
+    c.body.style.height = height + 'px';
+    c.what(`top ${k} of ${fmtInt(all)} ${what} by requests`);
+    return bubbleOption(items, by, { top: k, order, box: { width: c.body.clientWidth || 600, height } });
+  };
+  n.addEventListener('change', () => {
+    if (items && items.length) c.draw(option());
+  });
+  return fill(
+    c,
+    async () => {
+      const [d, v] = await Promise.all([all(`api/endpoints/${id}/bubbles`, { ...rp, by }), versP.catch(() => null)]);
+      // versions in deployment order
+      if (v) order = v.items.slice().sort((a, b) => Date.parse(a.first_seen) - Date.parse(b.first_seen)).map((x) => x.version);
+      return d;
+    },
+    (d) => {
+      items = d.items;
+      return items.length ? option() : null;
+    },
+    30,
+  );
+}
+
 function kvTable(obj) {
   const rows = Object.entries(obj || {});
   if (!rows.length) return h('p.note', null, 'none');
@@ -370,10 +405,8 @@ export async function render(root, go, id) {
   );
   jobs.push(topBoxes(grid, 'ep-users', 'Duration per user', `api/endpoints/${id}/groups`, 'group', rp));
   jobs.push(topBoxes(grid, 'ep-ips', 'Duration per IP', `api/endpoints/${id}/ips`, 'ip', rp));
-  const bu = card(grid, 'ep-bubbles-users', 'Users × versions (area ∝ average duration)', { height: 420 });
-  const bi = card(grid, 'ep-bubbles-ips', 'IPs × versions (area ∝ average duration)', { height: 420 });
-  jobs.push(fill(bu, () => all(`api/endpoints/${id}/bubbles`, { ...rp, by: 'group' }), (d) => bubbleOption(d.items, 'group'), 30));
-  jobs.push(fill(bi, () => all(`api/endpoints/${id}/bubbles`, { ...rp, by: 'ip' }), (d) => bubbleOption(d.items, 'ip'), 30));
+  jobs.push(topBubbles(grid, 'ep-bubbles-users', 'Users × versions (size and colour: average duration)', 'group', 'users', id, rp, versP));
+  jobs.push(topBubbles(grid, 'ep-bubbles-ips', 'IPs × versions (size and colour: average duration)', 'ip', 'IPs', id, rp, versP));
 
   // Outliers: a server-paged table (a busy endpoint has thousands); a
   // click opens the detail panel.
