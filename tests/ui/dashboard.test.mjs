@@ -342,6 +342,9 @@ test('admin: every chart of an endpoint page matches the API', { timeout: 90000 
   const oid = await page.getAttribute('tr[data-outlier]', 'data-outlier');
   await page.click(`tr[data-outlier="${oid}"]`);
   await page.waitForSelector('[data-panel="outlier"][data-state="drawn"]');
+  // The panel opens below the table: it is brought into view.
+  const top = await page.evaluate(() => document.querySelector('[data-panel="outlier"]').getBoundingClientRect().top);
+  assert.ok(top >= -1 && top < 100, `the outlier panel starts ${top}px from the top of the window`);
   const o = await get(`api/outliers/${oid}?tz=UTC`);
   assert.equal(await page.locator('ol.stack li').count(), o.stack.length);
   assert.deepEqual(lengths(await chartSeries(page, 'outlier-cpu')), [o.cpu_per_core.length]);
@@ -358,6 +361,14 @@ test('admin: every chart of an endpoint page matches the API', { timeout: 90000 
   const rid = pr.items[0].request_id;
   await page.click(`tr[data-request="${rid}"]`);
   await page.waitForSelector('[data-panel="request-profile"][data-state="drawn"]');
+  // (the last thing on the page: at the top of the window, or the page is
+  // scrolled to its end and the panel's head shows)
+  const [rtop, atEnd, vh] = await page.evaluate(() => [
+    document.querySelector('[data-panel="request-profile"]').getBoundingClientRect().top,
+    Math.ceil(scrollY + innerHeight) >= document.documentElement.scrollHeight - 1,
+    innerHeight,
+  ]);
+  assert.ok(rtop >= -1 && (rtop < 100 || atEnd) && rtop < vh - 60, `the request panel starts ${rtop}px from the top of the window`);
   const tree = (await get(`api/requests/${rid}/profile`)).tree;
   const count = (ns) => ns.reduce((n, x) => n + 1 + count(x.children), 0);
   assert.deepEqual(

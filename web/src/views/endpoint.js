@@ -79,6 +79,13 @@ function topBubbles(grid, name, title, by, what, id, rp, versP) {
   );
 }
 
+// Bring a detail panel that opens below a long table into view: when it
+// opens, and again once drawn (the page may have been too short to scroll
+// it up while it held only "Loading…").
+function reveal(panel) {
+  panel.scrollIntoView({ block: 'start' });
+}
+
 function kvTable(obj) {
   const rows = Object.entries(obj || {});
   if (!rows.length) return h('p.note', null, 'none');
@@ -181,6 +188,7 @@ async function outlierDetail(panel, id) {
   panel.replaceChildren(h('p.note', null, 'Loading outlier…'));
   panel.hidden = false;
   panel.dataset.state = 'loading';
+  reveal(panel);
   try {
     const o = await api(`api/outliers/${id}`, { tz: state.tz });
     const stack = h(
@@ -239,6 +247,7 @@ async function outlierDetail(panel, id) {
       if (e.status !== 404) throw e;
     }
     panel.dataset.state = 'drawn';
+    reveal(panel);
   } catch (e) {
     panel.dataset.state = 'error';
     panel.replaceChildren(h('p.note', null, 'Could not load: ' + e.message));
@@ -251,6 +260,7 @@ async function requestProfile(panel, r) {
   panel.hidden = false;
   panel.dataset.state = 'loading';
   panel.replaceChildren(h('p.note', null, 'Loading the call tree…'));
+  reveal(panel);
   try {
     const p = await api(`api/requests/${r.request_id}/profile`);
     const box = h('div');
@@ -263,6 +273,7 @@ async function requestProfile(panel, r) {
     if (p.tree.length) c.draw(flameOption(p.tree));
     else c.empty('The profiler took no sample of this request.');
     panel.dataset.state = 'drawn';
+    reveal(panel);
   } catch (e) {
     panel.dataset.state = 'error';
     panel.replaceChildren(h('p.note', null, 'Could not load: ' + e.message));
