@@ -535,6 +535,57 @@ test('time-zone selector and date-range picker reach the API', { timeout: 60000 
   await s.close();
 });
 
+test('days are ISO (YYYY-MM-DD) and of the chosen zone', { timeout: 60000 }, async () => {
+  const s = await open({ allow: [/status of 400/] });
+  const { page } = s;
+  // 20:00 UTC yesterday: already tomorrow in Tokyo
+  const now = new Date();
+  const fake = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 1, 20));
+  await page.clock.setFixedTime(fake);
+  await s.login(ADMIN);
+  await view(page, '#/versions');
+  // Typed days, not the browser's locale date input (mm/dd/yyyy).
+  for (const id of ['from', 'to']) {
+    assert.equal(await page.getAttribute('#' + id, 'type'), 'text');
+    assert.equal(await page.getAttribute('#' + id, 'placeholder'), 'YYYY-MM-DD');
+  }
+  await page.selectOption('#tz', 'Asia/Tokyo');
+  await settled(page);
+  await page.selectOption('#preset', '7');
+  await settled(page);
+  const tokyo = new Date(fake.getTime() + 9 * 3600000);
+  tokyo.setUTCDate(tokyo.getUTCDate() - 6);
+  assert.equal(await page.inputValue('#from'), tokyo.toISOString().slice(0, 10), 'the last 7 days of Tokyo');
+  // The deployment timeline reads in the zone: its time axis is drawn in
+  // UTC over times shifted by the zone's offset.
+  await page.selectOption('#preset', '');
+  await settled(page);
+  const vers = (await apiGet(page, 'api/versions?per_page=1000&tz=Asia/Tokyo')).body.items;
+  const opt = await page.evaluate(() => {
+    const o = echarts.getInstanceByDom(document.querySelector('[data-chart="versions-life"] .chart')).getOption();
+    return { useUTC: o.useUTC, starts: o.series[0].data.map((d) => d[1]) };
+  });
+  assert.equal(opt.useUTC, true);
+  const first = vers.slice().sort((a, b) => Date.parse(a.first_seen) - Date.parse(b.first_seen))[0];
+  assert.equal(opt.starts[0], Date.parse(first.first_seen) + 9 * 3600000);
+  // A day that is not YYYY-MM-DD is refused before any request is made.
+  const urls = [];
+  page.on('request', (r) => urls.push(r.url()));
+  await page.fill('#from', '11/20/2026');
+  await page.press('#from', 'Enter');
+  await page.locator('#from').blur();
+  await page.waitForSelector('#banner:not([hidden])');
+  assert.match(await page.textContent('#banner'), /from: expected a day as YYYY-MM-DD/);
+  assert.equal(await page.getAttribute('#from', 'aria-invalid'), 'true');
+  assert.equal(urls.filter((u) => u.includes('/api/')).length, 0);
+  await page.fill('#from', '2026-11-20');
+  await page.locator('#from').blur();
+  await settled(page);
+  assert.equal(await page.getAttribute('#from', 'aria-invalid'), null);
+  assert.ok(urls.some((u) => u.includes('api/evolution') && u.includes('from=2026-11-20')));
+  await s.close();
+});
+
 test('a failing API call shows the error banner and the card error state', { timeout: 60000 }, async () => {
   const s = await open({ allow: [/status of 500/] });
   await s.login(ADMIN);

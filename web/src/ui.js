@@ -52,10 +52,28 @@ export function rangeParams(defaultDays) {
   return p;
 }
 
+// Today's date (YYYY-MM-DD) in the dashboard's zone, `back` days ago.
+export function dayIn(tz, back = 0) {
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+  if (!back) return today;
+  const t = new Date(today + 'T00:00:00Z');
+  t.setUTCDate(t.getUTCDate() - back);
+  return t.toISOString().slice(0, 10);
+}
+
+// Epoch ms + the zone's UTC offset at that instant: a chart drawn in UTC
+// (useUTC) then shows wall-clock times of the zone.
+export function zoneShift(ms, tz) {
+  const f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+  const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+  const wall = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second);
+  return wall + (ms % 1000);
+}
+
 // Number of days the range covers, for the heat maps' `days` parameter.
 export function rangeDays() {
   if (!state.from) return 30;
-  const today = new Intl.DateTimeFormat('en-CA', { timeZone: state.tz }).format(new Date());
+  const today = dayIn(state.tz);
   const end = new Date((state.to || today) + 'T00:00:00Z');
   const days = Math.round((end - new Date(state.from + 'T00:00:00Z')) / 86400000) + 1;
   return Math.max(1, Math.min(366, days));

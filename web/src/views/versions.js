@@ -2,7 +2,7 @@
 // busiest endpoints' durations across versions, and instances.
 import { all } from '../api.js';
 import { card, fill, zoomX, durAxis, esc } from '../charts.js';
-import { h, state, rangeParams, fmtInt, fmtUs, fmtTime, fmtSpan, fmtVersion, table } from '../ui.js';
+import { h, state, rangeParams, fmtInt, fmtUs, fmtTime, fmtSpan, fmtVersion, zoneShift, table } from '../ui.js';
 
 const TOP = 10;
 
@@ -113,10 +113,14 @@ function timelineOption(v) {
   if (!v.items.length) return null;
   const vs = v.items.slice().sort((a, b) => Date.parse(a.first_seen) - Date.parse(b.first_seen));
   const names = vs.map(fmtVersion);
+  // The time axis is drawn in UTC over times shifted by the dashboard
+  // zone's offset, so that its ticks and labels read in that zone.
+  const at = (iso) => zoneShift(Date.parse(iso), state.tz);
   return {
-    grid: { left: 80, right: 30, top: 20, bottom: 50 },
-    tooltip: { formatter: (p) => `${esc(p.value[3])}: ${fmtTime(new Date(p.value[1]).toISOString())} → ${fmtTime(new Date(p.value[2]).toISOString())}<br>${fmtInt(p.value[4])} requests` },
-    xAxis: { type: 'time' },
+    grid: { left: 80, right: 30, top: 30, bottom: 50 },
+    useUTC: true,
+    tooltip: { formatter: (p) => `${esc(names[p.value[0]])}: ${fmtTime(vs[p.value[0]].first_seen)} → ${fmtTime(vs[p.value[0]].last_seen)}<br>${fmtInt(p.value[4])} requests` },
+    xAxis: { type: 'time', axisLabel: { hideOverlap: true, formatter: { year: '{yyyy}', month: '{yyyy}-{MM}', day: '{MM}-{dd}', hour: '{HH}:{mm}', minute: '{HH}:{mm}' } } },
     yAxis: { type: 'category', data: names, inverse: true },
     dataZoom: zoomX,
     series: [
@@ -124,7 +128,7 @@ function timelineOption(v) {
         name: 'versions',
         type: 'custom',
         encode: { x: [1, 2], y: 0 },
-        data: vs.map((x, i) => [i, Date.parse(x.first_seen), Math.max(Date.parse(x.last_seen), Date.parse(x.first_seen) + 3600000), names[i], x.requests]),
+        data: vs.map((x, i) => [i, at(x.first_seen), Math.max(at(x.last_seen), at(x.first_seen) + 3600000), names[i], x.requests]),
         renderItem: (params, api) => {
           const a = api.coord([api.value(1), api.value(0)]);
           const b = api.coord([api.value(2), api.value(0)]);
