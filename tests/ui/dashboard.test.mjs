@@ -616,6 +616,26 @@ test('phone width: no horizontal overflow, charts drawn', { timeout: 60000 }, as
     assert.ok(widths.every((x) => x <= 390));
     await assertLayout(page, 'phone ' + hash);
   }
+  // The overview table scrolls sideways inside its card, and the endpoint
+  // column stays in view.
+  await view(page, '#/overview');
+  const t = await page.evaluate(async () => {
+    const card = document.querySelector('.tablecard');
+    const box = card.querySelector('.scroll');
+    const cardR = card.getBoundingClientRect();
+    const wide = box.scrollWidth > box.clientWidth;
+    box.scrollLeft = box.scrollWidth;
+    await new Promise((r) => requestAnimationFrame(r));
+    const boxR = box.getBoundingClientRect();
+    const name = box.querySelector('tbody tr td:first-child').getBoundingClientRect();
+    const levels = box.querySelector('tbody tr td:last-child').getBoundingClientRect();
+    return { cardRight: cardR.right, wide, overflow: getComputedStyle(box).overflowX, boxR: [boxR.left, boxR.right], name: [name.left, name.right], levels: [levels.left, levels.right] };
+  });
+  assert.ok(t.cardRight <= 390, 'the card fits the screen');
+  assert.ok(t.wide && t.overflow === 'auto', 'the table scrolls inside its card');
+  assert.ok(t.name[0] >= t.boxR[0] - 1 && t.name[1] <= t.boxR[1], `endpoint names stay in view when scrolled: ${JSON.stringify(t)}`);
+  assert.ok(t.levels[1] <= t.boxR[1] + 1 && t.levels[0] >= t.name[1] - 1, `the last column can be reached: ${JSON.stringify(t)}`);
+  await page.screenshot({ path: shotPath('phone-overview-scrolled') });
   await s.close();
 });
 

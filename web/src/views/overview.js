@@ -50,7 +50,7 @@ export async function render(root) {
       {
         key: 'name',
         label: 'Endpoint',
-        render: (r) => h('a', { href: `#/endpoint/${r.id}` }, dot(r.colour), r.name),
+        render: (r) => h('a', { href: `#/endpoint/${r.id}`, title: r.name }, dot(r.colour), r.name),
       },
       { key: 'today', label: 'Hits today', num: true, value: (r) => r.hits.today, render: (r) => fmtInt(r.hits.today) },
       { key: 'week', label: 'This week', num: true, value: (r) => r.hits.week, render: (r) => fmtInt(r.hits.week) },
