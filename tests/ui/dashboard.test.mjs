@@ -80,6 +80,7 @@ async function assertLayout(page, where) {
     const l = await chartLayout(page, n);
     assert.deepEqual(l.labels, [], `${where} ${n}: overlapping labels`);
     assert.deepEqual(l.parts, [], `${where} ${n}: overlapping parts`);
+    assert.deepEqual(l.covered, [], `${where} ${n}: labels under another part`);
     assert.deepEqual(l.cut, [], `${where} ${n}: parts cut off at the edges`);
   }
   return names;

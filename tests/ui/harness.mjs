@@ -149,8 +149,10 @@ export async function login(page, base, [user, pw]) {
 // Layout faults of a drawn chart, read from its ECharts instance (the
 // canvas has no DOM to measure): `labels` lists pairs of texts whose boxes
 // overlap (turned labels as turned boxes), `parts` pairs of components
-// (toolbox, zoom slider, visual map, legend, plot area) that overlap, and
-// `cut` the components that run past the chart's edges.
+// (toolbox, zoom slider, visual map, legend, plot area) that overlap,
+// `covered` texts under another component than their own (an axis name
+// under the legend), and `cut` the components that run past the chart's
+// edges.
 export function chartLayout(page, name) {
   return page.evaluate((n) => {
     const el = document.querySelector(`[data-chart="${n}"] .chart`);
@@ -212,7 +214,7 @@ export function chartLayout(page, name) {
         if (!vis) continue;
         pts = corners(vis, null);
       }
-      texts.push({ t, pts });
+      texts.push({ t, pts, el: d });
     }
     const axes = (p) =>
       [0, 1].map((i) => {
@@ -262,14 +264,22 @@ export function chartLayout(page, name) {
       model.eachComponent(type, (m, i) => {
         const v = inst.getViewOfComponentModel(m);
         const r = v && v.group && rectOf(v.group);
-        if (r) parts.push({ name: `${type}${i}`, r });
+        if (r) parts.push({ name: `${type}${i}`, r, group: v.group });
       });
     model.eachComponent('grid', (m, i) => parts.push({ name: `grid${i}`, r: m.coordinateSystem.getRect() }));
     const over = (a, b) => Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x) > 1 && Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y) > 1;
     const clash = [];
     for (let i = 0; i < parts.length; i++) for (let j = i + 1; j < parts.length; j++) if (over(parts[i].r, parts[j].r)) clash.push([parts[i].name, parts[j].name]);
+    const inside = (el, g) => {
+      for (let p = el; p; p = p.parent) if (p === g) return true;
+      return false;
+    };
+    const covered = [];
+    for (const t of texts)
+      for (const p of parts)
+        if (p.group && !inside(t.el, p.group) && over(aabb(t.pts), p.r)) covered.push([t.t, p.name]);
     const [w, hh] = [inst.getWidth(), inst.getHeight()];
     const cut = parts.filter(({ r }) => r.x < -1 || r.y < -1 || r.x + r.width > w + 1 || r.y + r.height > hh + 1).map((p) => p.name);
-    return { texts: texts.length, labels, parts: clash, cut };
+    return { texts: texts.length, labels, parts: clash, covered, cut };
   }, name);
 }

@@ -231,7 +231,7 @@ async function outlierDetail(panel, id) {
             name: 'memory',
             type: 'pie',
             radius: ['40%', '70%'],
-            label: { formatter: (p) => `${p.name}: ${(p.value / 1073741824).toFixed(2)} GiB` },
+            label: { formatter: (p) => `${p.name}\n${(p.value / 1073741824).toFixed(2)} GiB` }, // two lines: they fit a phone
             data: [
               { name: 'used', value: m.used_bytes, itemStyle: { color: '#d7191c' } },
               { name: 'free', value: Math.max(0, m.total_bytes - m.used_bytes), itemStyle: { color: '#abd9e9' } },
@@ -324,7 +324,8 @@ export async function render(root, go, id) {
             legend: { top: 0, left: 60 },
             tooltip: { trigger: 'axis', valueFormatter: fmtUs },
             xAxis: hoursAxis(d),
-            yAxis: durAxis(),
+            // no axis name: the title says what it is, the legend sits there
+            yAxis: { ...durAxis(), name: null },
             dataZoom: zoomX,
             series: [
               { name: 'min', type: 'bar', data: it.min_us, itemStyle: { color: '#abd9e9' } },
