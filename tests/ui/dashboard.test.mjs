@@ -6,7 +6,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ROOT, startServer, launch, serveAppIfNeeded, login, settled, chartSeries, apiGet, shotPath, ADMIN, GUEST } from './harness.mjs';
+import { createHash } from 'node:crypto';
+import { ROOT, startServer, launch, serveAppIfNeeded, login, settled, chartSeries, chartLayout, apiGet, shotPath, ADMIN, GUEST } from './harness.mjs';
 
 let server, chrome, intercepted;
 const EP = 1; // api.search: level 3, with outliers and profiles
@@ -70,6 +71,32 @@ async function view(page, hash) {
 
 const lengths = (series) => series.map((s) => s.n);
 
+// No chart of the page has labels drawn over one another, nor a toolbox,
+// zoom slider, legend or colour scale over another part or the plot.
+async function assertLayout(page, where) {
+  const names = await page.$$eval('[data-chart][data-state="drawn"]', (cs) => cs.map((c) => c.dataset.chart));
+  assert.ok(names.length > 0);
+  for (const n of names) {
+    const l = await chartLayout(page, n);
+    assert.deepEqual(l.labels, [], `${where} ${n}: overlapping labels`);
+    assert.deepEqual(l.parts, [], `${where} ${n}: overlapping parts`);
+    assert.deepEqual(l.covered, [], `${where} ${n}: labels under another part`);
+    assert.deepEqual(l.cut, [], `${where} ${n}: parts cut off at the edges`);
+  }
+  return names;
+}
+
+// Colour of each data item of series 0 as drawn (after the visual map).
+function itemColours(page, name) {
+  return page.evaluate((n) => {
+    const inst = echarts.getInstanceByDom(document.querySelector(`[data-chart="${n}"] .chart`));
+    const data = inst.getModel().getSeriesByIndex(0).getData();
+    const out = [];
+    for (let i = 0; i < data.count(); i++) out.push({ value: data.getValues(i), colour: data.getItemVisual(i, 'style').fill, size: data.getItemVisual(i, 'symbolSize') });
+    return out;
+  }, name);
+}
+
 test('login page rejects a wrong password and shows why', { timeout: 60000 }, async () => {
   const s = await open({ allow: [/status of 401/] });
   await s.page.goto(server.url);
@@ -116,6 +143,14 @@ test('admin: overview table and API-wide charts match the API', { timeout: 90000
   const mx = (await apiGet(page, 'api/matrix?per_page=1000&tz=UTC')).body;
   const cells = mx.items.filter((v) => v.total > 0).reduce((n, v) => n + v.endpoints.length, 0);
   assert.deepEqual(lengths(await chartSeries(page, 'api-matrix')), [cells]);
+  // Each cell is coloured by the share it shows: one colour per share class,
+  // darker for a larger share, whatever its count.
+  const pieces = await page.evaluate(() => echarts.getInstanceByDom(document.querySelector('[data-chart="api-matrix"] .chart')).getOption().visualMap[0].pieces);
+  const classOf = (share) => pieces.findIndex((p) => share >= p.gte && share < p.lt);
+  const drawn = await itemColours(page, 'api-matrix');
+  for (const c of drawn) assert.equal(c.colour, pieces[classOf(c.value[2])].color, `cell ${c.value}`);
+  assert.ok(new Set(drawn.map((c) => c.colour)).size >= 4, 'the shares span several colours');
+  await assertLayout(page, 'overview');
   const sparks = await page.evaluate(() => [...document.querySelectorAll('svg.spark')].map((e) => Number(e.dataset.points || 0)));
   assert.equal(sparks.length, ov.total);
   assert.ok(sparks.every((n) => n === Math.min(14, daily.days.length)));
@@ -126,6 +161,86 @@ test('admin: overview table and API-wide charts match the API', { timeout: 90000
   assert.deepEqual(names, [...names].sort((a, b) => a.localeCompare(b)));
   await page.fill('.tablewrap .filter', 'checkout');
   assert.equal(await page.locator('table.overview tbody tr').count(), ov.items.filter((e) => JSON.stringify(e).includes('checkout')).length);
+  await s.close();
+});
+
+test('version utilisation matrix: a cell is coloured by its share, not its count', { timeout: 60000 }, async () => {
+  const s = await s0();
+  const { page } = s;
+  // Two versions: 100 requests of `a` are half of v1's and 1 % of v2's;
+  // `b` takes half of v1 and 99 % of v2.
+  const ep = (id, count, share) => ({ endpoint_id: id, name: id === 1 ? 'a' : 'b', colour: id === 1 ? '#ff0000' : '#00ff00', count, share });
+  const items = [
+    { version_id: 1, version: 'v1', total: 200, endpoints: [ep(1, 100, 0.5), ep(2, 100, 0.5)] },
+    { version_id: 2, version: 'v2', total: 10000, endpoints: [ep(1, 100, 0.01), ep(2, 9900, 0.99)] },
+  ];
+  await s.ctx.route(/\/api\/matrix/, (r) => r.fulfill({ contentType: 'application/json', body: JSON.stringify({ items, page: 1, per_page: 1000, total: 2 }) }));
+  await view(page, '#/overview');
+  const cells = await itemColours(page, 'api-matrix');
+  const at = (x, y) => cells.find((c) => c.value[0] === x && c.value[1] === y);
+  assert.equal(at(0, 0).value[3], at(1, 0).value[3], 'same count');
+  assert.notEqual(at(0, 0).colour, at(1, 0).colour, '50 % and 1 % differ');
+  assert.equal(at(0, 0).colour, at(1, 1).colour, '50 % and 99 % are both in the top class, whatever their counts');
+  assert.equal(at(0, 0).colour, at(0, 1).colour);
+  // the label shows the share, and the colour follows the label
+  const labels = await page.evaluate(() => {
+    const o = echarts.getInstanceByDom(document.querySelector('[data-chart="api-matrix"] .chart')).getOption();
+    return o.series[0].data.map((d) => o.series[0].label.formatter({ value: d }));
+  });
+  assert.deepEqual(labels, ['50.0', '50.0', '1.0', '99.0']);
+  await s.close();
+});
+
+// Version names as a git repository gives them: 40 hex characters, and for
+// some a tag beside (as the version-verdicts work adds).  The page shows
+// `v1.4.0 · 3f2a9c1` or `3f2a9c1`, never the whole id: in its text, its
+// charts' labels and tooltips.
+test('version ids are shown as short hashes (with their tags), never 40 hex characters', { timeout: 90000 }, async () => {
+  const s = await s0();
+  const { page } = s;
+  const hex = (v) => createHash('sha1').update(v).digest('hex');
+  const tagged = new Set(['v1.4.0', 'v1.5.0']);
+  await s.ctx.route(/\/api\//, async (route) => {
+    const resp = await route.fetch();
+    const body = (await resp.text())
+      .replace(/"(version|name)":\s*"(v1\.\d\.\d)"/g, (m, k, v) => `"${k}":"${hex(v)}"${tagged.has(v) ? `,"tag":"=${v}"` : ''}`)
+      .replace(/"v1\.\d\.\d"/g, (m) => `"${hex(m.slice(1, -1))}"`)
+      .replace(/"=v1/g, '"v1');
+    await route.fulfill({ response: resp, body });
+  });
+  const LONG = /[0-9a-f]{40}/i;
+  // Everything a reader sees: the page's text, every chart's drawn texts,
+  // and its tooltip over each of its first items.
+  const seen = () =>
+    page.evaluate(async () => {
+      const out = [document.body.innerText];
+      for (const el of document.querySelectorAll('[data-chart] .chart')) {
+        const inst = echarts.getInstanceByDom(el);
+        if (!inst) continue;
+        for (const d of inst.getZr().storage.getDisplayList(true)) if (d.style && typeof d.style.text === 'string') out.push(d.style.text);
+        const series = inst.getOption().series || [];
+        for (let si = 0; si < Math.min(2, series.length); si++)
+          for (let i = 0; i < Math.min(3, (series[si].data || []).length); i++) {
+            inst.dispatchAction({ type: 'showTip', seriesIndex: si, dataIndex: i });
+            out.push(el.innerText);
+          }
+      }
+      return out.join('\n');
+    });
+  const texts = [];
+  await view(page, '#/overview');
+  texts.push(await seen());
+  await view(page, '#/versions');
+  texts.push(await seen());
+  assert.ok(texts[1].includes(`v1.4.0 · ${hex('v1.4.0').slice(0, 7)}`), 'a tag with its short hash');
+  assert.ok(texts[1].includes(hex('v1.0.0').slice(0, 7)), 'a short hash');
+  await view(page, `#/endpoint/${EP}`);
+  await page.click('tr[data-request]');
+  await page.waitForSelector('[data-panel="request-profile"][data-state="drawn"]');
+  texts.push(await seen());
+  texts.push(await page.$$eval('select option', (os) => os.map((o) => o.textContent).join('\n')));
+  for (const [i, t] of texts.entries()) assert.equal((t.match(LONG) || [null])[0], null, `page ${i} shows a whole id`);
+  assert.ok(texts[2].includes(`v1.5.0 · ${hex('v1.5.0').slice(0, 7)}`));
   await s.close();
 });
 
@@ -161,10 +276,35 @@ test('admin: every chart of an endpoint page matches the API', { timeout: 90000 
   // The picker shows more users.
   await page.selectOption('[data-top="ep-users"]', '20');
   assert.deepEqual(lengths(await chartSeries(page, 'ep-users')), [Math.min(20, groups.total)]);
-  const bg = await get(`api/endpoints/${EP}/bubbles?by=group&per_page=1&tz=UTC`);
-  assert.deepEqual(lengths(await chartSeries(page, 'ep-bubbles-users')), [bg.total]);
-  const bi = await get(`api/endpoints/${EP}/bubbles?by=ip&per_page=1&tz=UTC`);
-  assert.deepEqual(lengths(await chartSeries(page, 'ep-bubbles-ips')), [bi.total]);
+  // Bubbles: the 10 busiest users (IPs) by requests, and the caption says so.
+  for (const [chart, by, what] of [
+    ['ep-bubbles-users', 'group', 'users'],
+    ['ep-bubbles-ips', 'ip', 'IPs'],
+  ]) {
+    const b = (await get(`api/endpoints/${EP}/bubbles?by=${by}&per_page=1000&tz=UTC`)).items;
+    const tot = new Map();
+    for (const i of b) tot.set(i[by], (tot.get(i[by]) || 0) + i.count);
+    const top = [...tot.keys()].sort((x, y) => tot.get(y) - tot.get(x)).slice(0, 10);
+    assert.ok(tot.size > 10, 'the demo has more than 10 ' + what);
+    const rows = await page.evaluate((n) => echarts.getInstanceByDom(document.querySelector(`[data-chart="${n}"] .chart`)).getOption().yAxis[0].data, chart);
+    assert.deepEqual(new Set(rows), new Set(top), chart);
+    assert.deepEqual(lengths(await chartSeries(page, chart)), [b.filter((i) => top.includes(i[by])).length]);
+    assert.match(await page.textContent(`[data-chart="${chart}"] .sub`), new RegExp(`^Top 10 of ${tot.size} ${what} by requests · last 30 days$`));
+    // sizes tell the cells apart: from the fastest (small) to the slowest (large)
+    const cells = await itemColours(page, chart);
+    const sizes = cells.map((c) => c.size);
+    assert.ok(Math.max(...sizes) >= 4 * Math.min(...sizes), `${chart}: sizes ${Math.min(...sizes)}..${Math.max(...sizes)}`);
+    const byAvg = cells.slice().sort((x, y) => x.value[2] - y.value[2]);
+    assert.ok(byAvg[0].size < byAvg[byAvg.length - 1].size);
+  }
+  await page.selectOption('[data-top="ep-bubbles-users"]', '5');
+  assert.equal((await page.evaluate(() => echarts.getInstanceByDom(document.querySelector('[data-chart="ep-bubbles-users"] .chart')).getOption().yAxis[0].data)).length, 5);
+  assert.match(await page.textContent('[data-chart="ep-bubbles-users"] .sub'), /^Top 5 of /);
+  // Every chart says which range it covers: the raw-row views the last 30
+  // days, the per-version box plots all time.
+  assert.equal(await page.textContent('[data-chart="ep-versions"] .sub'), 'All time');
+  for (const n of ['ep-heatmap', 'ep-status', 'ep-users', 'ep-ips', 'ep-profile']) assert.equal(await page.textContent(`[data-chart="${n}"] .sub`), 'Last 30 days', n);
+  await assertLayout(page, 'endpoint');
   // Short-lived versions are flagged in the labels.
   const labels = await page.evaluate(() => echarts.getInstanceByDom(document.querySelector('[data-chart="ep-versions"] .chart')).getOption().xAxis[0].data);
   const short = vs.items.filter((v) => v.box.count > 0 && Date.parse(v.last_seen) - Date.parse(v.first_seen) < 86400000);
@@ -203,6 +343,9 @@ test('admin: every chart of an endpoint page matches the API', { timeout: 90000 
   const oid = await page.getAttribute('tr[data-outlier]', 'data-outlier');
   await page.click(`tr[data-outlier="${oid}"]`);
   await page.waitForSelector('[data-panel="outlier"][data-state="drawn"]');
+  // The panel opens below the table: it is brought into view.
+  const top = await page.evaluate(() => document.querySelector('[data-panel="outlier"]').getBoundingClientRect().top);
+  assert.ok(top >= -1 && top < 100, `the outlier panel starts ${top}px from the top of the window`);
   const o = await get(`api/outliers/${oid}?tz=UTC`);
   assert.equal(await page.locator('ol.stack li').count(), o.stack.length);
   assert.deepEqual(lengths(await chartSeries(page, 'outlier-cpu')), [o.cpu_per_core.length]);
@@ -219,6 +362,14 @@ test('admin: every chart of an endpoint page matches the API', { timeout: 90000 
   const rid = pr.items[0].request_id;
   await page.click(`tr[data-request="${rid}"]`);
   await page.waitForSelector('[data-panel="request-profile"][data-state="drawn"]');
+  // (the last thing on the page: at the top of the window, or the page is
+  // scrolled to its end and the panel's head shows)
+  const [rtop, atEnd, vh] = await page.evaluate(() => [
+    document.querySelector('[data-panel="request-profile"]').getBoundingClientRect().top,
+    Math.ceil(scrollY + innerHeight) >= document.documentElement.scrollHeight - 1,
+    innerHeight,
+  ]);
+  assert.ok(rtop >= -1 && (rtop < 100 || atEnd) && rtop < vh - 60, `the request panel starts ${rtop}px from the top of the window`);
   const tree = (await get(`api/requests/${rid}/profile`)).tree;
   const count = (ns) => ns.reduce((n, x) => n + 1 + count(x.children), 0);
   assert.deepEqual(
@@ -378,7 +529,61 @@ test('time-zone selector and date-range picker reach the API', { timeout: 60000 
   await settled(page);
   assert.equal(await page.inputValue('#from'), from);
   assert.deepEqual(lengths(await chartSeries(page, 'ep-heatmap')), [7 * 24]);
+  // A picked range is the range of every chart, and each says so.
+  for (const n of ['ep-versions', 'ep-bubbles-users', 'ep-status'])
+    assert.match(await page.textContent(`[data-chart="${n}"] .sub`), new RegExp(`${from} → today \\(UTC\\)$`), n);
   await page.screenshot({ path: shotPath('overview-7days-range'), fullPage: false });
+  await s.close();
+});
+
+test('days are ISO (YYYY-MM-DD) and of the chosen zone', { timeout: 60000 }, async () => {
+  const s = await open({ allow: [/status of 400/] });
+  const { page } = s;
+  // 20:00 UTC yesterday: already tomorrow in Tokyo
+  const now = new Date();
+  const fake = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 1, 20));
+  await page.clock.setFixedTime(fake);
+  await s.login(ADMIN);
+  await view(page, '#/versions');
+  // Typed days, not the browser's locale date input (mm/dd/yyyy).
+  for (const id of ['from', 'to']) {
+    assert.equal(await page.getAttribute('#' + id, 'type'), 'text');
+    assert.equal(await page.getAttribute('#' + id, 'placeholder'), 'YYYY-MM-DD');
+  }
+  await page.selectOption('#tz', 'Asia/Tokyo');
+  await settled(page);
+  await page.selectOption('#preset', '7');
+  await settled(page);
+  const tokyo = new Date(fake.getTime() + 9 * 3600000);
+  tokyo.setUTCDate(tokyo.getUTCDate() - 6);
+  assert.equal(await page.inputValue('#from'), tokyo.toISOString().slice(0, 10), 'the last 7 days of Tokyo');
+  // The deployment timeline reads in the zone: its time axis is drawn in
+  // UTC over times shifted by the zone's offset.
+  await page.selectOption('#preset', '');
+  await settled(page);
+  const vers = (await apiGet(page, 'api/versions?per_page=1000&tz=Asia/Tokyo')).body.items;
+  const opt = await page.evaluate(() => {
+    const o = echarts.getInstanceByDom(document.querySelector('[data-chart="versions-life"] .chart')).getOption();
+    return { useUTC: o.useUTC, starts: o.series[0].data.map((d) => d[1]) };
+  });
+  assert.equal(opt.useUTC, true);
+  const first = vers.slice().sort((a, b) => Date.parse(a.first_seen) - Date.parse(b.first_seen))[0];
+  assert.equal(opt.starts[0], Date.parse(first.first_seen) + 9 * 3600000);
+  // A day that is not YYYY-MM-DD is refused before any request is made.
+  const urls = [];
+  page.on('request', (r) => urls.push(r.url()));
+  await page.fill('#from', '11/20/2026');
+  await page.press('#from', 'Enter');
+  await page.locator('#from').blur();
+  await page.waitForSelector('#banner:not([hidden])');
+  assert.match(await page.textContent('#banner'), /from: expected a day as YYYY-MM-DD/);
+  assert.equal(await page.getAttribute('#from', 'aria-invalid'), 'true');
+  assert.equal(urls.filter((u) => u.includes('/api/')).length, 0);
+  await page.fill('#from', '2026-11-20');
+  await page.locator('#from').blur();
+  await settled(page);
+  assert.equal(await page.getAttribute('#from', 'aria-invalid'), null);
+  assert.ok(urls.some((u) => u.includes('api/evolution') && u.includes('from=2026-11-20')));
   await s.close();
 });
 
@@ -410,7 +615,28 @@ test('phone width: no horizontal overflow, charts drawn', { timeout: 60000 }, as
     assert.ok(w <= 392, `${hash}: page is ${w}px wide on a 390px screen`);
     const widths = await page.$$eval('.card', (cs) => cs.map((c) => c.getBoundingClientRect().width));
     assert.ok(widths.every((x) => x <= 390));
+    await assertLayout(page, 'phone ' + hash);
   }
+  // The overview table scrolls sideways inside its card, and the endpoint
+  // column stays in view.
+  await view(page, '#/overview');
+  const t = await page.evaluate(async () => {
+    const card = document.querySelector('.tablecard');
+    const box = card.querySelector('.scroll');
+    const cardR = card.getBoundingClientRect();
+    const wide = box.scrollWidth > box.clientWidth;
+    box.scrollLeft = box.scrollWidth;
+    await new Promise((r) => requestAnimationFrame(r));
+    const boxR = box.getBoundingClientRect();
+    const name = box.querySelector('tbody tr td:first-child').getBoundingClientRect();
+    const levels = box.querySelector('tbody tr td:last-child').getBoundingClientRect();
+    return { cardRight: cardR.right, wide, overflow: getComputedStyle(box).overflowX, boxR: [boxR.left, boxR.right], name: [name.left, name.right], levels: [levels.left, levels.right] };
+  });
+  assert.ok(t.cardRight <= 390, 'the card fits the screen');
+  assert.ok(t.wide && t.overflow === 'auto', 'the table scrolls inside its card');
+  assert.ok(t.name[0] >= t.boxR[0] - 1 && t.name[1] <= t.boxR[1], `endpoint names stay in view when scrolled: ${JSON.stringify(t)}`);
+  assert.ok(t.levels[1] <= t.boxR[1] + 1 && t.levels[0] >= t.name[1] - 1, `the last column can be reached: ${JSON.stringify(t)}`);
+  await page.screenshot({ path: shotPath('phone-overview-scrolled') });
   await s.close();
 });
 

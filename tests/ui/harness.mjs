@@ -156,3 +156,141 @@ export async function login(page, base, [user, pw]) {
   await page.waitForFunction(() => location.hash !== '#/login');
   await settled(page);
 }
+
+// Layout faults of a drawn chart, read from its ECharts instance (the
+// canvas has no DOM to measure): `labels` lists pairs of texts whose boxes
+// overlap (turned labels as turned boxes), `parts` pairs of components
+// (toolbox, zoom slider, visual map, legend, plot area) that overlap,
+// `covered` texts under another component than their own (an axis name
+// under the legend), and `cut` the components that run past the chart's
+// edges.
+export function chartLayout(page, name) {
+  return page.evaluate((n) => {
+    const el = document.querySelector(`[data-chart="${n}"] .chart`);
+    const inst = el && echarts.getInstanceByDom(el);
+    if (!inst) return null;
+    const shown = (d) => {
+      for (let p = d; p; p = p.parent) if (p.ignore || p.invisible) return false;
+      return true;
+    };
+    // What a clipping ancestor (a scrolling legend) lets show, in page pixels.
+    const clipOf = (d) => {
+      let box = null;
+      for (let p = d; p; p = p.parent) {
+        const c = p.getClipPath && p.getClipPath();
+        if (!c) continue;
+        const r = c.getBoundingRect().clone();
+        if (c.transform) r.applyTransform(c.transform);
+        box = box ? intersect(box, r) : r;
+      }
+      return box;
+    };
+    const intersect = (a, b) => {
+      const x = Math.max(a.x, b.x),
+        y = Math.max(a.y, b.y);
+      const w = Math.min(a.x + a.width, b.x + b.width) - x,
+        hh = Math.min(a.y + a.height, b.y + b.height) - y;
+      return w > 0 && hh > 0 ? { x, y, width: w, height: hh } : null;
+    };
+    const aabb = (pts) => {
+      const xs = pts.map((q) => q[0]),
+        ys = pts.map((q) => q[1]);
+      return { x: Math.min(...xs), y: Math.min(...ys), width: Math.max(...xs) - Math.min(...xs), height: Math.max(...ys) - Math.min(...ys) };
+    };
+    const corners = (r, m) =>
+      [
+        [r.x, r.y],
+        [r.x + r.width, r.y],
+        [r.x + r.width, r.y + r.height],
+        [r.x, r.y + r.height],
+      ].map(([x, y]) => (m ? [m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5]] : [x, y]));
+    // Texts: zrender draws a text as tspans under a text element.
+    const texts = [];
+    const seen = new Set();
+    for (const s of inst.getZr().storage.getDisplayList(true)) {
+      const d = s.type === 'tspan' && s.parent && s.parent.type === 'text' ? s.parent : s;
+      if (seen.has(d)) continue;
+      seen.add(d);
+      const t = d.style && d.style.text;
+      if (typeof t !== 'string' || !t.trim() || !shown(s) || !shown(d) || d.style.opacity === 0) continue;
+      // A line is as tall as its font (the measured height depends on
+      // which fonts the machine has).
+      const r0 = d.getBoundingRect();
+      const px = Number((/(\d+(?:\.\d+)?)px/.exec(d.style.font || '') || [0, 12])[1]);
+      const hh = Math.max(r0.height, px * t.split('\n').length);
+      let pts = corners({ x: r0.x, y: r0.y + r0.height / 2 - hh / 2, width: r0.width, height: hh }, d.transform);
+      const clip = clipOf(d);
+      if (clip) {
+        const vis = intersect(aabb(pts), clip);
+        if (!vis) continue;
+        pts = corners(vis, null);
+      }
+      texts.push({ t, pts, el: d });
+    }
+    const axes = (p) =>
+      [0, 1].map((i) => {
+        const dx = p[i + 1][0] - p[i][0],
+          dy = p[i + 1][1] - p[i][1];
+        const l = Math.hypot(dx, dy) || 1;
+        return [-dy / l, dx / l];
+      });
+    const span = (p, a) => {
+      const v = p.map((q) => q[0] * a[0] + q[1] * a[1]);
+      return [Math.min(...v), Math.max(...v)];
+    };
+    // separating axis test: labels closer than half a pixel run together
+    const hit = (A, B) =>
+      [...axes(A), ...axes(B)].every((a) => {
+        const [a0, a1] = span(A, a),
+          [b0, b1] = span(B, a);
+        return Math.min(a1, b1) - Math.max(a0, b0) > -0.5;
+      });
+    const labels = [];
+    for (let i = 0; i < texts.length; i++) for (let j = i + 1; j < texts.length; j++) if (hit(texts[i].pts, texts[j].pts)) labels.push([texts[i].t, texts[j].t]);
+    // Components: the union of what each draws (no transparent backgrounds).
+    const rectOf = (group) => {
+      let box = null;
+      group.traverse((d) => {
+        if (d.isGroup || !shown(d)) return;
+        const st = d.style || {};
+        const clear = (c) => c == null || c === 'none' || c === 'transparent' || /rgba\([^)]*,\s*0\)$/.test(c);
+        if (clear(st.fill) && (clear(st.stroke) || !st.lineWidth)) return;
+        let r = d.getBoundingRect().clone();
+        if (!r.width && !r.height) return;
+        if (d.transform) r.applyTransform(d.transform);
+        const clip = clipOf(d);
+        if (clip && !(r = intersect(r, clip))) return;
+        box = box ? union(box, r) : r;
+      });
+      return box;
+    };
+    const union = (a, b) => {
+      const x = Math.min(a.x, b.x),
+        y = Math.min(a.y, b.y);
+      return { x, y, width: Math.max(a.x + a.width, b.x + b.width) - x, height: Math.max(a.y + a.height, b.y + b.height) - y };
+    };
+    const parts = [];
+    const model = inst.getModel();
+    for (const type of ['toolbox', 'dataZoom', 'visualMap', 'legend'])
+      model.eachComponent(type, (m, i) => {
+        const v = inst.getViewOfComponentModel(m);
+        const r = v && v.group && rectOf(v.group);
+        if (r) parts.push({ name: `${type}${i}`, r, group: v.group });
+      });
+    model.eachComponent('grid', (m, i) => parts.push({ name: `grid${i}`, r: m.coordinateSystem.getRect() }));
+    const over = (a, b) => Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x) > 1 && Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y) > 1;
+    const clash = [];
+    for (let i = 0; i < parts.length; i++) for (let j = i + 1; j < parts.length; j++) if (over(parts[i].r, parts[j].r)) clash.push([parts[i].name, parts[j].name]);
+    const inside = (el, g) => {
+      for (let p = el; p; p = p.parent) if (p === g) return true;
+      return false;
+    };
+    const covered = [];
+    for (const t of texts)
+      for (const p of parts)
+        if (p.group && !inside(t.el, p.group) && over(aabb(t.pts), p.r)) covered.push([t.t, p.name]);
+    const [w, hh] = [inst.getWidth(), inst.getHeight()];
+    const cut = parts.filter(({ r }) => r.x < -1 || r.y < -1 || r.x + r.width > w + 1 || r.y + r.height > hh + 1).map((p) => p.name);
+    return { texts: texts.length, labels, parts: clash, covered, cut };
+  }, name);
+}

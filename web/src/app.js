@@ -2,7 +2,7 @@
 // date-range picker, error banner, and a hash router over the views.
 import { session, logout } from './api.js';
 import { disposeAll } from './charts.js';
-import { h, state, isAdmin, showError, clearError } from './ui.js';
+import { h, state, isAdmin, dayIn, showError, clearError } from './ui.js';
 import * as loginView from './views/login.js';
 import * as overview from './views/overview.js';
 import * as rules from './views/rules.js';
@@ -77,7 +77,27 @@ function controls() {
   from.value = state.from;
   to.value = state.to;
   preset.value = state.from || state.to ? 'custom' : '';
+  // Days are typed (or picked) as YYYY-MM-DD, whatever the browser's
+  // locale: the native date input would show mm/dd/yyyy beside the ISO
+  // times of the views.  The calendar button opens a native picker.
+  const isDay = (v) => {
+    const t = /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(v + 'T00:00:00Z') : NaN;
+    return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === v;
+  };
   const apply = () => {
+    for (const [el, what] of [
+      [from, 'from'],
+      [to, 'to'],
+    ]) {
+      el.value = el.value.trim();
+      const bad = el.value !== '' && !isDay(el.value);
+      if (bad) el.setAttribute('aria-invalid', 'true');
+      else el.removeAttribute('aria-invalid');
+      if (bad) {
+        showError(`${what}: expected a day as YYYY-MM-DD, got '${el.value}'.`);
+        return;
+      }
+    }
     if (from.value && to.value && from.value > to.value) {
       showError('The range starts after it ends.');
       return;
@@ -89,14 +109,28 @@ function controls() {
   };
   from.onchange = apply;
   to.onchange = apply;
+  for (const b of document.querySelectorAll('button.cal')) {
+    const text = document.getElementById(b.dataset.cal);
+    const pick = b.nextElementSibling;
+    pick.onchange = () => {
+      text.value = pick.value;
+      apply();
+    };
+    b.onclick = () => {
+      pick.value = isDay(text.value) ? text.value : dayIn(state.tz);
+      try {
+        pick.showPicker();
+      } catch {
+        text.focus(); /* no native picker: type the day */
+      }
+    };
+  }
   preset.onchange = () => {
     const days = Number(preset.value);
     state.to = '';
     if (!preset.value) state.from = ''; /* each view's own default */
-    else if (days) {
-      const d = new Date(Date.now() - (days - 1) * 86400000);
-      state.from = d.toISOString().slice(0, 10);
-    } else state.from = '1970-01-01'; /* all: from the epoch */
+    else if (days) state.from = dayIn(state.tz, days - 1); /* today and the days before, in the zone */
+    else state.from = '1970-01-01'; /* all: from the epoch */
     from.value = state.from;
     to.value = '';
     route();

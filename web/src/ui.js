@@ -52,13 +52,57 @@ export function rangeParams(defaultDays) {
   return p;
 }
 
+// Today's date (YYYY-MM-DD) in the dashboard's zone, `back` days ago.
+export function dayIn(tz, back = 0) {
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+  if (!back) return today;
+  const t = new Date(today + 'T00:00:00Z');
+  t.setUTCDate(t.getUTCDate() - back);
+  return t.toISOString().slice(0, 10);
+}
+
+// Epoch ms + the zone's UTC offset at that instant: a chart drawn in UTC
+// (useUTC) then shows wall-clock times of the zone.
+export function zoneShift(ms, tz) {
+  const f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+  const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+  const wall = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second);
+  return wall + (ms % 1000);
+}
+
 // Number of days the range covers, for the heat maps' `days` parameter.
 export function rangeDays() {
   if (!state.from) return 30;
-  const today = new Intl.DateTimeFormat('en-CA', { timeZone: state.tz }).format(new Date());
+  const today = dayIn(state.tz);
   const end = new Date((state.to || today) + 'T00:00:00Z');
   const days = Math.round((end - new Date(state.from + 'T00:00:00Z')) / 86400000) + 1;
   return Math.max(1, Math.min(366, days));
+}
+
+// What a chart covers, for its caption: the picked range, else the view's
+// default (`def`: days back from now, 0 = all time, or a phrase).  When the
+// server says which range it read (`range: {from, to}`), that wins.
+export function spanText(def, range) {
+  if (range && (range.from || range.to)) return `${range.from ? fmtTime(range.from) : 'the first request'} → ${range.to ? fmtTime(range.to) : 'now'}`;
+  if (state.from || state.to) return `${state.from || 'the first request'} → ${state.to || 'today'} (${state.tz})`;
+  if (def === 0) return 'all time';
+  if (typeof def === 'number') return `last ${def} days`;
+  return def || '';
+}
+
+// Version labels: a git id is shown as its first 7 characters, with its tag
+// when there is one (`v1.4.0 · 3f2a9c1`); other names (APP_VERSION) as they
+// are.  `v` is a name, or an object with version|name and optionally
+// tag / label.  Every axis, legend, tooltip and table goes through this.
+const HASH = /\b[0-9a-f]{40}(?:[0-9a-f]{24})?\b/gi;
+export const shortHashes = (s) => String(s).replace(HASH, (m) => m.slice(0, 7));
+export function fmtVersion(v) {
+  if (v === null || v === undefined || v === '') return 'unknown version';
+  if (typeof v !== 'object') return shortHashes(v);
+  if (v.label) return shortHashes(v.label);
+  const id = v.version ?? v.name ?? '';
+  const short = fmtVersion(id);
+  return v.tag && v.tag !== id && v.tag !== short ? `${v.tag} · ${short}` : short;
 }
 
 export function fmtUs(us) {

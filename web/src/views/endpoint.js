@@ -2,7 +2,7 @@
 // detail panel, and the grouped profiler as a tree and a sunburst.
 import { all, api } from '../api.js';
 import { card, fill, heatmapOption, boxOption, bubbleOption, zoomX, durAxis } from '../charts.js';
-import { h, state, rangeParams, rangeDays, fmtUs, fmtInt, fmtTime, fmtSpan, pagedTable, showError } from '../ui.js';
+import { h, state, rangeParams, rangeDays, spanText, fmtUs, fmtInt, fmtTime, fmtSpan, fmtVersion, pagedTable, showError } from '../ui.js';
 import { dot } from './overview.js';
 
 const SHORT_LIVED_MS = 24 * 3600 * 1000;
@@ -19,7 +19,7 @@ function topBoxes(grid, name, title, path, key, rp) {
   const paint = () => {
     const top = items.slice(0, Number(n.value));
     for (const p of pinned) if (!top.some((i) => i[key] === p)) top.push(...items.filter((i) => i[key] === p));
-    const opt = boxOption(top, (i) => i[key]);
+    const opt = boxOption(top, (i) => i[key], null, c.body.clientWidth);
     if (opt) c.draw(opt);
     else c.empty();
   };
@@ -38,9 +38,52 @@ function topBoxes(grid, name, title, path, key, rp) {
       items = d.items.slice().sort((a, b) => b.box.count - a.box.count);
       list.replaceChildren(...items.map((i) => h('option', { value: i[key] })));
       if (!items.length) return null;
-      return boxOption(items.slice(0, Number(n.value)), (i) => i[key]);
+      return boxOption(items.slice(0, Number(n.value)), (i) => i[key], null, c.body.clientWidth);
     },
+    30,
   );
+}
+
+// Bubbles of the busiest rows (`by`: group or ip) × versions, top N by
+// requests: the card grows with N, so that no zoom is needed.
+function topBubbles(grid, name, title, by, what, id, rp, versP) {
+  const c = card(grid, name, title, { height: 390 });
+  const n = h('select', { 'aria-label': 'how many', 'data-top': name }, [5, 10, 20, 50].map((v) => h('option', { value: v, selected: v === 10 }, `top ${v}`)));
+  c.tools.append(n);
+  let items = null;
+  let order = [];
+  const option = () => {
+    const all = new Set(items.map((i) => i[by])).size;
+    const k = Math.min(Number(n.value), all);
+    const height = Math.max(240, 30 * k + 110);
+    c.body.style.height = height + 'px';
+    c.what(`top ${k} of ${fmtInt(all)} ${what} by requests`);
+    return bubbleOption(items, by, { top: k, order, box: { width: c.body.clientWidth || 600, height } });
+  };
+  n.addEventListener('change', () => {
+    if (items && items.length) c.draw(option());
+  });
+  return fill(
+    c,
+    async () => {
+      const [d, v] = await Promise.all([all(`api/endpoints/${id}/bubbles`, { ...rp, by }), versP.catch(() => null)]);
+      // versions in deployment order
+      if (v) order = v.items.slice().sort((a, b) => Date.parse(a.first_seen) - Date.parse(b.first_seen)).map((x) => x.version);
+      return d;
+    },
+    (d) => {
+      items = d.items;
+      return items.length ? option() : null;
+    },
+    30,
+  );
+}
+
+// Bring a detail panel that opens below a long table into view: when it
+// opens, and again once drawn (the page may have been too short to scroll
+// it up while it held only "Loading…").
+function reveal(panel) {
+  panel.scrollIntoView({ block: 'start' });
 }
 
 function kvTable(obj) {
@@ -111,7 +154,7 @@ function flameOption(tree) {
   const depth = Math.max(...rows.map((r) => r[0])) + 1;
   const hue = (s) => [...s].reduce((a, c) => (a * 31 + c.charCodeAt(0)) % 360, 7);
   return {
-    grid: { left: 10, right: 10, top: 10, bottom: 10 },
+    grid: { left: 10, right: 10, top: 26, bottom: 10 },
     tooltip: { formatter: (p) => `${p.value[3]}<br>${fmtUs(p.value[4])}` },
     xAxis: { type: 'value', min: 0, max: total, show: false },
     yAxis: { type: 'value', min: 0, max: Math.max(depth, 10), inverse: true, show: false },
@@ -145,6 +188,7 @@ async function outlierDetail(panel, id) {
   panel.replaceChildren(h('p.note', null, 'Loading outlier…'));
   panel.hidden = false;
   panel.dataset.state = 'loading';
+  reveal(panel);
   try {
     const o = await api(`api/outliers/${id}`, { tz: state.tz });
     const stack = h(
@@ -172,7 +216,7 @@ async function outlierDetail(panel, id) {
     const cores = o.cpu_per_core || [];
     if (cores.length)
       cpu.draw({
-        grid: { left: 50, right: 10, top: 10, bottom: 30 },
+        grid: { left: 50, right: 10, top: 30, bottom: 30 },
         xAxis: { type: 'category', data: cores.map((c) => 'core ' + c.core) },
         yAxis: { type: 'value', max: 100, axisLabel: { formatter: '{value} %' } },
         series: [{ name: 'CPU', type: 'bar', data: cores.map((c) => c.percent), itemStyle: { color: '#d7191c' } }],
@@ -187,7 +231,7 @@ async function outlierDetail(panel, id) {
             name: 'memory',
             type: 'pie',
             radius: ['40%', '70%'],
-            label: { formatter: (p) => `${p.name}: ${(p.value / 1073741824).toFixed(2)} GiB` },
+            label: { formatter: (p) => `${p.name}\n${(p.value / 1073741824).toFixed(2)} GiB` }, // two lines: they fit a phone
             data: [
               { name: 'used', value: m.used_bytes, itemStyle: { color: '#d7191c' } },
               { name: 'free', value: Math.max(0, m.total_bytes - m.used_bytes), itemStyle: { color: '#abd9e9' } },
@@ -203,6 +247,7 @@ async function outlierDetail(panel, id) {
       if (e.status !== 404) throw e;
     }
     panel.dataset.state = 'drawn';
+    reveal(panel);
   } catch (e) {
     panel.dataset.state = 'error';
     panel.replaceChildren(h('p.note', null, 'Could not load: ' + e.message));
@@ -215,11 +260,12 @@ async function requestProfile(panel, r) {
   panel.hidden = false;
   panel.dataset.state = 'loading';
   panel.replaceChildren(h('p.note', null, 'Loading the call tree…'));
+  reveal(panel);
   try {
     const p = await api(`api/requests/${r.request_id}/profile`);
     const box = h('div');
     panel.replaceChildren(
-      h('div.panelhead', null, h('h3', null, `Request #${r.request_id}: ${fmtUs(p.duration_us)} at ${fmtTime(r.time)} (${r.version || 'unknown version'})`), h('button', { type: 'button', onclick: () => (panel.hidden = true) }, 'Close')),
+      h('div.panelhead', null, h('h3', null, `Request #${r.request_id}: ${fmtUs(p.duration_us)} at ${fmtTime(r.time)} (${fmtVersion(r)})`), h('button', { type: 'button', onclick: () => (panel.hidden = true) }, 'Close')),
       box,
       treeTable(p.tree),
     );
@@ -227,6 +273,7 @@ async function requestProfile(panel, r) {
     if (p.tree.length) c.draw(flameOption(p.tree));
     else c.empty('The profiler took no sample of this request.');
     panel.dataset.state = 'drawn';
+    reveal(panel);
   } catch (e) {
     panel.dataset.state = 'error';
     panel.replaceChildren(h('p.note', null, 'Could not load: ' + e.message));
@@ -249,13 +296,19 @@ export async function render(root, go, id) {
     })
     .catch((e) => showError(e.message));
 
+  // Each card says which range it covers: the views of raw rows (status,
+  // users, IPs, bubbles, profiles) read the last 30 days unless a range is
+  // picked, the per-version rollups and outliers all time.
   const heat = card(grid, 'ep-heatmap', 'Requests per hour', { height: 340 });
   const last = card(grid, 'ep-lastdays', 'Last 2 days: min, average and max duration per hour', { height: 340 });
   const perHour = card(grid, 'ep-perhour', 'Last 2 days: requests per hour', { height: 280 });
   const status = card(grid, 'ep-status', 'Status codes', { height: 280 });
   const vers = card(grid, 'ep-versions', 'Duration per version', { wide: true, height: 360 });
   const jobs = [];
-  jobs.push(fill(heat, () => api(`api/endpoints/${id}/heatmap`, { tz: state.tz, to: rp.to, days: rangeDays() }), heatmapOption));
+  jobs.push(fill(heat, () => api(`api/endpoints/${id}/heatmap`, { tz: state.tz, to: rp.to, days: rangeDays() }), heatmapOption, 30));
+  const hours = state.to ? `the 48 hours to the end of ${state.to}` : 'last 48 hours';
+  last.span(hours);
+  perHour.span(hours);
   const hourly = all('api/hourly', { tz: state.tz, to: rp.to });
   const mine = async () => {
     const d = await hourly;
@@ -268,10 +321,11 @@ export async function render(root, go, id) {
       it && it.count.some((n) => n)
         ? {
             grid: { left: 70, right: 20, top: 30, bottom: 60 },
-            legend: { top: 0 },
+            legend: { top: 0, left: 60 },
             tooltip: { trigger: 'axis', valueFormatter: fmtUs },
             xAxis: hoursAxis(d),
-            yAxis: durAxis(),
+            // no axis name: the title says what it is, the legend sits there
+            yAxis: { ...durAxis(), name: null },
             dataZoom: zoomX,
             series: [
               { name: 'min', type: 'bar', data: it.min_us, itemStyle: { color: '#abd9e9' } },
@@ -286,7 +340,7 @@ export async function render(root, go, id) {
     fill(perHour, mine, ({ d, it }) =>
       it && it.count.some((n) => n)
         ? {
-            grid: { left: 60, right: 20, top: 20, bottom: 60 },
+            grid: { left: 60, right: 20, top: 30, bottom: 60 },
             tooltip: { trigger: 'axis' },
             xAxis: hoursAxis(d),
             yAxis: { type: 'value', name: 'requests' },
@@ -304,9 +358,25 @@ export async function render(root, go, id) {
         const codes = d.codes.filter((c) => c.count > 0);
         if (!codes.length) return null;
         const col = (s) => (s >= 500 ? '#d7191c' : s >= 400 ? '#fdae61' : s >= 300 ? '#abd9e9' : '#1a9641');
+        // The donut's slices are named in a legend with their shares, not
+        // by labels that small slices would pile on top of each other.
+        const classes = Object.entries(d.classes).filter(([, v]) => v > 0);
+        const total = classes.reduce((a, [, v]) => a + v, 0);
+        const pct = (v) => (100 * v / total).toFixed(v / total < 0.1 ? 1 : 0) + ' %';
+        const narrow = (status.body.clientWidth || 600) < 560;
         return {
-          grid: { left: 50, right: '45%', top: 20, bottom: 30 },
-          tooltip: { trigger: 'item' },
+          grid: { left: 50, right: narrow ? '48%' : '45%', top: 36, bottom: 30 },
+          tooltip: { trigger: 'item', formatter: (p) => (p.seriesType === 'pie' ? `${p.name}: ${fmtInt(p.value)} (${pct(p.value)})` : `${p.name}: ${fmtInt(p.value)}`) },
+          legend: {
+            orient: 'vertical',
+            right: 4,
+            top: narrow ? undefined : 'middle',
+            bottom: narrow ? 4 : undefined,
+            itemWidth: 12,
+            itemHeight: 10,
+            data: classes.map(([k]) => k),
+            formatter: (k) => `${k}  ${pct(d.classes[k])}`,
+          },
           xAxis: { type: 'category', data: codes.map((c) => String(c.status)) },
           yAxis: { type: 'value', name: 'requests' },
           series: [
@@ -314,46 +384,47 @@ export async function render(root, go, id) {
             {
               name: 'status class',
               type: 'pie',
-              center: ['78%', '50%'],
-              radius: ['25%', '55%'],
-              data: Object.entries(d.classes)
-                .filter(([, v]) => v > 0)
-                .map(([k, v]) => ({ name: k, value: v, itemStyle: { color: col(k === 'other' ? 0 : Number(k[0]) * 100) } })),
+              center: narrow ? ['76%', '38%'] : ['68%', '55%'],
+              radius: narrow ? ['16%', '30%'] : ['25%', '50%'],
+              label: { show: false },
+              data: classes.map(([k, v]) => ({ name: k, value: v, itemStyle: { color: col(k === 'other' ? 0 : Number(k[0]) * 100) } })),
             },
           ],
         };
       },
+      30,
     ),
   );
+  const versP = all(`api/endpoints/${id}/versions`, rp);
   jobs.push(
     fill(
       vers,
-      () => all(`api/endpoints/${id}/versions`, rp),
+      () => versP,
       (d) => {
         const items = d.items.filter((v) => v.box && v.box.count > 0);
         return boxOption(
           items,
           (v) => {
             const live = Date.parse(v.last_seen) - Date.parse(v.first_seen);
-            return `${v.version}${live < SHORT_LIVED_MS ? ' ⚠ short-lived' : ''}\n${(v.first_seen || '').slice(0, 10)} · ${fmtSpan(v.first_seen, v.last_seen)}`;
+            return `${fmtVersion(v)}${live < SHORT_LIVED_MS ? ' ⚠ short-lived' : ''}\n${(v.first_seen || '').slice(0, 10)} · ${fmtSpan(v.first_seen, v.last_seen)}`;
           },
           (v) => (Date.parse(v.last_seen) - Date.parse(v.first_seen) < SHORT_LIVED_MS ? '#d7191c' : '#5470c6'),
+          vers.body.clientWidth,
         );
       },
+      0,
     ),
   );
   jobs.push(topBoxes(grid, 'ep-users', 'Duration per user', `api/endpoints/${id}/groups`, 'group', rp));
   jobs.push(topBoxes(grid, 'ep-ips', 'Duration per IP', `api/endpoints/${id}/ips`, 'ip', rp));
-  const bu = card(grid, 'ep-bubbles-users', 'Users × versions (area ∝ average duration)', { height: 420 });
-  const bi = card(grid, 'ep-bubbles-ips', 'IPs × versions (area ∝ average duration)', { height: 420 });
-  jobs.push(fill(bu, () => all(`api/endpoints/${id}/bubbles`, { ...rp, by: 'group' }), (d) => bubbleOption(d.items, 'group')));
-  jobs.push(fill(bi, () => all(`api/endpoints/${id}/bubbles`, { ...rp, by: 'ip' }), (d) => bubbleOption(d.items, 'ip')));
+  jobs.push(topBubbles(grid, 'ep-bubbles-users', 'Users × versions (size and colour: average duration)', 'group', 'users', id, rp, versP));
+  jobs.push(topBubbles(grid, 'ep-bubbles-ips', 'IPs × versions (size and colour: average duration)', 'ip', 'IPs', id, rp, versP));
 
   // Outliers: a server-paged table (a busy endpoint has thousands); a
   // click opens the detail panel.
   const obox = h('div.tablecard.wide.outliers', { 'data-state': 'loading' }, h('div.note', null, 'Loading outliers…'));
   const panel = h('div.panel', { hidden: true, 'data-panel': 'outlier' });
-  root.append(h('h3', null, 'Outliers'), obox, panel);
+  root.append(h('h3', null, 'Outliers ', h('span.sub', null, spanText(0))), obox, panel);
   jobs.push(
     pagedTable(
       obox,
@@ -413,7 +484,7 @@ export async function render(root, go, id) {
       (d) => {
         plines = d.items;
         const vs = [...new Set(plines.map((l) => l.version))];
-        vsel.replaceChildren(...vs.map((v) => h('option', { value: v }, v)));
+        vsel.replaceChildren(...vs.map((v) => h('option', { value: v }, fmtVersion(plines.find((l) => l.version === v)))));
         if (vs.length) vsel.value = vs[vs.length - 1];
         if (!vs.length) {
           tbox.replaceChildren(h('p.note', null, 'No profiled request.'));
@@ -422,13 +493,14 @@ export async function render(root, go, id) {
         }
         return paintProfile();
       },
+      30,
     ),
   );
   // Profiled requests, one page at a time; a click draws that request's
   // own call tree as a flame graph and a tree table.
   const rbox = h('div.tablecard.wide.profiled', { 'data-state': 'loading' }, h('div.note', null, 'Loading profiled requests…'));
   const rpanel = h('div.panel', { hidden: true, 'data-panel': 'request-profile' });
-  root.append(h('h3', null, 'Profiled requests'), rbox, rpanel);
+  root.append(h('h3', null, 'Profiled requests ', h('span.sub', null, spanText(30))), rbox, rpanel);
   jobs.push(
     pagedTable(
       rbox,
@@ -436,7 +508,7 @@ export async function render(root, go, id) {
       [
         { key: 'request_id', label: 'Request', num: true },
         { key: 'time', label: 'Time', render: (r) => fmtTime(r.time) },
-        { key: 'version', label: 'Version' },
+        { key: 'version', label: 'Version', render: (r) => fmtVersion(r) },
         { key: 'duration_us', label: 'Duration', num: true, render: (r) => fmtUs(r.duration_us) },
       ],
       { rowAttrs: (r) => ({ class: 'clickable', 'data-request': r.request_id, onclick: () => requestProfile(rpanel, r) }) },

@@ -1,8 +1,8 @@
 // overview.js — the endpoint table (sortable, filterable, with sparklines
 // and level toggles) and the API-wide charts.
 import { all, api } from '../api.js';
-import { card, fill, heatmapOption, boxOption, zoomX } from '../charts.js';
-import { h, state, rangeParams, rangeDays, fmtUs, fmtInt, fmtTime, table } from '../ui.js';
+import { card, fill, heatmapOption, boxOption, zoomX, esc } from '../charts.js';
+import { h, state, rangeParams, rangeDays, fmtUs, fmtInt, fmtTime, fmtVersion, table } from '../ui.js';
 import { levelControl } from './level.js';
 
 function sparkline(counts, colour) {
@@ -50,7 +50,7 @@ export async function render(root) {
       {
         key: 'name',
         label: 'Endpoint',
-        render: (r) => h('a', { href: `#/endpoint/${r.id}` }, dot(r.colour), r.name),
+        render: (r) => h('a', { href: `#/endpoint/${r.id}`, title: r.name }, dot(r.colour), r.name),
       },
       { key: 'today', label: 'Hits today', num: true, value: (r) => r.hits.today, render: (r) => fmtInt(r.hits.today) },
       { key: 'week', label: 'This week', num: true, value: (r) => r.hits.week, render: (r) => fmtInt(r.hits.week) },
@@ -83,14 +83,14 @@ export async function render(root) {
   });
 
   const jobs = [
-    fill(heat, () => api('api/heatmap', { tz: state.tz, to: rp.to, days: rangeDays() }), heatmapOption),
+    fill(heat, () => api('api/heatmap', { tz: state.tz, to: rp.to, days: rangeDays() }), heatmapOption, 30),
     fill(
       daily,
       () => dailyP,
       (d) =>
         d.items.length && d.items.some((i) => i.counts.some((n) => n > 0))
           ? {
-              grid: { left: 60, right: 20, top: 20, bottom: 60 },
+              grid: { left: 60, right: 20, top: 30, bottom: 60 },
               tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, confine: true },
               xAxis: { type: 'category', data: d.days },
               yAxis: { type: 'value', name: 'requests' },
@@ -105,42 +105,83 @@ export async function render(root) {
               })),
             }
           : null,
+      30,
     ),
     fill(
       perf,
       () => all('api/performance', rp),
       (d) => {
         const items = d.items.filter((i) => i.box && i.box.count > 0);
-        return boxOption(items, (i) => i.name, (i) => i.colour);
+        return boxOption(items, (i) => i.name, (i) => i.colour, perf.body.clientWidth);
       },
+      30,
     ),
-    fill(
-      matrix,
-      () => all('api/matrix', rp),
-      (d) => {
-        const vers = d.items.filter((v) => v.total > 0);
-        if (!vers.length) return null;
-        const eps = new Map();
-        for (const v of vers) for (const e of v.endpoints) if (!eps.has(e.endpoint_id)) eps.set(e.endpoint_id, e);
-        const epList = [...eps.values()];
-        matrix.body.style.height = Math.max(300, 16 * epList.length + 60) + 'px';
-        const data = [];
-        vers.forEach((v, x) =>
-          v.endpoints.forEach((e) => data.push([x, epList.findIndex((q) => q.endpoint_id === e.endpoint_id), +(100 * e.share).toFixed(2), e.count])),
-        );
-        return {
-          grid: { left: 170, right: 80, top: 10, bottom: 40 },
-          tooltip: { formatter: (p) => `${epList[p.value[1]].name} on ${vers[p.value[0]].version}<br>${p.value[2]} % (${p.value[3]} requests)` },
-          xAxis: { type: 'category', data: vers.map((v) => v.version) },
-          yAxis: { type: 'category', data: epList.map((e) => e.name), axisLabel: { color: (v, i) => epList[i].colour } },
-          visualMap: { min: 0, max: Math.max(...data.map((x) => x[2]), 1), right: 0, top: 'center', calculable: true, inRange: { color: ['#f7f7f7', '#2166ac'] } },
-          dataZoom: zoomY2,
-          series: [{ name: 'share', type: 'heatmap', data, label: { show: vers.length <= 12, formatter: (p) => p.value[2].toFixed(1) } }],
-        };
-      },
-    ),
+    fill(matrix, () => all('api/matrix', rp), (d) => matrixOption(d, matrix), 0),
   ];
   await Promise.all([tableP, ...jobs]);
 }
 
-const zoomY2 = [{ type: 'inside', yAxisIndex: 0 }];
+// Share classes of the version utilisation matrix, in % of a version's
+// requests: most endpoints take a few per cent, a handful take tens.
+export const SHARE_CLASSES = [0, 0.5, 1, 2, 5, 10, 20, 100];
+const SHARE_COLOURS = ['#f7fbff', '#deebf7', '#c6dbef', '#9ecae1', '#6baed6', '#3182bd', '#08519c'];
+
+// Endpoints (rows) × versions (columns); a cell shows, and is coloured by,
+// the endpoint's share of the version's requests.
+export function matrixOption(d, card) {
+  const vers = d.items.filter((v) => v.total > 0);
+  if (!vers.length) return null;
+  const eps = new Map();
+  for (const v of vers) for (const e of v.endpoints) if (!eps.has(e.endpoint_id)) eps.set(e.endpoint_id, e);
+  // the busiest endpoint at the top
+  const epList = [...eps.values()];
+  const row = new Map(epList.map((e, i) => [e.endpoint_id, i]));
+  if (card) card.body.style.height = Math.max(300, 18 * epList.length + 110) + 'px';
+  const data = [];
+  // [version, endpoint, share as shown (%, one decimal: the colour follows it), requests, share]
+  vers.forEach((v, x) => v.endpoints.forEach((e) => data.push([x, row.get(e.endpoint_id), +(100 * e.share).toFixed(1), e.count, 100 * e.share])));
+  const width = (card && card.body.clientWidth) || 900;
+  const narrow = width < 600;
+  const pct = narrow ? '' : ' %';
+  const pieces = SHARE_CLASSES.slice(0, -1).map((lo, i) => {
+    const hi = SHARE_CLASSES[i + 1];
+    return { gte: lo, lt: hi === 100 ? 100.01 : hi, label: hi === 100 ? `≥ ${lo}${pct}` : `${lo}–${hi}${pct}`, color: SHARE_COLOURS[i] };
+  });
+  // Endpoint names in the text colour, each after a dot of its colour.
+  const rich = Object.fromEntries(epList.map((e, i) => ['c' + i, { color: e.colour, fontSize: 14 }]));
+  const grid = { left: narrow ? 120 : 170, right: narrow ? 8 : 20, top: 36, bottom: 70 };
+  // the shares are written in the cells where they fit
+  const cellW = (width - grid.left - grid.right) / vers.length;
+  const fontSize = cellW < 36 ? 10 : 12;
+  return {
+    grid,
+    tooltip: { formatter: (p) => `${esc(epList[p.value[1]].name)} on ${esc(fmtVersion(vers[p.value[0]]))}<br>${p.value[4].toFixed(2)} % of its requests (${fmtInt(p.value[3])})` },
+    xAxis: { type: 'category', data: vers.map(fmtVersion), position: 'bottom' },
+    yAxis: { type: 'category', inverse: true, data: epList.map((e) => e.name), axisLabel: { formatter: (name, i) => `{c${i}|●} ${name}`, rich, width: grid.left - 12, overflow: 'truncate' } },
+    visualMap: {
+      type: 'piecewise',
+      dimension: 2,
+      pieces,
+      orient: 'horizontal',
+      left: 'center',
+      bottom: 0,
+      itemWidth: narrow ? 10 : 18,
+      itemHeight: 12,
+      itemGap: narrow ? 4 : 6,
+      textGap: 3,
+      text: narrow ? ['%', ''] : null,
+      showLabel: true,
+      textStyle: { fontSize: narrow ? 10 : 12 },
+    },
+    dataZoom: [{ type: 'inside', yAxisIndex: 0 }],
+    series: [
+      {
+        name: 'share',
+        type: 'heatmap',
+        data,
+        itemStyle: { borderColor: '#fff', borderWidth: 1 },
+        label: { show: cellW >= 28, fontSize, formatter: (p) => p.value[2].toFixed(1) },
+      },
+    ],
+  };
+}

@@ -1,14 +1,14 @@
 // versions.js — versions (a deployment timeline), the evolution of the
 // busiest endpoints' durations across versions, and instances.
 import { all } from '../api.js';
-import { card, fill, zoomX, durAxis } from '../charts.js';
-import { h, state, rangeParams, fmtInt, fmtUs, fmtTime, fmtSpan, table } from '../ui.js';
+import { card, fill, zoomX, durAxis, esc } from '../charts.js';
+import { h, state, rangeParams, fmtInt, fmtUs, fmtTime, fmtSpan, fmtVersion, zoneShift, table } from '../ui.js';
 
 const TOP = 10;
 
 // Per version (x, in deployment order), the median or p90 of each of the
 // TOP busiest endpoints, one line each in the endpoint's colour.
-function evolutionOption(d, stat) {
+function evolutionOption(d, stat, width) {
   if (!d.items.length) return null;
   const totals = new Map();
   for (const v of d.items) for (const e of v.endpoints) totals.set(e.endpoint_id, (totals.get(e.endpoint_id) || { ...e, n: 0 }));
@@ -16,9 +16,10 @@ function evolutionOption(d, stat) {
   const top = [...totals.values()].sort((a, b) => b.n - a.n).slice(0, TOP);
   return {
     grid: { left: 70, right: 20, top: 60, bottom: 50 },
-    legend: { type: 'scroll', top: 0, left: 0, right: 90 },
+    // clear of the toolbox (ECharts keeps `left` and drops `right`)
+    legend: { type: 'scroll', top: 0, left: 0, width: Math.max(120, (width || 800) - 116) },
     tooltip: { trigger: 'axis', valueFormatter: (v) => (v === null || v === undefined ? '–' : fmtUs(v)) },
-    xAxis: { type: 'category', data: d.items.map((v) => v.version) },
+    xAxis: { type: 'category', data: d.items.map(fmtVersion) },
     yAxis: durAxis(stat === 'p90_us' ? 'p90' : 'median'),
     dataZoom: zoomX,
     series: top.map((e) => ({
@@ -51,7 +52,7 @@ export async function render(root) {
     vbox.replaceChildren(
       table(
         [
-          { key: 'name', label: 'Version' },
+          { key: 'name', label: 'Version', value: (r) => fmtVersion(r), render: (r) => fmtVersion(r) },
           { key: 'first_seen', label: 'First deployed', render: (r) => fmtTime(r.first_seen) },
           { key: 'last_seen', label: 'Last seen', render: (r) => fmtTime(r.last_seen) },
           { key: 'live', label: 'Live for', value: (r) => Date.parse(r.last_seen) - Date.parse(r.first_seen), render: (r) => fmtSpan(r.first_seen, r.last_seen) },
@@ -88,19 +89,20 @@ export async function render(root) {
   });
   let evoData = null;
   stat.addEventListener('change', () => {
-    const o = evoData && evolutionOption(evoData, stat.value);
+    const o = evoData && evolutionOption(evoData, stat.value, evo.body.clientWidth);
     if (o) evo.draw(o);
   });
   await Promise.all([
     tables,
-    fill(life, () => vP, timelineOption),
+    fill(life, () => vP, timelineOption, 0),
     fill(
       evo,
       () => all('api/evolution', { ...rangeParams(0) }),
       (d) => {
         evoData = d;
-        return evolutionOption(d, stat.value);
+        return evolutionOption(d, stat.value, evo.body.clientWidth);
       },
+      0,
     ),
   ]);
 }
@@ -110,11 +112,15 @@ export async function render(root) {
 function timelineOption(v) {
   if (!v.items.length) return null;
   const vs = v.items.slice().sort((a, b) => Date.parse(a.first_seen) - Date.parse(b.first_seen));
-  const names = vs.map((x) => x.name);
+  const names = vs.map(fmtVersion);
+  // The time axis is drawn in UTC over times shifted by the dashboard
+  // zone's offset, so that its ticks and labels read in that zone.
+  const at = (iso) => zoneShift(Date.parse(iso), state.tz);
   return {
-    grid: { left: 80, right: 30, top: 20, bottom: 50 },
-    tooltip: { formatter: (p) => `${p.value[3]}: ${fmtTime(new Date(p.value[1]).toISOString())} → ${fmtTime(new Date(p.value[2]).toISOString())}<br>${fmtInt(p.value[4])} requests` },
-    xAxis: { type: 'time' },
+    grid: { left: 80, right: 30, top: 30, bottom: 50 },
+    useUTC: true,
+    tooltip: { formatter: (p) => `${esc(names[p.value[0]])}: ${fmtTime(vs[p.value[0]].first_seen)} → ${fmtTime(vs[p.value[0]].last_seen)}<br>${fmtInt(p.value[4])} requests` },
+    xAxis: { type: 'time', axisLabel: { hideOverlap: true, formatter: { year: '{yyyy}', month: '{yyyy}-{MM}', day: '{MM}-{dd}', hour: '{HH}:{mm}', minute: '{HH}:{mm}' } } },
     yAxis: { type: 'category', data: names, inverse: true },
     dataZoom: zoomX,
     series: [
@@ -122,7 +128,7 @@ function timelineOption(v) {
         name: 'versions',
         type: 'custom',
         encode: { x: [1, 2], y: 0 },
-        data: vs.map((x, i) => [i, Date.parse(x.first_seen), Math.max(Date.parse(x.last_seen), Date.parse(x.first_seen) + 3600000), x.name, x.requests]),
+        data: vs.map((x, i) => [i, at(x.first_seen), Math.max(at(x.last_seen), at(x.first_seen) + 3600000), names[i], x.requests]),
         renderItem: (params, api) => {
           const a = api.coord([api.value(1), api.value(0)]);
           const b = api.coord([api.value(2), api.value(0)]);
