@@ -34,7 +34,7 @@ typedef struct mstep {
     const char *sql;
 } mstep;
 
-#define STEPS_MAX 24
+#define STEPS_MAX 48
 
 static const mstep migrations[STORE_SCHEMA_VERSION][STEPS_MAX] = {
     /* 1: the request log and its dimensions */
