@@ -26,5 +26,10 @@ check-pg-ui: $(UI_DEPS)
 check-pg-outage: build/rel/examples/c_service build/rel/evodash
 	$(PG) /usr/bin/python3 tests/pg/outage_test.py build/rel
 
-CHECK_EXTRA += check-pg-store check-pg-writer check-pg-api check-pg-ui check-pg-outage
-.PHONY: check-pg-store check-pg-writer check-pg-api check-pg-ui check-pg-outage
+# `evodash migrate` SQLite -> PostgreSQL -> SQLite.
+check-pg-migrate: build/rel/evodash build/rel/tests/integration/fill build/rel/examples/c_service
+	$(PG) /usr/bin/python3 tests/pg/migrate_test.py build/rel
+
+CHECK_EXTRA += check-pg-store check-pg-writer check-pg-api check-pg-ui check-pg-outage \
+               check-pg-migrate
+.PHONY: check-pg-store check-pg-writer check-pg-api check-pg-ui check-pg-outage check-pg-migrate

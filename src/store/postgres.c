@@ -74,6 +74,9 @@ typedef struct pg {
     marker first;    /* the current transaction's first request row */
     marker pending;  /* a commit whose outcome is unknown */
     int insert_mode; /* EVODASH_PG_INGEST=insert: multi-row INSERT instead of COPY */
+    buf bulk;        /* bulk_open's COPY rows */
+    char *bulk_sql;
+    int bulk_cols;
 } pg;
 
 typedef struct pg_sq {
@@ -299,6 +302,8 @@ static void pg_close(store *st)
     }
     free(p->req.p);
     free(p->prof.p);
+    free(p->bulk.p);
+    free(p->bulk_sql);
     free(p);
     st->be = NULL;
 }
@@ -1113,6 +1118,104 @@ static int pg_count_tables(store *st, int *n)
                        NULL, n);
 }
 
+/* ---- copying whole tables ------------------------------------------------------ */
+
+static int pg_ncols(sq *b)
+{
+    pg_sq *q = (pg_sq *)b;
+    return q->res ? PQnfields(q->res) : 0;
+}
+
+static const char *pg_colname(sq *b, int col)
+{
+    pg_sq *q = (pg_sq *)b;
+    return q->res ? PQfname(q->res, col) : NULL;
+}
+
+static int pg_colkind(sq *b, int col)
+{
+    pg_sq *q = (pg_sq *)b;
+    if (pg_is_null(b, col))
+        return SQ_K_NULL;
+    switch (PQftype(q->res, col)) {
+    case OID_INT8:
+    case OID_INT4:
+    case OID_INT2:
+    case OID_OID:
+    case OID_BOOL:
+        return SQ_K_INT;
+    case OID_FLOAT4:
+    case OID_FLOAT8:
+    case OID_NUMERIC:
+        return SQ_K_REAL;
+    case OID_BYTEA:
+        return SQ_K_BLOB;
+    default:
+        return SQ_K_TEXT;
+    }
+}
+
+static int pg_bulk_open(store *st, const char *table, const char *const *cols, int ncols)
+{
+    pg *p = st->be;
+    size_t cap = 64 + strlen(table);
+    for (int i = 0; i < ncols; i++)
+        cap += strlen(cols[i]) + 4;
+    free(p->bulk_sql);
+    if (!(p->bulk_sql = malloc(cap)))
+        return store_fail(st, EVD_ENOMEM, "out of memory");
+    size_t n = (size_t)snprintf(p->bulk_sql, cap, "COPY %s(", table);
+    for (int i = 0; i < ncols; i++)
+        n += (size_t)snprintf(p->bulk_sql + n, cap - n, "%s%s", i ? ", " : "", cols[i]);
+    snprintf(p->bulk_sql + n, cap - n, ") FROM STDIN");
+    p->bulk.len = 0;
+    p->bulk_cols = ncols;
+    return 0;
+}
+
+static int pg_bulk_row(store *st, const sq_val *v)
+{
+    pg *p = st->be;
+    buf *b = &p->bulk;
+    static const char hex[] = "0123456789abcdef";
+    int bad = 0;
+    for (int i = 0; i < p->bulk_cols && !bad; i++) {
+        char sep = i + 1 < p->bulk_cols ? '\t' : '\n', t[40];
+        switch (v[i].kind) {
+        case SQ_K_INT:
+            bad = put_int(b, v[i].i, sep);
+            break;
+        case SQ_K_REAL:
+            snprintf(t, sizeof t, "%.17g%c", v[i].f, sep);
+            bad = buf_put(b, t, strlen(t));
+            break;
+        case SQ_K_TEXT:
+            bad = put_text(b, v[i].p, 1) || buf_put(b, &sep, 1);
+            break;
+        case SQ_K_BLOB: /* bytea's hex form, its backslash escaped for COPY */
+            bad = buf_put(b, "\\\\x", 3) || buf_reserve(b, v[i].n * 2 + 1);
+            for (size_t k = 0; !bad && k < v[i].n; k++) {
+                unsigned char c = ((const unsigned char *)v[i].p)[k];
+                b->p[b->len++] = hex[c >> 4];
+                b->p[b->len++] = hex[c & 15];
+            }
+            bad = bad || buf_put(b, &sep, 1);
+            break;
+        default:
+            bad = buf_put(b, "\\N", 2) || buf_put(b, &sep, 1);
+        }
+    }
+    if (bad)
+        return store_fail(st, EVD_ENOMEM, "out of memory copying rows");
+    return b->len > COPY_FLUSH ? copy_in(st, p->bulk_sql, b, "copying rows") : 0;
+}
+
+static int pg_bulk_close(store *st)
+{
+    pg *p = st->be;
+    return p->bulk.len ? copy_in(st, p->bulk_sql, &p->bulk, "copying rows") : 0;
+}
+
 const store_ops store_pg_ops = {
     .name = "PostgreSQL",
     .dialect = DIALECT_PG,
@@ -1144,4 +1247,10 @@ const store_ops store_pg_ops = {
     .put_profile_line = pg_put_profile_line,
     .has_table = pg_has_table,
     .count_tables = pg_count_tables,
+    .ncols = pg_ncols,
+    .colname = pg_colname,
+    .colkind = pg_colkind,
+    .bulk_open = pg_bulk_open,
+    .bulk_row = pg_bulk_row,
+    .bulk_close = pg_bulk_close,
 };

@@ -24,6 +24,8 @@
 typedef struct lite {
     sqlite3 *db;
     sqlite3_stmt *ins_request, *ins_profile, *ids;
+    sqlite3_stmt *bulk; /* bulk_open's insert */
+    int bulk_cols;
 } lite;
 
 typedef struct lite_sq {
@@ -147,6 +149,7 @@ static void lite_close(store *st)
     sqlite3_finalize(l->ins_request);
     sqlite3_finalize(l->ins_profile);
     sqlite3_finalize(l->ids);
+    sqlite3_finalize(l->bulk);
     sqlite3_close(l->db);
     free(l);
     st->be = NULL;
@@ -403,6 +406,92 @@ static int lite_count_tables(store *st, int *n)
     return count_master(st, "SELECT count(*) FROM sqlite_master WHERE type='table'", NULL, n);
 }
 
+/* ---- copying whole tables ------------------------------------------------------ */
+
+static int lite_ncols(sq *q)
+{
+    return sqlite3_column_count(LQ(q));
+}
+
+static const char *lite_colname(sq *q, int col)
+{
+    return sqlite3_column_name(LQ(q), col);
+}
+
+static int lite_colkind(sq *q, int col)
+{
+    switch (sqlite3_column_type(LQ(q), col)) {
+    case SQLITE_INTEGER:
+        return SQ_K_INT;
+    case SQLITE_FLOAT:
+        return SQ_K_REAL;
+    case SQLITE_TEXT:
+        return SQ_K_TEXT;
+    case SQLITE_BLOB:
+        return SQ_K_BLOB;
+    default:
+        return SQ_K_NULL;
+    }
+}
+
+static int lite_bulk_open(store *st, const char *table, const char *const *cols, int ncols)
+{
+    lite *l = st->be;
+    size_t cap = 64 + strlen(table);
+    for (int i = 0; i < ncols; i++)
+        cap += strlen(cols[i]) + 8;
+    char *sql = malloc(cap);
+    if (!sql)
+        return store_fail(st, EVD_ENOMEM, "out of memory");
+    size_t n = (size_t)snprintf(sql, cap, "INSERT INTO %s(", table);
+    for (int i = 0; i < ncols; i++)
+        n += (size_t)snprintf(sql + n, cap - n, "%s%s", i ? ", " : "", cols[i]);
+    n += (size_t)snprintf(sql + n, cap - n, ") VALUES(");
+    for (int i = 0; i < ncols; i++)
+        n += (size_t)snprintf(sql + n, cap - n, "%s?", i ? ", " : "");
+    snprintf(sql + n, cap - n, ")");
+    sqlite3_finalize(l->bulk);
+    l->bulk = NULL;
+    int rc = sqlite3_prepare_v2(l->db, sql, -1, &l->bulk, NULL);
+    free(sql);
+    if (rc != SQLITE_OK)
+        return fail_sqlite(st, "preparing a copy");
+    l->bulk_cols = ncols;
+    return 0;
+}
+
+static int lite_bulk_row(store *st, const sq_val *v)
+{
+    lite *l = st->be;
+    for (int i = 0; i < l->bulk_cols; i++) {
+        switch (v[i].kind) {
+        case SQ_K_INT:
+            sqlite3_bind_int64(l->bulk, i + 1, v[i].i);
+            break;
+        case SQ_K_REAL:
+            sqlite3_bind_double(l->bulk, i + 1, v[i].f);
+            break;
+        case SQ_K_TEXT:
+            sqlite3_bind_text(l->bulk, i + 1, v[i].p, (int)v[i].n, SQLITE_STATIC);
+            break;
+        case SQ_K_BLOB:
+            sqlite3_bind_blob(l->bulk, i + 1, v[i].p, (int)v[i].n, SQLITE_STATIC);
+            break;
+        default:
+            sqlite3_bind_null(l->bulk, i + 1);
+        }
+    }
+    return step_done(st, l->bulk, "copying a row");
+}
+
+static int lite_bulk_close(store *st)
+{
+    lite *l = st->be;
+    sqlite3_finalize(l->bulk);
+    l->bulk = NULL;
+    return 0;
+}
+
 const store_ops store_sqlite_ops = {
     .name = "SQLite",
     .dialect = DIALECT_SQLITE,
@@ -434,4 +523,10 @@ const store_ops store_sqlite_ops = {
     .put_profile_line = lite_put_profile_line,
     .has_table = lite_has_table,
     .count_tables = lite_count_tables,
+    .ncols = lite_ncols,
+    .colname = lite_colname,
+    .colkind = lite_colkind,
+    .bulk_open = lite_bulk_open,
+    .bulk_row = lite_bulk_row,
+    .bulk_close = lite_bulk_close,
 };

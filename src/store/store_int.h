@@ -52,6 +52,16 @@ struct sq {
     int cached; /* its index in st->q, or -1 */
 };
 
+/* One value of a row being copied. */
+enum { SQ_K_NULL, SQ_K_INT, SQ_K_REAL, SQ_K_TEXT, SQ_K_BLOB };
+typedef struct sq_val {
+    int kind;
+    int64_t i;
+    double f;
+    const void *p; /* text (NUL-terminated) or blob */
+    size_t n;
+} sq_val;
+
 typedef struct store_ops {
     const char *name; /* "SQLite", "PostgreSQL" */
     int dialect;
@@ -91,6 +101,15 @@ typedef struct store_ops {
     int (*has_table)(store *st, const char *name, int *n);
     /* how many tables the database holds */
     int (*count_tables)(store *st, int *n);
+    /* the result's columns, for copying a table whole (copy.c) */
+    int (*ncols)(sq *q);
+    const char *(*colname)(sq *q, int col);
+    int (*colkind)(sq *q, int col); /* SQ_K_* of the current row's value */
+    /* rows into one table in bulk: open, a row at a time, close (which
+     * sends what is buffered); inside the caller's transaction */
+    int (*bulk_open)(store *st, const char *table, const char *const *cols, int ncols);
+    int (*bulk_row)(store *st, const sq_val *v);
+    int (*bulk_close)(store *st);
 } store_ops;
 
 enum { DIALECT_SQLITE = 0, DIALECT_PG = 1 };
