@@ -33,3 +33,10 @@ check-pg-migrate: build/rel/evodash build/rel/tests/integration/fill build/rel/e
 CHECK_EXTRA += check-pg-store check-pg-writer check-pg-api check-pg-ui check-pg-outage \
                check-pg-migrate
 .PHONY: check-pg-store check-pg-writer check-pg-api check-pg-ui check-pg-outage check-pg-migrate
+
+# ---- benchmarks against PostgreSQL (not part of make check) -----------------------
+# A server with PostgreSQL's own defaults (durable commits), on loopback.
+bench-ingest_pg: build/rel/bench/bench_ingest_pg
+	$(PG) --durable sh -c '$< "$$EVODASH_TEST_PG"'
+BENCHES += ingest_pg
+.PHONY: bench-ingest_pg
