@@ -17,7 +17,6 @@
 
 #define DASH_POOL_MAX   8
 #define DASH_PARAMS_MAX 32
-#define DASH_RL_SLOTS   256
 #define DASH_TZ_CACHE   16
 #define DASH_INST_MAX   64 /* instances one view can be narrowed to */
 
@@ -30,13 +29,6 @@ typedef struct tz_entry {
     int refs;
     uint64_t used;
 } tz_entry;
-
-/* Per-IP login failures inside the current window. */
-typedef struct rl_slot {
-    char ip[48];
-    int64_t window_start_us;
-    int fails;
-} rl_slot;
 
 struct evd_dash {
     char *db_url;
@@ -54,10 +46,10 @@ struct evd_dash {
     int retention_days;     /* RETENTION_DAYS, shown beside the store's size */
     char dummy_hash[128];   /* verified against for unknown users: equal timing */
 
-    pthread_mutex_t lock; /* guards the pool, the rate limit and the tz cache */
+    pthread_mutex_t lock; /* guards the pool and the tz cache */
     store *pool[DASH_POOL_MAX];
     int npool;
-    rl_slot rl[DASH_RL_SLOTS];
+    struct ratelimit *rl; /* login failures (auth.c), behind a lock of its own */
     tz_entry tz_cache[DASH_TZ_CACHE];
     int ntz;
     uint64_t tz_clock;
