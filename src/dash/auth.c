@@ -48,12 +48,13 @@
 #include "dash/ratelimit.h"
 #include "store/read.h"
 
-#define TOKEN_BYTES    32
-#define RL_WINDOW_US   (300LL * 1000000) /* failures are counted over 5 minutes */
-#define RL_ADDR_FAILS  5
-#define RL_USER_FAILS  10
-#define RL_SLOTS       65536
-#define LOGIN_BODY_MAX 4096
+#define TOKEN_BYTES     32
+#define RL_WINDOW_US    (300LL * 1000000) /* failures are counted over 5 minutes */
+#define RL_ADDR_FAILS   5
+#define RL_USER_FAILS   10
+#define RL_SLOTS        65536
+#define GUEST_KEY_BYTES 32
+#define LOGIN_BODY_MAX  4096
 
 static int hash_pw(const char *pw, char out[crypto_pwhash_STRBYTES])
 {
@@ -103,10 +104,48 @@ static int enabled_admin(void *u, const store_user_row *r)
 }
 
 /* A session's binding to the password it was made with: changing the
- * password (in the config) ends every session made with the old one. */
-static void pw_tag(const char *pw_hash, unsigned char tag[16])
+ * password (in the config) ends every session made with the old one.  A
+ * session made with the user's stored hash is tagged with that hash alone;
+ * one made with a further GUEST_PASSWORD also with that password's key
+ * (guest_keys()), so that taking the password off the list ends its
+ * sessions too. */
+static void pw_tag(const char *pw_hash, const unsigned char *key, unsigned char tag[16])
 {
-    crypto_generichash(tag, 16, (const unsigned char *)pw_hash, strlen(pw_hash), NULL, 0);
+    crypto_generichash(tag, 16, (const unsigned char *)pw_hash, strlen(pw_hash), key,
+                       key ? GUEST_KEY_BYTES : 0);
+}
+
+static int copy_hash(void *u, const store_user_row *r)
+{
+    snprintf(u, crypto_pwhash_STRBYTES, "%s", r->pw_hash ? r->pw_hash : "");
+    return 0;
+}
+
+/* The keys of the further GUEST_PASSWORD entries.  Further passwords are
+ * checked in memory, not stored; a session tag over a fast hash of one
+ * would let a stolen store be tested against guesses at full speed, so the
+ * key is argon2id of the password (one derivation each at start), salted
+ * from the guest's stored hash. */
+static int guest_keys(evd_dash *d, store *st)
+{
+    char hash[crypto_pwhash_STRBYTES];
+    unsigned char salt[crypto_pwhash_SALTBYTES];
+    int rc = store_user_get(st, d->guest_name, copy_hash, hash);
+    if (rc) {
+        snprintf(d->err, sizeof d->err, "reading the guest: %s", store_errmsg(st));
+        return rc;
+    }
+    crypto_generichash(salt, sizeof salt, (const unsigned char *)hash, strlen(hash), NULL, 0);
+    if (!(d->guest_key = calloc((size_t)d->nguest_pw, sizeof *d->guest_key)))
+        return EVD_ENOMEM;
+    for (int i = 0; i < d->nguest_pw; i++)
+        if (crypto_pwhash(d->guest_key[i], GUEST_KEY_BYTES, d->guest_pw[i], strlen(d->guest_pw[i]),
+                          salt, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13)) {
+            snprintf(d->err, sizeof d->err, "hashing a guest password ran out of memory");
+            return EVD_ENOMEM;
+        }
+    return 0;
 }
 
 int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg)
@@ -129,6 +168,16 @@ int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg)
         return EVD_ENOMEM;
     }
     const char *user = config_str(cfg, "USERNAME"), *pw = config_str(cfg, "PASSWORD");
+    const char *guest = config_str(cfg, "GUEST_USERNAME");
+    const char *admin = user && *user ? user : "admin";
+    if (guest && !strcmp(guest, admin)) {
+        /* One user cannot be both: each start would make it the other. */
+        snprintf(d->err, sizeof d->err,
+                 "GUEST_USERNAME '%.100s' is also the admin's name%s: give the guest a name of "
+                 "its own",
+                 guest, user && *user ? " (USERNAME)" : " (the generated admin, USERNAME unset)");
+        return EVD_EINVAL;
+    }
     if (user && *user) {
         if (!pw || !*pw) {
             snprintf(d->err, sizeof d->err,
@@ -161,7 +210,6 @@ int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg)
             sodium_memzero(gen, sizeof gen);
         }
     }
-    const char *guest = config_str(cfg, "GUEST_USERNAME");
     const char *gpw = NULL;
     if (guest && *guest && config_guest_password(cfg, 0, &gpw) > 0 && gpw && *gpw) {
         snprintf(d->guest_name, sizeof d->guest_name, "%s", guest);
@@ -178,6 +226,8 @@ int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg)
                     return EVD_ENOMEM;
                 d->nguest_pw++;
             }
+            if ((rc = guest_keys(d, st)))
+                return rc;
         }
     }
     /* The config is the source of truth: a user it no longer names can no
@@ -232,8 +282,16 @@ static int session_row(void *u, const store_session_row *r)
     unsigned char tag[16];
     if (r->expires_us <= clock_real_us() || r->disabled || !r->pw_hash || !r->csrf)
         return 0;
-    pw_tag(r->pw_hash, tag);
-    if (r->pw_tag_len != sizeof tag || sodium_memcmp(tag, r->pw_tag, sizeof tag))
+    if (r->pw_tag_len != sizeof tag)
+        return 0; /* made before sessions were bound to a password */
+    pw_tag(r->pw_hash, NULL, tag);
+    int same = sodium_memcmp(tag, r->pw_tag, sizeof tag) == 0;
+    if (!same && c->d->guest_name[0] && r->username && !strcmp(r->username, c->d->guest_name))
+        for (int i = 0; i < c->d->nguest_pw; i++) {
+            pw_tag(r->pw_hash, c->d->guest_key[i], tag);
+            same |= sodium_memcmp(tag, r->pw_tag, sizeof tag) == 0;
+        }
+    if (!same)
         return 0; /* made with another password */
     c->user_id = r->user_id;
     snprintf(c->csrf, sizeof c->csrf, "%s", r->csrf);
@@ -357,6 +415,7 @@ typedef struct pw_ctx {
     char hash[crypto_pwhash_STRBYTES];
     char role[16];
     int found;
+    int extra; /* matched GUEST_PASSWORD entry extra (1...), 0 the stored hash */
 } pw_ctx;
 
 static int pw_row(void *u, const store_user_row *r)
@@ -388,7 +447,10 @@ static int check_password(dctx *c, const char *name, const char *pw, pw_ctx *x)
             unsigned char ha[32], hb[32];
             crypto_generichash(ha, 32, (const unsigned char *)pw, a, NULL, 0);
             crypto_generichash(hb, 32, (const unsigned char *)c->d->guest_pw[i], b, NULL, 0);
-            ok |= sodium_memcmp(ha, hb, 32) == 0;
+            if (sodium_memcmp(ha, hb, 32) == 0) {
+                ok = 1;
+                x->extra = i + 1;
+            }
         }
     }
     return x->found && ok ? 1 : 0;
@@ -476,7 +538,7 @@ int route_login(dctx *c)
     crypto_generichash(th, sizeof th, tok, sizeof tok, NULL, 0);
     sodium_memzero(tok, sizeof tok);
     unsigned char tag[16];
-    pw_tag(who.hash, tag);
+    pw_tag(who.hash, who.extra ? c->d->guest_key[who.extra - 1] : NULL, tag);
     sodium_memzero(who.hash, sizeof who.hash);
     int rc = store_sessions_expire(c->st, now);
     if (!rc)

@@ -38,7 +38,8 @@ struct evd_dash {
     char token_hash[32]; /* BLAKE2b of SECURITY_TOKEN */
     int has_token;
     char guest_name[128];
-    char **guest_pw; /* extra GUEST_PASSWORD entries (a list is allowed) */
+    char **guest_pw;                /* extra GUEST_PASSWORD entries (a list is allowed) */
+    unsigned char (*guest_key)[32]; /* their session-tag keys (auth.c) */
     int nguest_pw;
     int64_t session_ttl_us; /* SESSION_HOURS */
     int cookie_secure;      /* COOKIE_SECURE */

@@ -208,9 +208,14 @@ void evd_dash_close(evd_dash *d)
     aggcache_free(d->aggcache);
     rawscan_cache_free(d->rawscan);
     rl_free(d->rl);
-    for (int i = 0; i < d->nguest_pw; i++)
+    for (int i = 0; i < d->nguest_pw; i++) {
+        sodium_memzero(d->guest_pw[i], strlen(d->guest_pw[i]));
         free(d->guest_pw[i]);
+    }
     free(d->guest_pw);
+    if (d->guest_key)
+        sodium_memzero(d->guest_key, (size_t)d->nguest_pw * sizeof *d->guest_key);
+    free(d->guest_key);
     if (d->db_url) {
         sodium_memzero(d->db_url, strlen(d->db_url)); /* may hold a password */
         free(d->db_url);

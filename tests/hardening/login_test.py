@@ -11,6 +11,16 @@ Rate limit (5 failures per address, 10 per user name, per 5 minutes):
   - a flood of logins from 300 other addresses, each with a name of its
     own, does not unblock a blocked address.
 
+Users and sessions, across restarts with a changed config (the config is
+the source of truth):
+  - a guest password dropped from a GUEST_PASSWORD list ends the sessions
+    made with it, and only those;
+  - a guest no longer named cannot log in, and their session gets 401; a
+    guest named again does not get the old session back;
+  - a changed PASSWORD ends the admin's sessions; the new one logs in;
+  - a changed USERNAME disables the old name;
+  - GUEST_USERNAME equal to USERNAME is refused at start.
+
 usage: login_test.py BUILD_DIR        (e.g. build/rel)
 """
 import http.client
@@ -194,6 +204,68 @@ def rate_limit(tmp, db):
         stop(proc)
 
 
+# ---- users and sessions across restarts -------------------------------------------
+
+def config_changes(tmp, db):
+    admin = ["USERNAME=%s" % ADMIN[0], "PASSWORD=%s" % ADMIN[1]]
+    guest = ["GUEST_USERNAME=%s" % GUEST[0]]
+
+    def serve(lines):
+        return start(tmp, write_cfg(tmp, db, lines))
+
+    proc, port = serve(admin + guest + ["GUEST_PASSWORD=['g-one', 'g-two']"])
+    st1, a1 = try_login(port, *ADMIN)
+    st2, g1 = try_login(port, GUEST[0], "g-one")
+    st3, g2 = try_login(port, GUEST[0], "g-two")
+    check([st1, st2, st3] == [200] * 3, "admin and both guest passwords log in: %r"
+          % [st1, st2, st3])
+    stop(proc)
+    if not (a1 and g1 and g2):
+        return
+
+    proc, port = serve(admin + guest + ["GUEST_PASSWORD=['g-one']"])
+    got = [session(port, g2), session(port, g1), session(port, a1),
+           try_login(port, GUEST[0], "g-two")[0]]
+    check(got == [401, 200, 200, 401],
+          "a guest password taken off the list ends its sessions, only its: %r" % got)
+    stop(proc)
+
+    proc, port = serve(admin)
+    got = [session(port, g1), try_login(port, GUEST[0], "g-one")[0], session(port, a1)]
+    check(got == [401, 401, 200], "a guest no longer in the config: session 401, login 401; "
+          "the admin's session is kept: %r" % got)
+    stop(proc)
+
+    proc, port = serve(["USERNAME=%s" % ADMIN[0], "PASSWORD=changed-admin-pw"])
+    st, a2 = try_login(port, ADMIN[0], "changed-admin-pw")
+    got = [session(port, a1), try_login(port, *ADMIN)[0], st, a2 and session(port, a2)]
+    check(got == [401, 401, 200, 200], "a changed PASSWORD: the old session 401, the old "
+          "password 401, the new one logs in: %r" % got)
+    stop(proc)
+
+    proc, port = serve(["USERNAME=chief", "PASSWORD=changed-admin-pw"] + guest +
+                       ["GUEST_PASSWORD=g-one"])
+    got = [session(port, g1), try_login(port, GUEST[0], "g-one")[0],
+           a2 and session(port, a2), try_login(port, ADMIN[0], "changed-admin-pw")[0],
+           try_login(port, "chief", "changed-admin-pw")[0]]
+    check(got == [401, 200, 401, 401, 200], "a guest named again logs in but gets no old "
+          "session back; a renamed admin: old name 401, new name 200: %r" % got)
+    stop(proc)
+
+    cfg = write_cfg(tmp, db, ["USERNAME=chief", "PASSWORD=changed-admin-pw",
+                              "GUEST_USERNAME=chief", "GUEST_PASSWORD=g-one"])
+    proc = subprocess.Popen([os.path.join(BUILD, "evodash"), "serve", "--config", cfg,
+                             "--listen", "127.0.0.1:0"], stderr=subprocess.PIPE)
+    try:
+        _, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    err = err.decode(errors="replace")
+    check(proc.returncode not in (0, -9) and "GUEST_USERNAME" in err,
+          "GUEST_USERNAME equal to USERNAME is refused (rc %d: %r)" % (proc.returncode, err[-200:]))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="evd-login-")
     try:
@@ -201,6 +273,9 @@ def main():
         subprocess.run([os.path.join(BUILD, "tests/integration/fill"), db, str(int(time.time())),
                         "50", "1", "1", "1", "1", "7"], check=True, stdout=subprocess.DEVNULL)
         rate_limit(tmp, db)
+        t0 = time.monotonic()
+        config_changes(tmp, db)
+        print("login_test: config changes %.1f s" % (time.monotonic() - t0))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:
