@@ -6,7 +6,34 @@
  * no usable session.  Looking a session up by that hash in SQL leaks
  * nothing useful through timing: an attacker cannot choose hash bytes.
  * Secrets the caller presents (CSRF token, SECURITY_TOKEN) are compared
- * with sodium_memcmp over fixed-size digests, in constant time. */
+ * with sodium_memcmp over fixed-size digests, in constant time.
+ *
+ * The login rate limit counts failures per client address and per user
+ * name (ratelimit.c).  An attempt is counted before its password is
+ * verified and given back only when it succeeds, so parallel guesses
+ * cannot slip past the count, and one user's success never clears the
+ * failures of another user or of the address.  Why the numbers:
+ *  - 5 failures per address in 5 minutes: room for a person's typos, and
+ *    1,440 guesses a day for an attacker at one address.
+ *  - 10 per user name: an attacker spreading guesses at one account over
+ *    many addresses gets 2,880 a day, not 5 per address.  Twice the
+ *    address limit, so that a user's own typos from one address never
+ *    lock the name.  The price: anyone failing 10 times in 5 minutes, from
+ *    2 addresses, keeps a name locked for that long (the counts live in
+ *    memory; a restart clears them).  Names that do not exist count the
+ *    same, so a 429 does not tell which exist.
+ *  - An IPv6 client counts by its /64, the block one site is given: a
+ *    host can pick a fresh address in it for every guess.
+ *  - 65,536 slots at most, 32 bytes each, allocated as used (2 MiB):
+ *    every counted attempt costs one argon2id verification (50-100 ms of
+ *    a core) and takes at most 2 slots, so filling the table within one
+ *    window takes 109 verifications a second for 5 minutes, several times
+ *    what the 4 threads of `evodash serve` verify.  When it is full all
+ *    the same, new addresses and names get 429 until windows end; a
+ *    counted one is never evicted (evicting let a flood from other
+ *    addresses unblock one). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +45,16 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "dash/dash_int.h"
+#include "dash/ratelimit.h"
 #include "store/read.h"
 
-#define TOKEN_BYTES    32
-#define RL_WINDOW_US   (300LL * 1000000) /* failures are counted over 5 minutes */
-#define RL_MAX_FAILS   5
-#define LOGIN_BODY_MAX 4096
+#define TOKEN_BYTES     32
+#define RL_WINDOW_US    (300LL * 1000000) /* failures are counted over 5 minutes */
+#define RL_ADDR_FAILS   5
+#define RL_USER_FAILS   10
+#define RL_SLOTS        65536
+#define GUEST_KEY_BYTES 32
+#define LOGIN_BODY_MAX  4096
 
 static int hash_pw(const char *pw, char out[crypto_pwhash_STRBYTES])
 {
@@ -73,10 +104,48 @@ static int enabled_admin(void *u, const store_user_row *r)
 }
 
 /* A session's binding to the password it was made with: changing the
- * password (in the config) ends every session made with the old one. */
-static void pw_tag(const char *pw_hash, unsigned char tag[16])
+ * password (in the config) ends every session made with the old one.  A
+ * session made with the user's stored hash is tagged with that hash alone;
+ * one made with a further GUEST_PASSWORD also with that password's key
+ * (guest_keys()), so that taking the password off the list ends its
+ * sessions too. */
+static void pw_tag(const char *pw_hash, const unsigned char *key, unsigned char tag[16])
 {
-    crypto_generichash(tag, 16, (const unsigned char *)pw_hash, strlen(pw_hash), NULL, 0);
+    crypto_generichash(tag, 16, (const unsigned char *)pw_hash, strlen(pw_hash), key,
+                       key ? GUEST_KEY_BYTES : 0);
+}
+
+static int copy_hash(void *u, const store_user_row *r)
+{
+    snprintf(u, crypto_pwhash_STRBYTES, "%s", r->pw_hash ? r->pw_hash : "");
+    return 0;
+}
+
+/* The keys of the further GUEST_PASSWORD entries.  Further passwords are
+ * checked in memory, not stored; a session tag over a fast hash of one
+ * would let a stolen store be tested against guesses at full speed, so the
+ * key is argon2id of the password (one derivation each at start), salted
+ * from the guest's stored hash. */
+static int guest_keys(evd_dash *d, store *st)
+{
+    char hash[crypto_pwhash_STRBYTES];
+    unsigned char salt[crypto_pwhash_SALTBYTES];
+    int rc = store_user_get(st, d->guest_name, copy_hash, hash);
+    if (rc) {
+        snprintf(d->err, sizeof d->err, "reading the guest: %s", store_errmsg(st));
+        return rc;
+    }
+    crypto_generichash(salt, sizeof salt, (const unsigned char *)hash, strlen(hash), NULL, 0);
+    if (!(d->guest_key = calloc((size_t)d->nguest_pw, sizeof *d->guest_key)))
+        return EVD_ENOMEM;
+    for (int i = 0; i < d->nguest_pw; i++)
+        if (crypto_pwhash(d->guest_key[i], GUEST_KEY_BYTES, d->guest_pw[i], strlen(d->guest_pw[i]),
+                          salt, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13)) {
+            snprintf(d->err, sizeof d->err, "hashing a guest password ran out of memory");
+            return EVD_ENOMEM;
+        }
+    return 0;
 }
 
 int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg)
@@ -90,11 +159,25 @@ int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg)
                            (const unsigned char *)tok, strlen(tok), NULL, 0);
         d->has_token = 1;
     }
+    if (!d->rl && !(d->rl = rl_new(RL_SLOTS, RL_WINDOW_US))) {
+        snprintf(d->err, sizeof d->err, "out of memory");
+        return EVD_ENOMEM;
+    }
     if (hash_pw("no such user", d->dummy_hash)) {
         snprintf(d->err, sizeof d->err, "hashing ran out of memory");
         return EVD_ENOMEM;
     }
     const char *user = config_str(cfg, "USERNAME"), *pw = config_str(cfg, "PASSWORD");
+    const char *guest = config_str(cfg, "GUEST_USERNAME");
+    const char *admin = user && *user ? user : "admin";
+    if (guest && !strcmp(guest, admin)) {
+        /* One user cannot be both: each start would make it the other. */
+        snprintf(d->err, sizeof d->err,
+                 "GUEST_USERNAME '%.100s' is also the admin's name%s: give the guest a name of "
+                 "its own",
+                 guest, user && *user ? " (USERNAME)" : " (the generated admin, USERNAME unset)");
+        return EVD_EINVAL;
+    }
     if (user && *user) {
         if (!pw || !*pw) {
             snprintf(d->err, sizeof d->err,
@@ -127,7 +210,6 @@ int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg)
             sodium_memzero(gen, sizeof gen);
         }
     }
-    const char *guest = config_str(cfg, "GUEST_USERNAME");
     const char *gpw = NULL;
     if (guest && *guest && config_guest_password(cfg, 0, &gpw) > 0 && gpw && *gpw) {
         snprintf(d->guest_name, sizeof d->guest_name, "%s", guest);
@@ -148,6 +230,8 @@ int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg)
                     return EVD_ENOMEM;
                 d->nguest_pw++;
             }
+            if ((rc = guest_keys(d, st)))
+                return rc;
         }
     }
     /* The config is the source of truth: a user it no longer names can no
@@ -202,8 +286,16 @@ static int session_row(void *u, const store_session_row *r)
     unsigned char tag[16];
     if (r->expires_us <= clock_real_us() || r->disabled || !r->pw_hash || !r->csrf)
         return 0;
-    pw_tag(r->pw_hash, tag);
-    if (r->pw_tag_len != sizeof tag || sodium_memcmp(tag, r->pw_tag, sizeof tag))
+    if (r->pw_tag_len != sizeof tag)
+        return 0; /* made before sessions were bound to a password */
+    pw_tag(r->pw_hash, NULL, tag);
+    int same = sodium_memcmp(tag, r->pw_tag, sizeof tag) == 0;
+    if (!same && c->d->guest_name[0] && r->username && !strcmp(r->username, c->d->guest_name))
+        for (int i = 0; i < c->d->nguest_pw; i++) {
+            pw_tag(r->pw_hash, c->d->guest_key[i], tag);
+            same |= sodium_memcmp(tag, r->pw_tag, sizeof tag) == 0;
+        }
+    if (!same)
         return 0; /* made with another password */
     c->user_id = r->user_id;
     snprintf(c->csrf, sizeof c->csrf, "%s", r->csrf);
@@ -322,51 +414,12 @@ int auth_parse_login(const char *body, size_t len, const char *ctype, char *user
     return 0;
 }
 
-/* The rate-limit slot for ip (taken over from the stalest when new). */
-static rl_slot *rl_find_unsafe(evd_dash *d, const char *ip, int64_t now)
-{
-    rl_slot *oldest = &d->rl[0];
-    for (int i = 0; i < DASH_RL_SLOTS; i++) {
-        if (!strcmp(d->rl[i].ip, ip))
-            return &d->rl[i];
-        if (d->rl[i].window_start_us < oldest->window_start_us)
-            oldest = &d->rl[i];
-    }
-    snprintf(oldest->ip, sizeof oldest->ip, "%s", ip);
-    oldest->window_start_us = now;
-    oldest->fails = 0;
-    return oldest;
-}
-
-static int rl_blocked(evd_dash *d, const char *ip, int64_t now)
-{
-    pthread_mutex_lock(&d->lock);
-    rl_slot *s = rl_find_unsafe(d, ip, now);
-    if (now - s->window_start_us > RL_WINDOW_US) {
-        s->window_start_us = now;
-        s->fails = 0;
-    }
-    int blocked = s->fails >= RL_MAX_FAILS;
-    pthread_mutex_unlock(&d->lock);
-    return blocked;
-}
-
-static void rl_note(evd_dash *d, const char *ip, int ok, int64_t now)
-{
-    pthread_mutex_lock(&d->lock);
-    rl_slot *s = rl_find_unsafe(d, ip, now);
-    if (ok)
-        s->fails = 0;
-    else
-        s->fails++;
-    pthread_mutex_unlock(&d->lock);
-}
-
 typedef struct pw_ctx {
     int64_t uid;
     char hash[crypto_pwhash_STRBYTES];
     char role[16];
     int found;
+    int extra; /* matched GUEST_PASSWORD entry extra (1...), 0 the stored hash */
 } pw_ctx;
 
 static int pw_row(void *u, const store_user_row *r)
@@ -398,7 +451,10 @@ static int check_password(dctx *c, const char *name, const char *pw, pw_ctx *x)
             unsigned char ha[32], hb[32];
             crypto_generichash(ha, 32, (const unsigned char *)pw, a, NULL, 0);
             crypto_generichash(hb, 32, (const unsigned char *)c->d->guest_pw[i], b, NULL, 0);
-            ok |= sodium_memcmp(ha, hb, 32) == 0;
+            if (sodium_memcmp(ha, hb, 32) == 0) {
+                ok = 1;
+                x->extra = i + 1;
+            }
         }
     }
     return x->found && ok ? 1 : 0;
@@ -413,23 +469,67 @@ static const char *secure_attr(const dctx *c)
     return c->d->cookie_secure || (proto && !strcasecmp(proto, "https")) ? "; Secure" : "";
 }
 
+/* The rate limit's key for client address ip in out[64]; its length.  An
+ * IPv6 address counts by its /64, an IPv4-mapped one as IPv4, anything
+ * unparsable as itself. */
+static size_t addr_key(const char *ip, unsigned char out[64])
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    out[0] = 'a';
+    if (inet_pton(AF_INET6, ip, &a6) == 1) {
+        if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+            memcpy(out + 1, a6.s6_addr + 12, 4);
+            return 5;
+        }
+        out[0] = 'A';
+        memcpy(out + 1, a6.s6_addr, 8);
+        return 9;
+    }
+    if (inet_pton(AF_INET, ip, &a4) == 1) {
+        memcpy(out + 1, &a4, 4);
+        return 5;
+    }
+    out[0] = 's';
+    size_t n = strnlen(ip, 62);
+    memcpy(out + 1, ip, n);
+    return n + 1;
+}
+
 int route_login(dctx *c)
 {
-    const char *ip = c->rq->remote_ip ? c->rq->remote_ip : "-";
+    const char *ip = c->rq->remote_ip && *c->rq->remote_ip ? c->rq->remote_ip : "-";
     char user[128], pw[256], err[200];
+    unsigned char akey[64], ukey[1 + sizeof user];
     int64_t now = clock_real_us();
     pw_ctx who;
+    rl_ticket t;
 
-    if (rl_blocked(c->d, ip, now))
-        return dash_error(c, 429, "too many failed logins from %.46s; wait a few minutes", ip);
     if (auth_parse_login(c->rq->body, c->rq->body_len, dash_header(c, "Content-Type"), user,
-                         sizeof user, pw, sizeof pw, err, sizeof err))
+                         sizeof user, pw, sizeof pw, err, sizeof err)) {
+        sodium_memzero(pw, sizeof pw);
         return dash_error(c, 400, "%s", err);
+    }
+    size_t un = strlen(user);
+    ukey[0] = 'u';
+    memcpy(ukey + 1, user, un);
+    rl_key keys[2] = {{akey, addr_key(ip, akey), RL_ADDR_FAILS}, {ukey, un + 1, RL_USER_FAILS}};
+    int limited = rl_reserve(c->d->rl, keys, 2, clock_mono_ns() / 1000, &t);
+    if (limited) {
+        sodium_memzero(pw, sizeof pw);
+        if (limited == RL_FULL)
+            return dash_error(c, 429,
+                              "too many failed logins from too many addresses; wait a "
+                              "few minutes");
+        return dash_error(
+            c, 429, "too many failed logins from %.46s or as this user; wait a few minutes", ip);
+    }
     int ok = check_password(c, user, pw, &who);
     sodium_memzero(pw, sizeof pw);
+    if (ok) /* a success, or a store error before any verification */
+        rl_refund(c->d->rl, &t);
     if (ok < 0)
         return dash_store_error(c, ok, "reading users");
-    rl_note(c->d, ip, ok, now);
     if (!ok)
         return dash_error(c, 401, "wrong username or password");
 
@@ -442,7 +542,7 @@ int route_login(dctx *c)
     crypto_generichash(th, sizeof th, tok, sizeof tok, NULL, 0);
     sodium_memzero(tok, sizeof tok);
     unsigned char tag[16];
-    pw_tag(who.hash, tag);
+    pw_tag(who.hash, who.extra ? c->d->guest_key[who.extra - 1] : NULL, tag);
     sodium_memzero(who.hash, sizeof who.hash);
     int rc = store_sessions_expire(c->st, now);
     if (!rc)

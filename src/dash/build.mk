@@ -50,3 +50,4 @@ BENCHES += api
 # The handler is shared by the transport's threads: run its thread test under TSan.
 TSAN_TESTS += test_dash_threads
 TSAN_TESTS += test_mhd_adapter
+TSAN_TESTS += test_ratelimit

@@ -18,7 +18,6 @@
 
 #define DASH_POOL_MAX   8
 #define DASH_PARAMS_MAX 32
-#define DASH_RL_SLOTS   256
 #define DASH_TZ_CACHE   16
 #define DASH_INST_MAX   64 /* instances one view can be narrowed to */
 #define ATTACH_RETRY_US (2LL * 1000000)
@@ -33,13 +32,6 @@ typedef struct tz_entry {
     uint64_t used;
 } tz_entry;
 
-/* Per-IP login failures inside the current window. */
-typedef struct rl_slot {
-    char ip[48];
-    int64_t window_start_us;
-    int fails;
-} rl_slot;
-
 struct evd_dash {
     char *db_url;
     char db_shown[512]; /* db_url with its password masked */
@@ -48,7 +40,8 @@ struct evd_dash {
     char token_hash[32]; /* BLAKE2b of SECURITY_TOKEN */
     int has_token;
     char guest_name[128];
-    char **guest_pw; /* extra GUEST_PASSWORD entries (a list is allowed) */
+    char **guest_pw;                /* extra GUEST_PASSWORD entries (a list is allowed) */
+    unsigned char (*guest_key)[32]; /* their session-tag keys (auth.c) */
     int nguest_pw;
     int64_t session_ttl_us; /* SESSION_HOURS */
     int cookie_secure;      /* COOKIE_SECURE */
@@ -63,10 +56,10 @@ struct evd_dash {
     int64_t attach_after_us; /* monotonic: no attempt before */
     evd_config *cfg;         /* for a retried attach */
 
-    pthread_mutex_t lock; /* guards the pool, the rate limit and the tz cache */
+    pthread_mutex_t lock; /* guards the pool and the tz cache */
     store *pool[DASH_POOL_MAX];
     int npool;
-    rl_slot rl[DASH_RL_SLOTS];
+    struct ratelimit *rl; /* login failures (auth.c), behind a lock of its own */
     tz_entry tz_cache[DASH_TZ_CACHE];
     int ntz;
     uint64_t tz_clock;

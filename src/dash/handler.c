@@ -4,8 +4,9 @@
  * DESIGN — evd_dash_handle() runs on the transport's threads, many at once.
  * Each request borrows one store connection from a small pool (SQLite
  * handles are opened NOMUTEX, so a handle is never shared by two threads
- * at a time); the pool, the login rate limit and the time-zone cache sit
- * behind one mutex, held only for those few lookups, never across a query.
+ * at a time); the pool and the time-zone cache sit behind one mutex, held
+ * only for those few lookups, never across a query (the login rate limit
+ * has its own, ratelimit.c).
  * When every pooled connection is busy a request opens its own and closes
  * it afterwards, so a burst never blocks. */
 #include <ctype.h>
@@ -24,6 +25,7 @@
 #include "core/config.h"
 #include "core/utf8.h"
 #include "dash/dash_int.h"
+#include "dash/ratelimit.h"
 #include "store/read.h"
 
 #define PARAM_MAX_BYTES 8192
@@ -249,9 +251,15 @@ void evd_dash_close(evd_dash *d)
         tz_free(d->tz_cache[i].z);
     aggcache_free(d->aggcache);
     rawscan_cache_free(d->rawscan);
-    for (int i = 0; i < d->nguest_pw; i++)
+    rl_free(d->rl);
+    for (int i = 0; i < d->nguest_pw; i++) {
+        sodium_memzero(d->guest_pw[i], strlen(d->guest_pw[i]));
         free(d->guest_pw[i]);
+    }
     free(d->guest_pw);
+    if (d->guest_key)
+        sodium_memzero(d->guest_key, (size_t)d->nguest_pw * sizeof *d->guest_key);
+    free(d->guest_key);
     if (d->db_url) {
         sodium_memzero(d->db_url, strlen(d->db_url)); /* may hold a password */
         free(d->db_url);

@@ -9,3 +9,12 @@ check-hardening-http: build/rel/evodash build/rel/tests/integration/fill build/r
 	/usr/bin/python3 tests/hardening/http_test.py build/rel
 CHECK_EXTRA += check-hardening-http
 .PHONY: check-hardening-http
+
+# Login and session hardening against real `evodash serve` processes: the
+# rate limit (other users' successes, parallel guesses, a flood from 300
+# addresses), users removed from the config and sessions after a password
+# change (restarts with a changed config).  About 15 s, most of it argon2.
+check-hardening-login: build/rel/evodash build/rel/tests/integration/fill
+	/usr/bin/python3 tests/hardening/login_test.py build/rel
+CHECK_EXTRA += check-hardening-login
+.PHONY: check-hardening-login
