@@ -1,13 +1,19 @@
 #!/bin/sh
-# bench_api.sh BUILD_DIR — fill (or reuse) a store of 10 million requests over
-# 90 days (50 endpoints, 20 versions, 1000 users), start `evodash serve` on a
-# loopback port, and measure every route with bench_api.  The store is cached
-# in BUILD_DIR/bench-api/, keyed by the fill parameters, so a rerun is quick.
+# bench_api.sh BUILD_DIR [--pg] — fill (or reuse) a store of 10 million
+# requests over 90 days (50 endpoints, 20 versions, 1000 users), start
+# `evodash serve` on a loopback port, and measure every route with
+# bench_api.  The store is cached in BUILD_DIR/bench-api/, keyed by the fill
+# parameters, so a rerun is quick.
+#
+# With --pg (run under tests/pg/with_pg.sh) the same store is copied into
+# the PostgreSQL server with `evodash migrate` (analysed after, as a
+# production database would be) and served from there.
 set -eu
 B=${1:-build/rel}
 NOW=1793797200   # 2026-11-04T13:00:00Z: fixed, so that the cache stays valid
 ARGS="10000000 50 20 1000 90 42"
-SCHEMA=4   # refill when the store layout changes
+SCHEMA=5   # refill when the store layout changes
+PGMODE=${2:-}
 DIR=$B/bench-api
 DB=$DIR/store.db
 mkdir -p "$DIR"
@@ -18,9 +24,20 @@ if [ ! -f "$DB" ] || [ "$(cat "$DIR/params" 2>/dev/null)" != "$NOW $ARGS $SCHEMA
     "$B/tests/integration/fill" "$DB" "$NOW" $ARGS >&2
     echo "$NOW $ARGS $SCHEMA" > "$DIR/params"
 fi
+URL=sqlite:///$(cd "$DIR" && pwd)/store.db
+if [ "$PGMODE" = --pg ]; then
+    [ -n "${EVODASH_TEST_PG:-}" ] || { echo "bench_api.sh --pg: run under tests/pg/with_pg.sh" >&2; exit 2; }
+    "$EVODASH_TEST_PG_BIN/psql" "$EVODASH_TEST_PG/postgres" -qc "CREATE DATABASE bench_api"
+    echo "bench-api: copying the store into PostgreSQL (evodash migrate)" >&2
+    t0=$(date +%s)
+    "$B/evodash" migrate --from "$URL" --to "$EVODASH_TEST_PG/bench_api" >&2
+    echo "bench-api: copied in $(( $(date +%s) - t0 )) s; analysing" >&2
+    "$EVODASH_TEST_PG_BIN/psql" "$EVODASH_TEST_PG/bench_api" -qc "VACUUM ANALYZE"
+    URL=$EVODASH_TEST_PG/bench_api
+fi
 CFG=$DIR/serve.cfg
-printf '[dashboard]\nDATABASE=sqlite:///%s\nUSERNAME=bench\nPASSWORD=bench-pw\nSECURITY_TOKEN=bench-token\n' \
-    "$(cd "$DIR" && pwd)/store.db" > "$CFG"
+printf '[dashboard]\nDATABASE=%s\nUSERNAME=bench\nPASSWORD=bench-pw\nSECURITY_TOKEN=bench-token\n' \
+    "$URL" > "$CFG"
 "$B/evodash" serve --config "$CFG" --listen 127.0.0.1:0 2> "$DIR/serve.err" &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT

@@ -45,7 +45,11 @@ CHECK_EXTRA += check-dash-cservice
 bench-api: build/rel/bench/bench_api build/rel/evodash build/rel/tests/integration/fill
 	bench/bench_api.sh build/rel
 BENCHES += api
-.PHONY: bench-api
+# The same against PostgreSQL (the store copied in with `evodash migrate`).
+bench-api_pg: build/rel/bench/bench_api build/rel/evodash build/rel/tests/integration/fill
+	tests/pg/with_pg.sh --durable bench/bench_api.sh build/rel --pg
+BENCHES += api_pg
+.PHONY: bench-api bench-api_pg
 
 # The handler is shared by the transport's threads: run its thread test under TSan.
 TSAN_TESTS += test_dash_threads

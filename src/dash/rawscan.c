@@ -104,6 +104,8 @@ static kslot *ktable_get(ktable *t, const char *key, uint64_t th, int64_t ver)
     size_t h = key_hash(th, ver) & (t->nslot - 1);
     while (t->slot[h]) {
         kslot *e = &t->e[t->slot[h] - 1];
+        /* equal 64-bit hashes of different keys are rare: compare the text
+         * only then */
         if (e->th == th && e->ver == ver && !strncmp(e->key, key, sizeof e->key - 1))
             return e;
         h = (h + 1) & (t->nslot - 1);
@@ -246,18 +248,21 @@ static void scanstate_free(scanstate *w)
 typedef struct scan_ctx {
     scanstate *w;
     size_t rows, max;
+    int64_t last_ts;
     int cut;
 } scan_ctx;
 
 static int scan_row(void *u, const store_raw_row *r)
 {
     scan_ctx *c = u;
-    /* rows sharing the cut's time all count; a range of one instant
-     * holding millions must not grow without bound */
-    if (++c->rows > c->max + 65536) {
+    /* the newest max rows, and every row sharing the last one's time; but
+     * a range of one instant holding millions must not grow without bound */
+    if (c->rows >= c->max && (r->ts_us != c->last_ts || c->rows >= c->max + 65536)) {
         c->cut = 1;
         return 1;
     }
+    c->rows++;
+    c->last_ts = r->ts_us;
     const char *keys[2] = {r->group, r->ip};
     for (int k = 0; k < 2; k++) {
         uint64_t th = fnv1a64(keys[k]);
@@ -272,29 +277,23 @@ static int scan_row(void *u, const store_raw_row *r)
     return 0;
 }
 
-/* Read the rows into s: all of the range, or its newest max (about: rows
- * sharing the cut's time all count; s->partial_from_us says where they
- * start).  On failure fills s->err_code and s->err.  The rows are
- * clustered by (endpoint, time), so finding the cut walks the index
- * backwards and reads no row twice. */
+/* Read the rows into s, newest first: all of the range, or its newest max
+ * (about: rows sharing the cut's time all count; s->partial_from_us says
+ * where they start).  On failure fills s->err_code and s->err.  The rows
+ * are clustered by (endpoint, time), so reading them backwards from the
+ * range's end reads no row that is not kept. */
 static void scan(store *st, rawscan *s, int64_t max)
 {
     scan_ctx c = {.w = calloc(1, sizeof(scanstate)), .max = (size_t)max};
     store_filter f = {.instances = s->inst, .ninstances = s->ninst};
-    int64_t start;
     int rc;
     if (!c.w) {
         rc = EVD_ENOMEM;
         goto fail;
     }
-    if ((rc = store_raw_scan_start(st, s->endpoint_id, s->from_us, s->to_us, max, &start)))
-        goto fail;
-    if (start > s->from_us)
-        s->partial_from_us = start;
-    rc = store_raw_scan(st, &f, s->endpoint_id, start, s->to_us, scan_row, &c);
+    rc = store_raw_scan(st, &f, s->endpoint_id, s->from_us, s->to_us, scan_row, &c);
     if (rc == 1 && c.cut) {
-        s->partial_from_us = start > s->from_us ? start : s->from_us + 1;
-        c.rows--;
+        s->partial_from_us = c.last_ts > s->from_us ? c.last_ts : s->from_us + 1;
         rc = 0;
     }
     if (rc)

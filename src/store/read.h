@@ -130,17 +130,14 @@ int store_totals_get(store *st, store_totals *out);
 
 /* ---- raw rows -------------------------------------------------------------------- */
 
-/* The time of the max-th newest request of endpoint ep in [from, to), or
- * from when there are fewer (where a bounded scan must start). */
-int store_raw_scan_start(store *st, int64_t ep, int64_t from_us, int64_t to_us, int64_t max,
-                         int64_t *start_us);
 typedef struct store_raw_row {
     const char *group, *ip; /* "" when none was recorded */
-    int64_t version_id, duration_us, instance_id;
+    int64_t ts_us, version_id, duration_us, instance_id;
     int status;
 } store_raw_row;
 /* Every request of endpoint ep in [from, to) (of f's instances when
- * given), streamed. */
+ * given), streamed newest first, so that a reader that needs only the
+ * newest N stops after them. */
 int store_raw_scan(store *st, const store_filter *f, int64_t ep, int64_t from_us, int64_t to_us,
                    int (*cb)(void *u, const store_raw_row *r), void *u);
 

@@ -12,35 +12,17 @@
 
 /* ---- one endpoint's requests -------------------------------------------------------- */
 
-static const sq_text SQL_SCAN_START =
-    SQ("SELECT ts_us FROM requests WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3 ORDER BY "
-       "ts_us DESC LIMIT 1 OFFSET ?4",
-       "finding where to start reading raw requests");
-
+/* [0] every instance, [1] those bound as ?4: a scan of millions of rows
+ * should not test, row by row, a filter it does not have */
 #define SCAN(in)                                                                                   \
     "SELECT coalesce(group_name, ''), coalesce(ip, ''), version_id, duration_us, status, "         \
-    "instance_id FROM requests WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3 AND " in
-static const sq_text SQL_SCAN =
-    SQ2(SCAN(SQ_IN_IDS_LITE("instance_id", "?4")), SCAN(SQ_IN_IDS_PG("instance_id", "?4")),
-        "reading raw requests");
-
-int store_raw_scan_start(store *st, int64_t ep, int64_t from_us, int64_t to_us, int64_t max,
-                         int64_t *start_us)
-{
-    *start_us = from_us;
-    sq *q = sq_prepare(st, &SQL_SCAN_START, 0);
-    if (!q)
-        return EVD_EIO;
-    sq_bind_i64(q, 1, ep);
-    sq_bind_i64(q, 2, from_us);
-    sq_bind_i64(q, 3, to_us);
-    sq_bind_i64(q, 4, max > 0 ? max - 1 : 0);
-    int rc = sq_step(q);
-    if (rc == SQ_ROW)
-        *start_us = sq_i64(q, 0);
-    sq_free(q);
-    return rc < 0 ? rc : 0;
-}
+    "instance_id, ts_us FROM requests WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3" in    \
+    " ORDER BY ts_us DESC"
+static const sq_text SQL_SCAN[2] = {
+    SQ(SCAN(""), "reading raw requests"),
+    SQ2(SCAN(" AND " SQ_IN_IDS_LITE("instance_id", "?4")),
+        SCAN(" AND " SQ_IN_IDS_PG("instance_id", "?4")), "reading raw requests"),
+};
 
 typedef struct raw_ctx {
     int (*cb)(void *u, const store_raw_row *r);
@@ -55,7 +37,8 @@ static int raw_row(sq *q, void *ctx)
                        .version_id = sq_i64(q, 2),
                        .duration_us = sq_i64(q, 3),
                        .status = (int)sq_i64(q, 4),
-                       .instance_id = sq_i64(q, 5)};
+                       .instance_id = sq_i64(q, 5),
+                       .ts_us = sq_i64(q, 6)};
     if (!r.group)
         r.group = "";
     if (!r.ip)
@@ -66,12 +49,14 @@ static int raw_row(sq *q, void *ctx)
 int store_raw_scan(store *st, const store_filter *f, int64_t ep, int64_t from_us, int64_t to_us,
                    int (*cb)(void *u, const store_raw_row *r), void *u)
 {
-    sq *q = sq_prepare(st, &SQL_SCAN, SQ_STREAM);
+    int some = f && f->ninstances;
+    sq *q = sq_prepare(st, &SQL_SCAN[some], SQ_STREAM);
     if (q) {
         sq_bind_i64(q, 1, ep);
         sq_bind_i64(q, 2, from_us);
         sq_bind_i64(q, 3, to_us);
-        sq_bind_ids(q, 4, f ? f->instances : NULL, f ? f->ninstances : 0);
+        if (some)
+            sq_bind_ids(q, 4, f->instances, f->ninstances);
     }
     raw_ctx c = {cb, u};
     return read_walk(q, raw_row, &c);
