@@ -122,6 +122,13 @@ fail:
 static int ensure_store(writer *w)
 {
     evd_agent *a = w->a;
+    if (a->store && store_is_stale(a->store)) {
+        /* a new file (or permission back): register in it again */
+        store_close(a->store);
+        a->store = NULL;
+        a->instance_id = 0;
+        w->reopen_after = 0;
+    }
     if (a->store && a->instance_id)
         return 0;
     /* after a failure, try again only every WRITER_REOPEN_MS */

@@ -1255,6 +1255,13 @@ static int pg_bulk_close(store *st)
     return p->bulk.len ? copy_in(st, p->bulk_sql, &p->bulk, "copying rows") : 0;
 }
 
+/* A lost connection is reopened by the next transaction: never stale. */
+static int pg_stale(store *st)
+{
+    (void)st;
+    return 0;
+}
+
 const store_ops store_pg_ops = {
     .name = "PostgreSQL",
     .dialect = DIALECT_PG,
@@ -1292,4 +1299,5 @@ const store_ops store_pg_ops = {
     .bulk_open = pg_bulk_open,
     .bulk_row = pg_bulk_row,
     .bulk_close = pg_bulk_close,
+    .stale = pg_stale,
 };

@@ -8,9 +8,12 @@
  * front (BEGIN IMMEDIATE) and waits up to busy_timeout for it; the writer
  * thread retries past that with backoff. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -20,9 +23,16 @@
 #include "store/store_int.h"
 
 #define BUSY_TIMEOUT_MS 1000
+/* How long opening a store may spend checking its pages (PRAGMA
+ * quick_check).  A store of a few hundred MB is checked whole; a larger one
+ * as far as this gets, once per file and process. */
+#define CHECK_BUDGET_MS 300
 
 typedef struct lite {
     sqlite3 *db;
+    dev_t dev; /* the file opened: a path that no longer leads here means */
+    ino_t ino; /* the store was deleted or replaced under us */
+    int stale;
     sqlite3_stmt *ins_request, *ins_profile, *ids;
     sqlite3_stmt *bulk; /* bulk_open's insert */
     int bulk_cols;
@@ -95,6 +105,90 @@ static int lite_run(store *st, const char *sql, const char *what)
     return 0;
 }
 
+/* ---- checking the file before writing to it ------------------------------------ */
+
+/* Files already checked by this process (and its forked children). */
+static pthread_mutex_t checked_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    dev_t dev;
+    ino_t ino;
+} checked[16];
+static int nchecked;
+
+static int was_checked(const struct stat *sb)
+{
+    int yes = 0;
+    pthread_mutex_lock(&checked_mu);
+    for (int i = 0; i < nchecked && !yes; i++)
+        yes = checked[i].dev == sb->st_dev && checked[i].ino == sb->st_ino;
+    pthread_mutex_unlock(&checked_mu);
+    return yes;
+}
+
+static void note_checked(const struct stat *sb)
+{
+    pthread_mutex_lock(&checked_mu);
+    checked[nchecked % 16].dev = sb->st_dev;
+    checked[nchecked % 16].ino = sb->st_ino;
+    nchecked++;
+    pthread_mutex_unlock(&checked_mu);
+}
+
+static int past_deadline(void *u)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec * 1000 + now.tv_nsec / 1000000 > *(long long *)u;
+}
+
+/* PRAGMA quick_check of the file at path, through an immutable read-only
+ * connection: it neither writes the file nor creates -wal or -shm files
+ * beside it, so a file we refuse is left exactly as it was.  0 when the
+ * pages checked are sound (or time ran out), EVD_ECORRUPT with the
+ * reason. */
+static int check_file(store *st, const char *path)
+{
+    char uri[8192];
+    size_t n = (size_t)snprintf(uri, sizeof uri, "file:");
+    for (const char *p = path; *p && n + 4 < sizeof uri; p++) {
+        if (*p == '%' || *p == '?' || *p == '#')
+            n += (size_t)snprintf(uri + n, sizeof uri - n, "%%%02X", (unsigned char)*p);
+        else
+            uri[n++] = *p;
+    }
+    snprintf(uri + n, sizeof uri - n, "?immutable=1");
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    char why[300] = "";
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    long long deadline = t.tv_sec * 1000 + t.tv_nsec / 1000000 + CHECK_BUDGET_MS;
+    int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_progress_handler(db, 1000, past_deadline, &deadline);
+        rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &q, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW) {
+            const char *r = (const char *)sqlite3_column_text(q, 0);
+            if (r && strcmp(r, "ok"))
+                snprintf(why, sizeof why, "%s", r);
+            rc = SQLITE_OK;
+        }
+    }
+    int code = rc & 0xff;
+    if (!why[0] && code != SQLITE_OK && code != SQLITE_INTERRUPT)
+        snprintf(why, sizeof why, "%s", db ? sqlite3_errmsg(db) : "cannot read it");
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    if (why[0])
+        return store_fail(st, EVD_ECORRUPT,
+                          "%s: the file is damaged (%s); refusing to write to it: restore it "
+                          "from a backup, or move it aside to start a new store",
+                          path, why);
+    return 0;
+}
+
 static int lite_open(store *st, const char *path)
 {
     lite *l = calloc(1, sizeof *l);
@@ -103,6 +197,15 @@ static int lite_open(store *st, const char *path)
         return store_fail(st, EVD_ENOMEM, "out of memory");
     int oflags = (st->flags & STORE_RDONLY) ? SQLITE_OPEN_READONLY
                                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    struct stat sb;
+    int exists = stat(path, &sb) == 0;
+    /* Before a connection that may write: a damaged file is refused
+     * untouched, rather than served half and changed. */
+    if (!(st->flags & STORE_RDONLY) && exists && sb.st_size > 0 && !was_checked(&sb)) {
+        if ((rc = check_file(st, path)))
+            return rc;
+        note_checked(&sb);
+    }
     if (sqlite3_open_v2(path, &l->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         rc = fail_sqlite(st, "cannot open the database");
         if (access(path, F_OK) == 0)
@@ -128,7 +231,29 @@ static int lite_open(store *st, const char *path)
     sqlite3_busy_timeout(l->db, BUSY_TIMEOUT_MS);
     if ((rc = store_register_functions(l->db)))
         return store_fail(st, rc, "%s: registering SQL functions failed", path);
+    /* SQLite opens a file it may not write read-only without a word: the
+     * writer would then fail every batch with the file never fixed by a
+     * retry.  Say so now; the writer reopens until it can write. */
+    if (!(st->flags & STORE_RDONLY) && sqlite3_db_readonly(l->db, "main") == 1)
+        return store_fail(st, EVD_EIO,
+                          "%s: the store is read-only (check the permissions of the file, its "
+                          "-wal and -shm files and its folder)",
+                          path);
+    if (stat(path, &sb) == 0) {
+        l->dev = sb.st_dev;
+        l->ino = sb.st_ino;
+    }
     return 0;
+}
+
+/* Does the path still lead to the file we have open?  A store deleted
+ * (rm -rf of its folder) or replaced under a running service would
+ * otherwise take batches that nobody can read. */
+static int file_gone(store *st)
+{
+    lite *l = st->be;
+    struct stat sb;
+    return stat(st->path, &sb) != 0 || sb.st_dev != l->dev || sb.st_ino != l->ino;
 }
 
 static int lite_tune(store *st)
@@ -168,12 +293,29 @@ static void lite_rollback(store *st)
 
 static int lite_commit(store *st)
 {
-    if (sqlite3_exec(db_of(st), "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    lite *l = st->be;
+    if (file_gone(st)) {
+        l->stale = 1;
+        lite_rollback(st);
+        return store_fail(st, EVD_EIO,
+                          "%s: the store file was deleted or replaced; opening it "
+                          "again",
+                          st->path);
+    }
+    if (sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         int rc = fail_sqlite(st, "committing");
+        if ((sqlite3_errcode(l->db) & 0xff) == SQLITE_READONLY)
+            l->stale = 1; /* a new connection may write once permission is back */
         lite_rollback(st);
         return rc;
     }
     return 0;
+}
+
+static int lite_stale(store *st)
+{
+    lite *l = st->be;
+    return l && (l->stale || file_gone(st));
 }
 
 /* ---- statements ----------------------------------------------------------- */
@@ -529,4 +671,5 @@ const store_ops store_sqlite_ops = {
     .bulk_open = lite_bulk_open,
     .bulk_row = lite_bulk_row,
     .bulk_close = lite_bulk_close,
+    .stale = lite_stale,
 };

@@ -269,6 +269,11 @@ void store_close(store *st)
     free(st);
 }
 
+int store_is_stale(store *st)
+{
+    return st && st->ops && st->ops->stale(st);
+}
+
 int store_begin(store *st)
 {
     int rc = st->ops->begin(st);

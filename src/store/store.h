@@ -53,6 +53,11 @@ int store_migrate_to(store *st, int to);
 /* About how many raw requests the store holds (for progress messages). */
 int store_request_estimate(store *st, int64_t *n);
 
+/* Nonzero when st no longer reaches its store: the file was deleted or
+ * replaced under it, or it opened read-only.  Close it and open the store
+ * again (which recreates a deleted file where its folder allows). */
+int store_is_stale(store *st);
+
 /* Transactions.  begin takes the write lock at once in SQLite (BEGIN
  * IMMEDIATE), so concurrent writers queue instead of deadlocking on
  * upgrade; PostgreSQL writers run side by side. */

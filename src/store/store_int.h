@@ -110,6 +110,9 @@ typedef struct store_ops {
     int (*bulk_open)(store *st, const char *table, const char *const *cols, int ncols);
     int (*bulk_row)(store *st, const sq_val *v);
     int (*bulk_close)(store *st);
+    /* the handle no longer reaches the store (its file was deleted,
+     * replaced or is read-only): close it and open the store again */
+    int (*stale)(store *st);
 } store_ops;
 
 enum { DIALECT_SQLITE = 0, DIALECT_PG = 1 };
