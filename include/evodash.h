@@ -126,6 +126,10 @@ EVD_API const char *evd_errmsg(const evd_agent *a);
 /* The version this process records under.  Borrowed for the agent's life. */
 EVD_API const char *evd_version(const evd_agent *a);
 
+/* The service this process records as (SERVICE_NAME, else the program's
+ * name).  Borrowed for the agent's life. */
+EVD_API const char *evd_service(const evd_agent *a);
+
 /* ---- endpoints ---------------------------------------------------------- */
 
 /* Register an endpoint and return its id in *id (>= 0).  name is the

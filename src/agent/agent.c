@@ -88,6 +88,11 @@ const char *evd_version(const evd_agent *a)
     return a ? a->version : "";
 }
 
+const char *evd_service(const evd_agent *a)
+{
+    return a ? a->service_name : "";
+}
+
 static void init_locks(evd_agent *a)
 {
     pthread_mutex_init(&a->err_mu, NULL);

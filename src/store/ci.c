@@ -254,7 +254,8 @@ int store_ci_unclaimed(store *st, const char *service, const char *suite, const 
 
 static const sq_text SQL_BUILDS = SQ(
     "SELECT * FROM (SELECT b.id, b.service_id, b.created_us, s.name, b.build, b.version, "
-    "coalesce(b.label, b.version), (SELECT count(*) FROM ci_tests t WHERE t.build_id = b.id), "
+    "coalesce(b.label, (SELECT v.label FROM versions v WHERE v.name = b.version), b.version), "
+    "(SELECT count(*) FROM ci_tests t WHERE t.build_id = b.id), "
     "(SELECT count(*) FROM ci_tests t WHERE t.build_id = b.id AND t.outcome IN ('failed', "
     "'error')), (SELECT count(*) FROM ci_calls c JOIN ci_tests t ON t.id = c.test_id WHERE "
     "t.build_id = b.id) FROM ci_builds b JOIN services s ON s.id = b.service_id WHERE (?1 = 0 OR "
@@ -340,7 +341,8 @@ int store_ci_samples(store *st, const int64_t *builds, size_t n, int by,
 }
 
 static const sq_text SQL_EP_SAMPLES =
-    SQ("SELECT b.version, coalesce(b.label, b.version), f.first_us, c.duration_us FROM ci_calls c "
+    SQ("SELECT b.version, coalesce(b.label, (SELECT v.label FROM versions v WHERE v.name = "
+       "b.version), b.version), f.first_us, c.duration_us FROM ci_calls c "
        "JOIN ci_tests t ON t.id = c.test_id JOIN ci_builds b ON b.id = t.build_id JOIN (SELECT "
        "version, service_id, min(created_us) AS first_us FROM ci_builds GROUP BY version, "
        "service_id) f ON f.version = b.version AND f.service_id = b.service_id WHERE c.endpoint = "
