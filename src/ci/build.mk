@@ -3,3 +3,11 @@
 # libevodash.so, which services load, never links either library.
 TOOL_SRC  += $(wildcard src/ci/*.c)
 TOOL_PKGS += expat libcurl
+
+# The CI store, upload and agent cases of tests/unit/test_ci.c, also on
+# PostgreSQL; the API, `evodash collect` on real pytest and ctest reports,
+# and the pytest plugin end to end, on both backends.
+check-pg-ci: build/asan/tests/test_ci
+	EVODASH_TEST_UNIT_PG=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 $(PG) $<
+CHECK_EXTRA += check-pg-ci
+.PHONY: check-pg-ci
