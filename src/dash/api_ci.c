@@ -26,6 +26,20 @@
 #define MIN_RATIO         1.10
 #define MIN_RUNS          4
 
+/* Room for item n of a growable array p of *cap items of `size` bytes: p
+ * itself, or a larger copy of it (*cap updated), or NULL when out of
+ * memory (p left as it was). */
+static void *grow(void *p, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return p;
+    size_t nc = *cap ? *cap * 2 : 16;
+    void *np = realloc(p, nc * size);
+    if (np)
+        *cap = nc;
+    return np;
+}
+
 /* ---- upload ---------------------------------------------------------------------- */
 
 int api_ci_upload(dctx *c)
@@ -80,14 +94,10 @@ static void builds_free(cbuilds *l)
 static int build_row(void *u, const store_ci_build_row *r)
 {
     cbuilds *l = u;
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 16;
-        cbuild *nv = realloc(l->v, nc * sizeof *nv);
-        if (!nv)
-            return EVD_ENOMEM;
-        l->v = nv;
-        l->cap = nc;
-    }
+    cbuild *nv = grow(l->v, l->n, &l->cap, sizeof *nv);
+    if (!nv)
+        return EVD_ENOMEM;
+    l->v = nv;
     cbuild *b = &l->v[l->n];
     *b = (cbuild){.id = r->id,
                   .service_id = r->service_id,
@@ -186,27 +196,19 @@ static int sample_row(void *u, const store_ci_sample *s)
     size_t bi = build_index(l->builds, s->build_id);
     series *cur = l->n ? &l->s[l->n - 1] : NULL;
     if (!cur || cur->build != bi || strcmp(cur->suite, s->suite) || strcmp(cur->key, s->key)) {
-        if (l->n == l->cap) {
-            size_t nc = l->cap ? l->cap * 2 : 32;
-            series *ns = realloc(l->s, nc * sizeof *ns);
-            if (!ns)
-                return EVD_ENOMEM;
-            l->s = ns;
-            l->cap = nc;
-        }
+        series *ns = grow(l->s, l->n, &l->cap, sizeof *ns);
+        if (!ns)
+            return EVD_ENOMEM;
+        l->s = ns;
         cur = &l->s[l->n++];
         *cur = (series){.build = bi, .suite = strdup(s->suite), .key = strdup(s->key)};
         if (!cur->suite || !cur->key)
             return EVD_ENOMEM;
     }
-    if (cur->n == cur->cap) {
-        size_t nc = cur->cap ? cur->cap * 2 : 8;
-        int64_t *nv = realloc(cur->v, nc * sizeof *nv);
-        if (!nv)
-            return EVD_ENOMEM;
-        cur->v = nv;
-        cur->cap = nc;
-    }
+    int64_t *nv = grow(cur->v, cur->n, &cur->cap, sizeof *nv);
+    if (!nv)
+        return EVD_ENOMEM;
+    cur->v = nv;
     cur->v[cur->n++] = s->duration_us;
     return 0;
 }
@@ -480,14 +482,10 @@ static int ci_version_row(void *u, const store_ci_version_sample *s)
     cvers *l = u;
     cver *cur = l->n ? &l->v[l->n - 1] : NULL;
     if (!cur || strcmp(cur->version, s->version)) {
-        if (l->n == l->cap) {
-            size_t nc = l->cap ? l->cap * 2 : 8;
-            cver *nv = realloc(l->v, nc * sizeof *nv);
-            if (!nv)
-                return EVD_ENOMEM;
-            l->v = nv;
-            l->cap = nc;
-        }
+        cver *nv = grow(l->v, l->n, &l->cap, sizeof *nv);
+        if (!nv)
+            return EVD_ENOMEM;
+        l->v = nv;
         cur = &l->v[l->n++];
         *cur = (cver){.version = strdup(s->version),
                       .label = strdup(s->label ? s->label : s->version),
@@ -495,14 +493,10 @@ static int ci_version_row(void *u, const store_ci_version_sample *s)
         if (!cur->version || !cur->label)
             return EVD_ENOMEM;
     }
-    if (cur->n == cur->cap) {
-        size_t nc = cur->cap ? cur->cap * 2 : 64;
-        int64_t *nv = realloc(cur->v, nc * sizeof *nv);
-        if (!nv)
-            return EVD_ENOMEM;
-        cur->v = nv;
-        cur->cap = nc;
-    }
+    int64_t *nv = grow(cur->v, cur->n, &cur->cap, sizeof *nv);
+    if (!nv)
+        return EVD_ENOMEM;
+    cur->v = nv;
     cur->v[cur->n++] = s->duration_us;
     return 0;
 }
