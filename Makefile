@@ -25,9 +25,14 @@ WARN     := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wformat=2 \
             -Wvla -Wno-missing-field-initializers
 INCS     := -Iinclude -Isrc
 PKGS     := sqlite3 libpq inih jansson libsodium libmicrohttpd libunwind zlib
+# Libraries only the tool code (libevdtools.a) uses: linked into the CLI,
+# the tests and the benchmarks, never into libevodash.so (build.mk
+# fragments add to it).
+TOOL_PKGS :=
 # Recursive (=): evaluated after scripts/install-deps has run.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(TOOL_PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread -lm -ldl
+TOOL_LIBS  = $(if $(TOOL_PKGS),$(shell pkg-config --libs $(TOOL_PKGS)))
 
 CFLAGS_rel  := -O2 -g -fPIC -fvisibility=hidden -Werror
 CFLAGS_asan := -O1 -g -fPIC -fvisibility=hidden -Werror -fno-omit-frame-pointer \
@@ -75,14 +80,14 @@ build/$(1)/libevdtools.a: $$(patsubst %.c,build/$(1)/%.o,$$(TOOL_SRC))
 build/$(1)/tests/%: tests/unit/%.c build/$(1)/libevdtools.a build/$(1)/libevodash.a | deps
 	@mkdir -p $$(@D)
 	$$(CC) $$(WARN) $$(INCS) $$(PKG_CFLAGS) $$(CFLAGS_$(1)) -MMD -MP $$< -o $$@ \
-	    build/$(1)/libevdtools.a build/$(1)/libevodash.a $$(LDFLAGS_$(1)) $$(PKG_LIBS) -lcmocka
+	    build/$(1)/libevdtools.a build/$(1)/libevodash.a $$(LDFLAGS_$(1)) $$(TOOL_LIBS) $$(PKG_LIBS) -lcmocka
 endef
 $(eval $(call variant,rel))
 $(eval $(call variant,asan))
 $(eval $(call variant,tsan))
 
 build/rel/evodash: $(patsubst %.c,build/rel/%.o,$(CLI_SRC)) build/rel/libevdtools.a build/rel/libevodash.a
-	$(CC) -o $@ $^ $(PKG_LIBS)
+	$(CC) -o $@ $^ $(TOOL_LIBS) $(PKG_LIBS)
 
 build/rel/libevodash.so: $(patsubst %.c,build/rel/%.o,$(LIB_SRC)) $(patsubst %.S,build/rel/%.o,$(ASSET_SRC))
 	$(CC) -shared -Wl,-soname,libevodash.so -o $@ $^ $(PKG_LIBS)
@@ -121,7 +126,7 @@ format-check:
 bench: $(addprefix bench-,$(BENCHES))
 build/rel/bench/%: bench/%.c build/rel/libevdtools.a build/rel/libevodash.a
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(INCS) $(PKG_CFLAGS) $(CFLAGS_rel) $< -o $@ build/rel/libevdtools.a build/rel/libevodash.a $(PKG_LIBS)
+	$(CC) $(WARN) $(INCS) $(PKG_CFLAGS) $(CFLAGS_rel) $< -o $@ build/rel/libevdtools.a build/rel/libevodash.a $(TOOL_LIBS) $(PKG_LIBS)
 bench-%: build/rel/bench/bench_% build/rel/evodash
 	$<
 

@@ -126,6 +126,10 @@ EVD_API const char *evd_errmsg(const evd_agent *a);
 /* The version this process records under.  Borrowed for the agent's life. */
 EVD_API const char *evd_version(const evd_agent *a);
 
+/* The service this process records as (SERVICE_NAME, else the program's
+ * name).  Borrowed for the agent's life. */
+EVD_API const char *evd_service(const evd_agent *a);
+
 /* ---- endpoints ---------------------------------------------------------- */
 
 /* Register an endpoint and return its id in *id (>= 0).  name is the
@@ -158,6 +162,7 @@ typedef struct evd_req {
     int32_t endpoint_;
     int32_t slot_;
     int32_t level_;
+    int32_t test_; /* in what was padding: the struct keeps its size */
 } evd_req;
 
 /* Start timing a request to endpoint id.  ctx is handed back to the
@@ -171,6 +176,35 @@ EVD_API evd_req evd_req_begin_ctx(evd_agent *a, int endpoint, void *ctx);
  * EVD_IP_MAX bytes.  Returns 0, or EVD_EFULL when the ring was full and the
  * record was dropped (and counted).  Never allocates, locks or blocks. */
 EVD_API int evd_req_end(evd_req *r, int status, const char *group, const char *ip);
+
+/* ---- tests: CI timings -------------------------------------------------- */
+
+/* A request made by a test is recorded as a call of that test, into the
+ * store's CI tables (kept apart from live data), for `evodash collect` or
+ * the pytest plugin to attach to a build.  A process names its running
+ * test with the TEST key (EVODASH_TEST=name), or from code; an adapter
+ * names one request's test from its X-Evodash-Test header, but only when
+ * TEST_HEADER is true (otherwise any client could hide its requests from
+ * the live views).  Name a test as its JUnit report does: "name", or
+ * "classname::name" or "classname.name". */
+#define EVD_TESTS_MAX 65535 /* test names one agent can hold */
+
+/* The id (>= 1) of test `name` in *id, registered when new (copied).
+ * Takes a mutex: once per test, not per request.  Returns 0, EVD_EINVAL
+ * or EVD_ENOMEM (also past EVD_TESTS_MAX names). */
+EVD_API int evd_test_register(evd_agent *a, const char *name, int *id);
+
+/* Make test id the process's running test (0: none): every request begun
+ * after the call is that test's.  For runners that run one test at a time
+ * in the service's process.  Returns 0 or EVD_ENOENT. */
+EVD_API int evd_test_set(evd_agent *a, int id);
+
+/* Name the test of one request begun with evd_req_begin (id from
+ * evd_test_register; 0: none, live traffic), over evd_test_set's. */
+EVD_API void evd_req_set_test(evd_req *r, int id);
+
+/* Nonzero when adapters honour the X-Evodash-Test header (TEST_HEADER). */
+EVD_API int evd_test_header(const evd_agent *a);
 
 /* ---- adapter callbacks -------------------------------------------------- */
 

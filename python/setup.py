@@ -27,7 +27,7 @@ if not os.path.exists(ARCHIVE):
                      % (ARCHIVE, ROOT))
 
 SOURCES = ["_evodash.c", "binding.c", "wrapper.c", "capture.c", "dashview.c", "config.c",
-           "fmd_glue.c"]
+           "fmd_glue.c", "ci_glue.c"]
 
 setup(
     name="evodash",

@@ -24,6 +24,7 @@ _KEYS = {
     "timezone": "TIMEZONE", "brand_name": "BRAND_NAME", "title_name": "TITLE_NAME",
 }
 _bindings = []
+_test = None  # the running test, set by the pytest plugin (evodash.pytest)
 
 
 class Config:
@@ -92,7 +93,17 @@ def bind(app):
     add_url_rule(prefix + "/<path:evodash_path>", "evodash_dashboard", view, methods=_METHODS)
     app.extensions["evodash"] = b
     _bindings.append(b)
+    if _test is not None:  # an app made inside a test (a fixture's factory)
+        b.test_set(_test)
     return b
+
+
+def _set_test(name):
+    """Record every request from now on as test ``name``'s (None: live)."""
+    global _test
+    _test = name
+    for b in _bindings:
+        b.test_set(name)
 
 
 def _at_exit():

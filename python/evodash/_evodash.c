@@ -20,6 +20,10 @@ static PyMethodDef module_methods[] = {
     {"_after_fork_child", capture_after_fork_child, METH_NOARGS,
      "os.register_at_fork(after_in_child=...)"},
     {"_shutdown", shutdown, METH_NOARGS, "Stop the capture callbacks (interpreter exit)."},
+    {"ci_store", ci_store_py, METH_VARARGS,
+     "ci_store(database, report_json) -> dict: store a CI build (the pytest plugin)."},
+    {"ci_attach", ci_attach_py, METH_VARARGS,
+     "ci_attach(database, report_json) -> report_json with the calls recorded there."},
     {"import_fmd", (PyCFunction)(void (*)(void))fmd_import_py, METH_VARARGS | METH_KEYWORDS,
      "import_fmd(source, into) -> dict of counts: copy a Flask-MonitoringDashboard "
      "SQLite database into an evodash store."},

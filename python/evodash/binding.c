@@ -300,6 +300,7 @@ static int binding_init(PyObject *self, PyObject *args, PyObject *kw)
         PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
                          "evodash: %s (recording continues; the store is retried)", evd_errmsg(a)))
         return -1;
+    b->test_header = evd_test_header(a);
     ts = PyEval_SaveThread();
     evd_set_callbacks(a, capture_stack, capture_details, b);
     PyEval_RestoreThread(ts);
@@ -514,6 +515,7 @@ static void binding_dealloc(PyObject *self)
     Py_CLEAR(b->iscoro);
     Py_CLEAR(b->dash_endpoint);
     Py_CLEAR(b->wsgi_app);
+    Py_CLEAR(b->test_ids);
     Py_TYPE(self)->tp_free(self);
 }
 
@@ -530,6 +532,9 @@ static PyMethodDef binding_methods[] = {
     {"set_group_by", binding_set_group_by, METH_O, "Replace the groupings."},
     {"set_get_ip", binding_set_get_ip, METH_O, "Replace the client-address function."},
     {"set_trusted_proxies", binding_set_trusted, METH_O, "Replace the trusted proxies."},
+    {"test_set", ci_test_set, METH_O, "test_set(name or None): the running test."},
+    {"database", ci_database, METH_NOARGS, "The DATABASE the agent records into."},
+    {"service", ci_service, METH_NOARGS, "The service the agent records as."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -23,6 +23,7 @@
 typedef struct reqctx {
     PyObject *environ; /* borrowed from the WSGI call, valid while it runs */
     int active;        /* nesting depth of monitored views on this thread */
+    int test;          /* the X-Evodash-Test of the request (agent's id), 0: none */
     uint64_t thread;   /* pthread_self() of the owner */
     struct reqctx *next_free;
 } reqctx;
@@ -45,6 +46,8 @@ typedef struct Binding {
     PyObject *off_views;      /* original function -> Wrapper, for level 0 */
     int64_t next_sync_ns;
     int closed;
+    int test_header;    /* the agent honours X-Evodash-Test (TEST_HEADER) */
+    PyObject *test_ids; /* test name -> the agent's id, for the header */
     /* dashboard, opened lazily in the process that serves it */
     void *dash;
     long dash_pid;
@@ -108,6 +111,16 @@ void dashview_close(Binding *b);
 extern PyTypeObject Config_Type;
 /* Borrowed evd_config of a Config object, or NULL with TypeError set. */
 evd_config *config_of(PyObject *obj);
+
+/* ci_glue.c: the pytest plugin's and the X-Evodash-Test header's side */
+/* Binding.test_set(name or None), .database(), .service() */
+PyObject *ci_test_set(PyObject *self, PyObject *arg);
+PyObject *ci_database(PyObject *self, PyObject *unused);
+PyObject *ci_service(PyObject *self, PyObject *unused);
+PyObject *ci_store_py(PyObject *self, PyObject *args);
+PyObject *ci_attach_py(PyObject *self, PyObject *args);
+/* The agent's id of the test named by environ's X-Evodash-Test, or 0. */
+int ci_header_test(Binding *b, PyObject *environ);
 
 /* fmd_glue.c */
 PyObject *fmd_import_py(PyObject *self, PyObject *args, PyObject *kw);

@@ -87,6 +87,7 @@ reqctx *reqctx_get(void)
     if (!c && !(c = calloc(1, sizeof *c)))
         return NULL;
     c->environ = NULL;
+    c->test = 0;
     c->active = 0;
     c->thread = (uint64_t)pthread_self();
     c->next_free = NULL;
@@ -288,6 +289,8 @@ static PyObject *wrapper_vcall(PyObject *self, PyObject *const *args, size_t nar
         return PyObject_Vectorcall(w->orig, args, nargsf, kwnames);
     c->active++;
     evd_req r = evd_req_begin_ctx(b->agent, w->ep, c);
+    if (c->test)
+        evd_req_set_test(&r, c->test);
     PyObject *res = PyObject_Vectorcall(w->orig, args, nargsf, kwnames);
     PyObject *et = NULL, *ev = NULL, *tb = NULL;
     int status;
@@ -451,11 +454,17 @@ static PyObject *mw_vcall(PyObject *self, PyObject *const *args, size_t nargsf, 
     }
     reqctx *c = reqctx_get();
     PyObject *saved = c ? c->environ : NULL;
-    if (c && PyVectorcall_NARGS(nargsf) >= 1)
+    int saved_test = c ? c->test : 0;
+    if (c && PyVectorcall_NARGS(nargsf) >= 1) {
         c->environ = args[0];
+        /* only with TEST_HEADER on: a header must not hide live traffic */
+        c->test = b->test_header && !b->closed ? ci_header_test(b, args[0]) : 0;
+    }
     PyObject *res = PyObject_Vectorcall(m->inner, args, nargsf, kwnames);
-    if (c)
+    if (c) {
         c->environ = saved;
+        c->test = saved_test;
+    }
     return res;
 }
 

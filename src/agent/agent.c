@@ -88,6 +88,11 @@ const char *evd_version(const evd_agent *a)
     return a ? a->version : "";
 }
 
+const char *evd_service(const evd_agent *a)
+{
+    return a ? a->service_name : "";
+}
+
 static void init_locks(evd_agent *a)
 {
     pthread_mutex_init(&a->err_mu, NULL);
@@ -314,7 +319,7 @@ static int read_config(evd_agent *a, const evd_config *cfg, int *soft_rc)
     const char *svc = config_str(a->cfg, "SERVICE_NAME");
     snprintf(a->service_name, sizeof a->service_name, "%s",
              svc && *svc ? svc : program_invocation_short_name);
-    return 0;
+    return agent_tests_open(a);
 }
 
 int evd_open(const evd_config *cfg, evd_agent **out)
@@ -462,6 +467,7 @@ int evd_close(evd_agent *a)
         free(a->eps[i].methods);
     }
     free(a->eps);
+    agent_tests_free(a);
     free(a->slots);
     free(a->batch);
     free(a->db_url);

@@ -20,6 +20,8 @@ struct calltree;
 #define AGENT_MAX_ENDPOINTS_DEFAULT 4096
 #define AGENT_SLOTS                 1024 /* requests at level >= 2 in flight at once */
 #define AGENT_BATCH_MAX             4096
+#define AGENT_TEST_CHUNK            1024 /* test names per chunk */
+#define AGENT_TEST_CHUNKS           ((EVD_TESTS_MAX + AGENT_TEST_CHUNK) / AGENT_TEST_CHUNK)
 
 typedef struct endpoint {
     _Alignas(64) _Atomic int level;
@@ -76,6 +78,7 @@ struct evd_agent {
     _Atomic uint64_t truncated;
     _Atomic uint64_t dropped_other; /* drops not tied to an endpoint (writer bound) */
     slot *slots;
+    _Atomic int test_cur; /* the process's running test (citest.c), 0: none */
 
     /* configuration */
     evd_config *cfg;
@@ -132,6 +135,13 @@ struct evd_agent {
     ring_rec *batch;
     int last_rc;
 
+    /* test names by id - 1, in chunks that never move once published
+     * (citest.c): registered under reg_mu, read by the writer up to
+     * n_tests (acquire) */
+    char **test_chunk[AGENT_TEST_CHUNKS];
+    _Atomic int n_tests;
+    int test_header; /* TEST_HEADER */
+
     struct evd_agent *next_live; /* list of open agents, for fork and exit */
     char err[512];
 };
@@ -170,6 +180,12 @@ capture *inflight_take(evd_agent *a, int idx);
 void inflight_reap_orphans(evd_agent *a);
 void capture_free(capture *c);
 void inflight_reset_after_fork(evd_agent *a);
+
+/* citest.c: the name of test id (1..n_tests), or NULL; for the writer.
+ * Apply TEST and TEST_HEADER at open; free the names at close. */
+const char *agent_test_name(const evd_agent *a, int id);
+int agent_tests_open(evd_agent *a);
+void agent_tests_free(evd_agent *a);
 
 /* watchdog.c, sampler.c */
 void *watchdog_main(void *arg);

@@ -12,6 +12,9 @@
  * which the writer keeps.  Nothing here writes a line that every thread
  * writes, allocates, locks, or makes a system call; a full shard drops the
  * record and bumps the endpoint's drop counter.
+ * The running test (CI timings) rides in the record as a 16-bit id, in
+ * half of what the in-flight slot used to take: begin reads it with one
+ * relaxed load of a word that only evd_test_set writes, end copies it.
  * (When a function-tracing session runs, each request is also marked as a
  * tracer interaction; that diagnostic mode costs what the tracer costs.)
  */
@@ -22,9 +25,12 @@
 #include "agent/agent_int.h"
 #include "core/clock.h"
 
+/* The record keeps an in-flight slot in 16 bits. */
+_Static_assert(AGENT_SLOTS <= INT16_MAX, "AGENT_SLOTS must fit a ring record's slot");
+
 evd_req evd_req_begin_ctx(evd_agent *a, int ep, void *ctx)
 {
-    evd_req r = {.agent_ = a, .t0_ = 0, .endpoint_ = ep, .slot_ = -1, .level_ = -1};
+    evd_req r = {.agent_ = a, .t0_ = 0, .endpoint_ = ep, .slot_ = -1, .level_ = -1, .test_ = 0};
     if (!a || !atomic_load_explicit(&a->running, memory_order_relaxed) || ep < 0 ||
         ep >= atomic_load_explicit(&a->n_endpoints, memory_order_acquire))
         return r;
@@ -36,6 +42,8 @@ evd_req evd_req_begin_ctx(evd_agent *a, int ep, void *ctx)
         a->trace_begin(a->eps[ep].rule ? a->eps[ep].rule : a->eps[ep].name);
     if (level == EVD_LEVEL_OFF)
         return r;
+    /* one relaxed load of a line only evd_test_set writes */
+    r.test_ = atomic_load_explicit(&a->test_cur, memory_order_relaxed);
     r.t0_ = clock_mono_ns();
     if (level >= EVD_LEVEL_OUTLIER)
         r.slot_ = inflight_claim(a, ep, level, r.t0_, ctx);
@@ -96,7 +104,8 @@ int evd_req_end(evd_req *r, int status, const char *group, const char *ip)
     rec->ts_ns = r->t0_ + off;
     rec->dur_ns = dur;
     rec->endpoint = (uint32_t)r->endpoint_;
-    rec->slot = sidx;
+    rec->slot = (int16_t)sidx;
+    rec->test = (uint16_t)r->test_;
     rec->status = (uint16_t)(status < 0 ? 0 : status > 65535 ? 65535 : status);
     rec->flags = 0;
     if (copy_bounded(rec->group, sizeof rec->group, group))

@@ -17,6 +17,10 @@
  * all, is counted as dropped, per endpoint: nothing is lost silently.  The store is reopened every
  * WRITER_REOPEN_MS while it is unavailable, so a service outlives a bad disk.
  *
+ * A record that carries a test id (citest.c) is a test's request: it goes
+ * into the store's CI tables (store_ci_record), not into requests or
+ * rollups, so test traffic never shows as live traffic.
+ *
  * Once a second (or when woken) it also syncs with the store: registers new
  * endpoints, pushes levels set from code, pulls levels set by the dashboard
  * (so a change reaches every process within about a second), and saves last
@@ -32,6 +36,7 @@
 
 #include "agent/agent_int.h"
 #include "core/clock.h"
+#include "store/ci.h"
 #include "store/store.h"
 
 #define WRITER_ATTEMPTS            8
@@ -366,6 +371,14 @@ static int write_batch(writer *w, const ring_rec *recs, size_t n)
         const ring_rec *r = &recs[i];
         endpoint *e = &a->eps[r->endpoint];
         int64_t ts_us = r->ts_ns / 1000, dur_us = (r->dur_ns + 500) / 1000;
+        const char *test = r->test ? agent_test_name(a, r->test) : NULL;
+        if (test) {
+            /* a test's request: a CI call, kept out of the live tables */
+            if ((rc = store_ci_record(a->store, a->service_id, e->name, test, ts_us, dur_us,
+                                      r->status)))
+                goto fail;
+            continue;
+        }
         store_request q = {.endpoint_id = e->store_id,
                            .version_id = a->version_id,
                            .instance_id = a->instance_id,

@@ -12,5 +12,6 @@ int cmd_simulate(int argc, char **argv);   /* cmd_sim.c */
 int cmd_serve(int argc, char **argv);      /* cmd_serve.c */
 int cmd_import_fmd(int argc, char **argv); /* cmd_import.c */
 int cmd_migrate(int argc, char **argv);    /* cmd_migrate.c */
+int cmd_collect(int argc, char **argv);    /* cmd_collect.c */
 
 #endif

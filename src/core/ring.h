@@ -20,7 +20,8 @@ typedef struct ring_rec {
     int64_t ts_ns;     /* UTC start, ns since the epoch */
     int64_t dur_ns;    /* duration */
     uint32_t endpoint; /* agent-local endpoint id */
-    int32_t slot;      /* in-flight slot with captures, or -1 */
+    int16_t slot;      /* in-flight slot with captures, or -1 */
+    uint16_t test;     /* the running test (agent-local id), 0: live traffic */
     uint16_t status;
     uint16_t flags;
     char group[EVD_GROUP_MAX + 1];

@@ -210,7 +210,6 @@ int api_ep_profiled(dctx *c);
 /* ---- export.c ---- */
 int api_export(dctx *c);
 int route_metrics(dctx *c);
-int api_test_runs(dctx *c);
 
 /* ---- aggcache.c ---- rollup aggregates over hours, grouped */
 enum { AG_EP, AG_VER, AG_VER_EP };
@@ -316,5 +315,12 @@ void rawscan_release(struct rawscan_cache *cache, const rawscan *s);
  * "partial": null, or {"from": time, "rows": n} when only the newest rows
  * were read. */
 void rawscan_describe(const rawscan *s, const drange *r, json_t *doc);
+
+/* ---- api_ci.c ---- CI test timings beside live timings (issue 14) */
+int api_ci_upload(dctx *c);      /* POST /api/ci/builds: a build's report */
+int api_ci_builds(dctx *c);      /* GET /api/ci/builds */
+int api_ci_boxes(dctx *c);       /* GET /api/ci/boxes?by=test|endpoint */
+int api_ci_correlation(dctx *c); /* GET /api/ci/correlation?endpoint= */
+int api_ci_regressions(dctx *c); /* GET /api/ci/regressions */
 
 #endif

@@ -108,11 +108,16 @@ static const struct route routes[] = {
     {.method = "GET", .path = "/api/outliers/{id}", .fn = api_outlier, .access = ACC_READ},
     {.method = "GET", .path = "/api/requests/{id}/profile", .fn = api_profiler, .access = ACC_READ},
     {.method = "GET", .path = "/api/export", .fn = api_export, .access = ACC_EXPORT},
+    /* CI test timings (api_ci.c): the upload takes the bearer token */
     {.method = "POST",
-     .path = "/api/test_runs",
-     .fn = api_test_runs,
+     .path = "/api/ci/builds",
+     .fn = api_ci_upload,
      .access = ACC_EXPORT,
      .csrf = 1},
+    {.method = "GET", .path = "/api/ci/builds", .fn = api_ci_builds, .access = ACC_READ},
+    {.method = "GET", .path = "/api/ci/boxes", .fn = api_ci_boxes, .access = ACC_READ},
+    {.method = "GET", .path = "/api/ci/correlation", .fn = api_ci_correlation, .access = ACC_READ},
+    {.method = "GET", .path = "/api/ci/regressions", .fn = api_ci_regressions, .access = ACC_READ},
 };
 
 /* ---- lifetime -------------------------------------------------------------- */

@@ -263,6 +263,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
                 } else
                     sc->req = evd_req_begin(m->agent, id);
                 sc->began = 1;
+                /* a test's request, only where the service opted in
+                 * (TEST_HEADER): else any client could leave the live data */
+                const char *test =
+                    evd_test_header(m->agent)
+                        ? MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Evodash-Test")
+                        : NULL;
+                int tid;
+                if (test && *test && !evd_test_register(m->agent, test, &tid))
+                    evd_req_set_test(&sc->req, tid);
             }
         }
     }

@@ -229,14 +229,4 @@ int store_session_put(store *st, const void *th, size_t n, int64_t user_id, cons
 int store_session_delete(store *st, const void *th, size_t n);
 int store_sessions_expire(store *st, int64_t now_us);
 
-/* ---- CI test timings ------------------------------------------------------------------ */
-
-typedef struct store_test_run {
-    const char *suite, *test_name, *endpoint, *version, *run_id; /* endpoint, run_id may be NULL */
-    int64_t ts_us, duration_us;
-    int passed;
-} store_test_run;
-/* Inside the caller's transaction. */
-int store_test_run_put(store *st, const store_test_run *r);
-
 #endif

@@ -1,5 +1,4 @@
-/* read_auth.c — the dashboard's users and sessions, and CI test timings
- * uploaded to it. */
+/* read_auth.c — the dashboard's users and sessions. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -211,32 +210,6 @@ int store_sessions_expire(store *st, int64_t now_us)
     if (!q)
         return EVD_EIO;
     sq_bind_i64(q, 1, now_us);
-    int rc = sq_exec(q);
-    sq_free(q);
-    return rc;
-}
-
-/* ---- CI test timings --------------------------------------------------------------------- */
-
-static const sq_text SQL_TEST_RUN =
-    SQ("INSERT INTO test_runs(suite, test_name, endpoint_id, version, ts_us, duration_us, passed, "
-       "run_id) VALUES(?1, ?2, (SELECT id FROM endpoints WHERE name = ?3 ORDER BY id LIMIT 1), ?4, "
-       "?5, ?6, ?7, ?8)",
-       "storing a test run");
-
-int store_test_run_put(store *st, const store_test_run *r)
-{
-    sq *q = sq_prepare(st, &SQL_TEST_RUN, 0);
-    if (!q)
-        return EVD_EIO;
-    sq_bind_str(q, 1, r->suite);
-    sq_bind_str(q, 2, r->test_name);
-    sq_bind_str(q, 3, r->endpoint);
-    sq_bind_str(q, 4, r->version);
-    sq_bind_i64(q, 5, r->ts_us);
-    sq_bind_i64(q, 6, r->duration_us);
-    sq_bind_i64(q, 7, r->passed);
-    sq_bind_str(q, 8, r->run_id);
     int rc = sq_exec(q);
     sq_free(q);
     return rc;

@@ -181,6 +181,26 @@ static const mstep migrations[STORE_SCHEMA_VERSION][STEPS_MAX] = {
         {BOTH, "ALTER TABLE sessions ADD COLUMN pw_tag {BLOB}"},
         /* what people read: "v1.4.0 · 3f2a9c1" (tag and short hash) */
         {BOTH, "ALTER TABLE versions ADD COLUMN label TEXT"},
+        /* CI test timings, apart from live data (issue 14): a build of a
+         * service at a version, named by the CI's build id */
+        {BOTH, "CREATE TABLE ci_builds("
+               "  id {ID}, service_id {INT} NOT NULL, build TEXT NOT NULL, version TEXT NOT NULL,"
+               "  label TEXT, created_us {INT} NOT NULL, UNIQUE(service_id, build))"},
+        /* one run of one test in a build (iteration: `collect --times`) */
+        {BOTH, "CREATE TABLE ci_tests("
+               "  id {ID}, build_id {INT} NOT NULL{REF:ci_builds}, suite TEXT NOT NULL,"
+               "  name TEXT NOT NULL, iteration {INT} NOT NULL, duration_us {INT} NOT NULL,"
+               "  outcome TEXT NOT NULL, UNIQUE(build_id, suite, name, iteration))"},
+        /* the requests a test made, by endpoint name (joined to live data by
+         * service, endpoint and version); test_id stays NULL from the agent
+         * recording it until a build's upload claims it */
+        {BOTH, "CREATE TABLE ci_calls("
+               "  id {ID}, service_id {INT} NOT NULL, endpoint TEXT NOT NULL, test TEXT NOT NULL,"
+               "  ts_us {INT} NOT NULL, duration_us {INT} NOT NULL, status {INT} NOT NULL,"
+               "  test_id {INT})"},
+        /* a build's calls, and the unclaimed ones by (service, test, time) */
+        {BOTH, "CREATE INDEX ci_calls_test ON ci_calls(test_id)"},
+        {BOTH, "CREATE INDEX ci_calls_unclaimed ON ci_calls(service_id, test, ts_us)"},
     },
 };
 

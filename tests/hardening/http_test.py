@@ -261,11 +261,11 @@ def json_errors(port, name, cookie, csrf):
 
 
 def dup_test_runs(port):
-    st, h, body = request(port, "POST", "/dashboard/api/test_runs",
-                          body='[{"suite":"s","test_name":"t","suite":"u"}]',
+    st, h, body = request(port, "POST", "/dashboard/api/ci/builds",
+                          body='{"build":"s","version":"t","build":"u","tests":[]}',
                           headers={"Authorization": "Bearer " + TOKEN,
                                    "Content-Type": "application/json"})
-    json_error(st, h, body, 400, "serve: test_runs body with a key twice")
+    json_error(st, h, body, 400, "serve: ci/builds body with a key twice")
 
 
 def time_zones(port):

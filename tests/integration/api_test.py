@@ -525,12 +525,13 @@ def run_tests(port, db):
     check(st == 401, "wrong bearer token is 401")
     st, _, _ = tok.req("GET", "/api/overview", headers={"Authorization": "Bearer " + TOKEN})
     check(st == 403, "bearer token does not read views")
-    runs = json.dumps([{"suite": "ci", "test_name": "t1", "version": "v03", "time_us": 1,
-                        "duration_us": 5, "passed": True, "endpoint": "api.endpoint_01"}])
-    st, _, _ = tok.req("POST", "/api/test_runs", body=runs,
+    runs = json.dumps({"build": "b1", "version": "v03", "service": "fill",
+                       "tests": [{"suite": "ci", "name": "t1", "duration_us": 5,
+                                  "calls": [{"endpoint": "api.endpoint_01", "duration_us": 4}]}]})
+    st, _, _ = tok.req("POST", "/api/ci/builds", body=runs,
                        headers={"Authorization": "Bearer " + TOKEN,
                                 "Content-Type": "application/json"})
-    check(st == 201, "bearer token uploads test runs")
+    check(st == 201, "bearer token uploads a CI build")
     # session expiry: age the guest's session in the store
     con = storedb.connect(db)
     con.execute("UPDATE sessions SET expires_us = 1 WHERE user_id = (SELECT id FROM users WHERE "

@@ -456,12 +456,12 @@ static void test_bad_input_json_errors(void **state)
                            "{\"level\":1,\"level\":3}"),
                       400);
     assert_int_equal(tu_sql_int(fx->url, "SELECT level FROM endpoints WHERE id = 1"), 1);
-    expect_json_error(call(fx, "POST", "/dashboard/api/test_runs", NULL, ck, cs, lv,
-                           "[{\"suite\":\"a\",\"test_name\":\"t\",\"suite\":\"b\"}]"),
+    expect_json_error(call(fx, "POST", "/dashboard/api/ci/builds", NULL, ck, cs, lv,
+                           "{\"build\":\"a\",\"version\":\"t\",\"build\":\"b\"}"),
                       400);
     /* ... also without a JSON Content-Type, and nested. */
-    expect_json_error(call(fx, "POST", "/dashboard/api/test_runs", NULL, ck, cs, NULL,
-                           " [{\"x\":{\"a\":1,\"a\":2}}]"),
+    expect_json_error(call(fx, "POST", "/dashboard/api/ci/builds", NULL, ck, cs, NULL,
+                           " {\"x\":{\"a\":1,\"a\":2}}"),
                       400);
     expect_json_error(call(fx, "POST", "/dashboard/login", NULL, NULL, NULL, lv,
                            "{\"username\":\"g\",\"username\":\"root\",\"password\":\"pw-root\"}"),

@@ -52,8 +52,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     return ret;
 }
 
-/* One HTTP/1.0 GET; returns the status code or -1. */
-static int get(const char *path, const char *user)
+/* One HTTP/1.0 GET with an extra header line (may be ""); returns the
+ * status code or -1. */
+static int get_with(const char *path, const char *user, const char *extra)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -65,7 +66,8 @@ static int get(const char *path, const char *user)
     }
     char req[1024], resp[512];
     int n = snprintf(req, sizeof req,
-                     "GET %s HTTP/1.0\r\nX-User: %s\r\nX-Access-Key: hsecret\r\n\r\n", path, user);
+                     "GET %s HTTP/1.0\r\nX-User: %s\r\nX-Access-Key: hsecret\r\n%s\r\n", path, user,
+                     extra);
     if (n < 0 || (size_t)n >= sizeof req)
         return -1;
     if (write(fd, req, (size_t)n) != n) {
@@ -83,6 +85,11 @@ static int get(const char *path, const char *user)
     return status;
 }
 
+static int get(const char *path, const char *user)
+{
+    return get_with(path, user, "");
+}
+
 static void *client(void *arg)
 {
     long t = (long)(intptr_t)arg, bad = 0;
@@ -98,9 +105,11 @@ static void *client(void *arg)
 
 /* An agent on tu_url (MONITOR_LEVEL level, or the default when NULL) and
  * the adapter in front of handler; sets port. */
-static evd_mhd *start(const char *level, evd_agent **a)
+static evd_mhd *start_with(const char *level, const char *test_header, evd_agent **a)
 {
     evd_config *cfg = evd_config_new();
+    if (test_header)
+        evd_config_set(cfg, "TEST_HEADER", test_header);
     evd_config_set(cfg, "DATABASE", tu_url);
     evd_config_set(cfg, "APP_VERSION", "v1");
     evd_config_set(cfg, "MONITOR_LEVEL", level);
@@ -119,6 +128,11 @@ static evd_mhd *start(const char *level, evd_agent **a)
     assert_non_null(di);
     port = di->port;
     return m;
+}
+
+static evd_mhd *start(const char *level, evd_agent **a)
+{
+    return start_with(level, NULL, a);
 }
 
 /* NCLIENTS threads of fn at once; every request of theirs answered 200. */
@@ -201,11 +215,30 @@ static void test_outlier_details(void **state)
                      0);
 }
 
+/* X-Evodash-Test names a request's test, into the CI tables; only with
+ * TEST_HEADER on, else it is live traffic like any other. */
+static void test_test_header(void **state)
+{
+    (void)state;
+    for (int on = 0; on < 2; on++) {
+        evd_agent *a;
+        evd_mhd *m = start_with("1", on ? "true" : "false", &a);
+        assert_int_equal(get_with("/r1/5", "u", "X-Evodash-Test: tests.api::test_one\r\n"), 200);
+        assert_int_equal(get("/r1/6", "u"), 200);
+        stop(m, a);
+    }
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM requests"), 3);
+    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM ci_calls WHERE test = "
+                                       "'tests.api::test_one' AND endpoint = 'GET /r1/<id>'"),
+                     1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_concurrent_clients, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_outlier_details, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_test_header, tu_setup, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

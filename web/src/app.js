@@ -8,6 +8,7 @@ import * as overview from './views/overview.js';
 import * as rules from './views/rules.js';
 import * as endpoint from './views/endpoint.js';
 import * as versions from './views/versions.js';
+import * as ci from './views/ci.js';
 import * as counters from './views/counters.js';
 import * as exporter from './views/export.js';
 
@@ -15,6 +16,7 @@ const views = {
   overview: { title: 'Overview', mod: overview },
   rules: { title: 'Rules', mod: rules },
   versions: { title: 'Versions', mod: versions },
+  ci: { title: 'CI', mod: ci },
   counters: { title: 'Counters', mod: counters },
   export: { title: 'Export', mod: exporter, admin: true },
 };
