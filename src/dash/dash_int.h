@@ -55,6 +55,7 @@ struct evd_dash {
     int serves;              /* the handle answers requests (perhaps 503) */
     int64_t attach_after_us; /* monotonic: no attempt before */
     evd_config *cfg;         /* for a retried attach */
+    const evd_agent *live;   /* this process's agent, when it has one */
 
     pthread_mutex_t lock; /* guards the pool and the tz cache */
     store *pool[DASH_POOL_MAX];
@@ -151,6 +152,11 @@ void dash_iso(const tz_zone *tz, int64_t us, char *out, size_t cap);
 json_t *dash_time(const tz_zone *tz, int64_t us); /* ISO string, or null for 0 */
 
 /* ---- auth.c ---- */
+/* SECURITY_TOKEN, from the config alone (the store is not needed). */
+void auth_token(evd_dash *d, const evd_config *cfg);
+int bearer_ok(const evd_dash *d, const char *value);
+/* Nonzero when the request carries the bearer token. */
+int auth_bearer(const dctx *c);
 int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg);
 /* Identify the caller from the session cookie or the bearer token. */
 int auth_identify(dctx *c);
@@ -210,6 +216,8 @@ int api_ep_profiled(dctx *c);
 /* ---- export.c ---- */
 int api_export(dctx *c);
 int route_metrics(dctx *c);
+/* /metrics while the store cannot be read: this process's live counters. */
+int route_metrics_live(dctx *c);
 
 /* ---- aggcache.c ---- rollup aggregates over hours, grouped */
 enum { AG_EP, AG_VER, AG_VER_EP };

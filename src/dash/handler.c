@@ -232,6 +232,7 @@ int evd_dash_open(const evd_config *cfg, const char *db_url, evd_dash **out)
         rc = EVD_EINVAL;
         goto done;
     }
+    auth_token(d, cfg);
     /* kept for an attach retried later (the users come from it) */
     if (!(d->cfg = config_clone(cfg))) {
         rc = EVD_ENOMEM;
@@ -284,6 +285,12 @@ const char *evd_dash_errmsg(const evd_dash *d)
 const char *evd_dash_prefix(const evd_dash *d)
 {
     return d->prefix;
+}
+
+void evd_dash_set_agent(evd_dash *d, const evd_agent *a)
+{
+    if (d)
+        d->live = a;
 }
 
 const char *evd_dash_store(const evd_dash *d)
@@ -1035,6 +1042,11 @@ int evd_dash_handle(evd_dash *d, const evd_dash_request *rq, evd_dash_response *
      * app's files are served and every API call says why it cannot answer. */
     if (!atomic_load(&d->attached) && !is_asset(c.sub)) {
         if (clock_mono_ns() / 1000 < d->attach_after_us || attach(d)) {
+            /* a scraper still sees what this process could not keep */
+            if (!strcmp(c.sub, "/metrics") && d->live && auth_bearer(&c)) {
+                route_metrics_live(&c);
+                goto done;
+            }
             pthread_mutex_lock(&d->attach_mu);
             dash_error(&c, 503, "the store is unavailable: %s", d->err);
             pthread_mutex_unlock(&d->attach_mu);
