@@ -10,6 +10,7 @@ let services = []; // /api/services items
 let instances = []; // every instance of the picked service (or of all)
 let loaded = null; // the first load, awaited by the first route
 let lastLoad = 0;
+let retry = false; // the list of services could not be read
 let onChange = () => {};
 
 // The value of a service in state, the URL and API calls: its name, or its
@@ -31,14 +32,24 @@ export function initScope(changed) {
 // choice that the store does not hold is dropped, and the banner says so.
 export function loadScope() {
   loaded = (async () => {
+    let known = true;
     try {
       services = (await api('api/services')).items;
     } catch (e) {
       if (e.status === 401) throw e;
-      services = []; // an older server: no picker, every service
+      // the store is down, or an older server: no picker; the choice is
+      // kept as it is (the views say what went wrong)
+      services = [];
+      known = false;
     }
     lastLoad = Date.now();
     const why = [];
+    retry = !known; /* ask again before the next view */
+    if (!known) {
+      await loadInstances();
+      draw();
+      return;
+    }
     if (!multiService()) state.service = '';
     else if (state.service) {
       const s = findService(state.service);
@@ -57,7 +68,7 @@ export function loadScope() {
 // Before a view renders: the first load, later a refresh of the live
 // markers that does not hold the view up.
 export function ensureScope() {
-  if (!loaded) return loadScope();
+  if (!loaded || retry) return loadScope();
   if (Date.now() - lastLoad > 15000) {
     lastLoad = Date.now();
     api('api/services')
@@ -92,7 +103,18 @@ export async function setService(key) {
   await loadInstances(); // instances of another service are dropped
   writeUrl();
   draw();
-  onChange();
+  // an endpoint belongs to one service: another one starts at its overview
+  if (key && /^#\/endpoint\//.test(location.hash)) location.hash = '#/overview';
+  else onChange();
+}
+
+// What the views are narrowed to, in words ('' when they show everything).
+export function scopeText() {
+  const s = findService(state.service);
+  const parts = [];
+  if (s) parts.push(`service ${s.name}`);
+  if (state.instances.length) parts.push(`${state.instances.length} of ${instances.length} instances`);
+  return parts.join(', ');
 }
 
 export function setInstances(ids) {
