@@ -3,6 +3,7 @@
 import { session, logout } from './api.js';
 import { disposeAll } from './charts.js';
 import { h, state, isAdmin, dayIn, showError, clearError } from './ui.js';
+import { initScope, ensureScope } from './scope.js';
 import * as loginView from './views/login.js';
 import * as overview from './views/overview.js';
 import * as rules from './views/rules.js';
@@ -165,6 +166,8 @@ async function route() {
   }
   root.dataset.state = 'loading';
   try {
+    if (mod !== loginView) await ensureScope(); /* the service and instances it shows */
+    if (gen !== generation) return;
     await mod.render(root, go, arg);
     if (gen === generation) root.dataset.state = 'ready';
   } catch (e) {
@@ -181,6 +184,7 @@ async function route() {
 async function start() {
   document.getElementById('banner').querySelector('button').onclick = clearError;
   controls();
+  initScope(route);
   try {
     state.user = await session();
   } catch (e) {

@@ -4,6 +4,7 @@ import { all, api } from '../api.js';
 import { card, fill, heatmapOption, boxOption, zoomX, esc } from '../charts.js';
 import { h, state, rangeParams, rangeDays, fmtUs, fmtInt, fmtTime, fmtVersion, table } from '../ui.js';
 import { levelControl } from './level.js';
+import { multiService } from '../scope.js';
 
 function sparkline(counts, colour) {
   const w = 90,
@@ -52,6 +53,7 @@ export async function render(root) {
         label: 'Endpoint',
         render: (r) => h('a', { href: `#/endpoint/${r.id}`, title: r.name }, dot(r.colour), r.name),
       },
+      ...(multiService() && !state.service ? [{ key: 'service', label: 'Service' }] : []),
       { key: 'today', label: 'Hits today', num: true, value: (r) => r.hits.today, render: (r) => fmtInt(r.hits.today) },
       { key: 'week', label: 'This week', num: true, value: (r) => r.hits.week, render: (r) => fmtInt(r.hits.week) },
       { key: 'overall', label: 'Overall', num: true, value: (r) => r.hits.overall, render: (r) => fmtInt(r.hits.overall) },

@@ -3,6 +3,7 @@
 import { all } from '../api.js';
 import { card, fill, zoomX, durAxis, esc } from '../charts.js';
 import { h, state, rangeParams, fmtInt, fmtUs, fmtTime, fmtSpan, fmtVersion, zoneShift, table } from '../ui.js';
+import { instanceTable, pickNote } from '../scope.js';
 
 const TOP = 10;
 
@@ -48,7 +49,7 @@ export async function render(root) {
   root.append(h('h3', null, 'Versions'), vbox, h('h3', null, 'Instances'), ibox);
   const vP = all('api/versions', { tz: state.tz });
   const tables = (async () => {
-    const [v, i] = await Promise.all([vP, all('api/instances', { tz: state.tz })]);
+    const [v, i] = await Promise.all([vP, all('api/instances', { tz: state.tz, instance: '' })]);
     vbox.replaceChildren(
       table(
         [
@@ -64,19 +65,13 @@ export async function render(root) {
     );
     vbox.dataset.state = 'drawn';
     ibox.replaceChildren(
-      table(
-        [
-          { key: 'name', label: 'Instance' },
-          { key: 'host', label: 'Host' },
-          { key: 'pid', label: 'PID', num: true },
-          { key: 'started', label: 'Started', render: (r) => fmtTime(r.started) },
-          { key: 'last_seen', label: 'Last seen', render: (r) => fmtTime(r.last_seen) },
+      pickNote(i.items),
+      instanceTable(i.items, {
+        extra: [
           { key: 'recorded', label: 'Recorded', num: true, render: (r) => fmtInt(r.recorded) },
           { key: 'dropped', label: 'Dropped', num: true, render: (r) => h('span', { class: r.dropped ? 'bad' : null }, fmtInt(r.dropped)) },
         ],
-        i.items,
-        { sort: 'last_seen' },
-      ),
+      }),
     );
     ibox.dataset.state = 'drawn';
   })().catch((e) => {
