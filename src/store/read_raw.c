@@ -10,16 +10,31 @@
 #include "store/sq.h"
 #include "store/store_int.h"
 
+/* An endpoint's rows are its own and those of the endpoints renamed into
+ * it (read_verdicts.h); raw rows keep their ids. */
+#define MEMBERS(p) "(SELECT id FROM endpoints WHERE id = " p " OR merged_into = " p ")"
+
 /* ---- one endpoint's requests -------------------------------------------------------- */
 
-static const sq_text SQL_SCAN_START =
+/* [0] one endpoint: a backward walk of the clustered key; [1] with renamed
+ * ones, whose rows must be merged by time. */
+static const sq_text SQL_SCAN_START[2] = {
     SQ("SELECT ts_us FROM requests WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3 ORDER BY "
        "ts_us DESC LIMIT 1 OFFSET ?4",
-       "finding where to start reading raw requests");
+       "finding where to start reading raw requests"),
+    SQ("SELECT ts_us FROM requests WHERE endpoint_id IN " MEMBERS(
+           "?1") " AND ts_us >= ?2 AND "
+                 "ts_us < ?3 ORDER BY ts_us DESC LIMIT 1 OFFSET ?4",
+       "finding where to start reading raw requests"),
+};
+static const sq_text SQL_MERGED =
+    SQ("SELECT count(*) FROM endpoints WHERE merged_into = ?1", "reading renames");
 
 #define SCAN(in)                                                                                   \
     "SELECT coalesce(group_name, ''), coalesce(ip, ''), version_id, duration_us, status, "         \
-    "instance_id FROM requests WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3 AND " in
+    "instance_id FROM requests WHERE endpoint_id IN " MEMBERS(                                     \
+        "?1") " AND ts_us >= ?2 AND ts_us < "                                                      \
+              "?3 AND " in
 static const sq_text SQL_SCAN =
     SQ2(SCAN(SQ_IN_IDS_LITE("instance_id", "?4")), SCAN(SQ_IN_IDS_PG("instance_id", "?4")),
         "reading raw requests");
@@ -28,14 +43,22 @@ int store_raw_scan_start(store *st, int64_t ep, int64_t from_us, int64_t to_us, 
                          int64_t *start_us)
 {
     *start_us = from_us;
-    sq *q = sq_prepare(st, &SQL_SCAN_START, 0);
+    sq *q = sq_prepare(st, &SQL_MERGED, 0);
     if (!q)
+        return EVD_EIO;
+    sq_bind_i64(q, 1, ep);
+    int rc = sq_step(q);
+    int merged = rc == SQ_ROW && sq_i64(q, 0) > 0;
+    sq_free(q);
+    if (rc < 0)
+        return rc;
+    if (!(q = sq_prepare(st, &SQL_SCAN_START[merged], 0)))
         return EVD_EIO;
     sq_bind_i64(q, 1, ep);
     sq_bind_i64(q, 2, from_us);
     sq_bind_i64(q, 3, to_us);
     sq_bind_i64(q, 4, max > 0 ? max - 1 : 0);
-    int rc = sq_step(q);
+    rc = sq_step(q);
     if (rc == SQ_ROW)
         *start_us = sq_i64(q, 0);
     sq_free(q);
@@ -80,15 +103,18 @@ int store_raw_scan(store *st, const store_filter *f, int64_t ep, int64_t from_us
 /* ---- pages of outliers and profiled requests ------------------------------------------ */
 
 static const sq_text SQL_OUTLIER_COUNT =
-    SQ("SELECT count(*) FROM outliers WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3",
+    SQ("SELECT count(*) FROM outliers WHERE endpoint_id IN " MEMBERS("?1") " AND ts_us >= ?2 AND "
+                                                                           "ts_us < ?3",
        "counting outliers");
 /* two texts rather than a bound ORDER BY, which SQL cannot take */
 static const sq_text SQL_OUTLIER_PAGE[2] = {
-    SQ("SELECT id, request_id, endpoint_id, ts_us, duration_us FROM outliers WHERE endpoint_id = "
-       "?1 AND ts_us >= ?2 AND ts_us < ?3 ORDER BY ts_us DESC, id LIMIT ?4 OFFSET ?5",
+    SQ("SELECT id, request_id, endpoint_id, ts_us, duration_us FROM outliers WHERE endpoint_id "
+       "IN " MEMBERS(
+           "?1") " AND ts_us >= ?2 AND ts_us < ?3 ORDER BY ts_us DESC, id LIMIT ?4 OFFSET ?5",
        "reading outliers"),
-    SQ("SELECT id, request_id, endpoint_id, ts_us, duration_us FROM outliers WHERE endpoint_id = "
-       "?1 AND ts_us >= ?2 AND ts_us < ?3 ORDER BY duration_us DESC, id LIMIT ?4 OFFSET ?5",
+    SQ("SELECT id, request_id, endpoint_id, ts_us, duration_us FROM outliers WHERE endpoint_id "
+       "IN " MEMBERS(
+           "?1") " AND ts_us >= ?2 AND ts_us < ?3 ORDER BY duration_us DESC, id LIMIT ?4 OFFSET ?5",
        "reading outliers"),
 };
 static const sq_text SQL_OUTLIER_GET =
@@ -98,12 +124,15 @@ static const sq_text SQL_OUTLIER_GET =
        "reading the outlier");
 
 static const sq_text SQL_PROFILED_COUNT =
-    SQ("SELECT count(*) FROM profiled WHERE endpoint_id = ?1 AND ts_us >= ?2 AND ts_us < ?3",
+    SQ("SELECT count(*) FROM profiled WHERE endpoint_id IN " MEMBERS("?1") " AND ts_us >= ?2 AND "
+                                                                           "ts_us < ?3",
        "counting profiled requests");
 static const sq_text SQL_PROFILED_PAGE = SQ(
     "SELECT p.request_id, p.endpoint_id, p.ts_us, p.duration_us, v.name FROM profiled p LEFT JOIN "
-    "versions v ON v.id = p.version_id WHERE p.endpoint_id = ?1 AND p.ts_us >= ?2 AND p.ts_us < ?3 "
-    "ORDER BY p.ts_us DESC, p.request_id LIMIT ?4 OFFSET ?5",
+    "versions v ON v.id = p.version_id WHERE p.endpoint_id IN " MEMBERS(
+        "?1") " AND p.ts_us >= ?2 "
+              "AND p.ts_us < ?3 "
+              "ORDER BY p.ts_us DESC, p.request_id LIMIT ?4 OFFSET ?5",
     "reading profiled requests");
 static const sq_text SQL_PROFILED_GET =
     SQ("SELECT p.request_id, p.endpoint_id, p.ts_us, p.duration_us, v.name, (SELECT count(*) FROM "
@@ -250,13 +279,15 @@ static const sq_text SQL_LINES =
     SQ("SELECT position, indent, function, file, line, duration_us, samples FROM "
        "profiler_samples WHERE request_id = ?1 ORDER BY position",
        "reading a call tree");
-static const sq_text SQL_GROUPED = SQ(
-    "SELECT v.name, s.indent, s.function, s.file, s.line, sum(s.duration_us), sum(s.samples), "
-    "count(DISTINCT s.request_id) FROM profiled r JOIN profiler_samples s ON s.request_id = "
-    "r.request_id JOIN versions v ON v.id = r.version_id WHERE r.endpoint_id = ?1 AND r.ts_us >= "
-    "?2 AND r.ts_us < ?3 GROUP BY r.version_id, v.name, v.first_seen_us, s.indent, s.function, "
-    "s.file, s.line ORDER BY v.first_seen_us, 6 DESC",
-    "reading the grouped profile");
+static const sq_text SQL_GROUPED =
+    SQ("SELECT v.name, s.indent, s.function, s.file, s.line, sum(s.duration_us), sum(s.samples), "
+       "count(DISTINCT s.request_id) FROM profiled r JOIN profiler_samples s ON s.request_id = "
+       "r.request_id JOIN versions v ON v.id = r.version_id WHERE r.endpoint_id IN " MEMBERS(
+           "?1") " AND r.ts_us >= "
+                 "?2 AND r.ts_us < ?3 GROUP BY r.version_id, v.name, v.first_seen_us, s.indent, "
+                 "s.function, "
+                 "s.file, s.line ORDER BY v.first_seen_us, 6 DESC",
+       "reading the grouped profile");
 
 typedef struct line_ctx {
     int (*cb)(void *u, const store_line_row *r);

@@ -181,6 +181,16 @@ static const mstep migrations[STORE_SCHEMA_VERSION][STEPS_MAX] = {
         {BOTH, "ALTER TABLE sessions ADD COLUMN pw_tag {BLOB}"},
         /* what people read: "v1.4.0 · 3f2a9c1" (tag and short hash) */
         {BOTH, "ALTER TABLE versions ADD COLUMN label TEXT"},
+        /* verdicts: releases are the default baselines, short-lived
+         * versions can be hidden from the version views */
+        {BOTH, "ALTER TABLE versions ADD COLUMN important {INT} NOT NULL DEFAULT 0"},
+        {BOTH, "ALTER TABLE versions ADD COLUMN hidden {INT} NOT NULL DEFAULT 0"},
+        /* renames: each edge an admin confirmed; merged_into is the root
+         * every view reads an endpoint's rows under (raw rows keep their
+         * own endpoint id, so deleting the edge undoes the rename) */
+        {BOTH, "CREATE TABLE endpoint_renames("
+               "  from_id {INT} PRIMARY KEY, to_id {INT} NOT NULL, created_us {INT} NOT NULL)"},
+        {BOTH, "ALTER TABLE endpoints ADD COLUMN merged_into {INT}"},
     },
 };
 

@@ -1,0 +1,1028 @@
+/* findings.c — the findings engine (findings.h).
+ *
+ * DESIGN — everything starts from one aggregate of the rollups over the
+ * range, per (version, endpoint), with merged sketches (the dashboard's
+ * day cache makes it cheap).  From it, per endpoint and per version in
+ * deployment order (hidden versions left out):
+ *
+ *   regression / improvement  the version against its baseline (the
+ *       previous important version with enough requests, else the previous
+ *       version with enough): Mann-Whitney U on the sketches, and, where
+ *       the sketches' median ratio reaches the floor, again on a sample of
+ *       raw durations (the newest RAW_CAP of each side) when the raw rows
+ *       are still there.  Holm's correction over every endpoint tested for
+ *       the same version; reported when the adjusted p < alpha AND the
+ *       ratio of medians is past FINDINGS_MIN_RATIO.
+ *   error_rate  the share of 5xx, two-proportion z test, the same floors
+ *       (plus one percentage point), Holm over the version's endpoints.
+ *   dead_endpoint / new_endpoint  traffic that stopped (started) at a
+ *       version while the rest of its service went on: reported only when
+ *       the endpoint's share of the service's traffic would have given at
+ *       least EXPECT_MIN requests in the versions where it has none.
+ *   rename_candidate  a dead and a new endpoint of one service, the new
+ *       one starting within a version of the old one's end, with the same
+ *       volume (within 2x) and hour-of-day pattern (Pearson r of 24 bins).
+ *   slow_group  in the newest GROUP_SAMPLE raw rows of an endpoint, a user
+ *       group with at least GROUP_MIN rows whose median is SLOW_RATIO times
+ *       the other groups', U test, Holm over the endpoint's groups.
+ *   outlier_cause  the innermost frame of most (>= CAUSE_SHARE) of an
+ *       endpoint's newest outlier stacks (at least CAUSE_MIN of them).
+ *
+ * Nothing here caches: api_findings.c keeps the results. */
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evodash.h"
+#include "core/sketch.h"
+#include "dash/dash_int.h"
+#include "dash/findings.h"
+#include "stats/stats.h"
+#include "store/read.h"
+#include "store/read_verdicts.h"
+
+#define HOUR_US      3600000000LL
+#define RAW_CAP      5000 /* raw durations per side of a latency test */
+#define GROUP_SAMPLE 5000 /* newest raw rows per endpoint for slow_group */
+#define GROUP_MIN    20
+#define SLOW_RATIO   5.0
+#define EXPECT_MIN   30.0 /* requests a dead/new endpoint would have had */
+#define CAUSE_MIN    5
+#define CAUSE_SHARE  0.6
+#define STACKS_MAX   200
+#define MEMBERS_MAX  32
+#define SHAPE_HOURS  168
+
+typedef struct fver {
+    int64_t id, first_us, last_us;
+    char *name, *label;
+    int important, hidden;
+} fver;
+
+typedef struct fep {
+    int64_t id, service_id;
+    char *name;
+    int first, last; /* version indexes with traffic; -1 when none */
+    int64_t total;
+    int dead, fresh, renamed; /* candidates, and paired into a rename */
+    /* rename shapes: hour-of-day counts of the window, first/last hour */
+    double hod[24];
+    int64_t h_first, h_last, h_sum, h_n;
+} fep;
+
+typedef struct ltest {
+    const fep *e;
+    int vj, vi;
+    double p, adj, ratio, med_a, med_b, lo, hi;
+    int64_t na, nb;
+    int raw, has_ci;
+} ltest;
+
+typedef struct etest {
+    const fep *e;
+    int vj, vi;
+    int64_t ka, na, kb, nb;
+    double p, adj;
+} etest;
+
+typedef struct fctx {
+    store *st;
+    struct aggcache *ac;
+    const findings_opts *o;
+    double alpha;
+    fver *v;
+    size_t nv;
+    fep *e;
+    size_t ne;
+    int64_t *ids; /* endpoint ids, sorted (for the aggregate) */
+    agg_result ar;
+    json_t *list;
+    ltest *lt;
+    size_t nlt, caplt;
+    etest *et;
+    size_t net, capet;
+    int64_t raw_sides, sketch_sides, group_tests;
+    int pass; /* hourly pass: 0 find first/last hours, 1 fill windows */
+} fctx;
+
+static const char *const KINDS[] = {"regression",    "error_rate",    "slow_group",
+                                    "outlier_cause", "dead_endpoint", "rename_candidate",
+                                    "improvement",   "new_endpoint"};
+
+int findings_severity_rank(const char *s)
+{
+    return !s ? 0 : !strcmp(s, "high") ? 3 : !strcmp(s, "medium") ? 2 : !strcmp(s, "low") ? 1 : 0;
+}
+
+static void fmt_us(double us, char *out, size_t cap)
+{
+    if (us >= 1e6)
+        snprintf(out, cap, "%.2f s", us / 1e6);
+    else if (us >= 1e3)
+        snprintf(out, cap, "%.1f ms", us / 1e3);
+    else
+        snprintf(out, cap, "%.0f µs", us);
+}
+
+/* ---- loading ------------------------------------------------------------------------ */
+
+static int ver_row(void *u, const store_version_row *r)
+{
+    fctx *x = u;
+    fver *nv = realloc(x->v, (x->nv + 1) * sizeof *nv);
+    if (!nv)
+        return EVD_ENOMEM;
+    x->v = nv;
+    fver *v = &x->v[x->nv];
+    *v = (fver){.id = r->id, .first_us = r->first_seen_us, .last_us = r->last_seen_us};
+    v->name = strdup(r->name);
+    v->label = strdup(r->label);
+    x->nv++;
+    return v->name && v->label ? 0 : EVD_ENOMEM;
+}
+
+static int mark_row(void *u, const store_vmark_row *r)
+{
+    fctx *x = u;
+    for (size_t i = 0; i < x->nv; i++)
+        if (x->v[i].id == r->version_id) {
+            x->v[i].important = r->important;
+            x->v[i].hidden = r->hidden;
+        }
+    return 0;
+}
+
+static int ep_row(void *u, const store_endpoint_row *r)
+{
+    fctx *x = u;
+    fep *ne = realloc(x->e, (x->ne + 1) * sizeof *ne);
+    if (!ne)
+        return EVD_ENOMEM;
+    x->e = ne;
+    fep *e = &x->e[x->ne];
+    *e = (fep){.id = r->id, .service_id = r->service_id, .first = -1, .last = -1};
+    if (!(e->name = strdup(r->name)))
+        return EVD_ENOMEM;
+    x->ne++;
+    return 0;
+}
+
+static const agg_acc *cell(const fctx *x, int vi, const fep *e)
+{
+    const agg_acc *a = agg_find(&x->ar, x->v[vi].id, e->id);
+    return a && a->count > 0 ? a : NULL;
+}
+
+/* ---- output ------------------------------------------------------------------------- */
+
+/* Append a finding: fields (stolen) gets kind, endpoint, severity, summary,
+ * link and the sort score. */
+static int add(fctx *x, const char *kind, const fep *e, const char *sev, double score,
+               json_t *fields, const char *link, const char *summary)
+{
+    if (!fields)
+        return EVD_ENOMEM;
+    int k = 0;
+    while (k < (int)(sizeof KINDS / sizeof KINDS[0]) && strcmp(KINDS[k], kind))
+        k++;
+    json_object_set_new(fields, "kind", json_string(kind));
+    json_object_set_new(fields, "endpoint", json_string(e->name));
+    json_object_set_new(fields, "endpoint_id", json_integer(e->id));
+    json_object_set_new(fields, "severity", json_string(sev));
+    json_object_set_new(fields, "summary", json_string(summary));
+    json_object_set_new(fields, "link", json_string(link));
+    json_object_set_new(
+        fields, "_rank",
+        json_real(findings_severity_rank(sev) * 1e6 - k * 1e3 + (score < 999 ? score : 999)));
+    return json_array_append_new(x->list, fields) ? EVD_ENOMEM : 0;
+}
+
+static void link_ep(const fctx *x, const fep *e, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/#/endpoint/%lld", x->o->prefix, (long long)e->id);
+}
+
+static void link_cmp(const fctx *x, int vi, int vj, const fep *e, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/#/compare/%lld/%lld/%lld", x->o->prefix, (long long)x->v[vi].id,
+             (long long)x->v[vj].id, (long long)e->id);
+}
+
+/* ---- latency and errors between versions -------------------------------------------- */
+
+/* The baseline of version index j for endpoint e: the previous important
+ * version with enough requests, else the previous one with enough. */
+static int baseline(const fctx *x, const fep *e, int j)
+{
+    int prev = -1;
+    for (int i = j - 1; i >= 0; i--) {
+        const agg_acc *a = x->v[i].hidden ? NULL : cell(x, i, e);
+        if (!a || a->count < x->o->min_requests)
+            continue;
+        if (x->v[i].important)
+            return i;
+        if (prev < 0)
+            prev = i;
+    }
+    return prev;
+}
+
+typedef struct dvec {
+    double *v;
+    size_t n, cap;
+} dvec;
+
+static int dvec_push(dvec *d, double v)
+{
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 1024;
+        double *nv = realloc(d->v, cap * sizeof *nv);
+        if (!nv)
+            return EVD_ENOMEM;
+        d->v = nv;
+        d->cap = cap;
+    }
+    d->v[d->n++] = v;
+    return 0;
+}
+
+static int dur_row(void *u, const store_sample_row *r)
+{
+    /* a ratio needs positive values: a 0 us request counts as 1 us */
+    return dvec_push(u, r->duration_us > 0 ? (double)r->duration_us : 1.0);
+}
+
+/* The newest `cap` durations of endpoint e (and what was renamed into it)
+ * in version vi, within the range. */
+static int raw_side(fctx *x, const fep *e, int vi, size_t cap, dvec *out)
+{
+    int64_t ids[MEMBERS_MAX];
+    size_t n = 0;
+    int rc = store_endpoint_members(x->st, e->id, ids, MEMBERS_MAX, &n);
+    int64_t from = x->o->from_us > x->v[vi].first_us ? x->o->from_us : x->v[vi].first_us;
+    int64_t to = x->o->to_us < x->v[vi].last_us + 1 ? x->o->to_us : x->v[vi].last_us + 1;
+    for (size_t i = 0; !rc && i < n && out->n < cap; i++)
+        rc = store_raw_newest(x->st, ids[i], x->v[vi].id, from, to, (int64_t)(cap - out->n),
+                              dur_row, out);
+    return rc;
+}
+
+/* Re-test with raw samples when both sides still have their rows. */
+static int refine_raw(fctx *x, ltest *t, const agg_acc *a, const agg_acc *b)
+{
+    dvec da = {0}, db = {0};
+    stats_sample *sa = NULL, *sb = NULL;
+    int rc = raw_side(x, t->e, t->vi, RAW_CAP, &da);
+    if (!rc)
+        rc = raw_side(x, t->e, t->vj, RAW_CAP, &db);
+    if (rc)
+        goto done;
+    double need_a = 0.9 * (double)(a->count < RAW_CAP ? a->count : RAW_CAP);
+    double need_b = 0.9 * (double)(b->count < RAW_CAP ? b->count : RAW_CAP);
+    if ((double)da.n < need_a || (double)db.n < need_b || da.n < 3 || db.n < 3)
+        goto done; /* pruned: keep the sketches' answer */
+    if ((rc = stats_sample_new(da.v, da.n, &sa)) || (rc = stats_sample_new(db.v, db.n, &sb)))
+        goto done;
+    stats_mwu_result m;
+    int mr = stats_mwu(sb, sa, STATS_MWU_AUTO, &m);
+    if (mr && mr != STATS_EDEGENERATE) {
+        rc = mr;
+        goto done;
+    }
+    t->p = m.p;
+    t->med_a = stats_sample_median(sa);
+    t->med_b = stats_sample_median(sb);
+    t->ratio = t->med_a > 0 ? t->med_b / t->med_a : 1;
+    t->na = (int64_t)da.n;
+    t->nb = (int64_t)db.n;
+    stats_ratio r;
+    if (!stats_ratio_ci(sa, sb, 0.95, &r)) {
+        t->lo = r.hl.lo;
+        t->hi = r.hl.hi;
+        t->has_ci = 1;
+    }
+    t->raw = 1;
+done:
+    stats_sample_free(sa);
+    stats_sample_free(sb);
+    free(da.v);
+    free(db.v);
+    return rc == STATS_EDEGENERATE ? 0 : rc;
+}
+
+static int push_ltest(fctx *x, const ltest *t)
+{
+    if (x->nlt == x->caplt) {
+        size_t cap = x->caplt ? x->caplt * 2 : 256;
+        ltest *nv = realloc(x->lt, cap * sizeof *nv);
+        if (!nv)
+            return EVD_ENOMEM;
+        x->lt = nv;
+        x->caplt = cap;
+    }
+    x->lt[x->nlt++] = *t;
+    return 0;
+}
+
+static int push_etest(fctx *x, const etest *t)
+{
+    if (x->net == x->capet) {
+        size_t cap = x->capet ? x->capet * 2 : 256;
+        etest *nv = realloc(x->et, cap * sizeof *nv);
+        if (!nv)
+            return EVD_ENOMEM;
+        x->et = nv;
+        x->capet = cap;
+    }
+    x->et[x->net++] = *t;
+    return 0;
+}
+
+/* Every (version, baseline) test of endpoint e. */
+static int version_tests(fctx *x, const fep *e)
+{
+    double floor = x->o->min_ratio;
+    for (int j = 1; j < (int)x->nv; j++) {
+        const agg_acc *b = x->v[j].hidden ? NULL : cell(x, j, e);
+        if (!b || b->count < x->o->min_requests)
+            continue;
+        int i = baseline(x, e, j);
+        if (i < 0)
+            continue;
+        const agg_acc *a = cell(x, i, e);
+        if (!a->sk || !b->sk)
+            continue;
+        ltest t = {.e = e, .vj = j, .vi = i, .na = a->count, .nb = b->count, .p = 1};
+        stats_mwu_result m;
+        int rc = stats_mwu_sketch(b->sk, a->sk, STATS_MWU_AUTO, &m);
+        if (rc && rc != STATS_EDEGENERATE)
+            return rc;
+        t.p = m.p;
+        t.med_a = sketch_quantile(a->sk, 0.5);
+        t.med_b = sketch_quantile(b->sk, 0.5);
+        t.ratio = t.med_a > 0 ? t.med_b / t.med_a : 1;
+        /* the sketches' medians are within 1%: re-test what may pass */
+        if (t.ratio >= floor * 0.97 || t.ratio <= 1 / (floor * 0.97))
+            if ((rc = refine_raw(x, &t, a, b)))
+                return rc;
+        if (t.raw)
+            x->raw_sides += 2;
+        else
+            x->sketch_sides += 2;
+        if ((rc = push_ltest(x, &t)))
+            return rc;
+        etest et = {.e = e,
+                    .vj = j,
+                    .vi = i,
+                    .ka = a->cls[5],
+                    .na = a->count,
+                    .kb = b->cls[5],
+                    .nb = b->count,
+                    .p = 1};
+        stats_prop2 pr;
+        int pc = stats_prop2_test(et.ka, et.na, et.kb, et.nb, 0.95, &pr);
+        if (pc && pc != STATS_EDEGENERATE)
+            return pc;
+        et.p = pr.p_z;
+        if ((rc = push_etest(x, &et)))
+            return rc;
+    }
+    return 0;
+}
+
+/* Holm over the tests of each version (p at stride bytes in items). */
+static int holm_by_version(void *items, size_t n, size_t stride, size_t off_vj, size_t off_p,
+                           size_t off_adj)
+{
+    double *p = malloc((n ? n : 1) * sizeof *p);
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    int rc = p && idx ? 0 : EVD_ENOMEM;
+    char *base = items;
+    int *done = calloc(n ? n : 1, sizeof *done);
+    if (!done)
+        rc = EVD_ENOMEM;
+    for (size_t s = 0; !rc && s < n; s++) {
+        if (done[s])
+            continue;
+        int vj = *(int *)(base + s * stride + off_vj);
+        size_t m = 0;
+        for (size_t k = s; k < n; k++)
+            if (!done[k] && *(int *)(base + k * stride + off_vj) == vj) {
+                idx[m] = k;
+                p[m++] = *(double *)(base + k * stride + off_p);
+                done[k] = 1;
+            }
+        if ((rc = stats_holm(p, m, p)))
+            break;
+        for (size_t k = 0; k < m; k++)
+            *(double *)(base + idx[k] * stride + off_adj) = p[k];
+    }
+    free(p);
+    free(idx);
+    free(done);
+    return rc;
+}
+
+static int report_versions(fctx *x)
+{
+    char link[256], sum[640], ma[32], mb[32];
+    int rc = holm_by_version(x->lt, x->nlt, sizeof(ltest), offsetof(ltest, vj), offsetof(ltest, p),
+                             offsetof(ltest, adj));
+    if (!rc)
+        rc = holm_by_version(x->et, x->net, sizeof(etest), offsetof(etest, vj), offsetof(etest, p),
+                             offsetof(etest, adj));
+    double floor = x->o->min_ratio;
+    for (size_t k = 0; !rc && k < x->nlt; k++) {
+        const ltest *t = &x->lt[k];
+        int worse = t->ratio >= floor, better = t->ratio <= 1 / floor;
+        if (t->adj >= x->alpha || (!worse && !better))
+            continue;
+        const fver *a = &x->v[t->vi], *b = &x->v[t->vj];
+        fmt_us(t->med_a, ma, sizeof ma);
+        fmt_us(t->med_b, mb, sizeof mb);
+        link_cmp(x, t->vi, t->vj, t->e, link, sizeof link);
+        double mag = worse ? t->ratio : 1 / t->ratio;
+        snprintf(sum, sizeof sum,
+                 "%s is %.1f× %s in %s than in %s (median %s against %s, p = %.2g).", t->e->name,
+                 mag, worse ? "slower" : "faster", b->label, a->label, mb, ma, t->adj);
+        json_t *ev = json_pack("{s:f,s:f,s:I,s:I,s:f,s:f,s:s}", "median_us", t->med_b,
+                               "baseline_median_us", t->med_a, "requests", (json_int_t)t->nb,
+                               "baseline_requests", (json_int_t)t->na, "p_raw", t->p, "p_holm",
+                               t->adj, "method", t->raw ? "raw" : "sketch");
+        if (ev && t->has_ci)
+            json_object_set_new(ev, "ratio_ci95", json_pack("[f,f]", t->lo, t->hi));
+        json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:o}", "version", b->name, "version_label",
+                              b->label, "baseline_version", a->name, "baseline_label", a->label,
+                              "ratio", t->ratio, "p_value", t->adj, "evidence", ev);
+        const char *sev = !worse ? "low" : t->ratio >= 2 ? "high" : "medium";
+        rc = add(x, worse ? "regression" : "improvement", t->e, sev, mag, f, link, sum);
+    }
+    for (size_t k = 0; !rc && k < x->net; k++) {
+        const etest *t = &x->et[k];
+        double ra = t->na ? (double)t->ka / (double)t->na : 0;
+        double rb = t->nb ? (double)t->kb / (double)t->nb : 0;
+        if (t->adj >= x->alpha || rb < floor * ra || rb - ra < 0.01)
+            continue;
+        const fver *a = &x->v[t->vi], *b = &x->v[t->vj];
+        link_cmp(x, t->vi, t->vj, t->e, link, sizeof link);
+        snprintf(sum, sizeof sum,
+                 "%s answers 5xx to %.1f%% of requests in %s, against %.1f%% in %s (p = %.2g).",
+                 t->e->name, 100 * rb, b->label, 100 * ra, a->label, t->adj);
+        json_t *ev =
+            json_pack("{s:I,s:I,s:I,s:I,s:f,s:f}", "errors", (json_int_t)t->kb, "requests",
+                      (json_int_t)t->nb, "baseline_errors", (json_int_t)t->ka, "baseline_requests",
+                      (json_int_t)t->na, "p_raw", t->p, "p_holm", t->adj);
+        json_t *f =
+            json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:f,s:o}", "version", b->name, "version_label",
+                      b->label, "baseline_version", a->name, "baseline_label", a->label, "rate", rb,
+                      "baseline_rate", ra, "p_value", t->adj, "evidence", ev);
+        rc = add(x, "error_rate", t->e, rb >= 0.05 || rb - ra >= 0.05 ? "high" : "medium",
+                 100 * (rb - ra), f, link, sum);
+    }
+    return rc;
+}
+
+/* ---- dead, new and renamed endpoints ------------------------------------------------ */
+
+/* The service's traffic in version indexes [i0, i1]. */
+static int64_t svc_traffic(const fctx *x, int64_t svc, int i0, int i1)
+{
+    int64_t n = 0;
+    for (size_t k = 0; k < x->ne; k++) {
+        if (x->e[k].service_id != svc)
+            continue;
+        for (int i = i0; i <= i1; i++) {
+            const agg_acc *a = cell(x, i, &x->e[k]);
+            if (a)
+                n += a->count;
+        }
+    }
+    return n;
+}
+
+static void lifecycle(fctx *x)
+{
+    for (size_t k = 0; k < x->ne; k++) {
+        fep *e = &x->e[k];
+        for (int i = 0; i < (int)x->nv; i++) {
+            const agg_acc *a = cell(x, i, e);
+            if (!a)
+                continue;
+            if (e->first < 0)
+                e->first = i;
+            e->last = i;
+            e->total += a->count;
+        }
+    }
+    for (size_t k = 0; k < x->ne; k++) {
+        fep *e = &x->e[k];
+        if (e->first < 0)
+            continue;
+        /* the service's versions with traffic: the first and last index */
+        int lo = -1, hi = -1;
+        for (int i = 0; i < (int)x->nv; i++)
+            if (svc_traffic(x, e->service_id, i, i) > 0) {
+                if (lo < 0)
+                    lo = i;
+                hi = i;
+            }
+        double during = (double)svc_traffic(x, e->service_id, e->first, e->last);
+        double share = during > 0 ? (double)e->total / during : 0;
+        if (e->last < hi &&
+            share * (double)svc_traffic(x, e->service_id, e->last + 1, hi) >= EXPECT_MIN)
+            e->dead = 1;
+        if (e->first > lo &&
+            share * (double)svc_traffic(x, e->service_id, lo, e->first - 1) >= EXPECT_MIN)
+            e->fresh = 1;
+    }
+}
+
+static size_t ep_index(const fctx *x, int64_t id)
+{
+    size_t lo = 0, hi = x->ne;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (x->e[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < x->ne && x->e[lo].id == id ? lo : (size_t)-1;
+}
+
+/* Two passes over the hourly counts: first/last hour of each candidate,
+ * then its window's hour-of-day profile (the last SHAPE_HOURS of a dead
+ * endpoint, the first of a new one). */
+static void hourly_cb(void *u, int64_t ep, int64_t hour, int64_t count)
+{
+    fctx *x = u;
+    size_t k = ep_index(x, ep);
+    if (k == (size_t)-1 || count <= 0)
+        return;
+    fep *e = &x->e[k];
+    if (!e->dead && !e->fresh)
+        return;
+    if (x->pass == 0) {
+        if (!e->h_n || hour < e->h_first)
+            e->h_first = hour;
+        if (!e->h_n || hour > e->h_last)
+            e->h_last = hour;
+        e->h_n = 1;
+        return;
+    }
+    int in = e->dead ? hour > e->h_last - SHAPE_HOURS : hour < e->h_first + SHAPE_HOURS;
+    if (!in)
+        return;
+    e->hod[((hour % 24) + 24) % 24] += (double)count;
+    e->h_sum += count;
+}
+
+/* Hours the window of e spans (for a volume per hour). */
+static double window_hours(const fep *e)
+{
+    double span = (double)(e->h_last - e->h_first + 1);
+    return span < SHAPE_HOURS ? span : SHAPE_HOURS;
+}
+
+static double cv24(const double *h)
+{
+    double m = 0, s = 0;
+    for (int i = 0; i < 24; i++)
+        m += h[i] / 24;
+    for (int i = 0; i < 24; i++)
+        s += (h[i] - m) * (h[i] - m) / 24;
+    return m > 0 ? sqrt(s) / m : 0;
+}
+
+static int renames_and_lifecycle(fctx *x, const agg_ask *q)
+{
+    char link[256], sum[640];
+    int rc = 0;
+    lifecycle(x);
+    for (x->pass = 0; x->pass < 2 && !rc; x->pass++)
+        rc = aggcache_hourly(x->ac, x->st, q, hourly_cb, x);
+    /* pair each new endpoint with the best-matching dead one */
+    for (size_t nk = 0; !rc && nk < x->ne; nk++) {
+        fep *n = &x->e[nk];
+        if (!n->fresh || !n->h_sum)
+            continue;
+        fep *best = NULL;
+        double best_score = -1e9, best_r = 0, best_vol = 0;
+        for (size_t dk = 0; dk < x->ne; dk++) {
+            fep *d = &x->e[dk];
+            if (!d->dead || d->renamed || !d->h_sum || d->service_id != n->service_id ||
+                abs(n->first - (d->last + 1)) > 1)
+                continue;
+            int64_t gap = n->h_first - d->h_last;
+            if (gap < -24 || gap > 72)
+                continue;
+            double vol =
+                ((double)n->h_sum / window_hours(n)) / ((double)d->h_sum / window_hours(d));
+            if (vol < 0.5 || vol > 2)
+                continue;
+            double r = 0, p = 1;
+            int flat = cv24(n->hod) < 0.25 && cv24(d->hod) < 0.25;
+            int pr = stats_pearson(d->hod, n->hod, 24, &r, &p);
+            if (!flat && (pr || r < 0.6))
+                continue;
+            double score = (flat ? 1 : r) - fabs(log(vol));
+            if (score > best_score) {
+                best = d;
+                best_score = score;
+                best_r = flat ? 1 : r;
+                best_vol = vol;
+            }
+        }
+        if (!best)
+            continue;
+        best->renamed = n->renamed = 1;
+        link_ep(x, n, link, sizeof link);
+        snprintf(sum, sizeof sum,
+                 "%s looks like %s renamed: %s stopped in %s as %s started in %s, with the same "
+                 "traffic (hourly pattern r = %.2f, volume ×%.2f).",
+                 n->name, best->name, best->name, x->v[best->last].label, n->name,
+                 x->v[n->first].label, best_r, best_vol);
+        json_t *ev = json_pack("{s:f,s:f,s:I,s:I,s:s,s:s}", "shape_r", best_r, "volume_ratio",
+                               best_vol, "from_requests", (json_int_t)best->total, "requests",
+                               (json_int_t)n->total, "from_last_version", x->v[best->last].name,
+                               "first_version", x->v[n->first].name);
+        json_t *f = json_pack("{s:s,s:I,s:s,s:o}", "from_endpoint", best->name, "from_endpoint_id",
+                              (json_int_t)best->id, "version", x->v[n->first].name, "evidence", ev);
+        rc = add(x, "rename_candidate", n, "low", best_r, f, link, sum);
+    }
+    for (size_t k = 0; !rc && k < x->ne; k++) {
+        fep *e = &x->e[k];
+        if (e->renamed || (!e->dead && !e->fresh))
+            continue;
+        link_ep(x, e, link, sizeof link);
+        if (e->dead) {
+            snprintf(sum, sizeof sum,
+                     "%s has had no request since %s, while the rest of its service went on.",
+                     e->name, x->v[e->last].label);
+            json_t *f = json_pack("{s:s,s:s,s:{s:I}}", "last_version", x->v[e->last].name,
+                                  "last_version_label", x->v[e->last].label, "evidence",
+                                  "requests_before", (json_int_t)e->total);
+            rc = add(x, "dead_endpoint", e, "medium", (double)e->total / 1e6, f, link, sum);
+        } else {
+            snprintf(sum, sizeof sum, "%s first appeared in %s.", e->name, x->v[e->first].label);
+            json_t *f =
+                json_pack("{s:s,s:s,s:{s:I}}", "version", x->v[e->first].name, "version_label",
+                          x->v[e->first].label, "evidence", "requests", (json_int_t)e->total);
+            rc = add(x, "new_endpoint", e, "low", (double)e->total / 1e6, f, link, sum);
+        }
+    }
+    return rc;
+}
+
+/* ---- slow user groups ---------------------------------------------------------------- */
+
+typedef struct grow {
+    char *group;
+    double dur;
+} grow;
+
+typedef struct gvec {
+    grow *v;
+    size_t n, cap;
+} gvec;
+
+static int grp_row(void *u, const store_sample_row *r)
+{
+    gvec *g = u;
+    if (!*r->group)
+        return 0;
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 1024;
+        grow *nv = realloc(g->v, cap * sizeof *nv);
+        if (!nv)
+            return EVD_ENOMEM;
+        g->v = nv;
+        g->cap = cap;
+    }
+    g->v[g->n].dur = r->duration_us > 0 ? (double)r->duration_us : 1.0;
+    if (!(g->v[g->n].group = strdup(r->group)))
+        return EVD_ENOMEM;
+    g->n++;
+    return 0;
+}
+
+static int grow_cmp(const void *a, const void *b)
+{
+    return strcmp(((const grow *)a)->group, ((const grow *)b)->group);
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median_of(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, dbl_cmp);
+    return n ? (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) : 0;
+}
+
+typedef struct gcand {
+    size_t start, n;
+    double med, rest_med, p;
+    int64_t rest_n;
+} gcand;
+
+static int slow_groups(fctx *x, const fep *e)
+{
+    int64_t ids[MEMBERS_MAX];
+    size_t nm = 0;
+    gvec g = {0};
+    double *all = NULL, *in = NULL, *rest = NULL;
+    gcand *cand = NULL;
+    stats_sample *sa = NULL, *sb = NULL;
+    char link[256], sum[640], ma[32], mb[32];
+    int rc = store_endpoint_members(x->st, e->id, ids, MEMBERS_MAX, &nm);
+    for (size_t i = 0; !rc && i < nm && g.n < GROUP_SAMPLE; i++)
+        rc = store_raw_newest(x->st, ids[i], 0, x->o->from_us, x->o->to_us,
+                              (int64_t)(GROUP_SAMPLE - g.n), grp_row, &g);
+    if (rc || g.n < (size_t)x->o->min_requests)
+        goto done;
+    qsort(g.v, g.n, sizeof *g.v, grow_cmp);
+    all = malloc(g.n * sizeof *all);
+    in = malloc(g.n * sizeof *in);
+    rest = malloc(g.n * sizeof *rest);
+    cand = malloc(g.n * sizeof *cand);
+    if (!all || !in || !rest || !cand) {
+        rc = EVD_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < g.n; i++)
+        all[i] = g.v[i].dur;
+    double overall = median_of(all, g.n);
+    size_t ngroups = 0, ncand = 0;
+    for (size_t s = 0; s < g.n;) {
+        size_t t = s;
+        while (t < g.n && !strcmp(g.v[t].group, g.v[s].group))
+            t++;
+        if (t - s >= GROUP_MIN && t - s < g.n) {
+            ngroups++;
+            for (size_t i = s; i < t; i++)
+                in[i - s] = g.v[i].dur;
+            double med = median_of(in, t - s);
+            /* only a group far above the overall median can be far above
+             * the rest's: the others are counted as tests with p = 1 */
+            if (med >= SLOW_RATIO * overall)
+                cand[ncand++] = (gcand){.start = s, .n = t - s, .med = med, .p = 1};
+        }
+        s = t;
+    }
+    x->group_tests += (int64_t)ngroups;
+    for (size_t c = 0; c < ncand; c++) {
+        gcand *k = &cand[c];
+        size_t nr = 0;
+        for (size_t i = 0; i < g.n; i++)
+            if (i < k->start || i >= k->start + k->n)
+                rest[nr++] = g.v[i].dur;
+        for (size_t i = 0; i < k->n; i++)
+            in[i] = g.v[k->start + i].dur;
+        stats_sample_free(sa);
+        stats_sample_free(sb);
+        sa = sb = NULL;
+        if ((rc = stats_sample_new(in, k->n, &sa)) || (rc = stats_sample_new(rest, nr, &sb)))
+            goto done;
+        stats_mwu_result m;
+        int mr = stats_mwu(sa, sb, STATS_MWU_AUTO, &m);
+        if (mr && mr != STATS_EDEGENERATE) {
+            rc = mr;
+            goto done;
+        }
+        k->p = m.p;
+        k->rest_med = stats_sample_median(sb);
+        k->rest_n = (int64_t)nr;
+    }
+    /* Holm over every group tested: the others are at p = 1 */
+    for (size_t c = 0; c < ngroups; c++)
+        all[c] = c < ncand ? cand[c].p : 1;
+    if (ngroups && (rc = stats_holm(all, ngroups, all)))
+        goto done;
+    for (size_t c = 0; c < ncand; c++) {
+        gcand *k = &cand[c];
+        double adj = all[c];
+        double ratio = k->rest_med > 0 ? k->med / k->rest_med : 0;
+        if (adj >= x->alpha || ratio < SLOW_RATIO)
+            continue;
+        const char *grp = g.v[k->start].group;
+        fmt_us(k->med, mb, sizeof mb);
+        fmt_us(k->rest_med, ma, sizeof ma);
+        link_ep(x, e, link, sizeof link);
+        snprintf(sum, sizeof sum,
+                 "User group '%s' is %.0f× slower on %s than the other groups (median %s against "
+                 "%s).",
+                 grp, ratio, e->name, mb, ma);
+        json_t *f =
+            json_pack("{s:s,s:f,s:f,s:{s:f,s:f,s:I,s:I,s:f,s:s}}", "group", grp, "ratio", ratio,
+                      "p_value", adj, "evidence", "median_us", k->med, "others_median_us",
+                      k->rest_med, "requests", (json_int_t)k->n, "others_requests",
+                      (json_int_t)k->rest_n, "p_raw", k->p, "method", "raw");
+        if ((rc = add(x, "slow_group", e, ratio >= 20 ? "high" : "medium", ratio, f, link, sum)))
+            goto done;
+    }
+done:
+    stats_sample_free(sa);
+    stats_sample_free(sb);
+    for (size_t i = 0; i < g.n; i++)
+        free(g.v[i].group);
+    free(g.v);
+    free(all);
+    free(in);
+    free(rest);
+    free(cand);
+    return rc;
+}
+
+/* ---- outlier causes ------------------------------------------------------------------ */
+
+typedef struct fcount {
+    char fn[128];
+    int n;
+} fcount;
+
+typedef struct cause_ctx {
+    fcount *v;
+    size_t n, cap;
+    int stacks;
+} cause_ctx;
+
+static int stack_cb(void *u, const char *stack)
+{
+    cause_ctx *c = u;
+    /* frames come outermost first: the last non-empty line is innermost */
+    const char *end = stack + strlen(stack);
+    while (end > stack && (end[-1] == '\n' || end[-1] == '\r'))
+        end--;
+    const char *line = end;
+    while (line > stack && line[-1] != '\n')
+        line--;
+    if (line == end)
+        return 0;
+    size_t len = strcspn(line, "\t\n");
+    if (len >= sizeof c->v[0].fn)
+        len = sizeof c->v[0].fn - 1;
+    c->stacks++;
+    for (size_t i = 0; i < c->n; i++)
+        if (!strncmp(c->v[i].fn, line, len) && !c->v[i].fn[len]) {
+            c->v[i].n++;
+            return 0;
+        }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        fcount *nv = realloc(c->v, cap * sizeof *nv);
+        if (!nv)
+            return EVD_ENOMEM;
+        c->v = nv;
+        c->cap = cap;
+    }
+    memcpy(c->v[c->n].fn, line, len);
+    c->v[c->n].fn[len] = 0;
+    c->v[c->n].n = 1;
+    c->n++;
+    return 0;
+}
+
+static int outlier_cause(fctx *x, const fep *e)
+{
+    cause_ctx c = {0};
+    char link[256], sum[640];
+    int rc =
+        store_outlier_stacks(x->st, e->id, x->o->from_us, x->o->to_us, STACKS_MAX, stack_cb, &c);
+    if (!rc && c.stacks >= CAUSE_MIN) {
+        size_t best = 0;
+        for (size_t i = 1; i < c.n; i++)
+            if (c.v[i].n > c.v[best].n)
+                best = i;
+        double share = (double)c.v[best].n / c.stacks;
+        if (share >= CAUSE_SHARE) {
+            link_ep(x, e, link, sizeof link);
+            snprintf(sum, sizeof sum,
+                     "%s is the innermost frame of %.0f%% of %s's outlier stacks (%d of %d).",
+                     c.v[best].fn, 100 * share, e->name, c.v[best].n, c.stacks);
+            json_t *f = json_pack("{s:s,s:{s:i,s:i,s:f}}", "function", c.v[best].fn, "evidence",
+                                  "stacks_with", c.v[best].n, "stacks", c.stacks, "share", share);
+            rc = add(x, "outlier_cause", e, "medium", share, f, link, sum);
+        }
+    }
+    free(c.v);
+    return rc;
+}
+
+/* ---- the whole ----------------------------------------------------------------------- */
+
+static int by_rank(const void *a, const void *b)
+{
+    double x = json_real_value(json_object_get(*(json_t *const *)a, "_rank"));
+    double y = json_real_value(json_object_get(*(json_t *const *)b, "_rank"));
+    return (x < y) - (x > y);
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static json_t *sorted(json_t *list)
+{
+    size_t n = json_array_size(list);
+    json_t **v = malloc((n ? n : 1) * sizeof *v);
+    json_t *out = json_array();
+    if (!v || !out) {
+        free(v);
+        json_decref(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_array_get(list, i);
+    qsort(v, n, sizeof *v, by_rank);
+    for (size_t i = 0; i < n; i++) {
+        json_object_del(v[i], "_rank");
+        json_array_append(out, v[i]);
+    }
+    free(v);
+    return out;
+}
+
+int findings_compute(store *st, struct aggcache *ac, const findings_opts *o, json_t **out)
+{
+    fctx x = {.st = st, .o = o, .alpha = o->alpha > 0 ? o->alpha : 0.05, .list = json_array()};
+    struct aggcache *own = NULL;
+    store_filter f = {.service_id = o->service_id};
+    int rc = x.list ? 0 : EVD_ENOMEM;
+    *out = NULL;
+    if (!rc && !ac && !(ac = own = aggcache_new()))
+        rc = EVD_ENOMEM;
+    x.ac = ac;
+    if (!rc)
+        rc = store_versions(st, ver_row, &x);
+    if (!rc)
+        rc = store_version_marks(st, mark_row, &x);
+    if (!rc)
+        rc = store_endpoints(st, &f, STORE_EP_BY_ID, ep_row, &x);
+    if (!rc && !(x.ids = malloc((x.ne ? x.ne : 1) * sizeof *x.ids)))
+        rc = EVD_ENOMEM;
+    for (size_t i = 0; !rc && i < x.ne; i++)
+        x.ids[i] = x.e[i].id;
+    if (!rc)
+        qsort(x.ids, x.ne, sizeof *x.ids, id_cmp);
+    int64_t h0 = o->from_us / HOUR_US - (o->from_us % HOUR_US < 0);
+    int64_t h1 = (o->to_us + HOUR_US - 1) / HOUR_US;
+    /* a service's view asks for its endpoints only (an empty one for none) */
+    agg_ask q = {.f = &f,
+                 .eps = o->service_id ? x.ids : NULL,
+                 .neps = o->service_id ? x.ne : 0,
+                 .h0 = h0,
+                 .h1 = h1,
+                 .only_ep = -1,
+                 .group = AG_VER_EP,
+                 .want_sketch = 1};
+    if (!rc)
+        rc = aggcache_query(ac, st, &q, &x.ar);
+    for (size_t i = 0; !rc && i < x.ne; i++)
+        rc = version_tests(&x, &x.e[i]);
+    if (!rc)
+        rc = report_versions(&x);
+    q.want_sketch = 0;
+    if (!rc)
+        rc = renames_and_lifecycle(&x, &q);
+    for (size_t i = 0; !rc && i < x.ne; i++)
+        if (x.e[i].total >= o->min_requests)
+            rc = slow_groups(&x, &x.e[i]);
+    for (size_t i = 0; !rc && i < x.ne; i++)
+        if (x.e[i].total > 0)
+            rc = outlier_cause(&x, &x.e[i]);
+    json_t *list = rc ? NULL : sorted(x.list);
+    if (!rc && !list)
+        rc = EVD_ENOMEM;
+    if (!rc) {
+        *out = json_pack("{s:o,s:{s:I,s:I,s:I,s:{s:I,s:I},s:I,s:f,s:f}}", "findings", list, "tests",
+                         "latency", (json_int_t)x.nlt, "error_rate", (json_int_t)x.net, "groups",
+                         (json_int_t)x.group_tests, "sides", "raw", (json_int_t)x.raw_sides,
+                         "sketch", (json_int_t)x.sketch_sides, "min_requests",
+                         (json_int_t)o->min_requests, "min_ratio", o->min_ratio, "alpha", x.alpha);
+        if (!*out)
+            rc = EVD_ENOMEM;
+    }
+    agg_free(&x.ar);
+    aggcache_free(own);
+    for (size_t i = 0; i < x.nv; i++) {
+        free(x.v[i].name);
+        free(x.v[i].label);
+    }
+    for (size_t i = 0; i < x.ne; i++)
+        free(x.e[i].name);
+    free(x.v);
+    free(x.e);
+    free(x.ids);
+    free(x.lt);
+    free(x.et);
+    json_decref(x.list);
+    return rc;
+}
