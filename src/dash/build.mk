@@ -50,3 +50,15 @@ BENCHES += api
 # The handler is shared by the transport's threads: run its thread test under TSan.
 TSAN_TESTS += test_dash_threads
 TSAN_TESTS += test_mhd_adapter
+
+# ---- version verdicts (issue 13): planted faults, findings API ----------------
+# A store with realistic traffic and planted faults (tests/verdicts/plant.c).
+build/rel/tests/verdicts/plant: tests/verdicts/plant.c build/rel/libevodash.a
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(INCS) $(PKG_CFLAGS) $(CFLAGS_rel) $< -o $@ build/rel/libevodash.a $(PKG_LIBS)
+# Every planted fault found over 20 seeds, no finding on the unchanged
+# endpoints at the defaults (the rate is printed).
+check-verdicts-planted: build/rel/evodash build/rel/tests/verdicts/plant
+	/usr/bin/python3 tests/verdicts/planted_test.py build/rel
+CHECK_EXTRA += check-verdicts-planted
+.PHONY: check-verdicts-planted

@@ -26,7 +26,8 @@
  *       group with at least GROUP_MIN rows whose median is SLOW_RATIO times
  *       the other groups', U test, Holm over the endpoint's groups.
  *   outlier_cause  the innermost frame of most (>= CAUSE_SHARE) of an
- *       endpoint's newest outlier stacks (at least CAUSE_MIN of them).
+ *       endpoint's newest outlier stacks (at least CAUSE_MIN of them), and
+ *       more often than in the other endpoints' stacks (z test, Holm).
  *
  * Nothing here caches: api_findings.c keeps the results. */
 #include <math.h>
@@ -49,8 +50,9 @@
 #define GROUP_MIN    20
 #define SLOW_RATIO   5.0
 #define EXPECT_MIN   30.0 /* requests a dead/new endpoint would have had */
-#define CAUSE_MIN    5
+#define CAUSE_MIN    20
 #define CAUSE_SHARE  0.6
+#define CAUSE_ALONE  0.8
 #define STACKS_MAX   200
 #define MEMBERS_MAX  32
 #define SHAPE_HOURS  168
@@ -75,7 +77,7 @@ typedef struct fep {
 typedef struct ltest {
     const fep *e;
     int vj, vi;
-    double p, adj, ratio, med_a, med_b, lo, hi;
+    double p, adj, ratio, med_a, med_b, lo, hi, hl; /* hl: Hodges-Lehmann ratio */
     int64_t na, nb;
     int raw, has_ci;
 } ltest;
@@ -301,6 +303,7 @@ static int refine_raw(fctx *x, ltest *t, const agg_acc *a, const agg_acc *b)
     if (!stats_ratio_ci(sa, sb, 0.95, &r)) {
         t->lo = r.hl.lo;
         t->hi = r.hl.hi;
+        t->hl = r.hl.est;
         t->has_ci = 1;
     }
     t->raw = 1;
@@ -364,9 +367,17 @@ static int version_tests(fctx *x, const fep *e)
         t.med_b = sketch_quantile(b->sk, 0.5);
         t.ratio = t.med_a > 0 ? t.med_b / t.med_a : 1;
         /* the sketches' medians are within 1%: re-test what may pass */
-        if (t.ratio >= floor * 0.97 || t.ratio <= 1 / (floor * 0.97))
+        if (t.ratio >= floor * 0.97 || t.ratio <= 1 / (floor * 0.97)) {
             if ((rc = refine_raw(x, &t, a, b)))
                 return rc;
+            stats_ratio r;
+            if (!t.raw && !stats_ratio_ci_sketch(a->sk, b->sk, 0.95, &r)) {
+                t.lo = r.hl.lo;
+                t.hi = r.hl.hi;
+                t.hl = r.hl.est;
+                t.has_ci = 1;
+            }
+        }
         if (t.raw)
             x->raw_sides += 2;
         else
@@ -436,7 +447,10 @@ static int report_versions(fctx *x)
     double floor = x->o->min_ratio;
     for (size_t k = 0; !rc && k < x->nlt; k++) {
         const ltest *t = &x->lt[k];
-        int worse = t->ratio >= floor, better = t->ratio <= 1 / floor;
+        /* both estimates of the shift past the floor: the ratio of
+         * medians alone is noisy at a few hundred requests a side */
+        int worse = t->ratio >= floor && (!t->has_ci || t->hl >= floor);
+        int better = t->ratio <= 1 / floor && (!t->has_ci || t->hl <= 1 / floor);
         if (t->adj >= x->alpha || (!worse && !better))
             continue;
         const fver *a = &x->v[t->vi], *b = &x->v[t->vj];
@@ -451,8 +465,10 @@ static int report_versions(fctx *x)
                                "baseline_median_us", t->med_a, "requests", (json_int_t)t->nb,
                                "baseline_requests", (json_int_t)t->na, "p_raw", t->p, "p_holm",
                                t->adj, "method", t->raw ? "raw" : "sketch");
-        if (ev && t->has_ci)
+        if (ev && t->has_ci) {
             json_object_set_new(ev, "ratio_ci95", json_pack("[f,f]", t->lo, t->hi));
+            json_object_set_new(ev, "hodges_lehmann_ratio", json_real(t->hl));
+        }
         json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:o}", "version", b->name, "version_label",
                               b->label, "baseline_version", a->name, "baseline_label", a->label,
                               "ratio", t->ratio, "p_value", t->adj, "evidence", ev);
@@ -888,29 +904,89 @@ static int stack_cb(void *u, const char *stack)
     return 0;
 }
 
-static int outlier_cause(fctx *x, const fep *e)
+static int fcount_of(const cause_ctx *c, const char *fn)
 {
-    cause_ctx c = {0};
+    for (size_t i = 0; i < c->n; i++)
+        if (!strcmp(c->v[i].fn, fn))
+            return c->v[i].n;
+    return 0;
+}
+
+/* The innermost frames of every endpoint's outlier stacks; an endpoint's
+ * most frequent one is its cause when it tops CAUSE_SHARE of at least
+ * CAUSE_MIN stacks AND is more frequent there than in the other endpoints'
+ * stacks pooled (two-proportion z test, Holm over the endpoints tried): a
+ * frame innermost everywhere (a logging call, the database driver) says
+ * nothing about one endpoint.  With fewer than CAUSE_MIN stacks elsewhere
+ * the share alone decides, at CAUSE_ALONE. */
+static int outlier_causes(fctx *x)
+{
+    cause_ctx *cc = calloc(x->ne ? x->ne : 1, sizeof *cc);
+    size_t *cand = calloc(x->ne ? x->ne : 1, sizeof *cand), *best = NULL;
+    double *p = calloc(x->ne ? x->ne : 1, sizeof *p);
     char link[256], sum[640];
-    int rc =
-        store_outlier_stacks(x->st, e->id, x->o->from_us, x->o->to_us, STACKS_MAX, stack_cb, &c);
-    if (!rc && c.stacks >= CAUSE_MIN) {
-        size_t best = 0;
-        for (size_t i = 1; i < c.n; i++)
-            if (c.v[i].n > c.v[best].n)
-                best = i;
-        double share = (double)c.v[best].n / c.stacks;
-        if (share >= CAUSE_SHARE) {
-            link_ep(x, e, link, sizeof link);
-            snprintf(sum, sizeof sum,
-                     "%s is the innermost frame of %.0f%% of %s's outlier stacks (%d of %d).",
-                     c.v[best].fn, 100 * share, e->name, c.v[best].n, c.stacks);
-            json_t *f = json_pack("{s:s,s:{s:i,s:i,s:f}}", "function", c.v[best].fn, "evidence",
-                                  "stacks_with", c.v[best].n, "stacks", c.stacks, "share", share);
-            rc = add(x, "outlier_cause", e, "medium", share, f, link, sum);
-        }
+    int rc = cc && cand && p ? 0 : EVD_ENOMEM;
+    int64_t all = 0;
+    for (size_t i = 0; !rc && i < x->ne; i++) {
+        if (x->e[i].total > 0)
+            rc = store_outlier_stacks(x->st, x->e[i].id, x->o->from_us, x->o->to_us, STACKS_MAX,
+                                      stack_cb, &cc[i]);
+        all += cc[i].stacks;
     }
-    free(c.v);
+    if (!rc && !(best = calloc(x->ne ? x->ne : 1, sizeof *best)))
+        rc = EVD_ENOMEM;
+    size_t nc = 0;
+    for (size_t i = 0; !rc && i < x->ne; i++) {
+        cause_ctx *c = &cc[i];
+        if (c->stacks < CAUSE_MIN)
+            continue;
+        size_t b = 0;
+        for (size_t k = 1; k < c->n; k++)
+            if (c->v[k].n > c->v[b].n)
+                b = k;
+        double share = (double)c->v[b].n / c->stacks;
+        if (share < CAUSE_SHARE)
+            continue;
+        int64_t others = all - c->stacks, k_others = 0;
+        for (size_t j = 0; j < x->ne; j++)
+            if (j != i)
+                k_others += fcount_of(&cc[j], c->v[b].fn);
+        if (others < CAUSE_MIN) {
+            p[nc] = share >= CAUSE_ALONE ? 0 : 1;
+        } else {
+            stats_prop2 pr;
+            int pc = stats_prop2_test((uint64_t)k_others, (uint64_t)others, (uint64_t)c->v[b].n,
+                                      (uint64_t)c->stacks, 0.95, &pr);
+            /* Yates' correction: a few dozen stacks are a small sample */
+            p[nc] = pc || pr.p_b <= pr.p_a ? 1 : pr.p_chi2_yates;
+        }
+        best[i] = b;
+        cand[nc++] = i;
+    }
+    if (!rc && nc)
+        rc = stats_holm(p, nc, p);
+    for (size_t k = 0; !rc && k < nc; k++) {
+        if (p[k] >= x->alpha)
+            continue;
+        const fep *e = &x->e[cand[k]];
+        const cause_ctx *c = &cc[cand[k]];
+        const fcount *f = &c->v[best[cand[k]]];
+        double share = (double)f->n / c->stacks;
+        link_ep(x, e, link, sizeof link);
+        snprintf(sum, sizeof sum,
+                 "%s is the innermost frame of %.0f%% of %s's outlier stacks (%d of %d).", f->fn,
+                 100 * share, e->name, f->n, c->stacks);
+        json_t *fj = json_pack("{s:s,s:f,s:{s:i,s:i,s:f,s:I}}", "function", f->fn, "p_value", p[k],
+                               "evidence", "stacks_with", f->n, "stacks", c->stacks, "share", share,
+                               "other_endpoints_stacks", (json_int_t)(all - c->stacks));
+        rc = add(x, "outlier_cause", e, "medium", share, fj, link, sum);
+    }
+    for (size_t i = 0; cc && i < x->ne; i++)
+        free(cc[i].v);
+    free(cc);
+    free(cand);
+    free(best);
+    free(p);
     return rc;
 }
 
@@ -952,7 +1028,10 @@ static json_t *sorted(json_t *list)
 
 int findings_compute(store *st, struct aggcache *ac, const findings_opts *o, json_t **out)
 {
-    fctx x = {.st = st, .o = o, .alpha = o->alpha > 0 ? o->alpha : 0.05, .list = json_array()};
+    fctx x = {.st = st,
+              .o = o,
+              .alpha = o->alpha > 0 ? o->alpha : FINDINGS_ALPHA_DEF,
+              .list = json_array()};
     struct aggcache *own = NULL;
     store_filter f = {.service_id = o->service_id};
     int rc = x.list ? 0 : EVD_ENOMEM;
@@ -995,9 +1074,8 @@ int findings_compute(store *st, struct aggcache *ac, const findings_opts *o, jso
     for (size_t i = 0; !rc && i < x.ne; i++)
         if (x.e[i].total >= o->min_requests)
             rc = slow_groups(&x, &x.e[i]);
-    for (size_t i = 0; !rc && i < x.ne; i++)
-        if (x.e[i].total > 0)
-            rc = outlier_cause(&x, &x.e[i]);
+    if (!rc)
+        rc = outlier_causes(&x);
     json_t *list = rc ? NULL : sorted(x.list);
     if (!rc && !list)
         rc = EVD_ENOMEM;

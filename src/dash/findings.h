@@ -14,13 +14,17 @@ struct aggcache;
 /* Defaults of FINDINGS_MIN_REQUESTS and FINDINGS_MIN_RATIO. */
 #define FINDINGS_MIN_REQUESTS_DEF 200
 #define FINDINGS_MIN_RATIO_DEF    1.2
+/* The family-wise error rate each kind of test is held to (Holm, over the
+ * endpoints of one version): 1%, so that hundreds of unchanged endpoints
+ * across many versions raise nothing. */
+#define FINDINGS_ALPHA_DEF 0.01
 
 typedef struct findings_opts {
     int64_t service_id;     /* 0: every service */
     int64_t from_us, to_us; /* the range read */
     int64_t min_requests;   /* per side of a comparison */
     double min_ratio;       /* the smallest change reported (> 1) */
-    double alpha;           /* family-wise error rate after Holm; 0: 0.05 */
+    double alpha;           /* family-wise error rate after Holm; 0: FINDINGS_ALPHA_DEF */
     const char *prefix;     /* the dashboard's path, for links: "/dashboard" */
 } findings_opts;
 
