@@ -16,6 +16,7 @@
 #include "core/sketch.h"
 #include "dash/dash_int.h"
 #include "store/read.h"
+#include "store/read_verdicts.h"
 
 #define HOUR_US  3600000000LL
 #define MAX_DAYS 3700
@@ -653,18 +654,54 @@ const char *vers_label(const verlist *l, int64_t id)
     return v ? v->label : "";
 }
 
+/* The marks of every version, for api_versions (ids to flags). */
+typedef struct marks {
+    store_vmark_row *v;
+    size_t n;
+} marks;
+
+static int marks_row(void *u, const store_vmark_row *r)
+{
+    marks *m = u;
+    store_vmark_row *nv = realloc(m->v, (m->n + 1) * sizeof *nv);
+    if (!nv)
+        return EVD_ENOMEM;
+    m->v = nv;
+    m->v[m->n++] = *r;
+    return 0;
+}
+
+static store_vmark_row mark_of(const marks *m, int64_t id)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (m->v[i].version_id == id)
+            return m->v[i];
+    return (store_vmark_row){.version_id = id};
+}
+
 int api_versions(dctx *c)
 {
     dpage p;
     const tz_zone *tz;
     agg_result ar;
     verlist vl;
-    if (!(tz = dash_tz(c)) || dash_page(c, &p))
+    int64_t with_hidden;
+    marks mk = {0};
+    if (!(tz = dash_tz(c)) || dash_page(c, &p) ||
+        dash_param_int(c, "hidden", 0, 1, 0, &with_hidden))
         return 0;
-    if (agg_query(c, INT64_MIN / 4, INT64_MAX / 4, AG_VER, -1, 0, &ar))
+    int mrc = store_version_marks(c->st, marks_row, &mk);
+    if (mrc) {
+        free(mk.v);
+        return dash_store_error(c, mrc, "reading version marks");
+    }
+    if (agg_query(c, INT64_MIN / 4, INT64_MAX / 4, AG_VER, -1, 0, &ar)) {
+        free(mk.v);
         return 0;
+    }
     if (vers_load(c, &vl)) {
         agg_free(&ar);
+        free(mk.v);
         return 0;
     }
     json_t *items = json_array();
@@ -674,12 +711,18 @@ int api_versions(dctx *c)
         /* narrowed to a service or instances: only the versions it ran */
         if ((c->filter.service_id || c->filter.ninstances) && (!a || !a->count))
             continue;
-        json_array_append_new(items,
-                              json_pack("{s:I,s:s,s:o,s:o,s:I}", "id", (json_int_t)v->id, "name",
-                                        v->name, "first_seen", dash_time(tz, v->first_us),
-                                        "last_seen", dash_time(tz, v->last_us), "requests",
-                                        (json_int_t)(a ? a->count : 0)));
+        /* hidden versions (short-lived ones an admin hid) only when asked */
+        store_vmark_row m = mark_of(&mk, v->id);
+        if (m.hidden && !with_hidden)
+            continue;
+        json_array_append_new(items, json_pack("{s:I,s:s,s:s,s:o,s:o,s:I,s:b,s:b}", "id",
+                                               (json_int_t)v->id, "name", v->name, "label",
+                                               v->label, "first_seen", dash_time(tz, v->first_us),
+                                               "last_seen", dash_time(tz, v->last_us), "requests",
+                                               (json_int_t)(a ? a->count : 0), "important",
+                                               m.important, "hidden", m.hidden));
     }
+    free(mk.v);
     vers_free(&vl);
     agg_free(&ar);
     return dash_json(c, 200, dash_paged(items, &p));

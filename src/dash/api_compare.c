@@ -455,7 +455,9 @@ int api_compare(dctx *c)
         const agg_acc *a = acc_of(&ra, eps.v[i].id), *b = acc_of(&rb, eps.v[i].id);
         if (!a && !b)
             continue;
-        rc = compare_endpoint(c, &vl, &sa, &sb, &eps.v[i], a, b, &pa, &pb, rows, &pv[np++]);
+        rc = compare_endpoint(c, &vl, &sa, &sb, &eps.v[i], a, b, &pa, &pb, rows, &pv[np]);
+        if (a && b)
+            np++; /* only the endpoints on both sides were tested */
         if (!a)
             json_array_append_new(appeared, json_string(eps.v[i].name));
         if (!b)
@@ -466,9 +468,13 @@ int api_compare(dctx *c)
     /* Holm across the endpoints compared */
     if (np && (rc = stats_holm(pv, np, pv)))
         goto done;
-    size_t i;
+    size_t i, t = 0;
     json_t *row;
-    json_array_foreach(rows, i, row) json_object_set_new(row, "p_holm", json_real(pv[i]));
+    json_array_foreach(rows, i, row)
+    {
+        int tested = json_object_get(row, "method") != NULL;
+        json_object_set_new(row, "p_holm", tested ? json_real(pv[t++]) : json_null());
+    }
     json_t *doc =
         json_pack("{s:o,s:o,s:O,s:O,s:O,s:o,s:{s:s,s:s,s:s}}", "a", side_json(&vl, &sa, tz), "b",
                   side_json(&vl, &sb, tz), "endpoints", rows, "appeared", appeared, "vanished",
@@ -516,7 +522,7 @@ typedef struct ptree {
 
 static int pnode_child(ptree *t, int parent, const char *fn, const char *file)
 {
-    for (int k = t->v[parent].child; k >= 0; k = t->v[k].next)
+    for (int k = parent >= 0 ? t->v[parent].child : -1; k >= 0; k = t->v[k].next)
         if (!strcmp(t->v[k].fn, fn) && !strcmp(t->v[k].file, file))
             return k;
     if (t->n == t->cap) {

@@ -62,3 +62,12 @@ check-verdicts-planted: build/rel/evodash build/rel/tests/verdicts/plant
 	/usr/bin/python3 tests/verdicts/planted_test.py build/rel
 CHECK_EXTRA += check-verdicts-planted
 .PHONY: check-verdicts-planted
+# The verdict routes (findings, compare, profile diff, marks, renames,
+# metrics gauge) against a real serve, statistics checked with scipy; on
+# SQLite and on a throwaway PostgreSQL server.
+check-verdicts-api: build/rel/evodash build/rel/tests/verdicts/plant
+	/usr/bin/python3 tests/verdicts/verdicts_api_test.py build/rel
+check-pg-verdicts: build/rel/evodash build/rel/tests/verdicts/plant
+	tests/pg/with_pg.sh /usr/bin/python3 tests/verdicts/verdicts_api_test.py build/rel --pg
+CHECK_EXTRA += check-verdicts-api check-pg-verdicts
+.PHONY: check-verdicts-api check-pg-verdicts
