@@ -8,9 +8,10 @@
  *   regression / improvement  the version against its baseline (the
  *       previous important version with enough requests, else the previous
  *       version with enough): Mann-Whitney U on the sketches, and, where
- *       the sketches' median ratio reaches the floor, again on a sample of
- *       raw durations (the newest RAW_CAP of each side) when the raw rows
- *       are still there.  Holm's correction over every endpoint tested for
+ *       the sketches' median ratio reaches the floor, again on every raw
+ *       duration when both sides have at most RAW_CAP requests and their
+ *       raw rows are still there (larger sides keep the sketches' answer:
+ *       every request, binned within 1%).  Holm's correction over every endpoint tested for
  *       the same version; reported when the adjusted p < alpha AND the
  *       ratio of medians is past FINDINGS_MIN_RATIO.
  *   error_rate  the share of 5xx, two-proportion z test, the same floors
@@ -271,18 +272,20 @@ static int raw_side(fctx *x, const fep *e, int vi, size_t cap, dvec *out)
     return rc;
 }
 
-/* Re-test with raw samples when both sides still have their rows. */
+/* Re-test with the raw durations when both sides are small enough and
+ * still have their rows. */
 static int refine_raw(fctx *x, ltest *t, const agg_acc *a, const agg_acc *b)
 {
     dvec da = {0}, db = {0};
     stats_sample *sa = NULL, *sb = NULL;
+    if (a->count > RAW_CAP || b->count > RAW_CAP)
+        return 0;
     int rc = raw_side(x, t->e, t->vi, RAW_CAP, &da);
     if (!rc)
         rc = raw_side(x, t->e, t->vj, RAW_CAP, &db);
     if (rc)
         goto done;
-    double need_a = 0.9 * (double)(a->count < RAW_CAP ? a->count : RAW_CAP);
-    double need_b = 0.9 * (double)(b->count < RAW_CAP ? b->count : RAW_CAP);
+    double need_a = 0.9 * (double)a->count, need_b = 0.9 * (double)b->count;
     if ((double)da.n < need_a || (double)db.n < need_b || da.n < 3 || db.n < 3)
         goto done; /* pruned: keep the sketches' answer */
     if ((rc = stats_sample_new(da.v, da.n, &sa)) || (rc = stats_sample_new(db.v, db.n, &sb)))
