@@ -327,6 +327,10 @@ static json_t *groups_json(const svec *sa, const svec *sb)
 
 static int append_svec(svec *dst, svec *src)
 {
+    if (!src->n) {
+        svec_free(src);
+        return 0;
+    }
     if (dst->n + src->n > dst->cap) {
         size_t cap = dst->n + src->n + 1024;
         srow *nv = realloc(dst->v, cap * sizeof *nv);

@@ -11,8 +11,10 @@
  * "stale").  A slot that has never been computed is computed by the
  * request that needs it; concurrent requests for it wait for that one.
  * An admin's change (a mark, a rename) empties the cache, so the next
- * request sees it.  One lock guards the slots; it is never held across a
- * query.  At most one background thread runs; close joins it. */
+ * request sees it.  One lock guards the slots and the documents in them
+ * (jansson values must not be shared between threads: a request gets a
+ * deep copy made under the lock); it is never held across a query.  At
+ * most one background thread runs; close joins it. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,13 +202,15 @@ int findings_get(dctx *c, int64_t service_id, const drange *r, json_t **doc, int
     pthread_mutex_lock(&fc->mu);
     s = slot_find_unsafe(fc, &k);
     if (s && s->doc) {
-        *doc = json_incref(s->doc);
+        /* jansson values are not shared between threads: a copy, made
+         * under the lock that guards the cached one */
+        *doc = json_deep_copy(s->doc);
         *stale = fc->th_running && fc->job.service_id == k.service_id && fc->job.h0 == k.h0 &&
                  fc->job.h1 == k.h1;
         *computed_us = s->computed_us;
         s->used = ++fc->clock;
         pthread_mutex_unlock(&fc->mu);
-        return 0;
+        return *doc ? 0 : EVD_ENOMEM;
     }
     /* compute it here; others asking for it wait */
     s = slot_new_unsafe(fc, &k);
@@ -223,7 +227,7 @@ int findings_get(dctx *c, int64_t service_id, const drange *r, json_t **doc, int
     if (s) {
         s->busy = 0;
         if (res) {
-            s->doc = json_incref(res);
+            s->doc = json_deep_copy(res);
             s->stamp = stamp;
             s->computed_us = clock_real_us();
             s->checked_us = now;

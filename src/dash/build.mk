@@ -71,3 +71,4 @@ check-pg-verdicts: build/rel/evodash build/rel/tests/verdicts/plant
 	tests/pg/with_pg.sh /usr/bin/python3 tests/verdicts/verdicts_api_test.py build/rel --pg
 CHECK_EXTRA += check-verdicts-api check-pg-verdicts
 .PHONY: check-verdicts-api check-pg-verdicts
+TSAN_TESTS += test_verdicts
