@@ -99,19 +99,26 @@ evd_spa_d13:
 	.incbin "web/src/views/overview.js"
 evd_spa_e13:
 	.byte 0
-evd_spa_p14: .asciz "views/rules.js"
+evd_spa_p14: .asciz "views/renames.js"
 evd_spa_t14: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d14:
-	.incbin "web/src/views/rules.js"
+	.incbin "web/src/views/renames.js"
 evd_spa_e14:
 	.byte 0
-evd_spa_p15: .asciz "views/versions.js"
+evd_spa_p15: .asciz "views/rules.js"
 evd_spa_t15: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d15:
-	.incbin "web/src/views/versions.js"
+	.incbin "web/src/views/rules.js"
 evd_spa_e15:
+	.byte 0
+evd_spa_p16: .asciz "views/versions.js"
+evd_spa_t16: .asciz "application/javascript; charset=utf-8"
+	.balign 16
+evd_spa_d16:
+	.incbin "web/src/views/versions.js"
+evd_spa_e16:
 	.byte 0
 	.section .data.rel.ro
 	.balign 8
@@ -135,5 +142,6 @@ evd_spa_assets:
 	.quad evd_spa_p13, evd_spa_d13, evd_spa_e13 - evd_spa_d13, evd_spa_t13
 	.quad evd_spa_p14, evd_spa_d14, evd_spa_e14 - evd_spa_d14, evd_spa_t14
 	.quad evd_spa_p15, evd_spa_d15, evd_spa_e15 - evd_spa_d15, evd_spa_t15
+	.quad evd_spa_p16, evd_spa_d16, evd_spa_e16 - evd_spa_d16, evd_spa_t16
 	.quad 0, 0, 0, 0
 	.section .note.GNU-stack,"",@progbits
