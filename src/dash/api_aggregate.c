@@ -896,9 +896,20 @@ static int per_version(dctx *c, int stats)
         eps_free(&eps);
         return 0;
     }
+    marks mk = {0};
+    int mrc = store_version_marks(c->st, marks_row, &mk);
+    if (mrc) {
+        free(mk.v);
+        vers_free(&vl);
+        agg_free(&ar);
+        eps_free(&eps);
+        return dash_store_error(c, mrc, "reading version marks");
+    }
     json_t *items = json_array();
     for (size_t vi = 0; vi < vl.n; vi++) {
         int64_t vid = vl.v[vi].id, total = 0;
+        if (mark_of(&mk, vid).hidden) /* hidden from the version views */
+            continue;
         for (size_t i = 0; i < eps.n; i++) {
             const agg_acc *a = agg_find(&ar, vid, eps.v[i].id);
             total += a ? a->count : 0;
@@ -930,6 +941,7 @@ static int per_version(dctx *c, int stats)
             json_object_set_new(v, "first_seen", dash_time(r.tz, vl.v[vi].first_us));
         json_array_append_new(items, v);
     }
+    free(mk.v);
     vers_free(&vl);
     agg_free(&ar);
     eps_free(&eps);

@@ -350,6 +350,12 @@ static void test_marks_and_baselines(void **state)
     r = call(fx, "GET", "/dashboard/api/versions", NULL, NULL, 0);
     assert_int_equal(json_array_size(json_object_get(r.doc, "items")), 2);
     done(&r);
+    r = call(fx, "GET", "/dashboard/api/versions", "hidden=1", NULL, 0);
+    assert_int_equal(json_array_size(json_object_get(r.doc, "items")), 3);
+    done(&r);
+    r = call(fx, "GET", "/dashboard/api/evolution", "from=0", NULL, 0);
+    assert_int_equal(json_array_size(json_object_get(r.doc, "items")), 2);
+    done(&r);
 }
 
 static int64_t overview_hits(fixture *fx, const char *name)

@@ -101,7 +101,7 @@ export async function render(root, go) {
   await Promise.all([
     tables,
     renamesSection(rbox, reload),
-    fill(life, () => vP, timelineOption, 0),
+    fill(life, async () => ({ ...(await vP), items: (await vP).items.filter((v) => !v.hidden) }), timelineOption, 0),
     fill(
       evo,
       () => all('api/evolution', { ...rangeParams(0) }),
