@@ -927,8 +927,10 @@ static int outlier_causes(fctx *x)
     cause_ctx *cc = calloc(x->ne ? x->ne : 1, sizeof *cc);
     size_t *cand = calloc(x->ne ? x->ne : 1, sizeof *cand), *best = NULL;
     double *p = calloc(x->ne ? x->ne : 1, sizeof *p);
+    double *praw = calloc(x->ne ? x->ne : 1, sizeof *praw);
+    int64_t *kother = calloc(x->ne ? x->ne : 1, sizeof *kother);
     char link[256], sum[640];
-    int rc = cc && cand && p ? 0 : EVD_ENOMEM;
+    int rc = cc && cand && p && praw && kother ? 0 : EVD_ENOMEM;
     int64_t all = 0;
     for (size_t i = 0; !rc && i < x->ne; i++) {
         if (x->e[i].total > 0)
@@ -964,6 +966,8 @@ static int outlier_causes(fctx *x)
             p[nc] = pc || pr.p_b <= pr.p_a ? 1 : pr.p_chi2_yates;
         }
         best[i] = b;
+        praw[nc] = p[nc];
+        kother[nc] = k_others;
         cand[nc++] = i;
     }
     if (!rc && nc)
@@ -979,9 +983,11 @@ static int outlier_causes(fctx *x)
         snprintf(sum, sizeof sum,
                  "%s is the innermost frame of %.0f%% of %s's outlier stacks (%d of %d).", f->fn,
                  100 * share, e->name, f->n, c->stacks);
-        json_t *fj = json_pack("{s:s,s:f,s:{s:i,s:i,s:f,s:I}}", "function", f->fn, "p_value", p[k],
-                               "evidence", "stacks_with", f->n, "stacks", c->stacks, "share", share,
-                               "other_endpoints_stacks", (json_int_t)(all - c->stacks));
+        json_t *fj =
+            json_pack("{s:s,s:f,s:{s:i,s:i,s:f,s:I,s:I,s:f}}", "function", f->fn, "p_value", p[k],
+                      "evidence", "stacks_with", f->n, "stacks", c->stacks, "share", share,
+                      "other_endpoints_stacks", (json_int_t)(all - c->stacks),
+                      "other_endpoints_stacks_with", (json_int_t)kother[k], "p_raw", praw[k]);
         rc = add(x, "outlier_cause", e, "medium", share, fj, link, sum);
     }
     for (size_t i = 0; cc && i < x->ne; i++)
@@ -990,6 +996,8 @@ static int outlier_causes(fctx *x)
     free(cand);
     free(best);
     free(p);
+    free(praw);
+    free(kother);
     return rc;
 }
 

@@ -179,6 +179,16 @@ def run(port, db, truth, now):
     check(rel(e["p_raw"], chi[1]) < 1e-9, "error_rate p = scipy's chi2_contingency (%g vs %g)"
           % (e["p_raw"], chi[1]))
 
+    oc = next(f for f in fs if f["kind"] == "outlier_cause")["evidence"]
+    yates = stats.chi2_contingency([[oc["other_endpoints_stacks_with"],
+                                     oc["other_endpoints_stacks"] - oc["other_endpoints_stacks_with"]],
+                                    [oc["stacks_with"], oc["stacks"] - oc["stacks_with"]]],
+                                   correction=True)[1]
+    check(rel(oc["p_raw"], yates) < 1e-9 or (yates < 1e-290 and oc["p_raw"] < 1e-290),
+          "outlier_cause p = scipy's chi2_contingency with Yates (%g vs %g)" % (oc["p_raw"], yates))
+    n_st = q("SELECT count(*) FROM outliers WHERE endpoint_id = ?", eid["svc.outliers"])[0][0]
+    check(oc["stacks"] == min(n_st, 200), "outlier stacks counted (%d of %d)" % (oc["stacks"], n_st))
+
     # ---- compare two versions ----
     st, cmp_, _ = admin.get("/api/compare?a=v3&b=v4")
     check(st == 200 and cmp_["a"]["name"] == "v3" and cmp_["b"]["id"] == vid["v4"],
