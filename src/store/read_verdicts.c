@@ -12,6 +12,15 @@
 /* An endpoint and every endpoint merged into it. */
 #define MEMBERS(p) "(SELECT id FROM endpoints WHERE id = " p " OR merged_into = " p ")"
 
+/* t prepared with v[0..n) bound to ?1..?n; NULL on failure (message on st). */
+static sq *prepare_bound(store *st, const sq_text *t, int flags, const int64_t *v, int n)
+{
+    sq *q = sq_prepare(st, t, flags);
+    for (int i = 0; q && i < n; i++)
+        sq_bind_i64(q, i + 1, v[i]);
+    return q;
+}
+
 /* ---- version marks ------------------------------------------------------------------ */
 
 static const sq_text SQL_MARKS =
@@ -143,14 +152,10 @@ static int64_t root_of(const edges *e, int64_t id)
 
 static int exec_ids(store *st, const sq_text *t, int64_t a, int64_t b, int64_t c, int nb)
 {
-    sq *q = sq_prepare(st, t, 0);
+    const int64_t v[] = {a, b, c};
+    sq *q = prepare_bound(st, t, 0, v, nb);
     if (!q)
         return EVD_EIO;
-    sq_bind_i64(q, 1, a);
-    if (nb > 1)
-        sq_bind_i64(q, 2, b);
-    if (nb > 2)
-        sq_bind_i64(q, 3, c);
     int rc = sq_exec(q);
     sq_free(q);
     return rc;
@@ -316,14 +321,8 @@ static int sample_row(sq *q, void *ctx)
 int store_raw_newest(store *st, int64_t ep, int64_t version_id, int64_t from_us, int64_t to_us,
                      int64_t limit, int (*cb)(void *u, const store_sample_row *r), void *u)
 {
-    sq *q = sq_prepare(st, &SQL_NEWEST, SQ_STREAM);
-    if (q) {
-        sq_bind_i64(q, 1, ep);
-        sq_bind_i64(q, 2, from_us);
-        sq_bind_i64(q, 3, to_us);
-        sq_bind_i64(q, 4, version_id);
-        sq_bind_i64(q, 5, limit);
-    }
+    const int64_t v[] = {ep, from_us, to_us, version_id, limit};
+    sq *q = prepare_bound(st, &SQL_NEWEST, SQ_STREAM, v, 5);
     samp_ctx c = {cb, u};
     return read_walk(q, sample_row, &c);
 }
@@ -351,13 +350,8 @@ static int stack_row(sq *q, void *ctx)
 int store_outlier_stacks(store *st, int64_t ep, int64_t from_us, int64_t to_us, int64_t limit,
                          int (*cb)(void *u, const char *stack), void *u)
 {
-    sq *q = sq_prepare(st, &SQL_STACKS, 0);
-    if (q) {
-        sq_bind_i64(q, 1, ep);
-        sq_bind_i64(q, 2, from_us);
-        sq_bind_i64(q, 3, to_us);
-        sq_bind_i64(q, 4, limit);
-    }
+    const int64_t v[] = {ep, from_us, to_us, limit};
+    sq *q = prepare_bound(st, &SQL_STACKS, 0, v, 4);
     stack_ctx c = {cb, u};
     return read_walk(q, stack_row, &c);
 }
@@ -396,14 +390,8 @@ static int pnode_row(sq *q, void *ctx)
 int store_profile_nodes(store *st, int64_t ep, int64_t version_id, int64_t from_us, int64_t to_us,
                         int64_t max_requests, int (*cb)(void *u, const store_pnode_row *r), void *u)
 {
-    sq *q = sq_prepare(st, &SQL_PNODES, SQ_STREAM);
-    if (q) {
-        sq_bind_i64(q, 1, ep);
-        sq_bind_i64(q, 2, version_id);
-        sq_bind_i64(q, 3, from_us);
-        sq_bind_i64(q, 4, to_us);
-        sq_bind_i64(q, 5, max_requests);
-    }
+    const int64_t v[] = {ep, version_id, from_us, to_us, max_requests};
+    sq *q = prepare_bound(st, &SQL_PNODES, SQ_STREAM, v, 5);
     pn_ctx c = {cb, u};
     return read_walk(q, pnode_row, &c);
 }
