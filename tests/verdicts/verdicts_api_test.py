@@ -281,6 +281,12 @@ def run(port, db, truth, now):
     check(st == 200 and {"v1", "v6"} <= {x.get("version") for x in ev_["items"]},
           "the endpoint page reads the old rows too: %r" % [x.get("version") for x in
                                                              ev_.get("items", [])][:8])
+    st, gr, _ = admin.get("/api/endpoints/%d/groups?from=0&per_page=1000" % new)
+    check(st == 200 and sum(g["box"]["count"] for g in gr["items"]) == n_old + n_new,
+          "raw-row views read the old endpoint's rows too")
+    st, ol, _ = admin.get("/api/endpoints/%d/outliers?from=0&per_page=1" % new)
+    n_out = q("SELECT count(*) FROM outliers WHERE endpoint_id IN (?, ?)", old, new)[0][0]
+    check(st == 200 and ol["total"] == n_out, "outliers of both (%r vs %d)" % (ol.get("total"), n_out))
     st, doc, _ = admin.get("/api/findings")
     check(not [f for f in doc["findings"] if f["kind"] == "rename_candidate"],
           "no rename candidate once confirmed")
