@@ -715,12 +715,11 @@ int api_versions(dctx *c)
         store_vmark_row m = mark_of(&mk, v->id);
         if (m.hidden && !with_hidden)
             continue;
-        json_array_append_new(items, json_pack("{s:I,s:s,s:s,s:o,s:o,s:I,s:b,s:b}", "id",
-                                               (json_int_t)v->id, "name", v->name, "label",
-                                               v->label, "first_seen", dash_time(tz, v->first_us),
-                                               "last_seen", dash_time(tz, v->last_us), "requests",
-                                               (json_int_t)(a ? a->count : 0), "important",
-                                               m.important, "hidden", m.hidden));
+        json_array_append_new(
+            items, json_pack("{s:I,s:s,s:o,s:o,s:I,s:b,s:b}", "id", (json_int_t)v->id, "name",
+                             v->name, "first_seen", dash_time(tz, v->first_us), "last_seen",
+                             dash_time(tz, v->last_us), "requests", (json_int_t)(a ? a->count : 0),
+                             "important", m.important, "hidden", m.hidden));
     }
     free(mk.v);
     vers_free(&vl);
