@@ -36,8 +36,8 @@
 #define USERS     40
 
 enum { P_SLOWER, P_FASTER, P_ERRORS, P_SLOWUSER, P_DEAD, P_OLD, P_NEW, P_OUTLIERS, NPLANT };
-static const char *const PLANTED[NPLANT] = {"svc.slower",    "svc.faster",   "svc.errors",
-                                            "svc.slow_user", "svc.dead",     "svc.old_name",
+static const char *const PLANTED[NPLANT] = {"svc.slower",    "svc.faster",  "svc.errors",
+                                            "svc.slow_user", "svc.dead",    "svc.old_name",
                                             "svc.new_name",  "svc.outliers"};
 
 static uint64_t rs;
@@ -75,8 +75,8 @@ static int die(store *st, const char *what)
     return 1;
 }
 
-static const char *const LEAVES[] = {"json_dump",  "db_query",  "template_render",
-                                     "cache_get",  "auth_check", "log_write"};
+static const char *const LEAVES[] = {"json_dump", "db_query",   "template_render",
+                                     "cache_get", "auth_check", "log_write"};
 static const double LEAF_W[] = {0.25, 0.25, 0.15, 0.15, 0.1, 0.1};
 
 int main(int argc, char **argv)
@@ -123,7 +123,7 @@ int main(int argc, char **argv)
         int level = e[k].plant == P_SLOWER ? 3 : 2;
         if (store_endpoint_upsert(st, svc, name, NULL, "GET", level, &e[k].id, &level))
             return die(st, "endpoint");
-        e[k].rate = exp(log(10) + unif() * log(6)); /* 10..60 an hour at peak */
+        e[k].rate = exp(log(10) + unif() * log(6));      /* 10..60 an hour at peak */
         e[k].median = exp(log(200) + unif() * log(100)); /* 0.2..20 ms */
         e[k].sigma = 0.3 + 0.6 * unif();
         e[k].err5 = 0.002 + 0.008 * unif();
@@ -199,10 +199,11 @@ int main(int argc, char **argv)
                         leaf = LEAVES[l];
                     }
                     char stack[512];
-                    snprintf(stack, sizeof stack,
-                             "main\tapp.py\t1\ndispatch\tframework.py\t88\nhandler_%d\tviews.py\t%d\n"
-                             "%s\tlib.py\t12\n",
-                             k, 10 + k, leaf);
+                    snprintf(
+                        stack, sizeof stack,
+                        "main\tapp.py\t1\ndispatch\tframework.py\t88\nhandler_%d\tviews.py\t%d\n"
+                        "%s\tlib.py\t12\n",
+                        k, 10 + k, leaf);
                     store_outlier o = {.request_id = rid,
                                        .endpoint_id = x->id,
                                        .ts_us = ts,
