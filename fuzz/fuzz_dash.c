@@ -49,14 +49,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     store *st = NULL;
     if (store_open(url, 0, &st))
         abort();
-    int64_t id, v, inst;
+    int64_t id, v, inst, svc;
     int level;
-    store_instance_register(st, "fz", "host", 1, 1, &inst);
+    store_service_register(st, "fz", 1, &svc);
+    store_instance in = {.name = "fz", .host = "host", .pid = 1, .service_id = svc};
+    store_instance_register(st, &in, 1, &inst);
     store_version_touch(st, "v1", 1000000, &v);
     for (int i = 0; i < 3; i++) {
         char name[16];
         snprintf(name, sizeof name, "ep%d", i);
-        store_endpoint_upsert(st, name, "/x", "GET", 1, &id, &level);
+        store_endpoint_upsert(st, svc, name, "/x", "GET", 1, &id, &level);
         store_request r = {.endpoint_id = id,
                            .version_id = v,
                            .instance_id = inst,
