@@ -612,10 +612,23 @@ static int ver_row(void *u, const store_version_row *r)
     return 0;
 }
 
+static int mark_row(void *u, const store_vmark_row *r)
+{
+    verlist *l = u;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].id == r->version_id) {
+            l->v[i].important = r->important;
+            l->v[i].hidden = r->hidden;
+        }
+    return 0;
+}
+
 int vers_load(dctx *c, verlist *l)
 {
     memset(l, 0, sizeof *l);
     int rc = store_versions(c->st, ver_row, l);
+    if (!rc)
+        rc = store_version_marks(c->st, mark_row, l);
     if (rc) {
         vers_free(l);
         return rc == EVD_ENOMEM ? dash_error(c, 500, "out of memory"),
@@ -654,31 +667,6 @@ const char *vers_label(const verlist *l, int64_t id)
     return v ? v->label : "";
 }
 
-/* The marks of every version, for api_versions (ids to flags). */
-typedef struct marks {
-    store_vmark_row *v;
-    size_t n;
-} marks;
-
-static int marks_row(void *u, const store_vmark_row *r)
-{
-    marks *m = u;
-    store_vmark_row *nv = realloc(m->v, (m->n + 1) * sizeof *nv);
-    if (!nv)
-        return EVD_ENOMEM;
-    m->v = nv;
-    m->v[m->n++] = *r;
-    return 0;
-}
-
-static store_vmark_row mark_of(const marks *m, int64_t id)
-{
-    for (size_t i = 0; i < m->n; i++)
-        if (m->v[i].version_id == id)
-            return m->v[i];
-    return (store_vmark_row){.version_id = id};
-}
-
 int api_versions(dctx *c)
 {
     dpage p;
@@ -686,22 +674,13 @@ int api_versions(dctx *c)
     agg_result ar;
     verlist vl;
     int64_t with_hidden;
-    marks mk = {0};
     if (!(tz = dash_tz(c)) || dash_page(c, &p) ||
         dash_param_int(c, "hidden", 0, 1, 0, &with_hidden))
         return 0;
-    int mrc = store_version_marks(c->st, marks_row, &mk);
-    if (mrc) {
-        free(mk.v);
-        return dash_store_error(c, mrc, "reading version marks");
-    }
-    if (agg_query(c, INT64_MIN / 4, INT64_MAX / 4, AG_VER, -1, 0, &ar)) {
-        free(mk.v);
+    if (agg_query(c, INT64_MIN / 4, INT64_MAX / 4, AG_VER, -1, 0, &ar))
         return 0;
-    }
     if (vers_load(c, &vl)) {
         agg_free(&ar);
-        free(mk.v);
         return 0;
     }
     json_t *items = json_array();
@@ -712,16 +691,14 @@ int api_versions(dctx *c)
         if ((c->filter.service_id || c->filter.ninstances) && (!a || !a->count))
             continue;
         /* hidden versions (short-lived ones an admin hid) only when asked */
-        store_vmark_row m = mark_of(&mk, v->id);
-        if (m.hidden && !with_hidden)
+        if (v->hidden && !with_hidden)
             continue;
         json_array_append_new(
             items, json_pack("{s:I,s:s,s:o,s:o,s:I,s:b,s:b}", "id", (json_int_t)v->id, "name",
                              v->name, "first_seen", dash_time(tz, v->first_us), "last_seen",
                              dash_time(tz, v->last_us), "requests", (json_int_t)(a ? a->count : 0),
-                             "important", m.important, "hidden", m.hidden));
+                             "important", v->important, "hidden", v->hidden));
     }
-    free(mk.v);
     vers_free(&vl);
     agg_free(&ar);
     return dash_json(c, 200, dash_paged(items, &p));
@@ -895,19 +872,10 @@ static int per_version(dctx *c, int stats)
         eps_free(&eps);
         return 0;
     }
-    marks mk = {0};
-    int mrc = store_version_marks(c->st, marks_row, &mk);
-    if (mrc) {
-        free(mk.v);
-        vers_free(&vl);
-        agg_free(&ar);
-        eps_free(&eps);
-        return dash_store_error(c, mrc, "reading version marks");
-    }
     json_t *items = json_array();
     for (size_t vi = 0; vi < vl.n; vi++) {
         int64_t vid = vl.v[vi].id, total = 0;
-        if (mark_of(&mk, vid).hidden) /* hidden from the version views */
+        if (vl.v[vi].hidden) /* hidden from the version views */
             continue;
         for (size_t i = 0; i < eps.n; i++) {
             const agg_acc *a = agg_find(&ar, vid, eps.v[i].id);
@@ -940,7 +908,6 @@ static int per_version(dctx *c, int stats)
             json_object_set_new(v, "first_seen", dash_time(r.tz, vl.v[vi].first_us));
         json_array_append_new(items, v);
     }
-    free(mk.v);
     vers_free(&vl);
     agg_free(&ar);
     eps_free(&eps);

@@ -193,7 +193,8 @@ int api_services(dctx *c);
  * replies and returns -1 on failure. */
 typedef struct dver {
     int64_t id, first_us, last_us;
-    char *name, *label; /* label: tag and short hash, else the name */
+    char *name, *label;    /* label: tag and short hash, else the name */
+    int important, hidden; /* an admin's marks (read_verdicts.h) */
 } dver;
 typedef struct verlist {
     dver *v;

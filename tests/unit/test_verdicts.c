@@ -356,6 +356,10 @@ static void test_marks_and_baselines(void **state)
     r = call(fx, "GET", "/dashboard/api/evolution", "from=0", NULL, 0);
     assert_int_equal(json_array_size(json_object_get(r.doc, "items")), 2);
     done(&r);
+    snprintf(path, sizeof path, "/dashboard/api/endpoints/%lld/versions", (long long)fx->ep[0]);
+    r = call(fx, "GET", path, "from=0", NULL, 0);
+    assert_int_equal(json_array_size(json_object_get(r.doc, "items")), 2);
+    done(&r);
 }
 
 static int64_t overview_hits(fixture *fx, const char *name)
