@@ -17,6 +17,7 @@
 #include "agent/callbacks.h"
 #include "dash/dash_int.h"
 #include "store/read.h"
+#include "store/read_verdicts.h"
 
 #define HOUR_US  3600000000LL
 #define MAX_DAYS 3700
@@ -612,10 +613,23 @@ static int ver_row(void *u, const store_version_row *r)
     return 0;
 }
 
+static int mark_row(void *u, const store_vmark_row *r)
+{
+    verlist *l = u;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].id == r->version_id) {
+            l->v[i].important = r->important;
+            l->v[i].hidden = r->hidden;
+        }
+    return 0;
+}
+
 int vers_load(dctx *c, verlist *l)
 {
     memset(l, 0, sizeof *l);
     int rc = store_versions(c->st, ver_row, l);
+    if (!rc)
+        rc = store_version_marks(c->st, mark_row, l);
     if (rc) {
         vers_free(l);
         return rc == EVD_ENOMEM ? dash_error(c, 500, "out of memory"),
@@ -660,7 +674,9 @@ int api_versions(dctx *c)
     const tz_zone *tz;
     agg_result ar;
     verlist vl;
-    if (!(tz = dash_tz(c)) || dash_page(c, &p))
+    int64_t with_hidden;
+    if (!(tz = dash_tz(c)) || dash_page(c, &p) ||
+        dash_param_int(c, "hidden", 0, 1, 0, &with_hidden))
         return 0;
     if (agg_query(c, INT64_MIN / 4, INT64_MAX / 4, AG_VER, -1, 0, &ar))
         return 0;
@@ -675,11 +691,14 @@ int api_versions(dctx *c)
         /* narrowed to a service or instances: only the versions it ran */
         if ((c->filter.service_id || c->filter.ninstances) && (!a || !a->count))
             continue;
-        json_array_append_new(items,
-                              json_pack("{s:I,s:s,s:o,s:o,s:I}", "id", (json_int_t)v->id, "name",
-                                        v->name, "first_seen", dash_time(tz, v->first_us),
-                                        "last_seen", dash_time(tz, v->last_us), "requests",
-                                        (json_int_t)(a ? a->count : 0)));
+        /* hidden versions (short-lived ones an admin hid) only when asked */
+        if (v->hidden && !with_hidden)
+            continue;
+        json_array_append_new(
+            items, json_pack("{s:I,s:s,s:o,s:o,s:I,s:b,s:b}", "id", (json_int_t)v->id, "name",
+                             v->name, "first_seen", dash_time(tz, v->first_us), "last_seen",
+                             dash_time(tz, v->last_us), "requests", (json_int_t)(a ? a->count : 0),
+                             "important", v->important, "hidden", v->hidden));
     }
     vers_free(&vl);
     agg_free(&ar);
@@ -896,6 +915,8 @@ static int per_version(dctx *c, int stats)
     json_t *items = json_array();
     for (size_t vi = 0; vi < vl.n; vi++) {
         int64_t vid = vl.v[vi].id, total = 0;
+        if (vl.v[vi].hidden) /* hidden from the version views */
+            continue;
         for (size_t i = 0; i < eps.n; i++) {
             const agg_acc *a = agg_find(&ar, vid, eps.v[i].id);
             total += a ? a->count : 0;

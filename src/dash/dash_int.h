@@ -64,8 +64,11 @@ struct evd_dash {
     tz_entry tz_cache[DASH_TZ_CACHE];
     int ntz;
     uint64_t tz_clock;
-    struct aggcache *aggcache;     /* closed days' rollups, merged (aggcache.c) */
-    struct rawscan_cache *rawscan; /* shared raw-row summaries (rawscan.c) */
+    struct aggcache *aggcache;       /* closed days' rollups, merged (aggcache.c) */
+    struct rawscan_cache *rawscan;   /* shared raw-row summaries (rawscan.c) */
+    struct findings_cache *findings; /* computed findings (api_findings.c) */
+    int64_t findings_min_requests;   /* FINDINGS_MIN_REQUESTS */
+    double findings_min_ratio;       /* FINDINGS_MIN_RATIO */
     char err[512];
 };
 
@@ -189,7 +192,8 @@ int api_services(dctx *c);
  * replies and returns -1 on failure. */
 typedef struct dver {
     int64_t id, first_us, last_us;
-    char *name, *label; /* label: tag and short hash, else the name */
+    char *name, *label;    /* label: tag and short hash, else the name */
+    int important, hidden; /* an admin's marks (read_verdicts.h) */
 } dver;
 typedef struct verlist {
     dver *v;
@@ -330,5 +334,29 @@ int api_ci_builds(dctx *c);      /* GET /api/ci/builds */
 int api_ci_boxes(dctx *c);       /* GET /api/ci/boxes?by=test|endpoint */
 int api_ci_correlation(dctx *c); /* GET /api/ci/correlation?endpoint= */
 int api_ci_regressions(dctx *c); /* GET /api/ci/regressions */
+/* ---- version verdicts (issue 13): findings, comparisons, marks, renames ---- */
+struct store_vmark_row;
+/* api_findings.c: the cache of computed findings */
+struct findings_cache *findings_cache_new(evd_dash *d);
+void findings_cache_free(struct findings_cache *fc); /* joins its thread; NULL is fine */
+void findings_cache_clear(struct findings_cache *fc);
+/* The findings of a service (0: all) over r (NULL: all time), cached: *doc
+ * is {"findings", "tests"} (a reference the caller drops), *stale set
+ * while a newer result is being computed.  0 or a negative code (the
+ * message on c->st). */
+int findings_get(dctx *c, int64_t service_id, const drange *r, json_t **doc, int *stale,
+                 int64_t *computed_us);
+/* The marks of version id (zeros when it has none). */
+int version_mark_get(dctx *c, int64_t id, struct store_vmark_row *out);
+int api_findings(dctx *c);
+int api_version_mark(dctx *c);
+int api_renames(dctx *c);
+int api_rename_add(dctx *c);
+int api_rename_undo(dctx *c);
+/* api_compare.c */
+int api_compare(dctx *c);
+int api_profile_diff(dctx *c);
+/* aggcache.c: forget every cached day (after a rename) */
+void aggcache_invalidate(struct aggcache *ac);
 
 #endif

@@ -352,6 +352,33 @@ int route_metrics_live(dctx *c)
     return rc;
 }
 
+/* Open findings per kind, every kind listed (0 when none), from the
+ * findings cache (api_findings.c). */
+static int metrics_findings(dctx *c, sbuf *b)
+{
+    static const char *const kinds[] = {"regression",       "improvement",   "error_rate",
+                                        "slow_group",       "dead_endpoint", "new_endpoint",
+                                        "rename_candidate", "outlier_cause"};
+    json_t *doc;
+    int stale;
+    int64_t at;
+    int rc = findings_get(c, c->filter.service_id, NULL, &doc, &stale, &at);
+    if (rc)
+        return rc;
+    sb_printf(b, "# HELP evodash_findings_open Findings the dashboard reports now, per kind.\n"
+                 "# TYPE evodash_findings_open gauge\n");
+    json_t *list = json_object_get(doc, "findings");
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        size_t i, n = 0;
+        json_t *f;
+        json_array_foreach(list, i, f) n +=
+            !strcmp(json_string_value(json_object_get(f, "kind")), kinds[k]);
+        sb_printf(b, "evodash_findings_open{kind=\"%s\"} %zu\n", kinds[k], n);
+    }
+    json_decref(doc);
+    return 0;
+}
+
 int route_metrics(dctx *c)
 {
     sbuf b = {.p = malloc(4096), .cap = 4096};
@@ -394,6 +421,8 @@ int route_metrics(dctx *c)
     /* this process before it ever reached the store */
     if (!rc && m.has_live && !m.live_seen && !m.live.instance_id && !c->filter.ninstances)
         dropped_line(&m, m.live.service, m.live.instance, (int64_t)m.live.c.dropped);
+    if (!rc)
+        rc = metrics_findings(c, &b);
     if (rc) {
         free(b.p);
         return dash_store_error(c, rc, "metrics");

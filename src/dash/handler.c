@@ -36,7 +36,9 @@
 #define URL_MAX_BYTES     8192
 #define HEADERS_MAX_BYTES 16384
 
-enum access { ACC_PUBLIC, ACC_READ, ACC_ADMIN, ACC_EXPORT };
+/* ACC_READ_TOKEN: any session, or the bearer token (findings, for
+ * alerting scripts) */
+enum access { ACC_PUBLIC, ACC_READ, ACC_ADMIN, ACC_EXPORT, ACC_READ_TOKEN };
 
 struct route {
     const char *method;
@@ -118,6 +120,29 @@ static const struct route routes[] = {
     {.method = "GET", .path = "/api/ci/boxes", .fn = api_ci_boxes, .access = ACC_READ},
     {.method = "GET", .path = "/api/ci/correlation", .fn = api_ci_correlation, .access = ACC_READ},
     {.method = "GET", .path = "/api/ci/regressions", .fn = api_ci_regressions, .access = ACC_READ},
+    /* version verdicts (issue 13): findings, comparisons, marks, renames */
+    {.method = "GET", .path = "/api/findings", .fn = api_findings, .access = ACC_READ_TOKEN},
+    {.method = "GET", .path = "/api/compare", .fn = api_compare, .access = ACC_READ},
+    {.method = "GET",
+     .path = "/api/endpoints/{id}/profile_diff",
+     .fn = api_profile_diff,
+     .access = ACC_READ},
+    {.method = "POST",
+     .path = "/api/versions/{id}/mark",
+     .fn = api_version_mark,
+     .access = ACC_ADMIN,
+     .csrf = 1},
+    {.method = "GET", .path = "/api/renames", .fn = api_renames, .access = ACC_READ},
+    {.method = "POST",
+     .path = "/api/renames",
+     .fn = api_rename_add,
+     .access = ACC_ADMIN,
+     .csrf = 1},
+    {.method = "POST",
+     .path = "/api/renames/{id}/undo",
+     .fn = api_rename_undo,
+     .access = ACC_ADMIN,
+     .csrf = 1},
 };
 
 /* ---- lifetime -------------------------------------------------------------- */
@@ -208,7 +233,10 @@ int evd_dash_open(const evd_config *cfg, const char *db_url, evd_dash **out)
     d->cookie_secure = config_bool(cfg, "COOKIE_SECURE");
     d->raw_rows_max = config_int(cfg, "RAW_ROWS_MAX");
     d->retention_days = (int)config_int(cfg, "RETENTION_DAYS");
-    if (!(d->aggcache = aggcache_new()) || !(d->rawscan = rawscan_cache_new())) {
+    d->findings_min_requests = config_int(cfg, "FINDINGS_MIN_REQUESTS");
+    d->findings_min_ratio = config_double(cfg, "FINDINGS_MIN_RATIO");
+    if (!(d->aggcache = aggcache_new()) || !(d->rawscan = rawscan_cache_new()) ||
+        !(d->findings = findings_cache_new(d))) {
         rc = EVD_ENOMEM;
         goto done;
     }
@@ -251,6 +279,7 @@ void evd_dash_close(evd_dash *d)
 {
     if (!d)
         return;
+    findings_cache_free(d->findings); /* first: its thread reads the handle */
     for (int i = 0; i < d->npool; i++)
         store_close(d->pool[i]);
     for (int i = 0; i < d->ntz; i++)
@@ -999,7 +1028,7 @@ static int dispatch(dctx *c)
         return dash_error(c, 403, "admin role or SECURITY_TOKEN required");
     if (rt->access == ACC_READ && c->role == ROLE_TOKEN && strcmp(sub, "/api/session"))
         return dash_error(c, 403,
-                          "the security token only grants export, metrics and "
+                          "the security token only grants export, metrics, findings and "
                           "test-result upload");
     if (rt->csrf && c->role != ROLE_TOKEN && !auth_csrf_ok(c))
         return dash_error(c, 403, "missing or wrong CSRF token (send it as X-CSRF-Token)");

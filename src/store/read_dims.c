@@ -91,13 +91,13 @@ int store_service_find(store *st, const char *name, int64_t *id)
     "endpoint_drops d WHERE d.endpoint_id = e.id), 0), coalesce(s.name, '') FROM endpoints e "     \
     "LEFT JOIN services s ON s.id = e.service_id "
 
+/* An endpoint renamed into another is listed under that one only
+ * (read_verdicts.h). */
+#define EP_LISTED "WHERE (?1 = 0 OR e.service_id = ?1) AND e.merged_into IS NULL "
 static const sq_text SQL_ENDPOINTS[] = {
-    [STORE_EP_BY_ID] =
-        SQ(EP_COLS "WHERE (?1 = 0 OR e.service_id = ?1) ORDER BY e.id", "reading endpoints"),
-    [STORE_EP_BY_NAME] = SQ(EP_COLS "WHERE (?1 = 0 OR e.service_id = ?1) ORDER BY e.name, e.id",
-                            "reading endpoints"),
-    [STORE_EP_BY_RULE] = SQ(EP_COLS "WHERE (?1 = 0 OR e.service_id = ?1) ORDER BY "
-                                    "coalesce(e.rule, e.name), e.name, e.id",
+    [STORE_EP_BY_ID] = SQ(EP_COLS EP_LISTED "ORDER BY e.id", "reading endpoints"),
+    [STORE_EP_BY_NAME] = SQ(EP_COLS EP_LISTED "ORDER BY e.name, e.id", "reading endpoints"),
+    [STORE_EP_BY_RULE] = SQ(EP_COLS EP_LISTED "ORDER BY coalesce(e.rule, e.name), e.name, e.id",
                             "reading endpoints"),
 };
 static const sq_text SQL_ENDPOINT_GET = SQ(EP_COLS "WHERE e.id = ?1", "reading the endpoint");

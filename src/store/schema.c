@@ -201,6 +201,16 @@ static const mstep migrations[STORE_SCHEMA_VERSION][STEPS_MAX] = {
         /* a build's calls, and the unclaimed ones by (service, test, time) */
         {BOTH, "CREATE INDEX ci_calls_test ON ci_calls(test_id)"},
         {BOTH, "CREATE INDEX ci_calls_unclaimed ON ci_calls(service_id, test, ts_us)"},
+        /* verdicts: releases are the default baselines, short-lived
+         * versions can be hidden from the version views */
+        {BOTH, "ALTER TABLE versions ADD COLUMN important {INT} NOT NULL DEFAULT 0"},
+        {BOTH, "ALTER TABLE versions ADD COLUMN hidden {INT} NOT NULL DEFAULT 0"},
+        /* renames: each edge an admin confirmed; merged_into is the root
+         * every view reads an endpoint's rows under (raw rows keep their
+         * own endpoint id, so deleting the edge undoes the rename) */
+        {BOTH, "CREATE TABLE endpoint_renames("
+               "  from_id {INT} PRIMARY KEY, to_id {INT} NOT NULL, created_us {INT} NOT NULL)"},
+        {BOTH, "ALTER TABLE endpoints ADD COLUMN merged_into {INT}"},
     },
 };
 

@@ -12,11 +12,13 @@ import * as versions from './views/versions.js';
 import * as ci from './views/ci.js';
 import * as counters from './views/counters.js';
 import * as exporter from './views/export.js';
+import * as compare from './views/compare.js';
 
 const views = {
   overview: { title: 'Overview', mod: overview },
   rules: { title: 'Rules', mod: rules },
   versions: { title: 'Versions', mod: versions },
+  compare: { title: 'Compare', mod: compare },
   ci: { title: 'CI', mod: ci },
   counters: { title: 'Counters', mod: counters },
   export: { title: 'Export', mod: exporter, admin: true },
@@ -159,6 +161,7 @@ async function route() {
   let arg;
   if (name === 'login') mod = loginView;
   else if (name === 'endpoint' && /^\d+$/.test(parts[1] || '')) (mod = endpoint), (arg = parts[1]);
+  else if (name === 'compare') (mod = compare), (arg = parts.slice(1));
   else if (views[name] && (!views[name].admin || isAdmin())) mod = views[name].mod;
   else {
     root.append(h('p.note', null, `No such page: ${location.hash}`));
