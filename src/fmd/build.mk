@@ -7,3 +7,10 @@
 FMD_STORE_SRC := src/store/fmd_source.c src/store/imports.c
 LIB_SRC  := $(filter-out $(FMD_STORE_SRC),$(LIB_SRC))
 TOOL_SRC += $(wildcard src/fmd/*.c) $(FMD_STORE_SRC)
+
+# The importer's unit cases (tests/unit/test_fmd_import.c, run by make check
+# under ASan like every unit test) on a PostgreSQL store too.
+check-pg-fmd-unit: build/asan/tests/test_fmd_import
+	EVODASH_TEST_UNIT_PG=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 $(PG) $<
+CHECK_EXTRA += check-pg-fmd-unit
+.PHONY: check-pg-fmd-unit
