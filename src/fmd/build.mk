@@ -14,3 +14,13 @@ check-pg-fmd-unit: build/asan/tests/test_fmd_import
 	EVODASH_TEST_UNIT_PG=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 $(PG) $<
 CHECK_EXTRA += check-pg-fmd-unit
 .PHONY: check-pg-fmd-unit
+
+# import-fmd end to end on tests/data/fmd/fmd.db (written by FMD itself):
+# counts, frames, no secret left, a second import refused, --force, and the
+# outlier in the dashboard API; on SQLite and on a throwaway PostgreSQL.
+check-fmd-import: build/rel/evodash
+	/usr/bin/python3 tests/fmd/import_test.py build/rel
+check-pg-fmd-import: build/rel/evodash
+	$(PG) /usr/bin/python3 tests/fmd/import_test.py build/rel --pg
+CHECK_EXTRA += check-fmd-import check-pg-fmd-import
+.PHONY: check-fmd-import check-pg-fmd-import
