@@ -26,24 +26,13 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import storedb  # noqa: E402
-from api_test import Client, start_serve  # noqa: E402
+from api_test import Client, check, failures, nchecks, start_serve  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build/rel"
 PG = "--pg" in sys.argv[2:]
 FIXTURE = os.path.join(HERE, "..", "data", "fmd", "fmd.db")
 SECRETS = ["hunter2", "tok-s3cr3t-abc", "sess-c00kie-xyz"]
 ADMIN = ("boss", "fmd-import-admin-pw")
-
-failures = []
-nchecks = [0]
-
-
-def check(cond, what):
-    nchecks[0] += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
-
 
 def fmd(sql, args=()):
     con = sqlite3.connect(FIXTURE)
