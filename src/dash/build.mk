@@ -56,7 +56,7 @@ TSAN_TESTS += test_dash_threads
 TSAN_TESTS += test_mhd_adapter
 TSAN_TESTS += test_ratelimit
 
-# ---- version verdicts (issue 13): planted faults, findings API ----------------
+# ---- version verdicts: planted faults, findings API ----------------
 # A store with realistic traffic and planted faults (tests/verdicts/plant.c).
 build/rel/tests/verdicts/plant: tests/verdicts/plant.c build/rel/libevodash.a
 	@mkdir -p $(@D)

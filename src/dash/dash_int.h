@@ -328,13 +328,13 @@ void rawscan_release(struct rawscan_cache *cache, const rawscan *s);
  * were read. */
 void rawscan_describe(const rawscan *s, const drange *r, json_t *doc);
 
-/* ---- api_ci.c ---- CI test timings beside live timings (issue 14) */
+/* ---- api_ci.c ---- CI test timings beside live timings */
 int api_ci_upload(dctx *c);      /* POST /api/ci/builds: a build's report */
 int api_ci_builds(dctx *c);      /* GET /api/ci/builds */
 int api_ci_boxes(dctx *c);       /* GET /api/ci/boxes?by=test|endpoint */
 int api_ci_correlation(dctx *c); /* GET /api/ci/correlation?endpoint= */
 int api_ci_regressions(dctx *c); /* GET /api/ci/regressions */
-/* ---- version verdicts (issue 13): findings, comparisons, marks, renames ---- */
+/* ---- version verdicts: findings, comparisons, marks, renames ---- */
 struct store_vmark_row;
 /* api_findings.c: the cache of computed findings */
 struct findings_cache *findings_cache_new(evd_dash *d);

@@ -120,7 +120,7 @@ static const struct route routes[] = {
     {.method = "GET", .path = "/api/ci/boxes", .fn = api_ci_boxes, .access = ACC_READ},
     {.method = "GET", .path = "/api/ci/correlation", .fn = api_ci_correlation, .access = ACC_READ},
     {.method = "GET", .path = "/api/ci/regressions", .fn = api_ci_regressions, .access = ACC_READ},
-    /* version verdicts (issue 13): findings, comparisons, marks, renames */
+    /* version verdicts: findings, comparisons, marks, renames */
     {.method = "GET", .path = "/api/findings", .fn = api_findings, .access = ACC_READ_TOKEN},
     {.method = "GET", .path = "/api/compare", .fn = api_compare, .access = ACC_READ},
     {.method = "GET",

@@ -133,7 +133,7 @@ int store_totals_get(store *st, store_totals *out);
 
 typedef struct store_raw_row {
     const char *group, *ip; /* "" when none was recorded */
-    int64_t ts_us, version_id, duration_us, instance_id;
+    int64_t ts_us, version_id, duration_us;
     int status;
 } store_raw_row;
 /* Every request of endpoint ep in [from, to) (of f's instances when

@@ -19,11 +19,13 @@
 /* [merged][some]: [0] one endpoint, a backward walk of its clustered key;
  * [1] with the endpoints renamed into it, whose rows are merged by time.
  * [some]: [0] every instance, [1] those bound as ?4: a scan of millions of
- * rows should not test, row by row, a filter it does not have. */
+ * rows should not test, row by row, a filter it does not have.  Only the
+ * columns the views use, and no coalesce: each costs the server per row
+ * (a week of a busy endpoint on PostgreSQL: 86 -> 71 ms), and a NULL text
+ * reads as "" below. */
 #define SCAN(ep, in)                                                                               \
-    "SELECT coalesce(group_name, ''), coalesce(ip, ''), version_id, duration_us, status, "         \
-    "instance_id, ts_us FROM requests WHERE endpoint_id " ep " AND ts_us >= ?2 AND ts_us < ?3" in  \
-    " ORDER BY ts_us DESC"
+    "SELECT group_name, ip, version_id, duration_us, status, ts_us FROM requests WHERE "           \
+    "endpoint_id " ep " AND ts_us >= ?2 AND ts_us < ?3" in " ORDER BY ts_us DESC"
 #define SCAN_IN(ep)                                                                                \
     SQ2(SCAN(ep, " AND " SQ_IN_IDS_LITE("instance_id", "?4")),                                     \
         SCAN(ep, " AND " SQ_IN_IDS_PG("instance_id", "?4")), "reading raw requests")
@@ -47,8 +49,7 @@ static int raw_row(sq *q, void *ctx)
                        .version_id = sq_i64(q, 2),
                        .duration_us = sq_i64(q, 3),
                        .status = (int)sq_i64(q, 4),
-                       .instance_id = sq_i64(q, 5),
-                       .ts_us = sq_i64(q, 6)};
+                       .ts_us = sq_i64(q, 5)};
     if (!r.group)
         r.group = "";
     if (!r.ip)

@@ -181,7 +181,7 @@ static const mstep migrations[STORE_SCHEMA_VERSION][STEPS_MAX] = {
         {BOTH, "ALTER TABLE sessions ADD COLUMN pw_tag {BLOB}"},
         /* what people read: "v1.4.0 · 3f2a9c1" (tag and short hash) */
         {BOTH, "ALTER TABLE versions ADD COLUMN label TEXT"},
-        /* CI test timings, apart from live data (issue 14): a build of a
+        /* CI test timings, apart from live data: a build of a
          * service at a version, named by the CI's build id */
         {BOTH, "CREATE TABLE ci_builds("
                "  id {ID}, service_id {INT} NOT NULL, build TEXT NOT NULL, version TEXT NOT NULL,"
