@@ -16,14 +16,14 @@ $(PY):
 	/usr/bin/python3 -m venv --system-site-packages $(PY_VENV)
 
 # The venv the benchmark uses.
-$(PY_STAMP): $(PY) $(PY_SRC) build/rel/libevodash.a
+$(PY_STAMP): $(PY) $(PY_SRC) build/rel/libevdtools.a build/rel/libevodash.a
 	rm -rf build/python/src && mkdir -p build/python/src
 	cp -r python/setup.py python/evodash build/python/src/
 	EVODASH_ROOT=$(CURDIR) $(PY) -m pip install -q --no-build-isolation --no-index --no-deps \
 	    --force-reinstall ./build/python/src
 	@touch $@
 
-check-python: build/rel/libevodash.a build/rel/evodash
+check-python: build/rel/libevdtools.a build/rel/libevodash.a build/rel/evodash
 	@set -e; d=build/python/check.$$$$; rm -rf $$d; mkdir -p $$d/src; \
 	trap 'rm -rf $$d' EXIT; \
 	cp -r python/setup.py python/evodash $$d/src/; \

@@ -1,8 +1,8 @@
 """Build evodash's Flask binding: a CPython extension written in C.
 
-The agent is linked in statically from build/rel/libevodash.a (run `make`
-in the repository root first), so the installed module needs no
-libevodash.so.  Install offline into a venv with:
+The agent is linked in statically from build/rel/libevodash.a, and the
+FMD importer from build/rel/libevdtools.a (run `make` in the repository root
+first), so the installed module needs no libevodash.so.  Install offline into a venv with:
 
     pip install --no-build-isolation ./python
 """
@@ -14,6 +14,8 @@ from setuptools import Extension, setup
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.environ.get("EVODASH_ROOT", os.path.dirname(HERE))
 ARCHIVE = os.path.join(ROOT, "build", "rel", "libevodash.a")
+# Only the importer's objects are taken from it (import_fmd).
+TOOLS = os.path.join(ROOT, "build", "rel", "libevdtools.a")
 PKGS = ["sqlite3", "libpq", "inih", "jansson", "libsodium", "libmicrohttpd", "libunwind", "zlib"]
 
 
@@ -22,9 +24,10 @@ def pkg_config(flag):
     return out.stdout.split()
 
 
-if not os.path.exists(ARCHIVE):
-    raise SystemExit("evodash: %s is missing: run `make build/rel/libevodash.a` in %s first"
-                     % (ARCHIVE, ROOT))
+for a in (TOOLS, ARCHIVE):
+    if not os.path.exists(a):
+        raise SystemExit("evodash: %s is missing: run `make %s` in %s first"
+                         % (a, os.path.relpath(a, ROOT), ROOT))
 
 SOURCES = ["_evodash.c", "binding.c", "wrapper.c", "capture.c", "dashview.c", "config.c",
            "fmd_glue.c", "ci_glue.c"]
@@ -44,9 +47,9 @@ setup(
                                 "-Wformat=2", "-Wmissing-prototypes", "-Wstrict-prototypes",
                                 "-Werror", "-Wno-missing-field-initializers",
                                 "-fvisibility=hidden"] + pkg_config("--cflags"),
-            extra_objects=[ARCHIVE],
+            extra_objects=[TOOLS, ARCHIVE],
             extra_link_args=pkg_config("--libs") + ["-lpthread", "-lm", "-ldl"],
-            depends=[ARCHIVE, os.path.join("evodash", "module.h")],
+            depends=[TOOLS, ARCHIVE, os.path.join("evodash", "module.h")],
         )
     ],
     python_requires=">=3.11",

@@ -25,8 +25,10 @@ static PyMethodDef module_methods[] = {
     {"ci_attach", ci_attach_py, METH_VARARGS,
      "ci_attach(database, report_json) -> report_json with the calls recorded there."},
     {"import_fmd", (PyCFunction)(void (*)(void))fmd_import_py, METH_VARARGS | METH_KEYWORDS,
-     "import_fmd(source, into) -> dict of counts: copy a Flask-MonitoringDashboard "
-     "SQLite database into an evodash store."},
+     "import_fmd(source, into, service=None, force=False) -> dict of counts: copy a "
+     "Flask-MonitoringDashboard SQLite database into an evodash store.  A database imported "
+     "into that store before is refused (EvodashError with already_imported set) unless "
+     "force."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -234,23 +234,7 @@ static void headers_environ(PyObject *env, json_t *headers, json_t *environ)
             Py_XDECREF(s);
             continue;
         }
-        if (!strcmp(key, "QUERY_STRING") || !strcmp(key, "REQUEST_URI") ||
-            !strcmp(key, "RAW_URI")) {
-            const char *q = strchr(key, 'Q') == key ? val : strchr(val, '?');
-            if (q == val) {
-                secret_mask_query(val, masked, sizeof masked);
-            } else if (q) {
-                size_t plen = (size_t)(q - val);
-                if (plen > sizeof masked / 2)
-                    plen = sizeof masked / 2;
-                memcpy(masked, val, plen);
-                masked[plen] = '?';
-                secret_mask_query(q + 1, masked + plen + 1, sizeof masked - plen - 1);
-            } else {
-                snprintf(masked, sizeof masked, "%s", val);
-            }
-            val = masked;
-        }
+        val = secret_environ_value(key, val, masked, sizeof masked);
         /* The whole environ key decides, not the shortened header name:
          * a secret word past its 159th byte still counts. */
         if (!strncmp(key, "HTTP_", 5)) {

@@ -157,3 +157,49 @@ def test_import_fmd_bad_input(tmp_path):
     r = subprocess.run([sys.executable, "-m", "evodash", "import-fmd", bad, "--into", dst],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "Request id 4" in r.stderr
+
+
+def test_import_fmd_twice(tmp_path):
+    """The store remembers the database: a second import is refused, the
+    store unchanged; force=True (--force) imports it again."""
+    src, dst = str(tmp_path / "fmd.db"), str(tmp_path / "e.db")
+    build_fmd(src)
+    _evodash.import_fmd(src, "sqlite:///" + dst)
+    with pytest.raises(evodash.EvodashError, match="imported into .* already") as e:
+        _evodash.import_fmd(src, "sqlite:///" + dst)
+    assert e.value.already_imported
+    assert rows(dst, "SELECT count(*) FROM requests") == [(6,)]
+    r = subprocess.run([sys.executable, "-m", "evodash", "import-fmd", src, "--into",
+                        "sqlite:///" + dst], capture_output=True, text=True)
+    assert r.returncode == 3 and "--force" in r.stderr
+    n = _evodash.import_fmd(src, "sqlite:///" + dst, force=True)
+    assert n["requests"] == 6
+    assert rows(dst, "SELECT count(*) FROM requests") == [(12,)]
+    r = subprocess.run([sys.executable, "-m", "evodash", "import-fmd", src, "--into",
+                        "sqlite:///" + dst, "--force", "--service", "shop"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert rows(dst, "SELECT count(*) FROM imports") == [(3,)]
+    # a failure is not a refusal
+    with pytest.raises(evodash.EvodashError) as e:
+        _evodash.import_fmd(str(tmp_path / "missing.db"), "sqlite:///" + dst)
+    assert not e.value.already_imported
+
+
+def test_import_fmd_stack_format(tmp_path):
+    """FMD's own outlier stack format becomes frames; the URL's secret is masked."""
+    src, dst = str(tmp_path / "fmd.db"), str(tmp_path / "e.db")
+    build_fmd(src)
+    db = sqlite3.connect(src)
+    db.execute('UPDATE "Outlier" SET stacktrace = ?, request_url = ?',
+               ('File: "/srv/app.py", line 10, in "index": "return slow()"<br />'
+                'File: "/srv/app.py", line 20, in "slow": "time.sleep(1)"',
+                b"http://example.org/?password=hunter2&x=1"))
+    db.commit()
+    db.close()
+    _evodash.import_fmd(src, "sqlite:///" + dst)
+    (stack, details) = rows(dst, "SELECT stack, details FROM outliers")[0]
+    assert stack == "index\t/srv/app.py\t10\nslow\t/srv/app.py\t20\n"
+    d = json.loads(details)
+    assert d["url"] == "http://example.org/?password=***&x=1"
+    assert d["values"] == {"password": "***", "x": "1"}

@@ -43,26 +43,32 @@ static int hexval(int ch)
     return -1;
 }
 
-/* Is the percent-encoded name s[0..n) a secret once decoded?  A broken
- * escape is kept as it is, as the servers that read the query do. */
+size_t secret_form_decode(const char *s, size_t n, char *out)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (s[i] == '+')
+            out[j++] = ' ';
+        else if (s[i] == '%' && i + 2 < n && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
+                 (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+            out[j++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else
+            out[j++] = s[i];
+    }
+    out[j] = 0;
+    return j;
+}
+
+/* Is the percent-encoded name s[0..n) a secret once decoded? */
 static int encoded_secret(const char *s, size_t n)
 {
     char small[256];
     char *buf = n < sizeof small ? small : malloc(n + 1);
     if (!buf)
         return 1;
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        int hi, lo;
-        if (s[i] == '+')
-            buf[j++] = ' ';
-        else if (s[i] == '%' && i + 2 < n && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-                 (lo = hexval((unsigned char)s[i + 2])) >= 0) {
-            buf[j++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else
-            buf[j++] = s[i];
-    }
+    size_t j = secret_form_decode(s, n, buf);
     int r = secret_name_n(buf, j);
     if (buf != small)
         free(buf);
@@ -99,4 +105,40 @@ size_t secret_mask_query(const char *qs, char *out, size_t cap)
         qs = amp + 1;
     }
     return at;
+}
+
+size_t secret_mask_uri(const char *uri, char *out, size_t cap)
+{
+    if (!cap)
+        return 0;
+    const char *q = uri ? strchr(uri, '?') : NULL;
+    if (!q) {
+        snprintf(out, cap, "%s", uri ? uri : "");
+        return strlen(out);
+    }
+    size_t plen = (size_t)(q - uri);
+    if (plen > cap / 2)
+        plen = cap / 2;
+    memcpy(out, uri, plen);
+    if (plen + 1 >= cap) {
+        out[plen] = 0;
+        return plen;
+    }
+    out[plen] = '?';
+    return plen + 1 + secret_mask_query(q + 1, out + plen + 1, cap - plen - 1);
+}
+
+const char *secret_environ_value(const char *key, const char *val, char *out, size_t cap)
+{
+    if (secret_name(key))
+        return SECRET_MASK;
+    if (!strcmp(key, "QUERY_STRING")) {
+        secret_mask_query(val, out, cap);
+        return out;
+    }
+    if (!strcmp(key, "REQUEST_URI") || !strcmp(key, "RAW_URI")) {
+        secret_mask_uri(val, out, cap);
+        return out;
+    }
+    return val;
 }

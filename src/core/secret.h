@@ -28,4 +28,21 @@ int secret_name_n(const char *name, size_t len);
  * whole is left out, with those after it.  Returns the length written. */
 size_t secret_mask_query(const char *qs, char *out, size_t cap);
 
+/* Decode the form-urlencoded s[0..n) ('+' a blank, %XX a byte; a broken
+ * escape is kept as it is, as the servers that read the query do) into
+ * out, which has room for n + 1 bytes.  Returns the decoded length; out is
+ * NUL-terminated. */
+size_t secret_form_decode(const char *s, size_t n, char *out);
+
+/* uri ("/path?query" or a whole URL) into out[0..cap), NUL-terminated, its
+ * query masked as by secret_mask_query.  The part before '?' is cut to half
+ * of cap, so that the query always has room.  Returns the length written. */
+size_t secret_mask_uri(const char *uri, char *out, size_t cap);
+
+/* The value of WSGI environ key `key` as every capture path shows it:
+ * SECRET_MASK when the key is a secret, the query masked in QUERY_STRING,
+ * REQUEST_URI and RAW_URI (into out[0..cap), which is then returned), else
+ * val itself. */
+const char *secret_environ_value(const char *key, const char *val, char *out, size_t cap);
+
 #endif

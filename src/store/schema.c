@@ -211,6 +211,16 @@ static const mstep migrations[STORE_SCHEMA_VERSION][STEPS_MAX] = {
         {BOTH, "CREATE TABLE endpoint_renames("
                "  from_id {INT} PRIMARY KEY, to_id {INT} NOT NULL, created_us {INT} NOT NULL)"},
         {BOTH, "ALTER TABLE endpoints ADD COLUMN merged_into {INT}"},
+        /* every import of a foreign database (import-fmd), so that importing
+         * the same one twice is refused instead of counting its requests
+         * twice; attempt > 1 only for the re-imports asked for with --force */
+        {BOTH, "CREATE TABLE imports("
+               "  id {ID}, kind TEXT NOT NULL, fingerprint TEXT NOT NULL, attempt {INT} NOT NULL,"
+               "  source TEXT NOT NULL, service_id {INT} NOT NULL{REF:services},"
+               "  imported_us {INT} NOT NULL, endpoints {INT} NOT NULL DEFAULT 0,"
+               "  requests {INT} NOT NULL DEFAULT 0, outliers {INT} NOT NULL DEFAULT 0,"
+               "  profile_lines {INT} NOT NULL DEFAULT 0, first_us {INT}, last_us {INT},"
+               "  UNIQUE(kind, fingerprint, attempt))"},
     },
 };
 
