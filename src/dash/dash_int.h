@@ -384,5 +384,10 @@ typedef struct grouping_part {
  * grouping once (its first value), empty parts and names skipped; returns
  * how many. */
 size_t groupings_split(const char *g, grouping_part *out, size_t max);
+/* A text of EVD_GROUP_MAX bytes holds at most this many parts. */
+#define GROUPINGS_PARTS_MAX (EVD_GROUP_MAX / 2 + 1)
+/* The value of grouping name in g: 1 and value[0..*vlen), or 0 when g
+ * does not name it. */
+int groupings_value(const char *g, const char *name, const char **value, size_t *vlen);
 
 #endif

@@ -52,3 +52,16 @@ size_t groupings_split(const char *g, grouping_part *out, size_t max)
     }
     return n;
 }
+
+int groupings_value(const char *g, const char *name, const char **value, size_t *vlen)
+{
+    grouping_part part[GROUPINGS_PARTS_MAX];
+    size_t np = groupings_split(g, part, GROUPINGS_PARTS_MAX), len = strlen(name);
+    for (size_t i = 0; i < np; i++)
+        if (part[i].nlen == len && !memcmp(part[i].name, name, len)) {
+            *value = part[i].value;
+            *vlen = part[i].vlen;
+            return 1;
+        }
+    return 0;
+}

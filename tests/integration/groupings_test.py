@@ -107,6 +107,35 @@ def run(port, db):
     check(st == 200 and doc["items"] == [] and doc["total"] == 0
           and doc["grouping"] == "nosuch" and doc["groupings"] == order,
           "an unknown grouping is an empty view")
+    # the comparison's groups table, per grouping: every request of each
+    # side is sampled (each side holds fewer than 5000 per endpoint)
+    con = storedb.connect(db)
+    every = con.execute("SELECT r.group_name, r.duration_us, v.name FROM requests r "
+                        "JOIN versions v ON v.id = r.version_id").fetchall()
+    con.close()
+    for name in ("plan", "user", None):
+        q = "&grouping=%s" % name if name else ""
+        st, doc, _ = cl.get("/api/compare?a=v01&b=v02" + q)
+        shown = name or doc["groupings"][0]  # default: the first
+        check(st == 200 and doc["grouping"] == shown
+              and set(doc["groupings"]) == {"user", "plan", "group"},
+              "compare: grouping %s and the groupings listed" % shown)
+        want = defaultdict(lambda: {"v01": [], "v02": []})
+        for g, dur, ver in every:
+            val = split(g).get(shown, "")
+            if val and ver in ("v01", "v02"):
+                want[val][ver].append(max(dur, 1))
+        got = {x["group"]: x for x in doc["groups"]}
+        busiest = sorted(want, key=lambda k: -(len(want[k]["v01"]) + len(want[k]["v02"])))[:50]
+        check(set(got) == set(busiest), "compare %s: its groups" % shown)
+        for k in got:
+            for side, ver in (("a", "v01"), ("b", "v02")):
+                sel = sorted(want[k][ver])
+                m = (sel[len(sel) // 2] if len(sel) % 2 else
+                     (sel[len(sel) // 2 - 1] + sel[len(sel) // 2]) / 2) if sel else 0
+                check(got[k][side]["requests"] == len(sel)
+                      and abs(got[k][side]["median_us"] - m) < 1e-6 * (1 + m),
+                      "compare %s %r side %s: count and median" % (shown, k, side))
     # IPs have no groupings
     st, doc, _ = cl.get("/api/endpoints/%d/ips?per_page=1&%s" % (EP, rng))
     check(st == 200 and "groupings" not in doc, "the IP view lists no groupings")
