@@ -152,6 +152,17 @@ def test_route_added_after_bind_and_blueprint(bound, store_path):
     assert app.ensure_sync(w) is w  # answered in C, without inspect
 
 
+def index_app():
+    """An app with the one route "/" (endpoint "index")."""
+    app = new_app()
+
+    @app.route("/")
+    def index():
+        return "g"
+
+    return app
+
+
 @pytest.mark.parametrize("spec,expected", [
     (lambda: "alice", "alice"),
     (("user", lambda: "bob"), "user=bob"),
@@ -160,12 +171,7 @@ def test_route_added_after_bind_and_blueprint(bound, store_path):
 ])
 def test_group_by_variants(bound, store_path, fresh_config, spec, expected):
     fresh_config.group_by = spec
-    app = new_app()
-
-    @app.route("/")
-    def index():
-        return "g"
-
+    app = index_app()
     b = bound(app)
     app.test_client().get("/")
     b.flush(5000)
@@ -174,12 +180,7 @@ def test_group_by_variants(bound, store_path, fresh_config, spec, expected):
 
 def test_group_by_reads_the_request(bound, store_path, fresh_config):
     fresh_config.group_by = ("user", lambda: flask.request.args.get("u", "anon"))
-    app = new_app()
-
-    @app.route("/")
-    def index():
-        return "g"
-
+    app = index_app()
     b = bound(app)
     c = app.test_client()
     c.get("/?u=dora")
@@ -190,12 +191,7 @@ def test_group_by_reads_the_request(bound, store_path, fresh_config):
 
 def test_group_by_failure_still_records(bound, store_path, fresh_config):
     fresh_config.group_by = [("bad", lambda: 1 / 0), ("ok", lambda: "y")]
-    app = new_app()
-
-    @app.route("/")
-    def index():
-        return "g"
-
+    app = index_app()
     b = bound(app)
     assert app.test_client().get("/").status_code == 200
     b.flush(5000)
@@ -207,12 +203,7 @@ def test_group_by_several_names_are_separate_groupings(bound, store_path, fresh_
     # two dimensions: the boxes per plan, not per (user, plan)
     fresh_config.group_by = [("user", lambda: flask.request.args.get("u", "anon")),
                              ("plan", lambda: flask.request.args.get("p", "free"))]
-    app = new_app()
-
-    @app.route("/")
-    def index():
-        return "g"
-
+    app = index_app()
     b = bound(app)
     c = app.test_client()
     for u, p in (("ann", "pro"), ("bob", "pro"), ("cy", "free"), ("ann", "pro")):

@@ -14,7 +14,6 @@ usage: groupings_test.py BUILD_DIR [--pg]
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections import defaultdict
 
@@ -167,18 +166,11 @@ def main():
         proc, port, log = start_serve(tmp, "evodash", cfgtext)
         assert port, "serve did not start: " + log
         run(port, db)
-        stop_serve(proc)
-        proc = None
     finally:
         if proc:
             stop_serve(proc)
         shutil.rmtree(tmp, ignore_errors=True)
-    if api_test.failures:
-        print("%d checks failed" % len(api_test.failures), file=sys.stderr)
-        sys.exit(1)
-    print("groupings_test (%s): all %d checks passed"
-          % ("PostgreSQL" if api_test.PG else "SQLite", api_test.nchecks[0]))
-
+    api_test.report("groupings_test")
 
 if __name__ == "__main__":
     main()

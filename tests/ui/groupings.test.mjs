@@ -9,20 +9,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, startServer, launch, login, settled, chartLayout, apiGet, shotPath, ADMIN } from './harness.mjs';
+import { ROOT, startServer, launch, freshStore, openPage, settled, chartLayout, apiGet, shotPath, ADMIN } from './harness.mjs';
 
 let server, chrome, tmp;
 const EP = 1;
 
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'evd-ui-groupings-'));
-  let db = join(tmp, 'multi.db');
-  if (process.env.EVODASH_UI_PG) {
-    const name = `evd_ui_groupings_${process.pid}`;
-    const psql = join(process.env.EVODASH_TEST_PG_BIN || '/usr/bin', 'psql');
-    execFileSync(psql, [`${process.env.EVODASH_TEST_PG}/postgres`, '-qc', `CREATE DATABASE ${name}`]);
-    db = `${process.env.EVODASH_TEST_PG}/${name}`;
-  }
+  const db = freshStore(tmp, 'multi.db');
   const now = Math.floor(Date.now() / 3600000) * 3600;
   execFileSync(join(ROOT, 'build/rel/tests/integration/fill'), [db, String(now), '8000', '3', '3', '60', '10', '5', 'multi'], { stdio: ['ignore', 'ignore', 'inherit'] });
   server = await startServer({ db });
@@ -35,25 +29,7 @@ after(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-async function open(base, { width = 1440, height = 900 } = {}) {
-  const ctx = await chrome.browser.newContext({ viewport: { width, height }, timezoneId: 'UTC' });
-  const page = await ctx.newPage();
-  const errors = [];
-  let loggedIn = false;
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !(!loggedIn && /status of 401/.test(m.text()))) errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push('pageerror: ' + e.message));
-  await login(page, base, ADMIN);
-  loggedIn = true;
-  return {
-    page,
-    async close() {
-      await ctx.close();
-      assert.deepEqual(errors, [], 'no console errors');
-    },
-  };
-}
+const open = (base, size) => openPage(chrome, base, ADMIN, size);
 
 // The categories of a chart's axis: x for box plots, y for bubbles.
 const categories = (page, name, axis) =>
