@@ -135,6 +135,21 @@ def run(port, db):
                 check(got[k][side]["requests"] == len(sel)
                       and abs(got[k][side]["median_us"] - m) < 1e-6 * (1 + m),
                       "compare %s %r side %s: count and median" % (shown, k, side))
+    # slow groups are found per grouping: the slow plan itself, not each
+    # (user, plan) text
+    st, doc, _ = cl.get("/api/findings?from=0")
+    slow = [f for f in doc["findings"] if f["kind"] == "slow_group"] if st == 200 else []
+    check(any(f["grouping"] == "plan" and f["group"] == "team" and f["ratio"] >= 5
+              for f in slow), "slow_group: plan 'team' is found: %r"
+          % [(f.get("grouping"), f["group"]) for f in slow])
+    check(all("=" not in f["group"] and ";" not in f["group"] for f in slow),
+          "slow_group: groups, not group texts")
+    check(all(f["grouping"] in ("plan", "user") for f in slow)
+          and not any(f["grouping"] == "plan" and f["group"] != "team" for f in slow),
+          "slow_group: only the slow plan and its users")
+    team = next((f for f in slow if f["grouping"] == "plan"), None)
+    check(team is not None and team["summary"].startswith("Requests of plan 'team' are "),
+          "slow_group: the summary names the grouping: %r" % (team and team["summary"],))
     # IPs have no groupings
     st, doc, _ = cl.get("/api/endpoints/%d/ips?per_page=1&%s" % (EP, rng))
     check(st == 200 and "groupings" not in doc, "the IP view lists no groupings")
