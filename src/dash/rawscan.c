@@ -311,35 +311,37 @@ static int take_codes(const codecount *cc, rawscan *s)
     return 0;
 }
 
-/* A grouping is known from the first row that names it on: the rows read
- * before it (none of which named it) are counted under "" at the end, from
- * the list of every row. */
+/* A grouping is known from the first row that names it on; the rows read
+ * before (none of which named it) are counted under its "" at the end.
+ * They are found in the IP table, which holds every row, each IP's in the
+ * order read: the first before[k] rows of IP k, its count when the
+ * grouping was first seen.  A grouping is usually named by the first row
+ * already, and then nothing is kept. */
 typedef struct scanstate {
     ktable group[RAWSCAN_GROUPINGS]; /* durations kept, per value */
     char gname[RAWSCAN_GROUPINGS][64];
-    size_t gfirst[RAWSCAN_GROUPINGS]; /* the rows read before it was seen */
+    size_t *before[RAWSCAN_GROUPINGS]; /* per IP; NULL when seen on row 0 */
+    size_t nbefore[RAWSCAN_GROUPINGS];
     size_t ngroup;
     ktable ip;
-    kent all; /* every row, in the order read */
     vdict versions;
     codecount cc;
 } scanstate;
 
 static void scanstate_free(scanstate *w)
 {
-    for (size_t g = 0; g < RAWSCAN_GROUPINGS; g++)
+    for (size_t g = 0; g < RAWSCAN_GROUPINGS; g++) {
         ktable_free(&w->group[g]);
+        free(w->before[g]);
+    }
     ktable_free(&w->ip);
-    free(w->all.v);
-    free(w->all.x);
     vdict_free(&w->versions);
     free(w);
 }
 
-/* The index of the grouping called name[0..len), added when new (row is
- * the index of the row naming it); -1 when there are RAWSCAN_GROUPINGS
- * already. */
-static int grouping_of(scanstate *w, const char *name, size_t len, size_t row)
+/* The index of the grouping called name[0..len), added when new; -1 when
+ * there are RAWSCAN_GROUPINGS already, -2 when out of memory. */
+static int grouping_of(scanstate *w, const char *name, size_t len)
 {
     if (len >= sizeof w->gname[0])
         return -1;
@@ -348,27 +350,36 @@ static int grouping_of(scanstate *w, const char *name, size_t len, size_t row)
             return (int)g;
     if (w->ngroup == RAWSCAN_GROUPINGS)
         return -1;
-    memcpy(w->gname[w->ngroup], name, len);
-    w->gname[w->ngroup][len] = 0;
-    w->gfirst[w->ngroup] = row;
+    size_t g = w->ngroup, nip = w->ip.keys.n;
+    if (nip) {
+        if (!(w->before[g] = malloc(nip * sizeof *w->before[g])))
+            return -2;
+        for (size_t k = 0; k < nip; k++)
+            w->before[g][k] = w->ip.e[k].n;
+        w->nbefore[g] = nip;
+    }
+    memcpy(w->gname[g], name, len);
+    w->gname[g][len] = 0;
     return (int)w->ngroup++;
 }
 
 /* Count the rows read before each grouping was seen under its ""; a range
- * where no row names any has the one grouping GROUPING_UNNAMED, all "". */
+ * where no row names any has the one grouping GROUPING_UNNAMED, all "".
+ * Before the IPs' boxes are taken (which reorders their rows). */
 static int complete_groupings(scanstate *w)
 {
-    if (!w->ngroup)
-        grouping_of(w, GROUPING_UNNAMED, strlen(GROUPING_UNNAMED), w->all.n);
+    if (!w->ngroup && grouping_of(w, GROUPING_UNNAMED, strlen(GROUPING_UNNAMED)) < 0)
+        return -1;
     for (size_t g = 0; g < w->ngroup; g++) {
-        if (!w->gfirst[g])
+        if (!w->before[g])
             continue;
         kent *e = ktable_get(&w->group[g], "", 0);
         if (!e)
             return -1;
-        for (size_t j = 0; j < w->gfirst[g]; j++)
-            if (kent_push(e, w->all.v[j], w->all.x[j]))
-                return -1;
+        for (size_t k = 0; k < w->nbefore[g]; k++)
+            for (size_t j = 0; j < w->before[g][k]; j++)
+                if (kent_push(e, w->ip.e[k].v[j], w->ip.e[k].x[j]))
+                    return -1;
     }
     return 0;
 }
@@ -390,16 +401,18 @@ static int scan_row(void *u, const store_raw_row *r)
         return 1;
     }
     scanstate *w = c->w;
-    size_t row = c->rows++;
+    c->rows++;
     c->last_ts = r->ts_us;
     int64_t x = vdict_get(&w->versions, r->version_id);
-    if (x < 0 || kent_push(&w->all, r->duration_us, (uint32_t)x))
+    if (x < 0)
         return EVD_ENOMEM;
     grouping_part part[RAWSCAN_GROUPINGS];
     size_t np = groupings_split(r->group, part, RAWSCAN_GROUPINGS);
     unsigned named = 0; /* the groupings this row names */
     for (size_t i = 0; i < np; i++) {
-        int g = grouping_of(w, part[i].name, part[i].nlen, row);
+        int g = grouping_of(w, part[i].name, part[i].nlen);
+        if (g == -2)
+            return EVD_ENOMEM;
         if (g < 0 || named & 1u << g)
             continue;
         named |= 1u << g;
