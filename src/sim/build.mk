@@ -49,3 +49,13 @@ check-pg-capacity: build/asan/tests/test_capacity
 	EVODASH_TEST_UNIT_PG=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 $(PG) $<
 CHECK_EXTRA += check-pg-capacity
 .PHONY: check-pg-capacity
+
+# The capacity model against measurement: the C example service and a Flask
+# app under gunicorn, each recorded at utilisation 0.3 under an open-loop
+# Poisson load (bench/loadgen.c), predicted at 2x and 8/3x and then run
+# there for real (docs/capacity.md).  About 13 minutes; it measures real
+# latencies, so run it alone: flock /tmp/evodash-bench.lock make bench-capacity
+bench-capacity: build/rel/evodash build/rel/bench/loadgen build/rel/examples/c_service $(PY_STAMP)
+	/usr/bin/python3 bench/bench_capacity.py build/rel $(PY)
+BENCHES += capacity
+.PHONY: bench-capacity

@@ -1,4 +1,5 @@
 /* demand.c — see demand.h. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -7,11 +8,16 @@
 #include "sim/demand.h"
 #include "sim/nnls.h"
 
+/* Residuals past this many robust standard deviations (1.4826 x the
+ * median absolute residual) are outliers: an interval that holds a
+ * process's start-up, a garbage collection or a cron job is not the
+ * requests' doing. */
+#define OUTLIER_SIGMAS 4.0
+
 struct demand_reg {
     int neps;
-    nnls *ls;     /* unknowns: U0, then D_0 .. D_{neps-1} */
-    double *row;  /* neps + 1 */
-    size_t *with; /* rows in which each endpoint had requests */
+    double *rows; /* each row: weight, utilisation, then 1 and the throughputs */
+    size_t nrows, cap;
 };
 
 demand_reg *demand_reg_new(int neps)
@@ -20,11 +26,6 @@ demand_reg *demand_reg_new(int neps)
     if (!r || neps < 0)
         goto fail;
     r->neps = neps;
-    r->ls = nnls_new(neps + 1);
-    r->row = calloc((size_t)neps + 1, sizeof *r->row);
-    r->with = calloc((size_t)neps + 1, sizeof *r->with);
-    if (!r->ls || !r->row || !r->with)
-        goto fail;
     return r;
 fail:
     demand_reg_free(r);
@@ -35,37 +36,99 @@ void demand_reg_free(demand_reg *r)
 {
     if (!r)
         return;
-    nnls_free(r->ls);
-    free(r->row);
-    free(r->with);
+    free(r->rows);
     free(r);
 }
 
-void demand_reg_add(demand_reg *r, double dt, double cpu, const double *count)
+int demand_reg_add(demand_reg *r, double dt, double cpu, const double *count)
 {
+    size_t width = (size_t)r->neps + 3;
     if (!(dt > 0))
-        return;
-    r->row[0] = 1;
-    for (int e = 0; e < r->neps; e++) {
-        r->row[e + 1] = count[e] / dt;
-        r->with[e] += count[e] > 0;
+        return 0;
+    if (r->nrows == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 256;
+        double *a = realloc(r->rows, cap * width * sizeof *a);
+        if (!a)
+            return EVD_ENOMEM;
+        r->rows = a;
+        r->cap = cap;
     }
-    nnls_add(r->ls, r->row, cpu / dt, dt);
+    double *row = r->rows + r->nrows++ * width;
+    row[0] = dt;
+    row[1] = cpu / dt;
+    row[2] = 1;
+    for (int e = 0; e < r->neps; e++)
+        row[e + 3] = count[e] / dt;
+    return 0;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* Fit the rows not marked in skip. */
+static int fit_rows(const demand_reg *r, const char *skip, double *x, double *s, nnls_fit *f)
+{
+    size_t width = (size_t)r->neps + 3;
+    nnls *ls = nnls_new(r->neps + 1);
+    if (!ls)
+        return EVD_ENOMEM;
+    for (size_t i = 0; i < r->nrows; i++)
+        if (!skip[i]) {
+            const double *row = r->rows + i * width;
+            nnls_add(ls, row + 2, row[1], row[0]);
+        }
+    int rc = nnls_solve(ls, x, s, f);
+    nnls_free(ls);
+    return rc;
 }
 
 int demand_reg_solve(const demand_reg *r, double *d, double *se, size_t *rows, demand_fit *fit)
 {
     int n = r->neps + 1, rc;
+    size_t width = (size_t)r->neps + 3;
     double *x = calloc((size_t)n, sizeof *x), *s = calloc((size_t)n, sizeof *s);
+    double *res = calloc(r->nrows ? r->nrows : 1, sizeof *res);
+    char *skip = calloc(r->nrows ? r->nrows : 1, 1);
     nnls_fit f;
     memset(fit, 0, sizeof *fit);
-    if (!x || !s) {
+    if (!x || !s || !res || !skip) {
         rc = EVD_ENOMEM;
         goto done;
     }
-    if ((rc = nnls_solve(r->ls, x, s, &f)))
+    if ((rc = fit_rows(r, skip, x, s, &f)))
         goto done;
+    /* once: drop the outliers of the first fit and fit again */
+    for (size_t i = 0; i < r->nrows; i++) {
+        const double *row = r->rows + i * width;
+        double pred = 0;
+        for (int k = 0; k < n; k++)
+            pred += row[2 + k] * x[k];
+        res[i] = fabs(row[1] - pred) * sqrt(row[0]);
+    }
+    double *sorted = malloc(r->nrows * sizeof *sorted + 1);
+    if (!sorted) {
+        rc = EVD_ENOMEM;
+        goto done;
+    }
+    memcpy(sorted, res, r->nrows * sizeof *sorted);
+    qsort(sorted, r->nrows, sizeof *sorted, cmp_double);
+    double sigma = r->nrows ? 1.4826 * sorted[r->nrows / 2] : 0;
+    free(sorted);
+    int dropped = 0;
+    for (size_t i = 0; i < r->nrows && sigma > 0; i++)
+        if (res[i] > OUTLIER_SIGMAS * sigma) {
+            skip[i] = 1;
+            dropped++;
+        }
+    if (dropped && (size_t)dropped * 4 < r->nrows && (rc = fit_rows(r, skip, x, s, &f)))
+        goto done;
+    if ((size_t)dropped * 4 >= r->nrows)
+        dropped = 0; /* not outliers: the model does not fit */
     fit->rows = f.rows;
+    fit->dropped = dropped;
     fit->r2 = f.r2;
     fit->rmse = f.rmse;
     fit->u0 = x[0];
@@ -73,11 +136,15 @@ int demand_reg_solve(const demand_reg *r, double *d, double *se, size_t *rows, d
     for (int e = 0; e < r->neps; e++) {
         d[e] = x[e + 1];
         se[e] = s[e + 1];
-        rows[e] = r->with[e];
+        rows[e] = 0;
+        for (size_t i = 0; i < r->nrows; i++)
+            rows[e] += !skip[i] && r->rows[i * width + 3 + (size_t)e] > 0;
     }
 done:
     free(x);
     free(s);
+    free(res);
+    free(skip);
     return rc;
 }
 

@@ -8,7 +8,10 @@
  * row of a linear regression of utilisation on per-endpoint throughput;
  * rows are weighted by dt, and the coefficients are kept >= 0 (NNLS), which
  * is what they mean.  Intervals with different mixes tell the endpoints
- * apart: the Poisson jitter of the counts is enough given enough rows.
+ * apart, and different loads tell them from the background.  The fit is
+ * made twice: intervals whose residual is an outlier in the first (a
+ * process's start-up, a garbage collection, a cron job) are left out of
+ * the second.
  *
  * The call trees: a level-3 request's sampled tree gives the time spent in
  * each function; the time of frames that wait (sleep, poll, recv, locks:
@@ -26,11 +29,13 @@ typedef struct demand_reg demand_reg;
 demand_reg *demand_reg_new(int neps);
 void demand_reg_free(demand_reg *r);
 
-/* One interval: dt seconds, cpu seconds used, count[0..neps) requests. */
-void demand_reg_add(demand_reg *r, double dt, double cpu, const double *count);
+/* One interval: dt seconds, cpu seconds used, count[0..neps) requests.
+ * Returns 0 or EVD_ENOMEM. */
+int demand_reg_add(demand_reg *r, double dt, double cpu, const double *count);
 
 typedef struct demand_fit {
-    int rows;
+    int rows;    /* used */
+    int dropped; /* outliers left out: residuals past 4 robust standard deviations */
     double r2;   /* of the utilisation, 0..1 */
     double rmse; /* typical residual of the utilisation, fraction of a core */
     double u0, u0_se;

@@ -369,7 +369,8 @@ static int on_sample(void *u, const store_usage_row *r)
             b->counts[e] += (double)r->counts[i].count;
     }
     double dt = (double)r->s.interval_us / 1e6, cpu = (double)r->s.cpu_us / 1e6;
-    demand_reg_add(b->reg, dt, cpu, b->counts);
+    if (demand_reg_add(b->reg, dt, cpu, b->counts))
+        return EVD_ENOMEM;
     b->inst[k].cpu_s += cpu;
     b->inst[k].dt_s += dt;
     if (r->s.ncpu > b->inst[k].ncpu)
@@ -593,8 +594,11 @@ int live_model_build(store *st, const live_opts *o, live_model **out, char *err,
         rc = EVD_ENOMEM;
         goto done;
     }
-    if ((rc = store_usage_samples(st, lm->service_id, from, to, on_sample, &b)))
+    if ((rc = store_usage_samples(st, lm->service_id, from, to, on_sample, &b))) {
+        if (rc == EVD_ENOMEM)
+            goto done;
         goto store_err;
+    }
     if ((rc = store_usage_trees(st, lm->service_id, from, to, on_node, &b)) ||
         (rc = tree_flush(&b))) {
         if (rc == EVD_ENOMEM)
@@ -611,6 +615,7 @@ int live_model_build(store *st, const live_opts *o, live_model **out, char *err,
     demand_fit fit = {0};
     int have_fit = lm->samples > 0 && !demand_reg_solve(b.reg, d, se, rows, &fit);
     lm->r2 = fit.r2;
+    lm->samples_dropped = (size_t)fit.dropped;
     lm->rmse = fit.rmse;
     lm->u0 = fit.u0;
     lm->u0_se = fit.u0_se;

@@ -53,7 +53,8 @@ typedef struct live_model {
     int nep;
     size_t requests;
     /* the regression */
-    size_t samples; /* CPU samples used */
+    size_t samples;         /* CPU samples in the window */
+    size_t samples_dropped; /* ... left out of the fit as outliers */
     double r2, rmse, u0, u0_se;
     /* what was observed */
     int hosts, instances, cores;

@@ -231,9 +231,10 @@ void live_model_print(const live_model *lm, FILE *f)
             lm->requests, lm->span, lm->span > 0 ? (double)lm->requests / lm->span : 0, lm->nep);
     if (lm->samples)
         fprintf(f,
-                "CPU demand regression (utilisation law, NNLS): %zu samples, R^2 %.4f, residual "
-                "%.4f of a core, background %.4f +- %.4f cores per instance\n",
-                lm->samples, lm->r2, lm->rmse, lm->u0, lm->u0_se);
+                "CPU demand regression (utilisation law, NNLS): %zu samples (%zu outliers left "
+                "out), R^2 %.4f, residual %.4f of a core, background %.4f +- %.4f cores per "
+                "instance\n",
+                lm->samples, lm->samples_dropped, lm->r2, lm->rmse, lm->u0, lm->u0_se);
     else
         fprintf(f, "no CPU samples in the window: demands come from call trees or durations\n");
     fprintf(f, "%-28s %8s %9s %9s %9s %9s %9s %9s %-10s %5s\n", "endpoint", "requests", "rate/s",

@@ -30,9 +30,10 @@ json_t *live_model_json(const live_model *lm)
                       "wait_ms", num(e->wait * 1e3), "source", live_source_name(e->source),
                       "regression", reg, "calltree", tree, "cv", num(e->cv)));
     }
-    json_t *fit = json_pack("{s:I, s:o, s:o, s:o, s:o}", "samples", (json_int_t)lm->samples, "r2",
-                            num(lm->r2), "rmse", num(lm->rmse), "background", num(lm->u0),
-                            "background_se", num(lm->u0_se));
+    json_t *fit =
+        json_pack("{s:I, s:I, s:o, s:o, s:o, s:o}", "samples", (json_int_t)lm->samples, "outliers",
+                  (json_int_t)lm->samples_dropped, "r2", num(lm->r2), "rmse", num(lm->rmse),
+                  "background", num(lm->u0), "background_se", num(lm->u0_se));
     json_t *obs = json_pack("{s:i, s:i, s:i, s:i, s:i, s:o, s:o}", "hosts", lm->hosts, "instances",
                             lm->instances, "cores", lm->cores, "workers", lm->workers_seen,
                             "peak_in_flight", lm->peak_conc, "mean_in_flight", num(lm->mean_conc),
