@@ -92,7 +92,10 @@ void usage_tick(evd_agent *a, usage **up)
                                 .interval_us = (now - u->last_ns) / 1000,
                                 .cpu_us = (int64_t)(cpu - u->cpu_us),
                                 .ncpu = sysinfo_cpus_allowed()};
-        store_usage_put(a->store, &s, u->counts, nc);
+        if (!store_begin(a->store)) {
+            if (store_usage_put(a->store, &s, u->counts, nc) || store_commit(a->store))
+                store_rollback(a->store);
+        }
     }
     u->last_ns = now;
     u->cpu_us = cpu;

@@ -99,6 +99,12 @@ int cmd_whatif(const whatif_cli *w)
             fprintf(stderr, "evodash simulate: --find-capacity: %s\n", err);
             goto done;
         }
+        if (!w->json && cap.nleft_out) {
+            printf("\nleft out of the SLO (slower than %g ms alone, at any load):", w->slo_ms);
+            for (int i = 0; i < cap.nleft_out; i++)
+                printf("%s %s", i ? "," : "", lm->ep[cap.left_out[i]].name);
+            putchar('\n');
+        }
         if (w->json)
             json_object_set_new(doc, "capacity", whatif_capacity_json(lm, &cap, w->slo_ms / 1e3));
         else if (cap.factor > 0)

@@ -323,4 +323,7 @@ int api_ci_boxes(dctx *c);       /* GET /api/ci/boxes?by=test|endpoint */
 int api_ci_correlation(dctx *c); /* GET /api/ci/correlation?endpoint= */
 int api_ci_regressions(dctx *c); /* GET /api/ci/regressions */
 
+/* ---- api_capacity.c ---- the Capacity page: a model from live data, what-if */
+int api_capacity(dctx *c); /* GET /api/capacity */
+
 #endif

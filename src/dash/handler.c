@@ -118,6 +118,8 @@ static const struct route routes[] = {
     {.method = "GET", .path = "/api/ci/boxes", .fn = api_ci_boxes, .access = ACC_READ},
     {.method = "GET", .path = "/api/ci/correlation", .fn = api_ci_correlation, .access = ACC_READ},
     {.method = "GET", .path = "/api/ci/regressions", .fn = api_ci_regressions, .access = ACC_READ},
+    /* the Capacity page (api_capacity.c) */
+    {.method = "GET", .path = "/api/capacity", .fn = api_capacity, .access = ACC_READ},
 };
 
 /* ---- lifetime -------------------------------------------------------------- */

@@ -55,7 +55,10 @@ CHECK_EXTRA += check-pg-capacity
 # Poisson load (bench/loadgen.c), predicted at 2x and 8/3x and then run
 # there for real (docs/capacity.md).  About 13 minutes; it measures real
 # latencies, so run it alone: flock /tmp/evodash-bench.lock make bench-capacity
-bench-capacity: build/rel/evodash build/rel/bench/loadgen build/rel/examples/c_service $(PY_STAMP)
+# (python/build.mk, read after this file, makes the venv: its stamp is named
+# here because prerequisites are expanded as they are read)
+bench-capacity: build/rel/evodash build/rel/bench/loadgen build/rel/examples/c_service \
+                build/python/installed.stamp
 	/usr/bin/python3 bench/bench_capacity.py build/rel $(PY)
 BENCHES += capacity
 .PHONY: bench-capacity

@@ -11,9 +11,16 @@
 #include "evodash.h"
 #include "sim/sim.h"
 
-/* Run at factor k; *worst is the largest p95 over the interactions (s). */
-static int trial(const sim_model *m, const sim_opts *base, double k, double *worst, double *rate,
-                 char *err, size_t errlen)
+/* Which interactions the SLO is judged on (NULL: all). */
+typedef struct judge {
+    int (*judged)(void *u, const char *interaction);
+    void *u;
+} judge;
+
+/* Run at factor k; *worst is the largest p95 over the judged interactions
+ * (s). */
+static int trial(const sim_model *m, const sim_opts *base, const judge *j, double k, double *worst,
+                 double *rate, char *err, size_t errlen)
 {
     sim_opts o = *base;
     o.rate_scale = k;
@@ -32,7 +39,7 @@ static int trial(const sim_model *m, const sim_opts *base, double k, double *wor
     for (int i = 0; i < sim_run_ninter(r); i++) {
         sim_istat st;
         sim_run_istat(r, i, &st);
-        if (st.completed && st.p95 > *worst)
+        if (st.completed && st.p95 > *worst && (!j->judged || j->judged(j->u, st.name)))
             *worst = st.p95;
     }
     sim_totals t;
@@ -46,11 +53,19 @@ static int trial(const sim_model *m, const sim_opts *base, double k, double *wor
 int sim_find_capacity(const sim_model *m, const sim_opts *base, double slo, sim_capacity *out,
                       FILE *log, char *err, size_t errlen)
 {
+    return sim_find_capacity_for(m, base, slo, NULL, NULL, out, log, err, errlen);
+}
+
+int sim_find_capacity_for(const sim_model *m, const sim_opts *base, double slo,
+                          int (*judged)(void *u, const char *interaction), void *u,
+                          sim_capacity *out, FILE *log, char *err, size_t errlen)
+{
+    judge j = {judged, u};
     double lo = 0, hi = 1, p95, rate, lo_p95 = 0, lo_rate = 0;
     int rc;
     *out = (sim_capacity){0};
     /* Bracket: grow or shrink k by factors of 2 until the SLO flips. */
-    if ((rc = trial(m, base, 1, &p95, &rate, err, errlen)))
+    if ((rc = trial(m, base, &j, 1, &p95, &rate, err, errlen)))
         return rc;
     if (log)
         fprintf(log, "capacity: x%-10.6g %12.3f arrivals/s  p95 %.3f ms  %s\n", 1.0, rate,
@@ -58,7 +73,7 @@ int sim_find_capacity(const sim_model *m, const sim_opts *base, double slo, sim_
     if (p95 <= slo) {
         lo = 1, lo_p95 = p95, lo_rate = rate;
         for (hi = 2; hi <= 1 << 16; hi *= 2) {
-            if ((rc = trial(m, base, hi, &p95, &rate, err, errlen)))
+            if ((rc = trial(m, base, &j, hi, &p95, &rate, err, errlen)))
                 return rc;
             if (log)
                 fprintf(log, "capacity: x%-10.6g %12.3f arrivals/s  p95 %.3f ms  %s\n", hi, rate,
@@ -73,7 +88,7 @@ int sim_find_capacity(const sim_model *m, const sim_opts *base, double slo, sim_
         }
     } else {
         for (lo = 0.5; lo >= 1.0 / (1 << 16); lo /= 2) {
-            if ((rc = trial(m, base, lo, &p95, &rate, err, errlen)))
+            if ((rc = trial(m, base, &j, lo, &p95, &rate, err, errlen)))
                 return rc;
             if (log)
                 fprintf(log, "capacity: x%-10.6g %12.3f arrivals/s  p95 %.3f ms  %s\n", lo, rate,
@@ -92,7 +107,7 @@ int sim_find_capacity(const sim_model *m, const sim_opts *base, double slo, sim_
     /* Bisect to 1% of the factor. */
     while ((hi - lo) / lo > 0.01) {
         double mid = (lo + hi) / 2;
-        if ((rc = trial(m, base, mid, &p95, &rate, err, errlen)))
+        if ((rc = trial(m, base, &j, mid, &p95, &rate, err, errlen)))
             return rc;
         if (log)
             fprintf(log, "capacity: x%-10.6g %12.3f arrivals/s  p95 %.3f ms  %s\n", mid, rate,

@@ -42,7 +42,8 @@ typedef struct demand_fit {
 } demand_fit;
 
 /* Solve into d[0..neps) (s per request), se[0..neps) (their standard
- * errors; 0 where d is 0 or the rows are too few) and rows[0..neps) (the
+ * errors, INFINITY where they cannot be told; see nnls_solve) and
+ * rows[0..neps) (the
  * intervals in which each endpoint had requests).  Returns 0, EVD_EINVAL
  * (no rows) or EVD_ENOMEM. */
 int demand_reg_solve(const demand_reg *r, double *d, double *se, size_t *rows, demand_fit *fit);

@@ -474,6 +474,12 @@ static int estimate(build *b, vec *solo, const double *d, const double *se, cons
                              ? sqrt(s2 / (double)(x->nsolo - 1)) / x->solo_mean
                              : 0;
         }
+        if (x->nsolo >= 5) {
+            qsort(sd, x->nsolo, sizeof *sd, cmp_double);
+            x->alone_p95 = pctl(sd, x->nsolo, 0.95);
+        } else {
+            x->alone_p95 = x->p95;
+        }
         double own = x->nsolo >= 3 ? x->solo_mean : x->p50;
         x->dur_d = own;
         if (have_fit) {
@@ -483,7 +489,7 @@ static int estimate(build *b, vec *solo, const double *d, const double *se, cons
         }
         x->ntree = b->tree_n[e];
         x->tree_d = x->ntree ? b->tree_sum[e] / (double)x->ntree : 0;
-        int reg_ok = have_fit && x->reg_rows >= REG_MIN_ROWS &&
+        int reg_ok = have_fit && x->reg_rows >= REG_MIN_ROWS && isfinite(x->reg_se) &&
                      ((x->reg_d > 0 && x->reg_se <= 0.25 * x->reg_d) || x->reg_se <= 0.05 * own);
         if (reg_ok) {
             x->source = LIVE_SRC_REGRESSION;
@@ -512,6 +518,10 @@ static int find_service(build *b, store *st)
     live_model *lm = b->lm;
     const char *name = b->o->service;
     int rc;
+    if (b->o->service_id > 0) {
+        lm->service_id = b->o->service_id;
+        return 0; /* named below */
+    }
     if (name && *name) {
         if ((rc = store_service_find(st, name, &lm->service_id)))
             return bfail(b, rc, rc == EVD_ENOENT ? "no service '%s' in the store" : "%s",

@@ -29,6 +29,7 @@ typedef struct live_ep {
     double mean, p50, p95, p99; /* recorded durations, s */
     size_t nsolo;               /* requests that ran alone on their host ... */
     double solo_mean, solo_cv;  /* ... their mean duration (s) and its variation */
+    double alone_p95;           /* p95 of those (of all when fewer than 5 ran alone), s */
     /* the estimates, CPU seconds per request */
     double reg_d, reg_se; /* regression, and its standard error */
     size_t reg_rows;      /* CPU samples in which the endpoint had requests */
@@ -69,6 +70,7 @@ typedef struct live_model {
 
 typedef struct live_opts {
     const char *service;    /* its name; NULL or "": the store's only service */
+    int64_t service_id;     /* > 0: this service, whatever service says */
     int64_t from_us, to_us; /* the window; 0, 0: the hours before the newest request */
     double hours;           /* <= 0: 24 */
     int replicas, workers;  /* overrides; 0: as observed (workers < 0: no limit) */

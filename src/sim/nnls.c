@@ -137,12 +137,35 @@ static int solve_passive(ws *w, const int *passive, double *z)
     return -1;
 }
 
+/* (G_S^-1)_jj for the columns S marked in set (j among them), from the
+ * scaled Gram matrix; -1 when G_S is singular. */
+static double inv_diag(ws *w, const int *set, int j)
+{
+    int n = w->n, k = 0, at = -1;
+    for (int c = 0; c < n; c++)
+        if (set[c]) {
+            if (c == j)
+                at = k;
+            w->idx[k++] = c;
+        }
+    for (int a = 0; a < k; a++)
+        for (int b = 0; b < k; b++)
+            w->m[a * k + b] = w->gs[w->idx[a] * n + w->idx[b]];
+    if (at < 0 || cholesky(w->m, k))
+        return -1;
+    memset(w->rhs, 0, (size_t)k * sizeof *w->rhs);
+    w->rhs[at] = 1;
+    chol_solve(w->m, k, w->rhs);
+    return w->rhs[at];
+}
+
 int nnls_solve(const nnls *p, double *x, double *se, nnls_fit *fit)
 {
     int n = p->n, rc = 0;
     memset(fit, 0, sizeof *fit);
     memset(x, 0, (size_t)n * sizeof *x);
-    memset(se, 0, (size_t)n * sizeof *se);
+    for (int j = 0; j < n; j++)
+        se[j] = INFINITY;
     fit->rows = p->rows;
     if (p->rows == 0)
         return EVD_EINVAL;
@@ -227,26 +250,24 @@ int nnls_solve(const nnls *p, double *x, double *se, nnls_fit *fit)
     double sst = p->bb - p->swb * p->swb / p->sw;
     fit->r2 = sst > 1e-300 ? 1 - ssr / sst : (ssr <= 1e-300 ? 1 : 0);
     fit->rmse = sqrt(ssr / p->sw);
-    if (p->rows > fit->active && fit->active > 0) {
+    for (int j = 0; j < n; j++)
+        se[j] = INFINITY;
+    if (p->rows > fit->active + 1) {
         fit->sigma2 = ssr / (double)(p->rows - fit->active);
-        int k = 0;
         for (int j = 0; j < n; j++)
             passive[j] = x[j] > 0;
-        for (int j = 0; j < n; j++)
-            if (passive[j])
-                w.idx[k++] = j;
-        for (int a = 0; a < k; a++)
-            for (int b = 0; b < k; b++)
-                w.m[a * k + b] = w.gs[w.idx[a] * n + w.idx[b]];
-        if (!cholesky(w.m, k))
-            for (int a = 0; a < k; a++) {
-                /* (G^-1)_aa by one solve against the unit vector */
-                memset(w.rhs, 0, (size_t)k * sizeof *w.rhs);
-                w.rhs[a] = 1;
-                chol_solve(w.m, k, w.rhs);
-                int j = w.idx[a];
-                se[j] = sqrt(fit->sigma2 * w.rhs[a]) / w.d[j];
-            }
+        /* a coefficient at zero: the error it would have beside the
+         * positive ones, were it free (how well "no demand" is known) */
+        for (int j = 0; j < n; j++) {
+            if (!(w.d[j] > 0))
+                continue;
+            int was = passive[j];
+            passive[j] = 1;
+            double v = inv_diag(&w, passive, j);
+            passive[j] = was;
+            if (v >= 0)
+                se[j] = sqrt(fit->sigma2 * v) / w.d[j];
+        }
     }
 done:
     free(passive);

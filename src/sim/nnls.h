@@ -29,9 +29,11 @@ typedef struct nnls_fit {
 } nnls_fit;
 
 /* Solve: x[0..n) >= 0 minimising the weighted squared residuals, with the
- * standard error of each positive coefficient in se[0..n) (from sigma2 and
- * the inverse Gram matrix of the active columns; 0 for the coefficients at
- * zero, and for all when rows <= active).  Returns 0, or EVD_EINVAL with no
+ * standard error of each coefficient in se[0..n): from sigma2 and the
+ * inverse Gram matrix of the active columns; for a coefficient at zero,
+ * the error it would have beside them were it free (how well "no demand"
+ * is known).  INFINITY where it cannot be told (a column of zeros,
+ * collinear columns, too few rows).  Returns 0, or EVD_EINVAL with no
  * rows, or EVD_ENOMEM. */
 int nnls_solve(const nnls *p, double *x, double *se, nnls_fit *fit);
 

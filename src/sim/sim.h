@@ -234,6 +234,12 @@ typedef struct sim_capacity {
 int sim_find_capacity(const sim_model *m, const sim_opts *base, double slo, sim_capacity *out,
                       FILE *log, char *err, size_t errlen);
 
+/* The same, judging the SLO on the interactions for which judged(u, name)
+ * is nonzero only (the others still load the replicas). */
+int sim_find_capacity_for(const sim_model *m, const sim_opts *base, double slo,
+                          int (*judged)(void *u, const char *interaction), void *u,
+                          sim_capacity *out, FILE *log, char *err, size_t errlen);
+
 /* ---- replay from the store -------------------------------------------- */
 
 typedef struct sim_replay_opts {

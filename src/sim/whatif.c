@@ -118,13 +118,13 @@ done:
 }
 
 static void name_bottleneck(const live_model *lm, const whatif_result *r, double slo,
-                            whatif_capacity *c)
+                            const char *skip, whatif_capacity *c)
 {
     const char *svc = lm->service[0] ? lm->service : "default";
     c->worst = -1;
     double worst = 0;
     for (int e = 0; e < r->nep; e++)
-        if (r->ep[e].completed && r->ep[e].p95 > worst) {
+        if (!skip[e] && r->ep[e].completed && r->ep[e].p95 > worst) {
             worst = r->ep[e].p95;
             c->worst = e;
         }
@@ -147,6 +147,20 @@ static void name_bottleneck(const live_model *lm, const whatif_result *r, double
                  svc, r->replicas, 100 * r->util, r->factor, w ? w->name : "none");
 }
 
+typedef struct skip_set {
+    const live_model *lm;
+    char *skip; /* per endpoint: left out of the SLO */
+} skip_set;
+
+static int is_judged(void *u, const char *interaction)
+{
+    const skip_set *s = u;
+    for (int e = 0; e < s->lm->nep; e++)
+        if (!strcmp(s->lm->ep[e].name, interaction))
+            return !s->skip[e];
+    return 1;
+}
+
 int whatif_find_capacity(const live_model *lm, const whatif_opts *o, double slo_s,
                          whatif_capacity *out, FILE *log, char *err, size_t errlen)
 {
@@ -154,28 +168,66 @@ int whatif_find_capacity(const live_model *lm, const whatif_opts *o, double slo_
     int rc;
     memset(out, 0, sizeof *out);
     out->worst = -1;
-    /* an endpoint slower than the SLO alone misses it at any load (a
-     * search would only find a factor small enough to leave it out) */
-    for (int e = 0; e < lm->nep; e++)
-        if (lm->ep[e].demand + lm->ep[e].wait > slo_s) {
-            out->worst = e;
-            snprintf(out->bottleneck, sizeof out->bottleneck,
-                     "endpoint %s itself: it takes %.1f ms alone, more than the SLO (%.0f ms)",
-                     lm->ep[e].name, 1e3 * (lm->ep[e].demand + lm->ep[e].wait), 1e3 * slo_s);
-            return 0;
+    /* an endpoint slower than the SLO alone misses it at any load: judge
+     * the others (a search over all would only find a factor small enough
+     * to leave its requests out) */
+    skip_set sk = {lm, calloc((size_t)(lm->nep ? lm->nep : 1), 1)};
+    if (!sk.skip) {
+        snprintf(err, errlen, "out of memory");
+        return EVD_ENOMEM;
+    }
+    int judged = 0;
+    for (int e = 0; e < lm->nep; e++) {
+        if (lm->ep[e].alone_p95 > slo_s) {
+            sk.skip[e] = 1;
+            if (out->nleft_out < WHATIF_LEFT_OUT_MAX)
+                out->left_out[out->nleft_out++] = e;
+            if (out->worst < 0 || lm->ep[e].alone_p95 > lm->ep[out->worst].alone_p95)
+                out->worst = e;
+        } else {
+            judged++;
         }
+    }
+    if (!judged) {
+        snprintf(out->bottleneck, sizeof out->bottleneck,
+                 "every endpoint is slower than the SLO (%.0f ms) alone: %s takes %.1f ms (p95)",
+                 1e3 * slo_s, lm->ep[out->worst].name, 1e3 * lm->ep[out->worst].alone_p95);
+        rc = 0;
+        goto done;
+    }
+    out->worst = -1;
     if ((rc = live_model_sim(lm, o->replicas, o->workers, &m, err, errlen)))
-        return rc;
+        goto done;
     sim_opts so = {.seed = o->seed ? o->seed : 1};
     sim_capacity cap;
-    rc = sim_find_capacity(m, &so, slo_s, &cap, log, err, errlen);
+    /* the trials, read back from the search's log (capacity.c writes one
+     * line per trial), for the page's p95-by-load chart */
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *mem = open_memstream(&text, &tlen);
+    rc = sim_find_capacity_for(m, &so, slo_s, is_judged, &sk, &cap, mem ? mem : log, err, errlen);
     sim_model_free(m);
+    if (mem && !fclose(mem)) {
+        for (char *line = text; line && *line;) {
+            char *nl = strchr(line, '\n');
+            double k, rate, p95;
+            if (out->ntrials < WHATIF_TRIALS_MAX &&
+                sscanf(line, "capacity: x%lf %lf arrivals/s p95 %lf ms", &k, &rate, &p95) == 3) {
+                out->trial_factor[out->ntrials] = k;
+                out->trial_p95[out->ntrials++] = p95 / 1e3;
+            }
+            if (log)
+                fprintf(log, "%.*s\n", nl ? (int)(nl - line) : (int)strlen(line), line);
+            line = nl ? nl + 1 : NULL;
+        }
+    }
+    free(text);
     double past;
     if (rc == EVD_EINVAL && strstr(err, "missed even")) {
         past = 1.0 / 65536; /* no load meets it: what breaks it is the endpoint itself */
         rc = 0;
     } else if (rc) {
-        return rc;
+        goto done;
     } else {
         out->factor = cap.factor;
         out->rate = cap.rate;
@@ -188,7 +240,9 @@ int whatif_find_capacity(const live_model *lm, const whatif_opts *o, double slo_
     po.max_arrivals = 0;
     whatif_result r;
     if (!(rc = whatif_run(lm, &po, &r, err, errlen)))
-        name_bottleneck(lm, &r, slo_s, out);
+        name_bottleneck(lm, &r, slo_s, sk.skip, out);
     whatif_result_free(&r);
+done:
+    free(sk.skip);
     return rc;
 }

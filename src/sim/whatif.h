@@ -50,6 +50,9 @@ int whatif_run(const live_model *lm, const whatif_opts *o, whatif_result *out, c
                size_t errlen);
 void whatif_result_free(whatif_result *r);
 
+#define WHATIF_TRIALS_MAX   64
+#define WHATIF_LEFT_OUT_MAX 32
+
 typedef struct whatif_capacity {
     double factor;     /* the largest factor that meets the SLO (0: none does) */
     double rate;       /* arrivals per s there */
@@ -57,11 +60,20 @@ typedef struct whatif_capacity {
     int worst;         /* the endpoint whose p95 breaks the SLO first (index), -1: none */
     double util_break; /* the CPU utilisation just past the factor */
     char bottleneck[320];
+    /* the endpoints left out of the SLO: slower than it alone, they miss
+     * it at any load (all of them: factor 0) */
+    int nleft_out;
+    int left_out[WHATIF_LEFT_OUT_MAX];
+    /* the search's trials in the order run: the worst p95 at each factor */
+    int ntrials;
+    double trial_factor[WHATIF_TRIALS_MAX], trial_p95[WHATIF_TRIALS_MAX];
 } whatif_capacity;
 
 /* Search the factor (doubling, then bisecting to 1%, same seed for every
- * trial) and name the bottleneck.  Trials are logged to log (may be
- * NULL). */
+ * trial) and name the bottleneck.  Endpoints whose p95 alone (with no
+ * other request running) is above the SLO can meet it at no load: they
+ * are left out of the judging (still part of the load) and listed.
+ * Trials are logged to log (may be NULL). */
 int whatif_find_capacity(const live_model *lm, const whatif_opts *o, double slo_s,
                          whatif_capacity *out, FILE *log, char *err, size_t errlen);
 

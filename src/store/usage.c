@@ -43,21 +43,16 @@ static const sq_text SQL_TREES =
 
 int store_usage_put(store *st, const store_usage_sample *s, const store_usage_count *c, size_t n)
 {
-    int rc = store_begin(st);
-    if (rc)
-        return rc;
     sq *q = sq_prepare(st, &SQL_SAMPLE_INS, 0);
-    int64_t id = 0;
-    if (!q) {
-        rc = EVD_EIO;
-        goto fail;
-    }
+    if (!q)
+        return EVD_EIO;
     sq_bind_i64(q, 1, s->instance_id);
     sq_bind_i64(q, 2, s->ts_us);
     sq_bind_i64(q, 3, s->interval_us);
     sq_bind_i64(q, 4, s->cpu_us);
     sq_bind_i64(q, 5, s->ncpu);
-    rc = sq_step(q);
+    int64_t id = 0;
+    int rc = sq_step(q);
     if (rc == SQ_ROW) {
         id = sq_i64(q, 0);
         rc = 0;
@@ -66,11 +61,9 @@ int store_usage_put(store *st, const store_usage_sample *s, const store_usage_co
     }
     sq_free(q);
     if (rc)
-        goto fail;
-    if (!(q = sq_prepare(st, &SQL_COUNT_INS, 0))) {
-        rc = EVD_EIO;
-        goto fail;
-    }
+        return rc;
+    if (!(q = sq_prepare(st, &SQL_COUNT_INS, 0)))
+        return EVD_EIO;
     for (size_t i = 0; i < n && !rc; i++) {
         if (c[i].count <= 0)
             continue;
@@ -81,11 +74,6 @@ int store_usage_put(store *st, const store_usage_sample *s, const store_usage_co
         rc = sq_exec(q);
     }
     sq_free(q);
-    if (rc || (rc = store_commit(st)))
-        goto fail;
-    return 0;
-fail:
-    store_rollback(st);
     return rc;
 }
 

@@ -31,8 +31,8 @@ typedef struct store_usage_sample {
     int ncpu;       /* the CPUs the process may run on */
 } store_usage_sample;
 
-/* Store one sample and its counts (n of them, those with count > 0), in
- * one transaction of its own (not inside another). */
+/* Store one sample and its counts (n of them; those with count 0 are left
+ * out).  Inside the caller's transaction. */
 int store_usage_put(store *st, const store_usage_sample *s, const store_usage_count *c, size_t n);
 
 /* A sample as read back, with the host of its instance; counts[0..ncounts)

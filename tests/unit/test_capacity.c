@@ -118,6 +118,7 @@ static void test_demand_nonnegative(void **state)
     assert_int_equal(nnls_solve(p, x, se, &fit), 0);
     assert_true(x[1] == 0);
     assert_true(x[0] > 0);
+    assert_true(isfinite(se[1]) && se[1] > 0); /* how well "none" is known */
     assert_int_equal(fit.active, 1);
     nnls_free(p);
     p = nnls_new(2);
@@ -179,11 +180,15 @@ static void test_store_samples(void **state)
                                 .cpu_us = 1000 * k,
                                 .ncpu = 2};
         store_usage_count c[2] = {{ep[0], k, 10 * k}, {ep[1], k == 2 ? 0 : 5, 50}};
+        assert_int_equal(store_begin(st), 0);
         assert_int_equal(store_usage_put(st, &s, c, 2), 0);
+        assert_int_equal(store_commit(st), 0);
     }
     /* an idle interval: a sample without counts */
     store_usage_sample idle = {inst, 40000000, 10000000, 7, 2};
+    assert_int_equal(store_begin(st), 0);
     assert_int_equal(store_usage_put(st, &idle, NULL, 0), 0);
+    assert_int_equal(store_commit(st), 0);
     seen s = {0};
     assert_int_equal(store_usage_samples(st, svc, 0, 40000000, on_sample, &s), 0);
     assert_int_equal(s.samples, 4);
@@ -314,9 +319,7 @@ static void synth_store(double mean[3], size_t count[3])
             store_usage_count c[3];
             for (int e = 0; e < 3; e++)
                 c[e] = (store_usage_count){ep[e], cnt[e], bsy[e]};
-            assert_int_equal(store_commit(st), 0);
             assert_int_equal(store_usage_put(st, &s, c, 3), 0);
-            assert_int_equal(store_begin(st), 0);
             memset(cnt, 0, sizeof cnt);
             memset(bsy, 0, sizeof bsy);
             busy = 0;
@@ -475,12 +478,20 @@ static void test_model_from_store(void **state)
     o.workers = 1;
     assert_int_equal(whatif_find_capacity(lm, &o, 0.060, &cap, NULL, err, sizeof err), 0);
     assert_non_null(strstr(cap.bottleneck, "the workers of service shop"));
-    /* an SLO below the dearest endpoint's own time: that endpoint */
+    /* an SLO below the dearest endpoint's own time: it is left out, the
+     * others judged (it still loads the CPU) */
     o.workers = 0;
+    lm->max_cpu = 100;
     assert_int_equal(whatif_find_capacity(lm, &o, 0.010, &cap, NULL, err, sizeof err), 0);
-    if (cap.factor != 0)
+    assert_int_equal(cap.nleft_out, 1);
+    assert_string_equal(lm->ep[cap.left_out[0]].name, "POST /dear");
+    if (!(cap.factor > 0.1 && cap.factor < 1) || strcmp(lm->ep[cap.worst].name, "GET /mid"))
         fail_msg("capacity %g: %s", cap.factor, cap.bottleneck);
-    assert_non_null(strstr(cap.bottleneck, "endpoint POST /dear itself"));
+    assert_true(cap.ntrials >= 5);
+    /* below every endpoint's: no load */
+    assert_int_equal(whatif_find_capacity(lm, &o, 0.001, &cap, NULL, err, sizeof err), 0);
+    assert_true(cap.factor == 0 && cap.nleft_out == 3);
+    assert_non_null(strstr(cap.bottleneck, "every endpoint is slower"));
     whatif_result_free(&w1);
     live_model_free(lm);
 }
