@@ -43,68 +43,75 @@ evd_spa_d5:
 	.incbin "web/src/ui.js"
 evd_spa_e5:
 	.byte 0
-evd_spa_p6: .asciz "views/ci.js"
+evd_spa_p6: .asciz "views/capacity.js"
 evd_spa_t6: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d6:
-	.incbin "web/src/views/ci.js"
+	.incbin "web/src/views/capacity.js"
 evd_spa_e6:
 	.byte 0
-evd_spa_p7: .asciz "views/counters.js"
+evd_spa_p7: .asciz "views/ci.js"
 evd_spa_t7: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d7:
-	.incbin "web/src/views/counters.js"
+	.incbin "web/src/views/ci.js"
 evd_spa_e7:
 	.byte 0
-evd_spa_p8: .asciz "views/endpoint.js"
+evd_spa_p8: .asciz "views/counters.js"
 evd_spa_t8: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d8:
-	.incbin "web/src/views/endpoint.js"
+	.incbin "web/src/views/counters.js"
 evd_spa_e8:
 	.byte 0
-evd_spa_p9: .asciz "views/export.js"
+evd_spa_p9: .asciz "views/endpoint.js"
 evd_spa_t9: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d9:
-	.incbin "web/src/views/export.js"
+	.incbin "web/src/views/endpoint.js"
 evd_spa_e9:
 	.byte 0
-evd_spa_p10: .asciz "views/level.js"
+evd_spa_p10: .asciz "views/export.js"
 evd_spa_t10: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d10:
-	.incbin "web/src/views/level.js"
+	.incbin "web/src/views/export.js"
 evd_spa_e10:
 	.byte 0
-evd_spa_p11: .asciz "views/login.js"
+evd_spa_p11: .asciz "views/level.js"
 evd_spa_t11: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d11:
-	.incbin "web/src/views/login.js"
+	.incbin "web/src/views/level.js"
 evd_spa_e11:
 	.byte 0
-evd_spa_p12: .asciz "views/overview.js"
+evd_spa_p12: .asciz "views/login.js"
 evd_spa_t12: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d12:
-	.incbin "web/src/views/overview.js"
+	.incbin "web/src/views/login.js"
 evd_spa_e12:
 	.byte 0
-evd_spa_p13: .asciz "views/rules.js"
+evd_spa_p13: .asciz "views/overview.js"
 evd_spa_t13: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d13:
-	.incbin "web/src/views/rules.js"
+	.incbin "web/src/views/overview.js"
 evd_spa_e13:
 	.byte 0
-evd_spa_p14: .asciz "views/versions.js"
+evd_spa_p14: .asciz "views/rules.js"
 evd_spa_t14: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d14:
-	.incbin "web/src/views/versions.js"
+	.incbin "web/src/views/rules.js"
 evd_spa_e14:
+	.byte 0
+evd_spa_p15: .asciz "views/versions.js"
+evd_spa_t15: .asciz "application/javascript; charset=utf-8"
+	.balign 16
+evd_spa_d15:
+	.incbin "web/src/views/versions.js"
+evd_spa_e15:
 	.byte 0
 	.section .data.rel.ro
 	.balign 8
@@ -127,5 +134,6 @@ evd_spa_assets:
 	.quad evd_spa_p12, evd_spa_d12, evd_spa_e12 - evd_spa_d12, evd_spa_t12
 	.quad evd_spa_p13, evd_spa_d13, evd_spa_e13 - evd_spa_d13, evd_spa_t13
 	.quad evd_spa_p14, evd_spa_d14, evd_spa_e14 - evd_spa_d14, evd_spa_t14
+	.quad evd_spa_p15, evd_spa_d15, evd_spa_e15 - evd_spa_d15, evd_spa_t15
 	.quad 0, 0, 0, 0
 	.section .note.GNU-stack,"",@progbits

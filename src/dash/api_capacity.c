@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dash/colour.h"
 #include "dash/dash_int.h"
 #include "sim/livemodel.h"
 #include "sim/whatif.h"
@@ -27,6 +28,7 @@
 
 #define CAP_REQUESTS 1000000
 #define CAP_ARRIVALS 5e6
+#define CAP_TRIAL    5e5 /* arrivals per trial of the capacity search */
 
 static _Atomic int running;
 
@@ -98,9 +100,19 @@ static int run(dctx *c)
         json_object_del(series, "dones");
         json_object_del(series, "summary");
     }
+    /* each endpoint in the colour it has in every other view */
+    json_t *eps = doc ? json_object_get(json_object_get(doc, "model"), "endpoints") : NULL;
+    for (size_t i = 0; i < json_array_size(eps); i++) {
+        json_t *e = json_array_get(eps, i);
+        char colour[8];
+        colour_of(json_string_value(json_object_get(e, "name")), colour);
+        json_object_set_new(e, "colour", json_string(colour));
+    }
     if (doc && slo > 0) {
         whatif_capacity cap;
-        if ((rc = whatif_find_capacity(lm, &o, slo / 1e3, &cap, NULL, err, sizeof err))) {
+        whatif_opts co = o;
+        co.trial_budget = CAP_TRIAL;
+        if ((rc = whatif_find_capacity(lm, &co, slo / 1e3, &cap, NULL, err, sizeof err))) {
             dash_error(c, 500, "capacity: %s", err);
             goto done;
         }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "evodash.h"
+#include "sim/arrivals.h"
 #include "sim/sim.h"
 
 /* Which interactions the SLO is judged on (NULL: all). */
@@ -26,6 +27,16 @@ static int trial(const sim_model *m, const sim_opts *base, const judge *j, doubl
     o.rate_scale = k;
     o.series = 0;
     o.progress = 0;
+    double span = sim_model_arrivals_end(m);
+    if (base->arrival_budget > 0 && o.until <= 0) {
+        /* a trial past the budget simulates the first part of the
+         * workload only (the arrival streams spread over all of it) */
+        double want = 0;
+        for (int i = 0; i < sim_model_narr(m); i++)
+            want += sim_stream_expected(sim_model_arr(m, i), k);
+        if (want > base->arrival_budget && span > 0)
+            o.until = span * base->arrival_budget / want;
+    }
     sim_run *r = NULL;
     int rc = sim_run_new(m, &o, &r);
     if (!rc)
@@ -44,8 +55,8 @@ static int trial(const sim_model *m, const sim_opts *base, const judge *j, doubl
     }
     sim_totals t;
     sim_run_totals(r, &t);
-    double span = sim_model_arrivals_end(m);
-    *rate = span > 0 ? (double)t.arrivals / span : 0;
+    double covered = o.until > 0 && o.until < span ? o.until : span;
+    *rate = covered > 0 ? (double)t.arrivals / covered : 0;
     sim_run_free(r);
     return 0;
 }

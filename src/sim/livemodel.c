@@ -502,7 +502,16 @@ static int estimate(build *b, vec *solo, const double *d, const double *se, cons
             x->demand = own;
         }
         x->wait = own > x->demand * (1 + WAIT_SHARE) ? own - x->demand : 0;
-        x->cv = x->nsolo >= 20 && x->solo_cv >= DETERMINISTIC_BELOW ? x->solo_cv : 0;
+        /* the variation of its time alone; with too few alone, of all its
+         * durations (which queueing widens a little) */
+        double cv = x->solo_cv;
+        if (x->nsolo < 20 && dv->n >= 5) {
+            double s2 = 0;
+            for (size_t i = 0; i < dv->n; i++)
+                s2 += (dur[i] - x->mean) * (dur[i] - x->mean);
+            cv = x->mean > 0 ? sqrt(s2 / (double)(dv->n - 1)) / x->mean : 0;
+        }
+        x->cv = (x->nsolo >= 20 || dv->n >= 5) && cv >= DETERMINISTIC_BELOW ? cv : 0;
         x->times = tv->v;
         x->ntimes = tv->n;
         tv->v = NULL;

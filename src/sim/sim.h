@@ -154,6 +154,10 @@ typedef struct sim_opts {
     double rate_scale; /* multiplies every arrival rate; 0 means 1 */
     int progress;      /* print progress to stderr */
     int series;        /* keep the time series (SimResults.json); 0 for stats only */
+    /* capacity search only: a trial whose factor would bring more arrivals
+     * than this stops early (until), so that its cost stays bounded; 0:
+     * none */
+    double arrival_budget;
 } sim_opts;
 
 /* Statistics of one interaction (after the warm-up). */

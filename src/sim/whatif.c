@@ -28,11 +28,13 @@ void whatif_result_free(whatif_result *r)
     r->series = NULL;
 }
 
-static void fill(const live_model *lm, const sim_model *m, sim_run *run, whatif_result *out)
+/* covered: the part of the window simulated, s */
+static void fill(const live_model *lm, const sim_model *m, sim_run *run, double covered,
+                 whatif_result *out)
 {
     sim_totals t;
     sim_run_totals(run, &t);
-    out->rate = lm->span > 0 ? (double)t.arrivals / lm->span : 0;
+    out->rate = covered > 0 ? (double)t.arrivals / covered : 0;
     out->cpu_s = t.cpu_s;
     int n = sim_run_ninter(run);
     for (int i = 0; i < n; i++) {
@@ -49,7 +51,7 @@ static void fill(const live_model *lm, const sim_model *m, sim_run *run, whatif_
                              .p95 = st.p95,
                              .p99 = st.p99,
                              .wait = st.wait_mean,
-                             .throughput = lm->span > 0 ? (double)st.completed / lm->span : 0};
+                             .throughput = covered > 0 ? (double)st.completed / covered : 0};
             out->in_system += x->throughput * x->mean;
             out->queue += x->throughput * x->wait;
             break;
@@ -99,11 +101,13 @@ int whatif_run(const live_model *lm, const whatif_opts *o, whatif_result *out, c
                    .interval = span > 0 ? span / SERIES_POINTS : 1};
     if (so.interval < 1e-3)
         so.interval = 1e-3;
+    if (o->trial_budget > 0 && (double)lm->requests * k > o->trial_budget && span > 0)
+        so.until = span * o->trial_budget / ((double)lm->requests * k);
     if ((rc = sim_run_new(m, &so, &run)) || (rc = sim_run_exec(run))) {
         snprintf(err, errlen, "%s", run ? sim_run_errmsg(run) : "out of memory");
         goto done;
     }
-    fill(lm, m, run, out);
+    fill(lm, m, run, so.until > 0 && so.until < lm->span ? so.until : lm->span, out);
     if (o->series) {
         FILE *f = open_memstream(&out->series, &out->series_len);
         if (!f || sim_run_write_json(run, f) || fclose(f)) {
@@ -134,7 +138,7 @@ static void name_bottleneck(const live_model *lm, const whatif_result *r, double
     if (r->workers > 0 && r->workers < cores && r->in_system > 0 && r->queue / r->in_system >= 0.2)
         snprintf(c->bottleneck, sizeof c->bottleneck,
                  "the workers of service %s (%d per replica, fewer than its %.3g cores): requests "
-                 "queue for one while the CPU is %.0f%% busy at %.3gx",
+                 "queue for one while the CPU is %.0f%% busy at %.4gx",
                  svc, r->workers, cores, 100 * r->util, r->factor);
     else if (w && w->demand + w->wait >= 0.8 * slo)
         snprintf(c->bottleneck, sizeof c->bottleneck,
@@ -142,7 +146,7 @@ static void name_bottleneck(const live_model *lm, const whatif_result *r, double
                  1e3 * (w->demand + w->wait), 1e3 * slo);
     else
         snprintf(c->bottleneck, sizeof c->bottleneck,
-                 "the CPU of service %s: its %d replica(s) are %.0f%% busy at %.3gx, and %s is "
+                 "the CPU of service %s: its %d replica(s) are %.0f%% busy at %.4gx, and %s is "
                  "the first endpoint past the SLO",
                  svc, r->replicas, 100 * r->util, r->factor, w ? w->name : "none");
 }
@@ -198,7 +202,7 @@ int whatif_find_capacity(const live_model *lm, const whatif_opts *o, double slo_
     out->worst = -1;
     if ((rc = live_model_sim(lm, o->replicas, o->workers, &m, err, errlen)))
         goto done;
-    sim_opts so = {.seed = o->seed ? o->seed : 1};
+    sim_opts so = {.seed = o->seed ? o->seed : 1, .arrival_budget = o->trial_budget};
     sim_capacity cap;
     /* the trials, read back from the search's log (capacity.c writes one
      * line per trial), for the page's p95-by-load chart */
@@ -223,6 +227,14 @@ int whatif_find_capacity(const live_model *lm, const whatif_opts *o, double slo_
     }
     free(text);
     double past;
+    if (rc == EVD_EINVAL && strstr(err, "still met")) {
+        out->factor = 65536;
+        out->unbounded = 1;
+        snprintf(out->bottleneck, sizeof out->bottleneck,
+                 "none: the SLO still holds at 65536x the load, the most the search tries");
+        rc = 0;
+        goto done;
+    }
     if (rc == EVD_EINVAL && strstr(err, "missed even")) {
         past = 1.0 / 65536; /* no load meets it: what breaks it is the endpoint itself */
         rc = 0;

@@ -21,6 +21,8 @@ typedef struct whatif_opts {
     uint64_t seed;         /* 0: 1 */
     int series;            /* keep SimResults.json in the result */
     double max_arrivals;   /* refuse larger runs; 0: no bound */
+    double trial_budget;   /* arrivals a run simulates at most: past it, only the first part
+                              of the window is simulated; 0: no bound */
 } whatif_opts;
 
 typedef struct whatif_ep {
@@ -55,6 +57,7 @@ void whatif_result_free(whatif_result *r);
 
 typedef struct whatif_capacity {
     double factor;     /* the largest factor that meets the SLO (0: none does) */
+    int unbounded;     /* the SLO still holds at the largest factor tried (factor) */
     double rate;       /* arrivals per s there */
     double p95;        /* the worst p95 there, s */
     int worst;         /* the endpoint whose p95 breaks the SLO first (index), -1: none */

@@ -9,6 +9,7 @@ import * as rules from './views/rules.js';
 import * as endpoint from './views/endpoint.js';
 import * as versions from './views/versions.js';
 import * as ci from './views/ci.js';
+import * as capacity from './views/capacity.js';
 import * as counters from './views/counters.js';
 import * as exporter from './views/export.js';
 
@@ -17,6 +18,7 @@ const views = {
   rules: { title: 'Rules', mod: rules },
   versions: { title: 'Versions', mod: versions },
   ci: { title: 'CI', mod: ci },
+  capacity: { title: 'Capacity', mod: capacity },
   counters: { title: 'Counters', mod: counters },
   export: { title: 'Export', mod: exporter, admin: true },
 };
