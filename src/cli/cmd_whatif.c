@@ -108,7 +108,7 @@ int cmd_whatif(const whatif_cli *w)
         if (w->json)
             json_object_set_new(doc, "capacity", whatif_capacity_json(lm, &cap, w->slo_ms / 1e3));
         else if (cap.factor > 0)
-            printf("\ncapacity: %.3gx the recorded load (%.3f arrivals/s) keeps every endpoint's "
+            printf("\ncapacity: %.4gx the recorded load (%.3f arrivals/s) keeps every endpoint's "
                    "p95 <= %g ms (worst %.3f ms)\nbottleneck: %s\n",
                    cap.factor, cap.rate, w->slo_ms, cap.p95 * 1e3, cap.bottleneck);
         else

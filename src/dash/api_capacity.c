@@ -28,7 +28,7 @@
 
 #define CAP_REQUESTS 1000000
 #define CAP_ARRIVALS 5e6
-#define CAP_TRIAL    5e5 /* arrivals per trial of the capacity search */
+#define CAP_TRIAL    4e5 /* arrivals per trial of the capacity search */
 
 static _Atomic int running;
 

@@ -729,6 +729,74 @@ void live_model_free(live_model *lm)
     free(lm);
 }
 
+int live_model_busiest(const live_model *lm, double length, live_model **out)
+{
+    *out = NULL;
+    size_t n = 0;
+    for (int i = 0; i < lm->nep; i++)
+        n += lm->ep[i].ntimes;
+    double *all = malloc((n ? n : 1) * sizeof *all);
+    live_model *c = calloc(1, sizeof *c);
+    live_ep *eps = calloc((size_t)(lm->nep ? lm->nep : 1), sizeof *eps);
+    if (!all || !c || !eps)
+        goto fail;
+    size_t k = 0;
+    for (int i = 0; i < lm->nep; i++)
+        for (size_t j = 0; j < lm->ep[i].ntimes; j++)
+            all[k++] = lm->ep[i].times[j];
+    qsort(all, n, sizeof *all, cmp_double);
+    /* the window [all[a], all[a] + length) that holds the most arrivals */
+    size_t best = 0, best_n = 0, b = 0;
+    for (size_t a = 0; a < n; a++) {
+        while (b < n && all[b] < all[a] + length)
+            b++;
+        if (b - a > best_n) {
+            best_n = b - a;
+            best = a;
+        }
+    }
+    double from = n ? all[best] : 0, to = from + length;
+    free(all);
+    all = NULL;
+    *c = *lm;
+    c->ep = eps;
+    c->requests = 0;
+    c->span = length;
+    for (int i = 0; i < lm->nep; i++) {
+        const live_ep *e = &lm->ep[i];
+        eps[i] = *e;
+        eps[i].name = NULL;
+        eps[i].times = NULL;
+        eps[i].ntimes = 0;
+    }
+    c->nep = lm->nep;
+    for (int i = 0; i < lm->nep; i++) {
+        const live_ep *e = &lm->ep[i];
+        if (!(eps[i].name = strdup(e->name)) ||
+            !(eps[i].times = malloc((e->ntimes ? e->ntimes : 1) * sizeof *e->times)))
+            goto fail;
+        for (size_t j = 0; j < e->ntimes; j++)
+            if (e->times[j] >= from && e->times[j] < to)
+                eps[i].times[eps[i].ntimes++] = e->times[j] - from;
+        eps[i].n = eps[i].ntimes;
+        eps[i].rate = (double)eps[i].ntimes / length;
+        c->requests += eps[i].ntimes;
+    }
+    c->from_us = lm->from_us + (int64_t)(from * 1e6);
+    c->to_us = c->from_us + (int64_t)(length * 1e6);
+    *out = c;
+    return 0;
+fail:
+    free(all);
+    if (c && c->ep == eps) {
+        live_model_free(c);
+    } else {
+        free(eps);
+        free(c);
+    }
+    return EVD_ENOMEM;
+}
+
 const char *live_source_name(int source)
 {
     switch (source) {

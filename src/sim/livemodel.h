@@ -84,6 +84,12 @@ typedef struct live_opts {
 int live_model_build(store *st, const live_opts *o, live_model **out, char *err, size_t errlen);
 void live_model_free(live_model *lm);
 
+/* A copy of lm holding only the arrivals of its busiest stretch of length
+ * seconds (the most arrivals in one window of that length), times from
+ * its start: what a bounded search of the capacity simulates.  Returns 0
+ * or EVD_ENOMEM; free with live_model_free(). */
+int live_model_busiest(const live_model *lm, double length, live_model **out);
+
 /* The name of a source: "regression", "calltree" or "duration". */
 const char *live_source_name(int source);
 

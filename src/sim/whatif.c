@@ -101,13 +101,11 @@ int whatif_run(const live_model *lm, const whatif_opts *o, whatif_result *out, c
                    .interval = span > 0 ? span / SERIES_POINTS : 1};
     if (so.interval < 1e-3)
         so.interval = 1e-3;
-    if (o->trial_budget > 0 && (double)lm->requests * k > o->trial_budget && span > 0)
-        so.until = span * o->trial_budget / ((double)lm->requests * k);
     if ((rc = sim_run_new(m, &so, &run)) || (rc = sim_run_exec(run))) {
         snprintf(err, errlen, "%s", run ? sim_run_errmsg(run) : "out of memory");
         goto done;
     }
-    fill(lm, m, run, so.until > 0 && so.until < lm->span ? so.until : lm->span, out);
+    fill(lm, m, run, lm->span, out);
     if (o->series) {
         FILE *f = open_memstream(&out->series, &out->series_len);
         if (!f || sim_run_write_json(run, f) || fclose(f)) {
@@ -151,39 +149,93 @@ static void name_bottleneck(const live_model *lm, const whatif_result *r, double
                  svc, r->replicas, 100 * r->util, r->factor, w ? w->name : "none");
 }
 
-typedef struct skip_set {
-    const live_model *lm;
+/* The state of one search: the endpoints judged, and the stretch of the
+ * window (and its simulator model) the last trial ran on. */
+typedef struct search {
+    const live_model *lm; /* the whole window */
+    const whatif_opts *o;
     char *skip; /* per endpoint: left out of the SLO */
-} skip_set;
+    live_model *slice;
+    sim_model *m;
+    const live_model *m_of; /* what m is the model of */
+} search;
 
 static int is_judged(void *u, const char *interaction)
 {
-    const skip_set *s = u;
+    const search *s = u;
     for (int e = 0; e < s->lm->nep; e++)
         if (!strcmp(s->lm->ep[e].name, interaction))
             return !s->skip[e];
     return 1;
 }
 
+/* How long a stretch of the window a run at factor k simulates: all of
+ * it, or, on a budget, the part that keeps to it. */
+static double stretch(const search *s, double k)
+{
+    double want = (double)s->lm->requests * k, budget = s->o->trial_budget;
+    return budget > 0 && want > budget ? s->lm->span * budget / want : s->lm->span;
+}
+
+/* The model of the window's busiest stretch of len seconds (the whole
+ * window when len covers it). */
+static const live_model *model_for(search *s, double len, char *err, size_t errlen)
+{
+    if (len >= s->lm->span)
+        return s->lm;
+    if (s->slice && fabs(s->slice->span - len) <= 1e-9 * len)
+        return s->slice;
+    if (s->m_of == s->slice) {
+        sim_model_free(s->m);
+        s->m = NULL;
+        s->m_of = NULL;
+    }
+    live_model_free(s->slice);
+    s->slice = NULL;
+    if (live_model_busiest(s->lm, len, &s->slice)) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    return s->slice;
+}
+
+static int on_trial(void *u, double k, double *p95, double *rate, char *err, size_t errlen)
+{
+    search *s = u;
+    const live_model *use = model_for(s, stretch(s, k), err, errlen);
+    if (!use)
+        return EVD_ENOMEM;
+    if (s->m_of != use) {
+        sim_model_free(s->m);
+        s->m = NULL;
+        s->m_of = NULL;
+        int rc = live_model_sim(use, s->o->replicas, s->o->workers, &s->m, err, errlen);
+        if (rc)
+            return rc;
+        s->m_of = use;
+    }
+    sim_opts so = {.seed = s->o->seed ? s->o->seed : 1};
+    return sim_trial_run(s->m, &so, k, is_judged, s, p95, rate, err, errlen);
+}
+
 int whatif_find_capacity(const live_model *lm, const whatif_opts *o, double slo_s,
                          whatif_capacity *out, FILE *log, char *err, size_t errlen)
 {
-    sim_model *m = NULL;
-    int rc;
+    int rc = 0;
     memset(out, 0, sizeof *out);
     out->worst = -1;
-    /* an endpoint slower than the SLO alone misses it at any load: judge
-     * the others (a search over all would only find a factor small enough
-     * to leave its requests out) */
-    skip_set sk = {lm, calloc((size_t)(lm->nep ? lm->nep : 1), 1)};
-    if (!sk.skip) {
+    search s = {.lm = lm, .o = o, .skip = calloc((size_t)(lm->nep ? lm->nep : 1), 1)};
+    if (!s.skip) {
         snprintf(err, errlen, "out of memory");
         return EVD_ENOMEM;
     }
+    /* an endpoint slower than the SLO alone misses it at any load: judge
+     * the others (a search over all would only find a factor small enough
+     * to leave its requests out) */
     int judged = 0;
     for (int e = 0; e < lm->nep; e++) {
         if (lm->ep[e].alone_p95 > slo_s) {
-            sk.skip[e] = 1;
+            s.skip[e] = 1;
             if (out->nleft_out < WHATIF_LEFT_OUT_MAX)
                 out->left_out[out->nleft_out++] = e;
             if (out->worst < 0 || lm->ep[e].alone_p95 > lm->ep[out->worst].alone_p95)
@@ -196,21 +248,16 @@ int whatif_find_capacity(const live_model *lm, const whatif_opts *o, double slo_
         snprintf(out->bottleneck, sizeof out->bottleneck,
                  "every endpoint is slower than the SLO (%.0f ms) alone: %s takes %.1f ms (p95)",
                  1e3 * slo_s, lm->ep[out->worst].name, 1e3 * lm->ep[out->worst].alone_p95);
-        rc = 0;
         goto done;
     }
     out->worst = -1;
-    if ((rc = live_model_sim(lm, o->replicas, o->workers, &m, err, errlen)))
-        goto done;
-    sim_opts so = {.seed = o->seed ? o->seed : 1, .arrival_budget = o->trial_budget};
-    sim_capacity cap;
-    /* the trials, read back from the search's log (capacity.c writes one
-     * line per trial), for the page's p95-by-load chart */
+    /* the trials, read back from the search's log (one line per trial),
+     * for the page's p95-by-load chart */
     char *text = NULL;
     size_t tlen = 0;
     FILE *mem = open_memstream(&text, &tlen);
-    rc = sim_find_capacity_for(m, &so, slo_s, is_judged, &sk, &cap, mem ? mem : log, err, errlen);
-    sim_model_free(m);
+    sim_capacity cap;
+    rc = sim_search_capacity(on_trial, &s, slo_s, &cap, mem ? mem : log, err, errlen);
     if (mem && !fclose(mem)) {
         for (char *line = text; line && *line;) {
             char *nl = strchr(line, '\n');
@@ -245,16 +292,27 @@ int whatif_find_capacity(const live_model *lm, const whatif_opts *o, double slo_
         out->rate = cap.rate;
         out->p95 = cap.p95;
         past = cap.factor * 1.02;
+        if (stretch(&s, cap.factor) < lm->span)
+            out->window_s = stretch(&s, cap.factor);
+    }
+    /* what saturates: one run just past the capacity, on its stretch */
+    const live_model *use = model_for(&s, stretch(&s, past), err, errlen);
+    if (!use) {
+        rc = EVD_ENOMEM;
+        goto done;
     }
     whatif_opts po = *o;
     po.factor = past;
     po.series = 0;
     po.max_arrivals = 0;
+    po.trial_budget = 0;
     whatif_result r;
-    if (!(rc = whatif_run(lm, &po, &r, err, errlen)))
-        name_bottleneck(lm, &r, slo_s, sk.skip, out);
+    if (!(rc = whatif_run(use, &po, &r, err, errlen)))
+        name_bottleneck(lm, &r, slo_s, s.skip, out);
     whatif_result_free(&r);
 done:
-    free(sk.skip);
+    sim_model_free(s.m);
+    live_model_free(s.slice);
+    free(s.skip);
     return rc;
 }

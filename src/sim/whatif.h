@@ -21,8 +21,9 @@ typedef struct whatif_opts {
     uint64_t seed;         /* 0: 1 */
     int series;            /* keep SimResults.json in the result */
     double max_arrivals;   /* refuse larger runs; 0: no bound */
-    double trial_budget;   /* arrivals a run simulates at most: past it, only the first part
-                              of the window is simulated; 0: no bound */
+    double trial_budget;   /* capacity search: arrivals a trial simulates at most (past
+                              it, the busiest stretch of the window that keeps to it);
+                              0: no bound */
 } whatif_opts;
 
 typedef struct whatif_ep {
@@ -58,6 +59,8 @@ void whatif_result_free(whatif_result *r);
 typedef struct whatif_capacity {
     double factor;     /* the largest factor that meets the SLO (0: none does) */
     int unbounded;     /* the SLO still holds at the largest factor tried (factor) */
+    double window_s;   /* > 0: at the factor found, the trials ran on the busiest stretch
+                          of the window this long, to keep to the trial budget */
     double rate;       /* arrivals per s there */
     double p95;        /* the worst p95 there, s */
     int worst;         /* the endpoint whose p95 breaks the SLO first (index), -1: none */
@@ -73,7 +76,10 @@ typedef struct whatif_capacity {
 } whatif_capacity;
 
 /* Search the factor (doubling, then bisecting to 1%, same seed for every
- * trial) and name the bottleneck.  Endpoints whose p95 alone (with no
+ * trial) and name the bottleneck.  With o->trial_budget, a trial whose factor
+ * would bring more arrivals than the budget runs on the busiest stretch of
+ * the window that keeps to it (the peak is where the capacity is
+ * decided).  Endpoints whose p95 alone (with no
  * other request running) is above the SLO can meet it at no load: they
  * are left out of the judging (still part of the load) and listed.
  * Trials are logged to log (may be NULL). */

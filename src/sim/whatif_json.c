@@ -79,9 +79,10 @@ json_t *whatif_capacity_json(const live_model *lm, const whatif_capacity *c, dou
     for (int i = 0; trials && i < c->ntrials; i++)
         json_array_append_new(trials, json_pack("{s:o, s:o}", "factor", num(c->trial_factor[i]),
                                                 "p95_ms", num(c->trial_p95[i] * 1e3)));
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o}", "slo_ms", num(slo_s * 1e3),
-                     "factor", num(c->factor), "rate", num(c->rate), "p95_ms", num(c->p95 * 1e3),
-                     "worst", c->worst >= 0 ? json_string(lm->ep[c->worst].name) : json_null(),
-                     "utilisation", num(c->util_break), "bottleneck", c->bottleneck, "trials",
-                     trials, "left_out", left);
+    return json_pack(
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "slo_ms", num(slo_s * 1e3), "factor",
+        num(c->factor), "rate", num(c->rate), "p95_ms", num(c->p95 * 1e3), "worst",
+        c->worst >= 0 ? json_string(lm->ep[c->worst].name) : json_null(), "utilisation",
+        num(c->util_break), "bottleneck", c->bottleneck, "trials", trials, "left_out", left,
+        "window_s", c->window_s > 0 ? num(c->window_s) : json_null());
 }

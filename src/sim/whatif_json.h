@@ -24,7 +24,8 @@ json_t *live_model_json(const live_model *lm);
 json_t *whatif_result_json(const live_model *lm, const whatif_result *r);
 
 /* {"slo_ms", "factor", "rate", "p95_ms", "worst", "utilisation",
- *  "bottleneck", "trials": [{factor, p95_ms}], "left_out": [names]} */
+ *  "bottleneck", "trials": [{factor, p95_ms}], "left_out": [names], "window_s": the busiest stretch
+ * searched, or null} */
 json_t *whatif_capacity_json(const live_model *lm, const whatif_capacity *c, double slo_s);
 
 #endif

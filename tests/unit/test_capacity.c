@@ -473,6 +473,17 @@ static void test_model_from_store(void **state)
     assert_true(fabs(cap.rate - cap.factor * w1.rate) < 0.02 * cap.rate);
     assert_non_null(strstr(cap.bottleneck, "the CPU of service shop"));
     assert_string_equal(lm->ep[cap.worst].name, "POST /dear");
+    assert_true(cap.window_s == 0);
+    /* on a budget, the busiest stretch that fits: the load is level here,
+     * so about the same capacity */
+    whatif_capacity small;
+    o.trial_budget = 20000;
+    assert_int_equal(whatif_find_capacity(lm, &o, 0.060, &small, NULL, err, sizeof err), 0);
+    o.trial_budget = 0;
+    if (!(small.window_s > 60 && small.window_s < 0.6 * lm->span) ||
+        fabs(small.factor - cap.factor) > 0.2 * cap.factor)
+        fail_msg("on a budget: %.3fx over %.0f s, whole window %.3fx", small.factor, small.window_s,
+                 cap.factor);
     /* one worker on two cores: the worker is */
     lm->max_cpu = 200;
     o.workers = 1;

@@ -116,6 +116,7 @@ function capacityPanel(d) {
     h('b', null, head),
     h('div', null, 'Bottleneck: ', h('span', { 'data-bottleneck': '' }, c.bottleneck)),
     c.left_out.length ? h('div.hint', null, `Left out of the SLO (slower than it with nothing else running): ${c.left_out.join(', ')}.`) : null,
+    c.window_s ? h('div.hint', null, `Searched on the busiest ${c.window_s >= 5400 ? (c.window_s / 3600).toFixed(1) + ' h' : Math.round(c.window_s / 60) + ' min'} of the window, to keep each trial small; the rate is that stretch's.`) : null,
   );
 }
 
