@@ -81,7 +81,7 @@ static int cmp(const void *a, const void *b)
 
 typedef struct route {
     const char *path;
-    int aggregate; /* 1 aggregate, 0 per endpoint, 2 raw export (in neither headline) */
+    int aggregate; /* 1 aggregate, 0 per endpoint, 2 raw export, 3 report (in neither headline) */
     int token;     /* authorise with the bearer token instead of the session */
     int scan;      /* reads raw rows: every request gets its own range (below) */
 } route;
@@ -143,6 +143,11 @@ int main(int argc, char **argv)
     ADD(1, 0, "/dashboard/api/matrix?%s", T);
     ADD(1, 0, "/dashboard/api/evolution?%s", T);
     ADD(1, 1, "/dashboard/metrics");
+    /* version verdicts: findings (cached; the warm-up computes them), a
+     * comparison of the last two versions (raw samples of every endpoint) */
+    ADD(1, 0, "/dashboard/api/findings?%s", T);
+    ADD(1, 0, "/dashboard/api/findings");
+    ADD(3, 0, "/dashboard/api/compare?a=v19&b=v20");
     /* endpoint 1 is the busiest (the filler's skew) */
     ADD(0, 0, "/dashboard/api/endpoints/1/versions?%s", T);
     ADD(0, 0, "/dashboard/api/endpoints/1/heatmap?%s", T);
@@ -158,6 +163,7 @@ int main(int argc, char **argv)
     ADD(0, 0, "/dashboard/api/endpoints/1/outliers?%s", T);
     ADD(0, 0, "/dashboard/api/endpoints/1/profile?%s", R7);
     ADD(0, 0, "/dashboard/api/endpoints/1/profiled?%s", R7);
+    ADD(0, 0, "/dashboard/api/endpoints/1/profile_diff?a=v19&b=v20");
     ADD(0, 0, "/dashboard/api/outliers/1");
     ADD(0, 0, "/dashboard/api/requests/1/profile");
     ADD(0, 0, "/dashboard/api/session");
@@ -165,7 +171,7 @@ int main(int argc, char **argv)
     ADD(2, 1, "/dashboard/api/export?format=csv&from=%ld&to=%ld", to - 3600, to);
     ADD(2, 1, "/dashboard/api/export?format=json&from=%ld&to=%ld", to - 3600, to);
 
-    double worst_agg = 0, worst_ep = 0;
+    double worst_agg = 0, worst_ep = 0, findings_p95 = 0;
     double *t = malloc((size_t)reps * sizeof *t);
     printf("%-58s %9s %9s\n", "route", "median", "p95");
     char path[256];
@@ -195,14 +201,17 @@ int main(int argc, char **argv)
         }
         qsort(t, (size_t)reps, sizeof *t, cmp);
         double med = t[reps / 2], p95 = t[(int)((reps - 1) * 0.95 + 0.5)];
-        static const char *const kind[] = {"per-endpoint", "aggregate", "export"};
+        static const char *const kind[] = {"per-endpoint", "aggregate", "export", "report"};
         printf("%-58.58s %7.1f ms %7.1f ms  %s\n", routes[i].path, med, p95,
                kind[routes[i].aggregate]);
         if (routes[i].aggregate == 1 && p95 > worst_agg)
             worst_agg = p95;
         if (routes[i].aggregate == 0 && p95 > worst_ep)
             worst_ep = p95;
+        if (strstr(routes[i].path, "/api/findings") && p95 > findings_p95)
+            findings_p95 = p95;
     }
+    printf("api_p95_findings: %.1f ms\n", findings_p95);
     printf("api_p95_worst_per_endpoint: %.1f ms\n", worst_ep);
     printf("api_p95_worst_aggregate: %.1f ms\n", worst_agg);
     free(t);

@@ -306,6 +306,12 @@ EVD_API int evd_dash_warm(evd_dash *d);
 
 /* The URL prefix served ("/dashboard" or "/<CUSTOM_LINK>").  Borrowed. */
 EVD_API const char *evd_dash_prefix(const evd_dash *d);
+/* Show a's live counters for a's own instance (the process that serves
+ * this dashboard): they are ahead of the store's copy, and the only ones
+ * while the store cannot be written (a full disk, a lost database).  The
+ * C adapter and the Flask binding call it; a must outlive d. */
+EVD_API void evd_dash_set_agent(evd_dash *d, const evd_agent *a);
+
 /* The store the dashboard reads, safe to print: a file, or a URL with its
  * password masked.  Borrowed for the handle's life. */
 EVD_API const char *evd_dash_store(const evd_dash *d);

@@ -22,6 +22,7 @@ _KEYS = {
     "username": "USERNAME", "password": "PASSWORD", "security_token": "SECURITY_TOKEN",
     "guest_username": "GUEST_USERNAME", "guest_password": "GUEST_PASSWORD",
     "timezone": "TIMEZONE", "brand_name": "BRAND_NAME", "title_name": "TITLE_NAME",
+    "service_name": "SERVICE_NAME",
 }
 _bindings = []
 _test = None  # the running test, set by the pytest plugin (evodash.pytest)
@@ -77,6 +78,9 @@ def bind(app):
     Returns the binding; binding the same app again returns the same one."""
     if "evodash" in app.extensions:
         return app.extensions["evodash"]
+    # the service is the app, unless the configuration names it
+    if config._cfg.get("SERVICE_NAME") is None and not os.environ.get("EVODASH_SERVICE_NAME"):
+        config._cfg.set("SERVICE_NAME", app.import_name)
     b = _evodash.Binding(app, config._cfg, config._group_by, config._get_ip, config._trusted)
     add_url_rule = app.add_url_rule
 

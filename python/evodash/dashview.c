@@ -49,6 +49,7 @@ static evd_dash *dash_get(Binding *b)
         evd_dash_close(d);
         return b->dash;
     }
+    evd_dash_set_agent(d, b->agent); /* this worker's own counters, live */
     b->dash = d;
     b->dash_pid = (long)getpid();
     return d;

@@ -583,6 +583,20 @@ int agent_swap_details(evd_agent *a, evd_details_fn from, void *from_user, evd_d
     return rc;
 }
 
+void agent_live(const evd_agent *a, agent_live_info *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!a)
+        return;
+    out->instance_id = atomic_load_explicit(&a->shown_instance, memory_order_relaxed);
+    out->instance = a->instance_name;
+    out->host = a->host;
+    out->service = a->service_name;
+    out->version = a->version;
+    out->pid = (int)getpid();
+    evd_get_counters(a, &out->c);
+}
+
 void evd_get_counters(const evd_agent *a, evd_counters *out)
 {
     evd_agent *m = (evd_agent *)a;

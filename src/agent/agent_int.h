@@ -122,6 +122,7 @@ struct evd_agent {
     /* writer state */
     struct store *store;
     int64_t instance_id, version_id, service_id;
+    _Atomic int64_t shown_instance; /* instance_id, for the dashboard's threads */
     /* per ring shard: the position up to which records are written or
      * counted (evd_flush waits for the positions it saw accepted) */
     _Atomic uint64_t done_pos[RING_SHARDS_MAX];

@@ -3,6 +3,8 @@
 #ifndef EVD_AGENT_CALLBACKS_H
 #define EVD_AGENT_CALLBACKS_H
 
+#include <stdint.h>
+
 #include "evodash.h"
 
 /* Replace the details callback with (to, to_user) if the agent's callbacks
@@ -14,5 +16,16 @@
  * (from, from_user). */
 int agent_swap_details(evd_agent *a, evd_details_fn from, void *from_user, evd_details_fn to,
                        void *to_user);
+
+/* What the dashboard of the same process shows for it: its instance (id 0
+ * while it has not reached the store) and its counters as they are now,
+ * ahead of the store's copy and the only ones while the store fails. */
+typedef struct agent_live_info {
+    int64_t instance_id;
+    const char *instance, *host, *service, *version; /* borrowed from the agent */
+    int pid;
+    evd_counters c;
+} agent_live_info;
+void agent_live(const evd_agent *a, agent_live_info *out);
 
 #endif

@@ -117,6 +117,7 @@ static int attach_store(writer *w)
         a->instance_id = 0;
         goto fail;
     }
+    atomic_store_explicit(&a->shown_instance, a->instance_id, memory_order_relaxed);
     w->synced = 0;
     for (int i = 0; i < atomic_load(&a->n_endpoints); i++)
         a->eps[i].store_id = 0;
@@ -126,7 +127,11 @@ fail:
     return rc;
 }
 
-static int ensure_store(writer *w)
+/* Attach the store when it is not.  After a failure the next try waits
+ * WRITER_REOPEN_MS, unless `now`: a batch being retried tries at every
+ * attempt (they are spaced by its backoff), so that a store back within
+ * its attempts takes it. */
+static int ensure_store(writer *w, int now_too)
 {
     evd_agent *a = w->a;
     if (a->store && store_is_stale(a->store)) {
@@ -138,9 +143,8 @@ static int ensure_store(writer *w)
     }
     if (a->store && a->instance_id)
         return 0;
-    /* after a failure, try again only every WRITER_REOPEN_MS */
     int64_t now = clock_mono_ns() / 1000000;
-    if (now < w->reopen_after)
+    if (now < w->reopen_after && !now_too)
         return w->attach_rc;
     int rc = attach_store(w);
     if (rc) /* busy: try again soon; anything else: every WRITER_REOPEN_MS */
@@ -279,7 +283,7 @@ static void housekeeping(writer *w, int force)
     w->last_sync = now_ms;
     atomic_store(&a->clock_offset_ns, clock_offset_ns());
     pthread_mutex_lock(&a->fork_mu);
-    if (!ensure_store(w)) {
+    if (!ensure_store(w, 0)) {
         if (sync_store(w)) {
             atomic_fetch_add(&a->write_errors, 1);
             agent_fail(a, EVD_EIO, "%s", store_errmsg(a->store));
@@ -363,7 +367,7 @@ static int write_batch(writer *w, const ring_rec *recs, size_t n)
 {
     evd_agent *a = w->a;
     int rc;
-    if ((rc = ensure_store(w)))
+    if ((rc = ensure_store(w, 1)))
         return rc;
     if ((rc = store_begin(a->store)))
         return rc;

@@ -1,13 +1,18 @@
 /* cmd_stats.c — `evodash stats --db URL`: what a store holds, per endpoint:
- * requests, median and p99 (from the rollups' sketches), errors, drops. */
+ * requests, median and p99 (from the rollups' sketches), errors, drops;
+ * and the findings (dash/findings.h), most severe first. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <jansson.h>
 
 #include "evodash.h"
 #include "cli/commands.h"
 #include "core/config.h"
+#include "dash/findings.h"
 #include "store/read.h"
 #include "store/store.h"
 
@@ -18,7 +23,10 @@ static void usage(FILE *f)
                "percentile duration, errors (4xx/5xx) and dropped records.\n\n"
                "  --db URL        sqlite:///relative.db, sqlite:////absolute.db, a path, or\n"
                "                  postgresql://user:password@host:port/dbname\n"
-               "  --config FILE   take DATABASE from this config file\n");
+               "  --config FILE   take DATABASE (and FINDINGS_*) from this config file\n"
+               "  --findings-json print only the findings, as /dashboard/api/findings does\n"
+               "  --min-requests N, --min-ratio X\n"
+               "                  the findings' floors (FINDINGS_MIN_REQUESTS, _RATIO)\n");
 }
 
 static void fmt_us(char *out, size_t cap, double us)
@@ -59,10 +67,16 @@ int cmd_stats(int argc, char **argv)
 {
     static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
                                          {"config", required_argument, NULL, 'c'},
+                                         {"findings-json", no_argument, NULL, 'j'},
+                                         {"min-requests", required_argument, NULL, 'n'},
+                                         {"min-ratio", required_argument, NULL, 'r'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *url = NULL, *cfgpath = NULL;
-    int c, rc = 1;
+    int c, rc = 1, json_only = 0;
+    long min_req = 0;
+    double min_ratio = 0;
+    json_t *found = NULL;
     evd_config *cfg = NULL;
     store *st = NULL;
 
@@ -75,6 +89,15 @@ int cmd_stats(int argc, char **argv)
         case 'c':
             cfgpath = optarg;
             break;
+        case 'j':
+            json_only = 1;
+            break;
+        case 'n':
+            min_req = atol(optarg);
+            break;
+        case 'r':
+            min_ratio = atof(optarg);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -83,7 +106,7 @@ int cmd_stats(int argc, char **argv)
             return 2;
         }
     }
-    if (optind < argc || (!url && !cfgpath)) {
+    if (optind < argc || (!url && !cfgpath) || min_req < 0 || (min_ratio && !(min_ratio > 1))) {
         usage(stderr);
         return 2;
     }
@@ -95,9 +118,28 @@ int cmd_stats(int argc, char **argv)
             goto done;
         }
         url = config_str(cfg, "DATABASE");
+        if (!min_req)
+            min_req = config_int(cfg, "FINDINGS_MIN_REQUESTS");
+        if (!min_ratio)
+            min_ratio = config_double(cfg, "FINDINGS_MIN_RATIO");
     }
     if (store_open(url, STORE_RDONLY, &st)) {
         fprintf(stderr, "evodash stats: %s\n", store_errmsg(st));
+        goto done;
+    }
+    findings_opts fo = {.from_us = 0,
+                        .to_us = INT64_MAX / 4,
+                        .min_requests = min_req ? min_req : FINDINGS_MIN_REQUESTS_DEF,
+                        .min_ratio = min_ratio ? min_ratio : FINDINGS_MIN_RATIO_DEF,
+                        .prefix = "/dashboard"};
+    if (findings_compute(st, NULL, &fo, &found)) {
+        fprintf(stderr, "evodash stats: findings: %s\n", store_errmsg(st));
+        goto done;
+    }
+    if (json_only) {
+        json_dumpf(found, stdout, JSON_INDENT(1));
+        printf("\n");
+        rc = 0;
         goto done;
     }
     store_totals t = {0};
@@ -121,8 +163,21 @@ int cmd_stats(int argc, char **argv)
     printf("recorded %lld, written %lld, dropped %lld, write errors %lld%s\n",
            (long long)t.recorded, (long long)t.written, (long long)t.dropped,
            (long long)t.write_errors, t.dropped ? "  <-- records were lost" : "");
+    json_t *list = json_object_get(found, "findings");
+    printf("\n%zu finding%s (at least %lld requests a side, changes of %.2fx or more)\n",
+           json_array_size(list), json_array_size(list) == 1 ? "" : "s", (long long)fo.min_requests,
+           fo.min_ratio);
+    size_t i;
+    json_t *f;
+    json_array_foreach(list, i, f)
+    {
+        printf("  %-6s %-16s %s\n", json_string_value(json_object_get(f, "severity")),
+               json_string_value(json_object_get(f, "kind")),
+               json_string_value(json_object_get(f, "summary")));
+    }
     rc = 0;
 done:
+    json_decref(found);
     store_close(st);
     evd_config_free(cfg);
     return rc;

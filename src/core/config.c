@@ -97,6 +97,10 @@ static const key_def KEYS[] = {
      * and whether adapters honour X-Evodash-Test (see evodash.h) */
     {"TEST", KT_STR, NULL, 0, 0, 0, 0},
     {"TEST_HEADER", KT_BOOL, "false", 0, 0, 0, 0},
+    /* findings: requests each side of a comparison needs, and the
+     * smallest change (ratio of medians, rise of the error rate) reported */
+    {"FINDINGS_MIN_REQUESTS", KT_INT, "200", 10, 100000000, 0, 0},
+    {"FINDINGS_MIN_RATIO", KT_POSNUM, "1.2", 1, 0, 0, 0},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 
@@ -499,9 +503,9 @@ static int set_key(evd_config *cfg, int k, const char *raw, char *msg, size_t ca
         }
         break;
     }
-    case KT_POSNUM:
-        if (parse_double(v, &dv) || !(dv > 0)) {
-            snprintf(msg, cap, "expected a number > 0, got %s", shown);
+    case KT_POSNUM: /* lo, when set, is the bound it must exceed */
+        if (parse_double(v, &dv) || !(dv > (double)d->lo)) {
+            snprintf(msg, cap, "expected a number > %ld, got %s", d->lo, shown);
             goto done;
         }
         break;

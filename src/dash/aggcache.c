@@ -462,6 +462,15 @@ static int filtered(const agg_ask *q)
     return q->f && q->f->ninstances;
 }
 
+void aggcache_invalidate(struct aggcache *ac)
+{
+    if (!ac)
+        return;
+    pthread_rwlock_wrlock(&ac->rw);
+    ac->valid = 0;
+    pthread_rwlock_unlock(&ac->rw);
+}
+
 int aggcache_warm(struct aggcache *ac, store *st)
 {
     return refresh(ac, st);

@@ -14,8 +14,10 @@
 #include "core/clock.h"
 #include "dash/colour.h"
 #include "core/sketch.h"
+#include "agent/callbacks.h"
 #include "dash/dash_int.h"
 #include "store/read.h"
+#include "store/read_verdicts.h"
 
 #define HOUR_US  3600000000LL
 #define MAX_DAYS 3700
@@ -611,10 +613,23 @@ static int ver_row(void *u, const store_version_row *r)
     return 0;
 }
 
+static int mark_row(void *u, const store_vmark_row *r)
+{
+    verlist *l = u;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].id == r->version_id) {
+            l->v[i].important = r->important;
+            l->v[i].hidden = r->hidden;
+        }
+    return 0;
+}
+
 int vers_load(dctx *c, verlist *l)
 {
     memset(l, 0, sizeof *l);
     int rc = store_versions(c->st, ver_row, l);
+    if (!rc)
+        rc = store_version_marks(c->st, mark_row, l);
     if (rc) {
         vers_free(l);
         return rc == EVD_ENOMEM ? dash_error(c, 500, "out of memory"),
@@ -659,7 +674,9 @@ int api_versions(dctx *c)
     const tz_zone *tz;
     agg_result ar;
     verlist vl;
-    if (!(tz = dash_tz(c)) || dash_page(c, &p))
+    int64_t with_hidden;
+    if (!(tz = dash_tz(c)) || dash_page(c, &p) ||
+        dash_param_int(c, "hidden", 0, 1, 0, &with_hidden))
         return 0;
     if (agg_query(c, INT64_MIN / 4, INT64_MAX / 4, AG_VER, -1, 0, &ar))
         return 0;
@@ -674,11 +691,14 @@ int api_versions(dctx *c)
         /* narrowed to a service or instances: only the versions it ran */
         if ((c->filter.service_id || c->filter.ninstances) && (!a || !a->count))
             continue;
-        json_array_append_new(items,
-                              json_pack("{s:I,s:s,s:o,s:o,s:I}", "id", (json_int_t)v->id, "name",
-                                        v->name, "first_seen", dash_time(tz, v->first_us),
-                                        "last_seen", dash_time(tz, v->last_us), "requests",
-                                        (json_int_t)(a ? a->count : 0)));
+        /* hidden versions (short-lived ones an admin hid) only when asked */
+        if (v->hidden && !with_hidden)
+            continue;
+        json_array_append_new(
+            items, json_pack("{s:I,s:s,s:o,s:o,s:I,s:b,s:b}", "id", (json_int_t)v->id, "name",
+                             v->name, "first_seen", dash_time(tz, v->first_us), "last_seen",
+                             dash_time(tz, v->last_us), "requests", (json_int_t)(a ? a->count : 0),
+                             "important", v->important, "hidden", v->hidden));
     }
     vers_free(&vl);
     agg_free(&ar);
@@ -695,6 +715,8 @@ typedef struct inst_ctx {
     const tz_zone *tz;
     json_t *items;
     int64_t tot[6], now;
+    agent_live_info live; /* this process's own instance, when it has an agent */
+    int has_live, live_seen;
 } inst_ctx;
 
 static int inst_row(void *u, const store_instance_row *r)
@@ -702,15 +724,48 @@ static int inst_row(void *u, const store_instance_row *r)
     static const char *const names[] = {"recorded",     "dropped",   "written",
                                         "write_errors", "truncated", "outliers"};
     inst_ctx *x = u;
-    json_t *o =
-        json_pack("{s:I,s:s,s:s,s:s,s:s?,s:i,s:o,s:o,s:b}", "id", (json_int_t)r->id, "name",
-                  r->name, "host", r->host, "service", r->service, "version", r->version, "pid",
-                  r->pid, "started", dash_time(x->tz, r->started_us), "last_seen",
-                  dash_time(x->tz, r->last_seen_us), "live", x->now - r->last_seen_us < LIVE_US);
+    int own = x->has_live && r->id == x->live.instance_id;
+    /* our own counters as they are now, not as last synced */
+    const evd_counters *lc = &x->live.c;
+    const int64_t v[6] = {own ? (int64_t)lc->recorded : r->recorded,
+                          own ? (int64_t)lc->dropped : r->dropped,
+                          own ? (int64_t)lc->written : r->written,
+                          own ? (int64_t)lc->write_errors : r->write_errors,
+                          own ? (int64_t)lc->truncated : r->truncated,
+                          own ? (int64_t)lc->outliers : r->outliers};
+    json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s?,s:s,s:i,s:o,s:o,s:b}", "id", (json_int_t)r->id,
+                          "name", r->name, "host", r->host, "service", r->service, "version",
+                          r->version, "version_label", r->version_label ? r->version_label : "",
+                          "pid", r->pid, "started", dash_time(x->tz, r->started_us), "last_seen",
+                          dash_time(x->tz, own ? x->now : r->last_seen_us), "live",
+                          own || x->now - r->last_seen_us < LIVE_US);
     if (!o)
         return EVD_ENOMEM;
-    const int64_t v[6] = {r->recorded,     r->dropped,   r->written,
-                          r->write_errors, r->truncated, r->outliers};
+    x->live_seen |= own;
+    for (int i = 0; i < 6; i++) {
+        x->tot[i] += v[i];
+        json_object_set_new(o, names[i], json_integer(v[i]));
+    }
+    json_array_append_new(x->items, o);
+    return 0;
+}
+
+/* This process's instance when the store has no row for it (it never
+ * reached the store): shown from its live counters alone. */
+static int live_only_row(inst_ctx *x)
+{
+    static const char *const names[] = {"recorded",     "dropped",   "written",
+                                        "write_errors", "truncated", "outliers"};
+    const evd_counters *lc = &x->live.c;
+    const int64_t v[6] = {(int64_t)lc->recorded,     (int64_t)lc->dropped,   (int64_t)lc->written,
+                          (int64_t)lc->write_errors, (int64_t)lc->truncated, (int64_t)lc->outliers};
+    json_t *o =
+        json_pack("{s:n,s:s,s:s,s:s,s:s,s:s,s:i,s:n,s:o,s:b,s:b}", "id", "name", x->live.instance,
+                  "host", x->live.host, "service", x->live.service, "version", x->live.version,
+                  "version_label", x->live.version, "pid", x->live.pid, "started", "last_seen",
+                  dash_time(x->tz, x->now), "live", 1, "unregistered", 1);
+    if (!o)
+        return EVD_ENOMEM;
     for (int i = 0; i < 6; i++) {
         x->tot[i] += v[i];
         json_object_set_new(o, names[i], json_integer(v[i]));
@@ -724,7 +779,11 @@ static json_t *instance_rows(dctx *c, inst_ctx *x)
 {
     x->items = json_array();
     x->now = clock_real_us();
+    if ((x->has_live = c->d->live != NULL))
+        agent_live(c->d->live, &x->live);
     int rc = store_instances(c->st, &c->filter, inst_row, x);
+    if (!rc && x->has_live && !x->live_seen && !c->filter.ninstances && !x->live.instance_id)
+        rc = live_only_row(x);
     if (rc) {
         json_decref(x->items);
         dash_store_error(c, rc, "instances");
@@ -856,6 +915,8 @@ static int per_version(dctx *c, int stats)
     json_t *items = json_array();
     for (size_t vi = 0; vi < vl.n; vi++) {
         int64_t vid = vl.v[vi].id, total = 0;
+        if (vl.v[vi].hidden) /* hidden from the version views */
+            continue;
         for (size_t i = 0; i < eps.n; i++) {
             const agg_acc *a = agg_find(&ar, vid, eps.v[i].id);
             total += a ? a->count : 0;

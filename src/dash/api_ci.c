@@ -1,4 +1,4 @@
-/* api_ci.c — CI test timings beside live timings (issue 14): the upload of
+/* api_ci.c — CI test timings beside live timings: the upload of
  * a build, box plots of its tests and endpoints (builds side by side), the
  * live-vs-CI median per version with Pearson's r, and CI regressions.
  *

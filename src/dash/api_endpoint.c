@@ -36,7 +36,7 @@ int api_ep_versions(dctx *c)
     for (size_t i = 0; i < vl.n; i++) {
         const dver *v = &vl.v[i];
         const agg_acc *a = agg_find(&ar, v->id, 0);
-        if (!a || !a->count)
+        if (!a || !a->count || v->hidden) /* hidden from the version views */
             continue;
         boxstat b;
         box_from_acc(a, &b);

@@ -148,17 +148,27 @@ static int guest_keys(evd_dash *d, store *st)
     return 0;
 }
 
-int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg)
+void auth_token(evd_dash *d, const evd_config *cfg)
 {
-    int rc;
-    const char *keep[2] = {"admin", NULL};
-
     const char *tok = config_str(cfg, "SECURITY_TOKEN");
     if (tok && *tok) {
         crypto_generichash((unsigned char *)d->token_hash, sizeof d->token_hash,
                            (const unsigned char *)tok, strlen(tok), NULL, 0);
         d->has_token = 1;
     }
+}
+
+int auth_bearer(const dctx *c)
+{
+    const char *authz = dash_header(c, "Authorization");
+    return authz && !strncasecmp(authz, "Bearer ", 7) && bearer_ok(c->d, authz + 7);
+}
+
+int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg)
+{
+    int rc;
+    const char *keep[2] = {"admin", NULL};
+
     if (!d->rl && !(d->rl = rl_new(RL_SLOTS, RL_WINDOW_US))) {
         snprintf(d->err, sizeof d->err, "out of memory");
         return EVD_ENOMEM;
@@ -249,7 +259,7 @@ int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg)
 
 /* ---- identification -------------------------------------------------------- */
 
-static int bearer_ok(const evd_dash *d, const char *value)
+int bearer_ok(const evd_dash *d, const char *value)
 {
     unsigned char h[32];
     if (!d->has_token)

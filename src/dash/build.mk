@@ -55,3 +55,25 @@ BENCHES += api_pg
 TSAN_TESTS += test_dash_threads
 TSAN_TESTS += test_mhd_adapter
 TSAN_TESTS += test_ratelimit
+
+# ---- version verdicts: planted faults, findings API ----------------
+# A store with realistic traffic and planted faults (tests/verdicts/plant.c).
+build/rel/tests/verdicts/plant: tests/verdicts/plant.c build/rel/libevodash.a
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(INCS) $(PKG_CFLAGS) $(CFLAGS_rel) $< -o $@ build/rel/libevodash.a $(PKG_LIBS)
+# Every planted fault found over 20 seeds, no finding on the unchanged
+# endpoints at the defaults (the rate is printed).
+check-verdicts-planted: build/rel/evodash build/rel/tests/verdicts/plant
+	/usr/bin/python3 tests/verdicts/planted_test.py build/rel
+CHECK_EXTRA += check-verdicts-planted
+.PHONY: check-verdicts-planted
+# The verdict routes (findings, compare, profile diff, marks, renames,
+# metrics gauge) against a real serve, statistics checked with scipy; on
+# SQLite and on a throwaway PostgreSQL server.
+check-verdicts-api: build/rel/evodash build/rel/tests/verdicts/plant
+	/usr/bin/python3 tests/verdicts/verdicts_api_test.py build/rel
+check-pg-verdicts: build/rel/evodash build/rel/tests/verdicts/plant
+	tests/pg/with_pg.sh /usr/bin/python3 tests/verdicts/verdicts_api_test.py build/rel --pg
+CHECK_EXTRA += check-verdicts-api check-pg-verdicts
+.PHONY: check-verdicts-api check-pg-verdicts
+TSAN_TESTS += test_verdicts

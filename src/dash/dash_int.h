@@ -55,6 +55,7 @@ struct evd_dash {
     int serves;              /* the handle answers requests (perhaps 503) */
     int64_t attach_after_us; /* monotonic: no attempt before */
     evd_config *cfg;         /* for a retried attach */
+    const evd_agent *live;   /* this process's agent, when it has one */
 
     pthread_mutex_t lock; /* guards the pool and the tz cache */
     store *pool[DASH_POOL_MAX];
@@ -63,8 +64,11 @@ struct evd_dash {
     tz_entry tz_cache[DASH_TZ_CACHE];
     int ntz;
     uint64_t tz_clock;
-    struct aggcache *aggcache;     /* closed days' rollups, merged (aggcache.c) */
-    struct rawscan_cache *rawscan; /* shared raw-row summaries (rawscan.c) */
+    struct aggcache *aggcache;       /* closed days' rollups, merged (aggcache.c) */
+    struct rawscan_cache *rawscan;   /* shared raw-row summaries (rawscan.c) */
+    struct findings_cache *findings; /* computed findings (api_findings.c) */
+    int64_t findings_min_requests;   /* FINDINGS_MIN_REQUESTS */
+    double findings_min_ratio;       /* FINDINGS_MIN_RATIO */
     char err[512];
 };
 
@@ -151,6 +155,11 @@ void dash_iso(const tz_zone *tz, int64_t us, char *out, size_t cap);
 json_t *dash_time(const tz_zone *tz, int64_t us); /* ISO string, or null for 0 */
 
 /* ---- auth.c ---- */
+/* SECURITY_TOKEN, from the config alone (the store is not needed). */
+void auth_token(evd_dash *d, const evd_config *cfg);
+int bearer_ok(const evd_dash *d, const char *value);
+/* Nonzero when the request carries the bearer token. */
+int auth_bearer(const dctx *c);
 int auth_bootstrap(evd_dash *d, store *st, const evd_config *cfg);
 /* Identify the caller from the session cookie or the bearer token. */
 int auth_identify(dctx *c);
@@ -183,7 +192,8 @@ int api_services(dctx *c);
  * replies and returns -1 on failure. */
 typedef struct dver {
     int64_t id, first_us, last_us;
-    char *name, *label; /* label: tag and short hash, else the name */
+    char *name, *label;    /* label: tag and short hash, else the name */
+    int important, hidden; /* an admin's marks (read_verdicts.h) */
 } dver;
 typedef struct verlist {
     dver *v;
@@ -210,6 +220,8 @@ int api_ep_profiled(dctx *c);
 /* ---- export.c ---- */
 int api_export(dctx *c);
 int route_metrics(dctx *c);
+/* /metrics while the store cannot be read: this process's live counters. */
+int route_metrics_live(dctx *c);
 
 /* ---- aggcache.c ---- rollup aggregates over hours, grouped */
 enum { AG_EP, AG_VER, AG_VER_EP };
@@ -316,12 +328,36 @@ void rawscan_release(struct rawscan_cache *cache, const rawscan *s);
  * were read. */
 void rawscan_describe(const rawscan *s, const drange *r, json_t *doc);
 
-/* ---- api_ci.c ---- CI test timings beside live timings (issue 14) */
+/* ---- api_ci.c ---- CI test timings beside live timings */
 int api_ci_upload(dctx *c);      /* POST /api/ci/builds: a build's report */
 int api_ci_builds(dctx *c);      /* GET /api/ci/builds */
 int api_ci_boxes(dctx *c);       /* GET /api/ci/boxes?by=test|endpoint */
 int api_ci_correlation(dctx *c); /* GET /api/ci/correlation?endpoint= */
 int api_ci_regressions(dctx *c); /* GET /api/ci/regressions */
+/* ---- version verdicts: findings, comparisons, marks, renames ---- */
+struct store_vmark_row;
+/* api_findings.c: the cache of computed findings */
+struct findings_cache *findings_cache_new(evd_dash *d);
+void findings_cache_free(struct findings_cache *fc); /* joins its thread; NULL is fine */
+void findings_cache_clear(struct findings_cache *fc);
+/* The findings of a service (0: all) over r (NULL: all time), cached: *doc
+ * is {"findings", "tests"} (a reference the caller drops), *stale set
+ * while a newer result is being computed.  0 or a negative code (the
+ * message on c->st). */
+int findings_get(dctx *c, int64_t service_id, const drange *r, json_t **doc, int *stale,
+                 int64_t *computed_us);
+/* The marks of version id (zeros when it has none). */
+int version_mark_get(dctx *c, int64_t id, struct store_vmark_row *out);
+int api_findings(dctx *c);
+int api_version_mark(dctx *c);
+int api_renames(dctx *c);
+int api_rename_add(dctx *c);
+int api_rename_undo(dctx *c);
+/* api_compare.c */
+int api_compare(dctx *c);
+int api_profile_diff(dctx *c);
+/* aggcache.c: forget every cached day (after a rename) */
+void aggcache_invalidate(struct aggcache *ac);
 
 /* ---- api_capacity.c ---- the Capacity page: a model from live data, what-if */
 int api_capacity(dctx *c); /* GET /api/capacity */

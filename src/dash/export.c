@@ -14,6 +14,7 @@
 
 #include "evodash.h"
 #include "core/sketch.h"
+#include "agent/callbacks.h"
 #include "dash/dash_int.h"
 #include "store/read.h"
 
@@ -262,6 +263,8 @@ typedef struct metrics_ctx {
     const agg_result *ar;
     sketch *sk;
     double lg;
+    agent_live_info live; /* this process's instance: its counters now */
+    int has_live, live_seen;
 } metrics_ctx;
 
 static int metrics_endpoint(void *u, const store_endpoint_row *r)
@@ -308,14 +311,71 @@ static int metrics_endpoint(void *u, const store_endpoint_row *r)
     return 0;
 }
 
+static void dropped_line(metrics_ctx *m, const char *service, const char *instance, int64_t n)
+{
+    char svc[256], inst[256];
+    label(service, svc, sizeof svc);
+    label(instance, inst, sizeof inst);
+    sb_printf(m->b, "evodash_dropped_records_total{service=\"%s\",instance=\"%s\"} %lld\n", svc,
+              inst, (long long)n);
+}
+
 static int metrics_instance(void *u, const store_instance_row *r)
 {
     metrics_ctx *m = u;
-    char svc[256], inst[256];
-    label(r->service, svc, sizeof svc);
-    label(r->name, inst, sizeof inst);
-    sb_printf(m->b, "evodash_dropped_records_total{service=\"%s\",instance=\"%s\"} %lld\n", svc,
-              inst, (long long)r->dropped);
+    int own = m->has_live && r->id == m->live.instance_id;
+    m->live_seen |= own;
+    dropped_line(m, r->service, r->name, own ? (int64_t)m->live.c.dropped : r->dropped);
+    return 0;
+}
+
+int route_metrics_live(dctx *c)
+{
+    metrics_ctx m = {0};
+    sbuf b = {.p = malloc(1024), .cap = 1024};
+    if (!b.p)
+        return dash_error(c, 500, "out of memory");
+    b.p[0] = 0;
+    m.b = &b;
+    agent_live(c->d->live, &m.live);
+    sb_printf(&b, "# HELP evodash_store_up Whether the dashboard can read its store.\n"
+                  "# TYPE evodash_store_up gauge\nevodash_store_up 0\n"
+                  "# HELP evodash_dropped_records_total Records lost before reaching the store, "
+                  "per instance.\n# TYPE evodash_dropped_records_total counter\n");
+    dropped_line(&m, m.live.service, m.live.instance, (int64_t)m.live.c.dropped);
+    if (b.oom) {
+        free(b.p);
+        return dash_error(c, 500, "out of memory");
+    }
+    int rc = dash_text(c, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
+    free(b.p);
+    return rc;
+}
+
+/* Open findings per kind, every kind listed (0 when none), from the
+ * findings cache (api_findings.c). */
+static int metrics_findings(dctx *c, sbuf *b)
+{
+    static const char *const kinds[] = {"regression",       "improvement",   "error_rate",
+                                        "slow_group",       "dead_endpoint", "new_endpoint",
+                                        "rename_candidate", "outlier_cause"};
+    json_t *doc;
+    int stale;
+    int64_t at;
+    int rc = findings_get(c, c->filter.service_id, NULL, &doc, &stale, &at);
+    if (rc)
+        return rc;
+    sb_printf(b, "# HELP evodash_findings_open Findings the dashboard reports now, per kind.\n"
+                 "# TYPE evodash_findings_open gauge\n");
+    json_t *list = json_object_get(doc, "findings");
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        size_t i, n = 0;
+        json_t *f;
+        json_array_foreach(list, i, f) n +=
+            !strcmp(json_string_value(json_object_get(f, "kind")), kinds[k]);
+        sb_printf(b, "evodash_findings_open{kind=\"%s\"} %zu\n", kinds[k], n);
+    }
+    json_decref(doc);
     return 0;
 }
 
@@ -340,6 +400,8 @@ int route_metrics(dctx *c)
         return 0;
     }
     metrics_ctx m = {&b, &h, &ar, sk, log((1 + SKETCH_ALPHA) / (1 - SKETCH_ALPHA))};
+    sb_printf(&b, "# HELP evodash_store_up Whether the dashboard can read its store.\n"
+                  "# TYPE evodash_store_up gauge\nevodash_store_up 1\n");
     sb_printf(&b, "# HELP evodash_requests_total Requests recorded, per endpoint and status "
                   "class.\n# TYPE evodash_requests_total counter\n");
     sb_printf(&h, "# HELP evodash_request_duration_seconds Request duration per endpoint.\n"
@@ -352,8 +414,15 @@ int route_metrics(dctx *c)
     free(h.p);
     sb_printf(&b, "# HELP evodash_dropped_records_total Records lost before reaching the store, "
                   "per instance.\n# TYPE evodash_dropped_records_total counter\n");
+    if ((m.has_live = c->d->live != NULL))
+        agent_live(c->d->live, &m.live);
     if (!rc)
         rc = store_instances(c->st, &c->filter, metrics_instance, &m);
+    /* this process before it ever reached the store */
+    if (!rc && m.has_live && !m.live_seen && !m.live.instance_id && !c->filter.ninstances)
+        dropped_line(&m, m.live.service, m.live.instance, (int64_t)m.live.c.dropped);
+    if (!rc)
+        rc = metrics_findings(c, &b);
     if (rc) {
         free(b.p);
         return dash_store_error(c, rc, "metrics");

@@ -36,7 +36,9 @@
 #define URL_MAX_BYTES     8192
 #define HEADERS_MAX_BYTES 16384
 
-enum access { ACC_PUBLIC, ACC_READ, ACC_ADMIN, ACC_EXPORT };
+/* ACC_READ_TOKEN: any session, or the bearer token (findings, for
+ * alerting scripts) */
+enum access { ACC_PUBLIC, ACC_READ, ACC_ADMIN, ACC_EXPORT, ACC_READ_TOKEN };
 
 struct route {
     const char *method;
@@ -118,6 +120,29 @@ static const struct route routes[] = {
     {.method = "GET", .path = "/api/ci/boxes", .fn = api_ci_boxes, .access = ACC_READ},
     {.method = "GET", .path = "/api/ci/correlation", .fn = api_ci_correlation, .access = ACC_READ},
     {.method = "GET", .path = "/api/ci/regressions", .fn = api_ci_regressions, .access = ACC_READ},
+    /* version verdicts: findings, comparisons, marks, renames */
+    {.method = "GET", .path = "/api/findings", .fn = api_findings, .access = ACC_READ_TOKEN},
+    {.method = "GET", .path = "/api/compare", .fn = api_compare, .access = ACC_READ},
+    {.method = "GET",
+     .path = "/api/endpoints/{id}/profile_diff",
+     .fn = api_profile_diff,
+     .access = ACC_READ},
+    {.method = "POST",
+     .path = "/api/versions/{id}/mark",
+     .fn = api_version_mark,
+     .access = ACC_ADMIN,
+     .csrf = 1},
+    {.method = "GET", .path = "/api/renames", .fn = api_renames, .access = ACC_READ},
+    {.method = "POST",
+     .path = "/api/renames",
+     .fn = api_rename_add,
+     .access = ACC_ADMIN,
+     .csrf = 1},
+    {.method = "POST",
+     .path = "/api/renames/{id}/undo",
+     .fn = api_rename_undo,
+     .access = ACC_ADMIN,
+     .csrf = 1},
     /* the Capacity page (api_capacity.c) */
     {.method = "GET", .path = "/api/capacity", .fn = api_capacity, .access = ACC_READ},
 };
@@ -210,7 +235,10 @@ int evd_dash_open(const evd_config *cfg, const char *db_url, evd_dash **out)
     d->cookie_secure = config_bool(cfg, "COOKIE_SECURE");
     d->raw_rows_max = config_int(cfg, "RAW_ROWS_MAX");
     d->retention_days = (int)config_int(cfg, "RETENTION_DAYS");
-    if (!(d->aggcache = aggcache_new()) || !(d->rawscan = rawscan_cache_new())) {
+    d->findings_min_requests = config_int(cfg, "FINDINGS_MIN_REQUESTS");
+    d->findings_min_ratio = config_double(cfg, "FINDINGS_MIN_RATIO");
+    if (!(d->aggcache = aggcache_new()) || !(d->rawscan = rawscan_cache_new()) ||
+        !(d->findings = findings_cache_new(d))) {
         rc = EVD_ENOMEM;
         goto done;
     }
@@ -234,6 +262,7 @@ int evd_dash_open(const evd_config *cfg, const char *db_url, evd_dash **out)
         rc = EVD_EINVAL;
         goto done;
     }
+    auth_token(d, cfg);
     /* kept for an attach retried later (the users come from it) */
     if (!(d->cfg = config_clone(cfg))) {
         rc = EVD_ENOMEM;
@@ -252,6 +281,7 @@ void evd_dash_close(evd_dash *d)
 {
     if (!d)
         return;
+    findings_cache_free(d->findings); /* first: its thread reads the handle */
     for (int i = 0; i < d->npool; i++)
         store_close(d->pool[i]);
     for (int i = 0; i < d->ntz; i++)
@@ -286,6 +316,12 @@ const char *evd_dash_errmsg(const evd_dash *d)
 const char *evd_dash_prefix(const evd_dash *d)
 {
     return d->prefix;
+}
+
+void evd_dash_set_agent(evd_dash *d, const evd_agent *a)
+{
+    if (d)
+        d->live = a;
 }
 
 const char *evd_dash_store(const evd_dash *d)
@@ -994,7 +1030,7 @@ static int dispatch(dctx *c)
         return dash_error(c, 403, "admin role or SECURITY_TOKEN required");
     if (rt->access == ACC_READ && c->role == ROLE_TOKEN && strcmp(sub, "/api/session"))
         return dash_error(c, 403,
-                          "the security token only grants export, metrics and "
+                          "the security token only grants export, metrics, findings and "
                           "test-result upload");
     if (rt->csrf && c->role != ROLE_TOKEN && !auth_csrf_ok(c))
         return dash_error(c, 403, "missing or wrong CSRF token (send it as X-CSRF-Token)");
@@ -1037,6 +1073,11 @@ int evd_dash_handle(evd_dash *d, const evd_dash_request *rq, evd_dash_response *
      * app's files are served and every API call says why it cannot answer. */
     if (!atomic_load(&d->attached) && !is_asset(c.sub)) {
         if (clock_mono_ns() / 1000 < d->attach_after_us || attach(d)) {
+            /* a scraper still sees what this process could not keep */
+            if (!strcmp(c.sub, "/metrics") && d->live && auth_bearer(&c)) {
+                route_metrics_live(&c);
+                goto done;
+            }
             pthread_mutex_lock(&d->attach_mu);
             dash_error(&c, 503, "the store is unavailable: %s", d->err);
             pthread_mutex_unlock(&d->attach_mu);

@@ -21,7 +21,7 @@
 
 #include "evodash.h"
 #include "core/clock.h"
-#include "core/hash.h"
+#include "core/intern.h"
 #include "dash/dash_int.h"
 #include "store/read.h"
 
@@ -37,107 +37,138 @@ struct rawscan_cache {
     int running;   /* scans in progress; at most RAWSCAN_RUNNING */
 };
 
-/* ---- a hash table of text keys, each with its durations -------------------- */
+/* ---- the texts, each with its durations, and the versions ------------------ */
 
-/* Hand-written: a flat open-addressing table keyed by (text, integer)
- * beats SQLite's GROUP BY sort here, and no library on our list offers
- * one for plain C. */
-typedef struct kslot {
-    char key[64];
-    uint64_t th; /* fnv1a64(key) */
-    int64_t ver;
-    int64_t *v; /* durations, when kept */
+/* A row costs one lookup of each text (group, IP) in an interned table
+ * (core/intern.h) and one of its version in a table of a few entries,
+ * then two appends: each text keeps its durations and, beside them, the
+ * version of each (a small index).  The per-(text, version) counts and
+ * sums are added up per text at the end, in one sequential pass, rather
+ * than in a second random lookup per row: a busy endpoint's week is
+ * 100,000 rows, and the lookups, not the reads, were what the scan waited
+ * on. */
+typedef struct kent {
+    int64_t *v;  /* durations */
+    uint32_t *x; /* the version of each, as an index into the vdict */
     size_t n, cap;
-    double sum;
-} kslot;
+} kent;
 
 typedef struct ktable {
-    kslot *e;
-    size_t n;
-    size_t *slot, nslot; /* index + 1 into e; 0 = free */
+    intern keys;
+    kent *e; /* by key id */
+    size_t cap;
 } ktable;
 
-static size_t key_hash(uint64_t th, int64_t ver)
+/* Version ids in the order first seen.  Hand-written like the interned
+ * texts, for integer keys: a handful per scan, looked up once a row. */
+typedef struct vdict {
+    int64_t *id;
+    uint32_t *slot; /* index + 1; 0 = free */
+    size_t n, nslot;
+    int64_t last_id; /* the last lookup's answer: rows come in runs */
+    uint32_t last;
+} vdict;
+
+static size_t mix(uint64_t h)
 {
-    uint64_t h = (th ^ (uint64_t)ver) * 0x9e3779b97f4a7c15ull;
+    h *= 0x9e3779b97f4a7c15ull;
     return (size_t)(h ^ h >> 29);
 }
 
 static void ktable_free(ktable *t)
 {
-    for (size_t i = 0; i < t->n; i++)
+    for (size_t i = 0; i < t->keys.n; i++) {
         free(t->e[i].v);
+        free(t->e[i].x);
+    }
     free(t->e);
-    free(t->slot);
+    intern_free(&t->keys);
     memset(t, 0, sizeof *t);
 }
 
-static int ktable_grow(ktable *t)
+/* The entry of key, added when new; NULL when out of memory. */
+static kent *ktable_get(ktable *t, const char *key)
 {
-    size_t ns = t->nslot ? t->nslot * 2 : 256;
-    size_t *slot = calloc(ns, sizeof *slot);
-    kslot *ne = realloc(t->e, (ns / 2 + 1) * sizeof *ne);
-    if (ne)
-        t->e = ne;
-    if (!slot || !ne) {
-        free(slot);
-        return -1;
-    }
-    for (size_t i = 0; i < t->n; i++) {
-        size_t h = key_hash(t->e[i].th, t->e[i].ver) & (ns - 1);
-        while (slot[h])
-            h = (h + 1) & (ns - 1);
-        slot[h] = i + 1;
-    }
-    free(t->slot);
-    t->slot = slot;
-    t->nslot = ns;
-    return 0;
-}
-
-/* The entry of (key, ver), added when new; th = fnv1a64(key).  NULL
- * when out of memory. */
-static kslot *ktable_get(ktable *t, const char *key, uint64_t th, int64_t ver)
-{
-    if (t->n * 2 >= t->nslot && ktable_grow(t))
+    int64_t id = intern_id(&t->keys, key, strlen(key));
+    if (id < 0)
         return NULL;
-    size_t h = key_hash(th, ver) & (t->nslot - 1);
-    while (t->slot[h]) {
-        kslot *e = &t->e[t->slot[h] - 1];
-        /* equal 64-bit hashes of different keys are rare: compare the text
-         * only then */
-        if (e->th == th && e->ver == ver && !strncmp(e->key, key, sizeof e->key - 1))
-            return e;
-        h = (h + 1) & (t->nslot - 1);
+    if ((size_t)id >= t->cap) {
+        size_t ncap = t->cap ? t->cap * 2 : 256;
+        kent *ne = realloc(t->e, ncap * sizeof *ne);
+        if (!ne)
+            return NULL;
+        memset(ne + t->cap, 0, (ncap - t->cap) * sizeof *ne);
+        t->e = ne;
+        t->cap = ncap;
     }
-    kslot *e = &t->e[t->n];
-    memset(e, 0, sizeof *e);
-    snprintf(e->key, sizeof e->key, "%s", key);
-    e->th = th;
-    e->ver = ver;
-    t->slot[h] = ++t->n;
-    return e;
+    return &t->e[id];
 }
 
-static int kslot_push(kslot *e, int64_t d)
+static int kent_push(kent *e, int64_t d, uint32_t x)
 {
     if (e->n == e->cap) {
         size_t ncap = e->cap ? e->cap * 2 : 16;
         int64_t *nv = realloc(e->v, ncap * sizeof *nv);
-        if (!nv)
+        if (nv)
+            e->v = nv;
+        uint32_t *nx = realloc(e->x, ncap * sizeof *nx);
+        if (nx)
+            e->x = nx;
+        if (!nv || !nx)
             return -1;
-        e->v = nv;
         e->cap = ncap;
     }
-    e->v[e->n++] = d;
+    e->v[e->n] = d;
+    e->x[e->n++] = x;
     return 0;
 }
 
-static int kslot_cmp(const void *a, const void *b)
+static void vdict_free(vdict *d)
 {
-    const kslot *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
-    return c ? c : (x->ver > y->ver) - (x->ver < y->ver);
+    free(d->id);
+    free(d->slot);
+}
+
+static int vdict_grow(vdict *d)
+{
+    size_t ns = d->nslot ? d->nslot * 2 : 64;
+    uint32_t *slot = calloc(ns, sizeof *slot);
+    int64_t *id = realloc(d->id, (ns / 2 + 1) * sizeof *id);
+    if (id)
+        d->id = id;
+    if (!slot || !id) {
+        free(slot);
+        return -1;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        size_t h = mix((uint64_t)d->id[i]) & (ns - 1);
+        while (slot[h])
+            h = (h + 1) & (ns - 1);
+        slot[h] = (uint32_t)i + 1;
+    }
+    free(d->slot);
+    d->slot = slot;
+    d->nslot = ns;
+    return 0;
+}
+
+/* The index of version id, added when new; -1 when out of memory. */
+static int64_t vdict_get(vdict *d, int64_t id)
+{
+    if (d->n && id == d->last_id)
+        return d->last;
+    if (d->n * 2 >= d->nslot && (d->n >= UINT32_MAX - 1 || vdict_grow(d)))
+        return -1;
+    size_t h = mix((uint64_t)id) & (d->nslot - 1);
+    while (d->slot[h] && d->id[d->slot[h] - 1] != id)
+        h = (h + 1) & (d->nslot - 1);
+    if (!d->slot[h]) {
+        d->id[d->n] = id;
+        d->slot[h] = (uint32_t)++d->n;
+    }
+    d->last_id = id;
+    d->last = d->slot[h] - 1;
+    return d->last;
 }
 
 /* ---- the scan ------------------------------------------------------------------ */
@@ -154,35 +185,81 @@ static void summary_free(rawscan *s)
     free(s);
 }
 
-/* Boxes of a keyed table, sorted by key. */
-static int take_boxes(ktable *t, rawscan_box **out, size_t *n)
+static int key_cmp(const void *a, const void *b, void *u)
 {
-    if (t->n)
-        qsort(t->e, t->n, sizeof *t->e, kslot_cmp);
-    if (!(*out = calloc(t->n + 1, sizeof **out)))
-        return -1;
-    for (size_t i = 0; i < t->n; i++) {
-        memcpy((*out)[i].key, t->e[i].key, sizeof t->e[i].key);
-        box_from_values(t->e[i].v, t->e[i].n, &(*out)[i].box);
-    }
-    *n = t->n;
-    return 0;
+    const intern_str *k = u;
+    return strcmp(k[*(const size_t *)a].s, k[*(const size_t *)b].s);
 }
 
-static int take_pairs(ktable *t, rawscan_pair **out, size_t *n)
+static int version_cmp(const void *a, const void *b, void *u)
 {
-    if (t->n)
-        qsort(t->e, t->n, sizeof *t->e, kslot_cmp);
-    if (!(*out = calloc(t->n + 1, sizeof **out)))
-        return -1;
-    for (size_t i = 0; i < t->n; i++) {
-        memcpy((*out)[i].key, t->e[i].key, sizeof t->e[i].key);
-        (*out)[i].version_id = t->e[i].ver;
-        (*out)[i].count = (int64_t)t->e[i].n;
-        (*out)[i].sum_us = t->e[i].sum;
+    const int64_t *id = u;
+    int64_t x = id[*(const uint32_t *)a], y = id[*(const uint32_t *)b];
+    return (x > y) - (x < y);
+}
+
+typedef struct vacc {
+    int64_t n;
+    double sum;
+} vacc;
+
+/* The boxes of t and its (key, version) pairs, each sorted by key (then
+ * version id). */
+static int take_keyed(ktable *t, const vdict *vd, rawscan_box **box, size_t *nbox,
+                      rawscan_pair **pair, size_t *npair)
+{
+    size_t nkeys = t->keys.n;
+    size_t *order = malloc((nkeys + 1) * sizeof *order);
+    vacc *acc = calloc(vd->n + 1, sizeof *acc);
+    uint32_t *used = malloc((vd->n + 1) * sizeof *used);
+    size_t cap = nkeys + 16, n = 0;
+    *box = calloc(nkeys + 1, sizeof **box);
+    *pair = malloc(cap * sizeof **pair);
+    int rc = -1;
+    if (!order || !acc || !used || !*box || !*pair)
+        goto out;
+    for (size_t i = 0; i < nkeys; i++)
+        order[i] = i;
+    qsort_r(order, nkeys, sizeof *order, key_cmp, t->keys.v);
+    for (size_t i = 0; i < nkeys; i++) {
+        kent *e = &t->e[order[i]];
+        const char *key = t->keys.v[order[i]].s;
+        size_t nu = 0;
+        for (size_t j = 0; j < e->n; j++) {
+            vacc *a = &acc[e->x[j]];
+            if (!a->n++)
+                used[nu++] = e->x[j];
+            a->sum += (double)e->v[j];
+        }
+        qsort_r(used, nu, sizeof *used, version_cmp, vd->id);
+        if (n + nu > cap) {
+            size_t ncap = (n + nu) * 2;
+            rawscan_pair *np = realloc(*pair, ncap * sizeof *np);
+            if (!np)
+                goto out;
+            *pair = np;
+            cap = ncap;
+        }
+        for (size_t u = 0; u < nu; u++) {
+            rawscan_pair *q = &(*pair)[n++];
+            snprintf(q->key, sizeof q->key, "%s", key);
+            q->version_id = vd->id[used[u]];
+            q->count = acc[used[u]].n;
+            q->sum_us = acc[used[u]].sum;
+            acc[used[u]] = (vacc){0};
+        }
+        /* last: the box reorders the durations */
+        snprintf((*box)[i].key, sizeof(*box)[i].key, "%s", key);
+        box_from_values(e->v, e->n, &(*box)[i].box);
     }
-    *n = t->n;
-    return 0;
+    *nbox = nkeys;
+    *npair = n;
+    rc = 0;
+out:
+    free(order);
+    free(acc);
+    free(used);
+    return rc;
 }
 
 /* Status codes: HTTP's 100..599 in an array, anything else in a short
@@ -231,8 +308,8 @@ static int take_codes(const codecount *cc, rawscan *s)
 }
 
 typedef struct scanstate {
-    ktable by[2];   /* [0] group, [1] IP: durations kept */
-    ktable pair[2]; /* (group, version), (IP, version): count and sum */
+    ktable by[2]; /* [0] group, [1] IP: durations kept */
+    vdict versions;
     codecount cc;
 } scanstate;
 
@@ -240,8 +317,8 @@ static void scanstate_free(scanstate *w)
 {
     for (int k = 0; k < 2; k++) {
         ktable_free(&w->by[k]);
-        ktable_free(&w->pair[k]);
     }
+    vdict_free(&w->versions);
     free(w);
 }
 
@@ -264,14 +341,13 @@ static int scan_row(void *u, const store_raw_row *r)
     c->rows++;
     c->last_ts = r->ts_us;
     const char *keys[2] = {r->group, r->ip};
+    int64_t x = vdict_get(&c->w->versions, r->version_id);
+    if (x < 0)
+        return EVD_ENOMEM;
     for (int k = 0; k < 2; k++) {
-        uint64_t th = fnv1a64(keys[k]);
-        kslot *e = ktable_get(&c->w->by[k], keys[k], th, 0);
-        kslot *p = ktable_get(&c->w->pair[k], keys[k], th, r->version_id);
-        if (!e || !p || kslot_push(e, r->duration_us))
+        kent *e = ktable_get(&c->w->by[k], keys[k]);
+        if (!e || kent_push(e, r->duration_us, (uint32_t)x))
             return EVD_ENOMEM;
-        p->n++;
-        p->sum += (double)r->duration_us;
     }
     code_add(&c->w->cc, r->status);
     return 0;
@@ -300,8 +376,8 @@ static void scan(store *st, rawscan *s, int64_t max)
         goto fail;
     rc = EVD_ENOMEM;
     for (int k = 0; k < 2; k++)
-        if (take_boxes(&c.w->by[k], &s->box[k], &s->nbox[k]) ||
-            take_pairs(&c.w->pair[k], &s->pair[k], &s->npair[k]))
+        if (take_keyed(&c.w->by[k], &c.w->versions, &s->box[k], &s->nbox[k], &s->pair[k],
+                       &s->npair[k]))
             goto fail;
     if (take_codes(&c.w->cc, s))
         goto fail;

@@ -39,8 +39,8 @@ static int page_close(FILE *f, const char *path, char *err, size_t errlen)
     return 0;
 }
 
-int html_gantt(const char *path, const struct names *nm, const struct inter *in, size_t n,
-               int64_t t0, size_t max_bars, char *err, size_t errlen)
+int html_gantt(const char *path, const intern *nm, const struct inter *in, size_t n, int64_t t0,
+               size_t max_bars, char *err, size_t errlen)
 {
     FILE *f = page_open(path, "evodash: interactions", err, errlen);
     if (!f)
@@ -90,7 +90,7 @@ static int edge_cmp(const void *a, const void *b)
     return x->total_ns > y->total_ns ? -1 : x->total_ns < y->total_ns;
 }
 
-int html_callgraph(const char *path, const struct names *nm, struct cg_edge *e, size_t n,
+int html_callgraph(const char *path, const intern *nm, struct cg_edge *e, size_t n,
                    size_t max_edges, char *err, size_t errlen)
 {
     qsort(e, n, sizeof *e, edge_cmp);

@@ -71,7 +71,7 @@ struct edge {
 struct builder {
     const struct profile_opts *o;
     struct profile_stats st;
-    struct names names;
+    intern names;
     struct thread **threads; /* open addressing by tid */
     size_t tcap, tlen;
     struct thread *last_thread;
@@ -306,7 +306,7 @@ static int gap(struct builder *b, uint32_t name, int64_t a, int64_t e)
         int64_t ce = c->end < e ? c->end : e;
         if (c->start > a)
             piece(b, name, a, c->start, 0);
-        int64_t tn = names_intern(&b->names, c->target, strlen(c->target));
+        int64_t tn = intern_id(&b->names, c->target, strlen(c->target));
         if (tn < 0) {
             b->oom = 1;
             return 1;
@@ -616,7 +616,7 @@ static int read_pass(struct builder *b, struct pev **all, size_t *nall, char *er
             DIAG_LINE(b, nrep_bad, "%s:%lu: %s; line skipped\n", b->o->calllog, ln, why);
             continue;
         }
-        int64_t id = names_intern(&b->names, cl.name, cl.name_len);
+        int64_t id = intern_id(&b->names, cl.name, cl.name_len);
         if (id < 0) {
             rc = EVD_ENOMEM;
             break;
@@ -841,7 +841,7 @@ static int write_services_mapping(struct builder *b, char *err, size_t errlen)
     for (size_t i = 0; i < b->names.n && i < b->flags_cap; i++) {
         if (!b->name_flags[i])
             continue;
-        const struct name *n = &b->names.v[i];
+        const intern_str *n = &b->names.v[i];
         int remote = b->name_flags[i] & NF_REMOTE;
         if (remote) {
             fputs(",\n", s);
@@ -998,7 +998,7 @@ done:
         fclose(b->rep);
     free(b->rep_buf);
     threads_free(b);
-    names_free(&b->names);
+    intern_free(&b->names);
     util_series_free(&b->util);
     net_log_free(&b->net);
     free(b->inters);

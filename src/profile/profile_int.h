@@ -6,25 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct name {
-    char *s;
-    size_t len;
-    uint32_t hash;
-};
-
-/* Interned names: id -> string, string -> id. */
-struct names {
-    struct name *v;
-    size_t n, vcap;
-    uint32_t *tab; /* open addressing; id + 1, 0 = empty */
-    size_t cap;
-};
-
-/* The id of s[0..len) (copied on first sight), or -1 when out of memory. */
-int64_t names_intern(struct names *nm, const char *s, size_t len);
-
-/* Free every name; the struct is zeroed and can be reused. */
-void names_free(struct names *nm);
+#include "core/intern.h"
 
 /* One interaction written to the temporary file. */
 struct inter {

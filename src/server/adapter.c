@@ -337,6 +337,7 @@ int evd_mhd_start(evd_agent *a, const evd_config *cfg, unsigned int flags, uint1
         evd_mhd_stop(m);
         return rc;
     }
+    evd_dash_set_agent(m->dash, a); /* its own counters, live */
     m->own_details = !agent_swap_details(a, NULL, NULL, adapter_details, m);
     struct MHD_OptionItem limits[SERVER_MHD_OPTIONS];
     server_mhd_options(cfg, limits);

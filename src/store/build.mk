@@ -34,6 +34,14 @@ CHECK_EXTRA += check-pg-store check-pg-writer check-pg-api check-pg-ui check-pg-
                check-pg-migrate
 .PHONY: check-pg-store check-pg-writer check-pg-api check-pg-ui check-pg-outage check-pg-migrate
 
+# A SQLite store that goes wrong under a running service: its folder deleted,
+# read-only, a full disk (a tmpfs, where mounting is allowed), damaged; and
+# FLUSH_INTERVAL_MS.  Stored + shown drops = sent, every time.
+check-faults: build/rel/examples/c_service build/rel/evodash build/rel/tests/integration/fill
+	/usr/bin/python3 tests/faults/fault_test.py build/rel
+CHECK_EXTRA += check-faults
+.PHONY: check-faults
+
 # ---- benchmarks against PostgreSQL (not part of make check) -----------------------
 # A server with PostgreSQL's own defaults (durable commits), on loopback.
 bench-ingest_pg: build/rel/bench/bench_ingest_pg

@@ -1,5 +1,5 @@
 /* ci.h — CI test timings in the store: builds, the tests run in them and
- * the requests those tests made (issue 14).  Kept apart from live data in
+ * the requests those tests made.  Kept apart from live data in
  * tables of their own (ci_builds, ci_tests, ci_calls) and joined to it by
  * (service, endpoint name, version).
  *

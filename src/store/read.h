@@ -67,6 +67,7 @@ int store_versions(store *st, int (*cb)(void *u, const store_version_row *r), vo
 typedef struct store_instance_row {
     int64_t id, service_id, version_id;
     const char *name, *host, *service, *version; /* version may be NULL */
+    const char *version_label;                   /* "v1.4.0 · 3f2a9c1", or NULL */
     int pid;
     int64_t started_us, last_seen_us;
     int64_t recorded, dropped, written, write_errors, truncated, outliers;
@@ -132,7 +133,7 @@ int store_totals_get(store *st, store_totals *out);
 
 typedef struct store_raw_row {
     const char *group, *ip; /* "" when none was recorded */
-    int64_t ts_us, version_id, duration_us, instance_id;
+    int64_t ts_us, version_id, duration_us;
     int status;
 } store_raw_row;
 /* Every request of endpoint ep in [from, to) (of f's instances when

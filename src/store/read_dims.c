@@ -91,13 +91,13 @@ int store_service_find(store *st, const char *name, int64_t *id)
     "endpoint_drops d WHERE d.endpoint_id = e.id), 0), coalesce(s.name, '') FROM endpoints e "     \
     "LEFT JOIN services s ON s.id = e.service_id "
 
+/* An endpoint renamed into another is listed under that one only
+ * (read_verdicts.h). */
+#define EP_LISTED "WHERE (?1 = 0 OR e.service_id = ?1) AND e.merged_into IS NULL "
 static const sq_text SQL_ENDPOINTS[] = {
-    [STORE_EP_BY_ID] =
-        SQ(EP_COLS "WHERE (?1 = 0 OR e.service_id = ?1) ORDER BY e.id", "reading endpoints"),
-    [STORE_EP_BY_NAME] = SQ(EP_COLS "WHERE (?1 = 0 OR e.service_id = ?1) ORDER BY e.name, e.id",
-                            "reading endpoints"),
-    [STORE_EP_BY_RULE] = SQ(EP_COLS "WHERE (?1 = 0 OR e.service_id = ?1) ORDER BY "
-                                    "coalesce(e.rule, e.name), e.name, e.id",
+    [STORE_EP_BY_ID] = SQ(EP_COLS EP_LISTED "ORDER BY e.id", "reading endpoints"),
+    [STORE_EP_BY_NAME] = SQ(EP_COLS EP_LISTED "ORDER BY e.name, e.id", "reading endpoints"),
+    [STORE_EP_BY_RULE] = SQ(EP_COLS EP_LISTED "ORDER BY coalesce(e.rule, e.name), e.name, e.id",
                             "reading endpoints"),
 };
 static const sq_text SQL_ENDPOINT_GET = SQ(EP_COLS "WHERE e.id = ?1", "reading the endpoint");
@@ -191,12 +191,14 @@ int store_versions(store *st, int (*cb)(void *u, const store_version_row *r), vo
 static const sq_text SQL_INSTANCES = SQ2(
     "SELECT i.id, i.service_id, coalesce(i.version_id, 0), i.name, i.host, coalesce(s.name, ''), "
     "v.name, i.pid, i.started_us, i.last_seen_us, i.recorded, i.dropped, i.written, "
-    "i.write_errors, i.truncated, i.outliers FROM instances i LEFT JOIN services s ON s.id = "
+    "i.write_errors, i.truncated, i.outliers, coalesce(v.label, v.name) FROM instances i LEFT JOIN "
+    "services s ON s.id = "
     "i.service_id LEFT JOIN versions v ON v.id = i.version_id WHERE (?1 = 0 OR i.service_id = ?1) "
     "AND " SQ_IN_IDS_LITE("i.id", "?2") " ORDER BY i.id",
     "SELECT i.id, i.service_id, coalesce(i.version_id, 0), i.name, i.host, coalesce(s.name, ''), "
     "v.name, i.pid, i.started_us, i.last_seen_us, i.recorded, i.dropped, i.written, "
-    "i.write_errors, i.truncated, i.outliers FROM instances i LEFT JOIN services s ON s.id = "
+    "i.write_errors, i.truncated, i.outliers, coalesce(v.label, v.name) FROM instances i LEFT JOIN "
+    "services s ON s.id = "
     "i.service_id LEFT JOIN versions v ON v.id = i.version_id WHERE (?1 = 0 OR i.service_id = ?1) "
     "AND " SQ_IN_IDS_PG("i.id", "?2") " ORDER BY i.id",
     "reading instances");
@@ -224,7 +226,8 @@ static int instance_row(sq *q, void *ctx)
                             .written = sq_i64(q, 12),
                             .write_errors = sq_i64(q, 13),
                             .truncated = sq_i64(q, 14),
-                            .outliers = sq_i64(q, 15)};
+                            .outliers = sq_i64(q, 15),
+                            .version_label = sq_str(q, 16)};
     if (!r.name)
         r.name = "";
     if (!r.host)

@@ -14,10 +14,19 @@
     "sum(count), sum(sum_us), min(min_us), max(max_us), sum(sother), sum(s1xx), sum(s2xx), "       \
     "sum(s3xx), sum(s4xx), sum(s5xx)"
 
+/* Rows of an endpoint renamed into another are read as that one's
+ * (read_verdicts.h): EP_ROOT names the endpoint a rollup counts for, and
+ * EP_MEMBER matches the rows of endpoint p and of those merged into it. */
+#define EP_ROOT "coalesce(m.merged_into, rollups.endpoint_id)"
+#define EP_JOIN " FROM rollups LEFT JOIN endpoints m ON m.id = rollups.endpoint_id "
+#define EP_MEMBER(p)                                                                               \
+    "(" p " < 0 OR rollups.endpoint_id IN (SELECT id FROM endpoints WHERE id = " p                 \
+    " OR merged_into = " p "))"
+
 /* ?1 first hour, ?2 end hour, ?3 endpoint or -1, ?4 instance ids */
 #define BY_VERSION(sk, in)                                                                         \
-    "SELECT endpoint_id, version_id, " SUMS ", " sk " FROM rollups WHERE hour >= ?1 AND hour < "   \
-    "?2 AND (?3 < 0 OR endpoint_id = ?3) AND " in " GROUP BY endpoint_id, version_id"
+    "SELECT " EP_ROOT ", version_id, " SUMS ", " sk EP_JOIN                                        \
+    "WHERE hour >= ?1 AND hour < ?2 AND " EP_MEMBER("?3") " AND " in " GROUP BY 1, 2"
 static const sq_text SQL_BY_VERSION[2] = {
     SQ2(BY_VERSION("NULL", SQ_IN_IDS_LITE("instance_id", "?4")),
         BY_VERSION("NULL", SQ_IN_IDS_PG("instance_id", "?4")), "aggregating rollups"),
@@ -27,15 +36,15 @@ static const sq_text SQL_BY_VERSION[2] = {
 };
 
 #define BY_DAY(sk)                                                                                 \
-    "SELECT endpoint_id, version_id, hour / 24 AS d, " SUMS ", " sk " FROM rollups WHERE hour >= " \
-    "?1 AND hour < ?2 GROUP BY endpoint_id, version_id, d ORDER BY d"
+    "SELECT " EP_ROOT ", version_id, hour / 24 AS d, " SUMS ", " sk EP_JOIN "WHERE hour >= ?1 "    \
+    "AND hour < ?2 GROUP BY 1, 2, 3 ORDER BY 3"
 static const sq_text SQL_BY_DAY = SQ2(BY_DAY(SQ_SKETCH_AGG_LITE("sketch")),
                                       BY_DAY(SQ_SKETCH_AGG_PG("sketch")), "reading daily rollups");
 
 #define BY_HOUR(in)                                                                                \
-    "SELECT endpoint_id, hour, sum(count), sum(sum_us), min(min_us), max(max_us) FROM rollups "    \
-    "WHERE hour >= ?1 AND hour < ?2 AND (?3 < 0 OR endpoint_id = ?3) AND " in " GROUP BY hour, "   \
-    "endpoint_id ORDER BY hour, endpoint_id"
+    "SELECT " EP_ROOT ", hour, sum(count), sum(sum_us), min(min_us), max(max_us)" EP_JOIN          \
+    "WHERE hour >= ?1 AND hour < ?2 AND " EP_MEMBER("?3") " AND " in                               \
+                                                          " GROUP BY 2, 1 ORDER BY 2, 1"
 static const sq_text SQL_BY_HOUR =
     SQ2(BY_HOUR(SQ_IN_IDS_LITE("instance_id", "?4")), BY_HOUR(SQ_IN_IDS_PG("instance_id", "?4")),
         "reading hourly rollups");
@@ -132,7 +141,8 @@ int store_rollup_by_hour(store *st, const store_filter *f, int64_t h0, int64_t h
     "coalesce(sum(r.s4xx + r.s5xx), 0), e.dropped + coalesce((SELECT sum(d.dropped) FROM "         \
     "endpoint_drops d WHERE d.endpoint_id = e.id), 0), coalesce(e.last_access_us, 0) FROM "        \
     "endpoints e LEFT JOIN services s ON s.id = e.service_id LEFT JOIN rollups r ON "              \
-    "r.endpoint_id = e.id GROUP BY e.id, s.name ORDER BY 4 DESC, e.name"
+    "r.endpoint_id IN (SELECT x.id FROM endpoints x WHERE x.id = e.id OR x.merged_into = e.id) "   \
+    "WHERE e.merged_into IS NULL GROUP BY e.id, s.name ORDER BY 4 DESC, e.name"
 static const sq_text SQL_SUMMARY =
     SQ2(SUMMARY(SQ_SKETCH_AGG_LITE("r.sketch")), SUMMARY(SQ_SKETCH_AGG_PG("r.sketch")),
         "reading the summary");

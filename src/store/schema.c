@@ -181,7 +181,7 @@ static const mstep migrations[STORE_SCHEMA_VERSION][STEPS_MAX] = {
         {BOTH, "ALTER TABLE sessions ADD COLUMN pw_tag {BLOB}"},
         /* what people read: "v1.4.0 · 3f2a9c1" (tag and short hash) */
         {BOTH, "ALTER TABLE versions ADD COLUMN label TEXT"},
-        /* CI test timings, apart from live data (issue 14): a build of a
+        /* CI test timings, apart from live data: a build of a
          * service at a version, named by the CI's build id */
         {BOTH, "CREATE TABLE ci_builds("
                "  id {ID}, service_id {INT} NOT NULL, build TEXT NOT NULL, version TEXT NOT NULL,"
@@ -201,6 +201,16 @@ static const mstep migrations[STORE_SCHEMA_VERSION][STEPS_MAX] = {
         /* a build's calls, and the unclaimed ones by (service, test, time) */
         {BOTH, "CREATE INDEX ci_calls_test ON ci_calls(test_id)"},
         {BOTH, "CREATE INDEX ci_calls_unclaimed ON ci_calls(service_id, test, ts_us)"},
+        /* verdicts: releases are the default baselines, short-lived
+         * versions can be hidden from the version views */
+        {BOTH, "ALTER TABLE versions ADD COLUMN important {INT} NOT NULL DEFAULT 0"},
+        {BOTH, "ALTER TABLE versions ADD COLUMN hidden {INT} NOT NULL DEFAULT 0"},
+        /* renames: each edge an admin confirmed; merged_into is the root
+         * every view reads an endpoint's rows under (raw rows keep their
+         * own endpoint id, so deleting the edge undoes the rename) */
+        {BOTH, "CREATE TABLE endpoint_renames("
+               "  from_id {INT} PRIMARY KEY, to_id {INT} NOT NULL, created_us {INT} NOT NULL)"},
+        {BOTH, "ALTER TABLE endpoints ADD COLUMN merged_into {INT}"},
         /* each instance's CPU time per interval (about 10 s; ts_us ends it)
          * and, beside it, its requests per endpoint in that interval: the
          * capacity model's utilisation law (store/usage.c) */

@@ -199,9 +199,10 @@ static int lite_open(store *st, const char *path)
                                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     struct stat sb;
     int exists = stat(path, &sb) == 0;
-    /* Before a connection that may write: a damaged file is refused
-     * untouched, rather than served half and changed. */
-    if (!(st->flags & STORE_RDONLY) && exists && sb.st_size > 0 && !was_checked(&sb)) {
+    /* Before any connection (even a read-only one makes -wal and -shm files
+     * beside a store in WAL mode): a damaged file is refused untouched,
+     * rather than served half and changed. */
+    if (exists && sb.st_size > 0 && !was_checked(&sb)) {
         if ((rc = check_file(st, path)))
             return rc;
         note_checked(&sb);

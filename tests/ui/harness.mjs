@@ -2,7 +2,7 @@
 // headless Debian chromium driven by playwright-core, for the UI tests and
 // bench-ui.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,53 @@ export async function startServer({ requests = 60000, db = null, build = 'build/
   return {
     url,
     db,
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise((r) => (proc.exitCode !== null ? r() : proc.on('exit', r)));
+      rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
+    },
+  };
+}
+
+// Another service recording into the same store: examples/c_service with
+// SERVICE_NAME=name and APP_VERSION=version on a loopback port, called
+// `requests` times (GET /hello, GET /users/<id>, POST /orders).  It stays
+// live (it syncs every second) until stop().
+export async function startService(db, { name, version = 'v2.0.0', requests = 30, build = 'build/rel' } = {}) {
+  const bin = join(ROOT, build, 'examples/c_service');
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run make all`);
+  const tmp = mkdtempSync(join(tmpdir(), 'evd-svc-'));
+  const cfg = join(tmp, 'service.cfg');
+  const dburl = db.startsWith('postgresql://') ? db : `sqlite:///${db}`;
+  writeFileSync(
+    cfg,
+    `[dashboard]\nDATABASE=${dburl}\nSERVICE_NAME=${name}\nAPP_VERSION=${version}\n` + `[authentication]\nUSERNAME=${ADMIN[0]}\nPASSWORD=${ADMIN[1]}\n`,
+  );
+  const proc = spawn(bin, [cfg, '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const url = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('c_service did not start: ' + log)), 15000);
+    proc.stderr.on('data', (d) => {
+      log += d;
+      const m = log.match(/listening on (http:\/\/127\.0\.0\.1:\d+\/)/);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]);
+      }
+    });
+    proc.on('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`c_service exited with ${code}: ${log}`));
+    });
+  });
+  proc.removeAllListeners('exit');
+  for (let i = 0; i < requests; i++) {
+    await (await fetch(url + 'hello')).text();
+    await (await fetch(url + `users/${i + 1}`)).text();
+    if (i % 3 === 0) await (await fetch(url + 'orders', { method: 'POST', body: '{}' })).text();
+  }
+  return {
+    url,
     async stop() {
       proc.kill('SIGTERM');
       await new Promise((r) => (proc.exitCode !== null ? r() : proc.on('exit', r)));

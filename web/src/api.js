@@ -1,6 +1,9 @@
 // api.js — the dashboard's JSON API client. Every call goes through api(),
 // which turns a non-2xx answer into an ApiError carrying the server's
-// message, so views can show it in the error banner.
+// message, so views can show it in the error banner, and which narrows
+// every view to the service and instances picked in the header
+// (scopeParams, ui.js).
+import { scopeParams } from './ui.js';
 
 // The app is served at /<CUSTOM_LINK>/; API paths are relative to it.
 export const base = location.pathname.replace(/[^/]*$/, '');
@@ -22,7 +25,16 @@ function query(params) {
   return s ? '?' + s : '';
 }
 
+// Paths that are not views of the data: never narrowed (a stale service
+// name must not stop the session check or the list of services).
+const UNSCOPED = /^(?:login|logout|api\/session|api\/services)$/;
+
+// The view's service= and instance=, unless the caller sets them itself
+// (instance: '' asks for every instance of the service).
+const scoped = (path, params) => (UNSCOPED.test(path) ? params : { ...scopeParams(), ...params });
+
 export async function api(path, params, opts = {}) {
+  params = scoped(path, params);
   const headers = {};
   let body;
   if (opts.body !== undefined) {
@@ -94,5 +106,5 @@ export function setLevel(id, level) {
 }
 
 export function exportUrl(params) {
-  return base + 'api/export' + query(params);
+  return base + 'api/export' + query(scoped('api/export', params));
 }

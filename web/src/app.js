@@ -3,6 +3,7 @@
 import { session, logout } from './api.js';
 import { disposeAll } from './charts.js';
 import { h, state, isAdmin, dayIn, showError, clearError } from './ui.js';
+import { initScope, ensureScope } from './scope.js';
 import * as loginView from './views/login.js';
 import * as overview from './views/overview.js';
 import * as rules from './views/rules.js';
@@ -12,11 +13,13 @@ import * as ci from './views/ci.js';
 import * as capacity from './views/capacity.js';
 import * as counters from './views/counters.js';
 import * as exporter from './views/export.js';
+import * as compare from './views/compare.js';
 
 const views = {
   overview: { title: 'Overview', mod: overview },
   rules: { title: 'Rules', mod: rules },
   versions: { title: 'Versions', mod: versions },
+  compare: { title: 'Compare', mod: compare },
   ci: { title: 'CI', mod: ci },
   capacity: { title: 'Capacity', mod: capacity },
   counters: { title: 'Counters', mod: counters },
@@ -160,6 +163,7 @@ async function route() {
   let arg;
   if (name === 'login') mod = loginView;
   else if (name === 'endpoint' && /^\d+$/.test(parts[1] || '')) (mod = endpoint), (arg = parts[1]);
+  else if (name === 'compare') (mod = compare), (arg = parts.slice(1));
   else if (views[name] && (!views[name].admin || isAdmin())) mod = views[name].mod;
   else {
     root.append(h('p.note', null, `No such page: ${location.hash}`));
@@ -167,6 +171,8 @@ async function route() {
   }
   root.dataset.state = 'loading';
   try {
+    if (mod !== loginView) await ensureScope(); /* the service and instances it shows */
+    if (gen !== generation) return;
     await mod.render(root, go, arg);
     if (gen === generation) root.dataset.state = 'ready';
   } catch (e) {
@@ -183,6 +189,7 @@ async function route() {
 async function start() {
   document.getElementById('banner').querySelector('button').onclick = clearError;
   controls();
+  initScope(route);
   try {
     state.user = await session();
   } catch (e) {

@@ -5,6 +5,8 @@ export const state = {
   tz: localStorage.getItem('evd.tz') || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
   from: '', // YYYY-MM-DD, inclusive; '' = the view's default
   to: '', // YYYY-MM-DD, inclusive; '' = now
+  service: '', // a service's name (its id when unnamed or all digits); '' = all services
+  instances: [], // instance ids the views are narrowed to; [] = every instance
 };
 
 // A link may carry the range and zone: /dashboard/?from=2026-10-01&to=2026-10-31&tz=UTC
@@ -14,6 +16,18 @@ export const state = {
   if (day.test(q.get('from') || '')) state.from = q.get('from');
   if (day.test(q.get('to') || '')) state.to = q.get('to');
   if (q.get('tz')) state.tz = q.get('tz');
+  // ?service=NAME (present and empty: all services), else the last choice;
+  // ?instance=ID,ID (scope.js checks both against the store)
+  state.service = q.has('service') ? q.get('service') : localStorage.getItem('evd.service') || '';
+  state.instances = [...new Set((q.get('instance') || '').split(',').filter((x) => /^\d+$/.test(x)).map(Number))];
+}
+
+// The service and instances every view is narrowed to, as API parameters.
+export function scopeParams() {
+  const p = {};
+  if (state.service) p.service = state.service;
+  if (state.instances.length) p.instance = state.instances.join(',');
+  return p;
 }
 
 export const isAdmin = () => state.user && state.user.role === 'admin';
@@ -114,6 +128,20 @@ export function fmtUs(us) {
 
 export function fmtInt(n) {
   return n === null || n === undefined ? '–' : Number(n).toLocaleString('en-US');
+}
+
+export function fmtBytes(n) {
+  if (n === null || n === undefined || Number.isNaN(Number(n))) return '–';
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = Number(n),
+    i = 0;
+  while (v >= 1024 && i < units.length - 1) (v /= 1024), i++;
+  return i ? `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[i]}` : `${fmtInt(v)} bytes`;
+}
+
+// A live / stale marker: a filled or hollow dot and the word, never colour alone.
+export function liveMark(live, title) {
+  return h('span', { class: live ? 'live on' : 'live off', 'data-live': live ? 'live' : 'stale', title: title || null }, h('span.ldot', { 'aria-hidden': 'true' }), live ? 'live' : 'stale');
 }
 
 export function fmtTime(iso) {

@@ -4,6 +4,7 @@ import { all, api } from '../api.js';
 import { card, fill, heatmapOption, boxOption, bubbleOption, zoomX, durAxis } from '../charts.js';
 import { h, state, rangeParams, rangeDays, spanText, fmtUs, fmtInt, fmtTime, fmtSpan, fmtVersion, pagedTable, showError } from '../ui.js';
 import { dot } from './overview.js';
+import { findingsPanel } from './findings.js';
 
 const SHORT_LIVED_MS = 24 * 3600 * 1000;
 
@@ -285,6 +286,8 @@ export async function render(root, go, id) {
   const rp = rangeParams();
   const title = h('h2', null, 'Endpoint #' + id);
   root.append(title);
+  const findings = findingsPanel({ endpoint: id, reload: () => go(location.hash) });
+  root.append(findings.el);
   const grid = h('div.grid');
   root.append(grid);
   // The title from the rules list: cheap, unlike the overview's counts.
@@ -304,7 +307,7 @@ export async function render(root, go, id) {
   const perHour = card(grid, 'ep-perhour', 'Last 2 days: requests per hour', { height: 280 });
   const status = card(grid, 'ep-status', 'Status codes', { height: 280 });
   const vers = card(grid, 'ep-versions', 'Duration per version', { wide: true, height: 360 });
-  const jobs = [];
+  const jobs = [findings.done];
   jobs.push(fill(heat, () => api(`api/endpoints/${id}/heatmap`, { tz: state.tz, to: rp.to, days: rangeDays() }), heatmapOption, 30));
   const hours = state.to ? `the 48 hours to the end of ${state.to}` : 'last 48 hours';
   last.span(hours);

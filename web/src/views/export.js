@@ -1,6 +1,7 @@
 // export.js — raw request export (admins): a streamed download.
 import { exportUrl } from '../api.js';
 import { h, isAdmin, state, rangeParams } from '../ui.js';
+import { scopeText } from '../scope.js';
 
 export async function render(root) {
   root.append(h('h2', null, 'Export'));
@@ -22,7 +23,7 @@ export async function render(root) {
     h(
       'div.tablecard.form',
       { 'data-state': 'drawn' },
-      h('p', null, `Raw requests of the selected range (${state.from || 'the beginning'} to ${state.to || 'now'}, zone ${state.tz}), streamed by the server.`),
+      h('p', null, `Raw requests of the selected range (${state.from || 'the beginning'} to ${state.to || 'now'}, zone ${state.tz}${scopeText() ? ', ' + scopeText() : ''}), streamed by the server.`),
       h('label', null, 'Format ', fmt),
       ' ',
       link,

@@ -4,6 +4,8 @@ import { all, api } from '../api.js';
 import { card, fill, heatmapOption, boxOption, zoomX, esc } from '../charts.js';
 import { h, state, rangeParams, rangeDays, fmtUs, fmtInt, fmtTime, fmtVersion, table } from '../ui.js';
 import { levelControl } from './level.js';
+import { multiService } from '../scope.js';
+import { findingsPanel } from './findings.js';
 
 function sparkline(counts, colour) {
   const w = 90,
@@ -29,8 +31,11 @@ function sparkline(counts, colour) {
 
 export const dot = (colour) => h('span.dot', { style: { background: colour } });
 
-export async function render(root) {
+export async function render(root, go) {
   root.append(h('h2', null, 'Overview'));
+  // what stands out, before the numbers it comes from
+  const findings = findingsPanel({ reload: () => go(location.hash || '#/overview') });
+  root.append(findings.el);
   const tableBox = h('div.tablecard', { 'data-state': 'loading' }, h('div.note', null, 'Loading endpoints…'));
   root.append(tableBox);
   const grid = h('div.grid');
@@ -52,6 +57,7 @@ export async function render(root) {
         label: 'Endpoint',
         render: (r) => h('a', { href: `#/endpoint/${r.id}`, title: r.name }, dot(r.colour), r.name),
       },
+      ...(multiService() && !state.service ? [{ key: 'service', label: 'Service' }] : []),
       { key: 'today', label: 'Hits today', num: true, value: (r) => r.hits.today, render: (r) => fmtInt(r.hits.today) },
       { key: 'week', label: 'This week', num: true, value: (r) => r.hits.week, render: (r) => fmtInt(r.hits.week) },
       { key: 'overall', label: 'Overall', num: true, value: (r) => r.hits.overall, render: (r) => fmtInt(r.hits.overall) },
@@ -118,7 +124,7 @@ export async function render(root) {
     ),
     fill(matrix, () => all('api/matrix', rp), (d) => matrixOption(d, matrix), 0),
   ];
-  await Promise.all([tableP, ...jobs]);
+  await Promise.all([tableP, findings.done, ...jobs]);
 }
 
 // Share classes of the version utilisation matrix, in % of a version's

@@ -3,6 +3,7 @@ import { all } from '../api.js';
 import { h, isAdmin, state, fmtTime, table, LEVELS } from '../ui.js';
 import { levelControl } from './level.js';
 import { dot } from './overview.js';
+import { multiService } from '../scope.js';
 
 export async function render(root) {
   root.append(h('h2', null, 'Rules and monitoring levels'));
@@ -20,6 +21,7 @@ export async function render(root) {
     const d = await all('api/rules', { tz: state.tz });
     const cols = [
       { key: 'endpoint', label: 'Endpoint', render: (r) => h('a', { href: `#/endpoint/${r.id}` }, dot(r.colour), r.endpoint) },
+      ...(multiService() && !state.service ? [{ key: 'service', label: 'Service' }] : []),
       { key: 'rule', label: 'Rule' },
       { key: 'methods', label: 'Methods' },
       { key: 'last_access', label: 'Last access', render: (r) => fmtTime(r.last_access) },

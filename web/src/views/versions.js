@@ -1,8 +1,10 @@
 // versions.js — versions (a deployment timeline), the evolution of the
 // busiest endpoints' durations across versions, and instances.
-import { all } from '../api.js';
+import { all, api } from '../api.js';
 import { card, fill, zoomX, durAxis, esc } from '../charts.js';
-import { h, state, rangeParams, fmtInt, fmtUs, fmtTime, fmtSpan, fmtVersion, zoneShift, table } from '../ui.js';
+import { h, state, isAdmin, rangeParams, fmtInt, fmtUs, fmtTime, fmtSpan, fmtVersion, zoneShift, table } from '../ui.js';
+import { instanceTable, pickNote } from '../scope.js';
+import { renamesSection } from './renames.js';
 
 const TOP = 10;
 
@@ -35,7 +37,7 @@ function evolutionOption(d, stat, width) {
   };
 }
 
-export async function render(root) {
+export async function render(root, go) {
   root.append(h('h2', null, 'Versions and instances'));
   const grid = h('div.grid');
   root.append(grid);
@@ -45,10 +47,13 @@ export async function render(root) {
   evo.tools.append(stat);
   const vbox = h('div.tablecard.wide', { 'data-state': 'loading' }, h('div.note', null, 'Loading versions…'));
   const ibox = h('div.tablecard.wide', { 'data-state': 'loading' }, h('div.note', null, 'Loading instances…'));
-  root.append(h('h3', null, 'Versions'), vbox, h('h3', null, 'Instances'), ibox);
-  const vP = all('api/versions', { tz: state.tz });
+  const rbox = h('div.tablecard.wide', { 'data-state': 'loading' });
+  root.append(h('h3', null, 'Versions'), vbox, h('h3', null, 'Instances'), ibox, h('h3', null, 'Renamed endpoints'), rbox);
+  // an admin sees the hidden versions too, to show them again
+  const vP = all('api/versions', { tz: state.tz, hidden: isAdmin() ? 1 : undefined });
+  const reload = () => go(location.hash || '#/versions');
   const tables = (async () => {
-    const [v, i] = await Promise.all([vP, all('api/instances', { tz: state.tz })]);
+    const [v, i] = await Promise.all([vP, all('api/instances', { tz: state.tz, instance: '' })]);
     vbox.replaceChildren(
       table(
         [
@@ -57,26 +62,22 @@ export async function render(root) {
           { key: 'last_seen', label: 'Last seen', render: (r) => fmtTime(r.last_seen) },
           { key: 'live', label: 'Live for', value: (r) => Date.parse(r.last_seen) - Date.parse(r.first_seen), render: (r) => fmtSpan(r.first_seen, r.last_seen) },
           { key: 'requests', label: 'Requests', num: true, render: (r) => fmtInt(r.requests) },
+          { key: 'important', label: 'Release', value: (r) => (r.important ? 1 : 0), render: (r) => markControl(r, 'important', '★ release', 'baselines default to the previous release', reload) },
+          { key: 'hidden', label: 'Hidden', value: (r) => (r.hidden ? 1 : 0), render: (r) => markControl(r, 'hidden', 'hidden', 'left out of the version views and of the baselines', reload) },
         ],
         v.items,
-        { sort: 'first_seen', desc: false },
+        { sort: 'first_seen', desc: false, rowAttrs: (r) => ({ 'data-version': r.id, class: r.hidden ? 'hiddenversion' : null }) },
       ),
     );
     vbox.dataset.state = 'drawn';
     ibox.replaceChildren(
-      table(
-        [
-          { key: 'name', label: 'Instance' },
-          { key: 'host', label: 'Host' },
-          { key: 'pid', label: 'PID', num: true },
-          { key: 'started', label: 'Started', render: (r) => fmtTime(r.started) },
-          { key: 'last_seen', label: 'Last seen', render: (r) => fmtTime(r.last_seen) },
+      pickNote(i.items),
+      instanceTable(i.items, {
+        extra: [
           { key: 'recorded', label: 'Recorded', num: true, render: (r) => fmtInt(r.recorded) },
           { key: 'dropped', label: 'Dropped', num: true, render: (r) => h('span', { class: r.dropped ? 'bad' : null }, fmtInt(r.dropped)) },
         ],
-        i.items,
-        { sort: 'last_seen' },
-      ),
+      }),
     );
     ibox.dataset.state = 'drawn';
   })().catch((e) => {
@@ -94,7 +95,8 @@ export async function render(root) {
   });
   await Promise.all([
     tables,
-    fill(life, () => vP, timelineOption, 0),
+    renamesSection(rbox, reload),
+    fill(life, async () => ({ ...(await vP), items: (await vP).items.filter((v) => !v.hidden) }), timelineOption, 0),
     fill(
       evo,
       () => all('api/evolution', { ...rangeParams(0) }),
@@ -145,4 +147,26 @@ function timelineOption(v) {
       },
     ],
   };
+}
+
+// A version's mark: a toggle for an admin, a word for a guest.
+function markControl(v, key, label, title, reload) {
+  if (!isAdmin()) return v[key] ? label : '';
+  const b = h(
+    'button',
+    {
+      type: 'button',
+      class: v[key] ? 'mark on' : 'mark',
+      'data-mark': key,
+      'aria-pressed': v[key] ? 'true' : 'false',
+      title: (v[key] ? 'unmark: ' : 'mark: ') + title,
+      onclick: async () => {
+        b.disabled = true;
+        await api(`api/versions/${v.id}/mark`, null, { method: 'POST', body: { [key]: !v[key] } });
+        reload();
+      },
+    },
+    label,
+  );
+  return b;
 }
