@@ -205,6 +205,8 @@ static int load_dims(build *b, store *st)
     store_filter f = {.service_id = lm->service_id};
     vec eps = {0};
     int rc = store_endpoints(st, &f, STORE_EP_BY_ID, on_endpoint, &eps);
+    if (rc && rc != EVD_ENOMEM)
+        rc = bfail(b, rc, "%s", store_errmsg(st));
     if (!rc && !eps.n)
         rc = bfail(b, EVD_ENOENT, "service '%s' has no endpoints", lm->service);
     if (!rc) {
