@@ -212,7 +212,7 @@ static void test_outlier_details(void **state)
                                        "'%\"X-Access-Key\":\"***\"%'"),
                      0);
     assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM outliers WHERE details LIKE "
-                                       "'%ms=120%' AND (details NOT LIKE '%\"q\":\"ok\"%' OR "
+                                       "'%ms=400%' AND (details NOT LIKE '%\"q\":\"ok\"%' OR "
                                        "details NOT LIKE '%_session\":\"***\"%')"),
                      0);
 }
