@@ -244,9 +244,7 @@ typedef struct grp {
 static int grp_cmp(const void *x, const void *y)
 {
     const grp *a = x, *b = y;
-    int c = memcmp(a->group, b->group, a->len < b->len ? a->len : b->len);
-    if (!c)
-        c = (a->len > b->len) - (a->len < b->len);
+    int c = groupings_cmp(a->group, a->len, b->group, b->len);
     return c ? c : (a->side - b->side);
 }
 

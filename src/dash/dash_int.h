@@ -392,5 +392,7 @@ size_t groupings_split(const char *g, grouping_part *out, size_t max);
 /* The value of grouping name in g: 1 and value[0..*vlen), or 0 when g
  * does not name it. */
 int groupings_value(const char *g, const char *name, const char **value, size_t *vlen);
+/* strcmp for texts a[0..alen) and b[0..blen) (values within a group text). */
+int groupings_cmp(const char *a, size_t alen, const char *b, size_t blen);
 
 #endif

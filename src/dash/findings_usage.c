@@ -249,8 +249,7 @@ typedef struct gval {
 static int gval_cmp(const void *a, const void *b)
 {
     const gval *x = a, *y = b;
-    int c = memcmp(x->v, y->v, x->len < y->len ? x->len : y->len);
-    return c ? c : (x->len > y->len) - (x->len < y->len);
+    return groupings_cmp(x->v, x->len, y->v, y->len);
 }
 
 static int dbl_cmp(const void *a, const void *b)

@@ -53,6 +53,12 @@ size_t groupings_split(const char *g, grouping_part *out, size_t max)
     return n;
 }
 
+int groupings_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
 int groupings_value(const char *g, const char *name, const char **value, size_t *vlen)
 {
     grouping_part part[GROUPINGS_PARTS_MAX];
