@@ -156,8 +156,8 @@ static void test_stop_while_running(void **state)
     assert_int_equal(evd_trace_start(path), 0);
     for (int i = 0; i < 2; i++)
         pthread_create(&t[i], NULL, spinner, NULL);
-    /* until the threads have spun a while (a loaded machine may not run them
-     * for a while), and 50 ms more */
+    /* until the threads have spun 2000 times (a loaded machine may not run
+     * them at once), and 50 ms more */
     struct timespec ts = {0, 50 * 1000 * 1000}, tick = {0, 1000 * 1000};
     for (int i = 0; i < 10000 && atomic_load(&g_spins) < 2000; i++)
         nanosleep(&tick, NULL);
