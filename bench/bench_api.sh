@@ -12,7 +12,7 @@ set -eu
 B=${1:-build/rel}
 NOW=1793797200   # 2026-11-04T13:00:00Z: fixed, so that the cache stays valid
 ARGS="10000000 50 20 1000 90 42"
-SCHEMA=5v  # refill when the store layout changes
+SCHEMA=5c  # refill when the store layout changes
 PGMODE=${2:-}
 DIR=$B/bench-api
 DB=$DIR/store.db

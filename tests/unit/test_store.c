@@ -356,7 +356,7 @@ static void test_full_disk(void **state)
         /* a file size limit stands in for a full disk: writes past it fail
          * with EFBIG (SQLITE_FULL) instead of killing the process */
         signal(SIGXFSZ, SIG_IGN);
-        struct rlimit rl = {256 * 1024, 256 * 1024};
+        struct rlimit rl = {1024 * 1024, 1024 * 1024}; /* room for the schema, not the requests */
         setrlimit(RLIMIT_FSIZE, &rl);
         evd_agent *a;
         if (open_agent(&a, tu_url)) {

@@ -131,6 +131,7 @@ static void test_threads_and_spills(void **state)
 }
 
 static _Atomic int g_run;
+static _Atomic long g_spins;
 
 static void *spinner(void *arg)
 {
@@ -138,6 +139,7 @@ static void *spinner(void *arg)
     while (atomic_load(&g_run)) {
         __cyg_profile_func_enter((void *)outer_fn, NULL);
         __cyg_profile_func_exit((void *)outer_fn, NULL);
+        atomic_fetch_add(&g_spins, 1);
     }
     return NULL;
 }
@@ -154,7 +156,11 @@ static void test_stop_while_running(void **state)
     assert_int_equal(evd_trace_start(path), 0);
     for (int i = 0; i < 2; i++)
         pthread_create(&t[i], NULL, spinner, NULL);
-    struct timespec ts = {0, 50 * 1000 * 1000};
+    /* until the threads have spun 2000 times (a loaded machine may not run
+     * them at once), and 50 ms more */
+    struct timespec ts = {0, 50 * 1000 * 1000}, tick = {0, 1000 * 1000};
+    for (int i = 0; i < 10000 && atomic_load(&g_spins) < 2000; i++)
+        nanosleep(&tick, NULL);
     nanosleep(&ts, NULL);
     /* The threads keep calling the hooks while the stop harvests them. */
     assert_int_equal(evd_trace_stop(), 0);
