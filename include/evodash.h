@@ -172,9 +172,10 @@ EVD_API evd_req evd_req_begin(evd_agent *a, int endpoint);
 EVD_API evd_req evd_req_begin_ctx(evd_agent *a, int endpoint, void *ctx);
 
 /* Finish a request: read the clock and queue one record.  group (the user
- * or user group) and ip may be NULL; they are copied up to EVD_GROUP_MAX /
- * EVD_IP_MAX bytes.  Returns 0, or EVD_EFULL when the ring was full and the
- * record was dropped (and counted).  Never allocates, locks or blocks. */
+ * or user group; "name=value;name=value" for several groupings, each a
+ * dimension of the dashboard's group views) and ip may be NULL; they are
+ * copied up to EVD_GROUP_MAX / EVD_IP_MAX bytes.  Returns 0, or EVD_EFULL when the ring was full
+ * and the record was dropped (and counted).  Never allocates, locks or blocks. */
 EVD_API int evd_req_end(evd_req *r, int status, const char *group, const char *ip);
 
 /* ---- tests: CI timings -------------------------------------------------- */
@@ -374,8 +375,8 @@ EVD_API int evd_mhd_start(evd_agent *a, const evd_config *cfg, unsigned int flag
 #endif
 
 /* Name the user group of the request being answered (FMD's group_by), for
- * the per-user views.  Call it from the service's handler, on the thread
- * libmicrohttpd called it on; group is copied (NULL clears it).  Outside a
+ * the per-user views ("name=value;name=value" for several groupings).  Call it from the service's
+ * handler, on the thread libmicrohttpd called it on; group is copied (NULL clears it).  Outside a
  * handler call it does nothing. */
 EVD_API void evd_mhd_set_group(struct MHD_Connection *c, const char *group);
 

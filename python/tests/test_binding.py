@@ -152,6 +152,17 @@ def test_route_added_after_bind_and_blueprint(bound, store_path):
     assert app.ensure_sync(w) is w  # answered in C, without inspect
 
 
+def index_app():
+    """An app with the one route "/" (endpoint "index")."""
+    app = new_app()
+
+    @app.route("/")
+    def index():
+        return "g"
+
+    return app
+
+
 @pytest.mark.parametrize("spec,expected", [
     (lambda: "alice", "alice"),
     (("user", lambda: "bob"), "user=bob"),
@@ -160,12 +171,7 @@ def test_route_added_after_bind_and_blueprint(bound, store_path):
 ])
 def test_group_by_variants(bound, store_path, fresh_config, spec, expected):
     fresh_config.group_by = spec
-    app = new_app()
-
-    @app.route("/")
-    def index():
-        return "g"
-
+    app = index_app()
     b = bound(app)
     app.test_client().get("/")
     b.flush(5000)
@@ -174,12 +180,7 @@ def test_group_by_variants(bound, store_path, fresh_config, spec, expected):
 
 def test_group_by_reads_the_request(bound, store_path, fresh_config):
     fresh_config.group_by = ("user", lambda: flask.request.args.get("u", "anon"))
-    app = new_app()
-
-    @app.route("/")
-    def index():
-        return "g"
-
+    app = index_app()
     b = bound(app)
     c = app.test_client()
     c.get("/?u=dora")
@@ -190,16 +191,37 @@ def test_group_by_reads_the_request(bound, store_path, fresh_config):
 
 def test_group_by_failure_still_records(bound, store_path, fresh_config):
     fresh_config.group_by = [("bad", lambda: 1 / 0), ("ok", lambda: "y")]
-    app = new_app()
-
-    @app.route("/")
-    def index():
-        return "g"
-
+    app = index_app()
     b = bound(app)
     assert app.test_client().get("/").status_code == 200
     b.flush(5000)
     assert [r[2] for r in requests(store_path)] == ["ok=y"]
+
+
+def test_group_by_several_names_are_separate_groupings(bound, store_path, fresh_config):
+    # one text per request ("user=...;plan=..."), read by the dashboard as
+    # two dimensions: the boxes per plan, not per (user, plan)
+    fresh_config.group_by = [("user", lambda: flask.request.args.get("u", "anon")),
+                             ("plan", lambda: flask.request.args.get("p", "free"))]
+    app = index_app()
+    b = bound(app)
+    c = app.test_client()
+    for u, p in (("ann", "pro"), ("bob", "pro"), ("cy", "free"), ("ann", "pro")):
+        assert c.get("/?u=%s&p=%s" % (u, p)).status_code == 200
+    b.flush(5000)
+    assert [r[2] for r in requests(store_path)][:2] == ["user=ann;plan=pro", "user=bob;plan=pro"]
+    assert c.post("/dashboard/login",
+                  json={"username": "admin", "password": "s3cret-pw"}).status_code == 200
+    (ep,) = [e for e in c.get("/dashboard/api/rules").get_json()["items"]
+             if e["endpoint"] == "index"]
+    path = "/dashboard/api/endpoints/%d/groups" % ep["id"]
+    d = c.get(path).get_json()
+    assert d["groupings"] == ["user", "plan"] and d["grouping"] == "user"
+    assert {i["group"]: i["box"]["count"] for i in d["items"]} == {"ann": 2, "bob": 1, "cy": 1}
+    d = c.get(path + "?grouping=plan").get_json()
+    assert {i["group"]: i["box"]["count"] for i in d["items"]} == {"pro": 3, "free": 1}
+    d = c.get("/dashboard/api/endpoints/%d/bubbles?by=group&grouping=plan" % ep["id"]).get_json()
+    assert sorted((i["group"], i["count"]) for i in d["items"]) == [("free", 1), ("pro", 3)]
 
 
 def test_group_by_rejects_bad_spec(fresh_config):

@@ -13,7 +13,7 @@ $(foreach v,rel asan tsan,build/$(v)/src/assets/spa.o): $(SPA_FILES)
 web/node_modules/playwright-core/package.json: web/node_modules/echarts/dist/echarts.min.js
 	@test -f $@ || (cd web && npm ci --no-audit --no-fund)
 
-UI_DEPS := build/rel/evodash build/rel/examples/demo_history build/rel/examples/c_service build/rel/tests/verdicts/plant web/node_modules/playwright-core/package.json
+UI_DEPS := build/rel/evodash build/rel/examples/demo_history build/rel/examples/c_service build/rel/tests/verdicts/plant build/rel/tests/integration/fill web/node_modules/playwright-core/package.json
 
 # Browser tests: a demo store, `evodash serve` on loopback, headless chromium.
 check-ui: $(UI_DEPS)

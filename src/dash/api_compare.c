@@ -233,9 +233,10 @@ static json_t *side_stats(const agg_acc *a)
                      a->sk ? sketch_quantile(a->sk, 0.95) : 0.0, "status", status_mix(a));
 }
 
-/* Per user group, over the pooled samples. */
+/* Per user group of one grouping (groupings.c), over the pooled samples. */
 typedef struct grp {
-    const char *group;
+    const char *group; /* the value, group[0..len) */
+    size_t len;
     double dur;
     int side;
 } grp;
@@ -243,8 +244,40 @@ typedef struct grp {
 static int grp_cmp(const void *x, const void *y)
 {
     const grp *a = x, *b = y;
-    int c = strcmp(a->group, b->group);
+    int c = groupings_cmp(a->group, a->len, b->group, b->len);
     return c ? c : (a->side - b->side);
+}
+
+static int same_group(const grp *a, const grp *b)
+{
+    return a->len == b->len && !memcmp(a->group, b->group, a->len);
+}
+
+/* The groupings the samples name, in the order first seen (each side's
+ * newest rows first); ["group"] when they name none. */
+static json_t *groupings_of(const svec *sa, const svec *sb)
+{
+    json_t *names = json_array();
+    const svec *sv[2] = {sa, sb};
+    for (int k = 0; names && k < 2; k++)
+        for (size_t i = 0; i < sv[k]->n; i++) {
+            grouping_part part[GROUPINGS_PARTS_MAX];
+            size_t np = groupings_split(sv[k]->v[i].group, part, GROUPINGS_PARTS_MAX);
+            for (size_t j = 0; j < np; j++) {
+                size_t x, seen = 0;
+                json_t *nm;
+                json_array_foreach(names, x, nm)
+                {
+                    seen |= json_string_length(nm) == part[j].nlen &&
+                            !memcmp(json_string_value(nm), part[j].name, part[j].nlen);
+                }
+                if (!seen)
+                    json_array_append_new(names, json_stringn(part[j].name, part[j].nlen));
+            }
+        }
+    if (names && !json_array_size(names))
+        json_array_append_new(names, json_string(GROUPING_UNNAMED));
+    return names;
 }
 
 static int dcmp(const void *x, const void *y)
@@ -266,7 +299,7 @@ static int grp_count_cmp(const void *x, const void *y)
     return (a < b) - (a > b);
 }
 
-static json_t *groups_json(const svec *sa, const svec *sb)
+static json_t *groups_json(const svec *sa, const svec *sb, const char *grouping)
 {
     size_t n = sa->n + sb->n;
     grp *g = malloc((n ? n : 1) * sizeof *g);
@@ -279,16 +312,18 @@ static json_t *groups_json(const svec *sa, const svec *sb)
         return NULL;
     }
     size_t k = 0;
-    for (size_t i = 0; i < sa->n; i++)
-        if (*sa->v[i].group)
-            g[k++] = (grp){sa->v[i].group, sa->v[i].dur, 0};
-    for (size_t i = 0; i < sb->n; i++)
-        if (*sb->v[i].group)
-            g[k++] = (grp){sb->v[i].group, sb->v[i].dur, 1};
+    const svec *sv[2] = {sa, sb};
+    for (int sd = 0; sd < 2; sd++)
+        for (size_t i = 0; i < sv[sd]->n; i++) {
+            grp x = {.dur = sv[sd]->v[i].dur, .side = sd};
+            /* the requests naming no group of it are not a group */
+            if (groupings_value(sv[sd]->v[i].group, grouping, &x.group, &x.len) && x.len)
+                g[k++] = x;
+        }
     qsort(g, k, sizeof *g, grp_cmp);
     for (size_t s = 0; s < k;) {
         size_t t = s, mid;
-        while (t < k && !strcmp(g[t].group, g[s].group))
+        while (t < k && same_group(&g[t], &g[s]))
             t++;
         for (mid = s; mid < t && g[mid].side == 0; mid++)
             ;
@@ -296,9 +331,9 @@ static json_t *groups_json(const svec *sa, const svec *sb)
             v[i - s] = g[i].dur;
         double ma = med(v, mid - s), mb = med(v + (mid - s), t - mid);
         json_t *o =
-            json_pack("{s:s,s:I,s:{s:I,s:f},s:{s:I,s:f}}", "group", g[s].group, "requests_total",
-                      (json_int_t)(t - s), "a", "requests", (json_int_t)(mid - s), "median_us", ma,
-                      "b", "requests", (json_int_t)(t - mid), "median_us", mb);
+            json_pack("{s:s#,s:I,s:{s:I,s:f},s:{s:I,s:f}}", "group", g[s].group, g[s].len,
+                      "requests_total", (json_int_t)(t - s), "a", "requests", (json_int_t)(mid - s),
+                      "median_us", ma, "b", "requests", (json_int_t)(t - mid), "median_us", mb);
         if (o)
             json_object_set_new(o, "ratio",
                                 mid > s && t > mid && ma > 0 ? json_real(mb / ma) : json_null());
@@ -490,14 +525,26 @@ int api_compare(dctx *c)
         }
         t += tested;
     }
+    /* the groups table shows one grouping: ?grouping=, else the first */
+    json_t *names = groupings_of(&pa, &pb);
+    const char *grouping = dash_param(c, "grouping");
+    if (!grouping || !*grouping)
+        grouping = json_string_value(json_array_get(names, 0));
+    if (!grouping)
+        grouping = GROUPING_UNNAMED;
     json_t *doc =
         json_pack("{s:o,s:o,s:O,s:O,s:O,s:o,s:{s:s,s:s,s:s}}", "a", side_json(&vl, &sa, tz), "b",
                   side_json(&vl, &sb, tz), "endpoints", rows, "appeared", appeared, "vanished",
-                  vanished, "groups", groups_json(&pa, &pb), "methods", "quantiles",
+                  vanished, "groups", groups_json(&pa, &pb, grouping), "methods", "quantiles",
                   "rollup sketches (every request, within 1%)", "tests",
                   "raw: every request of each side when it has at most 5000 and they are kept, "
                   "else the sketches",
                   "groups", "the raw samples, pooled over endpoints");
+    if (doc) {
+        json_object_set_new(doc, "grouping", json_string(grouping));
+        json_object_set(doc, "groupings", names);
+    }
+    json_decref(names);
     rc = dash_json(c, 200, doc);
     replied = 1;
 done:

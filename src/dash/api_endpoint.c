@@ -62,6 +62,27 @@ static const rawscan *scan_of(dctx *c, const drange *r)
     return s;
 }
 
+/* The dimension a group view reads: ?grouping= (default: the first) of
+ * the groupings, or the IPs.  NULL (an empty view) for a grouping the
+ * range does not have. */
+static const rawscan_dim *dim_of(dctx *c, const rawscan *s, int ip)
+{
+    return ip ? &s->ip : rawscan_grouping(s, dash_param(c, "grouping"));
+}
+
+/* Say which grouping doc shows, and which the range has. */
+static void describe_groupings(dctx *c, const rawscan *s, const rawscan_dim *d, json_t *doc)
+{
+    if (!doc)
+        return;
+    json_t *names = json_array();
+    for (size_t g = 0; g < s->ngroup; g++)
+        json_array_append_new(names, json_string(s->group[g].name));
+    const char *asked = dash_param(c, "grouping");
+    json_object_set_new(doc, "grouping", json_string(d ? d->name : asked));
+    json_object_set_new(doc, "groupings", names);
+}
+
 /* Box plots per group or per IP (exact, from the raw rows). */
 static int raw_boxes(dctx *c, int k)
 {
@@ -71,12 +92,15 @@ static int raw_boxes(dctx *c, int k)
     if (dash_range(c, 30 * 86400, &r) || dash_page(c, &p) || dash_endpoint_exists(c, NULL, 0) ||
         !(s = scan_of(c, &r)))
         return 0;
+    const rawscan_dim *d = dim_of(c, s, k);
     json_t *items = json_array();
-    for (size_t i = 0; i < s->nbox[k]; i++)
-        json_array_append_new(items, json_pack("{s:s,s:o}", k ? "ip" : "group", s->box[k][i].key,
-                                               "box", box_json(&s->box[k][i].box)));
+    for (size_t i = 0; d && i < d->nbox; i++)
+        json_array_append_new(items, json_pack("{s:s,s:o}", k ? "ip" : "group", d->box[i].key,
+                                               "box", box_json(&d->box[i].box)));
     json_t *doc = dash_paged(items, &p);
     rawscan_describe(s, &r, doc);
+    if (!k)
+        describe_groupings(c, s, d, doc);
     rawscan_release(c->d->rawscan, s);
     return dash_json(c, 200, doc);
 }
@@ -110,9 +134,10 @@ int api_ep_bubbles(dctx *c)
         vers_free(&vl);
         return 0;
     }
+    const rawscan_dim *d = dim_of(c, s, k);
     json_t *items = json_array();
-    for (size_t i = 0; i < s->npair[k]; i++) {
-        const rawscan_pair *b = &s->pair[k][i];
+    for (size_t i = 0; d && i < d->npair; i++) {
+        const rawscan_pair *b = &d->pair[i];
         json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:I,s:f}", by, b->key, "version",
                                                vers_name(&vl, b->version_id), "label",
                                                vers_label(&vl, b->version_id), "count",
@@ -122,6 +147,8 @@ int api_ep_bubbles(dctx *c)
     vers_free(&vl);
     json_t *doc = dash_paged(items, &p);
     rawscan_describe(s, &r, doc);
+    if (!k)
+        describe_groupings(c, s, d, doc);
     rawscan_release(c->d->rawscan, s);
     if (doc)
         json_object_set_new(doc, "by", json_string(by));

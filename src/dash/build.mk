@@ -12,6 +12,15 @@ check-dash-api: build/rel/evodash build/rel/tests/integration/fill
 CHECK_EXTRA += check-dash-api
 .PHONY: check-dash-api
 
+# Several groupings in one group text, each its own dimension (groupings.c);
+# on SQLite and on a throwaway PostgreSQL server.
+check-dash-groupings: build/rel/evodash build/rel/tests/integration/fill
+	/usr/bin/python3 tests/integration/groupings_test.py build/rel
+check-pg-groupings: build/rel/evodash build/rel/tests/integration/fill
+	tests/pg/with_pg.sh /usr/bin/python3 tests/integration/groupings_test.py build/rel --pg
+CHECK_EXTRA += check-dash-groupings check-pg-groupings
+.PHONY: check-dash-groupings check-pg-groupings
+
 # ---- libFuzzer: routing, query parsing, login body ---------------------------
 # The dashboard sources are rebuilt with clang's fuzzer instrumentation; the
 # rest of the library comes from the release archive (its dash objects are

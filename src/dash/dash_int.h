@@ -290,6 +290,17 @@ typedef struct rawscan_pair {
     int64_t version_id, count;
     double sum_us;
 } rawscan_pair;
+/* One dimension: its boxes sorted by key, its (key, version) pairs
+ * sorted by key then version id. */
+typedef struct rawscan_dim {
+    char name[64]; /* the grouping's name; "ip" for the IPs */
+    rawscan_box *box;
+    size_t nbox;
+    rawscan_pair *pair;
+    size_t npair;
+} rawscan_dim;
+/* Groupings beyond the first RAWSCAN_GROUPINGS seen are not read. */
+#define RAWSCAN_GROUPINGS 8
 typedef struct rawscan_code {
     int status;
     int64_t count;
@@ -301,10 +312,11 @@ typedef struct rawscan {
                                   * newest, from this time on (see rawscan.c) */
     int64_t inst[DASH_INST_MAX]; /* the instances it covers (none: all) */
     size_t ninst;
-    rawscan_box *box[2]; /* [0] per group, [1] per IP; sorted by key */
-    size_t nbox[2];
-    rawscan_pair *pair[2]; /* per (group, version), (IP, version); sorted */
-    size_t npair[2];
+    /* Per grouping (groupings.c), in the order of the newest request that
+     * names them, then per IP.  A row without a grouping counts under "". */
+    rawscan_dim group[RAWSCAN_GROUPINGS];
+    size_t ngroup; /* at least 1: "group" when no row names any */
+    rawscan_dim ip;
     rawscan_code *codes; /* sorted by status */
     size_t ncodes;
     /* the cache's bookkeeping, under its mutex */
@@ -327,6 +339,9 @@ void rawscan_release(struct rawscan_cache *cache, const rawscan *s);
  * "partial": null, or {"from": time, "rows": n} when only the newest rows
  * were read. */
 void rawscan_describe(const rawscan *s, const drange *r, json_t *doc);
+/* The grouping called name (NULL or "": the first); NULL when the range
+ * has none such. */
+const rawscan_dim *rawscan_grouping(const rawscan *s, const char *name);
 
 /* ---- api_ci.c ---- CI test timings beside live timings */
 int api_ci_upload(dctx *c);      /* POST /api/ci/builds: a build's report */
@@ -361,5 +376,23 @@ void aggcache_invalidate(struct aggcache *ac);
 
 /* ---- api_capacity.c ---- the Capacity page: a model from live data, what-if */
 int api_capacity(dctx *c); /* GET /api/capacity */
+
+/* ---- groupings.c ---- a group text read as several groupings */
+#define GROUPING_UNNAMED "group" /* the name of a part without "=" */
+typedef struct grouping_part {
+    const char *name, *value; /* within the text: not NUL-terminated */
+    size_t nlen, vlen;
+} grouping_part;
+/* Split g ("v", or "name=v;name=v...") into at most max parts, each
+ * grouping once (its first value), empty parts and names skipped; returns
+ * how many. */
+size_t groupings_split(const char *g, grouping_part *out, size_t max);
+/* A text of EVD_GROUP_MAX bytes holds at most this many parts. */
+#define GROUPINGS_PARTS_MAX (EVD_GROUP_MAX / 2 + 1)
+/* The value of grouping name in g: 1 and value[0..*vlen), or 0 when g
+ * does not name it. */
+int groupings_value(const char *g, const char *name, const char **value, size_t *vlen);
+/* strcmp for texts a[0..alen) and b[0..blen) (values within a group text). */
+int groupings_cmp(const char *a, size_t alen, const char *b, size_t blen);
 
 #endif

@@ -206,8 +206,11 @@ int fx_renames_and_lifecycle(fctx *x, const agg_ask *q)
 
 /* ---- slow user groups ---------------------------------------------------------------- */
 
+/* The rows' group texts are read as groupings (groupings.c): each grouping's
+ * groups are tested against that grouping's other groups, and Holm runs
+ * over every group tested, of every grouping of the endpoint. */
 typedef struct grow {
-    char *group;
+    char *group; /* the text */
     double dur;
 } grow;
 
@@ -236,9 +239,17 @@ static int grp_row(void *u, const store_sample_row *r)
     return 0;
 }
 
-static int grow_cmp(const void *a, const void *b)
+/* A row's value of one grouping, within its text. */
+typedef struct gval {
+    const char *v;
+    size_t len;
+    double dur;
+} gval;
+
+static int gval_cmp(const void *a, const void *b)
 {
-    return strcmp(((const grow *)a)->group, ((const grow *)b)->group);
+    const gval *x = a, *y = b;
+    return groupings_cmp(x->v, x->len, y->v, y->len);
 }
 
 static int dbl_cmp(const void *a, const void *b)
@@ -254,19 +265,118 @@ static double median_of(double *v, size_t n)
 }
 
 typedef struct gcand {
-    size_t start, n;
+    char grouping[64], value[64];
+    size_t n;
     double med, rest_med, p;
     int64_t rest_n;
 } gcand;
+
+/* The scratch of one endpoint's test, each array of g.n. */
+typedef struct gwork {
+    gval *val;
+    double *in, *rest;
+    gcand *cand;
+    size_t ncand, ntests;
+} gwork;
+
+/* Test the groups of grouping name among the rows g: candidates (far above
+ * the grouping's overall median) into w->cand with their raw p-value, the
+ * others counted in w->ntests at p = 1. */
+static int test_grouping(const gvec *g, const char *name, gwork *w)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        gval x = {.dur = g->v[i].dur};
+        /* the requests naming no group of it are not a group */
+        if (groupings_value(g->v[i].group, name, &x.v, &x.len) && x.len)
+            w->val[n++] = x;
+    }
+    if (!n)
+        return 0;
+    qsort(w->val, n, sizeof *w->val, gval_cmp);
+    for (size_t i = 0; i < n; i++)
+        w->in[i] = w->val[i].dur;
+    double overall = median_of(w->in, n);
+    stats_sample *sa = NULL, *sb = NULL;
+    int rc = 0;
+    for (size_t s = 0; s < n;) {
+        size_t t = s;
+        while (t < n && !gval_cmp(&w->val[t], &w->val[s]))
+            t++;
+        if (t - s < GROUP_MIN || t - s == n) {
+            s = t;
+            continue;
+        }
+        w->ntests++;
+        for (size_t i = s; i < t; i++)
+            w->in[i - s] = w->val[i].dur;
+        double med = median_of(w->in, t - s);
+        /* only a group far above the overall median can be far above the
+         * rest's: the others are counted as tests with p = 1 */
+        if (med < SLOW_RATIO * overall) {
+            s = t;
+            continue;
+        }
+        size_t nr = 0;
+        for (size_t i = 0; i < n; i++)
+            if (i < s || i >= t)
+                w->rest[nr++] = w->val[i].dur;
+        for (size_t i = s; i < t; i++)
+            w->in[i - s] = w->val[i].dur;
+        stats_sample_free(sa);
+        stats_sample_free(sb);
+        sa = sb = NULL;
+        if ((rc = stats_sample_new(w->in, t - s, &sa)) || (rc = stats_sample_new(w->rest, nr, &sb)))
+            break;
+        stats_mwu_result m;
+        int mr = stats_mwu(sa, sb, STATS_MWU_AUTO, &m);
+        if (mr && mr != STATS_EDEGENERATE) {
+            rc = mr;
+            break;
+        }
+        gcand *k = &w->cand[w->ncand++];
+        *k = (gcand){.n = t - s,
+                     .med = med,
+                     .p = m.p,
+                     .rest_med = stats_sample_median(sb),
+                     .rest_n = (int64_t)nr};
+        snprintf(k->grouping, sizeof k->grouping, "%s", name);
+        snprintf(k->value, sizeof k->value, "%.*s", (int)w->val[s].len, w->val[s].v);
+        s = t;
+    }
+    stats_sample_free(sa);
+    stats_sample_free(sb);
+    return rc;
+}
+
+/* The groupings the rows name, in the order first seen (newest rows first);
+ * returns how many (at most max). */
+static size_t groupings_in(const gvec *g, char (*names)[64], size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        grouping_part part[GROUPINGS_PARTS_MAX];
+        size_t np = groupings_split(g->v[i].group, part, GROUPINGS_PARTS_MAX);
+        for (size_t j = 0; j < np && n < max; j++) {
+            size_t k = 0;
+            while (k < n && (strlen(names[k]) != part[j].nlen ||
+                             memcmp(names[k], part[j].name, part[j].nlen)))
+                k++;
+            if (k == n && part[j].nlen < sizeof names[0])
+                snprintf(names[n++], sizeof names[0], "%.*s", (int)part[j].nlen, part[j].name);
+        }
+    }
+    return n;
+}
 
 int fx_slow_groups(fctx *x, const fep *e)
 {
     int64_t ids[MEMBERS_MAX];
     size_t nm = 0;
     gvec g = {0};
-    double *all = NULL, *in = NULL, *rest = NULL;
-    gcand *cand = NULL;
-    stats_sample *sa = NULL, *sb = NULL;
+    gwork w = {0};
+    double *adj = NULL;
+    char names[RAWSCAN_GROUPINGS][64];
     char link[256], sum[640], ma[32], mb[32];
     int rc = store_endpoint_members(x->st, e->id, ids, MEMBERS_MAX, &nm);
     for (size_t i = 0; !rc && i < nm && g.n < GROUP_SAMPLE; i++)
@@ -274,96 +384,65 @@ int fx_slow_groups(fctx *x, const fep *e)
                               (int64_t)(GROUP_SAMPLE - g.n), grp_row, &g);
     if (rc || g.n < (size_t)x->o->min_requests)
         goto done;
-    qsort(g.v, g.n, sizeof *g.v, grow_cmp);
-    all = malloc(g.n * sizeof *all);
-    in = malloc(g.n * sizeof *in);
-    rest = malloc(g.n * sizeof *rest);
-    cand = malloc(g.n * sizeof *cand);
-    if (!all || !in || !rest || !cand) {
+    size_t ng = groupings_in(&g, names, RAWSCAN_GROUPINGS);
+    w.val = malloc(g.n * sizeof *w.val);
+    w.in = malloc(g.n * sizeof *w.in);
+    w.rest = malloc(g.n * sizeof *w.rest);
+    /* at most one candidate per GROUP_MIN rows of each grouping */
+    w.cand = malloc((g.n / GROUP_MIN + 1) * (ng ? ng : 1) * sizeof *w.cand);
+    if (!w.val || !w.in || !w.rest || !w.cand) {
         rc = EVD_ENOMEM;
         goto done;
     }
-    for (size_t i = 0; i < g.n; i++)
-        all[i] = g.v[i].dur;
-    double overall = median_of(all, g.n);
-    size_t ngroups = 0, ncand = 0;
-    for (size_t s = 0; s < g.n;) {
-        size_t t = s;
-        while (t < g.n && !strcmp(g.v[t].group, g.v[s].group))
-            t++;
-        if (t - s >= GROUP_MIN && t - s < g.n) {
-            ngroups++;
-            for (size_t i = s; i < t; i++)
-                in[i - s] = g.v[i].dur;
-            double med = median_of(in, t - s);
-            /* only a group far above the overall median can be far above
-             * the rest's: the others are counted as tests with p = 1 */
-            if (med >= SLOW_RATIO * overall)
-                cand[ncand++] = (gcand){.start = s, .n = t - s, .med = med, .p = 1};
-        }
-        s = t;
-    }
-    x->group_tests += (int64_t)ngroups;
-    for (size_t c = 0; c < ncand; c++) {
-        gcand *k = &cand[c];
-        size_t nr = 0;
-        for (size_t i = 0; i < g.n; i++)
-            if (i < k->start || i >= k->start + k->n)
-                rest[nr++] = g.v[i].dur;
-        for (size_t i = 0; i < k->n; i++)
-            in[i] = g.v[k->start + i].dur;
-        stats_sample_free(sa);
-        stats_sample_free(sb);
-        sa = sb = NULL;
-        if ((rc = stats_sample_new(in, k->n, &sa)) || (rc = stats_sample_new(rest, nr, &sb)))
-            goto done;
-        stats_mwu_result m;
-        int mr = stats_mwu(sa, sb, STATS_MWU_AUTO, &m);
-        if (mr && mr != STATS_EDEGENERATE) {
-            rc = mr;
-            goto done;
-        }
-        k->p = m.p;
-        k->rest_med = stats_sample_median(sb);
-        k->rest_n = (int64_t)nr;
-    }
-    /* Holm over every group tested: the others are at p = 1 */
-    for (size_t c = 0; c < ngroups; c++)
-        all[c] = c < ncand ? cand[c].p : 1;
-    if (ngroups && (rc = stats_holm(all, ngroups, all)))
+    for (size_t k = 0; !rc && k < ng; k++)
+        rc = test_grouping(&g, names[k], &w);
+    if (rc)
         goto done;
-    for (size_t c = 0; c < ncand; c++) {
-        gcand *k = &cand[c];
-        double adj = all[c];
+    x->group_tests += (int64_t)w.ntests;
+    /* Holm over every group tested: the others are at p = 1 */
+    if (!w.ntests || !(adj = malloc(w.ntests * sizeof *adj))) {
+        rc = w.ntests ? EVD_ENOMEM : 0;
+        goto done;
+    }
+    for (size_t c = 0; c < w.ntests; c++)
+        adj[c] = c < w.ncand ? w.cand[c].p : 1;
+    if ((rc = stats_holm(adj, w.ntests, adj)))
+        goto done;
+    for (size_t c = 0; c < w.ncand; c++) {
+        const gcand *k = &w.cand[c];
         double ratio = k->rest_med > 0 ? k->med / k->rest_med : 0;
-        if (adj >= x->alpha || ratio < SLOW_RATIO)
+        if (adj[c] >= x->alpha || ratio < SLOW_RATIO)
             continue;
-        const char *grp = g.v[k->start].group;
         fx_fmt_us(k->med, mb, sizeof mb);
         fx_fmt_us(k->rest_med, ma, sizeof ma);
         fx_link_ep(x, e, link, sizeof link);
-        snprintf(sum, sizeof sum,
-                 "User group '%s' is %.0f× slower on %s than the other groups (median %s against "
-                 "%s).",
-                 grp, ratio, e->name, mb, ma);
-        json_t *f =
-            json_pack("{s:s,s:f,s:f,s:{s:f,s:f,s:I,s:I,s:f,s:s}}", "group", grp, "ratio", ratio,
-                      "p_value", adj, "evidence", "median_us", k->med, "others_median_us",
-                      k->rest_med, "requests", (json_int_t)k->n, "others_requests",
-                      (json_int_t)k->rest_n, "p_raw", k->p, "method", "raw");
+        if (!strcmp(k->grouping, GROUPING_UNNAMED))
+            snprintf(sum, sizeof sum,
+                     "User group '%s' is %.0f× slower on %s than the other groups (median %s "
+                     "against %s).",
+                     k->value, ratio, e->name, mb, ma);
+        else
+            snprintf(sum, sizeof sum,
+                     "Requests of %s '%s' are %.0f× slower on %s than those of the other %s "
+                     "values (median %s against %s).",
+                     k->grouping, k->value, ratio, e->name, k->grouping, mb, ma);
+        json_t *f = json_pack("{s:s,s:s,s:f,s:f,s:{s:f,s:f,s:I,s:I,s:f,s:s}}", "group", k->value,
+                              "grouping", k->grouping, "ratio", ratio, "p_value", adj[c],
+                              "evidence", "median_us", k->med, "others_median_us", k->rest_med,
+                              "requests", (json_int_t)k->n, "others_requests",
+                              (json_int_t)k->rest_n, "p_raw", k->p, "method", "raw");
         if ((rc = fx_add(x, "slow_group", e, ratio >= 20 ? "high" : "medium", ratio, f, link, sum)))
             goto done;
     }
 done:
-    stats_sample_free(sa);
-    stats_sample_free(sb);
     for (size_t i = 0; i < g.n; i++)
         free(g.v[i].group);
     free(g.v);
-    free(all);
-    free(in);
-    free(rest);
-    free(cand);
+    free(w.val);
+    free(w.in);
+    free(w.rest);
+    free(w.cand);
+    free(adj);
     return rc;
 }
 

@@ -1,6 +1,7 @@
 /* rawscan.c — one pass over an endpoint's raw rows in a range, shared by
- * every view that needs raw rows: status codes, box plots per group and per
- * IP, and the group × version and IP × version bubbles.
+ * every view that needs raw rows: status codes, box plots per group (of
+ * each grouping, see groupings.c) and per IP, and the group × version and
+ * IP × version bubbles.
  *
  * DESIGN — the rollups are not keyed by group, IP or exact status code, so
  * these views read the request log.  An endpoint page asks for five of
@@ -27,7 +28,7 @@
 
 #define RAWSCAN_TTL_US  (30LL * 1000000)
 #define RAWSCAN_KEEP    8
-#define RAWSCAN_RUNNING 2 /* scans at once: each holds up to 16 B per row read */
+#define RAWSCAN_RUNNING 2 /* scans at once: each holds 12 B per row and dimension read */
 #define RAWSCAN_OPEN_US (10LL * 1000000)
 
 struct rawscan_cache {
@@ -39,7 +40,7 @@ struct rawscan_cache {
 
 /* ---- the texts, each with its durations, and the versions ------------------ */
 
-/* A row costs one lookup of each text (group, IP) in an interned table
+/* A row costs one lookup of each text (its groups, IP) in an interned table
  * (core/intern.h) and one of its version in a table of a few entries,
  * then two appends: each text keeps its durations and, beside them, the
  * version of each (a small index).  The per-(text, version) counts and
@@ -86,10 +87,10 @@ static void ktable_free(ktable *t)
     memset(t, 0, sizeof *t);
 }
 
-/* The entry of key, added when new; NULL when out of memory. */
-static kent *ktable_get(ktable *t, const char *key)
+/* The entry of key[0..len), added when new; NULL when out of memory. */
+static kent *ktable_get(ktable *t, const char *key, size_t len)
 {
-    int64_t id = intern_id(&t->keys, key, strlen(key));
+    int64_t id = intern_id(&t->keys, key, len);
     if (id < 0)
         return NULL;
     if ((size_t)id >= t->cap) {
@@ -177,10 +178,12 @@ static void summary_free(rawscan *s)
 {
     if (!s)
         return;
-    for (int k = 0; k < 2; k++) {
-        free(s->box[k]);
-        free(s->pair[k]);
+    for (size_t g = 0; g < s->ngroup; g++) {
+        free(s->group[g].box);
+        free(s->group[g].pair);
     }
+    free(s->ip.box);
+    free(s->ip.pair);
     free(s->codes);
     free(s);
 }
@@ -203,11 +206,12 @@ typedef struct vacc {
     double sum;
 } vacc;
 
-/* The boxes of t and its (key, version) pairs, each sorted by key (then
- * version id). */
-static int take_keyed(ktable *t, const vdict *vd, rawscan_box **box, size_t *nbox,
-                      rawscan_pair **pair, size_t *npair)
+/* The boxes of t and its (key, version) pairs into d, each sorted by key
+ * (then version id). */
+static int take_keyed(ktable *t, const vdict *vd, rawscan_dim *d)
 {
+    rawscan_box **box = &d->box;
+    rawscan_pair **pair = &d->pair;
     size_t nkeys = t->keys.n;
     size_t *order = malloc((nkeys + 1) * sizeof *order);
     vacc *acc = calloc(vd->n + 1, sizeof *acc);
@@ -252,8 +256,8 @@ static int take_keyed(ktable *t, const vdict *vd, rawscan_box **box, size_t *nbo
         snprintf((*box)[i].key, sizeof(*box)[i].key, "%s", key);
         box_from_values(e->v, e->n, &(*box)[i].box);
     }
-    *nbox = nkeys;
-    *npair = n;
+    d->nbox = nkeys;
+    d->npair = n;
     rc = 0;
 out:
     free(order);
@@ -307,19 +311,77 @@ static int take_codes(const codecount *cc, rawscan *s)
     return 0;
 }
 
+/* A grouping is known from the first row that names it on; the rows read
+ * before (none of which named it) are counted under its "" at the end.
+ * They are found in the IP table, which holds every row, each IP's in the
+ * order read: the first before[k] rows of IP k, its count when the
+ * grouping was first seen.  A grouping is usually named by the first row
+ * already, and then nothing is kept. */
 typedef struct scanstate {
-    ktable by[2]; /* [0] group, [1] IP: durations kept */
+    ktable group[RAWSCAN_GROUPINGS]; /* durations kept, per value */
+    char gname[RAWSCAN_GROUPINGS][64];
+    size_t *before[RAWSCAN_GROUPINGS]; /* per IP; NULL when seen on row 0 */
+    size_t nbefore[RAWSCAN_GROUPINGS];
+    size_t ngroup;
+    ktable ip;
     vdict versions;
     codecount cc;
 } scanstate;
 
 static void scanstate_free(scanstate *w)
 {
-    for (int k = 0; k < 2; k++) {
-        ktable_free(&w->by[k]);
+    for (size_t g = 0; g < RAWSCAN_GROUPINGS; g++) {
+        ktable_free(&w->group[g]);
+        free(w->before[g]);
     }
+    ktable_free(&w->ip);
     vdict_free(&w->versions);
     free(w);
+}
+
+/* The index of the grouping called name[0..len), added when new; -1 when
+ * there are RAWSCAN_GROUPINGS already, -2 when out of memory. */
+static int grouping_of(scanstate *w, const char *name, size_t len)
+{
+    if (len >= sizeof w->gname[0])
+        return -1;
+    for (size_t g = 0; g < w->ngroup; g++)
+        if (!strncmp(w->gname[g], name, len) && !w->gname[g][len])
+            return (int)g;
+    if (w->ngroup == RAWSCAN_GROUPINGS)
+        return -1;
+    size_t g = w->ngroup, nip = w->ip.keys.n;
+    if (nip) {
+        if (!(w->before[g] = malloc(nip * sizeof *w->before[g])))
+            return -2;
+        for (size_t k = 0; k < nip; k++)
+            w->before[g][k] = w->ip.e[k].n;
+        w->nbefore[g] = nip;
+    }
+    memcpy(w->gname[g], name, len);
+    w->gname[g][len] = 0;
+    return (int)w->ngroup++;
+}
+
+/* Count the rows read before each grouping was seen under its ""; a range
+ * where no row names any has the one grouping GROUPING_UNNAMED, all "".
+ * Before the IPs' boxes are taken (which reorders their rows). */
+static int complete_groupings(scanstate *w)
+{
+    if (!w->ngroup && grouping_of(w, GROUPING_UNNAMED, strlen(GROUPING_UNNAMED)) < 0)
+        return -1;
+    for (size_t g = 0; g < w->ngroup; g++) {
+        if (!w->before[g])
+            continue;
+        kent *e = ktable_get(&w->group[g], "", 0);
+        if (!e)
+            return -1;
+        for (size_t k = 0; k < w->nbefore[g]; k++)
+            for (size_t j = 0; j < w->before[g][k]; j++)
+                if (kent_push(e, w->ip.e[k].v[j], w->ip.e[k].x[j]))
+                    return -1;
+    }
+    return 0;
 }
 
 typedef struct scan_ctx {
@@ -338,18 +400,37 @@ static int scan_row(void *u, const store_raw_row *r)
         c->cut = 1;
         return 1;
     }
+    scanstate *w = c->w;
     c->rows++;
     c->last_ts = r->ts_us;
-    const char *keys[2] = {r->group, r->ip};
-    int64_t x = vdict_get(&c->w->versions, r->version_id);
+    int64_t x = vdict_get(&w->versions, r->version_id);
     if (x < 0)
         return EVD_ENOMEM;
-    for (int k = 0; k < 2; k++) {
-        kent *e = ktable_get(&c->w->by[k], keys[k]);
+    grouping_part part[RAWSCAN_GROUPINGS];
+    size_t np = groupings_split(r->group, part, RAWSCAN_GROUPINGS);
+    unsigned named = 0; /* the groupings this row names */
+    for (size_t i = 0; i < np; i++) {
+        int g = grouping_of(w, part[i].name, part[i].nlen);
+        if (g == -2)
+            return EVD_ENOMEM;
+        if (g < 0 || named & 1u << g)
+            continue;
+        named |= 1u << g;
+        kent *e = ktable_get(&w->group[g], part[i].value, part[i].vlen);
         if (!e || kent_push(e, r->duration_us, (uint32_t)x))
             return EVD_ENOMEM;
     }
-    code_add(&c->w->cc, r->status);
+    for (size_t g = 0; g < w->ngroup; g++) {
+        if (named & 1u << g)
+            continue;
+        kent *e = ktable_get(&w->group[g], "", 0);
+        if (!e || kent_push(e, r->duration_us, (uint32_t)x))
+            return EVD_ENOMEM;
+    }
+    kent *e = ktable_get(&w->ip, r->ip, strlen(r->ip));
+    if (!e || kent_push(e, r->duration_us, (uint32_t)x))
+        return EVD_ENOMEM;
+    code_add(&w->cc, r->status);
     return 0;
 }
 
@@ -375,11 +456,16 @@ static void scan(store *st, rawscan *s, int64_t max)
     if (rc)
         goto fail;
     rc = EVD_ENOMEM;
-    for (int k = 0; k < 2; k++)
-        if (take_keyed(&c.w->by[k], &c.w->versions, &s->box[k], &s->nbox[k], &s->pair[k],
-                       &s->npair[k]))
+    if (complete_groupings(c.w))
+        goto fail;
+    for (size_t g = 0; g < c.w->ngroup; g++) {
+        rawscan_dim *d = &s->group[s->ngroup++];
+        snprintf(d->name, sizeof d->name, "%s", c.w->gname[g]);
+        if (take_keyed(&c.w->group[g], &c.w->versions, d))
             goto fail;
-    if (take_codes(&c.w->cc, s))
+    }
+    snprintf(s->ip.name, sizeof s->ip.name, "ip");
+    if (take_keyed(&c.w->ip, &c.w->versions, &s->ip) || take_codes(&c.w->cc, s))
         goto fail;
     s->rows = (int64_t)c.rows;
     scanstate_free(c.w);
@@ -537,6 +623,16 @@ void rawscan_release(struct rawscan_cache *rc, const rawscan *cs)
     pthread_mutex_unlock(&rc->mu);
     if (gone)
         summary_free(s);
+}
+
+const rawscan_dim *rawscan_grouping(const rawscan *s, const char *name)
+{
+    if (!name || !*name)
+        return &s->group[0];
+    for (size_t g = 0; g < s->ngroup; g++)
+        if (!strcmp(s->group[g].name, name))
+            return &s->group[g];
+    return NULL;
 }
 
 void rawscan_describe(const rawscan *s, const drange *r, json_t *doc)

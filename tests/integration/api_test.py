@@ -187,10 +187,15 @@ def main():
         if proc:
             stop_serve(proc)
         shutil.rmtree(tmp, ignore_errors=True)
+    report("api_test")
+
+
+def report(name):
+    """Exit 1 when a check failed, else say how many passed."""
     if failures:
         print("%d checks failed" % len(failures), file=sys.stderr)
         sys.exit(1)
-    print("api_test (%s): all %d checks passed" % ("PostgreSQL" if PG else "SQLite", nchecks[0]))
+    print("%s (%s): all %d checks passed" % (name, "PostgreSQL" if PG else "SQLite", nchecks[0]))
 
 
 def run_capped_tests(port, db):

@@ -2,13 +2,18 @@
  * store API (the writer's own statements), for the API integration test
  * and bench-api.
  *
- * usage: fill DB NOW_S REQUESTS ENDPOINTS VERSIONS USERS DAYS [SEED]
+ * usage: fill DB NOW_S REQUESTS ENDPOINTS VERSIONS USERS DAYS [SEED [GROUPS]]
  *
  * Requests are spread evenly over the DAYS days before NOW_S, generated
  * hour by hour so that the rollups of one hour are built in memory and
  * merged once; versions are deployed one after another, with a tenth of
  * the traffic still on the previous version.  Every 997th request gets an
- * outlier row and every 499th a profiler call tree. */
+ * outlier row and every 499th a profiler call tree.
+ *
+ * GROUPS "multi" names the groups as the Flask binding does for several
+ * groupings ("user=user0001;plan=pro"), with some users in neither, some
+ * without a plan, and some under an old single-name text ("user0017"); the
+ * requests of plan "team" take 8 times as long. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +41,27 @@ static int die(store *st, const char *what)
     return 1;
 }
 
+/* The group text of user in GROUPS=multi (see the top); returns its plan's
+ * index, or -1 when it names none. */
+static int name_groups(char *buf, size_t cap, int user)
+{
+    static const char *const plan[] = {"free", "pro", "team"};
+    if (user % 13 == 0)
+        buf[0] = 0;
+    else if (user % 17 == 0)
+        snprintf(buf, cap, "user%04d", user);
+    else if (user % 5 == 0)
+        snprintf(buf, cap, "user=user%04d", user);
+    else
+        return snprintf(buf, cap, "user=user%04d;plan=%s", user, plan[user % 3]), user % 3;
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 8) {
-        fprintf(stderr, "usage: fill DB NOW_S REQUESTS ENDPOINTS VERSIONS USERS DAYS [SEED]\n");
+        fprintf(stderr,
+                "usage: fill DB NOW_S REQUESTS ENDPOINTS VERSIONS USERS DAYS [SEED [GROUPS]]\n");
         return 2;
     }
     const char *db = argv[1];
@@ -47,6 +69,7 @@ int main(int argc, char **argv)
     int64_t nreq = atoll(argv[3]);
     int nep = atoi(argv[4]), nver = atoi(argv[5]), nusers = atoi(argv[6]), days = atoi(argv[7]);
     rng_state = argc > 8 ? strtoull(argv[8], NULL, 10) : 42;
+    int multi = argc > 9 && !strcmp(argv[9], "multi");
     if (nep < 1 || nver < 1 || nusers < 1 || days < 1 || nreq < 1)
         return 2;
 
@@ -108,6 +131,8 @@ int main(int argc, char **argv)
             int status = u < 0.01 ? 500 : u < 0.05 ? 404 : u < 0.07 ? 302 : 200;
             char group[32], ip[32];
             snprintf(group, sizeof group, "user%04d", user);
+            if (multi && name_groups(group, sizeof group, user) == 2)
+                dur *= 8; /* the "team" plan is slow: a slow group of one grouping */
             snprintf(ip, sizeof ip, "10.0.%d.%d", user / 250, user % 250);
             store_request rq = {.endpoint_id = ep[e],
                                 .version_id = ver[v],

@@ -25,6 +25,34 @@ function freshPgStore() {
   return `${process.env.EVODASH_TEST_PG}/${name}`;
 }
 
+// An empty store for a test to fill: a database on the PostgreSQL server
+// of check-pg-ui (EVODASH_UI_PG), else the SQLite file `file` in `dir`.
+export function freshStore(dir, file) {
+  return process.env.EVODASH_UI_PG ? freshPgStore() : join(dir, file);
+}
+
+// A page of `base`, logged in as `who`, that records console errors;
+// close() fails the test when there were any.
+export async function openPage(chrome, base, who, { width = 1440, height = 900 } = {}) {
+  const ctx = await chrome.browser.newContext({ viewport: { width, height }, timezoneId: 'UTC' });
+  const page = await ctx.newPage();
+  const errors = [];
+  let loggedIn = false;
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !(!loggedIn && /status of 401/.test(m.text()))) errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push('pageerror: ' + e.message));
+  await login(page, base, who);
+  loggedIn = true;
+  return {
+    page,
+    async close() {
+      await ctx.close();
+      if (errors.length) throw new Error('console errors: ' + errors.join('; '));
+    },
+  };
+}
+
 // Fill a store (demo_history, or an existing file) and serve it; `extra`
 // adds lines to the [dashboard] section of its configuration.
 export async function startServer({ requests = 60000, db = null, build = 'build/rel', extra = '' } = {}) {

@@ -8,19 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, startServer, launch, login, settled, chartLayout, chartSeries, apiGet, shotPath, ADMIN, GUEST } from './harness.mjs';
+import { ROOT, startServer, launch, freshStore, openPage, settled, chartLayout, chartSeries, apiGet, shotPath, ADMIN, GUEST } from './harness.mjs';
 
 let server, chrome, tmp;
 
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'evd-ui-verdicts-'));
-  let db = join(tmp, 'plant.db');
-  if (process.env.EVODASH_UI_PG) {
-    const name = `evd_ui_verdicts_${process.pid}`;
-    const psql = join(process.env.EVODASH_TEST_PG_BIN || '/usr/bin', 'psql');
-    execFileSync(psql, [`${process.env.EVODASH_TEST_PG}/postgres`, '-qc', `CREATE DATABASE ${name}`]);
-    db = `${process.env.EVODASH_TEST_PG}/${name}`;
-  }
+  const db = freshStore(tmp, 'plant.db');
   const now = Math.floor(Date.now() / 3600000) * 3600;
   execFileSync(join(ROOT, 'build/rel/tests/verdicts/plant'), [db, String(now), '3'], { stdio: ['ignore', 'ignore', 'inherit'] });
   server = await startServer({ db });
@@ -33,25 +27,7 @@ after(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-async function open(who, { width = 1440, height = 900 } = {}) {
-  const ctx = await chrome.browser.newContext({ viewport: { width, height }, timezoneId: 'UTC' });
-  const page = await ctx.newPage();
-  const errors = [];
-  let loggedIn = false;
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !(!loggedIn && /status of 401/.test(m.text()))) errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push('pageerror: ' + e.message));
-  await login(page, server.url, who);
-  loggedIn = true;
-  return {
-    page,
-    async close() {
-      await ctx.close();
-      assert.deepEqual(errors, [], 'no console errors');
-    },
-  };
-}
+const open = (who, size) => openPage(chrome, server.url, who, size);
 
 const RANK = { high: 3, medium: 2, low: 1 };
 

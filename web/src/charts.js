@@ -44,7 +44,8 @@ export function card(parent, name, title, opts = {}) {
   // What the chart covers (its range, "top N of M"), in muted type.
   const sub = h('div.sub', { hidden: true });
   const subParts = { what: '', span: '' };
-  const c = h('section.card', { 'data-chart': name, 'data-state': 'loading' }, h('h3', null, title, tools), sub, cap, note, body);
+  const head = h('span.title', null, title);
+  const c = h('section.card', { 'data-chart': name, 'data-state': 'loading' }, h('h3', null, head, tools), sub, cap, note, body);
   if (opts.wide) c.classList.add('wide');
   parent.append(c);
   const paintSub = () => {
@@ -56,6 +57,10 @@ export function card(parent, name, title, opts = {}) {
     el: c,
     body,
     tools,
+    // A new title (what the chart groups by changed).
+    title(text) {
+      head.textContent = text;
+    },
     // A warning line under the title (null hides it).
     caption(text) {
       cap.textContent = text || '';

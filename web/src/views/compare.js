@@ -63,7 +63,10 @@ export async function render(root, go, args = []) {
   const out = h('div.tablecard.wide.compare', { 'data-state': 'loading' }, h('div.note', null, 'Comparing…'));
   const groups = h('div.tablecard.wide.groupsbox', { 'data-state': 'loading' });
   const grid = h('div.grid');
-  root.append(out, h('h3', null, 'Per user group'), groups, grid);
+  // the grouping the groups table shows, when the service names several
+  const gsel = h('select', { 'aria-label': 'grouping', 'data-grouping': 'compare', hidden: true });
+  const gtitle = h('span', null, 'Per user group');
+  root.append(out, h('h3.groupshead', null, gtitle, ' ', gsel), groups, grid);
   if (!ranges && (!ia || !ib)) {
     out.dataset.state = 'empty';
     out.replaceChildren(h('p.note', null, 'Two versions are needed to compare.'));
@@ -125,21 +128,38 @@ export async function render(root, go, args = []) {
     h('p.hint', null, 'Medians and p95 from the rollup sketches (every request, within 1%); the ratio, its interval (Hodges–Lehmann with Moses’ bounds) and the U test from the newest 5,000 raw requests of each side where they are kept, else from the sketches.'),
   );
   out.dataset.state = 'drawn';
-  groups.replaceChildren(
-    table(
-      [
-        { key: 'group', label: 'User group' },
-        { key: 'a_n', label: 'A requests', num: true, value: (g) => g.a.requests, render: (g) => fmtInt(g.a.requests) },
-        { key: 'a_med', label: 'A median', num: true, value: (g) => g.a.median_us, render: (g) => fmtUs(g.a.requests ? g.a.median_us : null) },
-        { key: 'b_n', label: 'B requests', num: true, value: (g) => g.b.requests, render: (g) => fmtInt(g.b.requests) },
-        { key: 'b_med', label: 'B median', num: true, value: (g) => g.b.median_us, render: (g) => fmtUs(g.b.requests ? g.b.median_us : null) },
-        { key: 'ratio', label: 'B / A', num: true, value: (g) => g.ratio ?? 0, render: (g) => (g.ratio ? g.ratio.toFixed(2) + '×' : '–') },
-      ],
-      d.groups,
-      { sort: 'b_n', cls: 'groups' },
-    ),
-  );
-  groups.dataset.state = d.groups.length ? 'drawn' : 'empty';
+  const paintGroups = (doc) => {
+    const gs = doc.groupings || [];
+    gsel.replaceChildren(...gs.map((g) => h('option', { value: g, selected: g === doc.grouping }, g === 'group' ? '(unnamed)' : g)));
+    gsel.hidden = gs.length < 2;
+    const named = doc.grouping && doc.grouping !== 'group';
+    gtitle.textContent = named ? `Per ${doc.grouping}` : 'Per user group';
+    groups.replaceChildren(
+      table(
+        [
+          { key: 'group', label: named ? doc.grouping.charAt(0).toUpperCase() + doc.grouping.slice(1) : 'User group' },
+          { key: 'a_n', label: 'A requests', num: true, value: (g) => g.a.requests, render: (g) => fmtInt(g.a.requests) },
+          { key: 'a_med', label: 'A median', num: true, value: (g) => g.a.median_us, render: (g) => fmtUs(g.a.requests ? g.a.median_us : null) },
+          { key: 'b_n', label: 'B requests', num: true, value: (g) => g.b.requests, render: (g) => fmtInt(g.b.requests) },
+          { key: 'b_med', label: 'B median', num: true, value: (g) => g.b.median_us, render: (g) => fmtUs(g.b.requests ? g.b.median_us : null) },
+          { key: 'ratio', label: 'B / A', num: true, value: (g) => g.ratio ?? 0, render: (g) => (g.ratio ? g.ratio.toFixed(2) + '×' : '–') },
+        ],
+        doc.groups,
+        { sort: 'b_n', cls: 'groups' },
+      ),
+    );
+    groups.dataset.state = doc.groups.length ? 'drawn' : 'empty';
+  };
+  paintGroups(d);
+  gsel.addEventListener('change', async () => {
+    groups.dataset.state = 'loading';
+    try {
+      paintGroups(await api('api/compare', { ...params, grouping: gsel.value }));
+    } catch (e) {
+      groups.dataset.state = 'error';
+      groups.replaceChildren(h('p.note', null, 'Could not load: ' + e.message));
+    }
+  });
   if (ranges) return;
 
   // the profile diff of one endpoint (profiled at level 3 in both versions)

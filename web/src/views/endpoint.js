@@ -8,9 +8,32 @@ import { findingsPanel } from './findings.js';
 
 const SHORT_LIVED_MS = 24 * 3600 * 1000;
 
-// Box plots of the top N rows (by count), plus any the user picks.
-function topBoxes(grid, name, title, path, key, rp) {
-  const c = card(grid, name, title, { height: 340 });
+// A request that names no value of the grouping (or no IP) is "".
+const none = (v) => (v === '' ? '(none)' : v);
+
+// The grouping a group view shows (the API's ?grouping=): a picker, shown
+// only when the range has more than one.  `changed` reloads the card.
+function groupingPicker(c, name, changed) {
+  const sel = h('select', { 'aria-label': 'grouping', 'data-grouping': name, hidden: true });
+  sel.addEventListener('change', changed);
+  c.tools.prepend(sel);
+  return {
+    params: () => (sel.value ? { grouping: sel.value } : {}),
+    // what the card groups by, for its title: "user" for the unnamed one
+    what: () => (!sel.value || sel.value === 'group' ? 'user' : sel.value),
+    update(d) {
+      const gs = d.groupings || [];
+      sel.replaceChildren(...gs.map((g) => h('option', { value: g, selected: g === d.grouping }, g === 'group' ? '(unnamed)' : g)));
+      sel.hidden = gs.length < 2;
+      if (d.grouping && gs.includes(d.grouping)) sel.value = d.grouping;
+    },
+  };
+}
+
+// Box plots of the top N rows (by count), plus any the user picks;
+// `title(what)` names the card after what it groups by.
+function topBoxes(grid, name, title, path, key, rp, grouped) {
+  const c = card(grid, name, title('user'), { height: 340 });
   const n = h('select', { 'aria-label': 'how many', 'data-top': name }, [5, 10, 20, 50].map((v) => h('option', { value: v, selected: v === 10 }, `top ${v}`)));
   const list = h('datalist', { id: name + '-list' });
   const pick = h('input', { list: name + '-list', placeholder: 'add…', size: 10, 'aria-label': 'add another' });
@@ -20,37 +43,57 @@ function topBoxes(grid, name, title, path, key, rp) {
   const paint = () => {
     const top = items.slice(0, Number(n.value));
     for (const p of pinned) if (!top.some((i) => i[key] === p)) top.push(...items.filter((i) => i[key] === p));
-    const opt = boxOption(top, (i) => i[key], null, c.body.clientWidth);
+    const opt = boxOption(top, (i) => none(i[key]), null, c.body.clientWidth);
     if (opt) c.draw(opt);
     else c.empty();
   };
   n.addEventListener('change', paint);
   pick.addEventListener('change', () => {
-    if (items && items.some((i) => i[key] === pick.value)) {
-      pinned.add(pick.value);
+    const v = pick.value === '(none)' ? '' : pick.value;
+    if (items && items.some((i) => i[key] === v)) {
+      pinned.add(v);
       pick.value = '';
       paint();
     }
   });
-  return fill(
-    c,
-    () => all(path, rp),
-    (d) => {
-      items = d.items.slice().sort((a, b) => b.box.count - a.box.count);
-      list.replaceChildren(...items.map((i) => h('option', { value: i[key] })));
-      if (!items.length) return null;
-      return boxOption(items.slice(0, Number(n.value)), (i) => i[key], null, c.body.clientWidth);
-    },
-    30,
-  );
+  const draw = (d) => {
+    items = d.items.slice().sort((a, b) => b.box.count - a.box.count);
+    list.replaceChildren(...items.map((i) => h('option', { value: none(i[key]) })));
+    if (!items.length) return null;
+    return boxOption(items.slice(0, Number(n.value)), (i) => none(i[key]), null, c.body.clientWidth);
+  };
+  const gp = grouped
+    ? groupingPicker(c, name, () => {
+        pinned.clear();
+        load();
+      })
+    : null;
+  const load = () =>
+    fill(
+      c,
+      async () => {
+        const d = await all(path, { ...rp, ...(gp ? gp.params() : {}) });
+        if (gp) {
+          gp.update(d);
+          c.title(title(gp.what()));
+        }
+        return d;
+      },
+      draw,
+      30,
+    );
+  return load();
 }
 
 // Bubbles of the busiest rows (`by`: group or ip) × versions, top N by
 // requests: the card grows with N, so that no zoom is needed.
+// `title(what)` and `what(what)` name the card and its rows after what
+// they group by (for groups, the grouping picked).
 function topBubbles(grid, name, title, by, what, id, rp, versP) {
-  const c = card(grid, name, title, { height: 390 });
+  const c = card(grid, name, title('user'), { height: 390 });
   const n = h('select', { 'aria-label': 'how many', 'data-top': name }, [5, 10, 20, 50].map((v) => h('option', { value: v, selected: v === 10 }, `top ${v}`)));
   c.tools.append(n);
+  const gp = by === 'group' ? groupingPicker(c, name, () => load()) : null;
   let items = null;
   let order = [];
   const option = () => {
@@ -58,26 +101,32 @@ function topBubbles(grid, name, title, by, what, id, rp, versP) {
     const k = Math.min(Number(n.value), all);
     const height = Math.max(240, 30 * k + 110);
     c.body.style.height = height + 'px';
-    c.what(`top ${k} of ${fmtInt(all)} ${what} by requests`);
+    c.what(`top ${k} of ${fmtInt(all)} ${what(gp ? gp.what() : '')} by requests`);
     return bubbleOption(items, by, { top: k, order, box: { width: c.body.clientWidth || 600, height } });
   };
   n.addEventListener('change', () => {
     if (items && items.length) c.draw(option());
   });
-  return fill(
-    c,
-    async () => {
-      const [d, v] = await Promise.all([all(`api/endpoints/${id}/bubbles`, { ...rp, by }), versP.catch(() => null)]);
-      // versions in deployment order
-      if (v) order = v.items.slice().sort((a, b) => Date.parse(a.first_seen) - Date.parse(b.first_seen)).map((x) => x.version);
-      return d;
-    },
-    (d) => {
-      items = d.items;
-      return items.length ? option() : null;
-    },
-    30,
-  );
+  const load = () =>
+    fill(
+      c,
+      async () => {
+        const [d, v] = await Promise.all([all(`api/endpoints/${id}/bubbles`, { ...rp, by, ...(gp ? gp.params() : {}) }), versP.catch(() => null)]);
+        // versions in deployment order
+        if (v) order = v.items.slice().sort((a, b) => Date.parse(a.first_seen) - Date.parse(b.first_seen)).map((x) => x.version);
+        if (gp) {
+          gp.update(d);
+          c.title(title(gp.what()));
+        }
+        return d;
+      },
+      (d) => {
+        items = d.items.map((i) => ({ ...i, [by]: none(i[by]) }));
+        return items.length ? option() : null;
+      },
+      30,
+    );
+  return load();
 }
 
 // Bring a detail panel that opens below a long table into view: when it
@@ -418,10 +467,13 @@ export async function render(root, go, id) {
       0,
     ),
   );
-  jobs.push(topBoxes(grid, 'ep-users', 'Duration per user', `api/endpoints/${id}/groups`, 'group', rp));
-  jobs.push(topBoxes(grid, 'ep-ips', 'Duration per IP', `api/endpoints/${id}/ips`, 'ip', rp));
-  jobs.push(topBubbles(grid, 'ep-bubbles-users', 'Users × versions (size and colour: average duration)', 'group', 'users', id, rp, versP));
-  jobs.push(topBubbles(grid, 'ep-bubbles-ips', 'IPs × versions (size and colour: average duration)', 'ip', 'IPs', id, rp, versP));
+  // per user: of the grouping picked when the service names several
+  const cap = (w) => w.charAt(0).toUpperCase() + w.slice(1);
+  const plural = (w) => (w === 'user' ? 'users' : `${w} values`);
+  jobs.push(topBoxes(grid, 'ep-users', (w) => `Duration per ${w}`, `api/endpoints/${id}/groups`, 'group', rp, true));
+  jobs.push(topBoxes(grid, 'ep-ips', () => 'Duration per IP', `api/endpoints/${id}/ips`, 'ip', rp, false));
+  jobs.push(topBubbles(grid, 'ep-bubbles-users', (w) => `${cap(w === 'user' ? 'users' : w)} × versions (size and colour: average duration)`, 'group', plural, id, rp, versP));
+  jobs.push(topBubbles(grid, 'ep-bubbles-ips', () => 'IPs × versions (size and colour: average duration)', 'ip', () => 'IPs', id, rp, versP));
 
   // Outliers: a server-paged table (a busy endpoint has thousands); a
   // click opens the detail panel.
