@@ -127,28 +127,23 @@ async function checkThreads(page, o, where) {
   }
 }
 
-test('outlier panel: the other threads, desktop', { timeout: 60000 }, async () => {
-  const s = await open(1440, 900);
-  const o = await showOutlier(s.page);
-  await s.page.locator('[data-panel="outlier"] .threads').screenshot({ path: shotPath('outlier-threads-collapsed') });
-  await checkThreads(s.page, o, 'desktop');
-  const box = s.page.locator('[data-panel="outlier"] .threads');
-  await box.scrollIntoViewIfNeeded();
-  await s.page.screenshot({ path: shotPath('outlier-threads-desktop') });
-  await s.close();
-});
-
-test('outlier panel: the other threads, phone', { timeout: 60000 }, async () => {
-  const s = await open(390, 844);
-  const o = await showOutlier(s.page);
-  await checkThreads(s.page, o, 'phone');
-  const w = await s.page.evaluate(() => document.documentElement.scrollWidth);
-  assert.ok(w <= 392, `the page is ${w}px wide on a 390px screen`);
-  const box = s.page.locator('[data-panel="outlier"] .threads');
-  await box.scrollIntoViewIfNeeded();
-  await s.page.screenshot({ path: shotPath('outlier-threads-phone') });
-  await s.close();
-});
+for (const [where, width, height] of [
+  ['desktop', 1440, 900],
+  ['phone', 390, 844],
+]) {
+  test(`outlier panel: the other threads, ${where}`, { timeout: 60000 }, async () => {
+    const s = await open(width, height);
+    const o = await showOutlier(s.page);
+    const box = s.page.locator('[data-panel="outlier"] .threads');
+    await box.screenshot({ path: shotPath(`outlier-threads-collapsed-${where}`) });
+    await checkThreads(s.page, o, where);
+    const w = await s.page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(w <= width + 2, `${where}: the page is ${w}px wide on a ${width}px screen`);
+    await box.scrollIntoViewIfNeeded();
+    await s.page.screenshot({ path: shotPath(`outlier-threads-${where}`) });
+    await s.close();
+  });
+}
 
 test('outlier panel: an outlier without other threads shows no such section', { timeout: 60000 }, async () => {
   const s = await open(1280, 800);
