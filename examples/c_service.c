@@ -10,6 +10,8 @@
  *   GET  /users/<id>     ~5 ms  (404 for ids above 1000)
  *   POST /orders         ~30 ms
  *   GET  /slow?ms=N      N ms (0..5000, default 100): makes outliers at level 2
+ *   GET  /work/N         N ms (1..200) of CPU work: each cost is an endpoint of
+ *                        its own (the capacity benchmark's mix)
  *   anything else        404, and not recorded: the route callback tells
  *                        the adapter which paths are the service's, so a
  *                        scanner's /wp-login.php creates no endpoint
@@ -28,6 +30,31 @@ static void sleep_ms(int ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+/* Burn ms milliseconds of this thread's CPU time: a fixed amount of work,
+ * which takes longer when the CPU is shared, as real work does (a spin on
+ * the wall clock would not). */
+static void spin_cpu_ms(int ms)
+{
+    struct timespec a, b;
+    volatile double x = 0;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+    do {
+        for (int i = 0; i < 2000; i++)
+            x += i * 0.5;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+    } while ((b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec) < ms * 1000000LL);
+}
+
+/* N of "/work/N" when it is 1..200, else 0. */
+static int work_ms(const char *url)
+{
+    if (strncmp(url, "/work/", 6) || !url[6] || strspn(url + 6, "0123456789") != strlen(url + 6) ||
+        strlen(url + 6) > 3)
+        return 0;
+    int n = atoi(url + 6);
+    return n >= 1 && n <= 200 ? n : 0;
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *json)
@@ -84,6 +111,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         sleep_ms(n < 0 ? 0 : n > 5000 ? 5000 : n);
         return reply(c, MHD_HTTP_OK, "{\"slept\":true}");
     }
+    if (!strcmp(method, "GET") && work_ms(url)) {
+        spin_cpu_ms(work_ms(url));
+        return reply(c, MHD_HTTP_OK, "{\"worked\":true}");
+    }
     return reply(c, MHD_HTTP_NOT_FOUND, "{\"error\":\"not found\"}");
 }
 
@@ -102,6 +133,10 @@ static int route(void *user, const char *method, const char *url, char *out, siz
     if (!strcmp(method, "GET") && !strncmp(url, "/users/", 7) && url[7] &&
         strspn(url + 7, "0123456789") == strlen(url + 7)) {
         snprintf(out, cap, "GET /users/<id>");
+        return 0;
+    }
+    if (!strcmp(method, "GET") && work_ms(url)) {
+        snprintf(out, cap, "GET /work/%d", work_ms(url));
         return 0;
     }
     return EVD_MHD_UNROUTED;

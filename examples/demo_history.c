@@ -11,7 +11,9 @@
  * (UTC) and quieter weekends; 7 versions, v1.3.0 a regression on three
  * endpoints, v1.3.1 a hotfix live for a few hours, v1.4.0 the real fix;
  * 200 users of whom 5 make 40 % of the traffic; two instances; outliers
- * with stacks, CPU and memory; profiler call trees on level-3 endpoints. */
+ * with stacks, CPU and memory; profiler call trees on level-3 endpoints;
+ * for the last day, each instance's CPU samples (one a minute) beside its
+ * requests, as the agent stores them for the Capacity page. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include "evodash.h"
 #include "sim/rng.h" /* sim_splitmix64 */
 #include "store/store.h"
+#include "store/usage.h"
 
 #define NEP   40
 #define NVER  7
@@ -206,6 +209,38 @@ static int add_profile(store *st, int64_t rowid, const store_request *rq, int e,
     return 0;
 }
 
+/* The last day's CPU samples: one a minute per instance, each endpoint
+ * using the CPU for 40% of its median duration (the rest waits on I/O),
+ * on hosts of 4 cores with a background of 2% of a core and a little
+ * noise. */
+#define SAMPLE_S   60
+#define SAMPLES    (86400 / SAMPLE_S)
+#define CPU_SHARE  0.4
+#define DEMO_CORES 4
+static int32_t sample_n[NINST][SAMPLES][NEP];
+static int64_t sample_busy[NINST][SAMPLES][NEP];
+
+static int put_samples(store *st, const int64_t *inst, const int64_t *ep, int64_t from_us)
+{
+    store_usage_count c[NEP];
+    for (int i = 0; i < NINST; i++)
+        for (int k = 0; k < SAMPLES; k++) {
+            double cpu = 0.02 * SAMPLE_S * 1e6 * (1 + 0.005 * gauss());
+            for (int e = 0; e < NEP; e++) {
+                c[e] = (store_usage_count){ep[e], sample_n[i][k][e], sample_busy[i][k][e]};
+                cpu += sample_n[i][k][e] * CPU_SHARE * eps[e].median_us;
+            }
+            store_usage_sample s = {.instance_id = inst[i],
+                                    .ts_us = from_us + (int64_t)(k + 1) * SAMPLE_S * 1000000,
+                                    .interval_us = SAMPLE_S * 1000000LL,
+                                    .cpu_us = cpu > 0 ? (int64_t)cpu : 0,
+                                    .ncpu = DEMO_CORES};
+            if (store_usage_put(st, &s, c, NEP))
+                return -1;
+        }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc > 6) {
@@ -309,6 +344,11 @@ int main(int argc, char **argv)
             int64_t dur = (int64_t)(eps[e].median_us * f * exp(0.45 * gauss())) + 1;
             if (unif() < 0.002)
                 dur *= 8; /* the occasional stall */
+            int64_t sk = (ts + dur - (end_h - 24) * 3600000000LL) / (SAMPLE_S * 1000000LL);
+            if (sk >= 0 && sk < SAMPLES) {
+                sample_n[in][sk][e]++;
+                sample_busy[in][sk][e] += dur;
+            }
             double s = unif();
             double err5 = vers[v].slow > 1.0 ? 0.02 : 0.004;
             int status = s < err5                   ? 500
@@ -388,6 +428,8 @@ int main(int argc, char **argv)
                                 &id))
             return fail(st, "version");
     }
+    if (put_samples(st, inst, ep, (end_h - 24) * 3600000000LL))
+        return fail(st, "cpu samples");
     for (int i = 0; i < NINST; i++) {
         store_counters cn = {.recorded = (uint64_t)done / NINST + (i ? 0 : dropped),
                              .dropped = i ? 0 : dropped,

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "agent/agent_int.h"
+#include "agent/usage.h"
 #include "core/clock.h"
 #include "store/ci.h"
 #include "store/store.h"
@@ -71,6 +72,7 @@ typedef struct writer {
     int64_t last_sync, reopen_after, last_prune;
     int pruning;   /* a pass is under way: the last batch deleted rows */
     int attach_rc; /* why the store is not attached (EVD_EBUSY is transient) */
+    usage *usage;  /* CPU samples (usage.c) */
 } writer;
 
 static void sleep_ms(int ms)
@@ -287,6 +289,7 @@ static void housekeeping(writer *w, int force)
             agent_fail(a, EVD_EIO, "%s", store_errmsg(a->store));
         }
         prune_step(w, now_ms);
+        usage_tick(a, &w->usage);
     }
     pthread_mutex_unlock(&a->fork_mu);
     atomic_store(&a->sync_done, req);
@@ -550,6 +553,7 @@ done:
         store_rollup_acc_free(&w.accs[i].r);
     free(w.accs);
     free(w.caps);
+    usage_free(w.usage);
     pthread_mutex_unlock(&a->fork_mu);
     return NULL;
 }

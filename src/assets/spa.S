@@ -50,89 +50,96 @@ evd_spa_d6:
 	.incbin "web/src/ui.js"
 evd_spa_e6:
 	.byte 0
-evd_spa_p7: .asciz "views/ci.js"
+evd_spa_p7: .asciz "views/capacity.js"
 evd_spa_t7: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d7:
-	.incbin "web/src/views/ci.js"
+	.incbin "web/src/views/capacity.js"
 evd_spa_e7:
 	.byte 0
-evd_spa_p8: .asciz "views/compare.js"
+evd_spa_p8: .asciz "views/ci.js"
 evd_spa_t8: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d8:
-	.incbin "web/src/views/compare.js"
+	.incbin "web/src/views/ci.js"
 evd_spa_e8:
 	.byte 0
-evd_spa_p9: .asciz "views/counters.js"
+evd_spa_p9: .asciz "views/compare.js"
 evd_spa_t9: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d9:
-	.incbin "web/src/views/counters.js"
+	.incbin "web/src/views/compare.js"
 evd_spa_e9:
 	.byte 0
-evd_spa_p10: .asciz "views/endpoint.js"
+evd_spa_p10: .asciz "views/counters.js"
 evd_spa_t10: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d10:
-	.incbin "web/src/views/endpoint.js"
+	.incbin "web/src/views/counters.js"
 evd_spa_e10:
 	.byte 0
-evd_spa_p11: .asciz "views/export.js"
+evd_spa_p11: .asciz "views/endpoint.js"
 evd_spa_t11: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d11:
-	.incbin "web/src/views/export.js"
+	.incbin "web/src/views/endpoint.js"
 evd_spa_e11:
 	.byte 0
-evd_spa_p12: .asciz "views/findings.js"
+evd_spa_p12: .asciz "views/export.js"
 evd_spa_t12: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d12:
-	.incbin "web/src/views/findings.js"
+	.incbin "web/src/views/export.js"
 evd_spa_e12:
 	.byte 0
-evd_spa_p13: .asciz "views/level.js"
+evd_spa_p13: .asciz "views/findings.js"
 evd_spa_t13: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d13:
-	.incbin "web/src/views/level.js"
+	.incbin "web/src/views/findings.js"
 evd_spa_e13:
 	.byte 0
-evd_spa_p14: .asciz "views/login.js"
+evd_spa_p14: .asciz "views/level.js"
 evd_spa_t14: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d14:
-	.incbin "web/src/views/login.js"
+	.incbin "web/src/views/level.js"
 evd_spa_e14:
 	.byte 0
-evd_spa_p15: .asciz "views/overview.js"
+evd_spa_p15: .asciz "views/login.js"
 evd_spa_t15: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d15:
-	.incbin "web/src/views/overview.js"
+	.incbin "web/src/views/login.js"
 evd_spa_e15:
 	.byte 0
-evd_spa_p16: .asciz "views/renames.js"
+evd_spa_p16: .asciz "views/overview.js"
 evd_spa_t16: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d16:
-	.incbin "web/src/views/renames.js"
+	.incbin "web/src/views/overview.js"
 evd_spa_e16:
 	.byte 0
-evd_spa_p17: .asciz "views/rules.js"
+evd_spa_p17: .asciz "views/renames.js"
 evd_spa_t17: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d17:
-	.incbin "web/src/views/rules.js"
+	.incbin "web/src/views/renames.js"
 evd_spa_e17:
 	.byte 0
-evd_spa_p18: .asciz "views/versions.js"
+evd_spa_p18: .asciz "views/rules.js"
 evd_spa_t18: .asciz "application/javascript; charset=utf-8"
 	.balign 16
 evd_spa_d18:
-	.incbin "web/src/views/versions.js"
+	.incbin "web/src/views/rules.js"
 evd_spa_e18:
+	.byte 0
+evd_spa_p19: .asciz "views/versions.js"
+evd_spa_t19: .asciz "application/javascript; charset=utf-8"
+	.balign 16
+evd_spa_d19:
+	.incbin "web/src/views/versions.js"
+evd_spa_e19:
 	.byte 0
 	.section .data.rel.ro
 	.balign 8
@@ -159,5 +166,6 @@ evd_spa_assets:
 	.quad evd_spa_p16, evd_spa_d16, evd_spa_e16 - evd_spa_d16, evd_spa_t16
 	.quad evd_spa_p17, evd_spa_d17, evd_spa_e17 - evd_spa_d17, evd_spa_t17
 	.quad evd_spa_p18, evd_spa_d18, evd_spa_e18 - evd_spa_d18, evd_spa_t18
+	.quad evd_spa_p19, evd_spa_d19, evd_spa_e19 - evd_spa_d19, evd_spa_t19
 	.quad 0, 0, 0, 0
 	.section .note.GNU-stack,"",@progbits

@@ -17,6 +17,8 @@ static void usage(FILE *f)
         "                        [-m mapping.json] [-o SimResults.json] [--seed N] [--until T]\n"
         "       evodash simulate --from-db URL [-p profile.json] [--endpoint NAME]...\n"
         "                        [--days N] [--speedup K] [...]\n"
+        "       evodash simulate --from-db URL --what-if [--service NAME] [--factor K,...]\n"
+        "                        [--workers N] [--replicas N] [--cores N] [--model-dir DIR]\n"
         "       evodash simulate ... --find-capacity --slo-p95 MS\n"
         "       evodash simulate --serve [--listen 127.0.0.1:9100] [--dir DIR]\n"
         "\n"
@@ -77,7 +79,16 @@ enum {
     O_DIR,
     O_MAXUP,
     O_MAXARR,
-    O_HTML
+    O_HTML,
+    O_WHATIF,
+    O_SERVICE,
+    O_HOURS,
+    O_FACTOR,
+    O_WORKERS,
+    O_REPLICAS,
+    O_CORES,
+    O_MODELDIR,
+    O_JSON
 };
 
 static int num_arg(const char *opt, const char *s, double min, double *out)
@@ -121,13 +132,24 @@ int cmd_simulate(int argc, char **argv)
         {"max-upload", required_argument, NULL, O_MAXUP},
         {"max-arrivals", required_argument, NULL, O_MAXARR},
         {"html", required_argument, NULL, O_HTML},
+        {"what-if", no_argument, NULL, O_WHATIF},
+        {"service", required_argument, NULL, O_SERVICE},
+        {"hours", required_argument, NULL, O_HOURS},
+        {"factor", required_argument, NULL, O_FACTOR},
+        {"workers", required_argument, NULL, O_WORKERS},
+        {"replicas", required_argument, NULL, O_REPLICAS},
+        {"cores", required_argument, NULL, O_CORES},
+        {"model-dir", required_argument, NULL, O_MODELDIR},
+        {"json", no_argument, NULL, O_JSON},
         {NULL, 0, NULL, 0},
     };
     const char *files[4] = {NULL, NULL, NULL, NULL};
     const char *out = "SimResults.json", *fromdb = NULL, *listen = "127.0.0.1:9100";
     const char *dir = "sim-runs", *html = NULL;
     char *eplist[64];
-    int neps = 0, quiet = 0, find = 0, serve = 0;
+    int neps = 0, quiet = 0, find = 0, serve = 0, whatif = 0;
+    whatif_cli wc = {.seed = 1};
+    double workers = -1, replicas = 0, cores = 0, hours = 0;
     int progress = isatty(STDERR_FILENO);
     double seed = 1, until = 0, warmup = 0, interval = 0, rate = 1, slo = 0, days = 0, speedup = 1,
            maxup = 4 << 20, maxarr = 5e6;
@@ -181,6 +203,39 @@ int cmd_simulate(int argc, char **argv)
         case O_HTML:
             html = optarg;
             break;
+        case O_WHATIF:
+            whatif = 1;
+            break;
+        case O_SERVICE:
+            wc.service = optarg;
+            break;
+        case O_MODELDIR:
+            wc.model_dir = optarg;
+            break;
+        case O_JSON:
+            wc.json = 1;
+            break;
+        case O_FACTOR:
+            for (char *tok = strtok(optarg, ","); tok; tok = strtok(NULL, ",")) {
+                double k;
+                if (num_arg("factor", tok, 1e-6, &k))
+                    return 2;
+                if (wc.nfactors < WHATIF_FACTORS_MAX)
+                    wc.factors[wc.nfactors++] = k;
+            }
+            break;
+        case O_WORKERS:
+            dst = &workers;
+            break;
+        case O_REPLICAS:
+            dst = &replicas, min = 1;
+            break;
+        case O_CORES:
+            dst = &cores, min = 1;
+            break;
+        case O_HOURS:
+            dst = &hours, min = 1e-6;
+            break;
         case O_ENDPOINT:
             for (char *tok = strtok(optarg, ","); tok; tok = strtok(NULL, ","))
                 if (neps < 63)
@@ -233,6 +288,27 @@ int cmd_simulate(int argc, char **argv)
         fprintf(stderr, "evodash simulate: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
         return 2;
+    }
+    if (whatif) {
+        if (!fromdb) {
+            fprintf(stderr, "evodash simulate: --what-if needs --from-db URL\n");
+            return 2;
+        }
+        if (find && slo <= 0) {
+            fprintf(stderr, "evodash simulate: --find-capacity needs --slo-p95 MS\n");
+            return 2;
+        }
+        wc.url = fromdb;
+        wc.hours = hours > 0 ? hours : days > 0 ? days * 24 : 0;
+        wc.workers = workers < 0 ? 0 : workers == 0 ? -1 : (int)workers;
+        wc.replicas = (int)replicas;
+        wc.cores = (int)cores;
+        wc.slo_ms = find ? slo : 0;
+        wc.seed = (uint64_t)seed;
+        wc.quiet = quiet;
+        if (!wc.nfactors && !find)
+            wc.factors[wc.nfactors++] = rate;
+        return cmd_whatif(&wc);
     }
     if (serve) {
         char err[300];

@@ -4,6 +4,8 @@
 #ifndef EVD_CLI_COMMANDS_H
 #define EVD_CLI_COMMANDS_H
 
+#include <stdint.h>
+
 int cmd_stats(int argc, char **argv);      /* cmd_stats.c */
 int cmd_utillog(int argc, char **argv);    /* cmd_trace.c */
 int cmd_profile(int argc, char **argv);    /* cmd_trace.c */
@@ -13,5 +15,20 @@ int cmd_serve(int argc, char **argv);      /* cmd_serve.c */
 int cmd_import_fmd(int argc, char **argv); /* cmd_import.c */
 int cmd_migrate(int argc, char **argv);    /* cmd_migrate.c */
 int cmd_collect(int argc, char **argv);    /* cmd_collect.c */
+
+/* The --what-if mode of `evodash simulate` (cmd_whatif.c), with the
+ * options cmd_simulate parsed. */
+#define WHATIF_FACTORS_MAX 16
+typedef struct whatif_cli {
+    const char *url, *service, *model_dir; /* model_dir: NULL writes no files */
+    double hours;                          /* window before the newest request */
+    int replicas, workers, cores;          /* 0: observed; workers -1: no limit */
+    double factors[WHATIF_FACTORS_MAX];
+    int nfactors;
+    double slo_ms; /* > 0: --find-capacity */
+    uint64_t seed;
+    int json, quiet;
+} whatif_cli;
+int cmd_whatif(const whatif_cli *w);
 
 #endif

@@ -23,7 +23,8 @@ static const struct command commands[] = {
      .summary = "serve the dashboard: serve --config FILE | --db URL [--listen ADDR:PORT]"},
     {.name = "import-fmd",
      .run = cmd_import_fmd,
-     .summary = "import a Flask-MonitoringDashboard database: import-fmd DB [--into URL] [--force]"},
+     .summary =
+         "import a Flask-MonitoringDashboard database: import-fmd DB [--into URL] [--force]"},
     {.name = "migrate",
      .run = cmd_migrate,
      .summary = "copy a whole store, SQLite <-> PostgreSQL: migrate --from URL --to URL"},

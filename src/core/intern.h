@@ -1,7 +1,9 @@
 /* intern.h — interned strings: each distinct text stored once and named by
- * a dense id (0, 1, 2...), in the order first seen.  The one string table
- * of the code base: the profile builder's function names, the raw-row
- * scan's groups and IPs.
+ * a dense id (0, 1, 2...), in the order first seen.  The one hash table of
+ * the code base's builders and caches: the profile builder's function names
+ * and its threads (keyed by the tid's bytes), the raw-row scan's groups and
+ * IPs, the tracer's names and its resolved addresses.  (The C adapter's
+ * endpoint table is the exception: readers probe it without a lock.)
  *
  * Hand-written: a flat open-addressing table over the ids; no library on
  * our list offers one for plain C.  Probing reads only the slot array,

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -179,4 +180,39 @@ int sysinfo_read_mem(sysinfo_mem *out)
         return EVD_EIO;
     out->process_rss = (uint64_t)rss * 1024;
     return 0;
+}
+
+int sysinfo_read_self_cpu(uint64_t *cpu_us)
+{
+    char buf[1024];
+    if (read_proc("/proc/self/stat", buf, sizeof buf) <= 0)
+        return EVD_EIO;
+    /* The command name (field 2) may hold spaces and parentheses: count
+     * the fields from its last ')'. */
+    const char *p = strrchr(buf, ')');
+    if (!p)
+        return EVD_EIO;
+    p++;
+    /* after it: state (3) ... utime (14), stime (15) */
+    for (int field = 3; field < 14; field++) {
+        while (*p == ' ')
+            p++;
+        while (*p && *p != ' ')
+            p++;
+    }
+    uint64_t ut = next_u64(&p), st = next_u64(&p);
+    long hz = sysconf(_SC_CLK_TCK);
+    if (!*p || hz <= 0)
+        return EVD_EIO;
+    *cpu_us = (ut + st) * (uint64_t)(1000000 / hz);
+    return 0;
+}
+
+int sysinfo_cpus_allowed(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
 }

@@ -31,4 +31,11 @@ typedef struct sysinfo_mem {
 /* Read /proc/meminfo and /proc/self/status.  Returns 0 or EVD_EIO. */
 int sysinfo_read_mem(sysinfo_mem *out);
 
+/* This process's CPU time so far (user + system, all threads), in us, from
+ * /proc/self/stat (clock-tick resolution).  Returns 0 or EVD_EIO. */
+int sysinfo_read_self_cpu(uint64_t *cpu_us);
+
+/* How many CPUs this process may run on (its affinity mask), at least 1. */
+int sysinfo_cpus_allowed(void);
+
 #endif

@@ -359,4 +359,7 @@ int api_profile_diff(dctx *c);
 /* aggcache.c: forget every cached day (after a rename) */
 void aggcache_invalidate(struct aggcache *ac);
 
+/* ---- api_capacity.c ---- the Capacity page: a model from live data, what-if */
+int api_capacity(dctx *c); /* GET /api/capacity */
+
 #endif

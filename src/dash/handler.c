@@ -140,6 +140,8 @@ static const struct route routes[] = {
      .fn = api_rename_undo,
      .access = ACC_ADMIN,
      .csrf = 1},
+    /* the Capacity page (api_capacity.c) */
+    {.method = "GET", .path = "/api/capacity", .fn = api_capacity, .access = ACC_READ},
 };
 
 /* ---- lifetime -------------------------------------------------------------- */

@@ -72,7 +72,8 @@ struct builder {
     const struct profile_opts *o;
     struct profile_stats st;
     intern names;
-    struct thread **threads; /* open addressing by tid */
+    intern tids;             /* a thread's index in threads[], by its tid's bytes */
+    struct thread **threads; /* in the order first seen */
     size_t tcap, tlen;
     struct thread *last_thread;
     struct inter *inters;
@@ -127,28 +128,18 @@ static struct thread *thread_get(struct builder *b, uint64_t tid)
 {
     if (b->last_thread && b->last_thread->tid == tid)
         return b->last_thread;
-    if (2 * (b->tlen + 1) > b->tcap) {
+    int64_t id = intern_id(&b->tids, (const char *)&tid, sizeof tid);
+    if (id < 0)
+        return NULL;
+    if ((size_t)id < b->tlen)
+        return b->last_thread = b->threads[id];
+    if (b->tlen == b->tcap) {
         size_t cap = b->tcap ? 2 * b->tcap : 64;
-        struct thread **t = calloc(cap, sizeof *t);
-        if (!t)
+        struct thread **v = realloc(b->threads, cap * sizeof *v);
+        if (!v)
             return NULL;
-        for (size_t i = 0; i < b->tcap; i++) {
-            if (!b->threads[i])
-                continue;
-            size_t j = (b->threads[i]->tid * 0x9E3779B97F4A7C15u >> 17) & (cap - 1);
-            while (t[j])
-                j = (j + 1) & (cap - 1);
-            t[j] = b->threads[i];
-        }
-        free(b->threads);
-        b->threads = t;
+        b->threads = v;
         b->tcap = cap;
-    }
-    size_t j = (tid * 0x9E3779B97F4A7C15u >> 17) & (b->tcap - 1);
-    while (b->threads[j]) {
-        if (b->threads[j]->tid == tid)
-            return b->last_thread = b->threads[j];
-        j = (j + 1) & (b->tcap - 1);
     }
     struct thread *t = calloc(1, sizeof *t);
     if (!t)
@@ -156,21 +147,20 @@ static struct thread *thread_get(struct builder *b, uint64_t tid)
     t->tid = tid;
     t->last_ts = INT64_MIN;
     t->iroot = -1;
-    b->threads[j] = t;
-    b->tlen++;
+    b->threads[b->tlen++] = t;
     b->st.threads++;
     return b->last_thread = t;
 }
 
 static void threads_free(struct builder *b)
 {
-    for (size_t i = 0; i < b->tcap; i++)
-        if (b->threads[i]) {
-            free(b->threads[i]->stack);
-            free(b->threads[i]->nodes);
-            free(b->threads[i]);
-        }
+    for (size_t i = 0; i < b->tlen; i++) {
+        free(b->threads[i]->stack);
+        free(b->threads[i]->nodes);
+        free(b->threads[i]);
+    }
     free(b->threads);
+    intern_free(&b->tids);
     b->threads = NULL;
     b->tcap = b->tlen = 0;
     b->last_thread = NULL;
@@ -525,10 +515,8 @@ int profile_event(struct builder *b, const struct pev *e)
 /* Close every call still open at the end of the log at its last timestamp. */
 static void close_all(struct builder *b)
 {
-    for (size_t i = 0; i < b->tcap; i++) {
+    for (size_t i = 0; i < b->tlen; i++) {
         struct thread *t = b->threads[i];
-        if (!t)
-            continue;
         while (t->sp) {
             const struct frame *f = &t->stack[t->sp - 1];
             b->st.unclosed++;

@@ -10,17 +10,28 @@
 #include "sim/rng.h"
 #include "sim/sim.h"
 
+/* A replay's copy of the recorded trace, shifted in time (arrivals.c). */
+typedef struct sim_rcopy {
+    double t;     /* its next arrival, s */
+    double shift; /* s */
+    size_t i;     /* the recorded request that arrival copies */
+    size_t left;  /* arrivals it has still to produce */
+    uint32_t c;   /* its number: 0 is the recording itself */
+} sim_rcopy;
+
 typedef struct sim_stream {
     const sim_arr *a; /* borrowed from the model */
     sim_rng rng;
-    double scale;     /* rate multiplier */
-    long long left;   /* arrivals still to produce (volume kinds; replay: copies
-                         of the current recorded request) */
-    long long copies; /* replay: arrivals the current recorded request stands for */
-    size_t cur;       /* replay: index of the current recorded request */
-    double u;         /* last uniform order statistic */
-    double t;         /* last time produced, s */
-    double *buf;      /* owned: pre-drawn sorted times (normal) */
+    double scale;   /* rate multiplier */
+    long long left; /* arrivals still to produce (volume kinds) */
+    sim_rcopy *cp;  /* replay: a min-heap of its copies by next time; owned */
+    size_t ncp;
+    uint32_t partial;   /* replay: the copy that keeps only frac(scale) of the requests */
+    double keep, wrap;  /* ... that fraction; the period copies wrap around, s */
+    uint64_t thin_seed; /* replay: which requests the partial copy keeps */
+    double u;           /* last uniform order statistic */
+    double t;           /* last time produced, s */
+    double *buf;        /* owned: pre-drawn sorted times (normal) */
     size_t i, n;
 } sim_stream;
 

@@ -4,16 +4,27 @@
  * Every trial runs the same model with every arrival rate multiplied by a
  * factor k and the same seed, so that trials differ only by k (common random
  * numbers), which keeps the p95 close to monotone in k and the bisection
- * meaningful. */
+ * meaningful.  The search itself takes any trial (sim_search_capacity):
+ * the capacity model's what-if (whatif.c) runs each on the stretch of the
+ * recording its budget allows. */
 #include <math.h>
 #include <stdio.h>
 
 #include "evodash.h"
 #include "sim/sim.h"
 
-/* Run at factor k; *worst is the largest p95 over the interactions (s). */
-static int trial(const sim_model *m, const sim_opts *base, double k, double *worst, double *rate,
-                 char *err, size_t errlen)
+/* A trial on one model: which interactions the SLO is judged on (judged
+ * NULL: all). */
+typedef struct model_trial {
+    const sim_model *m;
+    const sim_opts *base;
+    int (*judged)(void *u, const char *interaction);
+    void *u;
+} model_trial;
+
+int sim_trial_run(const sim_model *m, const sim_opts *base, double k,
+                  int (*judged)(void *u, const char *interaction), void *u, double *worst,
+                  double *rate, char *err, size_t errlen)
 {
     sim_opts o = *base;
     o.rate_scale = k;
@@ -32,7 +43,7 @@ static int trial(const sim_model *m, const sim_opts *base, double k, double *wor
     for (int i = 0; i < sim_run_ninter(r); i++) {
         sim_istat st;
         sim_run_istat(r, i, &st);
-        if (st.completed && st.p95 > *worst)
+        if (st.completed && st.p95 > *worst && (!judged || judged(u, st.name)))
             *worst = st.p95;
     }
     sim_totals t;
@@ -43,26 +54,49 @@ static int trial(const sim_model *m, const sim_opts *base, double k, double *wor
     return 0;
 }
 
+static int on_model(void *u, double k, double *worst, double *rate, char *err, size_t errlen)
+{
+    const model_trial *t = u;
+    return sim_trial_run(t->m, t->base, k, t->judged, t->u, worst, rate, err, errlen);
+}
+
 int sim_find_capacity(const sim_model *m, const sim_opts *base, double slo, sim_capacity *out,
                       FILE *log, char *err, size_t errlen)
+{
+    return sim_find_capacity_for(m, base, slo, NULL, NULL, out, log, err, errlen);
+}
+
+int sim_find_capacity_for(const sim_model *m, const sim_opts *base, double slo,
+                          int (*judged)(void *u, const char *interaction), void *u,
+                          sim_capacity *out, FILE *log, char *err, size_t errlen)
+{
+    model_trial t = {m, base, judged, u};
+    return sim_search_capacity(on_model, &t, slo, out, log, err, errlen);
+}
+
+static void log_trial(FILE *log, double k, double rate, double p95, double slo)
+{
+    if (log)
+        fprintf(log, "capacity: x%-10.6g %12.3f arrivals/s  p95 %.3f ms  %s\n", k, rate, p95 * 1e3,
+                p95 <= slo ? "meets" : "misses");
+}
+
+int sim_search_capacity(sim_trial_fn trial, void *u, double slo, sim_capacity *out, FILE *log,
+                        char *err, size_t errlen)
 {
     double lo = 0, hi = 1, p95, rate, lo_p95 = 0, lo_rate = 0;
     int rc;
     *out = (sim_capacity){0};
     /* Bracket: grow or shrink k by factors of 2 until the SLO flips. */
-    if ((rc = trial(m, base, 1, &p95, &rate, err, errlen)))
+    if ((rc = trial(u, 1, &p95, &rate, err, errlen)))
         return rc;
-    if (log)
-        fprintf(log, "capacity: x%-10.6g %12.3f arrivals/s  p95 %.3f ms  %s\n", 1.0, rate,
-                p95 * 1e3, p95 <= slo ? "meets" : "misses");
+    log_trial(log, 1, rate, p95, slo);
     if (p95 <= slo) {
         lo = 1, lo_p95 = p95, lo_rate = rate;
         for (hi = 2; hi <= 1 << 16; hi *= 2) {
-            if ((rc = trial(m, base, hi, &p95, &rate, err, errlen)))
+            if ((rc = trial(u, hi, &p95, &rate, err, errlen)))
                 return rc;
-            if (log)
-                fprintf(log, "capacity: x%-10.6g %12.3f arrivals/s  p95 %.3f ms  %s\n", hi, rate,
-                        p95 * 1e3, p95 <= slo ? "meets" : "misses");
+            log_trial(log, hi, rate, p95, slo);
             if (p95 > slo)
                 break;
             lo = hi, lo_p95 = p95, lo_rate = rate;
@@ -73,11 +107,9 @@ int sim_find_capacity(const sim_model *m, const sim_opts *base, double slo, sim_
         }
     } else {
         for (lo = 0.5; lo >= 1.0 / (1 << 16); lo /= 2) {
-            if ((rc = trial(m, base, lo, &p95, &rate, err, errlen)))
+            if ((rc = trial(u, lo, &p95, &rate, err, errlen)))
                 return rc;
-            if (log)
-                fprintf(log, "capacity: x%-10.6g %12.3f arrivals/s  p95 %.3f ms  %s\n", lo, rate,
-                        p95 * 1e3, p95 <= slo ? "meets" : "misses");
+            log_trial(log, lo, rate, p95, slo);
             if (p95 <= slo) {
                 lo_p95 = p95, lo_rate = rate;
                 break;
@@ -92,11 +124,9 @@ int sim_find_capacity(const sim_model *m, const sim_opts *base, double slo, sim_
     /* Bisect to 1% of the factor. */
     while ((hi - lo) / lo > 0.01) {
         double mid = (lo + hi) / 2;
-        if ((rc = trial(m, base, mid, &p95, &rate, err, errlen)))
+        if ((rc = trial(u, mid, &p95, &rate, err, errlen)))
             return rc;
-        if (log)
-            fprintf(log, "capacity: x%-10.6g %12.3f arrivals/s  p95 %.3f ms  %s\n", mid, rate,
-                    p95 * 1e3, p95 <= slo ? "meets" : "misses");
+        log_trial(log, mid, rate, p95, slo);
         if (p95 <= slo)
             lo = mid, lo_p95 = p95, lo_rate = rate;
         else

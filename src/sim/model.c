@@ -419,6 +419,33 @@ static int load_mapping(sim_model *m, const char *label, json_t *root)
 
 /* ---- distribution.json -------------------------------------------------- */
 
+/* A replay entry's "times": seconds, in order (an evodash extension, what
+ * `simulate --what-if` writes from the recorded requests). */
+static int load_times(sim_model *m, const char *label, const char *path, json_t *j, sim_arr *e)
+{
+    json_t *t = json_object_get(j, "times");
+    if (!json_is_array(t) || json_array_size(t) == 0)
+        return fail(m, EVD_EINVAL, "%s: %s.times: expected a non-empty array of seconds", label,
+                    path);
+    size_t n = json_array_size(t);
+    if (n > 50000000)
+        return fail(m, EVD_EINVAL, "%s: %s.times: at most 50000000", label, path);
+    if (!(e->times = malloc(n * sizeof *e->times)))
+        return fail(m, EVD_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(t, i);
+        double x = json_is_number(v) ? json_number_value(v) : -1;
+        if (!(x >= 0) || (i && x < e->times[i - 1]))
+            return fail(m, EVD_EINVAL, "%s: %s.times[%zu]: expected seconds >= 0, in order", label,
+                        path, i);
+        e->times[i] = x + e->start;
+    }
+    e->ntimes = n;
+    e->volume = (double)n;
+    e->end = -1;
+    return 0;
+}
+
 static int load_distribution(sim_model *m, const char *label, json_t *root)
 {
     int rc;
@@ -481,10 +508,17 @@ static int load_distribution(sim_model *m, const char *label, json_t *root)
             e->kind = SIM_ARR_CONSTANT;
             if ((rc = get_num(m, label, path, j, "interval", NUM_REQ | NUM_POS, 0, &e->interval)))
                 return rc;
+        } else if (!strcmp(kind, "replay")) {
+            e->kind = SIM_ARR_REPLAY;
+            need_end = 0;
+            m->narr++; /* the entry owns its times from here, freed with the model */
+            if ((rc = load_times(m, label, path, j, e)))
+                return rc;
+            continue;
         } else {
             return fail(m, EVD_EINVAL,
                         "%s: %s.kind: expected \"triangle\", \"uniform\", \"normal\", "
-                        "\"poisson\" or \"constant\"",
+                        "\"poisson\", \"constant\" or \"replay\"",
                         label, path);
         }
         if (need_end && e->end < 0)

@@ -55,7 +55,8 @@ void sim_run_istat(sim_run *r, int i, sim_istat *st)
 {
     sim_stat *s = &r->stats[i];
     if (!s->sorted) {
-        qsort(s->resp, s->nresp, sizeof *s->resp, cmp_double);
+        if (s->nresp) /* an interaction that never ran has no array */
+            qsort(s->resp, s->nresp, sizeof *s->resp, cmp_double);
         s->sorted = 1;
     }
     double span = r->now - r->warmup_ns;

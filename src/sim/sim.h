@@ -234,6 +234,26 @@ typedef struct sim_capacity {
 int sim_find_capacity(const sim_model *m, const sim_opts *base, double slo, sim_capacity *out,
                       FILE *log, char *err, size_t errlen);
 
+/* The same, judging the SLO on the interactions for which judged(u, name)
+ * is nonzero only (the others still load the replicas). */
+int sim_find_capacity_for(const sim_model *m, const sim_opts *base, double slo,
+                          int (*judged)(void *u, const char *interaction), void *u,
+                          sim_capacity *out, FILE *log, char *err, size_t errlen);
+
+/* One trial of a search: the worst p95 (s) at factor k, and the arrival
+ * rate there (per s).  0 or a negative code with a message in err. */
+typedef int (*sim_trial_fn)(void *u, double k, double *p95, double *rate, char *err, size_t errlen);
+/* The search on any trial, as sim_find_capacity does it; every trial is
+ * logged to log (may be NULL) as one line "capacity: xK RATE arrivals/s
+ * p95 P ms meets|misses". */
+int sim_search_capacity(sim_trial_fn trial, void *u, double slo, sim_capacity *out, FILE *log,
+                        char *err, size_t errlen);
+/* The trial of sim_find_capacity_for: m at factor k, the worst p95 over
+ * the judged interactions (judged NULL: all). */
+int sim_trial_run(const sim_model *m, const sim_opts *base, double k,
+                  int (*judged)(void *u, const char *interaction), void *u, double *worst,
+                  double *rate, char *err, size_t errlen);
+
 /* ---- replay from the store -------------------------------------------- */
 
 typedef struct sim_replay_opts {

@@ -221,6 +221,17 @@ static const mstep migrations[STORE_SCHEMA_VERSION][STEPS_MAX] = {
                "  requests {INT} NOT NULL DEFAULT 0, outliers {INT} NOT NULL DEFAULT 0,"
                "  profile_lines {INT} NOT NULL DEFAULT 0, first_us {INT}, last_us {INT},"
                "  UNIQUE(kind, fingerprint, attempt))"},
+        /* each instance's CPU time per interval (about 10 s; ts_us ends it)
+         * and, beside it, its requests per endpoint in that interval: the
+         * capacity model's utilisation law (store/usage.c) */
+        {BOTH, "CREATE TABLE cpu_samples("
+               "  id {ID}, instance_id {INT} NOT NULL{REF:instances}, ts_us {INT} NOT NULL,"
+               "  interval_us {INT} NOT NULL, cpu_us {INT} NOT NULL, ncpu {INT} NOT NULL)"},
+        {BOTH, "CREATE INDEX cpu_samples_ts ON cpu_samples(ts_us)"},
+        {BOTH, "CREATE TABLE cpu_sample_counts("
+               "  sample_id {INT} NOT NULL{REF:cpu_samples}, endpoint_id {INT} NOT NULL,"
+               "  count {INT} NOT NULL, busy_us {INT} NOT NULL,"
+               "  PRIMARY KEY(sample_id, endpoint_id)){NOROWID}"},
     },
 };
 

@@ -2,7 +2,7 @@
 # -finstrument-functions hooks and the call-log writer, public API in
 # include/evodash_trace.h) and its Python profile hook.
 
-TRACER_SRC := src/tracer/tracer.c src/tracer/symbols.c
+TRACER_SRC := src/tracer/tracer.c src/tracer/symbols.c src/core/intern.c
 
 # Its own library: built -fvisibility=hidden (CFLAGS_rel), exporting only the
 # evd_trace_* names and the two __cyg_profile_func_* hooks.

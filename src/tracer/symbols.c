@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/intern.h"
 #include "tracer/symbols.h"
 
 #define NOINSTR __attribute__((no_instrument_function))
@@ -37,38 +38,26 @@ struct object {
     size_t nsyms;
 };
 
-struct cache_ent {
-    uintptr_t addr;
-    char *name;
-};
-
 struct rt_syms {
     struct object *objects;
-    struct cache_ent *tab; /* open addressing, power-of-two size */
-    size_t cap, len;
+    intern addrs; /* an address's index in names[], by the address's bytes */
+    char **names; /* the resolved names, in the order first asked */
+    size_t cap;
 };
 
 NOINSTR struct rt_syms *rt_syms_new(void)
 {
-    struct rt_syms *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    s->cap = 1024;
-    s->tab = calloc(s->cap, sizeof *s->tab);
-    if (!s->tab) {
-        free(s);
-        return NULL;
-    }
-    return s;
+    return calloc(1, sizeof(struct rt_syms));
 }
 
 NOINSTR void rt_syms_free(struct rt_syms *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->cap; i++)
-        free(s->tab[i].name);
-    free(s->tab);
+    for (size_t i = 0; i < s->addrs.n; i++)
+        free(s->names[i]);
+    free(s->names);
+    intern_free(&s->addrs);
     while (s->objects) {
         struct object *o = s->objects;
         s->objects = o->next;
@@ -215,45 +204,27 @@ NOINSTR static char *resolve(struct rt_syms *s, uintptr_t addr)
     return strdup(buf);
 }
 
-NOINSTR static int grow(struct rt_syms *s)
-{
-    size_t cap = s->cap * 2;
-    struct cache_ent *t = calloc(cap, sizeof *t);
-    if (!t)
-        return -1;
-    for (size_t i = 0; i < s->cap; i++) {
-        if (!s->tab[i].name)
-            continue;
-        size_t j = (s->tab[i].addr * 0x9E3779B97F4A7C15u >> 20) & (cap - 1);
-        while (t[j].name)
-            j = (j + 1) & (cap - 1);
-        t[j] = s->tab[i];
-    }
-    free(s->tab);
-    s->tab = t;
-    s->cap = cap;
-    return 0;
-}
-
 NOINSTR const char *rt_syms_name(struct rt_syms *s, uintptr_t addr)
 {
-    if (2 * (s->len + 1) > s->cap && grow(s) < 0)
-        return "?";
-    size_t j = (addr * 0x9E3779B97F4A7C15u >> 20) & (s->cap - 1);
-    while (s->tab[j].name) {
-        if (s->tab[j].addr == addr)
-            return s->tab[j].name;
-        j = (j + 1) & (s->cap - 1);
+    size_t seen = s->addrs.n;
+    if (seen == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 1024;
+        char **v = realloc(s->names, cap * sizeof *v);
+        if (!v)
+            return "?";
+        s->names = v;
+        s->cap = cap;
     }
-    char *name = resolve(s, addr);
-    if (!name)
+    int64_t id = intern_id(&s->addrs, (const char *)&addr, sizeof addr);
+    if (id < 0)
         return "?";
+    if ((size_t)id < seen)
+        return s->names[id] ? s->names[id] : "?";
+    char *name = resolve(s, addr);
     /* A name must not break the 4-column line. */
-    for (char *p = name; *p; p++)
+    for (char *p = name; p && *p; p++)
         if (*p == ' ' || *p == '\t' || *p == '\n')
             *p = '_';
-    s->tab[j].addr = addr;
-    s->tab[j].name = name;
-    s->len++;
-    return name;
+    s->names[id] = name; /* NULL (out of memory) stays "?" */
+    return name ? name : "?";
 }

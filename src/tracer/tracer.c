@@ -43,7 +43,7 @@
 #include <unistd.h>
 
 #include "evodash_trace.h"
-#include "core/hash.h"
+#include "core/intern.h"
 #include "tracer/symbols.h"
 
 #define NOINSTR  __attribute__((no_instrument_function))
@@ -96,10 +96,10 @@ static __thread struct tbuf *t_buf __attribute__((tls_model("initial-exec")));
 
 /* Interned names: an event word carries only a pointer, so the string must
  * outlive every buffer that may hold it.  Names are never freed; distinct
- * names are few (routes, not URLs with ids; functions of a program).  Open
- * addressing, power-of-two size, under g_names_lock. */
-static char **g_names;
-static size_t g_names_cap, g_names_len;
+ * names are few (routes, not URLs with ids; functions of a program).  The
+ * interner keeps each text in its own allocation, so a pointer stays valid
+ * as the table grows; under g_names_lock. */
+static intern g_names;
 
 NOINSTR static inline uint64_t now_ns(void)
 {
@@ -280,34 +280,8 @@ HOOK_API void __cyg_profile_func_exit(void *fn, void *site)
     record(((uint64_t)K_END << KIND_SHIFT) | ((uintptr_t)fn & ADDR_MASK));
 }
 
-NOINSTR static size_t name_hash(const char *s)
+NOINSTR static const char *intern_name(const char *name)
 {
-    return (size_t)fnv1a64(s);
-}
-
-NOINSTR static int names_grow_unsafe(void)
-{
-    size_t cap = g_names_cap ? 2 * g_names_cap : 256;
-    char **nt = calloc(cap, sizeof *nt);
-    if (!nt)
-        return -1;
-    for (size_t i = 0; i < g_names_cap; i++) {
-        if (!g_names[i])
-            continue;
-        size_t j = name_hash(g_names[i]) & (cap - 1);
-        while (nt[j])
-            j = (j + 1) & (cap - 1);
-        nt[j] = g_names[i];
-    }
-    free(g_names);
-    g_names = nt;
-    g_names_cap = cap;
-    return 0;
-}
-
-NOINSTR static const char *intern(const char *name)
-{
-    const char *out = NULL;
     char *copy = strdup(name);
     if (!copy)
         return NULL;
@@ -316,18 +290,8 @@ NOINSTR static const char *intern(const char *name)
         if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
             *p = '_';
     pthread_mutex_lock(&g_names_lock);
-    if (2 * (g_names_len + 1) > g_names_cap && names_grow_unsafe() < 0)
-        goto done;
-    size_t j = name_hash(copy) & (g_names_cap - 1);
-    while (g_names[j] && strcmp(g_names[j], copy) != 0)
-        j = (j + 1) & (g_names_cap - 1);
-    if (!g_names[j]) {
-        g_names[j] = copy;
-        g_names_len++;
-        copy = NULL;
-    }
-    out = g_names[j];
-done:
+    int64_t id = intern_id(&g_names, copy, strlen(copy));
+    const char *out = id >= 0 ? g_names.v[id].s : NULL;
     pthread_mutex_unlock(&g_names_lock);
     free(copy);
     return out;
@@ -335,7 +299,7 @@ done:
 
 EVD_TRACE_API const void *evd_trace_intern(const char *name)
 {
-    return name && name[0] ? intern(name) : NULL;
+    return name && name[0] ? intern_name(name) : NULL;
 }
 
 EVD_TRACE_API void evd_trace_enter_named(const void *name)
@@ -354,7 +318,7 @@ EVD_TRACE_API void evd_trace_root_begin(const char *name)
 {
     if (!atomic_load_explicit(&g_on, memory_order_relaxed) || !name)
         return;
-    const char *in = intern(name[0] ? name : "_");
+    const char *in = intern_name(name[0] ? name : "_");
     if (!in) {
         atomic_fetch_add_explicit(&g_dropped, 1, memory_order_relaxed);
         return;

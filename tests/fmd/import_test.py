@@ -35,7 +35,8 @@ SECRETS = ["hunter2", "tok-s3cr3t-abc", "sess-c00kie-xyz"]
 ADMIN = ("boss", "fmd-import-admin-pw")
 
 def fmd(sql, args=()):
-    con = sqlite3.connect(FIXTURE)
+    # read-only: a missing fixture is an error, not a new empty file
+    con = sqlite3.connect("file:%s?mode=ro" % FIXTURE, uri=True)
     rows = con.execute(sql, args).fetchall()
     con.close()
     return rows

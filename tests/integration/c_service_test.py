@@ -60,7 +60,7 @@ def main():
         assert port, "c_service did not start: " + errf.read()
 
         sent = {"GET /hello": (20, 200), "GET /users/<id>": (19, 200),
-                "POST /orders": (3, 201)}
+                "POST /orders": (3, 201), "GET /work/3": (2, 200)}
         for _ in range(20):
             check(request(port, "GET", "/hello")[0] == 200, "GET /hello answers 200")
         for i in range(15):  # the service names the group from X-User
@@ -69,6 +69,10 @@ def main():
                   "GET /users/N")
         for _ in range(3):
             check(request(port, "POST", "/orders", body="{}")[0] == 201, "POST /orders")
+        for _ in range(2):  # CPU work: one endpoint per cost
+            check(request(port, "GET", "/work/3")[0] == 200, "GET /work/3")
+        for path in ("/work/0", "/work/201", "/work/x", "/work/"):
+            check(request(port, "GET", path)[0] == 404, "%s gets 404" % path)
         for i in range(4):  # a route's own 404s are recorded under the route
             check(request(port, "GET", "/users/%d" % (5000 + i))[0] == 404, "no such user: 404")
         scanners = ["/wp-login.php", "/.env", "/.git/config", "/admin", "/phpmyadmin/",

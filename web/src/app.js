@@ -10,6 +10,7 @@ import * as rules from './views/rules.js';
 import * as endpoint from './views/endpoint.js';
 import * as versions from './views/versions.js';
 import * as ci from './views/ci.js';
+import * as capacity from './views/capacity.js';
 import * as counters from './views/counters.js';
 import * as exporter from './views/export.js';
 import * as compare from './views/compare.js';
@@ -20,6 +21,7 @@ const views = {
   versions: { title: 'Versions', mod: versions },
   compare: { title: 'Compare', mod: compare },
   ci: { title: 'CI', mod: ci },
+  capacity: { title: 'Capacity', mod: capacity },
   counters: { title: 'Counters', mod: counters },
   export: { title: 'Export', mod: exporter, admin: true },
 };

@@ -1,0 +1,277 @@
+"""bench-capacity: is the capacity model that evodash builds from live data
+right about higher loads?
+
+For each of two real services -- the C example service (libmicrohttpd, a
+thread per connection) and a Flask app under gunicorn (two sync workers) --
+each with three CPU-bound endpoints of different costs:
+
+1. calibrate: a short run measures the service's CPU per request, so that
+   the low load is set to a CPU utilisation of about 0.3 of its core;
+2. record: the service runs under an open-loop Poisson load (bench/loadgen.c)
+   at that rate, recorded by evodash (requests, and CPU samples every
+   CPU_SAMPLE_SECONDS);
+3. model: `evodash simulate --from-db --what-if` builds the model from that
+   recording alone and predicts each endpoint's mean and p95 response time
+   at 2x and 8/3x the recorded rate (utilisation about 0.6 and 0.8);
+4. measure: the service runs for real at those two rates (fresh store), and
+   the generator's response times (from when each request was due to its
+   last byte) are compared with the predictions.
+
+The service runs on CPU 1 and the generator on CPU 0 (taskset), so that
+the service has one core of its own: the machine is shared, and anything
+else that runs on that core shows up as error.  Environment:
+CAPACITY_RECORD_S (default 120), CAPACITY_RUN_S (120), CAPACITY_SERVERS
+("c,flask").
+
+The last line is the worst relative error of the predicted mean response
+time over endpoints and loads: `capacity_error: N %`.
+"""
+import csv
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BUILD = os.path.join(ROOT, sys.argv[1] if len(sys.argv) > 1 else "build/rel")
+EVODASH = os.path.join(BUILD, "evodash")
+LOADGEN = os.path.join(BUILD, "bench", "loadgen")
+C_SERVICE = os.path.join(BUILD, "examples", "c_service")
+PYTHON = sys.argv[2] if len(sys.argv) > 2 else sys.executable
+RECORD_S = float(os.environ.get("CAPACITY_RECORD_S", "120"))
+RUN_S = float(os.environ.get("CAPACITY_RUN_S", "120"))
+WARM_S = 5.0
+SERVERS = os.environ.get("CAPACITY_SERVERS", "c,flask").split(",")
+SERVER_CPU, GEN_CPU = "1", "0"
+TARGET_LOW = 0.3
+FACTORS = (2.0, 8.0 / 3.0)
+SAMPLE_S = "2"  # CPU_SAMPLE_SECONDS: a two-minute recording gives 60 samples
+
+# path, share of the requests, endpoint name as evodash records it, its
+# nominal CPU cost (ms)
+MIXES = {
+    "c": [("/work/2", 0.5, "GET /work/2", 2), ("/work/5", 0.3, "GET /work/5", 5),
+          ("/work/12", 0.2, "GET /work/12", 12)],
+    "flask": [("/light", 0.5, "light", 2), ("/medium", 0.3, "medium", 6),
+              ("/heavy", 0.2, "heavy", 15)],
+}
+# The traffic drifts with this period (s): each endpoint's rate swings by
+# half around its mean, at phases 120 degrees apart, so that the mix and
+# the CPU load change over time as a service's do over a day (the load by
+# about a tenth either way).  A steady mix leaves the regression only the
+# Poisson jitter of the counts to tell the endpoints apart, and a level
+# load would leave it unable to tell the background from the requests.
+# The higher loads drift the same way: they are the recorded traffic,
+# scaled.
+DRIFT_S = 40.0
+
+
+def drift(mix):
+    return [(0.5, 2 * math.pi * i / len(mix)) for i in range(len(mix))]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, proc, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the service exited with %s" % proc.returncode)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the service did not listen on %d" % port)
+
+
+def start(kind, tmp, db, name, sample_s=SAMPLE_S):
+    port = free_port()
+    env = dict(os.environ, EVODASH_DATABASE="sqlite:///" + db, EVODASH_MONITOR_LEVEL="1",
+               EVODASH_CPU_SAMPLE_SECONDS=sample_s, EVODASH_SERVICE_NAME=name,
+               EVODASH_USERNAME="admin", EVODASH_PASSWORD="bench-pw")
+    log = open(os.path.join(tmp, name + ".log"), "ab")
+    if kind == "c":
+        cfg = os.path.join(tmp, "c.ini")
+        with open(cfg, "w") as f:
+            f.write("[dashboard]\n")
+        cmd = ["taskset", "-c", SERVER_CPU, C_SERVICE, cfg, str(port)]
+    else:
+        cmd = ["taskset", "-c", SERVER_CPU, PYTHON, "-m", "gunicorn", "-w", "2", "-b",
+               "127.0.0.1:%d" % port, "--chdir", HERE, "--backlog", "2048",
+               "capacity_flask_app:app"]
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log, start_new_session=True)
+    wait_port(port, proc)
+    return proc, port
+
+
+def stop(proc):
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def cpu_of_group(pgid):
+    """CPU seconds of every process in the service's process group."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5, pgrp
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def load(port, rate, mix, seconds, out, seed, drifting=True):
+    args = ["taskset", "-c", GEN_CPU, LOADGEN, "-p", str(port), "-d", str(seconds), "-s",
+            str(seed), "-o", out, "-m", str(DRIFT_S)]
+    for (path, share, _, _), (amp, phase) in zip(mix, drift(mix)):
+        args.append("%s:%.6f:%.4f:%.4f" % (path, rate * share, amp if drifting else 0, phase))
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError("loadgen: %s %s" % (r.stdout, r.stderr))
+    return r.stdout.strip()
+
+
+def measured(out, mix):
+    rts = [[] for _ in mix]
+    with open(out) as f:
+        for row in csv.reader(f):
+            if float(row[1]) >= WARM_S and row[3].startswith("2"):
+                rts[int(row[0])].append(float(row[2]))
+    res = []
+    for v in rts:
+        v.sort()
+        res.append((statistics.fmean(v), v[max(0, -(-95 * len(v) // 100) - 1)], len(v)))
+    return res
+
+
+def run_service(kind, tmp):
+    mix = MIXES[kind]
+    name = "cap-" + kind
+    # 1. calibrate: CPU per request at a light load
+    proc, port = start(kind, tmp, os.path.join(tmp, kind + "-calib.db"), name, "0")
+    probe_rate = 40.0
+    c0 = cpu_of_group(proc.pid)
+    msg = load(port, probe_rate, mix, 10, os.path.join(tmp, kind + "-calib.csv"), 1, False)
+    cpu = cpu_of_group(proc.pid) - c0
+    stop(proc)
+    answered = int(msg.split(",")[1].split()[0])
+    per_req = cpu / answered
+    rate = TARGET_LOW / per_req
+    print("%s: %.3f ms of CPU per request in the mix: %.1f requests/s for utilisation %.1f"
+          % (kind, per_req * 1e3, rate, TARGET_LOW), flush=True)
+    # 2. record the low load
+    db = os.path.join(tmp, kind + "-rec.db")
+    proc, port = start(kind, tmp, db, name)
+    c0, t0 = cpu_of_group(proc.pid), time.time()
+    rec_csv = os.path.join(tmp, kind + "-rec.csv")
+    print("  record:", load(port, rate, mix, RECORD_S, rec_csv, 2), flush=True)
+    util_rec = (cpu_of_group(proc.pid) - c0) / (time.time() - t0)
+    time.sleep(float(SAMPLE_S) + 0.5)  # the last CPU sample
+    stop(proc)
+    # 3. the model, from that recording alone
+    mdir = os.path.join(tmp, kind + "-model")
+    r = subprocess.run([EVODASH, "simulate", "--from-db", "sqlite:///" + db, "--what-if",
+                        "--service", name, "--factor", ",".join("%.6f" % k for k in (1,) + FACTORS),
+                        "--model-dir", mdir, "--json"], capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError("evodash simulate: " + r.stderr)
+    doc = json.loads(r.stdout)
+    model = doc["model"]
+    for e in model["endpoints"]:
+        print("  %-14s demand %7.3f ms (%s, regression %.3f +- %.3f ms over %d samples), "
+              "solo %.3f ms, off-CPU %.3f ms, cv %.2f"
+              % (e["name"], e["demand_ms"], e["source"], e["regression"]["demand_ms"],
+                 e["regression"]["se_ms"], e["regression"]["samples"], e["solo_ms"],
+                 e["wait_ms"], e["cv"]), flush=True)
+    fit, obs, mod = model["fit"], model["observed"], model["model"]
+    print("  fit: %d samples, R^2 %.4f, background %.4f cores; seen: %d instance(s) on %d host(s), "
+          "%d core(s), workers %s; model: %d replica(s) of %.0f%% CPU, workers %s; measured "
+          "utilisation %.3f (process CPU %.3f)"
+          % (fit["samples"], fit["r2"], fit["background"], obs["instances"], obs["hosts"],
+             obs["cores"], obs["workers"] or "no limit", mod["replicas"], mod["max_cpu"],
+             mod["workers"] or "no limit", obs["utilisation"] or 0, util_rec), flush=True)
+    rows = []
+    low = measured(rec_csv, mix)
+    pred_at = {round(run["factor"], 4): run for run in doc["runs"]}
+    byname = lambda run: {e["name"]: e for e in run["endpoints"]}
+    p1 = byname(pred_at[1.0])
+    for i, (path, share, ep, _) in enumerate(mix):
+        rows.append((kind, ep, 1.0, pred_at[1.0]["utilisation"], util_rec, rate,
+                     p1[ep]["mean_ms"], low[i][0] * 1e3, p1[ep]["p95_ms"], low[i][1] * 1e3,
+                     low[i][2]))
+    # 4. the higher loads, for real
+    for k in FACTORS:
+        db_k = os.path.join(tmp, "%s-%.2f.db" % (kind, k))
+        proc, port = start(kind, tmp, db_k, name)
+        out = os.path.join(tmp, "%s-%.2f.csv" % (kind, k))
+        c0, t0 = cpu_of_group(proc.pid), time.time()
+        print("  %.2fx:" % k, load(port, rate * k, mix, RUN_S, out, 3), flush=True)
+        util = (cpu_of_group(proc.pid) - c0) / (time.time() - t0)
+        stop(proc)
+        got = measured(out, mix)
+        pk = pred_at[round(k, 4)]
+        pe = byname(pk)
+        for i, (path, share, ep, _) in enumerate(mix):
+            rows.append((kind, ep, k, pk["utilisation"], util, rate * k, pe[ep]["mean_ms"],
+                         got[i][0] * 1e3, pe[ep]["p95_ms"], got[i][1] * 1e3, got[i][2]))
+    return rows
+
+
+def main():
+    for f in (EVODASH, LOADGEN, C_SERVICE):
+        if not os.path.exists(f):
+            sys.exit("bench-capacity: %s is missing (make all)" % f)
+    tmp = tempfile.mkdtemp(prefix="evd-capacity-")
+    rows = []
+    try:
+        for kind in SERVERS:
+            rows += run_service(kind, tmp)
+    finally:
+        if not os.environ.get("CAPACITY_KEEP"):
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print("kept", tmp)
+    print()
+    print("%-6s %-13s %6s %6s %6s %8s | %9s %9s %7s | %9s %9s %7s | %6s"
+          % ("server", "endpoint", "load", "U sim", "U real", "rate/s", "pred mean", "real mean",
+             "error", "pred p95", "real p95", "error", "n"))
+    worst_mean = worst_p95 = 0.0
+    for kind, ep, k, u_pred, u_real, rate, pm, rm, p95, r95, n in rows:
+        em, e95 = (pm - rm) / rm, (p95 - r95) / r95
+        if k != 1.0:
+            worst_mean, worst_p95 = max(worst_mean, abs(em)), max(worst_p95, abs(e95))
+        print("%-6s %-13s %5.2fx %6.3f %6.3f %8.1f | %7.2fms %7.2fms %+6.1f%% | %7.2fms %7.2fms "
+              "%+6.1f%% | %6d" % (kind, ep, k, u_pred, u_real, rate, pm, rm, 100 * em, p95, r95,
+                                  100 * e95, n))
+    print("(load 1.00x is the recording itself; the errors at 2x and 2.67x are the predictions)")
+    print("capacity_p95_error: %.1f %%" % (100 * worst_p95))
+    print("capacity_error: %.1f %%" % (100 * worst_mean))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+// capacity.test.mjs — the Capacity page in headless chromium, on the demo
+// store (whose last day has CPU samples beside its requests): the model's
+// endpoints with their measured figures and CPU demands, the what-if at a
+// load factor beside them, the capacity for a p95 SLO with its bottleneck,
+// the simulator's views (p95 per endpoint, worst p95 by load, response
+// time, CPU and queue over the run), a worker count given, desktop and
+// phone widths with no overlapping labels.
+// Screenshots: build/screenshots/capacity-*.png (and EVODASH_SHOTS, if set).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, launch, login, settled, chartLayout, chartSeries, apiGet, shotPath, ADMIN, GUEST } from './harness.mjs';
+
+let server, chrome;
+
+before(async () => {
+  server = await startServer({ requests: 60000 });
+  chrome = await launch();
+});
+
+after(async () => {
+  if (chrome) await chrome.close();
+  if (server) await server.stop();
+});
+
+function shot(name) {
+  const p = shotPath(name);
+  if (process.env.EVODASH_SHOTS) {
+    mkdirSync(process.env.EVODASH_SHOTS, { recursive: true });
+    return { path: p, copy: () => copyFileSync(p, join(process.env.EVODASH_SHOTS, name + '.png')) };
+  }
+  return { path: p, copy: () => {} };
+}
+
+const CHARTS = ['capacity-p95', 'capacity-load', 'capacity-response', 'capacity-util'];
+
+async function openCapacity(width, height, who = ADMIN) {
+  const ctx = await chrome.browser.newContext({ viewport: { width, height }, timezoneId: 'UTC' });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of (401|503)/.test(m.text())) errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push('pageerror: ' + e.message));
+  await login(page, server.url, who);
+  // a day of the demo, three times today's load, an SLO of 300 ms
+  await page.evaluate(() => localStorage.setItem('evd.capacity', JSON.stringify({ hours: 24, factor: 3, slo_ms: 300 })));
+  await page.goto(server.url + '#/capacity');
+  await settled(page, 60000);
+  return { ctx, page, errors };
+}
+
+async function assertLayout(page, where) {
+  for (const n of CHARTS) {
+    assert.equal(await page.getAttribute(`[data-chart="${n}"]`, 'data-state'), 'drawn', `${where}: ${n} drawn`);
+    const l = await chartLayout(page, n);
+    assert.deepEqual(l.labels, [], `${where} ${n}: overlapping labels`);
+    assert.deepEqual(l.parts, [], `${where} ${n}: overlapping parts`);
+    assert.deepEqual(l.covered, [], `${where} ${n}: labels under another part`);
+    assert.deepEqual(l.cut, [], `${where} ${n}: parts cut off at the edges`);
+  }
+}
+
+test('Capacity page: the model, the what-if beside today, the SLO capacity', { timeout: 180000 }, async () => {
+  const { ctx, page, errors } = await openCapacity(1440, 900);
+  assert.equal(await page.getAttribute('[data-capacity]', 'data-state'), 'drawn');
+  await assertLayout(page, 'desktop');
+  const api = (await apiGet(page, 'api/capacity?hours=24&factor=3&slo_ms=300')).body;
+  const m = api.model;
+  // the demo's demands: 40% of each endpoint's median is CPU; the busiest
+  // one's is recovered by the regression from the CPU samples
+  const search = m.endpoints.find((e) => e.name === 'api.search');
+  assert.equal(search.source, 'regression');
+  assert.ok(Math.abs(search.demand_ms - 0.4 * 38) < 0.15 * 0.4 * 38, `api.search demand ${search.demand_ms} ms`);
+  assert.ok(search.wait_ms > 0, 'the rest of its time is off the CPU');
+  assert.equal(m.observed.hosts, 2);
+  assert.equal(m.observed.cores, 4);
+  assert.ok(m.fit.r2 > 0.9);
+  // the table: one row per endpoint, today's figures and the prediction
+  const rows = await page.$$eval('[data-capacity-table] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+  assert.equal(rows.length, m.endpoints.length);
+  assert.equal(rows[0][0], 'api.search', 'busiest first');
+  const heads = await page.$$eval('[data-capacity-table] th', (ths) => ths.map((t) => t.textContent));
+  assert.ok(heads.includes('p95 at 3×') && heads.includes('p95 now'));
+  // the chart draws the API's numbers: now (grey) and at 3x (orange)
+  const p95 = await chartSeries(page, 'capacity-p95');
+  assert.equal(p95.length, 2);
+  const byName = new Map(api.run.endpoints.map((e) => [e.name, e]));
+  const labels = await page.evaluate(() => echarts.getInstanceByDom(document.querySelector('[data-chart="capacity-p95"] .chart')).getOption().yAxis[0].data);
+  assert.equal(labels[0], 'api.search');
+  assert.ok(Math.abs(p95[1].data[0] - byName.get('api.search').p95_ms) < 1e-6);
+  // the capacity: found, with the search's trials on the load chart
+  assert.equal(await page.getAttribute('[data-capacity-result]', 'data-capacity-result'), 'found');
+  assert.ok(api.capacity.factor > 3, `capacity ${api.capacity.factor}`);
+  assert.match(await page.textContent('[data-bottleneck]'), /the CPU of service shop/);
+  assert.ok(api.capacity.left_out.includes('api.export'), 'an endpoint slower than the SLO alone is left out');
+  const load = await chartSeries(page, 'capacity-load');
+  assert.equal(load[0].n, api.capacity.trials.length);
+  // utilisation: the prediction at 3x is three times what the model has at 1x
+  const one = (await apiGet(page, 'api/capacity?hours=24&factor=1')).body.run;
+  assert.ok(Math.abs(api.run.rate - 3 * one.rate) < 1e-6 * one.rate, 'the arrival rate scales with the factor');
+  assert.ok(Math.abs(api.run.utilisation - 3 * one.utilisation) < 0.05 * 3 * one.utilisation);
+  const s = shot('capacity-1440x900');
+  await page.screenshot({ path: s.path, fullPage: true });
+  s.copy();
+  // one worker per replica: requests queue for it
+  await page.fill('input[name=workers]', '1');
+  await page.click('form.capform button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('[data-capacity]').dataset.state === 'drawn' && document.querySelector('[data-total="model"]').textContent.includes('1 worker'));
+  await ctx.close();
+  assert.deepEqual(errors, []);
+});
+
+test('Capacity page at phone width, and for a guest', { timeout: 180000 }, async () => {
+  const { ctx, page, errors } = await openCapacity(390, 844, GUEST);
+  await assertLayout(page, 'phone');
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(wide <= 390 + 1, `no sideways scrolling (${wide} px)`);
+  const s = shot('capacity-390x844');
+  await page.screenshot({ path: s.path, fullPage: true });
+  s.copy();
+  await ctx.close();
+  assert.deepEqual(errors, []);
+});
