@@ -144,6 +144,41 @@ static void stack_of(int e, int v, char *buf, size_t cap)
              slow ? 90211 : 1042);
 }
 
+/* The "threads" member of an outlier's details: the other threads of the
+ * instance at capture time, as the Flask binding records them.  Two idle
+ * workers, one busy on the same endpoint, every third outlier a deep
+ * recursive one (a long stack) and every other one a thread without
+ * frames.  Deterministic, so the random draws stay those of older demos. */
+static void threads_of(int e, int in, int64_t nout, char *buf, size_t cap)
+{
+    const ep_def *d = &eps[e];
+    const char *head = "main\\tserver.c\\t88\\nworker_loop\\tserver.c\\t214\\n";
+    long long tid = 140230000000LL + in * 1000LL;
+    size_t at =
+        (size_t)snprintf(buf, cap,
+                         "{\"%lld\":\"%squeue_wait\\tqueue.c\\t61\\n"
+                         "pthread_cond_wait\\tlibc.so.6\\t0\\n\","
+                         "\"%lld\":\"%squeue_wait\\tqueue.c\\t61\\n"
+                         "pthread_cond_wait\\tlibc.so.6\\t0\\n\","
+                         "\"%lld\":\"%sdispatch\\trouter.c\\t57\\n%s\\t%s\\t%d\\n"
+                         "load_rows\\tdb.c\\t120\\nsqlite3_step\\tsqlite3.c\\t90211\\n\"",
+                         tid + 1, head, tid + 2, head, tid + 3, head, d->fn, d->file, 40 + e);
+    if (nout % 3 == 0 && at < cap) {
+        at += (size_t)snprintf(buf + at, cap - at, ",\"%lld\":\"%sreport_job\\treports.c\\t19\\n",
+                               tid + 4, head);
+        for (int i = 0; i < 40 && at < cap; i++)
+            at += (size_t)snprintf(buf + at, cap - at,
+                                   "walk_category_tree_recursively\\tcatalogue/tree_walk.c\\t%d\\n",
+                                   131 + i % 3);
+        if (at < cap)
+            at += (size_t)snprintf(buf + at, cap - at, "\"");
+    }
+    if (nout % 2 == 0 && at < cap)
+        at += (size_t)snprintf(buf + at, cap - at, ",\"%lld\":\"\"", tid + 5);
+    if (at < cap)
+        snprintf(buf + at, cap - at, "}");
+}
+
 static int add_profile(store *st, int64_t rowid, const store_request *rq, int e, int v)
 {
     const ep_def *d = &eps[e];
@@ -339,8 +374,9 @@ int main(int argc, char **argv)
             if (store_insert_request(st, &rq, &rowid))
                 return fail(st, "request");
             if (eps[e].level >= 2 && dur > eps[e].median_us * 3.5 && unif() < 0.25) {
-                char stack[512], cpu[64], mem[96], details[512];
+                char stack[512], cpu[64], mem[96], threads[4096], details[5120];
                 stack_of(e, v, stack, sizeof stack);
+                threads_of(e, in, nout, threads, sizeof threads);
                 snprintf(cpu, sizeof cpu, "[%.1f,%.1f,%.1f,%.1f]", 20 + 70 * unif(),
                          10 + 50 * unif(), 5 + 30 * unif(), 60 + 40 * unif());
                 snprintf(mem, sizeof mem, "{\"total_bytes\":%lld,\"used_bytes\":%lld}", 8LL << 30,
@@ -349,9 +385,9 @@ int main(int argc, char **argv)
                          "{\"url\":\"%s?id=%d\",\"headers\":{\"Accept\":\"application/json\","
                          "\"User-Agent\":\"shop-app/4.2\",\"X-Request-Id\":\"r%lld\"},"
                          "\"environ\":{\"REMOTE_ADDR\":\"%s\",\"SERVER_NAME\":\"web-%d.example\"},"
-                         "\"values\":{\"id\":\"%d\"}}",
+                         "\"values\":{\"id\":\"%d\"},\"threads\":%s}",
                          eps[e].rule, (int)(rnd() % 10000), (long long)done, ip, in + 1,
-                         (int)(rnd() % 10000));
+                         (int)(rnd() % 10000), threads);
                 store_outlier o = {.request_id = rowid,
                                    .endpoint_id = ep[e],
                                    .ts_us = ts,

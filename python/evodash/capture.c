@@ -292,14 +292,17 @@ static json_t *values_of(PyObject *env)
     return values;
 }
 
-static json_t *all_threads(char *scratch, size_t cap)
+/* The stacks of the process's other Python threads: neither the
+ * capturing thread's own state nor the request's thread, whose stack is
+ * the outlier's own. */
+static json_t *other_threads(uint64_t request_thread, char *scratch, size_t cap)
 {
     json_t *obj = json_object();
     PyInterpreterState *is = PyInterpreterState_Main();
     PyThreadState *self = PyThreadState_Get();
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(is); obj && ts;
          ts = PyThreadState_Next(ts)) {
-        if (ts == self)
+        if (ts == self || ts->thread_id == (unsigned long)request_thread)
             continue;
         char key[32];
         snprintf(key, sizeof key, "%lu", ts->thread_id);
@@ -330,7 +333,7 @@ int capture_details(void *user, uint64_t thread, void *ctx, char *buf, size_t ca
         json_object_set(o, "headers", headers);
         json_object_set(o, "environ", environ);
         json_object_set_new(o, "values", values_of(env));
-        json_object_set_new(o, "threads", all_threads(scratch, 8192));
+        json_object_set_new(o, "threads", other_threads(thread, scratch, 8192));
         /* Keep the whole object within cap: drop the bulky parts first. */
         static const char *const drop[] = {"threads", "environ", NULL};
         n = details_dump(o, drop, buf, cap);

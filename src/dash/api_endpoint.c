@@ -255,6 +255,25 @@ static json_t *format_stack(const char *s)
     return arr;
 }
 
+/* The details' "threads" object ({thread id: stack text}, the stacks of
+ * the request's other threads at capture time) as [{thread, stack}], in
+ * the order captured; null when the adapter sent none. */
+static json_t *format_threads(const json_t *det)
+{
+    json_t *in = json_is_object(det) ? json_object_get(det, "threads") : NULL;
+    if (!json_is_object(in))
+        return json_null();
+    json_t *arr = json_array(), *v;
+    const char *k;
+    json_object_foreach(in, k, v)
+    {
+        if (json_is_string(v))
+            json_array_append_new(arr, json_pack("{s:s,s:o}", "thread", k, "stack",
+                                                 format_stack(json_string_value(v))));
+    }
+    return arr;
+}
+
 static json_t *parse_or_null(const char *s)
 {
     json_t *v = s ? json_loads(s, 0, NULL) : NULL;
@@ -301,6 +320,8 @@ int api_outlier(dctx *c)
         json_t *v = json_is_object(x.det) ? json_object_get(x.det, keys[k]) : NULL;
         json_object_set(x.doc, keys[k], v ? v : json_null());
     }
+    if (x.doc)
+        json_object_set_new(x.doc, "threads", format_threads(x.det));
     json_decref(x.det);
     return dash_json(c, 200, x.doc);
 }

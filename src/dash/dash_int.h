@@ -113,7 +113,7 @@ typedef struct dpage {
     int64_t page, per_page, offset;
 } dpage;
 
-/* ---- handler.c ---- */
+/* ---- reply.c, params.c (the router, handler.c, also uses helpers.h) ---- */
 /* Reply with doc (stolen) as JSON.  Returns 0 or EVD_ENOMEM. */
 int dash_json(dctx *c, int status, json_t *doc);
 /* Reply {"error": message, "status": status}.  Returns 0. */

@@ -453,6 +453,16 @@ def run_tests(port, db):
     check(doc["cpu_per_core"] == [{"core": 0, "percent": 12.5}, {"core": 1, "percent": 80.0}],
           "outlier cpu per core")
     check(doc["headers"] == {"Accept": "*/*"} and doc["url"] == "/api/x?id=1", "outlier details")
+    # the other threads' stacks, formatted like the request's, in the order captured
+    check(doc["threads"] == [
+        {"thread": "140002", "stack": [{"function": "run", "file": "pool.py", "line": 5},
+                                       {"function": "wait_job", "file": "pool.py", "line": 88}]},
+        {"thread": "140001", "stack": []}], "outlier: the other threads' stacks")
+    oid2 = storedb.connect(db).execute(
+        "SELECT id FROM outliers ORDER BY id LIMIT 1 OFFSET 1").fetchone()[0]
+    st, doc, _ = admin.get("/api/outliers/%d" % oid2)
+    check(st == 200 and doc["threads"] is None and doc["url"] == "/api/x?id=1",
+          "outlier without other threads' stacks: threads is null")
     st, doc, _ = admin.get("/api/requests/%d/profile" % preq)
     check(st == 200 and doc["tree"][0]["function"] == "handle"
           and [c["function"] for c in doc["tree"][0]["children"]] == ["parse", "query"]

@@ -154,9 +154,17 @@ int main(int argc, char **argv)
                     .stack = "main\tservice.c\t10\nhandle\tservice.c\t42\nslow_query\tdb.c\t7\n",
                     .cpu = "[12.5,80.0]",
                     .memory = "{\"total_bytes\":1000,\"used_bytes\":500}",
-                    .details = "{\"url\":\"/api/x?id=1\",\"headers\":{\"Accept\":\"*/*\"},"
-                               "\"environ\":{\"REMOTE_ADDR\":\"10.0.0.1\"},\"values\":{\"id\":"
-                               "\"1\"}}"};
+                    /* Every other one with the stacks of two other
+                     * threads (one without Python frames), as the Flask
+                     * binding captures them. */
+                    .details = outliers % 2
+                                   ? "{\"url\":\"/api/x?id=1\",\"headers\":{\"Accept\":\"*/*\"},"
+                                     "\"environ\":{\"REMOTE_ADDR\":\"10.0.0.1\"},\"values\":{"
+                                     "\"id\":\"1\"}}"
+                                   : "{\"url\":\"/api/x?id=1\",\"headers\":{\"Accept\":\"*/*\"},"
+                                     "\"environ\":{\"REMOTE_ADDR\":\"10.0.0.1\"},\"values\":{"
+                                     "\"id\":\"1\"},\"threads\":{\"140002\":\"run\\tpool.py\\t5\\n"
+                                     "wait_job\\tpool.py\\t88\\n\",\"140001\":\"\"}}"};
                 if (store_insert_outlier(st, &o))
                     return die(st, "outlier");
                 outliers++;

@@ -347,7 +347,7 @@ test('admin: every chart of an endpoint page matches the API', { timeout: 90000 
   const top = await page.evaluate(() => document.querySelector('[data-panel="outlier"]').getBoundingClientRect().top);
   assert.ok(top >= -1 && top < 100, `the outlier panel starts ${top}px from the top of the window`);
   const o = await get(`api/outliers/${oid}?tz=UTC`);
-  assert.equal(await page.locator('ol.stack li').count(), o.stack.length);
+  assert.equal(await page.locator('[data-panel="outlier"] > ol.stack li').count(), o.stack.length);
   assert.deepEqual(lengths(await chartSeries(page, 'outlier-cpu')), [o.cpu_per_core.length]);
   assert.deepEqual(lengths(await chartSeries(page, 'outlier-memory')), [2]);
   assert.equal(await page.locator('[data-panel="outlier"] table.kv').first().locator('tr').count(), Object.keys(o.headers).length);

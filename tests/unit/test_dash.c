@@ -1,6 +1,7 @@
 /* test_dash.c — the dashboard handler in process: time-zone offsets across
  * DST, local day boundaries, routing and status codes, the login body
- * parser, sessions and CSRF, pagination and range errors, and static asset
+ * parser, sessions and CSRF, pagination and range errors, the open ends of
+ * a parsed range and the raw-row cache's keys for them, and static asset
  * path handling. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +14,9 @@
 #include <string.h>
 
 #include "evodash.h"
+#include "core/clock.h"
 #include "dash/dash_int.h"
+#include "dash/helpers.h"
 #include "dash/tz.h"
 #include "testutil.h"
 
@@ -386,6 +389,81 @@ static void test_tz_cache_evicts(void **state)
     assert_int_equal(held, 1);
 }
 
+/* A parsed range says which ends were left open, so that the raw-row
+ * cache (rawscan.c) keys an "until now" range without reading the query
+ * string again. */
+static void test_range_open_flags(void **state)
+{
+    fixture *fx = *state;
+    static const struct {
+        const char *q;
+        int open_from, open_to;
+        int64_t from_s, to_s; /* -1: relative to now */
+    } cases[] = {
+        {"", 1, 1, -1, -1},
+        {"from=2026-11-01T00:00Z", 0, 1, 1793491200, -1},
+        {"to=1793577600", 1, 0, 1793577600 - 3600, 1793577600},
+        {"from=2026-11-01T00:00Z&to=2026-11-02T00:00Z", 0, 0, 1793491200, 1793577600},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        evd_dash_request rq = {.method = "GET", .path = "/dashboard/api/heatmap"};
+        evd_dash_response rs = {0};
+        dctx c = {.d = fx->d, .rq = &rq, .rs = &rs};
+        char err[160];
+        drange r;
+        assert_int_equal(dash_parse_query(&c, cases[i].q, err, sizeof err), 0);
+        int64_t before = clock_real_us();
+        assert_int_equal(dash_range(&c, 3600, &r), 0);
+        assert_int_equal(r.open_from, cases[i].open_from);
+        assert_int_equal(r.open_to, cases[i].open_to);
+        if (cases[i].to_s < 0)
+            assert_true(r.to_us >= before && r.to_us <= clock_real_us());
+        else
+            assert_int_equal(r.to_us, cases[i].to_s * 1000000);
+        if (cases[i].from_s < 0)
+            assert_int_equal(r.from_us, r.to_us - 3600 * 1000000LL);
+        else
+            assert_int_equal(r.from_us, cases[i].from_s * 1000000);
+        dash_tz_release(&c);
+        free(c.parambuf);
+        evd_dash_response_free(&rs);
+    }
+}
+
+/* ... and by those flags alone the raw-row cache lets the requests of one
+ * page, whose open ranges end microseconds apart, share one scan, while a
+ * range with both ends given is its own. */
+static void test_rawscan_open_range_shared(void **state)
+{
+    fixture *fx = *state;
+    store *st = NULL;
+    assert_int_equal(store_open(fx->url, 0, &st), 0);
+    /* the middle of a 10-second mark (RAWSCAN_OPEN_US), so 1 us crosses none */
+    int64_t now = clock_real_us() / 10000000 * 10000000 + 5000000;
+    for (int open = 0; open < 2; open++) {
+        drange a = {
+            .from_us = now - 3600 * 1000000LL, .to_us = now, .open_to = open, .open_from = open};
+        drange b = a;
+        b.from_us += 1;
+        b.to_us += 1;
+        int rc = 0;
+        char err[160];
+        const rawscan *sa =
+            rawscan_get(fx->d->rawscan, st, NULL, 1, &a, 1000, &rc, err, sizeof err);
+        const rawscan *sb =
+            rawscan_get(fx->d->rawscan, st, NULL, 1, &b, 1000, &rc, err, sizeof err);
+        assert_non_null(sa);
+        assert_non_null(sb);
+        if (open)
+            assert_ptr_equal(sa, sb);
+        else
+            assert_ptr_not_equal(sa, sb);
+        rawscan_release(fx->d->rawscan, sa);
+        rawscan_release(fx->d->rawscan, sb);
+    }
+    store_close(st);
+}
+
 /* An error reply: JSON {"error": text, "status": N} with that HTTP status. */
 static void expect_json_error(reply r, int status)
 {
@@ -518,6 +596,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sessions_and_csrf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tz_cache_evicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_range_open_flags, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rawscan_open_range_shared, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input_json_errors, setup, teardown),
         cmocka_unit_test(test_no_default_admin),
     };

@@ -234,6 +234,41 @@ function flameOption(tree) {
 
 const toSun = (nodes) => nodes.map((n) => ({ name: n.function, value: n.duration_us, children: toSun(n.children) }));
 
+// Frames, outermost first, as a monospace list.
+const stackList = (frames) =>
+  h(
+    'ol.stack',
+    null,
+    frames.map((f) => h('li', null, h('code', null, f.function), ' ', h('span.file', null, f.file ? `${f.file}:${f.line ?? '?'}` : ''))),
+  );
+
+// The other threads' stacks, one collapsed block each: the summary says
+// how deep it is and where it is (its innermost frame).
+function otherThreads(threads) {
+  if (!threads) return null;
+  const box = h('div.threads', { 'data-threads': threads.length });
+  box.append(h('h4', null, `Other threads (${threads.length})`));
+  if (!threads.length) box.append(h('p.note', null, 'No other thread was running.'));
+  for (const t of threads) {
+    const last = t.stack[t.stack.length - 1];
+    box.append(
+      h(
+        'details.thread',
+        { 'data-thread': t.thread },
+        h(
+          'summary',
+          null,
+          h('code', null, `thread ${t.thread}`),
+          h('span.sub', null, t.stack.length ? ` ${t.stack.length} frame${t.stack.length === 1 ? '' : 's'} · in ` : ' no frames'),
+          last ? h('code', null, last.function) : null,
+        ),
+        t.stack.length ? stackList(t.stack) : h('p.threadnote', null, 'No frames: the thread ran no code the adapter could read.'),
+      ),
+    );
+  }
+  return box;
+}
+
 async function outlierDetail(panel, id) {
   panel.replaceChildren(h('p.note', null, 'Loading outlier…'));
   panel.hidden = false;
@@ -241,11 +276,7 @@ async function outlierDetail(panel, id) {
   reveal(panel);
   try {
     const o = await api(`api/outliers/${id}`, { tz: state.tz });
-    const stack = h(
-      'ol.stack',
-      null,
-      (o.stack || []).map((f) => h('li', null, h('code', null, f.function), ' ', h('span.file', null, `${f.file}:${f.line}`))),
-    );
+    const stack = stackList(o.stack || []);
     const cpuBox = h('div.cardrow');
     const prof = h('div');
     panel.replaceChildren(
@@ -253,6 +284,7 @@ async function outlierDetail(panel, id) {
       h('p', null, h('code', null, o.url || '')),
       h('h4', null, 'Stack trace'),
       stack,
+      otherThreads(o.threads),
       cpuBox,
       h('h4', null, 'Headers'),
       kvTable(o.headers),
