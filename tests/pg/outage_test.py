@@ -123,7 +123,7 @@ class Load(threading.Thread):
                 ok = False
                 c.close()
                 c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-            self.lat.append(time.monotonic() - t0)
+            self.lat.append((t0, time.monotonic() - t0))
             if ok:
                 self.sent += 1
             else:
@@ -154,15 +154,21 @@ def outage(tmp):
         for t in load:
             t.join()
         sent = sum(t.sent for t in load)
-        lat = sorted(x for t in load for x in t.lat)
+        lat = sorted(x for t in load for _, x in t.lat)
         p99 = lat[int(len(lat) * 0.99)]
         print("outage_test: %d requests, p50 %.1f ms, p99 %.1f ms, max %.1f ms"
               % (sent, lat[len(lat) // 2] * 1e3, p99 * 1e3, lat[-1] * 1e3), file=sys.stderr)
         check(all(t.bad == 0 for t in load), "every request answered 200 (%d not)"
               % sum(t.bad for t in load))
-        check(p99 < 0.1 and lat[-1] < 1.0,
-              "no request waited for the database (p99 %.1f ms, max %.1f ms)"
-              % (p99 * 1e3, lat[-1] * 1e3))
+        # Requests during the outage against those before it, in the same
+        # run (a loaded machine slows both alike): a request that waited for
+        # the database would take seconds (libpq's connect, the outage).
+        before = sorted(x for t in load for s0, x in t.lat if s0 < t0)
+        during = sorted(x for t in load for s0, x in t.lat if t0 <= s0 < t0 + OUTAGE_S)
+        p99b, p99d = (v[int(len(v) * 0.99)] for v in (before, during))
+        check(p99d <= 2 * p99b + 0.02 and during[-1] < 2.0,
+              "no request waited for the database (p99 %.1f ms before the outage, %.1f ms "
+              "during it, slowest %.1f ms)" % (p99b * 1e3, p99d * 1e3, during[-1] * 1e3))
         # the writer catches up and syncs its counters
         cookie = login(port)
         check(cookie is not None, "dashboard login after the outage")
