@@ -32,6 +32,8 @@ import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from checks import check, finish  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build/rel"
 ADMIN = ("faults", "fault-admin-pw")
@@ -39,15 +41,6 @@ TOKEN = "fault-token-0123456789"
 ROOT = os.geteuid() == 0
 NOBODY = 65534
 
-failures = []
-nchecks = [0]
-
-
-def check(cond, what):
-    nchecks[0] += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 def as_nobody():
@@ -380,10 +373,7 @@ def main():
                 check(False, "%s: %r" % (case.__name__, e))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d of %d checks failed" % (len(failures), nchecks[0]), file=sys.stderr)
-        sys.exit(1)
-    print("fault_test: all %d checks passed" % nchecks[0])
+    finish("fault_test")
 
 
 if __name__ == "__main__":

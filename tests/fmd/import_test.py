@@ -26,7 +26,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import storedb  # noqa: E402
-from api_test import Client, check, failures, nchecks, start_serve  # noqa: E402
+from api_test import Client, start_serve  # noqa: E402
+from checks import check, finish  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build/rel"
 PG = "--pg" in sys.argv[2:]
@@ -218,11 +219,7 @@ def main():
         check_no_secret(db)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d checks failed" % len(failures), file=sys.stderr)
-        sys.exit(1)
-    print("fmd import_test (%s): all %d checks passed" % ("PostgreSQL" if PG else "SQLite",
-                                                          nchecks[0]))
+    finish("fmd import_test (%s)" % ("PostgreSQL" if PG else "SQLite"))
 
 
 if __name__ == "__main__":

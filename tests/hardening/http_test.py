@@ -29,6 +29,8 @@ import sys
 import tempfile
 import threading
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from checks import check, finish  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build/rel"
 ADMIN = ("boss", "hardening-admin-pw")
@@ -36,15 +38,6 @@ GUEST = ("visitor", "hardening-guest-pw")
 TOKEN = "hardening-token-0123456789"
 IDLE_S = 2  # HTTP_IDLE_TIMEOUT of both servers
 
-failures = []
-nchecks = [0]
-
-
-def check(cond, what):
-    nchecks[0] += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 # ---- servers ------------------------------------------------------------------
@@ -449,10 +442,7 @@ def main():
         for proc, name in procs:
             stop(proc, name)
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d of %d checks failed" % (len(failures), nchecks[0]), file=sys.stderr)
-        sys.exit(1)
-    print("http_test: all %d checks passed" % nchecks[0])
+    finish("http_test")
 
 
 if __name__ == "__main__":

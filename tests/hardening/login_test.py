@@ -33,20 +33,13 @@ import sys
 import tempfile
 import threading
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from checks import check, finish  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build/rel"
 ADMIN = ("boss", "login-admin-pw")
 GUEST = ("visitor", "login-guest-pw")
 
-failures = []
-nchecks = [0]
-
-
-def check(cond, what):
-    nchecks[0] += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 # ---- servers ------------------------------------------------------------------
@@ -278,10 +271,7 @@ def main():
         print("login_test: config changes %.1f s" % (time.monotonic() - t0))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d of %d checks failed" % (len(failures), nchecks[0]), file=sys.stderr)
-        sys.exit(1)
-    print("login_test: all %d checks passed" % nchecks[0])
+    finish("login_test")
 
 
 if __name__ == "__main__":

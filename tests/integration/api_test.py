@@ -30,6 +30,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import storedb
+from checks import check, finish  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build/rel"
 PG = "--pg" in sys.argv[2:]
@@ -44,15 +45,6 @@ ADMIN = ("boss", "s3cret-admin-pw")
 GUEST = ("visitor", "guest-pw-1")
 TOKEN = "machine-token-0123456789"
 
-failures = []
-nchecks = [0]
-
-
-def check(cond, what):
-    nchecks[0] += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 def quantile_ok(v, values_sorted, q):
@@ -192,10 +184,7 @@ def main():
 
 def report(name):
     """Exit 1 when a check failed, else say how many passed."""
-    if failures:
-        print("%d checks failed" % len(failures), file=sys.stderr)
-        sys.exit(1)
-    print("%s (%s): all %d checks passed" % (name, "PostgreSQL" if PG else "SQLite", nchecks[0]))
+    finish("%s (%s)" % (name, "PostgreSQL" if PG else "SQLite"))
 
 
 def run_capped_tests(port, db):

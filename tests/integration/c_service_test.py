@@ -16,14 +16,9 @@ import sys
 import tempfile
 import time
 
+from checks import check, finish
+
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build/rel"
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 def request(port, method, path, body=None, headers=None):
@@ -140,10 +135,7 @@ def main():
             proc.kill()
             check(False, "c_service stops on SIGTERM")
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d checks failed" % len(failures), file=sys.stderr)
-        sys.exit(1)
-    print("c_service_test: all checks passed")
+    finish("c_service_test")
 
 
 if __name__ == "__main__":

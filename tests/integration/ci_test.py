@@ -37,6 +37,7 @@ import scipy.stats
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import storedb  # noqa: E402
+from checks import check, finish  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build/rel")
 PG = "--pg" in sys.argv[2:]
@@ -49,15 +50,6 @@ ADMIN = ("boss", "s3cret-admin-pw")
 LIVE = [1349.41, 1466.13, 1256.65, 1266.42, 1080.68]
 TRAVIS = [764.87, 992.87, 760.87, 813.89, 303.4]
 
-failures = []
-nchecks = [0]
-
-
-def check(cond, what):
-    nchecks[0] += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 def http(port, method, path, body=None, headers=None):
@@ -377,10 +369,7 @@ def main():
             proc.terminate()
             proc.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d of %d checks failed" % (len(failures), nchecks[0]), file=sys.stderr)
-        sys.exit(1)
-    print("ci_test (%s): all %d checks passed" % ("PostgreSQL" if PG else "SQLite", nchecks[0]))
+    finish("ci_test (%s)" % ("PostgreSQL" if PG else "SQLite"))
 
 
 if __name__ == "__main__":

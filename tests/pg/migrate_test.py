@@ -20,6 +20,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from checks import check, finish  # noqa: E402
 import storedb  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build/rel"
@@ -30,15 +31,6 @@ KEYS = {"requests": "id", "rollups": "endpoint_id, version_id, hour, instance_id
         "endpoint_drops": "endpoint_id, instance_id", "profiled": "request_id",
         "sessions": "token_hash"}
 
-failures = []
-nchecks = [0]
-
-
-def check(cond, what):
-    nchecks[0] += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 def digest(db, table):
@@ -156,10 +148,7 @@ def main():
         check(rc == 1 and "missing.db" in err, "a missing source is a clear error")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d of %d checks failed" % (len(failures), nchecks[0]), file=sys.stderr)
-        sys.exit(1)
-    print("migrate_test: all %d checks passed" % nchecks[0])
+    finish("migrate_test")
 
 
 if __name__ == "__main__":

@@ -28,21 +28,13 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from checks import check, finish  # noqa: E402
 import storedb  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build/rel"
 OUTAGE_S = float(os.environ.get("OUTAGE_S", "30"))
 ADMIN = ("ops", "outage-admin-pw")
 
-failures = []
-nchecks = [0]
-
-
-def check(cond, what):
-    nchecks[0] += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 def pg_ctl(*args):
@@ -252,10 +244,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="evd-outage-")
     bad_start(tmp)
     outage(tmp)
-    if failures:
-        print("%d of %d checks failed" % (len(failures), nchecks[0]), file=sys.stderr)
-        sys.exit(1)
-    print("outage_test: all %d checks passed" % nchecks[0])
+    finish("outage_test")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import numpy as np
 from scipy import stats
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from checks import check, finish  # noqa: E402
 import storedb  # noqa: E402
 from api_test import Client, start_serve  # noqa: E402
 
@@ -35,15 +36,6 @@ GUEST = ("visitor", "verdict-guest-pw")
 TOKEN = "verdict-token-0123456789"
 SEED = 3
 
-failures = []
-nchecks = [0]
-
-
-def check(cond, what):
-    nchecks[0] += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 def rel(a, b):
@@ -102,11 +94,7 @@ def main():
             proc.terminate()
             proc.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d checks failed" % len(failures), file=sys.stderr)
-        sys.exit(1)
-    print("verdicts_api_test (%s): %d passed, 0 failed" % ("PostgreSQL" if PG else "SQLite",
-                                                           nchecks[0]))
+    finish("verdicts_api_test (%s)" % ("PostgreSQL" if PG else "SQLite"))
 
 
 def run(port, db, truth, now):
