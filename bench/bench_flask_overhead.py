@@ -10,8 +10,8 @@ rounds.
 
 Then the cost under a real server: gunicorn (2 sync workers) serving the
 hello app, driven by wrk, bare and bound to evodash at each level 0..3 (all
-up at once, each level with a store of its own), in alternating 2 s pairs of
-the bare app and one level.  For each level the median throughput ratio,
+up at once, each level with a store of its own), in alternating pairs of
+runs of the bare app and one level (bare, evodash, evodash, bare; 1 s each).  For each level the median throughput ratio,
 the median CPU-per-request ratio (bare / evodash, every thread of the
 workers from /proc, which is what throughput would be on an idle machine
 and moves far less with other people's load) and where the CPU goes
@@ -191,9 +191,11 @@ def start_gunicorn(level, tmp):
 
 
 def threads_cpu_s(master):
-    """(request threads, other threads) CPU seconds (user + system) used so
-    far by the master's workers.  A sync worker serves on its main thread;
-    the others are the agent's (writer, watchdog, sampler)."""
+    """(request threads, other threads) CPU seconds used so far by the
+    master's workers, in ns from schedstat (the tick-based counters of
+    /proc/PID/stat are too coarse for the agent's ~1% over a second).  A
+    sync worker serves on its main thread; the others are the agent's
+    (writer, watchdog, sampler)."""
     main, other = 0, 0
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -207,32 +209,30 @@ def threads_cpu_s(master):
             continue
         for t in tasks:
             try:
-                with open("/proc/%s/task/%s/stat" % (d, t)) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
+                with open("/proc/%s/task/%s/schedstat" % (d, t)) as f:
+                    ns = int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
                 continue
-            cpu = int(fields[11]) + int(fields[12])  # utime + stime
             if t == d:
-                main += cpu
+                main += ns
             else:
-                other += cpu
-    tck = os.sysconf("SC_CLK_TCK")
-    return main / tck, other / tck
+                other += ns
+    return main / 1e9, other / 1e9
 
 
 def wrk_run(g, port, seconds):
-    """(requests/s, request-thread CPU us per request, agent-thread CPU us
-    per request) of one wrk run."""
+    """(requests, seconds, request-thread CPU s, agent-thread CPU s) of one
+    wrk run, or None."""
     cpu0 = threads_cpu_s(g.pid)
+    t0 = time.monotonic()
     out = subprocess.run(["wrk", "-t1", "-c8", "-d%ds" % seconds, "http://127.0.0.1:%d/" % port],
                          capture_output=True, text=True).stdout
+    dt = time.monotonic() - t0
     cpu1 = threads_cpu_s(g.pid)
-    rps = re.search(r"Requests/sec:\s*([\d.]+)", out)
     n = re.search(r"(\d+) requests in", out)
-    if not rps or not n or int(n.group(1)) == 0:
-        return 0.0, 0.0, 0.0
-    n = int(n.group(1))
-    return float(rps.group(1)), (cpu1[0] - cpu0[0]) * 1e6 / n, (cpu1[1] - cpu0[1]) * 1e6 / n
+    if not n or int(n.group(1)) == 0:
+        return None
+    return int(n.group(1)), dt, cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
 
 
 # Level 1 is the headline; the others get fewer pairs to keep the run short.
@@ -242,15 +242,29 @@ GUNICORN_LEVELS = [(1, int(os.environ.get("BENCH_GUNICORN_PAIRS", "12"))),
                    (3, int(os.environ.get("BENCH_GUNICORN_PAIRS_OTHER", "6")))]
 
 
-def wrk_ratios(tmp, seconds=2):
-    """All servers up at once (the bare app and one per level); short
-    alternating wrk runs of the bare app and one level, so that the
-    machine's load drifts alike for both halves of a pair.  Per level, the
-    per-pair ratios of throughput and of worker CPU per request (bare /
-    evodash): the second is what the throughput ratio would be on an
-    otherwise idle machine, and it moves far less with other people's
-    load.  Also the CPU per request of the request threads and the agent's
-    threads, per pair."""
+def wrk_pair(on_s, off_s, seconds=1):
+    """One pair: bare, evodash, evodash, bare (1 s each), so that a load
+    that drifts linearly over the pair weighs alike on both halves.  Per
+    half: (requests/s, request-thread us/request, agent-thread
+    us/request), or None."""
+    runs = [wrk_run(*s, seconds) for s in (off_s, on_s, on_s, off_s)]
+    if None in runs:
+        return None
+    halves = []
+    for a, b in ((runs[0], runs[3]), (runs[1], runs[2])):
+        n, dt = a[0] + b[0], a[1] + b[1]
+        halves.append((n / dt, (a[2] + b[2]) * 1e6 / n, (a[3] + b[3]) * 1e6 / n))
+    return halves[0], halves[1]
+
+
+def wrk_ratios(tmp):
+    """All servers up at once (the bare app and one per level); pairs of
+    short wrk runs of the bare app and one level (wrk_pair), the levels'
+    pairs interleaved.  Per level and pair, the ratios of throughput and of
+    worker CPU per request (bare / evodash): the second is what the
+    throughput ratio would be on an otherwise idle machine, and it moves
+    far less with other people's load.  Also the CPU per request of the
+    request threads and of the agent's threads."""
     servers = {None: start_gunicorn(None, tmp)}
     for level, _ in GUNICORN_LEVELS:
         servers[level] = start_gunicorn(level, tmp)
@@ -259,23 +273,20 @@ def wrk_ratios(tmp, seconds=2):
             wrk_run(g, port, 1)  # warm up
         res = {level: {"tput": [], "cpu": [], "req_on": [], "req_off": [], "agent": []}
                for level, _ in GUNICORN_LEVELS}
-        # interleave the levels: round r runs pair r of every level that has one
         for r in range(max(p for _, p in GUNICORN_LEVELS)):
             for level, pairs in GUNICORN_LEVELS:
                 if r >= pairs:
                     continue
-                on_s, off_s = servers[level], servers[None]
-                if r % 2:
-                    on, off = wrk_run(*on_s, seconds), wrk_run(*off_s, seconds)
-                else:
-                    off, on = wrk_run(*off_s, seconds), wrk_run(*on_s, seconds)
-                if off[0] > 0 and on[0] > 0 and on[1] + on[2] > 0:
-                    d = res[level]
-                    d["tput"].append(on[0] / off[0])
-                    d["cpu"].append((off[1] + off[2]) / (on[1] + on[2]))
-                    d["req_on"].append(on[1])
-                    d["req_off"].append(off[1] + off[2])
-                    d["agent"].append(on[2])
+                pair = wrk_pair(servers[level], servers[None])
+                if not pair:
+                    continue
+                off, on = pair
+                d = res[level]
+                d["tput"].append(on[0] / off[0])
+                d["cpu"].append((off[1] + off[2]) / (on[1] + on[2]))
+                d["req_on"].append(on[1])
+                d["req_off"].append(off[1] + off[2])
+                d["agent"].append(on[2])
         return res
     finally:
         for g, _ in servers.values():
@@ -289,8 +300,8 @@ def report_gunicorn(res):
     med = statistics.median
     print("gunicorn (2 sync workers) + wrk -c8, hello world: evodash at each level against the "
           "bare app")
-    print("in the same run, alternating 2 s pairs, medians (CPU per request: bare / evodash, "
-          "all worker threads):")
+    print("in the same run, alternating pairs (bare, evodash, evodash, bare; 1 s each), medians "
+          "(CPU per request: bare / evodash, all worker threads):")
     for level, _ in sorted(GUNICORN_LEVELS):
         d = res[level]
         if not d["cpu"]:
