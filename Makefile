@@ -49,7 +49,7 @@ TOOL_SRC   :=
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 TSAN_TESTS := test_ring test_writer
 CHECK_EXTRA :=
-BENCHES    := hotpath ingest
+BENCHES    := hotpath ingest writer_pace
 ALL_EXTRA  :=
 INSTALL_EXTRA :=
 

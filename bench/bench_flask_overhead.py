@@ -6,10 +6,20 @@ evodash, level 1, level 2 with no outliers, level 2 with every request past
 its deadline, and level 3.  The machine is shared and noisy, so the
 configurations are interleaved in rounds and each round's cost is taken
 against the same round's no-evodash baseline; the figure is the median over
-rounds.  Then gunicorn (2 sync workers) is driven by wrk with and without
-evodash at level 1, alternating, and the median throughput ratio is shown.
+rounds.
 
-The last line is the headline: `flask_level1_added: N us`.
+Then the cost under a real server: gunicorn (2 sync workers) serving the
+hello app, driven by wrk, bare and bound to evodash at each level 0..3 (all
+up at once, each level with a store of its own), in alternating pairs of
+runs of the bare app and one level (bare, evodash, evodash, bare; 1 s each).  For each level the median throughput ratio,
+the median CPU-per-request ratio (bare / evodash, every thread of the
+workers from /proc, which is what throughput would be on an idle machine
+and moves far less with other people's load) and where the CPU goes
+(request threads, the agent's threads).  BENCH_ONLY=gunicorn skips the
+in-process part.
+
+The last line is the headline, level 1's CPU-per-request ratio (target
+>= 0.97): `flask_gunicorn_cpu_ratio: 0.97x`.
 """
 import gc
 import os
@@ -158,11 +168,15 @@ def free_port():
     return p
 
 
-def start_gunicorn(off, tmp):
+def start_gunicorn(level, tmp):
+    """gunicorn with 2 sync workers on the hello app: bare (level None), or
+    bound to evodash at `level` with a store of its own (the two workers
+    share it, as a real deployment's would)."""
     port = free_port()
-    env = dict(os.environ, EVODASH_DATABASE="sqlite:///%s/gunicorn.db" % tmp,
-               EVODASH_USERNAME="admin", EVODASH_PASSWORD="bench-pw", EVODASH_MONITOR_LEVEL="1")
-    if off:
+    env = dict(os.environ, EVODASH_DATABASE="sqlite:///%s/gunicorn_%s.db" % (tmp, level),
+               EVODASH_USERNAME="admin", EVODASH_PASSWORD="bench-pw",
+               EVODASH_MONITOR_LEVEL=str(level))
+    if level is None:
         env["EVODASH_BENCH_OFF"] = "1"
     g = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b",
                           "127.0.0.1:%d" % port, "--chdir", HERE, "bench_flask_app:app"],
@@ -176,78 +190,149 @@ def start_gunicorn(off, tmp):
     return g, port
 
 
-def workers_cpu_s(master):
-    """CPU seconds (user + system) used so far by the master's workers."""
-    total = 0
+def threads_cpu_s(master):
+    """(request threads, other threads) CPU seconds used so far by the
+    master's workers, in ns from schedstat (the tick-based counters of
+    /proc/PID/stat are too coarse for the agent's ~1% over a second).  A
+    sync worker serves on its main thread; the others are the agent's
+    (writer, watchdog, sampler)."""
+    main, other = 0, 0
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             with open("/proc/%s/stat" % d) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+                if int(f.read().rsplit(")", 1)[1].split()[1]) != master:  # ppid
+                    continue
+            tasks = os.listdir("/proc/%s/task" % d)
         except OSError:
             continue
-        if int(fields[1]) == master:  # ppid
-            total += int(fields[11]) + int(fields[12])  # utime + stime
-    return total / os.sysconf("SC_CLK_TCK")
+        for t in tasks:
+            try:
+                with open("/proc/%s/task/%s/schedstat" % (d, t)) as f:
+                    ns = int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+            if t == d:
+                main += ns
+            else:
+                other += ns
+    return main / 1e9, other / 1e9
 
 
 def wrk_run(g, port, seconds):
-    """(requests/s, worker CPU us per request) of one wrk run."""
-    cpu0 = workers_cpu_s(g.pid)
+    """(requests, seconds, request-thread CPU s, agent-thread CPU s) of one
+    wrk run, or None."""
+    cpu0 = threads_cpu_s(g.pid)
+    t0 = time.monotonic()
     out = subprocess.run(["wrk", "-t1", "-c8", "-d%ds" % seconds, "http://127.0.0.1:%d/" % port],
                          capture_output=True, text=True).stdout
-    cpu = workers_cpu_s(g.pid) - cpu0
-    rps = re.search(r"Requests/sec:\s*([\d.]+)", out)
+    dt = time.monotonic() - t0
+    cpu1 = threads_cpu_s(g.pid)
     n = re.search(r"(\d+) requests in", out)
-    if not rps or not n or int(n.group(1)) == 0:
-        return 0.0, 0.0
-    return float(rps.group(1)), cpu * 1e6 / int(n.group(1))
+    if not n or int(n.group(1)) == 0:
+        return None
+    return int(n.group(1)), dt, cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
 
 
-def wrk_ratio(tmp, pairs=10):
-    """Both servers up at once; short alternating wrk runs, so that the
-    machine's load drifts alike for both.  Returns the per-pair ratios of
-    throughput and of worker CPU per request (off / on): the second is what
-    the throughput ratio would be on an otherwise idle machine, and it does
-    not move with other people's load."""
-    (g_off, p_off), (g_on, p_on) = start_gunicorn(True, tmp), start_gunicorn(False, tmp)
+# Level 1 is the headline; the others get fewer pairs to keep the run short.
+GUNICORN_LEVELS = [(1, int(os.environ.get("BENCH_GUNICORN_PAIRS", "12"))),
+                   (0, int(os.environ.get("BENCH_GUNICORN_PAIRS_OTHER", "6"))),
+                   (2, int(os.environ.get("BENCH_GUNICORN_PAIRS_OTHER", "6"))),
+                   (3, int(os.environ.get("BENCH_GUNICORN_PAIRS_OTHER", "6")))]
+
+
+def wrk_pair(on_s, off_s, seconds=1):
+    """One pair: bare, evodash, evodash, bare (1 s each), so that a load
+    that drifts linearly over the pair weighs alike on both halves.  Per
+    half: (requests/s, request-thread us/request, agent-thread
+    us/request), or None."""
+    runs = [wrk_run(*s, seconds) for s in (off_s, on_s, on_s, off_s)]
+    if None in runs:
+        return None
+    halves = []
+    for a, b in ((runs[0], runs[3]), (runs[1], runs[2])):
+        n, dt = a[0] + b[0], a[1] + b[1]
+        halves.append((n / dt, (a[2] + b[2]) * 1e6 / n, (a[3] + b[3]) * 1e6 / n))
+    return halves[0], halves[1]
+
+
+def wrk_ratios(tmp):
+    """All servers up at once (the bare app and one per level); pairs of
+    short wrk runs of the bare app and one level (wrk_pair), the levels'
+    pairs interleaved.  Per level and pair, the ratios of throughput and of
+    worker CPU per request (bare / evodash): the second is what the
+    throughput ratio would be on an otherwise idle machine, and it moves
+    far less with other people's load.  Also the CPU per request of the
+    request threads and of the agent's threads."""
+    servers = {None: start_gunicorn(None, tmp)}
+    for level, _ in GUNICORN_LEVELS:
+        servers[level] = start_gunicorn(level, tmp)
     try:
-        wrk_run(g_off, p_off, 1)
-        wrk_run(g_on, p_on, 1)
-        tput, cpu = [], []
-        for i in range(pairs):
-            if i % 2:
-                on, off = wrk_run(g_on, p_on, 2), wrk_run(g_off, p_off, 2)
-            else:
-                off, on = wrk_run(g_off, p_off, 2), wrk_run(g_on, p_on, 2)
-            if off[0] > 0 and on[1] > 0:
-                tput.append(on[0] / off[0])
-                cpu.append(off[1] / on[1])
-        return tput, cpu
+        for g, port in servers.values():
+            wrk_run(g, port, 1)  # warm up
+        res = {level: {"tput": [], "cpu": [], "req_on": [], "req_off": [], "agent": []}
+               for level, _ in GUNICORN_LEVELS}
+        for r in range(max(p for _, p in GUNICORN_LEVELS)):
+            for level, pairs in GUNICORN_LEVELS:
+                if r >= pairs:
+                    continue
+                pair = wrk_pair(servers[level], servers[None])
+                if not pair:
+                    continue
+                off, on = pair
+                d = res[level]
+                d["tput"].append(on[0] / off[0])
+                d["cpu"].append((off[1] + off[2]) / (on[1] + on[2]))
+                d["req_on"].append(on[1])
+                d["req_off"].append(off[1] + off[2])
+                d["agent"].append(on[2])
+        return res
     finally:
-        for g in (g_off, g_on):
+        for g, _ in servers.values():
             g.terminate()
+        for g, _ in servers.values():
             g.wait(30)
+
+
+def report_gunicorn(res):
+    """Prints the per-level figures; returns level 1's CPU ratio or None."""
+    med = statistics.median
+    print("gunicorn (2 sync workers) + wrk -c8, hello world: evodash at each level against the "
+          "bare app")
+    print("in the same run, alternating pairs (bare, evodash, evodash, bare; 1 s each), medians "
+          "(CPU per request: bare / evodash, all worker threads):")
+    for level, _ in sorted(GUNICORN_LEVELS):
+        d = res[level]
+        if not d["cpu"]:
+            print("  level %d: no figures (wrk failed)" % level)
+            continue
+        print("  level %d: throughput ratio %.3f, CPU-per-request ratio %.3f (%d pairs); "
+              "us/request: bare %.1f, request thread %.1f, agent threads %.1f"
+              % (level, med(d["tput"]), med(d["cpu"]), len(d["cpu"]), med(d["req_off"]),
+                 med(d["req_on"]), med(d["agent"])))
+    d = res[1]
+    if not d["cpu"]:
+        return None
+    print("  level 1 pairs, throughput:      %s" % ", ".join("%.3f" % r for r in d["tput"]))
+    print("  level 1 pairs, CPU per request: %s" % ", ".join("%.3f" % r for r in d["cpu"]))
+    return med(d["cpu"])
 
 
 def main():
     tmp = tempfile.mkdtemp(prefix="bench_flask_")
     try:
-        hello = measure(hello_app, "hello world", 1000, tmp)
-        measure(ms_app, "1 ms endpoint", 100, tmp)
-        if shutil.which("wrk"):
-            tput, cpu = wrk_ratio(tmp)
-            if tput:
-                print("gunicorn (2 sync workers) + wrk, level 1 / no evodash, median of %d "
-                      "alternating 2 s pairs:" % len(tput))
-                print("  throughput ratio: %.3f (pairs: %s)"
-                      % (statistics.median(tput), ", ".join("%.2f" % r for r in tput)))
-                print("  CPU-per-request ratio (throughput ratio on an idle machine): %.3f "
-                      "(pairs: %s)" % (statistics.median(cpu), ", ".join("%.2f" % r for r in cpu)))
-        else:
+        if os.environ.get("BENCH_ONLY") != "gunicorn":
+            hello = measure(hello_app, "hello world", 1000, tmp)
+            measure(ms_app, "1 ms endpoint", 100, tmp)
+            print("flask_level1_added: %.2f us" % hello[1])
+        if not shutil.which("wrk"):
             print("gunicorn + wrk: skipped (wrk is not installed)")
-        print("flask_level1_added: %.2f us" % hello[1])
+            return
+        ratio = report_gunicorn(wrk_ratios(tmp))
+        if ratio is None:
+            sys.exit("bench: wrk gave no figures")
+        print("flask_gunicorn_cpu_ratio: %.3fx" % ratio)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

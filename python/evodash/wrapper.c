@@ -248,9 +248,11 @@ static const char *ip_of(Binding *b, reqctx *c, char *buf, size_t cap)
         PyErr_Clear();
         return NULL;
     }
-    snprintf(buf, cap, "%s", remote);
+    /* borrowed from the environ, which holds it: the caller hands it to
+     * evd_req_end (which copies it) before any Python code runs */
     if (!b->trusted || PySet_GET_SIZE(b->trusted) == 0 || !is_trusted(b, remote, strlen(remote)))
-        return buf;
+        return remote;
+    snprintf(buf, cap, "%s", remote);
     PyObject *xff = PyDict_GetItemString(c->environ, "HTTP_X_FORWARDED_FOR");
     const char *x = xff && PyUnicode_Check(xff) ? PyUnicode_AsUTF8(xff) : NULL;
     if (!x) {
