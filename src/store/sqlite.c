@@ -9,7 +9,6 @@
  * thread retries past that with backoff. */
 #include <errno.h>
 #include <pthread.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,35 +27,15 @@
  * quick_check).  A store of a few hundred MB is checked whole; a larger one
  * as far as this gets, once per file and process. */
 #define CHECK_BUDGET_MS 300
-/* Request rows a transaction gathers before one multi-row INSERT: a
- * statement per row spends more on stepping, binding and opening cursors
- * than on the rows themselves.  Powers of two, up to 1 << ROW_SIZES - 1. */
-#define ROW_SIZES 6
-#define ROWS_MAX  (1 << (ROW_SIZES - 1))
-#define ROW_COLS  9
-
-/* A buffered request row; its strings are copied into lite.text (offsets,
- * or -1 for NULL) because the caller's may not live until the flush. */
-typedef struct lite_row {
-    store_request r;
-    int64_t id;
-    ptrdiff_t group, ip;
-} lite_row;
 
 typedef struct lite {
     sqlite3 *db;
     dev_t dev; /* the file opened: a path that no longer leads here means */
     ino_t ino; /* the store was deleted or replaced under us */
     int stale;
-    sqlite3_stmt *ins_profile, *ids;
-    sqlite3_stmt *ins_rows[ROW_SIZES]; /* INSERTs of 1, 2, 4 ... ROWS_MAX rows */
-    sqlite3_stmt *begin, *commit;      /* prepared once: parsing them costs each batch */
-    sqlite3_stmt *bulk;                /* bulk_open's insert */
+    sqlite3_stmt *ins_request, *ins_profile, *ids;
+    sqlite3_stmt *bulk; /* bulk_open's insert */
     int bulk_cols;
-    lite_row rows[ROWS_MAX]; /* request rows not yet inserted (in a transaction) */
-    int nrows;
-    char *text; /* their strings */
-    size_t text_len, text_cap;
 } lite;
 
 typedef struct lite_sq {
@@ -64,10 +43,9 @@ typedef struct lite_sq {
     sqlite3_stmt *s;
 } lite_sq;
 
-/* followed by ROW_COLS placeholders per row, "(?, ...), (?, ...)" */
 static const char SQL_REQUEST_INS[] =
     "INSERT INTO requests(endpoint_id, ts_us, duration_us, status, version_id, group_name, ip, "
-    "instance_id, id) VALUES";
+    "instance_id, id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_PROFILE_INS[] =
     "INSERT INTO profiler_samples(request_id, position, indent, function, file, line, "
     "duration_us, samples) VALUES(?, ?, ?, ?, ?, ?, ?, ?)";
@@ -120,13 +98,8 @@ static int fail_sqlite(store *st, const char *what)
     return code;
 }
 
-static int rows_flush(store *st);
-
 static int lite_run(store *st, const char *sql, const char *what)
 {
-    int rc;
-    if (((lite *)st->be)->nrows && (rc = rows_flush(st)))
-        return rc;
     if (sqlite3_exec(db_of(st), sql, NULL, NULL, NULL) != SQLITE_OK)
         return fail_sqlite(st, what);
     return 0;
@@ -276,8 +249,7 @@ static int lite_open(store *st, const char *path)
 
 /* Does the path still lead to the file we have open?  A store deleted
  * (rm -rf of its folder) or replaced under a running service would
- * otherwise take batches that nobody can read.  Asked before every commit
- * (one stat per transaction). */
+ * otherwise take batches that nobody can read. */
 static int file_gone(store *st)
 {
     lite *l = st->be;
@@ -300,41 +272,22 @@ static void lite_close(store *st)
     lite *l = st->be;
     if (!l)
         return;
-    for (int k = 0; k < ROW_SIZES; k++)
-        sqlite3_finalize(l->ins_rows[k]);
+    sqlite3_finalize(l->ins_request);
     sqlite3_finalize(l->ins_profile);
     sqlite3_finalize(l->ids);
-    sqlite3_finalize(l->begin);
-    sqlite3_finalize(l->commit);
     sqlite3_finalize(l->bulk);
     sqlite3_close(l->db);
-    free(l->text);
     free(l);
     st->be = NULL;
 }
 
-static sqlite3_stmt *own_stmt(store *st, sqlite3_stmt **slot, const char *sql);
-static int step_done(store *st, sqlite3_stmt *s, const char *what);
-
-static void rows_drop(lite *l)
-{
-    l->nrows = 0;
-    l->text_len = 0;
-}
-
 static int lite_begin(store *st)
 {
-    lite *l = st->be;
-    rows_drop(l);
-    sqlite3_stmt *s = own_stmt(st, &l->begin, "BEGIN IMMEDIATE");
-    if (!s)
-        return fail_sqlite(st, "starting a transaction");
-    return step_done(st, s, "starting a transaction");
+    return lite_run(st, "BEGIN IMMEDIATE", "starting a transaction");
 }
 
 static void lite_rollback(store *st)
 {
-    rows_drop(st->be);
     if (!sqlite3_get_autocommit(db_of(st)))
         sqlite3_exec(db_of(st), "ROLLBACK", NULL, NULL, NULL);
 }
@@ -350,31 +303,20 @@ static int lite_commit(store *st)
                           "again",
                           st->path);
     }
-    int rc = l->nrows ? rows_flush(st) : 0;
-    if (rc) {
-        lite_rollback(st);
-        return rc;
-    }
-    sqlite3_stmt *s = own_stmt(st, &l->commit, "COMMIT");
-    if (!s || sqlite3_step(s) != SQLITE_DONE) {
-        rc = fail_sqlite(st, "committing");
-        if (s)
-            sqlite3_reset(s);
+    if (sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        int rc = fail_sqlite(st, "committing");
         if ((sqlite3_errcode(l->db) & 0xff) == SQLITE_READONLY)
             l->stale = 1; /* a new connection may write once permission is back */
         lite_rollback(st);
         return rc;
     }
-    sqlite3_reset(s);
     return 0;
 }
 
-/* Set by a commit that found the file gone (or read-only): every
- * transaction ends in lite_commit, which asks. */
 static int lite_stale(store *st)
 {
     lite *l = st->be;
-    return l && l->stale;
+    return l && (l->stale || file_gone(st));
 }
 
 /* ---- statements ----------------------------------------------------------- */
@@ -438,14 +380,9 @@ static void lite_bind_null(sq *q, int i)
     sqlite3_bind_null(LQ(q), i);
 }
 
-/* Buffered request rows go in before any other statement runs, so that
- * what the transaction reads includes them. */
 static int lite_step(sq *q)
 {
-    int rc;
-    if (((lite *)q->st->be)->nrows && (rc = rows_flush(q->st)))
-        return rc;
-    rc = sqlite3_step(LQ(q));
+    int rc = sqlite3_step(LQ(q));
     if (rc == SQLITE_ROW)
         return SQ_ROW;
     if (rc == SQLITE_DONE)
@@ -547,95 +484,22 @@ static int lite_reserve_ids(store *st, int64_t *first)
     return 0;
 }
 
-/* Copy s into l->text; its offset, -1 for none (NULL or ""), -2 when out
- * of memory. */
-static ptrdiff_t keep_text(lite *l, const char *s)
-{
-    if (!s || !*s)
-        return -1;
-    size_t n = strlen(s) + 1;
-    if (l->text_len + n > l->text_cap) {
-        size_t cap = l->text_cap ? l->text_cap : 4096;
-        while (cap < l->text_len + n)
-            cap *= 2;
-        char *t = realloc(l->text, cap);
-        if (!t)
-            return -2;
-        l->text = t;
-        l->text_cap = cap;
-    }
-    memcpy(l->text + l->text_len, s, n);
-    l->text_len += n;
-    return (ptrdiff_t)(l->text_len - n);
-}
-
-static void bind_kept(const lite *l, sqlite3_stmt *s, int i, ptrdiff_t at)
-{
-    if (at >= 0)
-        sqlite3_bind_text(s, i, l->text + at, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(s, i);
-}
-
-/* Insert rows[0 .. 1 << k) with one statement. */
-static int rows_insert(store *st, const lite_row *rows, int k)
-{
-    lite *l = st->be;
-    int n = 1 << k;
-    if (!l->ins_rows[k]) {
-        char sql[sizeof SQL_REQUEST_INS + ROWS_MAX * 32];
-        size_t o = (size_t)snprintf(sql, sizeof sql, "%s", SQL_REQUEST_INS);
-        for (int i = 0; i < n; i++)
-            o += (size_t)snprintf(sql + o, sizeof sql - o, "%s(?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                  i ? ", " : " ");
-        if (sqlite3_prepare_v3(l->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &l->ins_rows[k], NULL) !=
-            SQLITE_OK)
-            return fail_sqlite(st, "preparing the request insert");
-    }
-    sqlite3_stmt *s = l->ins_rows[k];
-    for (int i = 0; i < n; i++) {
-        const lite_row *w = &rows[i];
-        int c = i * ROW_COLS;
-        sqlite3_bind_int64(s, c + 1, w->r.endpoint_id);
-        sqlite3_bind_int64(s, c + 2, w->r.ts_us);
-        sqlite3_bind_int64(s, c + 3, w->r.duration_us);
-        sqlite3_bind_int(s, c + 4, w->r.status);
-        sqlite3_bind_int64(s, c + 5, w->r.version_id);
-        bind_kept(l, s, c + 6, w->group);
-        bind_kept(l, s, c + 7, w->ip);
-        sqlite3_bind_int64(s, c + 8, w->r.instance_id);
-        sqlite3_bind_int64(s, c + 9, w->id);
-    }
-    return step_done(st, s, "inserting requests");
-}
-
-/* The buffered rows, in as few statements as their count has bits. */
-static int rows_flush(store *st)
-{
-    lite *l = st->be;
-    int at = 0, rc = 0;
-    for (int k = ROW_SIZES - 1; k >= 0 && !rc; k--)
-        if (l->nrows - at >= 1 << k) {
-            rc = rows_insert(st, l->rows + at, k);
-            at += 1 << k;
-        }
-    rows_drop(l);
-    return rc;
-}
-
-/* Inside a transaction the row waits for ROWS_MAX - 1 others (or the
- * commit, or the next statement); outside one it goes in at once. */
 static int lite_put_request(store *st, const store_request *r, int64_t id)
 {
     lite *l = st->be;
-    lite_row *w = &l->rows[l->nrows];
-    w->r = *r;
-    w->id = id;
-    if ((w->group = keep_text(l, r->group)) == -2 || (w->ip = keep_text(l, r->ip)) == -2)
-        return store_fail(st, EVD_ENOMEM, "out of memory buffering requests");
-    w->r.group = w->r.ip = NULL; /* the copies are used */
-    l->nrows++;
-    return l->nrows == ROWS_MAX || !st->in_txn ? rows_flush(st) : 0;
+    sqlite3_stmt *s = own_stmt(st, &l->ins_request, SQL_REQUEST_INS);
+    if (!s)
+        return fail_sqlite(st, "preparing the request insert");
+    sqlite3_bind_int64(s, 1, r->endpoint_id);
+    sqlite3_bind_int64(s, 2, r->ts_us);
+    sqlite3_bind_int64(s, 3, r->duration_us);
+    sqlite3_bind_int(s, 4, r->status);
+    sqlite3_bind_int64(s, 5, r->version_id);
+    bind_opt(s, 6, r->group);
+    bind_opt(s, 7, r->ip);
+    sqlite3_bind_int64(s, 8, r->instance_id);
+    sqlite3_bind_int64(s, 9, id);
+    return step_done(st, s, "inserting a request");
 }
 
 static int lite_put_profile_line(store *st, const store_profile_line *p)

@@ -226,64 +226,6 @@ static void test_request_ids_survive_rollback(void **state)
     assert_int_equal(tu_sql_int(tu_db, "SELECT count(DISTINCT id) FROM requests"), 3);
 }
 
-/* SQLite gathers a transaction's request rows into multi-row INSERTs:
- * every row arrives whole (its strings copied, not borrowed), a read in
- * the same transaction sees them, a rollback drops them, and outside a
- * transaction a row goes in at once. */
-static void test_request_rows_gathered(void **state)
-{
-    (void)state;
-    store *st;
-    char group[32], ip[32];
-    int64_t v = 0;
-    assert_int_equal(store_open(tu_url, 0, &st), 0);
-    assert_int_equal(store_begin(st), 0);
-    for (int i = 0; i < 70; i++) { /* two full buffers and 4 + 2 rows */
-        snprintf(group, sizeof group, "g%d", i);
-        snprintf(ip, sizeof ip, "10.0.0.%d", i);
-        store_request r = {.endpoint_id = 1 + i % 3,
-                           .version_id = 1,
-                           .instance_id = 1,
-                           .ts_us = 1000 + i,
-                           .duration_us = i,
-                           .status = 200 + i,
-                           .group = i % 5 ? group : NULL,
-                           .ip = i % 7 ? ip : ""};
-        assert_int_equal(store_insert_request(st, &r, NULL), 0);
-        memset(group, 'x', sizeof group - 1); /* the store must have its own copy */
-        memset(ip, 'y', sizeof ip - 1);
-    }
-    assert_int_equal(store_query_int(st, "SELECT count(*) FROM requests", &v), 0);
-    assert_int_equal(v, 70);
-    assert_int_equal(store_commit(st), 0);
-    assert_int_equal(store_begin(st), 0);
-    store_request r = {.endpoint_id = 1, .version_id = 1, .instance_id = 1, .ts_us = 5000};
-    assert_int_equal(store_insert_request(st, &r, NULL), 0);
-    store_rollback(st);
-    r.ts_us = 6000;
-    assert_int_equal(store_insert_request(st, &r, NULL), 0); /* autocommit */
-    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM requests"), 71);
-    store_close(st);
-    assert_int_equal(tu_sql_int(tu_db, "SELECT count(*) FROM requests WHERE ts_us = 5000"), 0);
-    for (int i = 0; i < 70; i++) {
-        char want[128], sql[256], g[24] = "-", a[24] = "-";
-        if (i % 5)
-            snprintf(g, sizeof g, "g%d", i);
-        if (i % 7)
-            snprintf(a, sizeof a, "10.0.0.%d", i);
-        snprintf(want, sizeof want, "%d:%d:%d:%s:%s", 1 + i % 3, i, 200 + i, g, a);
-        snprintf(sql, sizeof sql,
-                 "SELECT endpoint_id || ':' || duration_us || ':' || status || ':' || "
-                 "coalesce(group_name, '-') || ':' || coalesce(ip, '-') FROM requests "
-                 "WHERE ts_us = %d",
-                 1000 + i);
-        char *got = tu_sql_text(tu_db, sql);
-        assert_string_equal(got, want);
-        free(got);
-    }
-    assert_int_equal(tu_sql_int(tu_db, "SELECT count(DISTINCT id) FROM requests"), 71);
-}
-
 static void test_newer_and_foreign_refused(void **state)
 {
     (void)state;
@@ -579,7 +521,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_upgrade_3_to_4_clusters_requests, tu_setup,
                                         tu_teardown),
         cmocka_unit_test_setup_teardown(test_request_ids_survive_rollback, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_request_rows_gathered, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_newer_and_foreign_refused, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_and_truncated_file, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_read_only_folder, tu_setup, tu_teardown),
