@@ -15,6 +15,12 @@
 
 /* A trial on one model: which interactions the SLO is judged on (judged
  * NULL: all). */
+
+/* An interaction's p95 counts once the trial completed this many of its
+ * requests: the 95th percentile of fewer is mostly the one slowest sample,
+ * and a rarely called endpoint would then decide the capacity by chance. */
+#define P95_MIN_SAMPLES 50
+
 typedef struct model_trial {
     const sim_model *m;
     const sim_opts *base;
@@ -43,7 +49,7 @@ int sim_trial_run(const sim_model *m, const sim_opts *base, double k,
     for (int i = 0; i < sim_run_ninter(r); i++) {
         sim_istat st;
         sim_run_istat(r, i, &st);
-        if (st.completed && st.p95 > *worst && (!judged || judged(u, st.name)))
+        if (st.completed >= P95_MIN_SAMPLES && st.p95 > *worst && (!judged || judged(u, st.name)))
             *worst = st.p95;
     }
     sim_totals t;
