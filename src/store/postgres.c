@@ -31,78 +31,17 @@
  * connected again, looks it up to tell whether the batch is stored
  * (store_commit_pending / store_resolve_commit), so a batch is never
  * written twice or counted as lost when it was kept. */
-#include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
-
 #include "evodash.h"
-#include "core/sketch.h"
-#include "store/store_int.h"
+#include "store/pg_int.h"
 
 #define COPY_FLUSH      (4u << 20) /* send buffered COPY rows past this */
 #define CONNECT_TIMEOUT "5"
 
-/* Type OIDs (pg_type.h is a server header; these values are fixed). */
-#define OID_BOOL    16
-#define OID_BYTEA   17
-#define OID_INT8    20
-#define OID_INT2    21
-#define OID_INT4    23
-#define OID_TEXT    25
-#define OID_OID     26
-#define OID_FLOAT4  700
-#define OID_FLOAT8  701
-#define OID_NUMERIC 1700
-
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-} buf;
-
-typedef struct marker {
-    int set;
-    int64_t endpoint_id, ts_us, id;
-} marker;
-
-typedef struct pg {
-    PGconn *conn;
-    char *conninfo;          /* as given: reconnecting needs the password */
-    unsigned gen;            /* bumped on every (re)connect: prepared names are per connection */
-    struct pg_sq *streaming; /* the statement whose rows are arriving */
-    buf req, prof;           /* COPY rows waiting for the commit */
-    size_t nreq, nprof;
-    marker first;    /* the current transaction's first request row */
-    marker pending;  /* a commit whose outcome is unknown */
-    int insert_mode; /* EVODASH_PG_INGEST=insert: multi-row INSERT instead of COPY */
-    buf bulk;        /* bulk_open's COPY rows */
-    char *bulk_sql;
-    int bulk_cols;
-} pg;
-
-typedef struct pg_sq {
-    sq base;
-    char *sql; /* rendered with $N */
-    char name[24];
-    unsigned gen; /* connection generation it was prepared on; 0 never */
-    int nparams;
-    Oid *types;
-    int *isset, *lens, *fmts;
-    size_t *offs; /* parameter values, at these offsets in arena */
-    buf arena;
-    const char **vals;
-    PGresult *res;
-    int row, nrows, stream, done;
-    int64_t changes;
-    int reads_buffered; /* names a table whose rows we buffer (COPY) */
-    Oid coltype[32];    /* the result's column types, read once per execution */
-    int ncoltype;
-    char num[32]; /* str() of a non-text column */
-} pg_sq;
-
-static PGconn *conn_of(const store *st)
+PGconn *pg_conn_of(const store *st)
 {
     return ((pg *)st->be)->conn;
 }
@@ -124,7 +63,7 @@ static int buf_reserve(buf *b, size_t n)
     return 0;
 }
 
-static int buf_put(buf *b, const void *p, size_t n)
+int pg_buf_put(buf *b, const void *p, size_t n)
 {
     if (buf_reserve(b, n))
         return -1;
@@ -158,22 +97,22 @@ static size_t utf8_len(const unsigned char *s)
  * database encoding is UTF-8; SQLite keeps such bytes as they are, but a
  * record must not be refused for them).  With copy set, also escape for
  * COPY's text format. */
-static int put_text(buf *b, const char *s, int copy)
+int pg_put_text(buf *b, const char *s, int copy)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         size_t n = utf8_len(p);
         if (!n) {
-            if (buf_put(b, "?", 1))
+            if (pg_buf_put(b, "?", 1))
                 return -1;
             p++;
             continue;
         }
         if (copy && n == 1 && (*p == '\\' || *p == '\t' || *p == '\n' || *p == '\r')) {
             char esc[2] = {'\\', *p == '\\' ? '\\' : *p == '\t' ? 't' : *p == '\n' ? 'n' : 'r'};
-            if (buf_put(b, esc, 2))
+            if (pg_buf_put(b, esc, 2))
                 return -1;
-        } else if (buf_put(b, p, n)) {
+        } else if (pg_buf_put(b, p, n)) {
             return -1;
         }
         p += n;
@@ -215,10 +154,10 @@ static int code_of(PGconn *c, const PGresult *r)
     return EVD_EIO;
 }
 
-static int fail_pg(store *st, const PGresult *r, const char *what)
+int pg_fail(store *st, const PGresult *r, const char *what)
 {
     char msg[400];
-    PGconn *c = conn_of(st);
+    PGconn *c = pg_conn_of(st);
     pg_message(c, r, msg, sizeof msg);
     int rc = code_of(c, r);
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -261,14 +200,14 @@ static int pg_connect(store *st)
     PGresult *r = PQexec(p->conn, "SET client_min_messages = warning; SET client_encoding = "
                                   "'UTF8'; SET jit = off");
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    int rc = ok ? 0 : fail_pg(st, r, "setting up the session");
+    int rc = ok ? 0 : pg_fail(st, r, "setting up the session");
     PQclear(r);
     return rc;
 }
 
 /* Reconnect when the connection broke.  EVD_EBUSY while the server is
  * unreachable. */
-static int ensure_conn(store *st)
+int pg_ensure_conn(store *st)
 {
     pg *p = st->be;
     if (p->conn && PQstatus(p->conn) == CONNECTION_OK)
@@ -317,9 +256,9 @@ static void pg_close(store *st)
 /* Run a command with no parameters; 0 or a negative code. */
 static int simple(store *st, const char *sql, const char *what)
 {
-    PGresult *r = PQexec(conn_of(st), sql);
+    PGresult *r = PQexec(pg_conn_of(st), sql);
     ExecStatusType s = PQresultStatus(r);
-    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : fail_pg(st, r, what);
+    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : pg_fail(st, r, what);
     PQclear(r);
     return rc;
 }
@@ -327,7 +266,7 @@ static int simple(store *st, const char *sql, const char *what)
 static int pg_run(store *st, const char *sql, const char *what)
 {
     int rc;
-    if (!st->in_txn && (rc = ensure_conn(st)))
+    if (!st->in_txn && (rc = pg_ensure_conn(st)))
         return rc;
     return simple(st, sql, what);
 }
@@ -344,9 +283,9 @@ static void drop_buffers(pg *p)
 /* libpq sees that the server closed an idle connection only when it next
  * uses it: a statement that starts nothing (BEGIN, or a read outside a
  * transaction) and fails that way is sent once more on a new connection. */
-static int lost_idle(store *st, int rc)
+int pg_lost_idle(store *st, int rc)
 {
-    return rc == EVD_EBUSY && PQstatus(conn_of(st)) != CONNECTION_OK && !ensure_conn(st);
+    return rc == EVD_EBUSY && PQstatus(pg_conn_of(st)) != CONNECTION_OK && !pg_ensure_conn(st);
 }
 
 static int pg_begin(store *st)
@@ -354,10 +293,10 @@ static int pg_begin(store *st)
     pg *p = st->be;
     int rc;
     drop_buffers(p);
-    if ((rc = ensure_conn(st)))
+    if ((rc = pg_ensure_conn(st)))
         return rc;
     rc = simple(st, "BEGIN", "starting a transaction");
-    if (lost_idle(st, rc))
+    if (pg_lost_idle(st, rc))
         rc = simple(st, "BEGIN", "starting a transaction");
     return rc;
 }
@@ -375,17 +314,17 @@ static void pg_rollback(store *st)
 
 static int copy_in(store *st, const char *sql, buf *b, const char *what)
 {
-    PGconn *c = conn_of(st);
+    PGconn *c = pg_conn_of(st);
     PGresult *r = PQexec(c, sql);
     if (PQresultStatus(r) != PGRES_COPY_IN) {
-        int rc = fail_pg(st, r, what);
+        int rc = pg_fail(st, r, what);
         PQclear(r);
         return rc;
     }
     PQclear(r);
     int ok = PQputCopyData(c, b->p, (int)b->len) == 1 && PQputCopyEnd(c, NULL) == 1;
     r = PQgetResult(c);
-    int rc = ok && PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : fail_pg(st, r, what);
+    int rc = ok && PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_fail(st, r, what);
     PQclear(r);
     while ((r = PQgetResult(c)))
         PQclear(r);
@@ -405,37 +344,37 @@ static int insert_rows(store *st)
     char *line = p->req.p, *end = p->req.p + p->req.len;
     while (!rc && line < end) {
         sql.len = 0;
-        rc = buf_put(&sql, head, sizeof head - 1) ? EVD_ENOMEM : 0;
+        rc = pg_buf_put(&sql, head, sizeof head - 1) ? EVD_ENOMEM : 0;
         for (int n = 0; !rc && n < 1000 && line < end; n++) {
             char *nl = memchr(line, '\n', (size_t)(end - line));
             if (!nl)
                 nl = end;
-            rc = buf_put(&sql, n ? ",(" : "(", n ? 2 : 1) ? EVD_ENOMEM : 0;
+            rc = pg_buf_put(&sql, n ? ",(" : "(", n ? 2 : 1) ? EVD_ENOMEM : 0;
             for (int f = 0; !rc && f < 9; f++) {
                 char *tab = memchr(line, '\t', (size_t)(nl - line));
                 char *fe = tab && f < 8 ? tab : nl;
                 if (f)
-                    rc = buf_put(&sql, ",", 1) ? EVD_ENOMEM : 0;
+                    rc = pg_buf_put(&sql, ",", 1) ? EVD_ENOMEM : 0;
                 if (!rc && fe - line == 2 && !memcmp(line, "\\N", 2))
-                    rc = buf_put(&sql, "NULL", 4) ? EVD_ENOMEM : 0;
+                    rc = pg_buf_put(&sql, "NULL", 4) ? EVD_ENOMEM : 0;
                 else if (!rc && (f == 6 || f == 7)) {
                     char tmp[512];
                     size_t tl =
                         (size_t)(fe - line) < sizeof tmp - 1 ? (size_t)(fe - line) : sizeof tmp - 1;
                     memcpy(tmp, line, tl);
                     tmp[tl] = 0;
-                    char *lit = PQescapeLiteral(conn_of(st), tmp, tl);
-                    rc = !lit || buf_put(&sql, lit, strlen(lit)) ? EVD_ENOMEM : 0;
+                    char *lit = PQescapeLiteral(pg_conn_of(st), tmp, tl);
+                    rc = !lit || pg_buf_put(&sql, lit, strlen(lit)) ? EVD_ENOMEM : 0;
                     PQfreemem(lit);
                 } else if (!rc)
-                    rc = buf_put(&sql, line, (size_t)(fe - line)) ? EVD_ENOMEM : 0;
+                    rc = pg_buf_put(&sql, line, (size_t)(fe - line)) ? EVD_ENOMEM : 0;
                 line = fe + 1;
             }
             if (!rc)
-                rc = buf_put(&sql, ")", 1) ? EVD_ENOMEM : 0;
+                rc = pg_buf_put(&sql, ")", 1) ? EVD_ENOMEM : 0;
             line = nl + 1;
         }
-        if (!rc && !buf_put(&sql, "", 1))
+        if (!rc && !pg_buf_put(&sql, "", 1))
             rc = simple(st, sql.p, "inserting requests");
         else if (!rc)
             rc = EVD_ENOMEM;
@@ -445,7 +384,7 @@ static int insert_rows(store *st)
     return rc == EVD_ENOMEM ? store_fail(st, rc, "out of memory inserting requests") : rc;
 }
 
-static int flush_copies(store *st)
+int pg_flush_copies(store *st)
 {
     pg *p = st->be;
     int rc = 0;
@@ -469,19 +408,19 @@ static int flush_copies(store *st)
 static int marker_stored(store *st, const marker *m, int *yes)
 {
     int rc;
-    if ((rc = ensure_conn(st)))
+    if ((rc = pg_ensure_conn(st)))
         return rc;
     char a[24], b[24], c[24];
     snprintf(a, sizeof a, "%lld", (long long)m->endpoint_id);
     snprintf(b, sizeof b, "%lld", (long long)m->ts_us);
     snprintf(c, sizeof c, "%lld", (long long)m->id);
     const char *v[] = {a, b, c};
-    PGresult *r = PQexecParams(conn_of(st),
+    PGresult *r = PQexecParams(pg_conn_of(st),
                                "SELECT 1 FROM requests WHERE endpoint_id = $1 AND ts_us = $2 AND "
                                "id = $3",
                                3, NULL, v, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = fail_pg(st, r, "checking whether a batch was stored");
+        rc = pg_fail(st, r, "checking whether a batch was stored");
         PQclear(r);
         return rc;
     }
@@ -493,7 +432,7 @@ static int marker_stored(store *st, const marker *m, int *yes)
 static int pg_commit(store *st)
 {
     pg *p = st->be;
-    int rc = flush_copies(st);
+    int rc = pg_flush_copies(st);
     if (rc) {
         pg_rollback(st);
         return rc;
@@ -505,7 +444,7 @@ static int pg_commit(store *st)
         drop_buffers(p);
         return 0;
     }
-    rc = fail_pg(st, r, "committing");
+    rc = pg_fail(st, r, "committing");
     PQclear(r);
     if (rc == EVD_EBUSY && p->first.set) {
         /* The answer was lost with the connection: the batch may or may
@@ -554,10 +493,10 @@ void store_forget_commit(store *st)
 
 static int pg_reserve_ids(store *st, int64_t *first)
 {
-    PGresult *r = PQexecParams(conn_of(st), "SELECT nextval('request_ids_seq')", 0, NULL, NULL,
+    PGresult *r = PQexecParams(pg_conn_of(st), "SELECT nextval('request_ids_seq')", 0, NULL, NULL,
                                NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        int rc = fail_pg(st, r, "reserving request ids");
+        int rc = pg_fail(st, r, "reserving request ids");
         PQclear(r);
         return rc;
     }
@@ -570,20 +509,20 @@ static int put_int(buf *b, int64_t v, char sep)
 {
     char t[32];
     int n = snprintf(t, sizeof t, "%lld%c", (long long)v, sep);
-    return buf_put(b, t, (size_t)n);
+    return pg_buf_put(b, t, (size_t)n);
 }
 
 static int put_opt(buf *b, const char *s, char sep)
 {
     if (!s || !*s)
-        return buf_put(b, "\\N", 2) || buf_put(b, &sep, 1);
-    return put_text(b, s, 1) || buf_put(b, &sep, 1);
+        return pg_buf_put(b, "\\N", 2) || pg_buf_put(b, &sep, 1);
+    return pg_put_text(b, s, 1) || pg_buf_put(b, &sep, 1);
 }
 
 static int maybe_flush(store *st)
 {
     pg *p = st->be;
-    return p->req.len + p->prof.len > COPY_FLUSH ? flush_copies(st) : 0;
+    return p->req.len + p->prof.len > COPY_FLUSH ? pg_flush_copies(st) : 0;
 }
 
 static int pg_put_request(store *st, const store_request *r, int64_t id)
@@ -620,521 +559,14 @@ static int pg_put_profile_line(store *st, const store_profile_line *l)
     return maybe_flush(st);
 }
 
-/* ---- statements ------------------------------------------------------------------- */
-
-/* ?N -> $N and ? -> $k, outside quoted text.  Sets *nparams. */
-static char *render(const char *sql, int *nparams)
-{
-    size_t n = strlen(sql);
-    char *out = malloc(n * 2 + 16);
-    int seq = 0, maxp = 0;
-    char quote = 0;
-    size_t o = 0;
-    if (!out)
-        return NULL;
-    for (const char *p = sql; *p; p++) {
-        if (quote) {
-            if (*p == quote)
-                quote = 0;
-            out[o++] = *p;
-        } else if (*p == '\'' || *p == '"') {
-            quote = *p;
-            out[o++] = *p;
-        } else if (*p == '?') {
-            int k;
-            if (p[1] >= '0' && p[1] <= '9') {
-                k = (int)strtol(p + 1, (char **)&p, 10);
-                p--;
-            } else {
-                k = ++seq;
-            }
-            if (k > maxp)
-                maxp = k;
-            o += (size_t)sprintf(out + o, "$%d", k);
-        } else {
-            out[o++] = *p;
-        }
-    }
-    out[o] = 0;
-    *nparams = maxp;
-    return out;
-}
-
-static void sq_clear(pg_sq *q)
-{
-    if (q->res)
-        PQclear(q->res);
-    q->res = NULL;
-    q->row = -1;
-    q->nrows = 0;
-    q->done = 0;
-}
-
-/* End a single-row read: cancel it if rows are still coming, and take
- * every result so that the connection is free again. */
-static void end_stream(pg_sq *q)
-{
-    store *st = q->base.st;
-    pg *p = st->be;
-    if (!q->stream)
-        return;
-    q->stream = 0;
-    if (p->streaming != q)
-        return;
-    p->streaming = NULL;
-    PGconn *c = p->conn;
-    if (!q->done && PQstatus(c) == CONNECTION_OK && PQisBusy(c)) {
-        PGcancel *cancel = PQgetCancel(c);
-        char err[128];
-        if (cancel) {
-            PQcancel(cancel, err, sizeof err);
-            PQfreeCancel(cancel);
-        }
-    }
-    PGresult *r;
-    while ((r = PQgetResult(c)))
-        PQclear(r);
-}
-
-static sq *pg_prepare(store *st, const sq_text *t, int flags)
-{
-    pg_sq *q = calloc(1, sizeof *q);
-    if (!q) {
-        store_fail(st, EVD_ENOMEM, "out of memory preparing a statement");
-        return NULL;
-    }
-    q->base.st = st;
-    q->base.text = t;
-    q->base.flags = flags;
-    q->row = -1;
-    q->sql = render(store_sql_of(st, t), &q->nparams);
-    q->reads_buffered =
-        q->sql && (strstr(q->sql, "requests") || strstr(q->sql, "profiler_samples"));
-    int np = q->nparams ? q->nparams : 1;
-    q->types = calloc((size_t)np, sizeof *q->types);
-    q->isset = calloc((size_t)np, sizeof *q->isset);
-    q->lens = calloc((size_t)np, sizeof *q->lens);
-    q->fmts = calloc((size_t)np, sizeof *q->fmts);
-    q->offs = calloc((size_t)np, sizeof *q->offs);
-    q->vals = calloc((size_t)np, sizeof *q->vals);
-    if (!q->sql || !q->types || !q->isset || !q->lens || !q->fmts || !q->offs || !q->vals) {
-        store_fail(st, EVD_ENOMEM, "out of memory preparing a statement");
-        st->ops->free(&q->base);
-        return NULL;
-    }
-    return &q->base;
-}
-
-static void pg_free(sq *b)
-{
-    pg_sq *q = (pg_sq *)b;
-    sq_clear(q);
-    end_stream(q);
-    free(q->sql);
-    free(q->types);
-    free(q->isset);
-    free(q->lens);
-    free(q->fmts);
-    free(q->offs);
-    free(q->vals);
-    free(q->arena.p);
-    free(q);
-}
-
-static void pg_reset(sq *b)
-{
-    pg_sq *q = (pg_sq *)b;
-    sq_clear(q);
-    end_stream(q);
-    for (int i = 0; i < q->nparams; i++)
-        q->isset[i] = 0;
-    q->arena.len = 0;
-}
-
-/* Set parameter i to the bytes p[0..n) (copied), of type t, format fmt. */
-static void put_param(pg_sq *q, int i, Oid t, const void *p, size_t n, int fmt)
-{
-    if (i < 1 || i > q->nparams)
-        return;
-    i--;
-    q->offs[i] = q->arena.len;
-    if (buf_put(&q->arena, p, n) || buf_put(&q->arena, "", 1)) {
-        q->isset[i] = 0; /* bound NULL: the statement then fails its check */
-        return;
-    }
-    q->types[i] = t;
-    q->lens[i] = (int)n;
-    q->fmts[i] = fmt;
-    q->isset[i] = 1;
-}
-
-static void pg_bind_i64(sq *b, int i, int64_t v)
-{
-    char t[24];
-    int n = snprintf(t, sizeof t, "%lld", (long long)v);
-    put_param((pg_sq *)b, i, OID_INT8, t, (size_t)n, 0);
-}
-
-static void pg_bind_f64(sq *b, int i, double v)
-{
-    char t[40];
-    int n = snprintf(t, sizeof t, "%.17g", v);
-    put_param((pg_sq *)b, i, OID_FLOAT8, t, (size_t)n, 0);
-}
-
-static void pg_bind_text(sq *b, int i, const char *s, int copy)
-{
-    (void)copy; /* always copied */
-    pg_sq *q = (pg_sq *)b;
-    buf tmp = {0};
-    if (put_text(&tmp, s, 0) || buf_put(&tmp, "", 1)) {
-        free(tmp.p);
-        return;
-    }
-    put_param(q, i, OID_TEXT, tmp.p, tmp.len - 1, 0);
-    free(tmp.p);
-}
-
-static void pg_bind_blob(sq *b, int i, const void *p, size_t n)
-{
-    put_param((pg_sq *)b, i, OID_BYTEA, p, n, 1);
-}
-
-static void pg_bind_null(sq *b, int i)
-{
-    pg_sq *q = (pg_sq *)b;
-    if (i >= 1 && i <= q->nparams)
-        q->isset[i - 1] = 0;
-}
-
-static void fill_values(pg_sq *q)
-{
-    for (int i = 0; i < q->nparams; i++)
-        q->vals[i] = q->isset[i] ? q->arena.p + q->offs[i] : NULL;
-}
-
-/* Take a result: rows to read, or the changes of a command. */
-static int take(pg_sq *q, PGresult *r, const char *what)
-{
-    ExecStatusType s = PQresultStatus(r);
-    if (s == PGRES_TUPLES_OK) {
-        q->res = r;
-        q->nrows = PQntuples(r);
-        q->row = -1;
-        return 0;
-    }
-    if (s == PGRES_COMMAND_OK) {
-        const char *n = PQcmdTuples(r);
-        q->changes = n && *n ? strtoll(n, NULL, 10) : 0;
-        PQclear(r);
-        q->nrows = 0;
-        q->row = -1;
-        return 0;
-    }
-    int rc = fail_pg(q->base.st, r, what);
-    PQclear(r);
-    return rc;
-}
-
-static int execute(pg_sq *q)
-{
-    store *st = q->base.st;
-    pg *p = st->be;
-    PGconn *c;
-    int rc;
-    q->ncoltype = 0;
-    if (!st->in_txn && (rc = ensure_conn(st)))
-        return fail_pg(st, NULL, q->base.text->what);
-    /* rows we buffered must be in their tables before a statement that
-     * reads them */
-    if (st->in_txn && q->reads_buffered && (rc = flush_copies(st)))
-        return rc;
-    c = p->conn;
-    fill_values(q);
-    if (p->streaming)
-        return store_fail(st, EVD_EINVAL,
-                          "%s: %s: another read is still streaming on this "
-                          "connection",
-                          st->path, q->base.text->what);
-    if (q->base.flags & SQ_STREAM) {
-        if (!PQsendQueryParams(c, q->sql, q->nparams, q->types, q->vals, q->lens, q->fmts, 1) ||
-            !PQsetSingleRowMode(c)) {
-            rc = fail_pg(st, NULL, q->base.text->what);
-            PGresult *r;
-            while ((r = PQgetResult(c)))
-                PQclear(r);
-            return rc;
-        }
-        p->streaming = q;
-        q->stream = 1;
-        return 0;
-    }
-    q->stream = 0;
-    PGresult *r;
-    if (q->base.cached >= 0) {
-        if (q->gen != p->gen) {
-            snprintf(q->name, sizeof q->name, "evd_q%d", q->base.cached);
-            PGresult *pr = PQprepare(c, q->name, q->sql, q->nparams, q->types);
-            if (PQresultStatus(pr) != PGRES_COMMAND_OK) {
-                rc = fail_pg(st, pr, q->base.text->what);
-                PQclear(pr);
-                return rc;
-            }
-            PQclear(pr);
-            q->gen = p->gen;
-        }
-        r = PQexecPrepared(c, q->name, q->nparams, q->vals, q->lens, q->fmts, 1);
-    } else {
-        r = PQexecParams(c, q->sql, q->nparams, q->types, q->vals, q->lens, q->fmts, 1);
-    }
-    return take(q, r, q->base.text->what);
-}
-
-/* The next row of a single-row read. */
-static int next_streamed(pg_sq *q)
-{
-    store *st = q->base.st;
-    sq_clear(q);
-    PGresult *r = PQgetResult(conn_of(st));
-    ExecStatusType s = PQresultStatus(r);
-    if (r && s == PGRES_SINGLE_TUPLE) {
-        q->res = r;
-        q->nrows = 1;
-        q->row = 0;
-        return SQ_ROW;
-    }
-    int rc = r && s == PGRES_TUPLES_OK ? SQ_DONE : fail_pg(st, r, q->base.text->what);
-    PQclear(r);
-    q->done = 1;
-    end_stream(q);
-    return rc;
-}
-
-static int pg_step(sq *b)
-{
-    pg_sq *q = (pg_sq *)b;
-    int rc;
-    if (q->done)
-        return SQ_DONE;
-    if (!q->res && q->row < 0 && !q->stream) {
-        rc = execute(q);
-        if (rc && !q->base.st->in_txn && !q->stream && lost_idle(q->base.st, rc))
-            rc = execute(q);
-        if (rc) {
-            sq_clear(q);
-            end_stream(q);
-            return rc;
-        }
-    }
-    if (q->stream)
-        return next_streamed(q);
-    if (q->res && q->row + 1 < q->nrows) {
-        q->row++;
-        return SQ_ROW;
-    }
-    sq_clear(q);
-    q->done = 1;
-    return SQ_DONE;
-}
-
-/* ---- columns ------------------------------------------------------------------------ */
-
-static int64_t be_int(const char *v, int len)
-{
-    uint64_t x = 0;
-    for (int i = 0; i < len; i++)
-        x = x << 8 | (unsigned char)v[i];
-    if (len < 8 && len > 0 && (x >> (len * 8 - 1)) & 1)
-        x |= ~0ull << (len * 8); /* sign-extend */
-    return (int64_t)x;
-}
-
-/* A binary NUMERIC: ndigits, weight, sign, dscale, then base-10000 digits. */
-static double numeric_value(const char *v, int len)
-{
-    if (len < 8)
-        return 0;
-    int nd = (int)be_int(v, 2), weight = (int)be_int(v + 2, 2);
-    unsigned sign = (unsigned)be_int(v + 4, 2) & 0xFFFF;
-    double x = 0;
-    for (int i = 0; i < nd && 8 + 2 * i + 1 < len; i++) {
-        double d = (double)be_int(v + 8 + 2 * i, 2);
-        double scale = 1;
-        int e = weight - i;
-        for (int k = 0; k < (e < 0 ? -e : e); k++)
-            scale *= 10000;
-        x += e < 0 ? d / scale : d * scale;
-    }
-    return sign == 0x4000 ? -x : x;
-}
-
-/* A value of the current row, its type and length.  The types are read
- * once per execution: every row of a streamed read is a result of its own,
- * and a scan reads hundreds of thousands. */
-static const char *cell(pg_sq *q, int col, int *len, Oid *t)
-{
-    if (!q->res || q->row < 0 || col < 0)
-        return NULL;
-    if (!q->ncoltype) {
-        int n = PQnfields(q->res);
-        q->ncoltype = n < 32 ? n : 32;
-        for (int i = 0; i < q->ncoltype; i++)
-            q->coltype[i] = PQftype(q->res, i);
-    }
-    if (col >= q->ncoltype || PQgetisnull(q->res, q->row, col))
-        return NULL;
-    *t = q->coltype[col];
-    switch (*t) { /* fixed sizes in the binary format */
-    case OID_INT8:
-    case OID_FLOAT8:
-        *len = 8;
-        break;
-    case OID_INT4:
-    case OID_FLOAT4:
-    case OID_OID:
-        *len = 4;
-        break;
-    case OID_INT2:
-        *len = 2;
-        break;
-    case OID_BOOL:
-        *len = 1;
-        break;
-    default:
-        *len = PQgetlength(q->res, q->row, col);
-    }
-    return PQgetvalue(q->res, q->row, col);
-}
-
-static int pg_is_null(sq *b, int col)
-{
-    pg_sq *q = (pg_sq *)b;
-    return !q->res || q->row < 0 || PQgetisnull(q->res, q->row, col);
-}
-
-static double pg_f64(sq *b, int col);
-
-static int64_t pg_i64(sq *b, int col)
-{
-    int len;
-    Oid t;
-    const char *v = cell((pg_sq *)b, col, &len, &t);
-    if (!v)
-        return 0;
-    switch (t) {
-    case OID_INT8:
-    case OID_INT4:
-    case OID_INT2:
-        return be_int(v, len);
-    case OID_OID:
-        return (int64_t)(uint32_t)be_int(v, len);
-    case OID_BOOL:
-        return len > 0 && v[0] != 0;
-    case OID_FLOAT4:
-    case OID_FLOAT8:
-    case OID_NUMERIC: {
-        double d = pg_f64(b, col);
-        return (int64_t)(d < 0 ? d - 0.5 : d + 0.5);
-    }
-    default:
-        return strtoll(v, NULL, 10);
-    }
-}
-
-static double pg_f64(sq *b, int col)
-{
-    int len;
-    Oid t;
-    const char *v = cell((pg_sq *)b, col, &len, &t);
-    if (!v)
-        return 0;
-    switch (t) {
-    case OID_FLOAT8: {
-        uint64_t x = (uint64_t)be_int(v, 8);
-        double d;
-        memcpy(&d, &x, sizeof d);
-        return d;
-    }
-    case OID_FLOAT4: {
-        uint32_t x = (uint32_t)be_int(v, 4);
-        float f;
-        memcpy(&f, &x, sizeof f);
-        return f;
-    }
-    case OID_NUMERIC:
-        return numeric_value(v, len);
-    case OID_INT8:
-    case OID_INT4:
-    case OID_INT2:
-    case OID_OID:
-    case OID_BOOL:
-        return (double)pg_i64(b, col);
-    default:
-        return strtod(v, NULL);
-    }
-}
-
-static const char *pg_str(sq *b, int col)
-{
-    pg_sq *q = (pg_sq *)b;
-    int len;
-    Oid t;
-    const char *v = cell(q, col, &len, &t);
-    if (!v)
-        return NULL;
-    switch (t) {
-    case OID_INT8:
-    case OID_INT4:
-    case OID_INT2:
-    case OID_OID:
-        snprintf(q->num, sizeof q->num, "%lld", (long long)pg_i64(b, col));
-        return q->num;
-    case OID_FLOAT4:
-    case OID_FLOAT8:
-    case OID_NUMERIC:
-        snprintf(q->num, sizeof q->num, "%.17g", pg_f64(b, col));
-        return q->num;
-    default:
-        return v; /* libpq ends every value with a NUL, binary ones too */
-    }
-}
-
-static const void *pg_blob(sq *b, int col, size_t *n)
-{
-    int len;
-    Oid t;
-    const char *v = cell((pg_sq *)b, col, &len, &t);
-    *n = v ? (size_t)len : 0;
-    return v;
-}
-
-static int pg_sketch_agg(sq *b, int col, sketch *s)
-{
-    size_t n;
-    const unsigned char *p = pg_blob(b, col, &n);
-    while (p && n >= 4) {
-        size_t len = (size_t)be_int((const char *)p, 4);
-        if (len > n - 4 || sketch_merge_encoded(s, p + 4, len))
-            return EVD_ECORRUPT;
-        p += 4 + len;
-        n -= 4 + len;
-    }
-    return n ? EVD_ECORRUPT : 0;
-}
-
-static int64_t pg_changes(sq *b)
-{
-    return ((pg_sq *)b)->changes;
-}
-
 /* ---- schema ------------------------------------------------------------------------- */
 
 static int count_query(store *st, const char *sql, const char *arg, int *n)
 {
     const char *v[] = {arg};
-    PGresult *r = PQexecParams(conn_of(st), sql, arg ? 1 : 0, NULL, v, NULL, NULL, 0);
+    PGresult *r = PQexecParams(pg_conn_of(st), sql, arg ? 1 : 0, NULL, v, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        int rc = fail_pg(st, r, "reading the schema");
+        int rc = pg_fail(st, r, "reading the schema");
         PQclear(r);
         return rc;
     }
@@ -1158,41 +590,6 @@ static int pg_count_tables(store *st, int *n)
 }
 
 /* ---- copying whole tables ------------------------------------------------------ */
-
-static int pg_ncols(sq *b)
-{
-    pg_sq *q = (pg_sq *)b;
-    return q->res ? PQnfields(q->res) : 0;
-}
-
-static const char *pg_colname(sq *b, int col)
-{
-    pg_sq *q = (pg_sq *)b;
-    return q->res ? PQfname(q->res, col) : NULL;
-}
-
-static int pg_colkind(sq *b, int col)
-{
-    pg_sq *q = (pg_sq *)b;
-    if (pg_is_null(b, col))
-        return SQ_K_NULL;
-    switch (PQftype(q->res, col)) {
-    case OID_INT8:
-    case OID_INT4:
-    case OID_INT2:
-    case OID_OID:
-    case OID_BOOL:
-        return SQ_K_INT;
-    case OID_FLOAT4:
-    case OID_FLOAT8:
-    case OID_NUMERIC:
-        return SQ_K_REAL;
-    case OID_BYTEA:
-        return SQ_K_BLOB;
-    default:
-        return SQ_K_TEXT;
-    }
-}
 
 static int pg_bulk_open(store *st, const char *table, const char *const *cols, int ncols)
 {
@@ -1226,22 +623,22 @@ static int pg_bulk_row(store *st, const sq_val *v)
             break;
         case SQ_K_REAL:
             snprintf(t, sizeof t, "%.17g%c", v[i].f, sep);
-            bad = buf_put(b, t, strlen(t));
+            bad = pg_buf_put(b, t, strlen(t));
             break;
         case SQ_K_TEXT:
-            bad = put_text(b, v[i].p, 1) || buf_put(b, &sep, 1);
+            bad = pg_put_text(b, v[i].p, 1) || pg_buf_put(b, &sep, 1);
             break;
         case SQ_K_BLOB: /* bytea's hex form, its backslash escaped for COPY */
-            bad = buf_put(b, "\\\\x", 3) || buf_reserve(b, v[i].n * 2 + 1);
+            bad = pg_buf_put(b, "\\\\x", 3) || buf_reserve(b, v[i].n * 2 + 1);
             for (size_t k = 0; !bad && k < v[i].n; k++) {
                 unsigned char c = ((const unsigned char *)v[i].p)[k];
                 b->p[b->len++] = hex[c >> 4];
                 b->p[b->len++] = hex[c & 15];
             }
-            bad = bad || buf_put(b, &sep, 1);
+            bad = bad || pg_buf_put(b, &sep, 1);
             break;
         default:
-            bad = buf_put(b, "\\N", 2) || buf_put(b, &sep, 1);
+            bad = pg_buf_put(b, "\\N", 2) || pg_buf_put(b, &sep, 1);
         }
     }
     if (bad)
