@@ -17,7 +17,7 @@ check-pg-store: build/asan/tests/pg/test_pg_store
 check-pg-writer: build/asan/tests/test_writer
 	EVODASH_TEST_UNIT_PG=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 $(PG) $<
 check-pg-api: build/rel/evodash build/rel/tests/integration/fill
-	$(PG) /usr/bin/python3 tests/integration/api_test.py build/rel --pg
+	EVODASH_PG_SLICE_ROWS=50 $(PG) /usr/bin/python3 tests/integration/api_test.py build/rel --pg
 check-pg-ui: $(UI_DEPS)
 	$(PG) env EVODASH_UI_PG=1 node --test --test-concurrency=1 tests/ui/
 

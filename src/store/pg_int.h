@@ -35,6 +35,7 @@ typedef struct marker {
 
 typedef struct pg {
     PGconn *conn;
+    PGconn *conn2;           /* the second read connection (SQ_LANE2), opened on first use */
     char *conninfo;          /* as given: reconnecting needs the password */
     unsigned gen;            /* bumped on every (re)connect: prepared names are per connection */
     struct pg_sq *streaming; /* the statement whose rows are arriving */
@@ -61,6 +62,7 @@ typedef struct pg_sq {
     const char **vals;
     PGresult *res;
     int row, nrows, stream, done;
+    PGconn *sent; /* sq_send()'s connection, until its result is taken */
     int64_t changes;
     int reads_buffered; /* names a table whose rows we buffer (COPY) */
     Oid coltype[32];    /* the result's column types, read once per execution */
@@ -72,7 +74,10 @@ typedef struct pg_sq {
 int pg_buf_put(buf *b, const void *p, size_t n);
 int pg_put_text(buf *b, const char *s, int copy);
 int pg_fail(store *st, const PGresult *r, const char *what);
+int pg_fail_on(store *st, PGconn *c, const PGresult *r, const char *what);
 int pg_ensure_conn(store *st);
+PGconn *pg_lane(store *st, int lane2, int *rc);
+int pg_lane_reconnect(store *st, int lane2);
 int pg_flush_copies(store *st);
 int pg_lost_idle(store *st, int rc);
 PGconn *pg_conn_of(const store *st);
@@ -87,6 +92,7 @@ void pg_bind_text(sq *b, int i, const char *s, int copy);
 void pg_bind_blob(sq *b, int i, const void *p, size_t n);
 void pg_bind_null(sq *b, int i);
 int pg_step(sq *b);
+int pg_send(sq *b);
 int pg_is_null(sq *b, int col);
 int64_t pg_i64(sq *b, int col);
 double pg_f64(sq *b, int col);

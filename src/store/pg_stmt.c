@@ -51,8 +51,20 @@ static char *render(const char *sql, int *nparams)
     return out;
 }
 
+/* Take (and drop) what an sq_send() left on its connection. */
+static void drop_sent(pg_sq *q)
+{
+    PGresult *r;
+    if (!q->sent)
+        return;
+    while ((r = PQgetResult(q->sent)))
+        PQclear(r);
+    q->sent = NULL;
+}
+
 static void sq_clear(pg_sq *q)
 {
+    drop_sent(q);
     if (q->res)
         PQclear(q->res);
     q->res = NULL;
@@ -204,8 +216,9 @@ static void fill_values(pg_sq *q)
         q->vals[i] = q->isset[i] ? q->arena.p + q->offs[i] : NULL;
 }
 
-/* Take a result: rows to read, or the changes of a command. */
-static int take(pg_sq *q, PGresult *r, const char *what)
+/* Take a result of connection c: rows to read, or the changes of a
+ * command. */
+static int take(pg_sq *q, PGconn *c, PGresult *r, const char *what)
 {
     ExecStatusType s = PQresultStatus(r);
     if (s == PGRES_TUPLES_OK) {
@@ -222,7 +235,7 @@ static int take(pg_sq *q, PGresult *r, const char *what)
         q->row = -1;
         return 0;
     }
-    int rc = pg_fail(q->base.st, r, what);
+    int rc = pg_fail_on(q->base.st, c, r, what);
     PQclear(r);
     return rc;
 }
@@ -278,7 +291,54 @@ static int execute(pg_sq *q)
     } else {
         r = PQexecParams(c, q->sql, q->nparams, q->types, q->vals, q->lens, q->fmts, 1);
     }
-    return take(q, r, q->base.text->what);
+    return take(q, c, r, q->base.text->what);
+}
+
+/* sq_send: the statement goes to its lane's connection, its rows are read
+ * whole by the first step (collect).  Outside a transaction only. */
+int pg_send(sq *b)
+{
+    pg_sq *q = (pg_sq *)b;
+    store *st = q->base.st;
+    pg *p = st->be;
+    int rc, lane2 = (q->base.flags & SQ_LANE2) != 0;
+    sq_clear(q);
+    PGconn *c = pg_lane(st, lane2, &rc);
+    if (!c)
+        return rc;
+    if (!lane2 && p->streaming)
+        return store_fail(st, EVD_EINVAL,
+                          "%s: %s: another read is still streaming on this connection", st->path,
+                          q->base.text->what);
+    fill_values(q);
+    if (!PQsendQueryParams(c, q->sql, q->nparams, q->types, q->vals, q->lens, q->fmts, 1))
+        return pg_fail_on(st, c, NULL, q->base.text->what);
+    q->sent = c;
+    return 0;
+}
+
+/* The result of a sent statement.  A connection the server had closed
+ * while idle shows only now: the statement runs once more on a new one. */
+static int collect(pg_sq *q)
+{
+    store *st = q->base.st;
+    PGconn *c = q->sent;
+    PGresult *r = PQgetResult(c), *extra;
+    while ((extra = PQgetResult(c)))
+        PQclear(extra);
+    q->sent = NULL;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQstatus(c) != CONNECTION_OK) {
+        int lane2 = (q->base.flags & SQ_LANE2) != 0;
+        PQclear(r);
+        int rc = pg_lane_reconnect(st, lane2);
+        if (rc)
+            return rc;
+        c = pg_lane(st, lane2, &rc);
+        if (!c)
+            return rc;
+        r = PQexecParams(c, q->sql, q->nparams, q->types, q->vals, q->lens, q->fmts, 1);
+    }
+    return take(q, c, r, q->base.text->what);
 }
 
 /* The next row of a single-row read. */
@@ -307,7 +367,12 @@ int pg_step(sq *b)
     int rc;
     if (q->done)
         return SQ_DONE;
-    if (!q->res && q->row < 0 && !q->stream) {
+    if (q->sent) {
+        if ((rc = collect(q))) {
+            sq_clear(q);
+            return rc;
+        }
+    } else if (!q->res && q->row < 0 && !q->stream) {
         rc = execute(q);
         if (rc && !q->base.st->in_txn && !q->stream && pg_lost_idle(q->base.st, rc))
             rc = execute(q);

@@ -1,6 +1,7 @@
 /* postgres.c — the PostgreSQL backend (libpq).
  *
- * DESIGN — one connection per store handle, used by one thread at a time.
+ * DESIGN — one connection per store handle (and a second for sliced reads),
+ * used by one thread at a time.
  *
  * Statements: the ?N placeholders of our SQL become $N.  A cached statement
  * is prepared on the server once per connection (re-prepared after a
@@ -13,7 +14,10 @@
  * in memory, so a scan of millions costs no more memory than one of ten.
  * (A cursor fetched in batches was half again slower: 92 against 60 ms for
  * a busy endpoint's week of 110k rows.)  While such a read is open its
- * connection runs nothing else; one stopped early is cancelled.
+ * connection runs nothing else; one stopped early is cancelled.  A handle
+ * may open a second connection (SQ_LANE2, on first use) for statements
+ * sent with sq_send() and read whole: read_raw.c reads a long range in
+ * slices, two in flight, one on each.
  *
  * Writes: request rows and profiler lines are buffered in COPY text format
  * and sent at commit (or when the buffer fills) with COPY FROM STDIN: one
@@ -156,8 +160,13 @@ static int code_of(PGconn *c, const PGresult *r)
 
 int pg_fail(store *st, const PGresult *r, const char *what)
 {
+    return pg_fail_on(st, pg_conn_of(st), r, what);
+}
+
+/* The same for a statement that ran on connection c. */
+int pg_fail_on(store *st, PGconn *c, const PGresult *r, const char *what)
+{
     char msg[400];
-    PGconn *c = pg_conn_of(st);
     pg_message(c, r, msg, sizeof msg);
     int rc = code_of(c, r);
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -172,8 +181,8 @@ int pg_fail(store *st, const PGresult *r, const char *what)
     return rc;
 }
 
-/* Connect (or reconnect) with the stored connection string. */
-static int pg_connect(store *st)
+/* Connect (or reconnect) *slot with the stored connection string. */
+static int connect_session(store *st, PGconn **slot)
 {
     pg *p = st->be;
     /* Keywords before dbname take effect unless the connection string
@@ -181,28 +190,53 @@ static int pg_connect(store *st)
      * string given as dbname. */
     const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
     const char *vals[] = {CONNECT_TIMEOUT, "evodash", p->conninfo, NULL};
-    if (p->conn)
-        PQfinish(p->conn);
-    p->conn = PQconnectdbParams(keys, vals, 1);
-    p->gen++;
-    if (!p->conn)
+    if (*slot)
+        PQfinish(*slot);
+    PGconn *c = *slot = PQconnectdbParams(keys, vals, 1);
+    if (!c)
         return store_fail(st, EVD_ENOMEM, "out of memory connecting to %s", st->path);
-    if (PQstatus(p->conn) != CONNECTION_OK) {
+    if (PQstatus(c) != CONNECTION_OK) {
         /* EVD_EBUSY: the writer keeps what it has and tries again (a
          * server that is down, or a password being changed, is
          * transient; what cannot be kept is counted) */
         char msg[400];
-        pg_message(p->conn, NULL, msg, sizeof msg);
+        pg_message(c, NULL, msg, sizeof msg);
         return store_fail(st, EVD_EBUSY, "%s: cannot connect: %s", st->path, msg);
     }
     /* JIT compiles a query for 5-40 ms: a loss on the dashboard's queries,
      * which read thousands to a few hundred thousand rows */
-    PGresult *r = PQexec(p->conn, "SET client_min_messages = warning; SET client_encoding = "
-                                  "'UTF8'; SET jit = off");
+    PGresult *r = PQexec(c, "SET client_min_messages = warning; SET client_encoding = "
+                            "'UTF8'; SET jit = off");
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    int rc = ok ? 0 : pg_fail(st, r, "setting up the session");
+    int rc = ok ? 0 : pg_fail_on(st, c, r, "setting up the session");
     PQclear(r);
     return rc;
+}
+
+static int pg_connect(store *st)
+{
+    pg *p = st->be;
+    p->gen++;
+    return connect_session(st, &p->conn);
+}
+
+/* The connection of a lane: the main one, or the second read connection,
+ * (re)opened when it is not up.  NULL (with *rc set) when it cannot be. */
+PGconn *pg_lane(store *st, int lane2, int *rc)
+{
+    pg *p = st->be;
+    PGconn **slot = lane2 ? &p->conn2 : &p->conn;
+    *rc = 0;
+    if (!*slot || PQstatus(*slot) != CONNECTION_OK)
+        *rc = lane2 ? connect_session(st, slot) : pg_connect(st);
+    return *rc ? NULL : *slot;
+}
+
+/* Open a lane's connection again (it was found closed by the server). */
+int pg_lane_reconnect(store *st, int lane2)
+{
+    pg *p = st->be;
+    return lane2 ? connect_session(st, &p->conn2) : pg_connect(st);
 }
 
 /* Reconnect when the connection broke.  EVD_EBUSY while the server is
@@ -240,6 +274,8 @@ static void pg_close(store *st)
         return;
     if (p->conn)
         PQfinish(p->conn);
+    if (p->conn2)
+        PQfinish(p->conn2);
     if (p->conninfo) {
         /* it holds the password */
         memset(p->conninfo, 0, strlen(p->conninfo));
@@ -678,6 +714,7 @@ const store_ops store_pg_ops = {
     .bind_blob = pg_bind_blob,
     .bind_null = pg_bind_null,
     .step = pg_step,
+    .send = pg_send,
     .is_null = pg_is_null,
     .i64 = pg_i64,
     .f64 = pg_f64,

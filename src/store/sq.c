@@ -49,6 +49,16 @@ void sq_free(sq *q)
         q->st->ops->free(q);
 }
 
+int sq_send(sq *q)
+{
+    return q->st->ops->send && !q->st->in_txn ? q->st->ops->send(q) : 0;
+}
+
+int sq_lanes(const store *st)
+{
+    return st->ops->send && !st->in_txn ? 2 : 1;
+}
+
 void sq_reset(sq *q)
 {
     q->st->ops->reset(q);

@@ -47,6 +47,10 @@ enum { SQ_DONE = 0, SQ_ROW = 1 };
 /* A statement flag: stream the rows (a cursor in PostgreSQL) instead of
  * reading the whole result at once.  For scans that may return millions. */
 #define SQ_STREAM 0x1
+/* A statement flag: run on the store's second read connection, where the
+ * backend has one (PostgreSQL; SQLite ignores it), so that two statements
+ * sent with sq_send() run on the server at once. */
+#define SQ_LANE2 0x2
 
 /* Prepare t for one use; release with sq_free().  NULL on failure (the
  * message is on st). */
@@ -71,6 +75,14 @@ void sq_bind_ids(sq *q, int i, const int64_t *ids, size_t n);
 /* Run or advance: SQ_ROW with a row to read, SQ_DONE at the end, or a
  * negative EVD_E* code (message on the store, naming t->what). */
 int sq_step(sq *q);
+/* Start q on the server without waiting for its rows, which the first
+ * sq_step() then takes (whole).  A no-op where the backend runs statements
+ * in process (SQLite) or inside a transaction.  0 or a negative code. */
+int sq_send(sq *q);
+/* How many statements can run on the server at once for this handle: 2 on
+ * PostgreSQL outside a transaction (its second connection, SQ_LANE2), else
+ * 1. */
+int sq_lanes(const store *st);
 /* Step a statement that returns no row (or whose rows are ignored) to its
  * end, then reset it.  0 or a negative code. */
 int sq_exec(sq *q);

@@ -83,6 +83,8 @@ typedef struct store_ops {
     void (*bind_blob)(sq *q, int i, const void *p, size_t n);
     void (*bind_null)(sq *q, int i);
     int (*step)(sq *q);
+    /* start a statement without waiting (sq_send); NULL: not supported */
+    int (*send)(sq *q);
     int (*is_null)(sq *q, int col);
     int64_t (*i64)(sq *q, int col);
     double (*f64)(sq *q, int col);
