@@ -398,6 +398,10 @@ int pg_step(sq *b)
 static int64_t be_int(const char *v, int len)
 {
     uint64_t x = 0;
+    if (len == 8) { /* the common case: a bigint */
+        memcpy(&x, v, 8);
+        return (int64_t)be64toh(x);
+    }
     for (int i = 0; i < len; i++)
         x = x << 8 | (unsigned char)v[i];
     if (len < 8 && len > 0 && (x >> (len * 8 - 1)) & 1)
@@ -427,7 +431,9 @@ static double numeric_value(const char *v, int len)
 /* A value of the current row, its type and length.  The types are read
  * once per execution: every row of a streamed read is a result of its own,
  * and a scan reads hundreds of thousands. */
-static const char *cell(pg_sq *q, int col, int *len, Oid *t)
+/* len_of_text: whether a variable-size value's length is wanted (a text's
+ * is not: libpq ends it with a NUL). */
+static const char *cell(pg_sq *q, int col, int *len, Oid *t, int len_of_text)
 {
     if (!q->res || q->row < 0 || col < 0)
         return NULL;
@@ -457,7 +463,7 @@ static const char *cell(pg_sq *q, int col, int *len, Oid *t)
         *len = 1;
         break;
     default:
-        *len = PQgetlength(q->res, q->row, col);
+        *len = len_of_text ? PQgetlength(q->res, q->row, col) : 0;
     }
     return PQgetvalue(q->res, q->row, col);
 }
@@ -472,7 +478,7 @@ int64_t pg_i64(sq *b, int col)
 {
     int len;
     Oid t;
-    const char *v = cell((pg_sq *)b, col, &len, &t);
+    const char *v = cell((pg_sq *)b, col, &len, &t, 1);
     if (!v)
         return 0;
     switch (t) {
@@ -499,7 +505,7 @@ double pg_f64(sq *b, int col)
 {
     int len;
     Oid t;
-    const char *v = cell((pg_sq *)b, col, &len, &t);
+    const char *v = cell((pg_sq *)b, col, &len, &t, 1);
     if (!v)
         return 0;
     switch (t) {
@@ -533,7 +539,7 @@ const char *pg_str(sq *b, int col)
     pg_sq *q = (pg_sq *)b;
     int len;
     Oid t;
-    const char *v = cell(q, col, &len, &t);
+    const char *v = cell(q, col, &len, &t, 0);
     if (!v)
         return NULL;
     switch (t) {
@@ -557,7 +563,7 @@ const void *pg_blob(sq *b, int col, size_t *n)
 {
     int len;
     Oid t;
-    const char *v = cell((pg_sq *)b, col, &len, &t);
+    const char *v = cell((pg_sq *)b, col, &len, &t, 1);
     *n = v ? (size_t)len : 0;
     return v;
 }
