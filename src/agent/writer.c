@@ -6,7 +6,9 @@
  * AGENT_BATCH_MAX records and writes each batch in one transaction: the
  * requests, their outliers and profiler trees, and the batch's rollups,
  * aggregated here per (endpoint, hour) first so that a batch merges one
- * row per key, not one per request.
+ * row per key, not one per request.  Between small batches it gathers for
+ * FLUSH_INTERVAL_MS (100 ms by default, see below), which is also what a
+ * kill -9 can take: that interval's requests plus the batch being written.
  *
  * Memory is bounded by the ring plus one batch.  When the store is busy or
  * failing, the batch is retried with exponential backoff (WRITER_BACKOFF_*)
