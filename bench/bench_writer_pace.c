@@ -22,7 +22,7 @@
 #include "evodash.h"
 
 #define PROCS   2
-#define RATE    3000 /* requests per second and process: ~60 a 20 ms batch */
+#define RATE    3000 /* requests per second and process: ~300 a 100 ms batch */
 #define SECONDS 8
 #define RUNS    3
 

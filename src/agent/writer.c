@@ -6,7 +6,9 @@
  * AGENT_BATCH_MAX records and writes each batch in one transaction: the
  * requests, their outliers and profiler trees, and the batch's rollups,
  * aggregated here per (endpoint, hour) first so that a batch merges one
- * row per key, not one per request.
+ * row per key, not one per request.  Between small batches it gathers for
+ * FLUSH_INTERVAL_MS (100 ms by default, see below), which is also what a
+ * kill -9 can take: that interval's requests plus the batch being written.
  *
  * Memory is bounded by the ring plus one batch.  When the store is busy or
  * failing, the batch is retried with exponential backoff (WRITER_BACKOFF_*)
@@ -47,11 +49,15 @@
 #define WRITER_REOPEN_MS           2000
 #define WRITER_SYNC_MS             1000
 /* Between small batches the writer gathers for FLUSH_INTERVAL_MS (default
- * 20): fewer, larger transactions cost the host's cores less.  The ring
- * holds 64k records per shard, so up to ~3M requests/s are absorbed
- * meanwhile; a flush or close wakes it.  What a kill -9 can lose is what
- * sits in the ring: at most one interval's requests plus the batch being
- * written. */
+ * 100): most of a transaction's cost is paid per transaction, cold after the
+ * thread slept (BEGIN IMMEDIATE, a pwrite per WAL page at commit), so fewer,
+ * larger transactions cost the host's cores less (bench-writer_pace, 2
+ * processes at 3,000 req/s: ~10 us of writer CPU per row at 20 ms, ~5 at
+ * 100 ms, ~4.4 at 400 ms).  The ring holds 64k records per shard, so up to
+ * ~650k requests/s are absorbed meanwhile; from a quarter of a batch on it
+ * writes on without waiting, and a flush or close wakes it.  What a kill -9
+ * can lose is what sits in the ring: at most one interval's requests plus
+ * the batch being written. */
 #define WRITER_STOP_WAIT_MS   1000
 #define WRITER_PRUNE_EVERY_MS (3600 * 1000)
 #define WRITER_PRUNE_BATCH    2000

@@ -89,7 +89,7 @@ static const key_def KEYS[] = {
     {"INSTANCE", KT_STR, NULL, 0, 0, 0, 0},
     {"RETENTION_DAYS", KT_INT, "0", 0, 36500, 0, 0},
     {"SERVICE_NAME", KT_STR, NULL, 0, 0, 0, 0},
-    {"FLUSH_INTERVAL_MS", KT_INT, "20", 1, 10000, 0, 0},
+    {"FLUSH_INTERVAL_MS", KT_INT, "100", 1, 10000, 0, 0},
     {"HTTP_IDLE_TIMEOUT", KT_INT, "30", 1, 3600, 0, 0},
     /* the capacity model's CPU samples: seconds between two, 0 = none */
     {"CPU_SAMPLE_SECONDS", KT_INT, "10", 0, 3600, 0, 0},
