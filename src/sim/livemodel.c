@@ -119,6 +119,15 @@ static int bfail(build *b, int rc, const char *fmt, ...)
     return rc;
 }
 
+/* Linux's base slice on n CPUs (see LIVE_QUANTUM_BASE_S), s. */
+static double linux_slice(int n)
+{
+    int f = 1;
+    for (int k = n < 8 ? n : 8; k > 1; k /= 2)
+        f++;
+    return LIVE_QUANTUM_BASE_S * f;
+}
+
 static int cmp_i64(const void *x, const void *y)
 {
     int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
@@ -669,6 +678,7 @@ int live_model_build(store *st, const live_opts *o, live_model **out, char *err,
     lm->replicas = o->replicas > 0 ? o->replicas : lm->hosts;
     lm->workers = o->workers > 0 ? o->workers : o->workers < 0 ? 0 : lm->workers_seen;
     int cores = o->cores > 0 ? o->cores : lm->cores;
+    lm->quantum = o->quantum > 0 ? o->quantum : o->quantum < 0 ? 0 : linux_slice(cores);
     /* the background CPU (U0 per instance) is not the requests' to use */
     double per_host = lm->hosts ? (double)lm->instances / lm->hosts : 1;
     lm->max_cpu = 100.0 * cores - 100.0 * lm->u0 * per_host;
