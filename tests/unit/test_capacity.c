@@ -264,20 +264,31 @@ typedef struct job {
     int ep;
 } job;
 
-static void synth_store(double mean[3], size_t count[3])
+/* A store with service svc_name on one instance (host h1), version v1
+ * and n endpoints; their ids in ep, the instance's and version's in *inst
+ * and *ver.  Returns the store, open for writing. */
+static store *service_store(const char *svc_name, const char *const *names, int n, int64_t *ep,
+                            int64_t *inst, int64_t *ver)
 {
     store *st;
-    int64_t svc, inst, ver, ep[3];
+    int64_t svc;
     int level;
-    const char *names[3] = {"GET /cheap", "GET /mid", "POST /dear"};
     assert_int_equal(store_open(tu_url, 0, &st), 0);
-    assert_int_equal(store_service_register(st, "shop", 0, &svc), 0);
+    assert_int_equal(store_service_register(st, svc_name, 0, &svc), 0);
     store_instance in = {.name = "h1:1", .host = "h1", .pid = 1, .service_id = svc};
-    assert_int_equal(store_instance_register(st, &in, 0, &inst), 0);
-    assert_int_equal(store_version_touch(st, "v1", 0, &ver), 0);
-    for (int e = 0; e < 3; e++)
+    assert_int_equal(store_instance_register(st, &in, 0, inst), 0);
+    assert_int_equal(store_version_touch(st, "v1", 0, ver), 0);
+    for (int e = 0; e < n; e++)
         assert_int_equal(store_endpoint_upsert(st, svc, names[e], NULL, NULL, 1, &ep[e], &level),
                          0);
+    return st;
+}
+
+static void synth_store(double mean[3], size_t count[3])
+{
+    int64_t inst, ver, ep[3];
+    const char *names[3] = {"GET /cheap", "GET /mid", "POST /dear"};
+    store *st = service_store("shop", names, 3, ep, &inst, &ver);
     sim_rng rng;
     sim_rng_seed(&rng, 42, 3);
     double lam = BASE_RATE[0] + BASE_RATE[1] + BASE_RATE[2];
@@ -377,18 +388,9 @@ static int ep_of(const live_model *lm, const char *name)
 static void test_host_noise(void **state)
 {
     (void)state;
-    store *st;
-    int64_t svc, inst, ver, ep[2];
-    int level;
+    int64_t inst, ver, ep[2];
     const char *names[2] = {"GET /short", "GET /long"};
-    assert_int_equal(store_open(tu_url, 0, &st), 0);
-    assert_int_equal(store_service_register(st, "noisy", 0, &svc), 0);
-    store_instance in = {.name = "h1:1", .host = "h1", .pid = 1, .service_id = svc};
-    assert_int_equal(store_instance_register(st, &in, 0, &inst), 0);
-    assert_int_equal(store_version_touch(st, "v1", 0, &ver), 0);
-    for (int e = 0; e < 2; e++)
-        assert_int_equal(store_endpoint_upsert(st, svc, names[e], NULL, NULL, 1, &ep[e], &level),
-                         0);
+    store *st = service_store("noisy", names, 2, ep, &inst, &ver);
     assert_int_equal(store_begin(st), 0);
     int64_t t = SYN_T0;
     for (int i = 0; i < 400; i++) {
