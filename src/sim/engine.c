@@ -6,9 +6,10 @@
  * An interaction is complete when all the functions it started are.
  *
  * Sharing: see sim_rep in engine.h (processor sharing with a virtual work
- * clock), or rr.h for a service with a quantum (time slices).  A function that does not fit on any
- * replica, by workers or by RAM, waits in its service's FIFO queue, which is drained only when a
- * replica frees capacity or is added; nothing polls.  Zero-CPU functions
+ * clock), or rr.h for a service with a quantum (time slices).  A function
+ * that does not fit on any replica, by workers or by RAM, waits in its
+ * service's FIFO queue, which is drained only when a replica frees
+ * capacity or is added; nothing polls.  Zero-CPU functions
  * (pure waiting) hold their RAM and worker slot but take no CPU share, and
  * complete on a timer. */
 #include <math.h>

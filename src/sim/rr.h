@@ -73,12 +73,6 @@ int sim_rr_settle(sim_rr *s, const sim_rr_cfg *c);
  * INFINITY when nothing runs. */
 double sim_rr_next(const sim_rr *s);
 
-/* Jobs on the CPUs and waiting. */
-static inline size_t sim_rr_count(const sim_rr *s)
-{
-    return s->nrun + s->fresh.n + s->old.n;
-}
-
 void sim_rr_free(sim_rr *s);
 
 #endif
