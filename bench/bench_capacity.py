@@ -24,7 +24,9 @@ CAPACITY_RECORD_S (default 120), CAPACITY_RUN_S (120), CAPACITY_SERVERS
 ("c,flask").
 
 The last line is the worst relative error of the predicted mean response
-time over endpoints and loads: `capacity_error: N %`.
+time over endpoints and loads: `capacity_error: N %`.  Above it: the same
+for p95, and the requests that were refused or failed over all the loads
+(`capacity_failed`), which the figures leave out.
 """
 import csv
 import json
@@ -103,7 +105,10 @@ def start(kind, tmp, db, name, sample_s=SAMPLE_S):
     port = free_port()
     env = dict(os.environ, EVODASH_DATABASE="sqlite:///" + db, EVODASH_MONITOR_LEVEL="1",
                EVODASH_CPU_SAMPLE_SECONDS=sample_s, EVODASH_SERVICE_NAME=name,
-               EVODASH_USERNAME="admin", EVODASH_PASSWORD="bench-pw")
+               EVODASH_USERNAME="admin", EVODASH_PASSWORD="bench-pw",
+               # the generator is one client address: no per-address limit,
+               # as behind a proxy
+               EVODASH_HTTP_CONN_PER_ADDRESS="0")
     log = open(os.path.join(tmp, name + ".log"), "ab")
     if kind == "c":
         cfg = os.path.join(tmp, "c.ini")
@@ -156,6 +161,15 @@ def load(port, rate, mix, seconds, out, seed, drifting=True):
     return r.stdout.strip()
 
 
+def failed(msg, out):
+    """Requests of a load that got no answer (refused, reset: the
+    generator's count) or an answer other than 2xx (in its CSV)."""
+    n = int(msg.split(" answered, ")[1].split()[0])
+    with open(out) as f:
+        n += sum(1 for row in csv.reader(f) if not row[3].startswith("2"))
+    return n
+
+
 def measured(out, mix):
     rts = [[] for _ in mix]
     with open(out) as f:
@@ -189,7 +203,9 @@ def run_service(kind, tmp):
     proc, port = start(kind, tmp, db, name)
     c0, t0 = cpu_of_group(proc.pid), time.time()
     rec_csv = os.path.join(tmp, kind + "-rec.csv")
-    print("  record:", load(port, rate, mix, RECORD_S, rec_csv, 2), flush=True)
+    msg = load(port, rate, mix, RECORD_S, rec_csv, 2)
+    print("  record:", msg, flush=True)
+    fails = [(kind, 1.0, failed(msg, rec_csv))]
     util_rec = (cpu_of_group(proc.pid) - c0) / (time.time() - t0)
     time.sleep(float(SAMPLE_S) + 0.5)  # the last CPU sample
     stop(proc)
@@ -230,7 +246,9 @@ def run_service(kind, tmp):
         proc, port = start(kind, tmp, db_k, name)
         out = os.path.join(tmp, "%s-%.2f.csv" % (kind, k))
         c0, t0 = cpu_of_group(proc.pid), time.time()
-        print("  %.2fx:" % k, load(port, rate * k, mix, RUN_S, out, 3), flush=True)
+        msg = load(port, rate * k, mix, RUN_S, out, 3)
+        print("  %.2fx:" % k, msg, flush=True)
+        fails.append((kind, k, failed(msg, out)))
         util = (cpu_of_group(proc.pid) - c0) / (time.time() - t0)
         stop(proc)
         got = measured(out, mix)
@@ -239,7 +257,7 @@ def run_service(kind, tmp):
         for i, (path, share, ep, _) in enumerate(mix):
             rows.append((kind, ep, k, pk["utilisation"], util, rate * k, pe[ep]["mean_ms"],
                          got[i][0] * 1e3, pe[ep]["p95_ms"], got[i][1] * 1e3, got[i][2]))
-    return rows
+    return rows, fails
 
 
 def main():
@@ -247,10 +265,12 @@ def main():
         if not os.path.exists(f):
             sys.exit("bench-capacity: %s is missing (make all)" % f)
     tmp = tempfile.mkdtemp(prefix="evd-capacity-")
-    rows = []
+    rows, fails = [], []
     try:
         for kind in SERVERS:
-            rows += run_service(kind, tmp)
+            r, f = run_service(kind, tmp)
+            rows += r
+            fails += f
     finally:
         if not os.environ.get("CAPACITY_KEEP"):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -269,6 +289,9 @@ def main():
               "%+6.1f%% | %6d" % (kind, ep, k, u_pred, u_real, rate, pm, rm, 100 * em, p95, r95,
                                   100 * e95, n))
     print("(load 1.00x is the recording itself; the errors at 2x and 2.67x are the predictions)")
+    print("failed or refused requests: " +
+          ", ".join("%s %.2fx %d" % (kind, k, n) for kind, k, n in fails))
+    print("capacity_failed: %d" % sum(n for _, _, n in fails))
     print("capacity_p95_error: %.1f %%" % (100 * worst_p95))
     print("capacity_error: %.1f %%" % (100 * worst_mean))
 

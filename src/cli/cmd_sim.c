@@ -18,12 +18,13 @@ static void usage(FILE *f)
         "       evodash simulate --from-db URL [-p profile.json] [--endpoint NAME]...\n"
         "                        [--days N] [--speedup K] [...]\n"
         "       evodash simulate --from-db URL --what-if [--service NAME] [--factor K,...]\n"
-        "                        [--workers N] [--replicas N] [--cores N] [--model-dir DIR]\n"
+        "                        [--workers N] [--replicas N] [--cores N] [--quantum MS]\n"
+        "                        [--model-dir DIR]\n"
         "       evodash simulate ... --find-capacity --slo-p95 MS\n"
         "       evodash simulate --serve [--listen 127.0.0.1:9100] [--dir DIR]\n"
         "\n"
         "Predict response times and load of a service with a discrete-event simulation\n"
-        "(processor sharing per replica, FIFO queues for worker and RAM limits,\n"
+        "(processor sharing or time slices per replica, FIFO queues for worker and RAM limits,\n"
         "autoscaling).  Prints a summary and writes SimResults.json.\n"
         "\n"
         "inputs (formats: docs/formats.md; docs/simulate.md)\n"
@@ -51,6 +52,8 @@ static void usage(FILE *f)
         "capacity\n"
         "  --find-capacity          bisect the arrival-rate multiplier for the highest\n"
         "  --slo-p95 MS             load whose worst p95 response time is <= MS\n"
+        "  --quantum MS             --what-if: the CPU's time slice (default 1.5, Linux's on\n"
+        "                           two CPUs); 0: processor sharing\n"
         "page\n"
         "  --serve                  serve the simulation page and API\n"
         "  --listen ADDR:PORT       (default 127.0.0.1:9100)\n"
@@ -87,6 +90,7 @@ enum {
     O_WORKERS,
     O_REPLICAS,
     O_CORES,
+    O_QUANTUM,
     O_MODELDIR,
     O_JSON
 };
@@ -139,6 +143,7 @@ int cmd_simulate(int argc, char **argv)
         {"workers", required_argument, NULL, O_WORKERS},
         {"replicas", required_argument, NULL, O_REPLICAS},
         {"cores", required_argument, NULL, O_CORES},
+        {"quantum", required_argument, NULL, O_QUANTUM},
         {"model-dir", required_argument, NULL, O_MODELDIR},
         {"json", no_argument, NULL, O_JSON},
         {NULL, 0, NULL, 0},
@@ -149,7 +154,7 @@ int cmd_simulate(int argc, char **argv)
     char *eplist[64];
     int neps = 0, quiet = 0, find = 0, serve = 0, whatif = 0;
     whatif_cli wc = {.seed = 1};
-    double workers = -1, replicas = 0, cores = 0, hours = 0;
+    double workers = -1, replicas = 0, cores = 0, hours = 0, quantum = -1;
     int progress = isatty(STDERR_FILENO);
     double seed = 1, until = 0, warmup = 0, interval = 0, rate = 1, slo = 0, days = 0, speedup = 1,
            maxup = 4 << 20, maxarr = 5e6;
@@ -233,6 +238,9 @@ int cmd_simulate(int argc, char **argv)
         case O_CORES:
             dst = &cores, min = 1;
             break;
+        case O_QUANTUM:
+            dst = &quantum;
+            break;
         case O_HOURS:
             dst = &hours, min = 1e-6;
             break;
@@ -303,6 +311,7 @@ int cmd_simulate(int argc, char **argv)
         wc.workers = workers < 0 ? 0 : workers == 0 ? -1 : (int)workers;
         wc.replicas = (int)replicas;
         wc.cores = (int)cores;
+        wc.quantum_ms = quantum;
         wc.slo_ms = find ? slo : 0;
         wc.seed = (uint64_t)seed;
         wc.quiet = quiet;

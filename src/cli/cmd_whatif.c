@@ -51,7 +51,10 @@ int cmd_whatif(const whatif_cli *w)
                     .hours = w->hours,
                     .replicas = w->replicas,
                     .workers = w->workers,
-                    .cores = w->cores};
+                    .cores = w->cores,
+                    .quantum = w->quantum_ms < 0   ? 0
+                               : w->quantum_ms > 0 ? w->quantum_ms / 1e3
+                                                   : -1};
     if (live_model_build(st, &lo, &lm, err, sizeof err)) {
         fprintf(stderr, "evodash simulate: --what-if: %s\n", err);
         goto done;

@@ -23,6 +23,7 @@ typedef struct whatif_cli {
     const char *url, *service, *model_dir; /* model_dir: NULL writes no files */
     double hours;                          /* window before the newest request */
     int replicas, workers, cores;          /* 0: observed; workers -1: no limit */
+    double quantum_ms;                     /* < 0: the default; 0: processor sharing */
     double factors[WHATIF_FACTORS_MAX];
     int nfactors;
     double slo_ms; /* > 0: --find-capacity */

@@ -91,6 +91,9 @@ static const key_def KEYS[] = {
     {"SERVICE_NAME", KT_STR, NULL, 0, 0, 0, 0},
     {"FLUSH_INTERVAL_MS", KT_INT, "100", 1, 10000, 0, 0},
     {"HTTP_IDLE_TIMEOUT", KT_INT, "30", 1, 3600, 0, 0},
+    /* connections one client address may hold, 0 = no limit (a service
+     * behind a proxy or a load balancer sees one address for everyone) */
+    {"HTTP_CONN_PER_ADDRESS", KT_INT, "32", 0, 1000, 0, 0},
     /* the capacity model's CPU samples: seconds between two, 0 = none */
     {"CPU_SAMPLE_SECONDS", KT_INT, "10", 0, 3600, 0, 0},
     /* CI timings: the test this process runs requests for (EVODASH_TEST),

@@ -17,7 +17,9 @@
  *   default 3), INSTANCE (name of this process in the store, default
  *   host:pid), RETENTION_DAYS (raw rows kept, 0 = forever, default 0),
  *   HTTP_IDLE_TIMEOUT (s, 1..3600, default 30: idle connections to the
- *   dashboard's libmicrohttpd servers are closed after it).
+ *   dashboard's libmicrohttpd servers are closed after it),
+ *   HTTP_CONN_PER_ADDRESS (0..1000, default 32: connections one client
+ *   address may hold on those servers, 0 = no limit).
  */
 #ifndef EVD_CONFIG_H
 #define EVD_CONFIG_H

@@ -47,11 +47,10 @@ enum MHD_Result server_dash_access(evd_dash *d, struct MHD_Connection *c, const 
 
 /* The libmicrohttpd options every evodash daemon passes (through
  * MHD_OPTION_ARRAY), written into out, which ends with MHD_OPTION_END:
- * connections per client address and in all, the idle time-out
- * (HTTP_IDLE_TIMEOUT of cfg, which may be NULL) and the memory of one
- * connection.  transport.c says why these values. */
+ * connections per client address (HTTP_CONN_PER_ADDRESS of cfg, which may
+ * be NULL) and in all, the idle time-out (HTTP_IDLE_TIMEOUT) and the
+ * memory of one connection.  transport.c says why these values. */
 #define SERVER_MHD_OPTIONS 5
-#define SERVER_CONN_PER_IP 32
 #define SERVER_CONN_MAX    1000
 #define SERVER_CONN_MEMORY (256 * 1024)
 void server_mhd_options(const evd_config *cfg, struct MHD_OptionItem out[SERVER_MHD_OPTIONS]);

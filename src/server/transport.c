@@ -54,7 +54,8 @@ void server_client_ip(struct MHD_Connection *c, char *out, size_t cap)
 }
 
 /* Why these values:
- *  - 32 connections per address: a browser opens at most 6 to one host,
+ *  - 32 connections per address (HTTP_CONN_PER_ADDRESS, 0: no limit): a
+ *    browser opens at most 6 to one host,
  *    so 32 lets a few people behind one NAT load pages at once, while one
  *    address holding idle sockets (1,100 of them locked every client out
  *    before) can take no more than 3% of the connections; the other 968
@@ -74,11 +75,15 @@ void server_client_ip(struct MHD_Connection *c, char *out, size_t cap)
 void server_mhd_options(const evd_config *cfg, struct MHD_OptionItem out[SERVER_MHD_OPTIONS])
 {
     long idle = config_int(cfg, "HTTP_IDLE_TIMEOUT");
-    out[0] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, SERVER_CONN_PER_IP, NULL};
-    out[1] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, SERVER_CONN_MAX, NULL};
-    out[2] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, idle > 0 ? idle : 30, NULL};
-    out[3] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, SERVER_CONN_MEMORY, NULL};
-    out[4] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    long per = config_int(cfg, "HTTP_CONN_PER_ADDRESS");
+    int n = 0;
+    if (per > 0) /* else no limit: libmicrohttpd's default */
+        out[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, per, NULL};
+    out[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, SERVER_CONN_MAX, NULL};
+    out[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, idle > 0 ? idle : 30, NULL};
+    out[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, SERVER_CONN_MEMORY, NULL};
+    out[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }
 
 typedef struct hdrs {

@@ -6,9 +6,10 @@
  * An interaction is complete when all the functions it started are.
  *
  * Sharing: see sim_rep in engine.h (processor sharing with a virtual work
- * clock).  A function that does not fit on any replica, by workers or by
- * RAM, waits in its service's FIFO queue, which is drained only when a
- * replica frees capacity or is added; nothing polls.  Zero-CPU functions
+ * clock), or rr.h for a service with a quantum (time slices).  A function
+ * that does not fit on any replica, by workers or by RAM, waits in its
+ * service's FIFO queue, which is drained only when a replica frees
+ * capacity or is added; nothing polls.  Zero-CPU functions
  * (pure waiting) hold their RAM and worker slot but take no CPU share, and
  * complete on a timer. */
 #include <math.h>
@@ -218,6 +219,33 @@ static int reschedule(sim_run *r, int rep)
     return sim_queue_push(&r->q, t, EV_DONE, (uint32_t)rep, p->gen);
 }
 
+static sim_rr_cfg rr_cfg(const sim_svc *sv)
+{
+    return (sim_rr_cfg){.cap = sv->max_cpu, .q = sv->quantum};
+}
+
+/* Queue the replica's next event of time slicing (sim_rep.rr), superseding
+ * the one queued unless it is at the same time. */
+static int rr_reschedule(sim_run *r, int rep)
+{
+    sim_rep *p = &r->reps[rep];
+    double t = sim_rr_next(&p->rr);
+    if (p->armed) {
+        if (t == p->ev_t)
+            return 0;
+        p->armed = 0;
+        p->gen++;
+        r->stale++;
+    }
+    if (t == INFINITY) {
+        p->demand = 0; /* no drift left over from the sums */
+        return 0;
+    }
+    p->armed = 1;
+    p->ev_t = t;
+    return sim_queue_push(&r->q, t, EV_DONE, (uint32_t)rep, p->gen);
+}
+
 static int fits(const sim_rep *p, const sim_svc *sv, const sim_fn *f)
 {
     return p->state == REP_ACTIVE && (sv->workers == 0 || p->nrun < sv->workers) &&
@@ -269,6 +297,13 @@ static int start_job(sim_run *r, int32_t j, int rep)
         return sim_queue_push(&r->q, r->now + work, EV_TIMER, (uint32_t)j, (uint32_t)jb->inst);
     p->ncpu++;
     p->demand += f->cpu;
+    const sim_svc *sv = r->svdefs + p->svc;
+    if (sv->quantum > 0) {
+        sim_rr_advance(&p->rr, r->now);
+        sim_rr_cfg c = rr_cfg(sv);
+        int rc = sim_rr_add(&p->rr, &c, j, jb->inst, work, f->cpu);
+        return rc ? rc : rr_reschedule(r, rep);
+    }
     int rc = ph_push(p, p->V + work, j, jb->inst);
     return rc ? rc : reschedule(r, rep);
 }
@@ -404,9 +439,51 @@ static void maybe_retire(sim_run *r, int rep)
     }
 }
 
+static int add_done(sim_run *r, int32_t job)
+{
+    if (r->ndone == r->capdone) {
+        size_t cap = r->capdone ? r->capdone * 2 : 64;
+        int32_t *a = realloc(r->donebuf, cap * sizeof *a);
+        if (!a)
+            return EVD_ENOMEM;
+        r->donebuf = a;
+        r->capdone = cap;
+    }
+    r->donebuf[r->ndone++] = job;
+    return 0;
+}
+
+static int after_done(sim_run *r, int rep, int rc);
+
+/* A completion or the end of a slice on a time-sliced replica. */
+static int rr_on_done(sim_run *r, int rep)
+{
+    sim_rep *p = &r->reps[rep];
+    const sim_svc *sv = r->svdefs + p->svc;
+    advance(r, p);
+    sim_rr_advance(&p->rr, r->now);
+    r->ndone = 0;
+    sim_rrj d;
+    while (sim_rr_take_done(&p->rr, &d)) {
+        if (add_done(r, d.job))
+            return EVD_ENOMEM;
+        const sim_fn *f = fn_of(r, &r->jobs[d.job]);
+        p->ncpu--;
+        p->demand = p->ncpu ? p->demand - f->cpu : 0;
+        release(r, p, f);
+    }
+    sim_rr_cfg c = rr_cfg(sv);
+    int rc = sim_rr_settle(&p->rr, &c);
+    if (!rc)
+        rc = rr_reschedule(r, rep);
+    return after_done(r, rep, rc);
+}
+
 static int on_done(sim_run *r, int rep)
 {
     sim_rep *p = &r->reps[rep];
+    if (r->svdefs[p->svc].quantum > 0)
+        return rr_on_done(r, rep);
     advance(r, p);
     sim_pjob top = {0};
     if (p->hn && ph_top(p, &top))
@@ -429,24 +506,23 @@ static int on_done(sim_run *r, int rep)
             return EVD_ENOMEM;
         if (pj.fv > vmax)
             vmax = pj.fv;
-        if (r->ndone == r->capdone) {
-            size_t cap = r->capdone ? r->capdone * 2 : 64;
-            int32_t *a = realloc(r->donebuf, cap * sizeof *a);
-            if (!a)
-                return EVD_ENOMEM;
-            r->donebuf = a;
-            r->capdone = cap;
-        }
-        r->donebuf[r->ndone++] = pj.job;
+        if (add_done(r, pj.job))
+            return EVD_ENOMEM;
         const sim_fn *f = fn_of(r, &r->jobs[pj.job]);
         p->ncpu--;
         p->demand = p->ncpu ? p->demand - f->cpu : 0;
         release(r, p, f);
     }
     p->V = vmax;
-    int rc = reschedule(r, rep);
+    return after_done(r, rep, reschedule(r, rep));
+}
+
+/* The jobs in donebuf have left replica rep: start what waits for it, then
+ * what follows the jobs. */
+static int after_done(sim_run *r, int rep, int rc)
+{
     if (!rc)
-        rc = drain(r, p->svc);
+        rc = drain(r, r->reps[rep].svc);
     maybe_retire(r, rep);
     for (size_t k = 0; k < r->ndone && !rc; k++)
         rc = finish_job(r, r->donebuf[k]);
@@ -758,6 +834,7 @@ void sim_run_free(sim_run *r)
     free(r->insts);
     for (int i = 0; i < r->nreps; i++) {
         sim_queue_free(&r->reps[i].jq);
+        sim_rr_free(&r->reps[i].rr);
         free(r->reps[i].low);
     }
     free(r->reps);

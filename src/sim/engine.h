@@ -8,6 +8,7 @@
 
 #include "sim/arrivals.h"
 #include "sim/queue.h"
+#include "sim/rr.h"
 #include "sim/rng.h"
 #include "sim/sim.h"
 
@@ -68,6 +69,9 @@ typedef struct sim_rep {
     sim_pjob *low;
     size_t lown, lowcap;
     size_t hn; /* jobs in jq and low */
+    /* With a quantum (the service's sim_svc.quantum > 0), the CPU jobs are
+     * time-sliced here instead (rr.h), and V, f, jq and low are unused. */
+    sim_rr rr;
     /* integrals over time of utilisation (0..1), ns */
     double c_cpu, c_ram, c_io, c_net;
     double s_cpu, s_ram, s_io, s_net, s_t; /* values at the last sample */

@@ -119,6 +119,41 @@ static int bfail(build *b, int rc, const char *fmt, ...)
     return rc;
 }
 
+/* The spread of a request's time alone is partly its host's: other
+ * threads (the agent's writer, the server's own) and interrupts take the
+ * CPU from it now and then, the more the longer it runs, whatever its
+ * work.  That part is already in the model as the background, and
+ * counting it again in the demand's variation gives time slicing too many
+ * requests that overrun a slice.  The variance that every endpoint's time
+ * alone has, per ms, is taken as the host's (the least of them, over the
+ * endpoints with at least 20 requests alone; at least two are needed to
+ * tell) and taken off each; what is left below DETERMINISTIC_BELOW is
+ * deterministic. */
+static void host_noise(live_model *lm)
+{
+    double per_s = INFINITY;
+    int n = 0;
+    for (int e = 0; e < lm->nep; e++) {
+        const live_ep *x = &lm->ep[e];
+        if (x->nsolo >= 20 && x->solo_mean > 0) {
+            double sd = x->cv * x->solo_mean, v = sd * sd / x->solo_mean;
+            if (v < per_s)
+                per_s = v;
+            n++;
+        }
+    }
+    for (int e = 0; e < lm->nep; e++) {
+        live_ep *x = &lm->ep[e];
+        double m = x->nsolo >= 20 ? x->solo_mean : x->mean;
+        if (n >= 2 && m > 0) {
+            double sd = x->cv * m, v = sd * sd - per_s * m;
+            x->cv = v > 0 ? sqrt(v) / m : 0;
+        }
+        if (x->cv < DETERMINISTIC_BELOW)
+            x->cv = 0;
+    }
+}
+
 static int cmp_i64(const void *x, const void *y)
 {
     int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
@@ -513,12 +548,13 @@ static int estimate(build *b, vec *solo, const double *d, const double *se, cons
                 s2 += (dur[i] - x->mean) * (dur[i] - x->mean);
             cv = x->mean > 0 ? sqrt(s2 / (double)(dv->n - 1)) / x->mean : 0;
         }
-        x->cv = (x->nsolo >= 20 || dv->n >= 5) && cv >= DETERMINISTIC_BELOW ? cv : 0;
+        x->cv = x->nsolo >= 20 || dv->n >= 5 ? cv : 0;
         x->times = tv->v;
         x->ntimes = tv->n;
         tv->v = NULL;
         tv->n = tv->cap = 0;
     }
+    host_noise(lm);
     return 0;
 }
 
@@ -669,6 +705,7 @@ int live_model_build(store *st, const live_opts *o, live_model **out, char *err,
     lm->replicas = o->replicas > 0 ? o->replicas : lm->hosts;
     lm->workers = o->workers > 0 ? o->workers : o->workers < 0 ? 0 : lm->workers_seen;
     int cores = o->cores > 0 ? o->cores : lm->cores;
+    lm->quantum = o->quantum > 0 ? o->quantum : o->quantum < 0 ? 0 : LIVE_QUANTUM_S;
     /* the background CPU (U0 per instance) is not the requests' to use */
     double per_host = lm->hosts ? (double)lm->instances / lm->hosts : 1;
     lm->max_cpu = 100.0 * cores - 100.0 * lm->u0 * per_host;

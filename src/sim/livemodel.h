@@ -66,7 +66,16 @@ typedef struct live_model {
     /* the model's replicas and their size (overrides applied) */
     int replicas, workers; /* workers per replica, 0: no limit */
     double max_cpu;        /* percent of one core per replica, less the background */
+    double quantum;        /* s: the CPU's time slice (sim_svc.quantum); 0: processor sharing */
 } live_model;
+
+/* The time slice the model gives a replica's CPU unless told otherwise
+ * (live_opts.quantum): Linux's.  Its scheduler (EEVDF, since 6.6) runs a
+ * thread for a base slice of 0.7 ms (0.75 before 6.15) times 1 + log2 of
+ * the machine's CPUs, counted up to 8: 1.4 to 1.5 ms on two, 2.1 on four,
+ * 2.8 on eight.  The recording does not tell the machine's CPUs (the
+ * processes may be pinned to fewer), so this is two CPUs' slice. */
+#define LIVE_QUANTUM_S 0.0015
 
 typedef struct live_opts {
     const char *service;    /* its name; NULL or "": the store's only service */
@@ -75,6 +84,8 @@ typedef struct live_opts {
     double hours;           /* <= 0: 24 */
     int replicas, workers;  /* overrides; 0: as observed (workers < 0: no limit) */
     int cores;              /* override of the cores per replica; 0: as observed */
+    double quantum;         /* s: the CPU's time slice; 0: LIVE_QUANTUM_S, < 0: processor
+                               sharing */
     size_t max_requests;    /* refuse larger windows; 0: 20 million */
 } live_opts;
 

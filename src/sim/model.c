@@ -391,7 +391,8 @@ static int load_services(sim_model *m, const char *label, json_t *root)
             (rc = get_num(m, label, spath, ds, "maxRAM", NUM_POS, 100, &s->max_ram)) ||
             (rc = get_num(m, label, spath, ds, "maxIO", NUM_POS, 100, &s->max_io)) ||
             (rc = get_num(m, label, spath, ds, "maxNET", NUM_POS, 100, &s->max_net)) ||
-            (rc = get_num(m, label, spath, ds, "workers", NUM_INT, 0, &workers)))
+            (rc = get_num(m, label, spath, ds, "workers", NUM_INT, 0, &workers)) ||
+            (rc = get_num(m, label, spath, ds, "quantum", NUM_NONNEG, 0, &s->quantum)))
             return rc;
         s->workers = (int)workers;
     }

@@ -77,12 +77,14 @@ static json_t *profile_doc(const live_model *lm, int workers)
     return scen ? json_pack("{s:s, s:o}", "name", lm->service, "scenarios", scen) : NULL;
 }
 
-static json_t *service_doc(const char *id, int scale, double max_cpu, int workers)
+static json_t *service_doc(const char *id, int scale, double max_cpu, int workers, double quantum)
 {
     json_t *srv = json_pack("{s:f, s:f, s:f, s:f}", "maxCPU", max_cpu, "maxRAM", 1e6, "maxIO",
                             100.0, "maxNET", 100.0);
     if (srv && workers > 0)
         json_object_set_new(srv, "workers", json_integer(workers));
+    if (srv && quantum > 0)
+        json_object_set_new(srv, "quantum", json_real(quantum * 1e9));
     return json_pack("{s:s, s:i, s:b, s:f, s:f, s:s, s:f, s:o}", "serviceID", id, "scale", scale,
                      "scales", 0, "scaleUpAt", 0.8, "scaleDownAt", 0.3, "scaleingMetric", "CPU",
                      "scalingDelay", 0.0, "defaultServer", srv);
@@ -93,9 +95,10 @@ static json_t *services_doc(const live_model *lm, int replicas, int workers)
     char name[200];
     snprintf(name, sizeof name, "%s (evodash capacity model)", lm->service);
     json_t *list = json_array();
-    json_array_append_new(list, service_doc(svc_id(lm), replicas, lm->max_cpu, workers));
+    json_array_append_new(list,
+                          service_doc(svc_id(lm), replicas, lm->max_cpu, workers, lm->quantum));
     if (strcmp(svc_id(lm), "default")) /* the formats require one; nothing runs on it */
-        json_array_append_new(list, service_doc("default", 1, 100, 0));
+        json_array_append_new(list, service_doc("default", 1, 100, 0, 0));
     return json_pack("{s:s, s:o}", "name", name, "services", list);
 }
 
@@ -259,7 +262,11 @@ void live_model_print(const live_model *lm, FILE *f)
         fprintf(f, ", measured CPU utilisation %.3f", lm->util);
     fprintf(f, "\nmodel: %d replica(s) of %.0f%% CPU, ", lm->replicas, lm->max_cpu);
     if (lm->workers)
-        fprintf(f, "%d worker(s) per replica\n", lm->workers);
+        fprintf(f, "%d worker(s) per replica, ", lm->workers);
     else
-        fprintf(f, "no worker limit\n");
+        fprintf(f, "no worker limit, ");
+    if (lm->quantum > 0)
+        fprintf(f, "CPU time slices of %g ms\n", lm->quantum * 1e3);
+    else
+        fprintf(f, "processor sharing\n");
 }

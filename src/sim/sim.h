@@ -73,7 +73,8 @@ typedef struct sim_svc {
     double scaling_delay; /* ns */
     int min_scale, max_scale;
     double max_cpu, max_ram, max_io, max_net;
-    int workers; /* 0 = no limit */
+    int workers;    /* 0 = no limit */
+    double quantum; /* ns: CPU time slice of round-robin scheduling (rr.h); 0 = processor sharing */
 } sim_svc;
 
 typedef struct sim_arr {

@@ -264,20 +264,31 @@ typedef struct job {
     int ep;
 } job;
 
-static void synth_store(double mean[3], size_t count[3])
+/* A store with service svc_name on one instance (host h1), version v1
+ * and n endpoints; their ids in ep, the instance's and version's in *inst
+ * and *ver.  Returns the store, open for writing. */
+static store *service_store(const char *svc_name, const char *const *names, int n, int64_t *ep,
+                            int64_t *inst, int64_t *ver)
 {
     store *st;
-    int64_t svc, inst, ver, ep[3];
+    int64_t svc;
     int level;
-    const char *names[3] = {"GET /cheap", "GET /mid", "POST /dear"};
     assert_int_equal(store_open(tu_url, 0, &st), 0);
-    assert_int_equal(store_service_register(st, "shop", 0, &svc), 0);
+    assert_int_equal(store_service_register(st, svc_name, 0, &svc), 0);
     store_instance in = {.name = "h1:1", .host = "h1", .pid = 1, .service_id = svc};
-    assert_int_equal(store_instance_register(st, &in, 0, &inst), 0);
-    assert_int_equal(store_version_touch(st, "v1", 0, &ver), 0);
-    for (int e = 0; e < 3; e++)
+    assert_int_equal(store_instance_register(st, &in, 0, inst), 0);
+    assert_int_equal(store_version_touch(st, "v1", 0, ver), 0);
+    for (int e = 0; e < n; e++)
         assert_int_equal(store_endpoint_upsert(st, svc, names[e], NULL, NULL, 1, &ep[e], &level),
                          0);
+    return st;
+}
+
+static void synth_store(double mean[3], size_t count[3])
+{
+    int64_t inst, ver, ep[3];
+    const char *names[3] = {"GET /cheap", "GET /mid", "POST /dear"};
+    store *st = service_store("shop", names, 3, ep, &inst, &ver);
     sim_rng rng;
     sim_rng_seed(&rng, 42, 3);
     double lam = BASE_RATE[0] + BASE_RATE[1] + BASE_RATE[2];
@@ -367,6 +378,55 @@ static int ep_of(const live_model *lm, const char *name)
             return i;
     fail_msg("no endpoint %s in the model", name);
     return -1;
+}
+
+/* Requests one at a time (every one alone): GET /short of 2 ms and GET
+ * /long of 10 ms, each made longer by the host's noise, a variance of
+ * 0.02 ms^2 per ms of time alone (+-0.2 ms on the short ones, +-0.447 ms on
+ * the long ones), and the long ones varying by their work too (+-2 ms, a
+ * cv of 0.2).  The model keeps the work's variation only. */
+static void test_host_noise(void **state)
+{
+    (void)state;
+    int64_t inst, ver, ep[2];
+    const char *names[2] = {"GET /short", "GET /long"};
+    store *st = service_store("noisy", names, 2, ep, &inst, &ver);
+    assert_int_equal(store_begin(st), 0);
+    int64_t t = SYN_T0;
+    for (int i = 0; i < 400; i++) {
+        int e = i % 2, sign = (i / 2) % 2 ? 1 : -1, work = (i / 4) % 2 ? 1 : -1;
+        double noise = sign * sqrt(0.02e-6 * (e ? 10e-3 : 2e-3) * 1e3);
+        double d = e ? 10e-3 + work * 2e-3 + noise : 2e-3 + noise;
+        store_request r = {.endpoint_id = ep[e],
+                           .version_id = ver,
+                           .instance_id = inst,
+                           .ts_us = t,
+                           .duration_us = (int64_t)llround(d * 1e6),
+                           .status = 200};
+        assert_int_equal(store_insert_request(st, &r, NULL), 0);
+        t += 20000; /* 20 ms apart: none overlap */
+    }
+    assert_int_equal(store_commit(st), 0);
+    store_close(st);
+    assert_int_equal(store_open(tu_url, STORE_RDONLY, &st), 0);
+    live_opts lo = {.service = "noisy"};
+    live_model *lm;
+    char err[600];
+    if (live_model_build(st, &lo, &lm, err, sizeof err))
+        fail_msg("build: %s", err);
+    store_close(st);
+    const live_ep *sh = &lm->ep[ep_of(lm, "GET /short")], *lg = &lm->ep[ep_of(lm, "GET /long")];
+    assert_int_equal(sh->nsolo, 200);
+    assert_int_equal(lg->nsolo, 200);
+    /* alone, the short ones vary by 10% (noise only): deterministic */
+    assert_true(sh->solo_cv > 0.099 && sh->solo_cv < 0.102);
+    assert_true(sh->cv == 0);
+    /* the long ones: sqrt(4 + 0.2) / 10 alone, 0.2 their work */
+    assert_true(lg->solo_cv > 0.204 && lg->solo_cv < 0.206);
+    if (fabs(lg->cv - 0.2) > 0.002)
+        fail_msg("long: cv %.4f, want 0.2", lg->cv);
+    assert_true(lm->quantum == LIVE_QUANTUM_S); /* Linux's, unless told */
+    live_model_free(lm);
 }
 
 static void test_model_from_store(void **state)
@@ -517,6 +577,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_samples, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_agent_samples, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_model_from_store, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_host_noise, tu_setup, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -252,6 +252,8 @@ static const struct kv_case VALID[] = {
     {"RETENTION_DAYS", "0", "0", NULL},
     {"RETENTION_DAYS", "365", "365", NULL},
     {"HTTP_IDLE_TIMEOUT", "5", "5", NULL},
+    {"HTTP_CONN_PER_ADDRESS", "0", "0", NULL},
+    {"HTTP_CONN_PER_ADDRESS", "1000", "1000", NULL},
     {"monitor_level", "2", "2", NULL},
     {"APP_VERSION", "'1.2.3'", "1.2.3", NULL},
     {"APP_VERSION", "caf\xc3\xa9-\xe2\x82\xac", "caf\xc3\xa9-\xe2\x82\xac", NULL}, /* UTF-8 */
@@ -322,6 +324,7 @@ static const struct kv_case INVALID[] = {
     {"RING_CAPACITY", "+4096", NULL, "RING_CAPACITY: expected a power of two"},
     {"STACK_SIGNAL", "-0", NULL, "STACK_SIGNAL: expected an offset 0.."},
     {"HTTP_IDLE_TIMEOUT", "0", NULL, "HTTP_IDLE_TIMEOUT: expected an integer 1..3600"},
+    {"HTTP_CONN_PER_ADDRESS", "1001", NULL, "HTTP_CONN_PER_ADDRESS: expected an integer 0..1000"},
     {"APP_VERSION", "\"1.2.3", NULL, "APP_VERSION: unbalanced quote"},
     {"APP_VERSION", "1.2.3'", NULL, "APP_VERSION: unbalanced quote"},
     {"USERNAME", "'", NULL, "USERNAME: unbalanced quote"},

@@ -95,6 +95,9 @@ static void test_bad_files(void **state)
                  NULL, d, "services.json: $.services[1].scale: expected a positive integer");
     expect_error(p, "{\"services\":[{\"serviceID\":\"default\",\"scale\":1.5}]}", NULL, d,
                  "services.json: $.services[0].scale: expected a positive integer");
+    expect_error(
+        p, "{\"services\":[{\"serviceID\":\"default\",\"defaultServer\":{\"quantum\":-1}}]}", NULL,
+        d, "services.json: $.services[0].defaultServer.quantum: expected a non-negative number");
     expect_error(p,
                  "{\"services\":[{\"serviceID\":\"default\",\"defaultServer\":{\"maxRAM\":-1}}]}",
                  NULL, d, "services.json: $.services[0].defaultServer.maxRAM: expected a positive");
@@ -347,6 +350,75 @@ static void test_processor_sharing_exact(void **state)
     assert_true(fabs(a.mean - 0.030) < 1e-12);
     sim_run_free(r);
     sim_model_free(m);
+}
+
+/* Jobs of ns[k] ns of CPU arriving at t[k] s, one scenario each, on one
+ * core with time slices of quantum ns; the response time of each in
+ * resp[k] (s). */
+static void sliced(int n, const double *ns, const double *t, double quantum, double *resp)
+{
+    char prof[1200], dist[900], svc[200], err[800];
+    size_t lp = 0, ld = 0;
+    lp += (size_t)snprintf(prof + lp, sizeof prof - lp, "{\"scenarios\":[");
+    ld += (size_t)snprintf(dist + ld, sizeof dist - ld, "[");
+    for (int k = 0; k < n; k++) {
+        lp += (size_t)snprintf(prof + lp, sizeof prof - lp,
+                               "%s{\"scenarioID\":%d,\"interactions\":[{\"name\":\"j%d\","
+                               "\"functions\":[{\"functionID\":\"j%d\",\"cpu\":100,"
+                               "\"cpu_time\":%.17g}]}]}",
+                               k ? "," : "", k + 1, k, k, ns[k]);
+        ld += (size_t)snprintf(dist + ld, sizeof dist - ld,
+                               "%s{\"kind\":\"constant\",\"start\":%.17g,\"end\":%.17g,"
+                               "\"interval\":1,\"scenarioID\":%d}",
+                               k ? "," : "", t[k], t[k], k + 1);
+    }
+    snprintf(prof + lp, sizeof prof - lp, "]}");
+    snprintf(dist + ld, sizeof dist - ld, "]");
+    snprintf(svc, sizeof svc,
+             "{\"services\":[{\"serviceID\":\"default\",\"defaultServer\":{\"quantum\":%.17g}}]}",
+             quantum);
+    sim_model *m = mk(prof, svc, NULL, dist, err, sizeof err);
+    if (!m)
+        fail_msg("%s", err);
+    sim_run *r = run(m, (sim_opts){.seed = 1});
+    for (int k = 0; k < n; k++) {
+        sim_istat st;
+        sim_run_istat(r, k, &st);
+        assert_int_equal(st.completed, 1);
+        resp[k] = st.mean;
+    }
+    sim_sstat ss;
+    sim_run_sstat(r, 0, &ss);
+    assert_true(fabs(ss.util_cpu - 1.0) < 1e-9); /* never idle while a job waits */
+    sim_run_free(r);
+    sim_model_free(m);
+}
+
+static void test_time_slices_exact(void **state)
+{
+    (void)state;
+    double resp[3];
+    /* A: 10 ms from t=0; B: 2 ms from t=5 ms; slices of 2 ms.  A, alone,
+     * starts a new slice at 4 ms and keeps the core until 6 ms; then B
+     * runs to its end at 8 ms, and A from 8 to 12 ms.  (Processor
+     * sharing: B at 9 ms.) */
+    sliced(2, (double[]){10e6, 2e6}, (double[]){0, 0.005}, 2e6, resp);
+    assert_true(fabs(resp[0] - 0.012) < 1e-12);
+    assert_true(fabs(resp[1] - 0.003) < 1e-12);
+    /* A slice longer than every job: first come, first served (A to 10 ms,
+     * B to 12 ms). */
+    sliced(2, (double[]){10e6, 2e6}, (double[]){0, 0.005}, 50e6, resp);
+    assert_true(fabs(resp[0] - 0.010) < 1e-12);
+    assert_true(fabs(resp[1] - 0.007) < 1e-12);
+    /* A new job goes before the jobs that have had a slice.  A: 10 ms from
+     * 0, B: 4 ms from 1 ms, C: 1 ms from 2.5 ms; slices of 1 ms.  A keeps
+     * the core to 2 ms (its slice renewed at 1 ms), B runs 2-3, then C
+     * (new) before A and B: 3-4.  A and B take turns: A 4-5, B 5-6, A 6-7,
+     * B 7-8, A 8-9, B 9-10 (done), A alone to 15. */
+    sliced(3, (double[]){10e6, 4e6, 1e6}, (double[]){0, 0.001, 0.0025}, 1e6, resp);
+    assert_true(fabs(resp[0] - 0.015) < 1e-12);
+    assert_true(fabs(resp[1] - 0.009) < 1e-12);
+    assert_true(fabs(resp[2] - 0.0015) < 1e-12);
 }
 
 static void fifo_case(const char *svc, double ram)
@@ -799,13 +871,21 @@ static void test_replay_scaling(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_files),     cmocka_unit_test(test_fan_out_and_scale_caps),
-        cmocka_unit_test(test_mapping_rules), cmocka_unit_test(test_queue),
-        cmocka_unit_test(test_arrivals),      cmocka_unit_test(test_processor_sharing_exact),
-        cmocka_unit_test(test_fifo_limits),   cmocka_unit_test(test_callbacks_and_delays),
-        cmocka_unit_test(test_conservation),  cmocka_unit_test(test_autoscaling),
-        cmocka_unit_test(test_html_report),   cmocka_unit_test(test_find_capacity),
-        cmocka_unit_test(test_replay),        cmocka_unit_test(test_replay_scaling),
+        cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_fan_out_and_scale_caps),
+        cmocka_unit_test(test_mapping_rules),
+        cmocka_unit_test(test_queue),
+        cmocka_unit_test(test_arrivals),
+        cmocka_unit_test(test_processor_sharing_exact),
+        cmocka_unit_test(test_time_slices_exact),
+        cmocka_unit_test(test_fifo_limits),
+        cmocka_unit_test(test_callbacks_and_delays),
+        cmocka_unit_test(test_conservation),
+        cmocka_unit_test(test_autoscaling),
+        cmocka_unit_test(test_html_report),
+        cmocka_unit_test(test_find_capacity),
+        cmocka_unit_test(test_replay),
+        cmocka_unit_test(test_replay_scaling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
