@@ -364,11 +364,12 @@ typedef int (*evd_mhd_route_fn)(void *user, const char *method, const char *url,
  * adapter installs MHD_OPTION_NOTIFY_COMPLETED itself, and limits what
  * one client can hold: at most HTTP_CONN_PER_ADDRESS connections per
  * client address (default 32, 0: no limit) and 1000 in all, idle
- * connections closed after HTTP_IDLE_TIMEOUT seconds (default 30).  Unless the service has
- * installed capture callbacks of its own (evd_set_callbacks), outliers carry the request's URL,
- * headers and query values, secrets masked.  a and cfg are borrowed (a for the adapter's life).
- * Returns 0 and sets *out (stop with evd_mhd_stop()), or a negative EVD_E* code with a message in
- * errbuf. */
+ * connections closed after HTTP_IDLE_TIMEOUT seconds (default 30).
+ * Unless the service has installed capture callbacks of its own
+ * (evd_set_callbacks), outliers carry the request's URL, headers and query
+ * values, secrets masked.  a and cfg are borrowed (a for the adapter's
+ * life).  Returns 0 and sets *out (stop with evd_mhd_stop()), or a
+ * negative EVD_E* code with a message in errbuf. */
 EVD_API int evd_mhd_start(evd_agent *a, const evd_config *cfg, unsigned int flags, uint16_t port,
                           MHD_AccessHandlerCallback handler, void *cls, evd_mhd_route_fn route,
                           void *route_user, evd_mhd **out, char *errbuf, size_t errcap);

@@ -55,11 +55,11 @@ void server_client_ip(struct MHD_Connection *c, char *out, size_t cap)
 
 /* Why these values:
  *  - 32 connections per address (HTTP_CONN_PER_ADDRESS, 0: no limit): a
- *    browser opens at most 6 to one host,
- *    so 32 lets a few people behind one NAT load pages at once, while one
- *    address holding idle sockets (1,100 of them locked every client out
- *    before) can take no more than 3% of the connections; the other 968
- *    stay in reserve for everyone else.
+ *    browser opens at most 6 to one host, so 32 lets a few people behind
+ *    one NAT load pages at once, while one address holding idle sockets
+ *    (1,100 of them locked every client out before) can take no more than
+ *    3% of the connections; the other 968 stay in reserve for everyone
+ *    else.
  *  - 1000 in all: below select()'s FD_SETSIZE of 1024, which libmicrohttpd
  *    uses unless told to poll, less the listening socket and the store's
  *    files; past it libmicrohttpd closes new connections at once instead

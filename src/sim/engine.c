@@ -177,6 +177,15 @@ static int ph_pop(sim_rep *p, sim_pjob *out)
     return rc;
 }
 
+/* Queue the replica's next completion event, at t. */
+static int arm(sim_run *r, int rep, double t)
+{
+    sim_rep *p = &r->reps[rep];
+    p->armed = 1;
+    p->ev_t = t;
+    return sim_queue_push(&r->q, t, EV_DONE, (uint32_t)rep, p->gen);
+}
+
 static int reschedule(sim_run *r, int rep)
 {
     sim_rep *p = &r->reps[rep];
@@ -214,9 +223,7 @@ static int reschedule(sim_run *r, int rep)
         p->gen++;
         r->stale++;
     }
-    p->armed = 1;
-    p->ev_t = t;
-    return sim_queue_push(&r->q, t, EV_DONE, (uint32_t)rep, p->gen);
+    return arm(r, rep, t);
 }
 
 static sim_rr_cfg rr_cfg(const sim_svc *sv)
@@ -241,9 +248,7 @@ static int rr_reschedule(sim_run *r, int rep)
         p->demand = 0; /* no drift left over from the sums */
         return 0;
     }
-    p->armed = 1;
-    p->ev_t = t;
-    return sim_queue_push(&r->q, t, EV_DONE, (uint32_t)rep, p->gen);
+    return arm(r, rep, t);
 }
 
 static int fits(const sim_rep *p, const sim_svc *sv, const sim_fn *f)
@@ -453,6 +458,19 @@ static int add_done(sim_run *r, int32_t job)
     return 0;
 }
 
+/* CPU job `job` has finished on replica p: note it for after_done() and
+ * give back its share and resources. */
+static int cpu_job_left(sim_run *r, sim_rep *p, int32_t job)
+{
+    if (add_done(r, job))
+        return EVD_ENOMEM;
+    const sim_fn *f = fn_of(r, &r->jobs[job]);
+    p->ncpu--;
+    p->demand = p->ncpu ? p->demand - f->cpu : 0;
+    release(r, p, f);
+    return 0;
+}
+
 static int after_done(sim_run *r, int rep, int rc);
 
 /* A completion or the end of a slice on a time-sliced replica. */
@@ -464,14 +482,9 @@ static int rr_on_done(sim_run *r, int rep)
     sim_rr_advance(&p->rr, r->now);
     r->ndone = 0;
     sim_rrj d;
-    while (sim_rr_take_done(&p->rr, &d)) {
-        if (add_done(r, d.job))
+    while (sim_rr_take_done(&p->rr, &d))
+        if (cpu_job_left(r, p, d.job))
             return EVD_ENOMEM;
-        const sim_fn *f = fn_of(r, &r->jobs[d.job]);
-        p->ncpu--;
-        p->demand = p->ncpu ? p->demand - f->cpu : 0;
-        release(r, p, f);
-    }
     sim_rr_cfg c = rr_cfg(sv);
     int rc = sim_rr_settle(&p->rr, &c);
     if (!rc)
@@ -506,12 +519,8 @@ static int on_done(sim_run *r, int rep)
             return EVD_ENOMEM;
         if (pj.fv > vmax)
             vmax = pj.fv;
-        if (add_done(r, pj.job))
+        if (cpu_job_left(r, p, pj.job))
             return EVD_ENOMEM;
-        const sim_fn *f = fn_of(r, &r->jobs[pj.job]);
-        p->ncpu--;
-        p->demand = p->ncpu ? p->demand - f->cpu : 0;
-        release(r, p, f);
     }
     p->V = vmax;
     return after_done(r, rep, reschedule(r, rep));

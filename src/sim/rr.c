@@ -98,6 +98,14 @@ static void renew(sim_rrj *j, const sim_rr_cfg *c, double now)
         j->slice_end += c->q * (floor((now - j->slice_end) / c->q) + 1);
 }
 
+/* With nobody waiting, the running jobs' slices do not end. */
+static void renew_all(sim_rr *s, const sim_rr_cfg *c)
+{
+    if (!waiting(s))
+        for (size_t i = 0; i < s->nrun; i++)
+            renew(&s->run[i], c, s->t);
+}
+
 /* Switch out the jobs whose slice is over, for waiting ones. */
 static int preempt(sim_rr *s, const sim_rr_cfg *c)
 {
@@ -137,9 +145,7 @@ static int fill(sim_rr *s, const sim_rr_cfg *c)
 
 int sim_rr_settle(sim_rr *s, const sim_rr_cfg *c)
 {
-    if (!waiting(s))
-        for (size_t i = 0; i < s->nrun; i++)
-            renew(&s->run[i], c, s->t);
+    renew_all(s, c);
     int rc = preempt(s, c);
     return rc ? rc : fill(s, c);
 }
@@ -147,9 +153,7 @@ int sim_rr_settle(sim_rr *s, const sim_rr_cfg *c)
 int sim_rr_add(sim_rr *s, const sim_rr_cfg *c, int32_t job, int32_t inst, double work, double cpu)
 {
     sim_rrj j = {.job = job, .inst = inst, .rem = work, .cpu = cpu};
-    if (!waiting(s))
-        for (size_t i = 0; i < s->nrun; i++)
-            renew(&s->run[i], c, s->t);
+    renew_all(s, c);
     int rc = ring_push(&s->fresh, j);
     return rc ? rc : fill(s, c);
 }

@@ -76,8 +76,9 @@ int pg_put_text(buf *b, const char *s, int copy);
 int pg_fail(store *st, const PGresult *r, const char *what);
 int pg_fail_on(store *st, PGconn *c, const PGresult *r, const char *what);
 int pg_ensure_conn(store *st);
-PGconn *pg_lane(store *st, int lane2, int *rc);
-int pg_lane_reconnect(store *st, int lane2);
+PGconn *pg_lane(store *st, int lane2, int fresh, int *rc);
+/* Take and drop every result still coming on c. */
+void pg_drain(PGconn *c);
 int pg_flush_copies(store *st);
 int pg_lost_idle(store *st, int rc);
 PGconn *pg_conn_of(const store *st);

@@ -54,11 +54,8 @@ static char *render(const char *sql, int *nparams)
 /* Take (and drop) what an sq_send() left on its connection. */
 static void drop_sent(pg_sq *q)
 {
-    PGresult *r;
-    if (!q->sent)
-        return;
-    while ((r = PQgetResult(q->sent)))
-        PQclear(r);
+    if (q->sent)
+        pg_drain(q->sent);
     q->sent = NULL;
 }
 
@@ -94,9 +91,7 @@ static void end_stream(pg_sq *q)
             PQfreeCancel(cancel);
         }
     }
-    PGresult *r;
-    while ((r = PQgetResult(c)))
-        PQclear(r);
+    pg_drain(c);
 }
 
 sq *pg_prepare(store *st, const sq_text *t, int flags)
@@ -240,6 +235,14 @@ static int take(pg_sq *q, PGconn *c, PGresult *r, const char *what)
     return rc;
 }
 
+/* The main connection is busy with a single-row read. */
+static int busy_streaming(pg_sq *q)
+{
+    store *st = q->base.st;
+    return store_fail(st, EVD_EINVAL, "%s: %s: another read is still streaming on this connection",
+                      st->path, q->base.text->what);
+}
+
 static int execute(pg_sq *q)
 {
     store *st = q->base.st;
@@ -256,17 +259,12 @@ static int execute(pg_sq *q)
     c = p->conn;
     fill_values(q);
     if (p->streaming)
-        return store_fail(st, EVD_EINVAL,
-                          "%s: %s: another read is still streaming on this "
-                          "connection",
-                          st->path, q->base.text->what);
+        return busy_streaming(q);
     if (q->base.flags & SQ_STREAM) {
         if (!PQsendQueryParams(c, q->sql, q->nparams, q->types, q->vals, q->lens, q->fmts, 1) ||
             !PQsetSingleRowMode(c)) {
             rc = pg_fail(st, NULL, q->base.text->what);
-            PGresult *r;
-            while ((r = PQgetResult(c)))
-                PQclear(r);
+            pg_drain(c);
             return rc;
         }
         p->streaming = q;
@@ -303,13 +301,11 @@ int pg_send(sq *b)
     pg *p = st->be;
     int rc, lane2 = (q->base.flags & SQ_LANE2) != 0;
     sq_clear(q);
-    PGconn *c = pg_lane(st, lane2, &rc);
+    PGconn *c = pg_lane(st, lane2, 0, &rc);
     if (!c)
         return rc;
     if (!lane2 && p->streaming)
-        return store_fail(st, EVD_EINVAL,
-                          "%s: %s: another read is still streaming on this connection", st->path,
-                          q->base.text->what);
+        return busy_streaming(q);
     fill_values(q);
     if (!PQsendQueryParams(c, q->sql, q->nparams, q->types, q->vals, q->lens, q->fmts, 1))
         return pg_fail_on(st, c, NULL, q->base.text->what);
@@ -323,18 +319,13 @@ static int collect(pg_sq *q)
 {
     store *st = q->base.st;
     PGconn *c = q->sent;
-    PGresult *r = PQgetResult(c), *extra;
-    while ((extra = PQgetResult(c)))
-        PQclear(extra);
+    PGresult *r = PQgetResult(c);
+    pg_drain(c);
     q->sent = NULL;
     if (PQresultStatus(r) != PGRES_TUPLES_OK && PQstatus(c) != CONNECTION_OK) {
-        int lane2 = (q->base.flags & SQ_LANE2) != 0;
+        int rc;
         PQclear(r);
-        int rc = pg_lane_reconnect(st, lane2);
-        if (rc)
-            return rc;
-        c = pg_lane(st, lane2, &rc);
-        if (!c)
+        if (!(c = pg_lane(st, (q->base.flags & SQ_LANE2) != 0, 1, &rc)))
             return rc;
         r = PQexecParams(c, q->sql, q->nparams, q->types, q->vals, q->lens, q->fmts, 1);
     }
@@ -430,9 +421,9 @@ static double numeric_value(const char *v, int len)
 
 /* A value of the current row, its type and length.  The types are read
  * once per execution: every row of a streamed read is a result of its own,
- * and a scan reads hundreds of thousands. */
-/* len_of_text: whether a variable-size value's length is wanted (a text's
- * is not: libpq ends it with a NUL). */
+ * and a scan reads hundreds of thousands.  len_of_text: whether a
+ * variable-size value's length is wanted (a text's is not: libpq ends it
+ * with a NUL). */
 static const char *cell(pg_sq *q, int col, int *len, Oid *t, int len_of_text)
 {
     if (!q->res || q->row < 0 || col < 0)

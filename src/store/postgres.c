@@ -221,22 +221,23 @@ static int pg_connect(store *st)
 }
 
 /* The connection of a lane: the main one, or the second read connection,
- * (re)opened when it is not up.  NULL (with *rc set) when it cannot be. */
-PGconn *pg_lane(store *st, int lane2, int *rc)
+ * (re)opened when it is not up, or in any case when fresh (the server was
+ * found to have closed it).  NULL (with *rc set) when it cannot be. */
+PGconn *pg_lane(store *st, int lane2, int fresh, int *rc)
 {
     pg *p = st->be;
     PGconn **slot = lane2 ? &p->conn2 : &p->conn;
     *rc = 0;
-    if (!*slot || PQstatus(*slot) != CONNECTION_OK)
+    if (fresh || !*slot || PQstatus(*slot) != CONNECTION_OK)
         *rc = lane2 ? connect_session(st, slot) : pg_connect(st);
     return *rc ? NULL : *slot;
 }
 
-/* Open a lane's connection again (it was found closed by the server). */
-int pg_lane_reconnect(store *st, int lane2)
+void pg_drain(PGconn *c)
 {
-    pg *p = st->be;
-    return lane2 ? connect_session(st, &p->conn2) : pg_connect(st);
+    PGresult *r;
+    while ((r = PQgetResult(c)))
+        PQclear(r);
 }
 
 /* Reconnect when the connection broke.  EVD_EBUSY while the server is
@@ -362,8 +363,7 @@ static int copy_in(store *st, const char *sql, buf *b, const char *what)
     r = PQgetResult(c);
     int rc = ok && PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_fail(st, r, what);
     PQclear(r);
-    while ((r = PQgetResult(c)))
-        PQclear(r);
+    pg_drain(c);
     b->len = 0;
     return rc;
 }

@@ -89,15 +89,21 @@ typedef struct slicer {
     int n;
 } slicer;
 
+/* Bind a scan of [from_us, to_us) to q. */
+static void bind_scan(sq *q, const store_filter *f, int64_t ep, int64_t from_us, int64_t to_us)
+{
+    sq_bind_i64(q, 1, ep);
+    sq_bind_i64(q, 2, from_us);
+    sq_bind_i64(q, 3, to_us);
+    if (f && f->ninstances)
+        sq_bind_ids(q, 4, f->instances, f->ninstances);
+}
+
 /* Bind slice k (0 = the newest) to q and send it. */
 static int send_slice(sq *q, const slicer *s, int k)
 {
     int64_t span = s->to_us - s->from_us;
-    sq_bind_i64(q, 1, s->ep);
-    sq_bind_i64(q, 2, s->to_us - span * (k + 1) / s->n);
-    sq_bind_i64(q, 3, s->to_us - span * k / s->n);
-    if (s->f && s->f->ninstances)
-        sq_bind_ids(q, 4, s->f->instances, s->f->ninstances);
+    bind_scan(q, s->f, s->ep, s->to_us - span * (k + 1) / s->n, s->to_us - span * k / s->n);
     return sq_send(q);
 }
 
@@ -167,14 +173,8 @@ int store_raw_scan(store *st, const store_filter *f, int64_t ep, int64_t from_us
         slicer s = {f, ep, from_us, to_us, n};
         return scan_sliced(st, &SQL_SCAN[merged][some], &s, &c);
     }
-    q = sq_prepare(st, &SQL_SCAN[merged][some], SQ_STREAM);
-    if (q) {
-        sq_bind_i64(q, 1, ep);
-        sq_bind_i64(q, 2, from_us);
-        sq_bind_i64(q, 3, to_us);
-        if (some)
-            sq_bind_ids(q, 4, f->instances, f->ninstances);
-    }
+    if ((q = sq_prepare(st, &SQL_SCAN[merged][some], SQ_STREAM)))
+        bind_scan(q, f, ep, from_us, to_us);
     return read_walk(q, raw_row, &c);
 }
 
