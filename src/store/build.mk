@@ -9,15 +9,24 @@ build/asan/tests/pg/test_pg_store: tests/pg/test_pg_store.c build/asan/libevodas
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(INCS) -Itests/unit $(PKG_CFLAGS) $(CFLAGS_asan) $< -o $@ \
 	    build/asan/libevodash.a $(LDFLAGS_asan) $(PKG_LIBS) -lcmocka
-check-pg-store: build/asan/tests/pg/test_pg_store
+# And under ThreadSanitizer: a sliced scan's rows are received by threads.
+build/tsan/tests/pg/test_pg_store: tests/pg/test_pg_store.c build/tsan/libevodash.a | deps
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(INCS) -Itests/unit $(PKG_CFLAGS) $(CFLAGS_tsan) $< -o $@ \
+	    build/tsan/libevodash.a $(LDFLAGS_tsan) $(PKG_LIBS) -lcmocka
+check-pg-store: build/asan/tests/pg/test_pg_store build/tsan/tests/pg/test_pg_store
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 $(PG) $<
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(PG) build/tsan/tests/pg/test_pg_store
 
 # The writer suite, and the dashboard's API and browser suites, unchanged,
-# against a PostgreSQL store.
+# against a PostgreSQL store.  The API suite runs twice: with every range
+# over 50 rows read in slices (sent COPY reads, two connections), and with
+# none (streamed COPY reads, cut short by the RAW_ROWS_MAX cases).
 check-pg-writer: build/asan/tests/test_writer
 	EVODASH_TEST_UNIT_PG=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 $(PG) $<
 check-pg-api: build/rel/evodash build/rel/tests/integration/fill
 	EVODASH_PG_SLICE_ROWS=50 $(PG) /usr/bin/python3 tests/integration/api_test.py build/rel --pg
+	EVODASH_PG_SLICE_ROWS=1000000000 $(PG) /usr/bin/python3 tests/integration/api_test.py build/rel --pg
 check-pg-ui: $(UI_DEPS)
 	$(PG) env EVODASH_UI_PG=1 node --test --test-concurrency=1 tests/ui/
 

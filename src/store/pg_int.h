@@ -6,6 +6,7 @@
 #define EVD_STORE_PG_INT_H
 
 #include <libpq-fe.h>
+#include <pthread.h>
 
 #include "core/sketch.h"
 
@@ -39,6 +40,7 @@ typedef struct pg {
     char *conninfo;          /* as given: reconnecting needs the password */
     unsigned gen;            /* bumped on every (re)connect: prepared names are per connection */
     struct pg_sq *streaming; /* the statement whose rows are arriving */
+    struct pg_sq *sent_main; /* the statement whose sent result is on its way on conn */
     buf req, prof;           /* COPY rows waiting for the commit */
     size_t nreq, nprof;
     marker first;    /* the current transaction's first request row */
@@ -63,6 +65,18 @@ typedef struct pg_sq {
     PGresult *res;
     int row, nrows, stream, done;
     PGconn *sent; /* sq_send()'s connection, until its result is taken */
+    pthread_t rx; /* receiving sent's result meanwhile, when rx_on (pg_stmt.c) */
+    int rx_on;
+    PGresult *rx_res;
+    /* SQ_COPY: the current row's fields (value, length; NULL and -1 for a
+     * NULL), in crow (a streamed row, libpq's) or in cbuf (a sent COPY's
+     * rows, each a 4-byte length, the row and a spare byte), at cpos */
+    int copy, cheader, cbad, nf;
+    char *fv[32];
+    int fl[32];
+    char *crow;
+    buf cbuf;
+    size_t cpos;
     int64_t changes;
     int reads_buffered; /* names a table whose rows we buffer (COPY) */
     Oid coltype[32];    /* the result's column types, read once per execution */
@@ -104,5 +118,16 @@ int64_t pg_changes(sq *b);
 int pg_ncols(sq *b);
 const char *pg_colname(sq *b, int col);
 int pg_colkind(sq *b, int col);
+/* End a streamed read: cancel it if rows are still coming, free the
+ * connection. */
+void pg_end_stream(pg_sq *q);
+
+/* pg_copy.c: COPY reads */
+int64_t pg_be_int(const char *v, int len);
+char *pg_copy_sql(pg_sq *q, PGconn *c);
+PGresult *pg_copy_receive(pg_sq *q, PGconn *c);
+void pg_copy_clear(pg_sq *q);
+int pg_copy_next_taken(pg_sq *q);
+int pg_copy_next_streamed(pg_sq *q);
 
 #endif

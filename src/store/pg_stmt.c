@@ -1,8 +1,21 @@
 /* pg_stmt.c — the PostgreSQL backend's statements: ?N rendered as $N,
  * prepared once per connection, parameters as text (blobs binary), results
- * binary, streamed rows in single-row mode; and reading their columns.
- * See postgres.c for the design. */
+ * binary, streamed rows in single-row mode or as a COPY (pg_copy.c); and
+ * reading their columns.  See postgres.c for the design.
+ *
+ * DESIGN — one thread per sent statement.  A statement sent with sq_send()
+ * has its rows received by a thread of its own (receive), which reads them
+ * off the socket (a COPY's into a buffer, others into libpq's result)
+ * while the caller reads the rows of the one before: a slice of a raw scan
+ * is about 1 MB, and a caller that took it only once done with the last
+ * left the server waiting on a full socket meanwhile.  The thread touches
+ * only its statement's connection and its rx_res and COPY buffer; the
+ * caller joins it (collect, drop_sent) before it uses any of them, and
+ * runs nothing else on that connection meanwhile (sent_main).  No lock:
+ * the join is the hand-over.  When no thread can be started, the caller
+ * receives the rows itself. */
 #include <endian.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,11 +64,40 @@ static char *render(const char *sql, int *nparams)
     return out;
 }
 
+/* The receiving thread: the sent statement's result, and then the end of
+ * its results, so that the connection is free when joined. */
+static void *receive(void *u)
+{
+    pg_sq *q = u;
+    q->rx_res = q->copy ? pg_copy_receive(q, q->sent) : PQgetResult(q->sent);
+    pg_drain(q->sent);
+    return NULL;
+}
+
+/* The sent statement's result (NULL for none), once received. */
+static PGresult *received(pg_sq *q)
+{
+    pg *p = q->base.st->be;
+    PGresult *r;
+    if (q->rx_on) {
+        pthread_join(q->rx, NULL);
+        q->rx_on = 0;
+        r = q->rx_res;
+        q->rx_res = NULL;
+    } else {
+        r = q->copy ? pg_copy_receive(q, q->sent) : PQgetResult(q->sent);
+        pg_drain(q->sent);
+    }
+    if (p->sent_main == q)
+        p->sent_main = NULL;
+    return r;
+}
+
 /* Take (and drop) what an sq_send() left on its connection. */
 static void drop_sent(pg_sq *q)
 {
     if (q->sent)
-        pg_drain(q->sent);
+        PQclear(received(q));
     q->sent = NULL;
 }
 
@@ -68,11 +110,12 @@ static void sq_clear(pg_sq *q)
     q->row = -1;
     q->nrows = 0;
     q->done = 0;
+    pg_copy_clear(q);
 }
 
-/* End a single-row read: cancel it if rows are still coming, and take
- * every result so that the connection is free again. */
-static void end_stream(pg_sq *q)
+/* End a single-row or COPY read: cancel it if rows are still coming, and
+ * take every result so that the connection is free again. */
+void pg_end_stream(pg_sq *q)
 {
     store *st = q->base.st;
     pg *p = st->be;
@@ -83,7 +126,7 @@ static void end_stream(pg_sq *q)
         return;
     p->streaming = NULL;
     PGconn *c = p->conn;
-    if (!q->done && PQstatus(c) == CONNECTION_OK && PQisBusy(c)) {
+    if (!q->done && PQstatus(c) == CONNECTION_OK && (PQisBusy(c) || q->copy)) {
         PGcancel *cancel = PQgetCancel(c);
         char err[128];
         if (cancel) {
@@ -105,6 +148,8 @@ sq *pg_prepare(store *st, const sq_text *t, int flags)
     q->base.text = t;
     q->base.flags = flags;
     q->row = -1;
+    q->copy = (flags & SQ_COPY) != 0;
+    q->cheader = 1;
     q->sql = render(store_sql_of(st, t), &q->nparams);
     q->reads_buffered =
         q->sql && (strstr(q->sql, "requests") || strstr(q->sql, "profiler_samples"));
@@ -127,7 +172,7 @@ void pg_free(sq *b)
 {
     pg_sq *q = (pg_sq *)b;
     sq_clear(q);
-    end_stream(q);
+    pg_end_stream(q);
     free(q->sql);
     free(q->types);
     free(q->isset);
@@ -136,6 +181,7 @@ void pg_free(sq *b)
     free(q->offs);
     free(q->vals);
     free(q->arena.p);
+    free(q->cbuf.p);
     free(q);
 }
 
@@ -143,7 +189,7 @@ void pg_reset(sq *b)
 {
     pg_sq *q = (pg_sq *)b;
     sq_clear(q);
-    end_stream(q);
+    pg_end_stream(q);
     for (int i = 0; i < q->nparams; i++)
         q->isset[i] = 0;
     q->arena.len = 0;
@@ -250,6 +296,8 @@ static int execute(pg_sq *q)
     PGconn *c;
     int rc;
     q->ncoltype = 0;
+    if (p->sent_main)
+        return busy_streaming(q);
     if (!st->in_txn && (rc = pg_ensure_conn(st)))
         return pg_fail(st, NULL, q->base.text->what);
     /* rows we buffered must be in their tables before a statement that
@@ -260,6 +308,22 @@ static int execute(pg_sq *q)
     fill_values(q);
     if (p->streaming)
         return busy_streaming(q);
+    if (q->copy) { /* streamed, with or without SQ_STREAM */
+        char *sql = pg_copy_sql(q, c);
+        PGresult *r = sql ? PQexec(c, sql) : NULL;
+        free(sql);
+        if (PQresultStatus(r) != PGRES_COPY_OUT) {
+            rc = r ? pg_fail(st, r, q->base.text->what)
+                   : store_fail(st, EVD_ENOMEM, "out of memory preparing %s", q->base.text->what);
+            PQclear(r);
+            pg_drain(c);
+            return rc;
+        }
+        PQclear(r);
+        p->streaming = q;
+        q->stream = 1;
+        return 0;
+    }
     if (q->base.flags & SQ_STREAM) {
         if (!PQsendQueryParams(c, q->sql, q->nparams, q->types, q->vals, q->lens, q->fmts, 1) ||
             !PQsetSingleRowMode(c)) {
@@ -304,12 +368,22 @@ int pg_send(sq *b)
     PGconn *c = pg_lane(st, lane2, 0, &rc);
     if (!c)
         return rc;
-    if (!lane2 && p->streaming)
+    if (!lane2 && (p->streaming || p->sent_main))
         return busy_streaming(q);
     fill_values(q);
-    if (!PQsendQueryParams(c, q->sql, q->nparams, q->types, q->vals, q->lens, q->fmts, 1))
+    if (q->copy) {
+        char *sql = pg_copy_sql(q, c);
+        int ok = sql && PQsendQuery(c, sql);
+        free(sql);
+        if (!ok)
+            return pg_fail_on(st, c, NULL, q->base.text->what);
+    } else if (!PQsendQueryParams(c, q->sql, q->nparams, q->types, q->vals, q->lens, q->fmts, 1)) {
         return pg_fail_on(st, c, NULL, q->base.text->what);
+    }
     q->sent = c;
+    if (!lane2)
+        p->sent_main = q;
+    q->rx_on = pthread_create(&q->rx, NULL, receive, q) == 0;
     return 0;
 }
 
@@ -319,15 +393,23 @@ static int collect(pg_sq *q)
 {
     store *st = q->base.st;
     PGconn *c = q->sent;
-    PGresult *r = PQgetResult(c);
-    pg_drain(c);
+    PGresult *r = received(q);
     q->sent = NULL;
-    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQstatus(c) != CONNECTION_OK) {
+    if (PQresultStatus(r) != (q->copy ? PGRES_COMMAND_OK : PGRES_TUPLES_OK) &&
+        PQstatus(c) != CONNECTION_OK) {
         int rc;
         PQclear(r);
         if (!(c = pg_lane(st, (q->base.flags & SQ_LANE2) != 0, 1, &rc)))
             return rc;
-        r = PQexecParams(c, q->sql, q->nparams, q->types, q->vals, q->lens, q->fmts, 1);
+        if (q->copy) {
+            pg_copy_clear(q);
+            char *sql = pg_copy_sql(q, c);
+            r = sql && PQsendQuery(c, sql) ? pg_copy_receive(q, c) : NULL;
+            free(sql);
+            pg_drain(c);
+        } else {
+            r = PQexecParams(c, q->sql, q->nparams, q->types, q->vals, q->lens, q->fmts, 1);
+        }
     }
     return take(q, c, r, q->base.text->what);
 }
@@ -348,7 +430,7 @@ static int next_streamed(pg_sq *q)
     int rc = r && s == PGRES_TUPLES_OK ? SQ_DONE : pg_fail(st, r, q->base.text->what);
     PQclear(r);
     q->done = 1;
-    end_stream(q);
+    pg_end_stream(q);
     return rc;
 }
 
@@ -369,12 +451,14 @@ int pg_step(sq *b)
             rc = execute(q);
         if (rc) {
             sq_clear(q);
-            end_stream(q);
+            pg_end_stream(q);
             return rc;
         }
     }
     if (q->stream)
-        return next_streamed(q);
+        return q->copy ? pg_copy_next_streamed(q) : next_streamed(q);
+    if (q->copy)
+        return pg_copy_next_taken(q);
     if (q->res && q->row + 1 < q->nrows) {
         q->row++;
         return SQ_ROW;
@@ -386,30 +470,16 @@ int pg_step(sq *b)
 
 /* ---- columns ------------------------------------------------------------------------ */
 
-static int64_t be_int(const char *v, int len)
-{
-    uint64_t x = 0;
-    if (len == 8) { /* the common case: a bigint */
-        memcpy(&x, v, 8);
-        return (int64_t)be64toh(x);
-    }
-    for (int i = 0; i < len; i++)
-        x = x << 8 | (unsigned char)v[i];
-    if (len < 8 && len > 0 && (x >> (len * 8 - 1)) & 1)
-        x |= ~0ull << (len * 8); /* sign-extend */
-    return (int64_t)x;
-}
-
 /* A binary NUMERIC: ndigits, weight, sign, dscale, then base-10000 digits. */
 static double numeric_value(const char *v, int len)
 {
     if (len < 8)
         return 0;
-    int nd = (int)be_int(v, 2), weight = (int)be_int(v + 2, 2);
-    unsigned sign = (unsigned)be_int(v + 4, 2) & 0xFFFF;
+    int nd = (int)pg_be_int(v, 2), weight = (int)pg_be_int(v + 2, 2);
+    unsigned sign = (unsigned)pg_be_int(v + 4, 2) & 0xFFFF;
     double x = 0;
     for (int i = 0; i < nd && 8 + 2 * i + 1 < len; i++) {
-        double d = (double)be_int(v + 8 + 2 * i, 2);
+        double d = (double)pg_be_int(v + 8 + 2 * i, 2);
         double scale = 1;
         int e = weight - i;
         for (int k = 0; k < (e < 0 ? -e : e); k++)
@@ -462,23 +532,28 @@ static const char *cell(pg_sq *q, int col, int *len, Oid *t, int len_of_text)
 int pg_is_null(sq *b, int col)
 {
     pg_sq *q = (pg_sq *)b;
+    if (q->copy)
+        return q->row < 0 || col < 0 || col >= q->nf || !q->fv[col];
     return !q->res || q->row < 0 || PQgetisnull(q->res, q->row, col);
 }
 
 int64_t pg_i64(sq *b, int col)
 {
+    pg_sq *q = (pg_sq *)b;
     int len;
     Oid t;
-    const char *v = cell((pg_sq *)b, col, &len, &t, 1);
+    if (q->copy) /* an integer column: its size says which */
+        return pg_is_null(b, col) ? 0 : pg_be_int(q->fv[col], q->fl[col]);
+    const char *v = cell(q, col, &len, &t, 1);
     if (!v)
         return 0;
     switch (t) {
     case OID_INT8:
     case OID_INT4:
     case OID_INT2:
-        return be_int(v, len);
+        return pg_be_int(v, len);
     case OID_OID:
-        return (int64_t)(uint32_t)be_int(v, len);
+        return (int64_t)(uint32_t)pg_be_int(v, len);
     case OID_BOOL:
         return len > 0 && v[0] != 0;
     case OID_FLOAT4:
@@ -501,13 +576,13 @@ double pg_f64(sq *b, int col)
         return 0;
     switch (t) {
     case OID_FLOAT8: {
-        uint64_t x = (uint64_t)be_int(v, 8);
+        uint64_t x = (uint64_t)pg_be_int(v, 8);
         double d;
         memcpy(&d, &x, sizeof d);
         return d;
     }
     case OID_FLOAT4: {
-        uint32_t x = (uint32_t)be_int(v, 4);
+        uint32_t x = (uint32_t)pg_be_int(v, 4);
         float f;
         memcpy(&f, &x, sizeof f);
         return f;
@@ -530,6 +605,8 @@ const char *pg_str(sq *b, int col)
     pg_sq *q = (pg_sq *)b;
     int len;
     Oid t;
+    if (q->copy) /* a text column */
+        return pg_is_null(b, col) ? NULL : q->fv[col];
     const char *v = cell(q, col, &len, &t, 0);
     if (!v)
         return NULL;
@@ -564,7 +641,7 @@ int pg_sketch_agg(sq *b, int col, sketch *s)
     size_t n;
     const unsigned char *p = pg_blob(b, col, &n);
     while (p && n >= 4) {
-        size_t len = (size_t)be_int((const char *)p, 4);
+        size_t len = (size_t)pg_be_int((const char *)p, 4);
         if (len > n - 4 || sketch_merge_encoded(s, p + 4, len))
             return EVD_ECORRUPT;
         p += 4 + len;
@@ -581,6 +658,8 @@ int64_t pg_changes(sq *b)
 int pg_ncols(sq *b)
 {
     pg_sq *q = (pg_sq *)b;
+    if (q->copy)
+        return q->nf;
     return q->res ? PQnfields(q->res) : 0;
 }
 

@@ -17,7 +17,8 @@
  * connection runs nothing else; one stopped early is cancelled.  A handle
  * may open a second connection (SQ_LANE2, on first use) for statements
  * sent with sq_send() and read whole: read_raw.c reads a long range in
- * slices, two in flight, one on each.
+ * slices, two in flight, one on each.  A long read of integers and texts
+ * (SQ_COPY) comes as a binary COPY instead of a result (pg_copy.c).
  *
  * Writes: request rows and profiler lines are buffered in COPY text format
  * and sent at commit (or when the buffer fills) with COPY FROM STDIN: one
@@ -236,8 +237,13 @@ PGconn *pg_lane(store *st, int lane2, int fresh, int *rc)
 void pg_drain(PGconn *c)
 {
     PGresult *r;
-    while ((r = PQgetResult(c)))
+    while ((r = PQgetResult(c))) {
+        int copying = PQresultStatus(r) == PGRES_COPY_OUT;
         PQclear(r);
+        char *row;
+        while (copying && PQgetCopyData(c, &row, 0) > 0) /* until its end, or its error */
+            PQfreemem(row);
+    }
 }
 
 /* Reconnect when the connection broke.  EVD_EBUSY while the server is

@@ -64,7 +64,7 @@ static int raw_row(sq *q, void *ctx)
  * (110k rows) took 130 ms a view.  A range the rollups say holds more than
  * SLICE_ROWS rows is read instead as slices of equal time, newest first,
  * each as one whole result: two at a time, on the handle's two connections
- * (sq_lanes), so that the server makes the next slice while this thread
+ * (sq_lanes), so that the servers make the next slices while this thread
  * reads the last one.  A slice holds about SLICE_ROWS rows, so memory
  * stays bounded; SLICES_MAX bounds the statements of a very long range.
  * EVODASH_PG_SLICE_ROWS sets another size (the tests slice small stores). */
@@ -107,26 +107,33 @@ static int send_slice(sq *q, const slicer *s, int k)
     return sq_send(q);
 }
 
+/* Slice k is read by q[k % 4]: the even ones on the main connection, the
+ * odd ones on the second.  Once a slice's rows are in (its first step), its
+ * connection takes the slice after next at once, so that both servers
+ * keep working while this thread reads the rows. */
 static int scan_sliced(store *st, const sq_text *t, const slicer *s, raw_ctx *c)
 {
-    sq *q[2] = {sq_prepare(st, t, 0), sq_prepare(st, t, SQ_LANE2)};
-    int rc = q[0] && q[1] ? 0 : EVD_EIO, stop = 0;
+    sq *q[4];
+    int rc = 0, stop = 0;
+    for (int i = 0; i < 4; i++)
+        if (!(q[i] = sq_prepare(st, t, SQ_COPY | (i % 2 ? SQ_LANE2 : 0))))
+            rc = EVD_EIO;
     for (int k = 0; k < 2 && k < s->n && !rc; k++)
         rc = send_slice(q[k], s, k);
     for (int k = 0; k < s->n && !rc && !stop; k++) {
-        sq *x = q[k % 2];
-        while ((rc = sq_step(x)) == SQ_ROW)
+        sq *x = q[k % 4];
+        int row = sq_step(x);
+        if (row >= 0 && k + 2 < s->n)
+            rc = send_slice(q[(k + 2) % 4], s, k + 2);
+        for (; row == SQ_ROW && !rc; row = sq_step(x))
             if ((stop = raw_row(x, c)))
                 break;
-        if (rc >= 0)
-            rc = 0;
-        if (!rc && !stop && k + 2 < s->n) {
-            sq_reset(x);
-            rc = send_slice(x, s, k + 2);
-        }
+        if (row < 0 && !rc)
+            rc = row;
+        sq_reset(x);
     }
-    sq_free(q[0]); /* takes what is still on its way */
-    sq_free(q[1]);
+    for (int i = 0; i < 4; i++)
+        sq_free(q[i]); /* takes what is still on its way */
     return stop ? stop : rc;
 }
 
@@ -173,7 +180,7 @@ int store_raw_scan(store *st, const store_filter *f, int64_t ep, int64_t from_us
         slicer s = {f, ep, from_us, to_us, n};
         return scan_sliced(st, &SQL_SCAN[merged][some], &s, &c);
     }
-    if ((q = sq_prepare(st, &SQL_SCAN[merged][some], SQ_STREAM)))
+    if ((q = sq_prepare(st, &SQL_SCAN[merged][some], SQ_STREAM | SQ_COPY)))
         bind_scan(q, f, ep, from_us, to_us);
     return read_walk(q, raw_row, &c);
 }

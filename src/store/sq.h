@@ -51,6 +51,13 @@ enum { SQ_DONE = 0, SQ_ROW = 1 };
  * backend has one (PostgreSQL; SQLite ignores it), so that two statements
  * sent with sq_send() run on the server at once. */
 #define SQ_LANE2 0x2
+/* A statement flag for a long read whose columns are integers (read with
+ * sq_i64) and texts (sq_str), nothing else: PostgreSQL sends its rows with
+ * COPY ... TO STDOUT in the binary format, which libpq hands over a row at
+ * a time without building a result of them (SQLite ignores it).  With
+ * SQ_STREAM or without, its rows arrive streamed; sent with sq_send(),
+ * they are taken whole. */
+#define SQ_COPY 0x4
 
 /* Prepare t for one use; release with sq_free().  NULL on failure (the
  * message is on st). */

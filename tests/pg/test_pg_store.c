@@ -2,12 +2,15 @@
  * `make check-pg-store` under tests/pg/with_pg.sh): the schema it creates,
  * databases it must refuse, clear errors without the password, four
  * processes of two services writing one database at once, a connection
- * lost between transactions, COPY's escaping, and pruning in batches. */
+ * lost between transactions, COPY's escaping, pruning in batches, and
+ * raw scans streamed and in slices. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 #include "evodash.h"
@@ -342,6 +345,83 @@ static void test_prune_batches(void **state)
     store_close(st);
 }
 
+/* A raw scan, as the dashboard reads it: every row once, newest first,
+ * with its texts (NULL ones read "", an 8-byte one is no integer) and its
+ * integers, whether it is streamed or read in slices on two connections;
+ * and a scan stopped early leaves both connections free. */
+typedef struct scan_seen {
+    int n, stop_at;
+    int64_t last_ts;
+} scan_seen;
+
+static int scan_check(void *u, const store_raw_row *r)
+{
+    scan_seen *s = u;
+    int i = (int)(r->ts_us / 1000) - 1; /* row i is at (i + 1) ms */
+    char ip[16];
+    snprintf(ip, sizeof ip, "10.0.0.%d", i % 10);
+    assert_int_equal(i, 499 - s->n); /* newest first, none missed */
+    if (i % 3)
+        assert_int_equal(atoi(r->group + 2), i);
+    else
+        assert_string_equal(r->group, "");
+    assert_string_equal(r->ip, ip);
+    assert_int_equal(r->duration_us, (int64_t)i * 3 + 1);
+    assert_int_equal(r->status, 200 + i % 5);
+    s->last_ts = r->ts_us;
+    return ++s->n == s->stop_at;
+}
+
+static void test_sliced_scans(void **state)
+{
+    (void)state;
+    store *st;
+    int64_t svc, inst, ep, ver;
+    int level;
+    assert_int_equal(store_open(tu_url, 0, &st), 0);
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(tu_register(st, &svc, &inst), 0);
+    assert_int_equal(store_version_touch(st, "v1", 1, &ver), 0);
+    assert_int_equal(store_endpoint_upsert(st, svc, "e", NULL, NULL, 1, &ep, &level), 0);
+    store_rollup_acc acc;
+    assert_int_equal(store_rollup_acc_init(&acc), 0);
+    for (int i = 0; i < 500; i++) {
+        char group[16], ip[16];
+        snprintf(group, sizeof group, "g:%d", i);
+        snprintf(ip, sizeof ip, "10.0.0.%d", i % 10);
+        store_request r = {.endpoint_id = ep,
+                           .version_id = ver,
+                           .instance_id = inst,
+                           .ts_us = (int64_t)(i + 1) * 1000,
+                           .duration_us = (int64_t)i * 3 + 1,
+                           .status = 200 + i % 5,
+                           .group = i % 3 ? group : NULL,
+                           .ip = ip};
+        assert_int_equal(store_insert_request(st, &r, NULL), 0);
+        store_rollup_acc_add(&acc, r.duration_us, (double)r.duration_us, r.status);
+    }
+    assert_int_equal(store_rollup_acc_merge(st, &acc, ep, ver, 0, inst), 0);
+    assert_int_equal(store_commit(st), 0);
+    store_rollup_acc_free(&acc);
+    const char *sizes[] = {"1000000000", "50", "7"}; /* streamed; 10 slices; 72 */
+    for (int k = 0; k < 3; k++) {
+        setenv("EVODASH_PG_SLICE_ROWS", sizes[k], 1);
+        scan_seen all = {0};
+        assert_int_equal(store_raw_scan(st, NULL, ep, 0, 1000000000, scan_check, &all), 0);
+        assert_int_equal(all.n, 500);
+        scan_seen some = {.stop_at = 123};
+        assert_int_equal(store_raw_scan(st, NULL, ep, 0, 1000000000, scan_check, &some), 1);
+        assert_int_equal(some.n, 123);
+        assert_int_equal(some.last_ts, (500 - 122) * 1000);
+        assert_int_equal(q1(st, "SELECT count(*) FROM requests"), 500);
+        all = (scan_seen){0};
+        assert_int_equal(store_raw_scan(st, NULL, ep, 0, 1000000000, scan_check, &all), 0);
+        assert_int_equal(all.n, 500);
+    }
+    unsetenv("EVODASH_PG_SLICE_ROWS");
+    store_close(st);
+}
+
 int main(void)
 {
     if (!getenv("EVODASH_TEST_PG")) {
@@ -358,6 +438,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reconnect, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_copy_escaping, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_prune_batches, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_sliced_scans, tu_setup, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
