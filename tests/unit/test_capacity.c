@@ -428,6 +428,22 @@ static int ep_of(const live_model *lm, const char *name)
     return -1;
 }
 
+/* Commit what the test wrote into st, close it, and build the model of
+ * service from the store opened afresh, read-only. */
+static live_model *committed_model(store *st, const char *service)
+{
+    assert_int_equal(store_commit(st), 0);
+    store_close(st);
+    assert_int_equal(store_open(tu_url, STORE_RDONLY, &st), 0);
+    live_opts lo = {.service = service};
+    live_model *lm;
+    char err[600];
+    if (live_model_build(st, &lo, &lm, err, sizeof err))
+        fail_msg("build: %s", err);
+    store_close(st);
+    return lm;
+}
+
 /* Requests one at a time (every one alone): GET /short of 2 ms and GET
  * /long of 10 ms, each made longer by the host's noise, a variance of
  * 0.02 ms^2 per ms of time alone (+-0.2 ms on the short ones, +-0.447 ms on
@@ -454,15 +470,7 @@ static void test_host_noise(void **state)
         assert_int_equal(store_insert_request(st, &r, NULL), 0);
         t += 20000; /* 20 ms apart: none overlap */
     }
-    assert_int_equal(store_commit(st), 0);
-    store_close(st);
-    assert_int_equal(store_open(tu_url, STORE_RDONLY, &st), 0);
-    live_opts lo = {.service = "noisy"};
-    live_model *lm;
-    char err[600];
-    if (live_model_build(st, &lo, &lm, err, sizeof err))
-        fail_msg("build: %s", err);
-    store_close(st);
+    live_model *lm = committed_model(st, "noisy");
     const live_ep *sh = &lm->ep[ep_of(lm, "GET /short")], *lg = &lm->ep[ep_of(lm, "GET /long")];
     assert_int_equal(sh->nsolo, 200);
     assert_int_equal(lg->nsolo, 200);
@@ -519,15 +527,7 @@ static void test_common_fallback(void **state)
                                   .ncpu = 1};
         assert_int_equal(store_usage_put(st, &smp, c, 3), 0);
     }
-    assert_int_equal(store_commit(st), 0);
-    store_close(st);
-    assert_int_equal(store_open(tu_url, STORE_RDONLY, &st), 0);
-    live_opts lo = {.service = "common"};
-    live_model *lm;
-    char err[600];
-    if (live_model_build(st, &lo, &lm, err, sizeof err))
-        fail_msg("build: %s", err);
-    store_close(st);
+    live_model *lm = committed_model(st, "common");
     assert_int_equal(lm->common_n, 2); /* the rare one has too few requests alone for a base */
     if (fabs(lm->common_b - over) > 2e-6 || lm->common_p < 0.05)
         fail_msg("common overhead %.4f ms, p %.3g", lm->common_b * 1e3, lm->common_p);
