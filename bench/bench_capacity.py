@@ -43,11 +43,14 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-BUILD = os.path.join(ROOT, sys.argv[1] if len(sys.argv) > 1 else "build/rel")
+# the build and the Python to run the Flask app with: the arguments when run
+# (bench/capacity_offline.py imports this file)
+ARGS = sys.argv[1:] if __name__ == "__main__" else []
+BUILD = os.path.join(ROOT, ARGS[0] if ARGS else "build/rel")
 EVODASH = os.path.join(BUILD, "evodash")
 LOADGEN = os.path.join(BUILD, "bench", "loadgen")
 C_SERVICE = os.path.join(BUILD, "examples", "c_service")
-PYTHON = sys.argv[2] if len(sys.argv) > 2 else sys.executable
+PYTHON = ARGS[1] if len(ARGS) > 1 else sys.executable
 RECORD_S = float(os.environ.get("CAPACITY_RECORD_S", "120"))
 RUN_S = float(os.environ.get("CAPACITY_RUN_S", "120"))
 WARM_S = 5.0
@@ -183,6 +186,48 @@ def measured(out, mix):
     return res
 
 
+def predict(evodash, db, name, mdir=None, extra=()):
+    """The model of service name from the recording db: the JSON of
+    `evodash simulate --what-if` at 1x, 2x and 8/3x (its files into mdir)."""
+    cmd = [evodash, "simulate", "--from-db", "sqlite:///" + db, "--what-if", "--service", name,
+           "--factor", ",".join("%.6f" % k for k in (1,) + FACTORS), "--json"]
+    if mdir:
+        cmd += ["--model-dir", mdir]
+    r = subprocess.run(cmd + list(extra), capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError("evodash simulate: " + r.stderr)
+    return json.loads(r.stdout)
+
+
+def compared(kind, doc, k, got, u_real, rate):
+    """The rows of the report for load k: the model's prediction (doc) beside
+    what was measured (got, from measured(); u_real: the utilisation measured,
+    None when not known)."""
+    run = next(r for r in doc["runs"] if round(r["factor"], 4) == round(k, 4))
+    pred = {e["name"]: e for e in run["endpoints"]}
+    return [(kind, ep, k, run["utilisation"], u_real, rate, pred[ep]["mean_ms"], got[i][0] * 1e3,
+             pred[ep]["p95_ms"], got[i][1] * 1e3, got[i][2])
+            for i, (_, _, ep, _) in enumerate(MIXES[kind])]
+
+
+def report(rows):
+    """Print the table; returns the worst relative errors of the predicted
+    mean and p95 (the loads above 1x)."""
+    print("%-6s %-13s %6s %6s %6s %8s | %9s %9s %7s | %9s %9s %7s | %6s"
+          % ("server", "endpoint", "load", "U sim", "U real", "rate/s", "pred mean", "real mean",
+             "error", "pred p95", "real p95", "error", "n"))
+    worst_mean = worst_p95 = 0.0
+    for kind, ep, k, u_pred, u_real, rate, pm, rm, p95, r95, n in rows:
+        em, e95 = (pm - rm) / rm, (p95 - r95) / r95
+        if k != 1.0:
+            worst_mean, worst_p95 = max(worst_mean, abs(em)), max(worst_p95, abs(e95))
+        print("%-6s %-13s %5.2fx %6.3f %6s %8.1f | %7.2fms %7.2fms %+6.1f%% | %7.2fms %7.2fms "
+              "%+6.1f%% | %6d" % (kind, ep, k, u_pred, "%.3f" % u_real if u_real is not None
+                                  else "-", rate, pm, rm, 100 * em, p95, r95, 100 * e95, n))
+    print("(load 1.00x is the recording itself; the errors at 2x and 2.67x are the predictions)")
+    return worst_mean, worst_p95
+
+
 def run_service(kind, tmp):
     mix = MIXES[kind]
     name = "cap-" + kind
@@ -210,13 +255,7 @@ def run_service(kind, tmp):
     time.sleep(float(SAMPLE_S) + 0.5)  # the last CPU sample
     stop(proc)
     # 3. the model, from that recording alone
-    mdir = os.path.join(tmp, kind + "-model")
-    r = subprocess.run([EVODASH, "simulate", "--from-db", "sqlite:///" + db, "--what-if",
-                        "--service", name, "--factor", ",".join("%.6f" % k for k in (1,) + FACTORS),
-                        "--model-dir", mdir, "--json"], capture_output=True, text=True)
-    if r.returncode:
-        raise RuntimeError("evodash simulate: " + r.stderr)
-    doc = json.loads(r.stdout)
+    doc = predict(EVODASH, db, name, os.path.join(tmp, kind + "-model"))
     model = doc["model"]
     for e in model["endpoints"]:
         print("  %-14s demand %7.3f ms (%s, regression %.3f +- %.3f ms over %d samples), "
@@ -225,21 +264,17 @@ def run_service(kind, tmp):
                  e["regression"]["se_ms"], e["regression"]["samples"], e["solo_ms"],
                  e["wait_ms"], e["cv"]), flush=True)
     fit, obs, mod = model["fit"], model["observed"], model["model"]
-    print("  fit: %d samples, R^2 %.4f, background %.4f cores; seen: %d instance(s) on %d host(s), "
-          "%d core(s), workers %s; model: %d replica(s) of %.0f%% CPU, workers %s; measured "
-          "utilisation %.3f (process CPU %.3f)"
-          % (fit["samples"], fit["r2"], fit["background"], obs["instances"], obs["hosts"],
-             obs["cores"], obs["workers"] or "no limit", mod["replicas"], mod["max_cpu"],
-             mod["workers"] or "no limit", obs["utilisation"] or 0, util_rec), flush=True)
-    rows = []
-    low = measured(rec_csv, mix)
-    pred_at = {round(run["factor"], 4): run for run in doc["runs"]}
-    byname = lambda run: {e["name"]: e for e in run["endpoints"]}
-    p1 = byname(pred_at[1.0])
-    for i, (path, share, ep, _) in enumerate(mix):
-        rows.append((kind, ep, 1.0, pred_at[1.0]["utilisation"], util_rec, rate,
-                     p1[ep]["mean_ms"], low[i][0] * 1e3, p1[ep]["p95_ms"], low[i][1] * 1e3,
-                     low[i][2]))
+    common = fit["common"]
+    print("  fit: %d samples, R^2 %.4f, background %.4f cores%s; seen: %d instance(s) on %d "
+          "host(s), %d core(s), workers %s; model: %d replica(s) of %.0f%% CPU, workers %s; "
+          "measured utilisation %.3f (process CPU %.3f)"
+          % (fit["samples"], fit["r2"], fit["background"],
+             ", common overhead %.3f +- %.3f ms (F-test p %.3g)"
+             % (common["overhead_ms"], common["se_ms"], common["p"]) if common else "",
+             obs["instances"], obs["hosts"], obs["cores"], obs["workers"] or "no limit",
+             mod["replicas"], mod["max_cpu"], mod["workers"] or "no limit",
+             obs["utilisation"] or 0, util_rec), flush=True)
+    rows = compared(kind, doc, 1.0, measured(rec_csv, mix), util_rec, rate)
     # 4. the higher loads, for real
     for k in FACTORS:
         db_k = os.path.join(tmp, "%s-%.2f.db" % (kind, k))
@@ -251,12 +286,7 @@ def run_service(kind, tmp):
         fails.append((kind, k, failed(msg, out)))
         util = (cpu_of_group(proc.pid) - c0) / (time.time() - t0)
         stop(proc)
-        got = measured(out, mix)
-        pk = pred_at[round(k, 4)]
-        pe = byname(pk)
-        for i, (path, share, ep, _) in enumerate(mix):
-            rows.append((kind, ep, k, pk["utilisation"], util, rate * k, pe[ep]["mean_ms"],
-                         got[i][0] * 1e3, pe[ep]["p95_ms"], got[i][1] * 1e3, got[i][2]))
+        rows += compared(kind, doc, k, measured(out, mix), util, rate * k)
     return rows, fails
 
 
@@ -277,18 +307,7 @@ def main():
         else:
             print("kept", tmp)
     print()
-    print("%-6s %-13s %6s %6s %6s %8s | %9s %9s %7s | %9s %9s %7s | %6s"
-          % ("server", "endpoint", "load", "U sim", "U real", "rate/s", "pred mean", "real mean",
-             "error", "pred p95", "real p95", "error", "n"))
-    worst_mean = worst_p95 = 0.0
-    for kind, ep, k, u_pred, u_real, rate, pm, rm, p95, r95, n in rows:
-        em, e95 = (pm - rm) / rm, (p95 - r95) / r95
-        if k != 1.0:
-            worst_mean, worst_p95 = max(worst_mean, abs(em)), max(worst_p95, abs(e95))
-        print("%-6s %-13s %5.2fx %6.3f %6.3f %8.1f | %7.2fms %7.2fms %+6.1f%% | %7.2fms %7.2fms "
-              "%+6.1f%% | %6d" % (kind, ep, k, u_pred, u_real, rate, pm, rm, 100 * em, p95, r95,
-                                  100 * e95, n))
-    print("(load 1.00x is the recording itself; the errors at 2x and 2.67x are the predictions)")
+    worst_mean, worst_p95 = report(rows)
     print("failed or refused requests: " +
           ", ".join("%s %.2fx %d" % (kind, k, n) for kind, k, n in fails))
     print("capacity_failed: %d" % sum(n for _, _, n in fails))

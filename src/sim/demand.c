@@ -7,6 +7,7 @@
 #include "evodash.h"
 #include "sim/demand.h"
 #include "sim/nnls.h"
+#include "stats/stats.h"
 
 /* Residuals past this many robust standard deviations (1.4826 x the
  * median absolute residual) are outliers: an interval that holds a
@@ -85,7 +86,80 @@ static int fit_rows(const demand_reg *r, const char *skip, double *x, double *s,
     return rc;
 }
 
-int demand_reg_solve(const demand_reg *r, double *d, double *se, size_t *rows, demand_fit *fit)
+/* The structured fit on the rows not marked in skip: columns 1 (U0), the
+ * throughput of the endpoints with a base (b), then one per endpoint
+ * without; the target less the bases' share.  full is the free fit on the
+ * same rows, for the F-test. */
+static int fit_common(const demand_reg *r, const char *skip, const double *base,
+                      const nnls_fit *full, demand_common *c)
+{
+    size_t width = (size_t)r->neps + 3;
+    int n = 2, rc = 0;
+    c->endpoints = 0;
+    for (int e = 0; e < r->neps; e++) {
+        if (base[e] >= 0)
+            c->endpoints++;
+        else
+            n++;
+    }
+    if (c->endpoints < 2)
+        return 0;
+    nnls *ls = nnls_new(n);
+    double *a = calloc((size_t)n, sizeof *a), *x = calloc((size_t)n, sizeof *x),
+           *s = calloc((size_t)n, sizeof *s);
+    if (!ls || !a || !x || !s) {
+        rc = EVD_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < r->nrows; i++) {
+        if (skip[i])
+            continue;
+        const double *row = r->rows + i * width;
+        double y = row[1];
+        int k = 2;
+        a[0] = 1;
+        a[1] = 0;
+        for (int e = 0; e < r->neps; e++) {
+            if (base[e] >= 0) {
+                a[1] += row[3 + e];
+                y -= row[3 + e] * base[e];
+            } else {
+                a[k++] = row[3 + e];
+            }
+        }
+        nnls_add(ls, a, y, row[0]);
+    }
+    nnls_fit f;
+    if ((rc = nnls_solve(ls, x, s, &f)))
+        goto done;
+    c->u0 = x[0];
+    c->b = x[1];
+    c->b_se = s[1];
+    /* nested models: the free one has its extra coefficients free */
+    int df1 = full->active - f.active, df2 = full->rows - full->active;
+    double extra = f.ssr - full->ssr;
+    /* sums of squares below this share of the total are rounding (they
+     * come from the normal equations) */
+    double tiny = 1e-10 * full->sst;
+    c->p = 1;
+    if (df1 > 0 && df2 > 0 && f.ssr > tiny && extra > 0) {
+        if (full->ssr > tiny) {
+            double F = (extra / df1) / (full->ssr / df2);
+            c->p = stats_betainc(df2 / 2.0, df1 / 2.0, df2 / (df2 + df1 * F));
+        } else {
+            c->p = 0; /* the free fit is exact and this one is not */
+        }
+    }
+done:
+    nnls_free(ls);
+    free(a);
+    free(x);
+    free(s);
+    return rc;
+}
+
+int demand_reg_solve(const demand_reg *r, const double *base, double *d, double *se, size_t *rows,
+                     demand_fit *fit)
 {
     int n = r->neps + 1, rc;
     size_t width = (size_t)r->neps + 3;
@@ -133,6 +207,8 @@ int demand_reg_solve(const demand_reg *r, double *d, double *se, size_t *rows, d
     fit->rmse = f.rmse;
     fit->u0 = x[0];
     fit->u0_se = s[0];
+    if (base && (rc = fit_common(r, skip, base, &f, &fit->common)))
+        goto done;
     for (int e = 0; e < r->neps; e++) {
         d[e] = x[e + 1];
         se[e] = s[e + 1];

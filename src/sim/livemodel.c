@@ -16,7 +16,15 @@
  *               coefficient, or <= 5% of the endpoint's solo duration (an
  *               endpoint that mostly waits has a demand near 0, known
  *               well enough);
- *   calltree    when >= 5 of its requests were profiled;
+ *   common      its solo duration (>= 3 requests alone) plus the
+ *               overhead b fitted as common to the endpoints with >= 20
+ *               requests alone (demand.h), when the F-test does not reject
+ *               that structure (p >= 0.05) and b is precise by the same
+ *               rule: an endpoint in too few samples for a coefficient of
+ *               its own, in a service whose endpoints take their time alone
+ *               plus the same per-request work;
+ *   calltree    when >= 5 of its requests were profiled (the span only:
+ *               it misses the work outside it that the fits have);
  *   duration    else: its solo (or median) duration, all of it on the CPU,
  *               which overestimates the demand of one that waits.
  * What the solo duration has beyond the demand (more than 15% of it) is
@@ -45,6 +53,8 @@
 #define TREE_MIN_REQUESTS   5
 #define WAIT_SHARE          0.15
 #define DETERMINISTIC_BELOW 0.10 /* a cv under this: deterministic */
+#define COMMON_MIN_SOLO     20   /* requests alone, for a base of the common fit */
+#define COMMON_MIN_P        0.05 /* the F-test's p below which the structure does not hold */
 
 typedef struct hreq {
     int64_t start, end; /* us */
@@ -473,6 +483,27 @@ static double pctl(const double *v, size_t n, double p)
     return v[k ? k - 1 : 0];
 }
 
+/* A fitted coefficient x with standard error se is precise: within 25%,
+ * or within 5% of the endpoint's own duration (a demand near 0 that is
+ * known well). */
+static int precise(double x, double se, double own)
+{
+    return isfinite(se) && ((x > 0 && se <= 0.25 * x) || se <= 0.05 * own);
+}
+
+/* The bases of the common fit: each endpoint's mean duration alone, when
+ * enough of its requests ran alone; -1 for the others. */
+static void common_bases(const build *b, const vec *solo, double *base)
+{
+    for (int e = 0; e < b->neid; e++) {
+        const double *sd = solo[e].v;
+        double s = 0;
+        for (size_t i = 0; i < solo[e].n; i++)
+            s += sd[i];
+        base[e] = solo[e].n >= COMMON_MIN_SOLO ? s / (double)solo[e].n : -1;
+    }
+}
+
 /* Fill lm->ep from the endpoints that had requests. */
 static int estimate(build *b, vec *solo, const double *d, const double *se, const size_t *rows,
                     int have_fit)
@@ -526,11 +557,16 @@ static int estimate(build *b, vec *solo, const double *d, const double *se, cons
         }
         x->ntree = b->tree_n[e];
         x->tree_d = x->ntree ? b->tree_sum[e] / (double)x->ntree : 0;
-        int reg_ok = have_fit && x->reg_rows >= REG_MIN_ROWS && isfinite(x->reg_se) &&
-                     ((x->reg_d > 0 && x->reg_se <= 0.25 * x->reg_d) || x->reg_se <= 0.05 * own);
+        int reg_ok = have_fit && x->reg_rows >= REG_MIN_ROWS && precise(x->reg_d, x->reg_se, own);
+        if (have_fit && lm->common_n >= 2 && x->nsolo >= 3)
+            x->common_d = x->solo_mean + lm->common_b;
         if (reg_ok) {
             x->source = LIVE_SRC_REGRESSION;
             x->demand = x->reg_d;
+        } else if (x->common_d > 0 && lm->common_p >= COMMON_MIN_P &&
+                   precise(lm->common_b, lm->common_b_se, own)) {
+            x->source = LIVE_SRC_COMMON;
+            x->demand = x->common_d;
         } else if (x->ntree >= TREE_MIN_REQUESTS) {
             x->source = LIVE_SRC_CALLTREE;
             x->demand = x->tree_d;
@@ -601,7 +637,7 @@ int live_model_build(store *st, const live_opts *o, live_model **out, char *err,
     live_model *lm = calloc(1, sizeof *lm);
     build b = {.lm = lm, .o = o, .err = err, .errlen = errlen, .t_req = -1};
     vec *solo = NULL;
-    double *d = NULL, *se = NULL;
+    double *d = NULL, *se = NULL, *base = NULL;
     size_t *rows = NULL;
     *out = NULL;
     err[0] = 0;
@@ -665,12 +701,18 @@ int live_model_build(store *st, const live_opts *o, live_model **out, char *err,
     d = calloc((size_t)b.neid, sizeof *d);
     se = calloc((size_t)b.neid, sizeof *se);
     rows = calloc((size_t)b.neid, sizeof *rows);
-    if (!d || !se || !rows) {
+    base = calloc((size_t)b.neid, sizeof *base);
+    if (!d || !se || !rows || !base) {
         rc = EVD_ENOMEM;
         goto done;
     }
+    common_bases(&b, solo, base);
     demand_fit fit = {0};
-    int have_fit = lm->samples > 0 && !demand_reg_solve(b.reg, d, se, rows, &fit);
+    int have_fit = lm->samples > 0 && !demand_reg_solve(b.reg, base, d, se, rows, &fit);
+    lm->common_n = fit.common.endpoints;
+    lm->common_b = fit.common.b;
+    lm->common_b_se = fit.common.b_se;
+    lm->common_p = fit.common.p;
     lm->r2 = fit.r2;
     lm->samples_dropped = (size_t)fit.dropped;
     lm->rmse = fit.rmse;
@@ -738,6 +780,7 @@ done:
     free(d);
     free(se);
     free(rows);
+    free(base);
     free(b.eid);
     free(b.ename);
     free(b.durs);
@@ -843,6 +886,8 @@ const char *live_source_name(int source)
         return "regression";
     case LIVE_SRC_CALLTREE:
         return "calltree";
+    case LIVE_SRC_COMMON:
+        return "common";
     default:
         return "duration";
     }

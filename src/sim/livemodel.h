@@ -19,7 +19,7 @@
 #include "store/store.h"
 
 /* Where an endpoint's CPU demand came from. */
-enum live_source { LIVE_SRC_REGRESSION = 0, LIVE_SRC_CALLTREE, LIVE_SRC_DURATION };
+enum live_source { LIVE_SRC_REGRESSION = 0, LIVE_SRC_CALLTREE, LIVE_SRC_DURATION, LIVE_SRC_COMMON };
 
 typedef struct live_ep {
     char *name;
@@ -33,6 +33,7 @@ typedef struct live_ep {
     /* the estimates, CPU seconds per request */
     double reg_d, reg_se; /* regression, and its standard error */
     size_t reg_rows;      /* CPU samples in which the endpoint had requests */
+    double common_d;      /* time alone + the common overhead (demand.h); 0: none */
     double tree_d;        /* call trees: sampled time outside waits */
     size_t ntree;         /* profiled requests */
     double dur_d;         /* the duration fallback */
@@ -57,6 +58,9 @@ typedef struct live_model {
     size_t samples;         /* CPU samples in the window */
     size_t samples_dropped; /* ... left out of the fit as outliers */
     double r2, rmse, u0, u0_se;
+    /* the structured fit, D = time alone + b (demand.h); common_n < 2: none */
+    int common_n;
+    double common_b, common_b_se, common_p;
     /* what was observed */
     int hosts, instances, cores;
     int workers_seen; /* per host: the sum of its single-worker instances, 0: no limit seen */

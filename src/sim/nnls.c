@@ -247,7 +247,9 @@ int nnls_solve(const nnls *p, double *x, double *se, nnls_fit *fit)
     }
     if (ssr < 0)
         ssr = 0;
+    fit->ssr = ssr;
     double sst = p->bb - p->swb * p->swb / p->sw;
+    fit->sst = sst;
     fit->r2 = sst > 1e-300 ? 1 - ssr / sst : (ssr <= 1e-300 ? 1 : 0);
     fit->rmse = sqrt(ssr / p->sw);
     for (int j = 0; j < n; j++)

@@ -26,6 +26,8 @@ typedef struct nnls_fit {
     double r2;     /* 1 - SSR/SST (weighted, about the weighted mean of b) */
     double rmse;   /* sqrt(SSR / (sum of weights)): the typical residual of one row */
     double sigma2; /* SSR / (rows - active): the residual variance of a unit weight */
+    double ssr;    /* the weighted sum of squared residuals ... */
+    double sst;    /* ... and of squares about the weighted mean of b */
 } nnls_fit;
 
 /* Solve: x[0..n) >= 0 minimising the weighted squared residuals, with the

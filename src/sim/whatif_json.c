@@ -21,19 +21,26 @@ json_t *live_model_json(const live_model *lm)
                                 num(e->reg_se * 1e3), "samples", (json_int_t)e->reg_rows);
         json_t *tree = json_pack("{s:o, s:I}", "demand_ms", num(e->tree_d * 1e3), "requests",
                                  (json_int_t)e->ntree);
+        json_t *common =
+            json_pack("{s:o}", "demand_ms", e->common_d > 0 ? num(e->common_d * 1e3) : json_null());
         json_array_append_new(
-            eps,
-            json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:s, s:o, s:o, s:o}", "name",
-                      e->name, "id", (json_int_t)e->id, "requests", (json_int_t)e->n, "rate",
-                      num(e->rate), "measured", measured, "solo_ms", num(e->solo_mean * 1e3),
-                      "solo_requests", (json_int_t)e->nsolo, "demand_ms", num(e->demand * 1e3),
-                      "wait_ms", num(e->wait * 1e3), "source", live_source_name(e->source),
-                      "regression", reg, "calltree", tree, "cv", num(e->cv)));
+            eps, json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:s, s:o, s:o, s:o, s:o}",
+                           "name", e->name, "id", (json_int_t)e->id, "requests", (json_int_t)e->n,
+                           "rate", num(e->rate), "measured", measured, "solo_ms",
+                           num(e->solo_mean * 1e3), "solo_requests", (json_int_t)e->nsolo,
+                           "demand_ms", num(e->demand * 1e3), "wait_ms", num(e->wait * 1e3),
+                           "source", live_source_name(e->source), "regression", reg, "calltree",
+                           tree, "common", common, "cv", num(e->cv)));
     }
-    json_t *fit =
-        json_pack("{s:I, s:I, s:o, s:o, s:o, s:o}", "samples", (json_int_t)lm->samples, "outliers",
-                  (json_int_t)lm->samples_dropped, "r2", num(lm->r2), "rmse", num(lm->rmse),
-                  "background", num(lm->u0), "background_se", num(lm->u0_se));
+    json_t *common = lm->common_n >= 2
+                         ? json_pack("{s:i, s:o, s:o, s:o}", "endpoints", lm->common_n,
+                                     "overhead_ms", num(lm->common_b * 1e3), "se_ms",
+                                     num(lm->common_b_se * 1e3), "p", num(lm->common_p))
+                         : json_null();
+    json_t *fit = json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "samples",
+                            (json_int_t)lm->samples, "outliers", (json_int_t)lm->samples_dropped,
+                            "r2", num(lm->r2), "rmse", num(lm->rmse), "background", num(lm->u0),
+                            "background_se", num(lm->u0_se), "common", common);
     json_t *obs = json_pack("{s:i, s:i, s:i, s:i, s:i, s:o, s:o}", "hosts", lm->hosts, "instances",
                             lm->instances, "cores", lm->cores, "workers", lm->workers_seen,
                             "peak_in_flight", lm->peak_conc, "mean_in_flight", num(lm->mean_conc),

@@ -65,7 +65,7 @@ static void test_demand_exact(void **state)
     double d[3], se[3];
     size_t rows[3];
     demand_fit fit;
-    assert_int_equal(demand_reg_solve(r, d, se, rows, &fit), 0);
+    assert_int_equal(demand_reg_solve(r, NULL, d, se, rows, &fit), 0);
     for (int e = 0; e < 3; e++) {
         assert_true(fabs(d[e] - TRUE_D[e]) < 1e-9 * TRUE_D[e] + 1e-12);
         assert_int_equal(rows[e], 360);
@@ -89,7 +89,7 @@ static void test_demand_noisy(void **state)
         double d[3], se[3];
         size_t rows[3];
         demand_fit fit;
-        assert_int_equal(demand_reg_solve(r, d, se, rows, &fit), 0);
+        assert_int_equal(demand_reg_solve(r, NULL, d, se, rows, &fit), 0);
         for (int e = 0; e < 3; e++) {
             double rel = fabs(d[e] - TRUE_D[e]) / TRUE_D[e];
             if (rel > 0.05 || fabs(d[e] - TRUE_D[e]) > 3 * se[e])
@@ -98,6 +98,54 @@ static void test_demand_noisy(void **state)
         }
         if (fit.r2 < 0.9)
             fail_msg("seed %llu: R^2 %.4f, rmse %.5f", (unsigned long long)seed, fit.r2, fit.rmse);
+        demand_reg_free(r);
+    }
+}
+
+/* The common-overhead fit: TRUE_D is each endpoint's time alone (base)
+ * plus 0.4 ms.  Exact: b, U0 recovered and the structure holds (p 1).
+ * Noisy: b within 3 standard errors (of 10% at most), the F-test not rejecting the
+ * true structure; with wrong bases (every endpoint 2 ms alone) it rejects
+ * it.  An endpoint without a base keeps a coefficient of its own. */
+static void test_demand_common(void **state)
+{
+    (void)state;
+    const double b = 0.0004, base[3] = {TRUE_D[0] - b, TRUE_D[1] - b, TRUE_D[2] - b};
+    const double wrong[3] = {0.002, 0.002, 0.002}, two[3] = {base[0], base[1], -1};
+    double d[3], se[3];
+    size_t rows[3];
+    demand_fit fit;
+    sim_rng rng;
+    sim_rng_seed(&rng, 7, 1);
+    demand_reg *r = demand_reg_new(3);
+    series(r, 360, 0, 0.01, &rng);
+    assert_int_equal(demand_reg_solve(r, base, d, se, rows, &fit), 0);
+    assert_int_equal(fit.common.endpoints, 3);
+    assert_true(fabs(fit.common.b - b) < 1e-9);
+    assert_true(fabs(fit.common.u0 - 0.01) < 1e-9);
+    assert_true(fit.common.p == 1);
+    assert_int_equal(demand_reg_solve(r, two, d, se, rows, &fit), 0);
+    assert_int_equal(fit.common.endpoints, 2);
+    assert_true(fabs(fit.common.b - b) < 1e-9);
+    /* one base is no structure: nothing fitted */
+    assert_int_equal(demand_reg_solve(r, (double[]){-1, base[1], -1}, d, se, rows, &fit), 0);
+    assert_int_equal(fit.common.endpoints, 1);
+    demand_reg_free(r);
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        sim_rng_seed(&rng, seed, 2);
+        r = demand_reg_new(3);
+        series(r, 360, 0.005, 0.02, &rng);
+        assert_int_equal(demand_reg_solve(r, base, d, se, rows, &fit), 0);
+        const demand_common *c = &fit.common;
+        if (fabs(c->b - b) > 3 * c->b_se || c->b_se > 0.1 * b || c->p < 0.001)
+            fail_msg("seed %llu: b %.4f ms (se %.4f), p %.4f", (unsigned long long)seed, c->b * 1e3,
+                     c->b_se * 1e3, c->p);
+        /* as good as the free fit's demands, with one unknown for three */
+        assert_true(c->b_se < se[0]);
+        assert_int_equal(demand_reg_solve(r, wrong, d, se, rows, &fit), 0);
+        if (fit.common.p > 1e-6)
+            fail_msg("seed %llu: wrong bases not rejected, p %.3g", (unsigned long long)seed,
+                     fit.common.p);
         demand_reg_free(r);
     }
 }
@@ -380,6 +428,22 @@ static int ep_of(const live_model *lm, const char *name)
     return -1;
 }
 
+/* Commit what the test wrote into st, close it, and build the model of
+ * service from the store opened afresh, read-only. */
+static live_model *committed_model(store *st, const char *service)
+{
+    assert_int_equal(store_commit(st), 0);
+    store_close(st);
+    assert_int_equal(store_open(tu_url, STORE_RDONLY, &st), 0);
+    live_opts lo = {.service = service};
+    live_model *lm;
+    char err[600];
+    if (live_model_build(st, &lo, &lm, err, sizeof err))
+        fail_msg("build: %s", err);
+    store_close(st);
+    return lm;
+}
+
 /* Requests one at a time (every one alone): GET /short of 2 ms and GET
  * /long of 10 ms, each made longer by the host's noise, a variance of
  * 0.02 ms^2 per ms of time alone (+-0.2 ms on the short ones, +-0.447 ms on
@@ -406,15 +470,7 @@ static void test_host_noise(void **state)
         assert_int_equal(store_insert_request(st, &r, NULL), 0);
         t += 20000; /* 20 ms apart: none overlap */
     }
-    assert_int_equal(store_commit(st), 0);
-    store_close(st);
-    assert_int_equal(store_open(tu_url, STORE_RDONLY, &st), 0);
-    live_opts lo = {.service = "noisy"};
-    live_model *lm;
-    char err[600];
-    if (live_model_build(st, &lo, &lm, err, sizeof err))
-        fail_msg("build: %s", err);
-    store_close(st);
+    live_model *lm = committed_model(st, "noisy");
     const live_ep *sh = &lm->ep[ep_of(lm, "GET /short")], *lg = &lm->ep[ep_of(lm, "GET /long")];
     assert_int_equal(sh->nsolo, 200);
     assert_int_equal(lg->nsolo, 200);
@@ -426,6 +482,63 @@ static void test_host_noise(void **state)
     if (fabs(lg->cv - 0.2) > 0.002)
         fail_msg("long: cv %.4f, want 0.2", lg->cv);
     assert_true(lm->quantum == LIVE_QUANTUM_S); /* Linux's, unless told */
+    live_model_free(lm);
+}
+
+/* Every request alone, taking its endpoint's time alone (1.5 and 4.5 ms,
+ * a rare one 8 ms) plus 0.5 ms of CPU outside the recorded span, on a
+ * background of 0.01 cores; 40 samples of 10 s.  The rare endpoint is in
+ * 2 samples, too few for a coefficient of its own: it gets its time alone
+ * plus the common overhead (8.5 ms), not its time alone (8 ms). */
+static void test_common_fallback(void **state)
+{
+    (void)state;
+    int64_t inst, ver, ep[3];
+    const char *names[3] = {"GET /a", "GET /b", "GET /rare"};
+    const double alone[3] = {1.5e-3, 4.5e-3, 8e-3}, over = 0.5e-3, u0 = 0.01;
+    store *st = service_store("common", names, 3, ep, &inst, &ver);
+    assert_int_equal(store_begin(st), 0);
+    for (int k = 0; k < 40; k++) {
+        int n[3] = {(int)lround(100 + 50 * sin(k / 3.0)), (int)lround(40 + 20 * cos(k / 5.0)),
+                    k == 5    ? 2
+                    : k == 25 ? 1
+                              : 0};
+        int all = n[0] + n[1] + n[2], i = 0;
+        int64_t t0 = SYN_T0 + (int64_t)k * 10000000;
+        double cpu = 10 * u0;
+        store_usage_count c[3];
+        for (int e = 0; e < 3; e++) {
+            c[e] = (store_usage_count){ep[e], n[e], (int64_t)llround(n[e] * alone[e] * 1e6)};
+            cpu += n[e] * (alone[e] + over);
+            for (int j = 0; j < n[e]; j++, i++) {
+                store_request r = {.endpoint_id = ep[e],
+                                   .version_id = ver,
+                                   .instance_id = inst,
+                                   .ts_us = t0 + (int64_t)(i + 1) * 10000000 / (all + 1),
+                                   .duration_us = (int64_t)llround(alone[e] * 1e6),
+                                   .status = 200};
+                assert_int_equal(store_insert_request(st, &r, NULL), 0);
+            }
+        }
+        store_usage_sample smp = {.instance_id = inst,
+                                  .ts_us = t0 + 10000000,
+                                  .interval_us = 10000000,
+                                  .cpu_us = (int64_t)llround(cpu * 1e6),
+                                  .ncpu = 1};
+        assert_int_equal(store_usage_put(st, &smp, c, 3), 0);
+    }
+    live_model *lm = committed_model(st, "common");
+    assert_int_equal(lm->common_n, 2); /* the rare one has too few requests alone for a base */
+    if (fabs(lm->common_b - over) > 2e-6 || lm->common_p < 0.05)
+        fail_msg("common overhead %.4f ms, p %.3g", lm->common_b * 1e3, lm->common_p);
+    const live_ep *a = &lm->ep[ep_of(lm, "GET /a")], *rare = &lm->ep[ep_of(lm, "GET /rare")];
+    assert_int_equal(a->source, LIVE_SRC_REGRESSION);
+    assert_true(fabs(a->demand - 2e-3) < 2e-6);
+    assert_int_equal(rare->reg_rows, 2);
+    assert_string_equal(live_source_name(rare->source), "common");
+    if (fabs(rare->demand - 8.5e-3) > 5e-6)
+        fail_msg("rare: %.4f ms, want 8.5", rare->demand * 1e3);
+    assert_true(rare->wait == 0);
     live_model_free(lm);
 }
 
@@ -573,11 +686,13 @@ int main(void)
         cmocka_unit_test(test_demand_exact),
         cmocka_unit_test(test_demand_noisy),
         cmocka_unit_test(test_demand_nonnegative),
+        cmocka_unit_test(test_demand_common),
         cmocka_unit_test(test_tree_cpu),
         cmocka_unit_test_setup_teardown(test_store_samples, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_agent_samples, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_model_from_store, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_host_noise, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_common_fallback, tu_setup, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,6 +28,18 @@ const ms = (v) => (v === null || v === undefined ? '–' : fmtUs(v * 1000));
 const num = (v, d = 2) => (v === null || v === undefined ? '–' : Number(v).toFixed(d));
 const pct = (v) => (v === null || v === undefined ? '–' : v > 0 && v < 0.001 ? '< 0.1%' : (100 * v).toFixed(1) + '%');
 // a load factor: three significant digits, never an exponent
+// Where an endpoint's CPU demand came from (docs/capacity.md): its tag
+// in the table and what its tooltip says.
+const SOURCES = {
+  regression: { tag: 'fit', title: (r) => `± ${ms(r.regression.se_ms)} over ${r.regression.samples} samples` },
+  common: {
+    tag: 'solo+',
+    title: (r) => `too few samples for a fit of its own: its time alone, ${ms(r.solo_ms)}, plus the overhead common to the endpoints, ${ms(r.demand_ms - r.solo_ms)}`,
+  },
+  calltree: { tag: 'tree', title: (r) => `${r.calltree.requests} profiled requests` },
+  duration: { tag: 'dur', title: () => 'no precise estimate: its whole duration counts as CPU' },
+};
+
 const times = (k) => `${k >= 100 ? fmtInt(Math.round(k)) : String(Number(Number(k).toPrecision(3)))}×`;
 
 function saved() {
@@ -138,9 +150,9 @@ function endpointTable(d) {
         render: (r) =>
           h(
             'span',
-            { title: r.source === 'regression' ? `± ${ms(r.regression.se_ms)} over ${r.regression.samples} samples` : r.source === 'calltree' ? `${r.calltree.requests} profiled requests` : 'no precise estimate: its whole duration counts as CPU' },
+            { title: SOURCES[r.source]?.title(r) ?? SOURCES.duration.title(r) },
             ms(r.demand_ms),
-            h('span.src', { 'data-source': r.source }, r.source === 'regression' ? 'fit' : r.source === 'calltree' ? 'tree' : 'dur'),
+            h('span.src', { 'data-source': r.source }, (SOURCES[r.source] ?? SOURCES.duration).tag),
           ),
       },
       { key: 'wait', label: 'Off CPU', num: true, value: (r) => r.wait_ms, render: (r) => (r.wait_ms ? ms(r.wait_ms) : '–') },
