@@ -224,19 +224,28 @@ static void test_four_writers(void **state)
     store_close(st);
 }
 
+/* A store with this process's instance, version "v1" and endpoint "e",
+ * inside a transaction. */
+static store *one_endpoint(int64_t *inst, int64_t *ep, int64_t *ver)
+{
+    store *st;
+    int64_t svc;
+    int level;
+    assert_int_equal(store_open(tu_url, 0, &st), 0);
+    assert_int_equal(store_begin(st), 0);
+    assert_int_equal(tu_register(st, &svc, inst), 0);
+    assert_int_equal(store_version_touch(st, "v1", 1, ver), 0);
+    assert_int_equal(store_endpoint_upsert(st, svc, "e", NULL, NULL, 1, ep, &level), 0);
+    return st;
+}
+
 /* A connection that the server drops between transactions is normal
  * operation: the next transaction reconnects. */
 static void test_reconnect(void **state)
 {
     (void)state;
-    store *st;
-    int64_t svc, inst, ep, ver;
-    int level;
-    assert_int_equal(store_open(tu_url, 0, &st), 0);
-    assert_int_equal(store_begin(st), 0);
-    assert_int_equal(tu_register(st, &svc, &inst), 0);
-    assert_int_equal(store_version_touch(st, "v1", 1, &ver), 0);
-    assert_int_equal(store_endpoint_upsert(st, svc, "e", NULL, NULL, 1, &ep, &level), 0);
+    int64_t inst, ep, ver;
+    store *st = one_endpoint(&inst, &ep, &ver);
     assert_int_equal(store_commit(st), 0);
     char sql[200];
     snprintf(sql, sizeof sql,
@@ -263,14 +272,8 @@ static void test_reconnect(void **state)
 static void test_copy_escaping(void **state)
 {
     (void)state;
-    store *st;
-    int64_t svc, inst, ep, ver;
-    int level;
-    assert_int_equal(store_open(tu_url, 0, &st), 0);
-    assert_int_equal(store_begin(st), 0);
-    assert_int_equal(tu_register(st, &svc, &inst), 0);
-    assert_int_equal(store_version_touch(st, "v1", 1, &ver), 0);
-    assert_int_equal(store_endpoint_upsert(st, svc, "e", NULL, NULL, 1, &ep, &level), 0);
+    int64_t inst, ep, ver;
+    store *st = one_endpoint(&inst, &ep, &ver);
     const char *groups[] = {"a\tb", "line\nbreak", "back\\slash", "bad\xff\xfe", "\\N"};
     for (int i = 0; i < 5; i++) {
         store_request r = {.endpoint_id = ep,
@@ -299,14 +302,8 @@ static void test_copy_escaping(void **state)
 static void test_prune_batches(void **state)
 {
     (void)state;
-    store *st;
-    int64_t svc, inst, ep, ver;
-    int level;
-    assert_int_equal(store_open(tu_url, 0, &st), 0);
-    assert_int_equal(store_begin(st), 0);
-    assert_int_equal(tu_register(st, &svc, &inst), 0);
-    assert_int_equal(store_version_touch(st, "v1", 1, &ver), 0);
-    assert_int_equal(store_endpoint_upsert(st, svc, "e", NULL, NULL, 1, &ep, &level), 0);
+    int64_t inst, ep, ver;
+    store *st = one_endpoint(&inst, &ep, &ver);
     store_rollup_acc acc;
     assert_int_equal(store_rollup_acc_init(&acc), 0);
     for (int i = 0; i < 5000; i++) {
@@ -375,14 +372,8 @@ static int scan_check(void *u, const store_raw_row *r)
 static void test_sliced_scans(void **state)
 {
     (void)state;
-    store *st;
-    int64_t svc, inst, ep, ver;
-    int level;
-    assert_int_equal(store_open(tu_url, 0, &st), 0);
-    assert_int_equal(store_begin(st), 0);
-    assert_int_equal(tu_register(st, &svc, &inst), 0);
-    assert_int_equal(store_version_touch(st, "v1", 1, &ver), 0);
-    assert_int_equal(store_endpoint_upsert(st, svc, "e", NULL, NULL, 1, &ep, &level), 0);
+    int64_t inst, ep, ver;
+    store *st = one_endpoint(&inst, &ep, &ver);
     store_rollup_acc acc;
     assert_int_equal(store_rollup_acc_init(&acc), 0);
     for (int i = 0; i < 500; i++) {
