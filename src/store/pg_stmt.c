@@ -289,6 +289,14 @@ static int busy_streaming(pg_sq *q)
                       st->path, q->base.text->what);
 }
 
+/* A COPY read whose text could not be made (pg_copy_sql). */
+static int copy_unsent(pg_sq *q)
+{
+    return store_fail(q->base.st, EVD_ENOMEM,
+                      "%s: out of memory, or a binary parameter, writing %s", q->base.st->path,
+                      q->base.text->what);
+}
+
 static int execute(pg_sq *q)
 {
     store *st = q->base.st;
@@ -313,8 +321,7 @@ static int execute(pg_sq *q)
         PGresult *r = sql ? PQexec(c, sql) : NULL;
         free(sql);
         if (PQresultStatus(r) != PGRES_COPY_OUT) {
-            rc = r ? pg_fail(st, r, q->base.text->what)
-                   : store_fail(st, EVD_ENOMEM, "out of memory preparing %s", q->base.text->what);
+            rc = r ? pg_fail(st, r, q->base.text->what) : copy_unsent(q);
             PQclear(r);
             pg_drain(c);
             return rc;
@@ -373,10 +380,10 @@ int pg_send(sq *b)
     fill_values(q);
     if (q->copy) {
         char *sql = pg_copy_sql(q, c);
-        int ok = sql && PQsendQuery(c, sql);
+        int made = sql != NULL, ok = made && PQsendQuery(c, sql);
         free(sql);
         if (!ok)
-            return pg_fail_on(st, c, NULL, q->base.text->what);
+            return made ? pg_fail_on(st, c, NULL, q->base.text->what) : copy_unsent(q);
     } else if (!PQsendQueryParams(c, q->sql, q->nparams, q->types, q->vals, q->lens, q->fmts, 1)) {
         return pg_fail_on(st, c, NULL, q->base.text->what);
     }
