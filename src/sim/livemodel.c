@@ -54,7 +54,6 @@
 #define WAIT_SHARE          0.15
 #define DETERMINISTIC_BELOW 0.10 /* a cv under this: deterministic */
 #define COMMON_MIN_SOLO     20   /* requests alone, for a base of the common fit */
-#define COMMON_MIN_P        0.05 /* the F-test's p below which the structure does not hold */
 
 typedef struct hreq {
     int64_t start, end; /* us */
@@ -563,7 +562,7 @@ static int estimate(build *b, vec *solo, const double *d, const double *se, cons
         if (reg_ok) {
             x->source = LIVE_SRC_REGRESSION;
             x->demand = x->reg_d;
-        } else if (x->common_d > 0 && lm->common_p >= COMMON_MIN_P &&
+        } else if (x->common_d > 0 && lm->common_p >= LIVE_COMMON_MIN_P &&
                    precise(lm->common_b, lm->common_b_se, own)) {
             x->source = LIVE_SRC_COMMON;
             x->demand = x->common_d;

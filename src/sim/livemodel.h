@@ -80,6 +80,9 @@ typedef struct live_model {
  * 2.8 on eight.  The recording does not tell the machine's CPUs (the
  * processes may be pinned to fewer), so this is two CPUs' slice. */
 #define LIVE_QUANTUM_S 0.0015
+/* The common-overhead fit's F-test p below which its structure does not
+ * hold (the model, and the report that says so). */
+#define LIVE_COMMON_MIN_P 0.05
 
 typedef struct live_opts {
     const char *service;    /* its name; NULL or "": the store's only service */

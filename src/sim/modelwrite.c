@@ -245,7 +245,7 @@ void live_model_print(const live_model *lm, FILE *f)
                 "common overhead fit (demand = time alone + b, %d endpoints): b %.3f +- %.3f ms, "
                 "F-test against the free fit p %.3g: %s\n",
                 lm->common_n, lm->common_b * 1e3, lm->common_b_se * 1e3, lm->common_p,
-                lm->common_p >= 0.05 ? "consistent with it" : "the free fit differs");
+                lm->common_p >= LIVE_COMMON_MIN_P ? "consistent with it" : "the free fit differs");
     fprintf(f, "%-28s %8s %9s %9s %9s %9s %9s %9s %-10s %5s\n", "endpoint", "requests", "rate/s",
             "mean ms", "solo ms", "regr ms", "+-ms", "demand ms", "source", "cv");
     for (int i = 0; i < lm->nep; i++) {

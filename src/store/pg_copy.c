@@ -38,7 +38,7 @@ int64_t pg_be_int(const char *v, int len)
  * replaced by its parameter as a literal (COPY takes no bind parameters),
  * quoted by libpq so that no value is ever read as SQL.  NULL when a
  * parameter is binary or memory runs out. */
-char *pg_copy_sql(pg_sq *q, PGconn *c)
+static char *copy_sql(pg_sq *q, PGconn *c)
 {
     static const char head[] = "COPY (", tail[] = ") TO STDOUT (FORMAT binary)";
     buf b = {0};
@@ -67,6 +67,20 @@ char *pg_copy_sql(pg_sq *q, PGconn *c)
         return NULL;
     }
     return b.p;
+}
+
+/* Send q as a COPY on connection c (its result still to come).  0 or a
+ * negative code, with the message on the store. */
+int pg_copy_send(pg_sq *q, PGconn *c)
+{
+    store *st = q->base.st;
+    char *sql = copy_sql(q, c);
+    if (!sql)
+        return store_fail(st, EVD_ENOMEM, "%s: out of memory, or a binary parameter, writing %s",
+                          st->path, q->base.text->what);
+    int ok = PQsendQuery(c, sql);
+    free(sql);
+    return ok ? 0 : pg_fail_on(st, c, NULL, q->base.text->what);
 }
 
 /* Split a COPY row of n bytes (one spare after them) into its fields, and

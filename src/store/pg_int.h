@@ -124,7 +124,7 @@ void pg_end_stream(pg_sq *q);
 
 /* pg_copy.c: COPY reads */
 int64_t pg_be_int(const char *v, int len);
-char *pg_copy_sql(pg_sq *q, PGconn *c);
+int pg_copy_send(pg_sq *q, PGconn *c);
 PGresult *pg_copy_receive(pg_sq *q, PGconn *c);
 void pg_copy_clear(pg_sq *q);
 int pg_copy_next_taken(pg_sq *q);

@@ -289,14 +289,6 @@ static int busy_streaming(pg_sq *q)
                       st->path, q->base.text->what);
 }
 
-/* A COPY read whose text could not be made (pg_copy_sql). */
-static int copy_unsent(pg_sq *q)
-{
-    return store_fail(q->base.st, EVD_ENOMEM,
-                      "%s: out of memory, or a binary parameter, writing %s", q->base.st->path,
-                      q->base.text->what);
-}
-
 static int execute(pg_sq *q)
 {
     store *st = q->base.st;
@@ -317,11 +309,11 @@ static int execute(pg_sq *q)
     if (p->streaming)
         return busy_streaming(q);
     if (q->copy) { /* streamed, with or without SQ_STREAM */
-        char *sql = pg_copy_sql(q, c);
-        PGresult *r = sql ? PQexec(c, sql) : NULL;
-        free(sql);
+        if ((rc = pg_copy_send(q, c)))
+            return rc;
+        PGresult *r = PQgetResult(c);
         if (PQresultStatus(r) != PGRES_COPY_OUT) {
-            rc = r ? pg_fail(st, r, q->base.text->what) : copy_unsent(q);
+            rc = pg_fail(st, r, q->base.text->what);
             PQclear(r);
             pg_drain(c);
             return rc;
@@ -379,11 +371,8 @@ int pg_send(sq *b)
         return busy_streaming(q);
     fill_values(q);
     if (q->copy) {
-        char *sql = pg_copy_sql(q, c);
-        int made = sql != NULL, ok = made && PQsendQuery(c, sql);
-        free(sql);
-        if (!ok)
-            return made ? pg_fail_on(st, c, NULL, q->base.text->what) : copy_unsent(q);
+        if ((rc = pg_copy_send(q, c)))
+            return rc;
     } else if (!PQsendQueryParams(c, q->sql, q->nparams, q->types, q->vals, q->lens, q->fmts, 1)) {
         return pg_fail_on(st, c, NULL, q->base.text->what);
     }
@@ -410,9 +399,9 @@ static int collect(pg_sq *q)
             return rc;
         if (q->copy) {
             pg_copy_clear(q);
-            char *sql = pg_copy_sql(q, c);
-            r = sql && PQsendQuery(c, sql) ? pg_copy_receive(q, c) : NULL;
-            free(sql);
+            if ((rc = pg_copy_send(q, c)))
+                return rc;
+            r = pg_copy_receive(q, c);
             pg_drain(c);
         } else {
             r = PQexecParams(c, q->sql, q->nparams, q->types, q->vals, q->lens, q->fmts, 1);

@@ -59,11 +59,11 @@ static int raw_row(sq *q, void *ctx)
 
 /* ---- sliced, on two connections ---- */
 
-/* On PostgreSQL the scan's cost is the rows' way out of the server and
- * into libpq, one row at a time in single-row mode: a busy endpoint's week
- * (110k rows) took 130 ms a view.  A range the rollups say holds more than
- * SLICE_ROWS rows is read instead as slices of equal time, newest first,
- * each as one whole result: two at a time, on the handle's two connections
+/* On PostgreSQL the scan's cost is the rows' way out of the server: a
+ * busy endpoint's week (110k rows) is 75-115 ms of the server's CPU, one
+ * backend's.  A range the rollups say holds more than SLICE_ROWS rows is
+ * read instead as slices of equal time, newest first, each a COPY read
+ * taken whole (SQ_COPY), two at a time, on the handle's two connections
  * (sq_lanes), so that the servers make the next slices while this thread
  * reads the last one.  A slice holds about SLICE_ROWS rows, so memory
  * stays bounded; SLICES_MAX bounds the statements of a very long range.
