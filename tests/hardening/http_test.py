@@ -361,7 +361,7 @@ def secrets(port):
     qs = "ms=400&q=shoes&" + "&".join("%s=%s" % kv for kv in values.items())
     request(port, "GET", "/slow?" + qs, headers=headers)
     # On a busy machine a warm-up request may be an outlier too: find ours.
-    data, seen = None, set()
+    data, seen = None, {}
     deadline = time.time() + 15
     while time.time() < deadline and data is None:
         st, _, listing = request(port, "GET", "/dashboard/api/endpoints/%d/outliers?from=0" % eid,
@@ -369,14 +369,18 @@ def secrets(port):
         for o in json.loads(listing)["items"] if st == 200 else []:
             if o["id"] in seen:
                 continue
-            seen.add(o["id"])
             st, _, d = request(port, "GET", "/dashboard/api/outliers/%d" % o["id"],
                                headers={"Cookie": cookie})
             check(st == 200, "c_service: outlier details answer 200")
-            if "ms=400" in (json.loads(d).get("url") or ""):
+            url = json.loads(d).get("url") if st == 200 else None
+            seen[o["id"]] = (o.get("duration_us"), url)
+            if "ms=400" in (url or ""):
                 data = d
         time.sleep(0.2)
-    check(data is not None, "c_service: the slow request is an outlier")
+    # what was seen instead, should it fail: which outliers, how long, for which URL
+    _, _, counters = request(port, "GET", "/dashboard/api/counters", headers={"Cookie": cookie})
+    check(data is not None, "c_service: the slow request is an outlier (outliers seen: %s; "
+          "counters: %s)" % (seen, counters[:300]))
     if data is None:
         return
     text = data.decode()
