@@ -15,6 +15,7 @@ int cmd_serve(int argc, char **argv);      /* cmd_serve.c */
 int cmd_import_fmd(int argc, char **argv); /* cmd_import.c */
 int cmd_migrate(int argc, char **argv);    /* cmd_migrate.c */
 int cmd_collect(int argc, char **argv);    /* cmd_collect.c */
+int cmd_compact(int argc, char **argv);    /* cmd_compact.c */
 
 /* The --what-if mode of `evodash simulate` (cmd_whatif.c), with the
  * options cmd_simulate parsed. */

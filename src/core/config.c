@@ -104,6 +104,8 @@ static const key_def KEYS[] = {
      * smallest change (ratio of medians, rise of the error rate) reported */
     {"FINDINGS_MIN_REQUESTS", KT_INT, "200", 10, 100000000, 0, 0},
     {"FINDINGS_MIN_RATIO", KT_POSNUM, "1.2", 1, 0, 0, 0},
+    /* the dashboard packs past hours of raw rows in the background */
+    {"PACK_HOURS", KT_BOOL, "true", 0, 0, 0, 0},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 

@@ -6,9 +6,11 @@ build/rel/tests/integration/fill: tests/integration/fill.c build/rel/libevodash.
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(INCS) $(PKG_CFLAGS) $(CFLAGS_rel) $< -o $@ build/rel/libevodash.a $(PKG_LIBS)
 
-# API correctness and authentication against a real `evodash serve`.
+# API correctness and authentication against a real `evodash serve`: the
+# raw-row views read from the request log, then from packed hours.
 check-dash-api: build/rel/evodash build/rel/tests/integration/fill
 	python3 tests/integration/api_test.py build/rel
+	EVODASH_API_PACKED=1 python3 tests/integration/api_test.py build/rel
 CHECK_EXTRA += check-dash-api
 .PHONY: check-dash-api
 

@@ -67,6 +67,7 @@ struct evd_dash {
     struct aggcache *aggcache;       /* closed days' rollups, merged (aggcache.c) */
     struct rawscan_cache *rawscan;   /* shared raw-row summaries (rawscan.c) */
     struct findings_cache *findings; /* computed findings (api_findings.c) */
+    struct compactor *compactor;     /* packs past hours (compactor.c); NULL: PACK_HOURS off */
     int64_t findings_min_requests;   /* FINDINGS_MIN_REQUESTS */
     double findings_min_ratio;       /* FINDINGS_MIN_RATIO */
     char err[512];
@@ -352,6 +353,13 @@ int api_ci_regressions(dctx *c); /* GET /api/ci/regressions */
 /* ---- version verdicts: findings, comparisons, marks, renames ---- */
 struct store_vmark_row;
 /* api_findings.c: the cache of computed findings */
+/* compactor.c: packing past hours of raw rows in the background, on a
+ * connection of its own to url (borrowed; it must outlive the compactor).
+ * NULL when the thread could not start. */
+typedef struct compactor compactor;
+compactor *compactor_start(const char *url);
+void compactor_stop(compactor *c); /* accepts NULL */
+
 struct findings_cache *findings_cache_new(evd_dash *d);
 void findings_cache_free(struct findings_cache *fc); /* joins its thread; NULL is fine */
 void findings_cache_clear(struct findings_cache *fc);

@@ -267,6 +267,8 @@ int evd_dash_open(const evd_config *cfg, const char *db_url, evd_dash **out)
     }
     /* From here on the handle serves, whatever the store does: answering
      * 503 until it can be reached. */
+    if (config_bool(cfg, "PACK_HOURS"))
+        d->compactor = compactor_start(d->db_url);
     d->serves = 1;
     rc = attach(d);
 done:
@@ -278,7 +280,8 @@ void evd_dash_close(evd_dash *d)
 {
     if (!d)
         return;
-    findings_cache_free(d->findings); /* first: its thread reads the handle */
+    compactor_stop(d->compactor); /* first: threads that read the handle */
+    findings_cache_free(d->findings);
     for (int i = 0; i < d->npool; i++)
         store_close(d->pool[i]);
     for (int i = 0; i < d->ntz; i++)

@@ -19,14 +19,19 @@ check-pg-store: build/asan/tests/pg/test_pg_store build/tsan/tests/pg/test_pg_st
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(PG) build/tsan/tests/pg/test_pg_store
 
 # The writer suite, and the dashboard's API and browser suites, unchanged,
-# against a PostgreSQL store.  The API suite runs twice: with every range
-# over 50 rows read in slices (sent COPY reads, two connections), and with
-# none (streamed COPY reads, cut short by the RAW_ROWS_MAX cases).
+# against a PostgreSQL store.  The API suite runs three times: with every
+# range over 50 rows read in slices (sent COPY reads, two connections),
+# with none (streamed COPY reads, cut short by the RAW_ROWS_MAX cases), and
+# with every past hour packed (compact.c).
 check-pg-writer: build/asan/tests/test_writer
+	EVODASH_TEST_UNIT_PG=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 $(PG) $<
+# Packed hours (compact.c) read as the log does, on PostgreSQL too.
+check-pg-packed: build/asan/tests/test_packed
 	EVODASH_TEST_UNIT_PG=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 $(PG) $<
 check-pg-api: build/rel/evodash build/rel/tests/integration/fill
 	EVODASH_PG_SLICE_ROWS=50 $(PG) /usr/bin/python3 tests/integration/api_test.py build/rel --pg
 	EVODASH_PG_SLICE_ROWS=1000000000 $(PG) /usr/bin/python3 tests/integration/api_test.py build/rel --pg
+	EVODASH_API_PACKED=1 $(PG) /usr/bin/python3 tests/integration/api_test.py build/rel --pg
 check-pg-ui: $(UI_DEPS)
 	$(PG) env EVODASH_UI_PG=1 node --test --test-concurrency=1 tests/ui/
 
@@ -39,9 +44,10 @@ check-pg-outage: build/rel/examples/c_service build/rel/evodash
 check-pg-migrate: build/rel/evodash build/rel/tests/integration/fill build/rel/examples/c_service
 	$(PG) /usr/bin/python3 tests/pg/migrate_test.py build/rel
 
-CHECK_EXTRA += check-pg-store check-pg-writer check-pg-api check-pg-ui check-pg-outage \
-               check-pg-migrate
-.PHONY: check-pg-store check-pg-writer check-pg-api check-pg-ui check-pg-outage check-pg-migrate
+CHECK_EXTRA += check-pg-store check-pg-writer check-pg-packed check-pg-api check-pg-ui \
+               check-pg-outage check-pg-migrate
+.PHONY: check-pg-store check-pg-writer check-pg-packed check-pg-api check-pg-ui check-pg-outage \
+        check-pg-migrate
 
 # A SQLite store that goes wrong under a running service: its folder deleted,
 # read-only, a full disk (a tmpfs, where mounting is allowed), damaged; and

@@ -7,6 +7,7 @@
 #include "evodash.h"
 #include "store/read.h"
 #include "store/read_int.h"
+#include "store/segment.h"
 #include "store/sq.h"
 #include "store/store_int.h"
 
@@ -162,10 +163,130 @@ static int slices_of(store *st, int64_t ep, int64_t from_us, int64_t to_us, int 
     return 0;
 }
 
+/* A range of the request log, in slices or streamed. */
+static int scan_log(store *st, const sq_text *t, const store_filter *f, int64_t ep, int64_t from_us,
+                    int64_t to_us, raw_ctx *c)
+{
+    int n, rc;
+    if ((rc = slices_of(st, ep, from_us, to_us, &n)))
+        return rc;
+    if (n > 1) {
+        slicer s = {f, ep, from_us, to_us, n};
+        return scan_sliced(st, t, &s, c);
+    }
+    sq *q = sq_prepare(st, t, SQ_STREAM | SQ_COPY);
+    if (q)
+        bind_scan(q, f, ep, from_us, to_us);
+    return read_walk(q, raw_row, c);
+}
+
+/* ---- packed hours (compact.c) ---- */
+
+/* Which whole hours of [?2, ?3] are packed and complete: every (endpoint,
+ * instance) the rollups count in the hour has a packed copy that counts
+ * as many.  An hour the rollups do not know is read from the log. */
+#define PACKED_GROUPS(in)                                                                          \
+    "FROM (SELECT endpoint_id, instance_id, hour, sum(count) AS n FROM rollups WHERE endpoint_id " \
+    "IN " MEMBERS("?1") " AND hour >= ?2 AND hour <= ?3" in                                        \
+                        " GROUP BY endpoint_id, instance_id, hour) r LEFT JOIN raw_segments s ON " \
+                        "s.endpoint_id = r.endpoint_id AND s.hour = r.hour AND s.instance_id = "   \
+                        "r.instance_id"
+#define COVERED(in)                                                                                \
+    "SELECT r.hour, min(CASE WHEN s.counted = r.n THEN 1 ELSE 0 END) " PACKED_GROUPS(              \
+        in) " GROUP BY r.hour"
+#define SEGMENTS(in)                                                                               \
+    "SELECT s.hour, s.data " PACKED_GROUPS(in) " WHERE s.counted = r.n ORDER BY s.hour DESC"
+static const sq_text SQL_COVERED[2] = {
+    SQ(COVERED(""), "reading packed hours"),
+    SQ2(COVERED(" AND " SQ_IN_IDS_LITE("instance_id", "?4")),
+        COVERED(" AND " SQ_IN_IDS_PG("instance_id", "?4")), "reading packed hours"),
+};
+static const sq_text SQL_SEGMENTS[2] = {
+    SQ(SEGMENTS(""), "reading packed hours"),
+    SQ2(SEGMENTS(" AND " SQ_IN_IDS_LITE("instance_id", "?4")),
+        SEGMENTS(" AND " SQ_IN_IDS_PG("instance_id", "?4")), "reading packed hours"),
+};
+
+typedef struct covered {
+    int64_t first; /* hour of bit 0 */
+    unsigned char *bit;
+    int64_t n; /* hours */
+} covered;
+
+static int covered_row(sq *q, void *ctx)
+{
+    covered *c = ctx;
+    int64_t h = sq_i64(q, 0) - c->first;
+    if (h >= 0 && h < c->n && sq_i64(q, 1) == 1)
+        c->bit[h] = 1;
+    return 0;
+}
+
+static void bind_hours(sq *q, const store_filter *f, int64_t ep, int64_t h0, int64_t h1)
+{
+    sq_bind_i64(q, 1, ep);
+    sq_bind_i64(q, 2, h0);
+    sq_bind_i64(q, 3, h1);
+    if (f && f->ninstances)
+        sq_bind_ids(q, 4, f->instances, f->ninstances);
+}
+
+typedef struct unpacker {
+    seg_rows rows;
+    int64_t hour; /* of the rows held; -1 none */
+    raw_ctx *c;
+    int stop;
+} unpacker;
+
+/* Hand the hour held to the callback, newest first. */
+static int unpacker_flush(unpacker *u)
+{
+    int several = u->rows.nmem > 1;
+    if (several)
+        seg_rows_sort(&u->rows);
+    for (size_t i = 0; i < u->rows.n && !u->stop; i++)
+        u->stop = u->c->cb(u->c->u, &u->rows.row[i]);
+    seg_rows_clear(&u->rows);
+    return u->stop;
+}
+
+static int segment_row(sq *q, void *ctx)
+{
+    unpacker *u = ctx;
+    int64_t hour = sq_i64(q, 0);
+    size_t len;
+    const unsigned char *p = sq_blob(q, 1, &len);
+    if (hour != u->hour && u->hour >= 0 && unpacker_flush(u))
+        return u->stop;
+    u->hour = hour;
+    int rc = p ? seg_unpack(hour, p, len, &u->rows) : EVD_ECORRUPT;
+    if (rc)
+        return store_fail(
+            q->st, rc, rc == EVD_ENOMEM ? "out of memory" : "a packed hour is damaged (hour %lld)",
+            (long long)hour);
+    return 0;
+}
+
+/* The packed hours [h0, h1], newest first. */
+static int scan_packed(store *st, const store_filter *f, int64_t ep, int64_t h0, int64_t h1,
+                       raw_ctx *c)
+{
+    int some = f && f->ninstances;
+    sq *q = sq_prepare(st, &SQL_SEGMENTS[some], SQ_STREAM);
+    if (q)
+        bind_hours(q, f, ep, h0, h1);
+    unpacker u = {.hour = -1, .c = c};
+    int rc = read_walk(q, segment_row, &u);
+    if (!rc && u.hour >= 0)
+        unpacker_flush(&u);
+    seg_rows_free(&u.rows);
+    return rc ? rc : u.stop;
+}
+
 int store_raw_scan(store *st, const store_filter *f, int64_t ep, int64_t from_us, int64_t to_us,
                    int (*cb)(void *u, const store_raw_row *r), void *u)
 {
-    int some = f && f->ninstances, n;
+    int some = f && f->ninstances;
     sq *q = sq_prepare(st, &SQL_MERGED, 0);
     if (!q)
         return EVD_EIO;
@@ -173,16 +294,41 @@ int store_raw_scan(store *st, const store_filter *f, int64_t ep, int64_t from_us
     int rc = sq_step(q);
     int merged = rc == SQ_ROW && sq_i64(q, 0) > 0;
     sq_free(q);
-    if (rc < 0 || (rc = slices_of(st, ep, from_us, to_us, &n)))
+    if (rc < 0)
         return rc;
+    const sq_text *t = &SQL_SCAN[merged][some];
     raw_ctx c = {cb, u};
-    if (n > 1) {
-        slicer s = {f, ep, from_us, to_us, n};
-        return scan_sliced(st, &SQL_SCAN[merged][some], &s, &c);
+    /* the whole hours inside the range, and which of them are packed */
+    int64_t h0 = (from_us + SEGMENT_HOUR_US - 1) / SEGMENT_HOUR_US,
+            h1 = to_us / SEGMENT_HOUR_US - 1;
+    if (from_us < 0 || h1 < h0)
+        return scan_log(st, t, f, ep, from_us, to_us, &c);
+    covered cov = {h0, calloc((size_t)(h1 - h0 + 1), 1), h1 - h0 + 1};
+    if (!cov.bit)
+        return store_fail(st, EVD_ENOMEM, "out of memory");
+    if ((q = sq_prepare(st, &SQL_COVERED[some], 0)))
+        bind_hours(q, f, ep, h0, h1);
+    rc = read_walk(q, covered_row, &cov);
+    /* newest first: runs of hours read from the log, runs of packed ones */
+    int64_t end = to_us; /* of the part still to read */
+    for (int64_t h = h1; h >= h0 - 1 && !rc; h--) {
+        if (h >= h0 && !cov.bit[h - h0])
+            continue;
+        int64_t top = h >= h0 ? (h + 1) * SEGMENT_HOUR_US : from_us;
+        if (top < end && (rc = scan_log(st, t, f, ep, top, end, &c)))
+            break;
+        if (h < h0)
+            break;
+        int64_t low = h;
+        while (low > h0 && cov.bit[low - 1 - h0])
+            low--;
+        if ((rc = scan_packed(st, f, ep, low, h, &c)))
+            break;
+        end = low * SEGMENT_HOUR_US;
+        h = low;
     }
-    if ((q = sq_prepare(st, &SQL_SCAN[merged][some], SQ_STREAM | SQ_COPY)))
-        bind_scan(q, f, ep, from_us, to_us);
-    return read_walk(q, raw_row, &c);
+    free(cov.bit);
+    return rc;
 }
 
 /* ---- pages of outliers and profiled requests ------------------------------------------ */

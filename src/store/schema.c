@@ -233,6 +233,18 @@ static const mstep migrations[STORE_SCHEMA_VERSION][STEPS_MAX] = {
                "  count {INT} NOT NULL, busy_us {INT} NOT NULL,"
                "  PRIMARY KEY(sample_id, endpoint_id)){NOROWID}"},
     },
+    /* 6: past hours of raw rows packed, one value per (endpoint, instance,
+     * hour) (compact.c, segment.c).  counted is the rollups' count when it
+     * was packed: the copy stands for the rows while they still count as
+     * many.  Stored uncompressed in PostgreSQL: the rows are packed
+     * already, and a scan should not pay to inflate them. */
+    {
+        {BOTH, "CREATE TABLE raw_segments("
+               "  endpoint_id {INT} NOT NULL, instance_id {INT} NOT NULL, hour {INT} NOT NULL,"
+               "  rows {INT} NOT NULL, counted {INT} NOT NULL, data {BLOB} NOT NULL,"
+               "  PRIMARY KEY(endpoint_id, hour, instance_id)){NOROWID}"},
+        {PG_ONLY, "ALTER TABLE raw_segments ALTER COLUMN data SET STORAGE EXTERNAL"},
+    },
 };
 
 /* ---- rendering --------------------------------------------------------------- */

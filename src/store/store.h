@@ -46,7 +46,7 @@ int store_url_path(const char *url, char *out, size_t cap, char *err, size_t err
 void store_url_redact(const char *url, char *out, size_t cap);
 
 /* Schema (schema.c). */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 int store_schema_version(store *st, int *version);
 /* Migrate up to version `to` (tests use it to build older stores). */
 int store_migrate_to(store *st, int to);
@@ -181,13 +181,33 @@ typedef struct store_counters {
 int store_instance_counters(store *st, int64_t id, const store_counters *c, int64_t now_us);
 
 typedef struct store_pruned {
-    int64_t requests, outliers, samples, profiled;
+    int64_t requests, outliers, samples, profiled, segments;
 } store_pruned;
 /* Delete, in one short transaction, at most `batch` of each of the raw
  * requests, outliers and profiled requests (with their samples) older
  * than cutoff_us; rollups stay.  *n says how many went: call again until
  * they are all 0. */
 int store_prune_batch(store *st, int64_t cutoff_us, int64_t batch, store_pruned *n);
+
+/* Packing past hours of raw rows (compact.c): a scan reads an hour that
+ * is packed, and still complete, as one value.  One batch packs up to max
+ * (endpoint, instance, hour) groups whose packed copy is missing or
+ * stale, newest first, from a window of the hours before before_hour
+ * (hours since the epoch).  Call again with done->next_before while
+ * done->more. */
+#define STORE_COMPACT_SETTLE_US                                                                    \
+    (10 * 60 * 1000000LL) /* an hour is packed this long after it ended */
+#define STORE_COMPACT_HOUR_US 3600000000LL
+/* The hour before which the hours are packed, at now_us. */
+#define store_compact_before(now_us) (((now_us)-STORE_COMPACT_SETTLE_US) / STORE_COMPACT_HOUR_US)
+typedef struct store_compacted {
+    int64_t hours, rows, bytes; /* packed by this batch */
+    int64_t next_before;
+    int more;
+} store_compacted;
+int store_compact_batch(store *st, int64_t before_hour, int max, store_compacted *done);
+/* How many groups before before_hour wait to be packed. */
+int store_compact_pending(store *st, int64_t before_hour, int64_t *n);
 
 /* PostgreSQL only: a commit whose answer was lost with the connection
  * leaves it unknown whether the batch is stored.  store_commit_pending()

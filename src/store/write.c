@@ -360,6 +360,11 @@ static const sq_text SQL_PRUNE[] = {
     SQ("DELETE FROM profiled WHERE request_id IN (SELECT request_id FROM profiled WHERE ts_us < "
        "?1 ORDER BY ts_us, request_id LIMIT ?2)",
        "pruning old profiled requests"),
+    /* the packed hours it cut into (an hour wholly pruned stays packed,
+     * empty, as the rollups still count its requests) */
+    SQ("DELETE FROM raw_segments WHERE (endpoint_id, hour, instance_id) IN (SELECT endpoint_id, "
+       "hour, instance_id FROM raw_segments WHERE hour <= ?1 / 3600000000 AND rows > 0 LIMIT ?2)",
+       "pruning packed hours"),
 };
 
 int store_prune_batch(store *st, int64_t cutoff_us, int64_t batch, store_pruned *n)
@@ -368,7 +373,7 @@ int store_prune_batch(store *st, int64_t cutoff_us, int64_t batch, store_pruned 
     memset(n, 0, sizeof *n);
     if ((rc = store_begin(st)))
         return rc;
-    int64_t *out[] = {&n->requests, &n->outliers, &n->samples, &n->profiled};
+    int64_t *out[] = {&n->requests, &n->outliers, &n->samples, &n->profiled, &n->segments};
     for (size_t i = 0; i < sizeof SQL_PRUNE / sizeof SQL_PRUNE[0]; i++) {
         sq *q = sq_prepare(st, &SQL_PRUNE[i], 0);
         if (!q) {

@@ -34,6 +34,10 @@ from checks import check, finish  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build/rel"
 PG = "--pg" in sys.argv[2:]
+# EVODASH_API_PACKED=1: every past hour packed first (`evodash compact`),
+# so that the raw-row views read packed hours; else none is, and the
+# dashboard's background packing is off, so that they read the log.
+PACKED = os.environ.get("EVODASH_API_PACKED") == "1"
 TZNAME = "Europe/Amsterdam"
 TZ = ZoneInfo(TZNAME)
 # An hour boundary 10 days after the end of DST in Europe (2026-10-25), so
@@ -156,10 +160,20 @@ def main():
     try:
         subprocess.run([os.path.join(BUILD, "tests/integration/fill"), db, str(NOW_S), str(NREQ),
                         "6", "3", "40", str(DAYS), "7"], check=True, stdout=subprocess.DEVNULL)
+        if PACKED:
+            out = subprocess.run([os.path.join(BUILD, "evodash"), "compact", "--db",
+                                  storedb.database_url(db)], capture_output=True, text=True)
+            check(out.returncode == 0 and "compact: done" in out.stderr,
+                  "evodash compact: " + out.stderr.strip()[-200:])
+            con = storedb.connect(db)
+            packed = con.execute("SELECT sum(rows) FROM raw_segments").fetchone()[0]
+            con.close()
+            check(packed == NREQ, "every request is in a packed hour: %r" % (packed,))
         cfgtext = ("[dashboard]\nDATABASE=%s\nUSERNAME=%s\nPASSWORD=%s\n"
                    "GUEST_USERNAME=%s\nGUEST_PASSWORD=%s\nSECURITY_TOKEN=%s\nTIMEZONE=%s\n"
+                   "PACK_HOURS=%s\n"
                    % (storedb.database_url(db), ADMIN[0], ADMIN[1], GUEST[0], GUEST[1], TOKEN,
-                      TZNAME))
+                      TZNAME, "true" if PACKED else "false"))
         proc, port, log = start_serve(tmp, "evodash", cfgtext)
         assert port, "serve did not start: " + log
         check("password" not in log, "no generated password when USERNAME is configured")
@@ -175,6 +189,21 @@ def main():
         run_capped_tests(port, db)
         stop_serve(proc)
         proc = None
+        if not PACKED:
+            # the dashboard packs every past hour in the background
+            proc, port, log = start_serve(tmp, "packing", cfgtext.replace(
+                "PACK_HOURS=false", "PACK_HOURS=true"))
+            assert port, "packing serve did not start: " + log
+            packed, t0 = None, time.time()
+            while time.time() - t0 < 60 and packed != NREQ:
+                time.sleep(1)
+                con = storedb.connect(db)
+                packed = con.execute("SELECT sum(rows) FROM raw_segments").fetchone()[0]
+                con.close()
+            check(packed == NREQ, "the dashboard packed every past hour in the background "
+                  "within %.0f s: %r of %d requests" % (time.time() - t0, packed, NREQ))
+            stop_serve(proc)
+            proc = None
     finally:
         if proc:
             stop_serve(proc)
@@ -184,7 +213,7 @@ def main():
 
 def report(name):
     """Exit 1 when a check failed, else say how many passed."""
-    finish("%s (%s)" % (name, "PostgreSQL" if PG else "SQLite"))
+    finish("%s (%s%s)" % (name, "PostgreSQL" if PG else "SQLite", ", packed" if PACKED else ""))
 
 
 def run_capped_tests(port, db):
