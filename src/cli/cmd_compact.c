@@ -4,6 +4,7 @@
  * benchmark). */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,29 +15,44 @@
 
 static void usage(FILE *f)
 {
+    int settle = (int)(STORE_COMPACT_SETTLE_US / 60000000);
     fprintf(f,
-            "usage: evodash compact --db URL\n\n"
+            "usage: evodash compact --db URL [--until SECONDS]\n\n"
             "Pack the raw requests of every hour that ended over %d minutes ago into\n"
             "one value per endpoint, instance and hour, so that the dashboard's\n"
             "per-endpoint views read an hour at once instead of row by row.  The\n"
             "dashboard does this in the background too; an hour written to again\n"
             "is read row by row until it is packed anew.  The requests stay.\n\n"
-            "  --db URL   the store (sqlite:///..., a path, postgresql://...)\n",
-            (int)(STORE_COMPACT_SETTLE_US / 60000000));
+            "  --db URL          the store (sqlite:///..., a path, postgresql://...)\n"
+            "  --until SECONDS   as if it were that time (Unix seconds), not now: only\n"
+            "                    the hours that ended %d minutes before it\n",
+            settle, settle);
 }
 
 int cmd_compact(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"until", required_argument, NULL, 'u'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *url = NULL;
+    int64_t until = (int64_t)time(NULL);
+    char *end;
     int c, rc = 1;
     store *st = NULL;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:u:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             url = optarg;
+            break;
+        case 'u':
+            until = strtoll(optarg, &end, 10);
+            if (end == optarg || *end || until <= 0) {
+                fprintf(stderr, "evodash compact: --until: expected Unix seconds, got '%s'\n",
+                        optarg);
+                return 2;
+            }
             break;
         case 'h':
             usage(stdout);
@@ -56,7 +72,7 @@ int cmd_compact(int argc, char **argv)
         fprintf(stderr, "evodash compact: %s\n", store_errmsg(st));
         goto done;
     }
-    int64_t before = store_compact_before((int64_t)time(NULL) * 1000000), total, hours = 0;
+    int64_t before = store_compact_before(until * 1000000), total, hours = 0;
     store_compacted sum = {0}, b;
     if (store_compact_pending(st, before, &total)) {
         fprintf(stderr, "evodash compact: %s\n", store_errmsg(st));

@@ -4,11 +4,17 @@
  *
  * DESIGN — one thread per dashboard handle (PACK_HOURS), with a store
  * connection of its own, so that packing never holds a connection a
- * request could use.  It starts a few seconds after the handle opens,
- * then every COMPACT_EVERY_US walks the history back from the last hour
- * that has settled, a batch of COMPACT_BATCH groups at a time, with a
- * pause between batches so that a first pass over a large store leaves
- * the machine to the requests.  What a batch packs is the same whichever
+ * request could use.  Its first round starts a minute after the handle
+ * opens (EVODASH_PACK_DELAY_MS for tests), leaving the start to the first
+ * views, and walks the whole history back from the last hour that has
+ * settled, a batch of COMPACT_BATCH groups at a time, with a pause
+ * between batches so that a first pass over a large store leaves the
+ * machine to the requests.  Finding what is left to pack costs a read of
+ * the rollups (about 1.5 s for 90 days of 50 endpoints), so the rounds
+ * every COMPACT_EVERY_US after it look at the last COMPACT_RECENT_HOURS
+ * only, and every COMPACT_FULL_EVERY-th at everything again (an import,
+ * a writer catching up on days).  Until then such an hour is read from
+ * the request log, which is correct, only slower.  What a batch packs is the same whichever
  * process packs it, so several dashboards on one store only repeat work.
  * A failed batch (a read-only store, a server gone) is retried at the
  * next round on a new connection.  The mutex guards only the stop flag;
@@ -22,10 +28,12 @@
 #include "dash/dash_int.h"
 #include "store/store.h"
 
-#define COMPACT_FIRST_US (5LL * 1000000)
-#define COMPACT_EVERY_US (60LL * 1000000)
-#define COMPACT_PAUSE_US (20LL * 1000)
-#define COMPACT_BATCH    64
+#define COMPACT_FIRST_US     (60LL * 1000000)
+#define COMPACT_EVERY_US     (60LL * 1000000)
+#define COMPACT_RECENT_HOURS 48
+#define COMPACT_FULL_EVERY   60
+#define COMPACT_PAUSE_US     (20LL * 1000)
+#define COMPACT_BATCH        64
 
 struct compactor {
     pthread_mutex_t mu;
@@ -51,11 +59,13 @@ static int nap(compactor *c, int64_t us)
     return stop;
 }
 
-/* One walk over the history; 0, or nonzero when a batch failed. */
-static int round_of(compactor *c, store *st)
+/* One walk over the history, or its recent hours; 0, or nonzero when a
+ * batch failed. */
+static int round_of(compactor *c, store *st, int full)
 {
-    store_compacted b = {.next_before = store_compact_before(clock_real_us()), .more = 1};
-    while (b.more) {
+    int64_t top = store_compact_before(clock_real_us());
+    store_compacted b = {.next_before = top, .more = 1};
+    while (b.more && (full || b.next_before > top - COMPACT_RECENT_HOURS)) {
         if (store_compact_batch(st, b.next_before, COMPACT_BATCH, &b))
             return 1;
         if (nap(c, COMPACT_PAUSE_US))
@@ -68,13 +78,18 @@ static void *compactor_main(void *arg)
 {
     compactor *c = arg;
     store *st = NULL;
-    for (int64_t wait = COMPACT_FIRST_US; !nap(c, wait); wait = COMPACT_EVERY_US) {
+    const char *e = getenv("EVODASH_PACK_DELAY_MS");
+    int64_t first = e && atoll(e) > 0 ? atoll(e) * 1000 : COMPACT_FIRST_US;
+    int64_t n = 0, full = 1; /* full: the next round walks everything */
+    for (int64_t wait = first; !nap(c, wait); wait = COMPACT_EVERY_US) {
         if (!st && store_open(c->url, STORE_NOMIGRATE, &st)) {
             store_close(st);
             st = NULL;
             continue;
         }
-        if (round_of(c, st)) {
+        int failed = round_of(c, st, (int)full);
+        full = failed ? full : ++n % COMPACT_FULL_EVERY == 0;
+        if (failed) {
             store_close(st);
             st = NULL;
         }
