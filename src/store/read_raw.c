@@ -90,7 +90,7 @@ typedef struct slicer {
     int n;
 } slicer;
 
-/* Bind a scan of [from_us, to_us) to q. */
+/* Bind a scan of [from_us, to_us) to q (or of hours [h0, h1]). */
 static void bind_scan(sq *q, const store_filter *f, int64_t ep, int64_t from_us, int64_t to_us)
 {
     sq_bind_i64(q, 1, ep);
@@ -222,15 +222,6 @@ static int covered_row(sq *q, void *ctx)
     return 0;
 }
 
-static void bind_hours(sq *q, const store_filter *f, int64_t ep, int64_t h0, int64_t h1)
-{
-    sq_bind_i64(q, 1, ep);
-    sq_bind_i64(q, 2, h0);
-    sq_bind_i64(q, 3, h1);
-    if (f && f->ninstances)
-        sq_bind_ids(q, 4, f->instances, f->ninstances);
-}
-
 typedef struct unpacker {
     seg_rows rows;
     int64_t hour; /* of the rows held; -1 none */
@@ -274,7 +265,7 @@ static int scan_packed(store *st, const store_filter *f, int64_t ep, int64_t h0,
     int some = f && f->ninstances;
     sq *q = sq_prepare(st, &SQL_SEGMENTS[some], SQ_STREAM);
     if (q)
-        bind_hours(q, f, ep, h0, h1);
+        bind_scan(q, f, ep, h0, h1); /* hours, not times */
     unpacker u = {.hour = -1, .c = c};
     int rc = read_walk(q, segment_row, &u);
     if (!rc && u.hour >= 0)
@@ -307,7 +298,7 @@ int store_raw_scan(store *st, const store_filter *f, int64_t ep, int64_t from_us
     if (!cov.bit)
         return store_fail(st, EVD_ENOMEM, "out of memory");
     if ((q = sq_prepare(st, &SQL_COVERED[some], 0)))
-        bind_hours(q, f, ep, h0, h1);
+        bind_scan(q, f, ep, h0, h1); /* hours, not times */
     rc = read_walk(q, covered_row, &cov);
     /* newest first: runs of hours read from the log, runs of packed ones */
     int64_t end = to_us; /* of the part still to read */
