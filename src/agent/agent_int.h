@@ -18,9 +18,9 @@ struct calltree;
  * makes the first slow-ish requests of a cold endpoint look like outliers. */
 #define AGENT_MEAN_MIN_SAMPLES      10
 #define AGENT_MAX_ENDPOINTS_DEFAULT 4096
-#define AGENT_SLOTS                 1024 /* requests at level >= 2 in flight at once */
-#define AGENT_BATCH_MAX             4096
-#define AGENT_TEST_CHUNK            1024 /* test names per chunk */
+#define AGENT_SLOTS                 1024  /* requests at level >= 2 in flight at once */
+#define AGENT_BATCH_MAX             16384 /* a bigger batch merges fewer rollups a request */
+#define AGENT_TEST_CHUNK            1024  /* test names per chunk */
 #define AGENT_TEST_CHUNKS           ((EVD_TESTS_MAX + AGENT_TEST_CHUNK) / AGENT_TEST_CHUNK)
 
 typedef struct endpoint {

@@ -62,6 +62,12 @@
 #define WRITER_PRUNE_EVERY_MS (3600 * 1000)
 #define WRITER_PRUNE_BATCH    2000
 #define ACC_MAX               64
+/* Fewer records than this in a drain is light traffic: gather for
+ * FLUSH_INTERVAL_MS before the next batch.  Under a backlog batches grow
+ * to AGENT_BATCH_MAX: on PostgreSQL, 4 processes ingest about 20% more
+ * with 16,384 than with 4,096 (make bench-ingest_pg), as each batch merges
+ * one rollup row per (endpoint, hour) whatever its size. */
+#define WRITER_LIGHT_BATCH 1024
 
 typedef struct acc {
     int ep;
@@ -529,7 +535,7 @@ void *writer_main(void *arg)
             process_batch(&w, n);
             agent_note_done(a);
             housekeeping(&w, 0);
-            if (n < AGENT_BATCH_MAX / 4 && !atomic_load(&a->stopping))
+            if (n < WRITER_LIGHT_BATCH && !atomic_load(&a->stopping))
                 agent_wait(a, a->flush_ms);
             continue;
         }
