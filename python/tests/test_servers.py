@@ -29,7 +29,10 @@ def free_port():
 
 
 def call(port, method, path):
-    for attempt in range(50):
+    # up to 30 s: under a loaded CI machine, gunicorn recycling all of its
+    # workers at once (--max-requests) has left nobody accepting for 5 s
+    deadline = time.time() + 30
+    while time.time() < deadline:
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             c.request(method, path, body=b"" if method == "POST" else None)
