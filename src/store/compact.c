@@ -33,7 +33,9 @@ static const sq_text SQL_STALE =
     SQ("SELECT r.endpoint_id, r.instance_id, r.hour, r.n " STALE " ORDER BY r.hour DESC LIMIT ?2",
        "finding hours to pack");
 static const sq_text SQL_STALE_COUNT = SQ("SELECT count(*) " STALE, "counting hours to pack");
-static const sq_text SQL_OLDEST = SQ("SELECT min(hour) FROM rollups", "finding the oldest hour");
+/* ?1 when there are no rollups */
+static const sq_text SQL_OLDEST =
+    SQ("SELECT coalesce(min(hour), ?1) FROM rollups", "finding the oldest hour");
 static const sq_text SQL_HOUR_ROWS =
     SQ("SELECT group_name, ip, version_id, duration_us, status, ts_us FROM requests WHERE "
        "endpoint_id = ?1 AND ts_us >= ?3 AND ts_us < ?4 AND instance_id = ?2",
@@ -70,7 +72,6 @@ typedef struct rows {
     seg_in *v;
     char *text; /* the texts, copied: a row's are borrowed only until the next step */
     size_t n, cap, tn, tcap;
-    int oom;
 } rows;
 
 /* Copy s into r->text; its offset, or -1. */
@@ -99,13 +100,13 @@ static int hour_row(sq *q, void *ctx)
         size_t c = r->cap ? r->cap * 2 : 1024;
         seg_in *g = realloc(r->v, c * sizeof *g);
         if (!g)
-            return r->oom = EVD_ENOMEM;
+            return EVD_ENOMEM;
         r->v = g;
         r->cap = c;
     }
     ptrdiff_t g = keep_text(r, sq_str(q, 0)), ip = keep_text(r, sq_str(q, 1));
     if (g < 0 || ip < 0)
-        return r->oom = EVD_ENOMEM;
+        return EVD_ENOMEM;
     /* offsets now, pointers once every row is in (the text may move) */
     r->v[r->n++] = (seg_in){.group = (const char *)(intptr_t)g,
                             .ip = (const char *)(intptr_t)ip,
@@ -124,8 +125,8 @@ static int pack_group(store *st, group *g, rows *r)
     if (q) {
         sq_bind_i64(q, 1, g->ep);
         sq_bind_i64(q, 2, g->inst);
-        sq_bind_i64(q, 3, g->hour * SEGMENT_HOUR_US);
-        sq_bind_i64(q, 4, (g->hour + 1) * SEGMENT_HOUR_US);
+        sq_bind_i64(q, 3, g->hour * STORE_HOUR_US);
+        sq_bind_i64(q, 4, (g->hour + 1) * STORE_HOUR_US);
     }
     int rc = read_walk(q, hour_row, r);
     if (rc)
@@ -165,32 +166,26 @@ static int put_groups(store *st, group *g, int n)
     return store_commit(st);
 }
 
-/* One integer from t bound with (?1, ?2, ?3); *v = 0 for NULL. */
-static int one_int(store *st, const sq_text *t, int64_t a, int64_t b, int64_t c, int64_t *v)
+/* The one integer of t bound with arg[0..narg) as ?1.. */
+static int one_int(store *st, const sq_text *t, const int64_t *arg, int narg, int64_t *v)
 {
     *v = 0;
     sq *q = sq_prepare(st, t, 0);
     if (!q)
         return EVD_EIO;
-    if (t != &SQL_OLDEST) {
-        sq_bind_i64(q, 1, a);
-        sq_bind_i64(q, 2, b);
-        sq_bind_i64(q, 3, c);
-    }
+    for (int i = 0; i < narg; i++)
+        sq_bind_i64(q, i + 1, arg[i]);
     int rc = sq_step(q);
-    int null = rc == SQ_ROW && sq_is_null(q, 0);
     if (rc == SQ_ROW)
         *v = sq_i64(q, 0);
     sq_free(q);
-    if (rc < 0)
-        return rc;
-    return null ? EVD_ENOENT : 0;
+    return rc < 0 ? rc : 0;
 }
 
 int store_compact_pending(store *st, int64_t before_hour, int64_t *n)
 {
-    int rc = one_int(st, &SQL_STALE_COUNT, before_hour, 0, INT64_MIN / 2, n);
-    return rc == EVD_ENOENT ? 0 : rc;
+    const int64_t arg[] = {before_hour, 0, INT64_MIN / 2}; /* ?3: from the first hour */
+    return one_int(st, &SQL_STALE_COUNT, arg, 3, n);
 }
 
 int store_compact_batch(store *st, int64_t before_hour, int max, store_compacted *done)
@@ -201,11 +196,11 @@ int store_compact_batch(store *st, int64_t before_hour, int max, store_compacted
     take t = {calloc((size_t)max, sizeof(group)), 0, max};
     if (!t.g)
         return store_fail(st, EVD_ENOMEM, "out of memory");
-    int64_t oldest;
-    int rc = one_int(st, &SQL_OLDEST, 0, 0, 0, &oldest);
+    int64_t oldest; /* before_hour when there are no rollups: nothing more */
+    int rc = one_int(st, &SQL_OLDEST, &before_hour, 1, &oldest);
     if (rc) {
         free(t.g);
-        return rc == EVD_ENOENT ? 0 : rc; /* no rollups: nothing to pack */
+        return rc;
     }
     sq *q = sq_prepare(st, &SQL_STALE, 0);
     if (q) {

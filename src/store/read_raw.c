@@ -149,8 +149,8 @@ static int slices_of(store *st, int64_t ep, int64_t from_us, int64_t to_us, int 
     if (!q)
         return EVD_EIO;
     sq_bind_i64(q, 1, ep);
-    sq_bind_i64(q, 2, from_us / 3600000000);
-    sq_bind_i64(q, 3, (to_us - 1) / 3600000000);
+    sq_bind_i64(q, 2, from_us / STORE_HOUR_US);
+    sq_bind_i64(q, 3, (to_us - 1) / STORE_HOUR_US);
     int rc = sq_step(q);
     int64_t rows = rc == SQ_ROW ? sq_i64(q, 0) : 0;
     sq_free(q);
@@ -232,8 +232,7 @@ typedef struct unpacker {
 /* Hand the hour held to the callback, newest first. */
 static int unpacker_flush(unpacker *u)
 {
-    int several = u->rows.nmem > 1;
-    if (several)
+    if (u->rows.nmem > 1) /* several segments: merge them by time */
         seg_rows_sort(&u->rows);
     for (size_t i = 0; i < u->rows.n && !u->stop; i++)
         u->stop = u->c->cb(u->c->u, &u->rows.row[i]);
@@ -290,8 +289,7 @@ int store_raw_scan(store *st, const store_filter *f, int64_t ep, int64_t from_us
     const sq_text *t = &SQL_SCAN[merged][some];
     raw_ctx c = {cb, u};
     /* the whole hours inside the range, and which of them are packed */
-    int64_t h0 = (from_us + SEGMENT_HOUR_US - 1) / SEGMENT_HOUR_US,
-            h1 = to_us / SEGMENT_HOUR_US - 1;
+    int64_t h0 = (from_us + STORE_HOUR_US - 1) / STORE_HOUR_US, h1 = to_us / STORE_HOUR_US - 1;
     if (from_us < 0 || h1 < h0)
         return scan_log(st, t, f, ep, from_us, to_us, &c);
     covered cov = {h0, calloc((size_t)(h1 - h0 + 1), 1), h1 - h0 + 1};
@@ -305,7 +303,7 @@ int store_raw_scan(store *st, const store_filter *f, int64_t ep, int64_t from_us
     for (int64_t h = h1; h >= h0 - 1 && !rc; h--) {
         if (h >= h0 && !cov.bit[h - h0])
             continue;
-        int64_t top = h >= h0 ? (h + 1) * SEGMENT_HOUR_US : from_us;
+        int64_t top = h >= h0 ? (h + 1) * STORE_HOUR_US : from_us;
         if (top < end && (rc = scan_log(st, t, f, ep, top, end, &c)))
             break;
         if (h < h0)
@@ -315,7 +313,7 @@ int store_raw_scan(store *st, const store_filter *f, int64_t ep, int64_t from_us
             low--;
         if ((rc = scan_packed(st, f, ep, low, h, &c)))
             break;
-        end = low * SEGMENT_HOUR_US;
+        end = low * STORE_HOUR_US;
         h = low;
     }
     free(cov.bit);

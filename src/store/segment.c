@@ -118,7 +118,7 @@ int seg_pack(int64_t hour, seg_in *in, size_t n, unsigned char **out, size_t *le
         w += 4 + texts.v[t].len;
     }
     for (size_t i = 0; i < n; i++, w += 4)
-        put32(w, (uint32_t)(in[i].ts_us - hour * SEGMENT_HOUR_US));
+        put32(w, (uint32_t)(in[i].ts_us - hour * STORE_HOUR_US));
     for (size_t i = 0; i < n; i++, w += wide ? 8 : 4)
         if (wide)
             put64(w, (uint64_t)in[i].duration_us);
@@ -214,7 +214,7 @@ int seg_unpack(int64_t hour, const unsigned char *p, size_t len, seg_rows *r)
                                .duration_us =
                                    wide ? (int64_t)get64(dur + 8 * i) : (int64_t)get32(dur + 4 * i),
                                .status = (int)(int32_t)get32(st + 4 * i),
-                               .ts_us = hour * SEGMENT_HOUR_US + get32(ts + 4 * i)};
+                               .ts_us = hour * STORE_HOUR_US + get32(ts + 4 * i)};
     }
     r->n += n;
     r->mem[r->nmem++] = mem;

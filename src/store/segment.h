@@ -7,8 +7,7 @@
 #include <stdint.h>
 
 #include "store/read.h"
-
-#define SEGMENT_HOUR_US 3600000000LL
+#include "store/store.h" /* STORE_HOUR_US */
 
 /* One hour's decoded rows, newest first; texts point into its own memory. */
 typedef struct seg_rows {

@@ -196,10 +196,10 @@ int store_prune_batch(store *st, int64_t cutoff_us, int64_t batch, store_pruned 
  * (hours since the epoch).  Call again with done->next_before while
  * done->more. */
 #define STORE_COMPACT_SETTLE_US                                                                    \
-    (10 * 60 * 1000000LL) /* an hour is packed this long after it ended */
-#define STORE_COMPACT_HOUR_US 3600000000LL
+    (10 * 60 * 1000000LL)          /* an hour is packed this long after it ended */
+#define STORE_HOUR_US 3600000000LL /* rollups and packed hours are UTC hours */
 /* The hour before which the hours are packed, at now_us. */
-#define store_compact_before(now_us) (((now_us)-STORE_COMPACT_SETTLE_US) / STORE_COMPACT_HOUR_US)
+#define store_compact_before(now_us) (((now_us)-STORE_COMPACT_SETTLE_US) / STORE_HOUR_US)
 typedef struct store_compacted {
     int64_t hours, rows, bytes; /* packed by this batch */
     int64_t next_before;

@@ -20,7 +20,7 @@
 #include "store/store.h"
 #include "testutil.h"
 
-#define H     SEGMENT_HOUR_US
+#define H     STORE_HOUR_US
 #define HOUR0 490000LL /* 2025-11-24 */
 #define HOURS 6
 
