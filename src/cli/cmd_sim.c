@@ -19,7 +19,7 @@ static void usage(FILE *f)
         "                        [--days N] [--speedup K] [...]\n"
         "       evodash simulate --from-db URL --what-if [--service NAME] [--factor K,...]\n"
         "                        [--workers N] [--replicas N] [--cores N] [--quantum MS]\n"
-        "                        [--model-dir DIR]\n"
+        "                        [--replications N] [--model-dir DIR]\n"
         "       evodash simulate ... --find-capacity --slo-p95 MS\n"
         "       evodash simulate --serve [--listen 127.0.0.1:9100] [--dir DIR]\n"
         "\n"
@@ -54,6 +54,8 @@ static void usage(FILE *f)
         "  --slo-p95 MS             load whose worst p95 response time is <= MS\n"
         "  --quantum MS             --what-if: the CPU's time slice (default 1.5, Linux's on\n"
         "                           two CPUs); 0: processor sharing\n"
+        "  --replications N         --what-if: simulated runs (seeds N, N+1, ...) whose figures\n"
+        "                           are averaged into each prediction (default 8)\n"
         "page\n"
         "  --serve                  serve the simulation page and API\n"
         "  --listen ADDR:PORT       (default 127.0.0.1:9100)\n"
@@ -92,6 +94,7 @@ enum {
     O_CORES,
     O_QUANTUM,
     O_MODELDIR,
+    O_REPLICATIONS,
     O_JSON
 };
 
@@ -145,6 +148,7 @@ int cmd_simulate(int argc, char **argv)
         {"cores", required_argument, NULL, O_CORES},
         {"quantum", required_argument, NULL, O_QUANTUM},
         {"model-dir", required_argument, NULL, O_MODELDIR},
+        {"replications", required_argument, NULL, O_REPLICATIONS},
         {"json", no_argument, NULL, O_JSON},
         {NULL, 0, NULL, 0},
     };
@@ -154,7 +158,7 @@ int cmd_simulate(int argc, char **argv)
     char *eplist[64];
     int neps = 0, quiet = 0, find = 0, serve = 0, whatif = 0;
     whatif_cli wc = {.seed = 1};
-    double workers = -1, replicas = 0, cores = 0, hours = 0, quantum = -1;
+    double workers = -1, replicas = 0, cores = 0, hours = 0, quantum = -1, replications = 0;
     int progress = isatty(STDERR_FILENO);
     double seed = 1, until = 0, warmup = 0, interval = 0, rate = 1, slo = 0, days = 0, speedup = 1,
            maxup = 4 << 20, maxarr = 5e6;
@@ -241,6 +245,9 @@ int cmd_simulate(int argc, char **argv)
         case O_QUANTUM:
             dst = &quantum;
             break;
+        case O_REPLICATIONS:
+            dst = &replications, min = 1;
+            break;
         case O_HOURS:
             dst = &hours, min = 1e-6;
             break;
@@ -314,6 +321,7 @@ int cmd_simulate(int argc, char **argv)
         wc.quantum_ms = quantum;
         wc.slo_ms = find ? slo : 0;
         wc.seed = (uint64_t)seed;
+        wc.replications = replications > 1000 ? 1000 : (int)replications;
         wc.quiet = quiet;
         if (!wc.nfactors && !find)
             wc.factors[wc.nfactors++] = rate;

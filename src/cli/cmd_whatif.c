@@ -20,9 +20,10 @@ static void print_run(const live_model *lm, const whatif_result *r, FILE *f)
 {
     fprintf(f,
             "\nwhat-if at %gx: %.3f arrivals/s, %d replica(s), %s: CPU %.1f%% busy, %.2f "
-            "requests in the system, %.2f queued for a worker (peak %llu)\n",
+            "requests in the system, %.2f queued for a worker (peak %llu); the mean of %d "
+            "simulated run(s)\n",
             r->factor, r->rate, r->replicas, r->workers ? "" : "no worker limit", 100 * r->util,
-            r->in_system, r->queue, (unsigned long long)r->peak_queue);
+            r->in_system, r->queue, (unsigned long long)r->peak_queue, r->replications);
     if (r->workers)
         fprintf(f, "  (%d worker(s) per replica)\n", r->workers);
     fprintf(f, "%-28s %9s %9s %9s | %9s %9s %9s %9s %9s\n", "endpoint", "rec mean", "rec p50",
@@ -81,7 +82,8 @@ int cmd_whatif(const whatif_cli *w)
         whatif_opts o = {.factor = w->factors[i],
                          .replicas = w->replicas,
                          .workers = w->workers,
-                         .seed = w->seed};
+                         .seed = w->seed,
+                         .replications = w->replications};
         whatif_result r;
         int bad = whatif_run(lm, &o, &r, err, sizeof err);
         if (!bad && w->json)
@@ -95,7 +97,10 @@ int cmd_whatif(const whatif_cli *w)
         }
     }
     if (w->slo_ms > 0) {
-        whatif_opts o = {.replicas = w->replicas, .workers = w->workers, .seed = w->seed};
+        whatif_opts o = {.replicas = w->replicas,
+                         .workers = w->workers,
+                         .seed = w->seed,
+                         .replications = w->replications};
         whatif_capacity cap;
         if (whatif_find_capacity(lm, &o, w->slo_ms / 1e3, &cap, w->quiet || w->json ? NULL : stderr,
                                  err, sizeof err)) {

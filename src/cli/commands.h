@@ -29,6 +29,7 @@ typedef struct whatif_cli {
     int nfactors;
     double slo_ms; /* > 0: --find-capacity */
     uint64_t seed;
+    int replications; /* runs pooled per prediction; 0: the default */
     int json, quiet;
 } whatif_cli;
 int cmd_whatif(const whatif_cli *w);

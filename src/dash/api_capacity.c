@@ -12,7 +12,8 @@
  * request, or from/to when given.  workers=0 is no limit; absent, workers
  * and replicas are those seen.  A run simulates every recorded request of
  * the window factor times over, so the work is bounded: at most
- * CAP_REQUESTS requests in the window and CAP_ARRIVALS simulated arrivals,
+ * CAP_REQUESTS requests in the window and CAP_ARRIVALS simulated arrivals
+ * (up to 8 runs are pooled while their arrivals stay within CAP_POOL),
  * and one run at a time per process (a second request meanwhile gets
  * 503): a dashboard served inside a service must not take its CPU away
  * for long. */
@@ -29,6 +30,7 @@
 #define CAP_REQUESTS 1000000
 #define CAP_ARRIVALS 5e6
 #define CAP_TRIAL    4e5 /* arrivals per trial of the capacity search */
+#define CAP_POOL     1e6 /* arrivals of the pooled what-if runs in all (about a second) */
 
 static _Atomic int running;
 
@@ -86,7 +88,8 @@ static int run(dctx *c)
                      .replicas = lo.replicas,
                      .workers = lo.workers,
                      .series = 1,
-                     .max_arrivals = CAP_ARRIVALS};
+                     .max_arrivals = CAP_ARRIVALS,
+                     .pool_arrivals = CAP_POOL};
     if ((rc = whatif_run(lm, &o, &res, err, sizeof err))) {
         dash_error(c, rc == EVD_EINVAL ? 400 : 500, "%s", err);
         goto done;
@@ -112,6 +115,7 @@ static int run(dctx *c)
         whatif_capacity cap;
         whatif_opts co = o;
         co.trial_budget = CAP_TRIAL;
+        co.replications = 1; /* a search is tens of trials: one run each */
         if ((rc = whatif_find_capacity(lm, &co, slo / 1e3, &cap, NULL, err, sizeof err))) {
             dash_error(c, 500, "capacity: %s", err);
             goto done;

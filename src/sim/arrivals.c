@@ -10,9 +10,11 @@
  * A replay (recorded request times) is scaled by superposing shifted
  * copies of the recording, not by compressing time.  At factor k there are
  * ceil(k) copies: copy 0 is the recording itself, copy c >= 1 is the
- * recording shifted by s_c = frac(c * golden ratio) * min(W, SHIFT_MAX_S),
- * wrapped around the recorded span W (plus one mean gap, so that a wrapped
- * request never lands on another), and the last copy keeps each request
+ * recording shifted by s_c = frac(c * golden ratio + u) * min(W, SHIFT_MAX_S),
+ * with u in [0, 1) from the seed alone (the same for every stream, so that
+ * the endpoints' copies move together; runs with other seeds overlap the
+ * copies elsewhere), wrapped around the recorded span W (plus one mean
+ * gap, so that a wrapped request never lands on another), and the last copy keeps each request
  * with probability frac(k) when k is not whole (k < 1 thins the recording
  * itself).  The trace keeps its length and its shape above the scale of
  * the shifts (daily peaks), and its arrival rate is k times the recorded
@@ -132,9 +134,13 @@ static int replay_init(sim_stream *s, const sim_arr *a, uint64_t seed, int idx, 
     uint64_t x = seed ^ ((uint64_t)(idx + 1) * 0xd1b54a32d192ed03ULL);
     s->thin_seed = sim_splitmix64(&x);
     double reach = s->wrap < SHIFT_MAX_S ? s->wrap : SHIFT_MAX_S;
+    /* where the shifts start: the seed's, the same for every stream, so
+     * that the endpoints' copies move together */
+    uint64_t y = seed * 0x9e3779b97f4a7c15ULL;
+    double phase = (double)(sim_splitmix64(&y) >> 11) * 0x1.0p-53;
     for (size_t c = 0; c < ncp; c++) {
         sim_rcopy *cp = &s->cp[c];
-        double g = (double)c * 0.6180339887498949;
+        double g = c ? (double)c * 0.6180339887498949 + phase : 0;
         cp->c = (uint32_t)c;
         cp->shift = (g - floor(g)) * reach;
         /* the requests the shift pushes past the span come first, wrapped */

@@ -69,51 +69,142 @@ static void fill(const live_model *lm, const sim_model *m, sim_run *run, double 
     }
 }
 
+/* How many runs to pool for a run of this many arrivals. */
+static int pooled_runs(const whatif_opts *o, double arrivals)
+{
+    int reps = o->replications > 0 ? o->replications : WHATIF_REPLICATIONS;
+    double pool = o->pool_arrivals > 0  ? o->pool_arrivals
+                  : o->max_arrivals > 0 ? o->max_arrivals
+                                        : WHATIF_POOL_ARRIVALS;
+    if (arrivals * reps > pool)
+        reps = arrivals > 0 ? (int)(pool / arrivals) : 1;
+    return reps < 1 ? 1 : reps;
+}
+
+/* Add run x into the sums acc (the first run: a copy). */
+static void pool_add(whatif_result *acc, const whatif_result *x, int first)
+{
+    if (first) {
+        whatif_ep *ep = acc->ep;
+        memcpy(ep, x->ep, (size_t)x->nep * sizeof *ep);
+        for (int e = 0; e < x->nep; e++) {
+            ep[e].mean *= (double)ep[e].completed;
+            ep[e].wait *= (double)ep[e].completed;
+        }
+        acc->rate = x->rate;
+        acc->cpu_s = x->cpu_s;
+        acc->util = x->util;
+        acc->in_system = x->in_system;
+        acc->queue = x->queue;
+        acc->peak_queue = x->peak_queue;
+        return;
+    }
+    for (int e = 0; e < x->nep; e++) {
+        whatif_ep *a = &acc->ep[e];
+        const whatif_ep *b = &x->ep[e];
+        a->started += b->started;
+        a->completed += b->completed;
+        a->mean += b->mean * (double)b->completed;
+        a->wait += b->wait * (double)b->completed;
+        a->p50 += b->p50;
+        a->p95 += b->p95;
+        a->p99 += b->p99;
+        a->throughput += b->throughput;
+    }
+    acc->rate += x->rate;
+    acc->cpu_s += x->cpu_s;
+    acc->util += x->util;
+    acc->in_system += x->in_system;
+    acc->queue += x->queue;
+    if (x->peak_queue > acc->peak_queue)
+        acc->peak_queue = x->peak_queue;
+}
+
+/* The sums of n runs into their means (cpu_s stays the total). */
+static void pool_end(whatif_result *acc, int n)
+{
+    for (int e = 0; e < acc->nep; e++) {
+        whatif_ep *a = &acc->ep[e];
+        double done = (double)a->completed;
+        a->mean = done > 0 ? a->mean / done : 0;
+        a->wait = done > 0 ? a->wait / done : 0;
+        a->started = (uint64_t)llround((double)a->started / n);
+        a->completed = (uint64_t)llround(done / n);
+        a->p50 /= n;
+        a->p95 /= n;
+        a->p99 /= n;
+        a->throughput /= n;
+    }
+    acc->rate /= n;
+    acc->util /= n;
+    acc->in_system /= n;
+    acc->queue /= n;
+}
+
 int whatif_run(const live_model *lm, const whatif_opts *o, whatif_result *out, char *err,
                size_t errlen)
 {
     double k = o->factor > 0 ? o->factor : 1;
     sim_model *m = NULL;
     sim_run *run = NULL;
+    whatif_result one = {0};
     int rc;
     memset(out, 0, sizeof *out);
     out->factor = k;
-    if (o->max_arrivals > 0 && (double)lm->requests * k > o->max_arrivals) {
+    double arrivals = (double)lm->requests * k;
+    if (o->max_arrivals > 0 && arrivals > o->max_arrivals) {
         snprintf(err, errlen,
                  "%.0f arrivals at %gx is more than this server simulates (%.0f): choose a "
                  "shorter range or a smaller factor",
-                 (double)lm->requests * k, k, o->max_arrivals);
+                 arrivals, k, o->max_arrivals);
         return EVD_EINVAL;
     }
-    if (!(out->ep = calloc((size_t)(lm->nep ? lm->nep : 1), sizeof *out->ep))) {
+    int reps = pooled_runs(o, arrivals);
+    size_t nep = (size_t)(lm->nep ? lm->nep : 1);
+    if (!(out->ep = calloc(nep, sizeof *out->ep)) || !(one.ep = calloc(nep, sizeof *one.ep))) {
+        free(out->ep);
+        out->ep = NULL;
         snprintf(err, errlen, "out of memory");
         return EVD_ENOMEM;
     }
-    out->nep = lm->nep;
+    out->nep = one.nep = lm->nep;
     if ((rc = live_model_sim(lm, o->replicas, o->workers, &m, err, errlen)))
         goto done;
     out->replicas = sim_model_svc(m, 0)->scale;
     out->workers = sim_model_svc(m, 0)->workers;
     double span = sim_model_arrivals_end(m);
-    sim_opts so = {.seed = o->seed ? o->seed : 1,
-                   .rate_scale = k,
-                   .series = o->series,
-                   .interval = span > 0 ? span / SERIES_POINTS : 1};
-    if (so.interval < 1e-3)
-        so.interval = 1e-3;
-    if ((rc = sim_run_new(m, &so, &run)) || (rc = sim_run_exec(run))) {
-        snprintf(err, errlen, "%s", run ? sim_run_errmsg(run) : "out of memory");
-        goto done;
-    }
-    fill(lm, m, run, lm->span, out);
-    if (o->series) {
-        FILE *f = open_memstream(&out->series, &out->series_len);
-        if (!f || sim_run_write_json(run, f) || fclose(f)) {
-            rc = EVD_ENOMEM;
-            snprintf(err, errlen, "out of memory");
+    uint64_t seed = o->seed ? o->seed : 1;
+    for (int i = 0; i < reps; i++) {
+        sim_opts so = {.seed = seed + (uint64_t)i,
+                       .rate_scale = k,
+                       .series = o->series && i == 0,
+                       .interval = span > 0 ? span / SERIES_POINTS : 1};
+        if (so.interval < 1e-3)
+            so.interval = 1e-3;
+        if ((rc = sim_run_new(m, &so, &run)) || (rc = sim_run_exec(run))) {
+            snprintf(err, errlen, "%s", run ? sim_run_errmsg(run) : "out of memory");
+            goto done;
         }
+        memset(one.ep, 0, nep * sizeof *one.ep);
+        one.rate = one.cpu_s = one.util = one.in_system = one.queue = 0;
+        one.peak_queue = 0;
+        fill(lm, m, run, lm->span, &one);
+        pool_add(out, &one, i == 0);
+        if (so.series) {
+            FILE *f = open_memstream(&out->series, &out->series_len);
+            if (!f || sim_run_write_json(run, f) || fclose(f)) {
+                rc = EVD_ENOMEM;
+                snprintf(err, errlen, "out of memory");
+                goto done;
+            }
+        }
+        sim_run_free(run);
+        run = NULL;
     }
+    pool_end(out, reps);
+    out->replications = reps;
 done:
+    free(one.ep);
     sim_run_free(run);
     sim_model_free(m);
     return rc;
@@ -214,8 +305,21 @@ static int on_trial(void *u, double k, double *p95, double *rate, char *err, siz
             return rc;
         s->m_of = use;
     }
-    sim_opts so = {.seed = s->o->seed ? s->o->seed : 1};
-    return sim_trial_run(s->m, &so, k, is_judged, s, p95, rate, err, errlen);
+    /* pooled as a what-if's runs are: the mean of each run's worst p95,
+     * which is at least the worst of the endpoints' mean p95s */
+    int reps = pooled_runs(s->o, (double)use->requests * k);
+    uint64_t seed = s->o->seed ? s->o->seed : 1;
+    *p95 = *rate = 0;
+    for (int i = 0; i < reps; i++) {
+        sim_opts so = {.seed = seed + (uint64_t)i};
+        double w, r;
+        int rc = sim_trial_run(s->m, &so, k, is_judged, s, &w, &r, err, errlen);
+        if (rc)
+            return rc;
+        *p95 += w / reps;
+        *rate += r / reps;
+    }
+    return 0;
 }
 
 int whatif_find_capacity(const live_model *lm, const whatif_opts *o, double slo_s,
@@ -306,6 +410,7 @@ int whatif_find_capacity(const live_model *lm, const whatif_opts *o, double slo_
     po.series = 0;
     po.max_arrivals = 0;
     po.trial_budget = 0;
+    po.replications = 1; /* only which resource saturates */
     whatif_result r;
     if (!(rc = whatif_run(use, &po, &r, err, errlen)))
         name_bottleneck(lm, &r, slo_s, s.skip, out);

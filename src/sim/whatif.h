@@ -19,6 +19,9 @@ typedef struct whatif_opts {
     double factor;         /* arrival-rate multiplier; <= 0: 1 */
     int replicas, workers; /* 0: the model's; workers < 0: no limit */
     uint64_t seed;         /* 0: 1 */
+    int replications;      /* runs pooled, seeds seed, seed + 1, ...; 0: WHATIF_REPLICATIONS */
+    double pool_arrivals;  /* fewer runs when theirs would pass this many arrivals in all (at
+                              least one); 0: max_arrivals, or WHATIF_POOL_ARRIVALS */
     int series;            /* keep SimResults.json in the result */
     double max_arrivals;   /* refuse larger runs; 0: no bound */
     double trial_budget;   /* capacity search: arrivals a trial simulates at most (past
@@ -35,6 +38,7 @@ typedef struct whatif_ep {
 
 typedef struct whatif_result {
     double factor;
+    int replications; /* the runs pooled */
     int replicas, workers;
     double rate;         /* arrivals per s */
     double util;         /* CPU utilisation of the replicas, 0..1 */
@@ -48,7 +52,21 @@ typedef struct whatif_result {
     double cpu_s; /* the simulation's own CPU time */
 } whatif_result;
 
-/* Run once.  Free the result with whatif_result_free() (also on error). */
+/* How many runs a what-if pools by default.  One run's p95 at a high load
+ * moves by 10-40% from seed to seed (which copies of the recording overlap,
+ * which requests draw long demands); the mean of 8 runs' figures moves by
+ * a third of that. */
+#define WHATIF_REPLICATIONS 8
+
+/* Pooled runs stop at this many simulated arrivals in all (a few seconds):
+ * a window long enough to pass it scatters less from run to run anyway. */
+#define WHATIF_POOL_ARRIVALS 4e6
+
+/* Run the replications and pool them: counts, throughputs and utilisation
+ * are their means, mean times are weighted by the requests completed, the
+ * percentiles are the means of each run's, the peak queue is the largest.
+ * The series (o->series) is the first run's.  Free the result with
+ * whatif_result_free() (also on error). */
 int whatif_run(const live_model *lm, const whatif_opts *o, whatif_result *out, char *err,
                size_t errlen);
 void whatif_result_free(whatif_result *r);
@@ -75,8 +93,9 @@ typedef struct whatif_capacity {
     double trial_factor[WHATIF_TRIALS_MAX], trial_p95[WHATIF_TRIALS_MAX];
 } whatif_capacity;
 
-/* Search the factor (doubling, then bisecting to 1%, same seed for every
- * trial) and name the bottleneck.  With o->trial_budget, a trial whose factor
+/* Search the factor (doubling, then bisecting to 1%, the same seeds for
+ * every trial; a trial's p95 is the mean over o->replications runs of each
+ * run's worst) and name the bottleneck.  With o->trial_budget, a trial whose factor
  * would bring more arrivals than the budget runs on the busiest stretch of
  * the window that keeps to it (the peak is where the capacity is
  * decided).  Endpoints whose p95 alone (with no

@@ -66,11 +66,12 @@ json_t *whatif_result_json(const live_model *lm, const whatif_result *r)
                                              "p99_ms", num(e->p99 * 1e3), "wait_ms",
                                              num(e->wait * 1e3), "throughput", num(e->throughput)));
     }
-    json_t *doc = json_pack(
-        "{s:o, s:i, s:i, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "factor", num(r->factor), "replicas",
-        r->replicas, "workers", r->workers, "rate", num(r->rate), "utilisation", num(r->util),
-        "in_system", num(r->in_system), "queue", num(r->queue), "peak_queue",
-        (json_int_t)r->peak_queue, "sim_cpu_s", num(r->cpu_s), "endpoints", eps);
+    json_t *doc =
+        json_pack("{s:o, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "factor",
+                  num(r->factor), "replications", r->replications, "replicas", r->replicas,
+                  "workers", r->workers, "rate", num(r->rate), "utilisation", num(r->util),
+                  "in_system", num(r->in_system), "queue", num(r->queue), "peak_queue",
+                  (json_int_t)r->peak_queue, "sim_cpu_s", num(r->cpu_s), "endpoints", eps);
     if (doc && r->series) {
         json_t *s = json_loadb(r->series, r->series_len, 0, NULL);
         if (s)

@@ -90,6 +90,12 @@ test('Capacity page: the model, the what-if beside today, the SLO capacity', { t
   const labels = await page.evaluate(() => echarts.getInstanceByDom(document.querySelector('[data-chart="capacity-p95"] .chart')).getOption().yAxis[0].data);
   assert.equal(labels[0], 'api.search');
   assert.ok(Math.abs(p95[1].data[0] - byName.get('api.search').p95_ms) < 1e-6);
+  // the prediction is the mean of several runs, as many as the page's
+  // budget of simulated arrivals allows, and says so
+  const reps = api.run.replications;
+  assert.ok(reps >= 1 && reps <= 8, `replications ${reps}`);
+  assert.ok(reps === 1 || reps * 3 * m.requests <= 1e6, `${reps} runs of ${3 * m.requests} arrivals`);
+  assert.ok((await page.textContent('[data-total="predicted"]')).includes(reps > 1 ? `the mean of ${reps} simulated runs` : 'one simulated run'));
   // the capacity: found, with the search's trials on the load chart
   assert.equal(await page.getAttribute('[data-capacity-result]', 'data-capacity-result'), 'found');
   // How far the load can go depends on the demo's last day (its clock is

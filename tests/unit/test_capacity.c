@@ -680,6 +680,90 @@ static void test_model_from_store(void **state)
     live_model_free(lm);
 }
 
+/* A what-if pools its runs (seeds 1, 2, ...): the counts, rates and
+ * utilisation are the runs' means, mean times weighted by the requests
+ * completed, the percentiles the means of each run's.  Pooled, the p95 at a
+ * high load moves less from seed to seed than one run's does, and a budget
+ * of arrivals cuts the number of runs. */
+static void test_pooled_runs(void **state)
+{
+    (void)state;
+    double mean[3];
+    size_t count[3];
+    synth_store(mean, count);
+    store *st;
+    assert_int_equal(store_open(tu_url, STORE_RDONLY, &st), 0);
+    live_opts lo = {.service = "shop"};
+    live_model *lm;
+    char err[600];
+    if (live_model_build(st, &lo, &lm, err, sizeof err))
+        fail_msg("build: %s", err);
+    store_close(st);
+    enum { R = 8, POOLS = 4 };
+    int dear = ep_of(lm, "POST /dear");
+    /* single runs, seeds 1 .. R * POOLS, at utilisation 0.75 */
+    double p95[R * POOLS], mean_w = 0, util = 0, rate = 0;
+    uint64_t done = 0, peak = 0;
+    for (int i = 0; i < R * POOLS; i++) {
+        whatif_opts o = {.factor = 2.5, .seed = (uint64_t)i + 1, .replications = 1};
+        whatif_result w;
+        if (whatif_run(lm, &o, &w, err, sizeof err))
+            fail_msg("what-if: %s", err);
+        assert_int_equal(w.replications, 1);
+        p95[i] = w.ep[dear].p95;
+        if (i < R) {
+            mean_w += w.ep[dear].mean * (double)w.ep[dear].completed;
+            done += w.ep[dear].completed;
+            util += w.util / R;
+            rate += w.rate / R;
+            if (w.peak_queue > peak)
+                peak = w.peak_queue;
+        }
+        whatif_result_free(&w);
+    }
+    /* pooled, from seed 1: the same arithmetic over the same runs */
+    whatif_opts o = {.factor = 2.5, .seed = 1};
+    whatif_result w;
+    assert_int_equal(whatif_run(lm, &o, &w, err, sizeof err), 0);
+    assert_int_equal(w.replications, WHATIF_REPLICATIONS);
+    assert_int_equal(WHATIF_REPLICATIONS, R);
+    double p95_mean = 0;
+    for (int i = 0; i < R; i++)
+        p95_mean += p95[i] / R;
+    assert_true(fabs(w.ep[dear].p95 - p95_mean) < 1e-9 * p95_mean);
+    assert_true(fabs(w.ep[dear].mean - mean_w / (double)done) < 1e-9 * w.ep[dear].mean);
+    assert_true(fabs(w.util - util) < 1e-9 && fabs(w.rate - rate) < 1e-9 * rate);
+    assert_int_equal(w.peak_queue, peak);
+    whatif_result_free(&w);
+    /* pools of R runs (seeds 1, 9, 17, 25) scatter less than single runs */
+    double lo1 = INFINITY, hi1 = 0, lo8 = INFINITY, hi8 = 0;
+    for (int k = 0; k < POOLS; k++) {
+        double pooled = 0;
+        for (int i = 0; i < R; i++) {
+            pooled += p95[k * R + i] / R;
+            lo1 = fmin(lo1, p95[k * R + i]);
+            hi1 = fmax(hi1, p95[k * R + i]);
+        }
+        lo8 = fmin(lo8, pooled);
+        hi8 = fmax(hi8, pooled);
+    }
+    if (!(hi1 / lo1 > 1.1 && (hi8 - lo8) < 0.5 * (hi1 - lo1)))
+        fail_msg("p95 of POST /dear: single runs %.2f..%.2f ms, pools of %d %.2f..%.2f ms",
+                 lo1 * 1e3, hi1 * 1e3, R, lo8 * 1e3, hi8 * 1e3);
+    /* a budget of 2.5 runs' arrivals: 2 runs; less than one run's: still 1 */
+    double arrivals = (double)lm->requests * 2.5;
+    o.pool_arrivals = 2.5 * arrivals;
+    assert_int_equal(whatif_run(lm, &o, &w, err, sizeof err), 0);
+    assert_int_equal(w.replications, 2);
+    assert_true(fabs(w.ep[dear].p95 - (p95[0] + p95[1]) / 2) < 1e-9 * w.ep[dear].p95);
+    whatif_result_free(&w);
+    o.pool_arrivals = 0.5 * arrivals;
+    assert_int_equal(whatif_run(lm, &o, &w, err, sizeof err), 0);
+    assert_int_equal(w.replications, 1);
+    whatif_result_free(&w);
+    live_model_free(lm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -691,6 +775,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_samples, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_agent_samples, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_model_from_store, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_pooled_runs, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_host_noise, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_common_fallback, tu_setup, tu_teardown),
     };

@@ -92,6 +92,16 @@ function form(services, onRun) {
   return { el, params };
 }
 
+// How many simulated runs a prediction is the mean of.
+function runsOf(r) {
+  return r.replications > 1 ? `the mean of ${r.replications} simulated runs` : 'one simulated run';
+}
+
+// The charts over time show one run: say which, when there were several.
+function firstRun(r) {
+  return r.replications > 1 ? ` (the first of its ${r.replications} runs)` : '';
+}
+
 function totals(d) {
   const m = d.model,
     r = d.run,
@@ -104,7 +114,7 @@ function totals(d) {
     null,
     box('recorded', fmtInt(m.requests), `requests over ${span} (${num(m.requests / m.span_s, 2)}/s)`),
     box('measured', obs.utilisation === null ? '–' : pct(obs.utilisation), `CPU measured, of ${obs.cores} core${obs.cores === 1 ? '' : 's'} × ${obs.hosts} host${obs.hosts === 1 ? '' : 's'}`),
-    box('predicted', pct(r.utilisation), `CPU predicted at ${times(r.factor)} (${num(r.rate, 2)} requests/s)`),
+    box('predicted', pct(r.utilisation), `CPU predicted at ${times(r.factor)} (${num(r.rate, 2)} requests/s), ${runsOf(r)}`),
     box('queue', num(r.in_system, 2), `requests in the system, ${num(r.queue, 2)} waiting for a worker (at most ${fmtInt(r.peak_queue)})`),
     box(
       'model',
@@ -349,8 +359,8 @@ function draw(out, d) {
   const cards = [
     ['capacity-p95', 'p95 per endpoint, measured now and predicted', p95Option, { height: Math.max(260, 80 + Math.min(TOP, d.model.endpoints.length) * 34) }],
     ['capacity-load', 'Worst p95 by load: where the SLO breaks', loadOption, { height: 300 }],
-    ['capacity-response', `Predicted response time over the recorded window, at ${times(d.run.factor)}`, responseOption, { height: 300 }],
-    ['capacity-util', `Predicted CPU and queue over the recorded window, at ${times(d.run.factor)}`, utilOption, { height: 300 }],
+    ['capacity-response', `Predicted response time over the recorded window, at ${times(d.run.factor)}${firstRun(d.run)}`, responseOption, { height: 300 }],
+    ['capacity-util', `Predicted CPU and queue over the recorded window, at ${times(d.run.factor)}${firstRun(d.run)}`, utilOption, { height: 300 }],
   ];
   for (const [name, title, opt, o] of cards) {
     const c = card(grid, name, title, o);
