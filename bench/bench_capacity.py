@@ -20,13 +20,17 @@ each with three CPU-bound endpoints of different costs:
 The service runs on CPU 1 and the generator on CPU 0 (taskset), so that
 the service has one core of its own: the machine is shared, and anything
 else that runs on that core shows up as error.  Environment:
-CAPACITY_RECORD_S (default 120), CAPACITY_RUN_S (120), CAPACITY_SERVERS
+CAPACITY_RECORD_S (default 180), CAPACITY_RUN_S (240), CAPACITY_SERVERS
 ("c,flask").
 
 The last line is the worst relative error of the predicted mean response
 time over endpoints and loads: `capacity_error: N %`.  Above it: the same
-for p95, and the requests that were refused or failed over all the loads
-(`capacity_failed`), which the figures leave out.
+for p95, the requests that were refused or failed over all the loads
+(`capacity_failed`), which the figures leave out, and, per load, the
+service's CPU per request against the recording's and the share of its
+CPU the hypervisor stole: a host that runs faster or slower than while
+it was recorded moves the errors, and no model of the recording can know
+it.
 """
 import csv
 import json
@@ -51,14 +55,25 @@ EVODASH = os.path.join(BUILD, "evodash")
 LOADGEN = os.path.join(BUILD, "bench", "loadgen")
 C_SERVICE = os.path.join(BUILD, "examples", "c_service")
 PYTHON = ARGS[1] if len(ARGS) > 1 else sys.executable
-RECORD_S = float(os.environ.get("CAPACITY_RECORD_S", "120"))
-RUN_S = float(os.environ.get("CAPACITY_RUN_S", "120"))
+# The lengths of the recording and of each measured load (s).  A load at
+# utilisation 0.8 measured for 120 s moves its means by about 10% from one
+# arrival sequence to another (the model pools runs, the measurement is one
+# sequence), and a 120-s recording leaves the demands 2% uncertain, which
+# that load turns into as much again: each is longer than that.
+RECORD_S = float(os.environ.get("CAPACITY_RECORD_S", "180"))
+RUN_S = float(os.environ.get("CAPACITY_RUN_S", "240"))
 WARM_S = 5.0
 SERVERS = os.environ.get("CAPACITY_SERVERS", "c,flask").split(",")
 SERVER_CPU, GEN_CPU = "1", "0"
 TARGET_LOW = 0.3
 FACTORS = (2.0, 8.0 / 3.0)
-SAMPLE_S = "2"  # CPU_SAMPLE_SECONDS: a two-minute recording gives 60 samples
+SAMPLE_S = "2"  # CPU_SAMPLE_SECONDS: a three-minute recording gives 90 samples
+# The recorded service runs this long with no requests before its load
+# starts, as a service has quiet times: its CPU samples with no requests in
+# them measure the background (the agent's and the dashboard's threads)
+# that the regression would otherwise have to tell from the requests'
+# work by the load's small drift alone.
+IDLE_S = 20.0
 
 # path, share of the requests, endpoint name as evodash records it, its
 # nominal CPU cost (ms)
@@ -153,6 +168,16 @@ def cpu_of_group(pgid):
     return total
 
 
+def steal_ticks():
+    """The service CPU's stolen time so far (ticks of /proc/stat)."""
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu%s " % SERVER_CPU):
+                fields = line.split()
+                return int(fields[8]) if len(fields) > 8 else 0
+    return 0
+
+
 def load(port, rate, mix, seconds, out, seed, drifting=True):
     args = ["taskset", "-c", GEN_CPU, LOADGEN, "-p", str(port), "-d", str(seconds), "-s",
             str(seed), "-o", out, "-m", str(DRIFT_S)]
@@ -228,6 +253,12 @@ def report(rows):
     return worst_mean, worst_p95
 
 
+def steal_share(s0, t0):
+    """The share of the service's CPU stolen by the host since (s0, t0)."""
+    dt = time.time() - t0
+    return (steal_ticks() - s0) / os.sysconf("SC_CLK_TCK") / dt if dt > 0 else 0.0
+
+
 def run_service(kind, tmp):
     mix = MIXES[kind]
     name = "cap-" + kind
@@ -246,12 +277,14 @@ def run_service(kind, tmp):
     # 2. record the low load
     db = os.path.join(tmp, kind + "-rec.db")
     proc, port = start(kind, tmp, db, name)
-    c0, t0 = cpu_of_group(proc.pid), time.time()
+    time.sleep(IDLE_S)
+    c0, t0, s0 = cpu_of_group(proc.pid), time.time(), steal_ticks()
     rec_csv = os.path.join(tmp, kind + "-rec.csv")
     msg = load(port, rate, mix, RECORD_S, rec_csv, 2)
     print("  record:", msg, flush=True)
     fails = [(kind, 1.0, failed(msg, rec_csv))]
     util_rec = (cpu_of_group(proc.pid) - c0) / (time.time() - t0)
+    hosts = [(kind, 1.0, 1.0, steal_share(s0, t0))]
     time.sleep(float(SAMPLE_S) + 0.5)  # the last CPU sample
     stop(proc)
     # 3. the model, from that recording alone
@@ -280,14 +313,15 @@ def run_service(kind, tmp):
         db_k = os.path.join(tmp, "%s-%.2f.db" % (kind, k))
         proc, port = start(kind, tmp, db_k, name)
         out = os.path.join(tmp, "%s-%.2f.csv" % (kind, k))
-        c0, t0 = cpu_of_group(proc.pid), time.time()
+        c0, t0, s0 = cpu_of_group(proc.pid), time.time(), steal_ticks()
         msg = load(port, rate * k, mix, RUN_S, out, 3)
         print("  %.2fx:" % k, msg, flush=True)
-        fails.append((kind, k, failed(msg, out)))
         util = (cpu_of_group(proc.pid) - c0) / (time.time() - t0)
+        hosts.append((kind, k, (util / k) / util_rec, steal_share(s0, t0)))
+        fails.append((kind, k, failed(msg, out)))
         stop(proc)
         rows += compared(kind, doc, k, measured(out, mix), util, rate * k)
-    return rows, fails
+    return rows, fails, hosts
 
 
 def main():
@@ -295,12 +329,13 @@ def main():
         if not os.path.exists(f):
             sys.exit("bench-capacity: %s is missing (make all)" % f)
     tmp = tempfile.mkdtemp(prefix="evd-capacity-")
-    rows, fails = [], []
+    rows, fails, hosts = [], [], []
     try:
         for kind in SERVERS:
-            r, f = run_service(kind, tmp)
+            r, f, hs = run_service(kind, tmp)
             rows += r
             fails += f
+            hosts += hs
     finally:
         if not os.environ.get("CAPACITY_KEEP"):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -308,6 +343,9 @@ def main():
             print("kept", tmp)
     print()
     worst_mean, worst_p95 = report(rows)
+    print("the service's CPU per request against the recording's, and the share of its CPU "
+          "the hypervisor stole: " +
+          ", ".join("%s %.2fx %.2f %.1f%%" % (kind, k, rel, 100 * st) for kind, k, rel, st in hosts))
     print("failed or refused requests: " +
           ", ".join("%s %.2fx %d" % (kind, k, n) for kind, k, n in fails))
     print("capacity_failed: %d" % sum(n for _, _, n in fails))

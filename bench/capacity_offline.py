@@ -12,10 +12,17 @@ each DIR and service it prints bench-capacity's table and worst errors,
 then one line per DIR.  The utilisation measured in a run is not kept
 (U real is "-"); a recording made by an older evodash may need
 `evodash migrate` first."""
+import csv
 import os
 import sys
 
 import bench_capacity as bc
+
+
+def span(out):
+    """How long a kept load ran (s): its last request's due time."""
+    with open(out) as f:
+        return max(float(row[1]) for row in csv.reader(f))
 
 
 def main(argv):
@@ -41,11 +48,12 @@ def main(argv):
                              extra=extra)
             # the rates: the requests measured after the warm-up, per s
             rec = bc.measured(os.path.join(d, kind + "-rec.csv"), mix)
-            rate = sum(n for _, _, n in rec) / (bc.RECORD_S - bc.WARM_S)
+            rate = sum(n for _, _, n in rec) / (span(os.path.join(d, kind + "-rec.csv")) - bc.WARM_S)
             rows += bc.compared(kind, doc, 1.0, rec, None, rate)
             for k in bc.FACTORS:
-                got = bc.measured(os.path.join(d, "%s-%.2f.csv" % (kind, k)), mix)
-                rate = sum(n for _, _, n in got) / (bc.RUN_S - bc.WARM_S)
+                out = os.path.join(d, "%s-%.2f.csv" % (kind, k))
+                got = bc.measured(out, mix)
+                rate = sum(n for _, _, n in got) / (span(out) - bc.WARM_S)
                 rows += bc.compared(kind, doc, k, got, None, rate)
         if not rows:
             print("%s: no kept run of bench-capacity" % d)

@@ -53,7 +53,7 @@ CHECK_EXTRA += check-pg-capacity
 # The capacity model against measurement: the C example service and a Flask
 # app under gunicorn, each recorded at utilisation 0.3 under an open-loop
 # Poisson load (bench/loadgen.c), predicted at 2x and 8/3x and then run
-# there for real (docs/capacity.md).  About 13 minutes; it measures real
+# there for real (docs/capacity.md).  About 23 minutes; it measures real
 # latencies, so run it alone: flock /tmp/evodash-bench.lock make bench-capacity
 # (python/build.mk, read after this file, makes the venv: its stamp is named
 # here because prerequisites are expanded as they are read)
