@@ -542,11 +542,9 @@ static void test_common_fallback(void **state)
     live_model_free(lm);
 }
 
-static void test_model_from_store(void **state)
+/* The synthetic service's store (synth_store) and its model. */
+static live_model *synth_model(double mean[3], size_t count[3])
 {
-    (void)state;
-    double mean[3];
-    size_t count[3];
     synth_store(mean, count);
     store *st;
     assert_int_equal(store_open(tu_url, STORE_RDONLY, &st), 0);
@@ -556,6 +554,16 @@ static void test_model_from_store(void **state)
     if (live_model_build(st, &lo, &lm, err, sizeof err))
         fail_msg("build: %s", err);
     store_close(st);
+    return lm;
+}
+
+static void test_model_from_store(void **state)
+{
+    (void)state;
+    double mean[3];
+    size_t count[3];
+    live_model *lm = synth_model(mean, count);
+    char err[600];
     const char *names[3] = {"GET /cheap", "GET /mid", "POST /dear"};
     assert_int_equal(lm->nep, 3);
     assert_int_equal(lm->hosts, 1);
@@ -690,15 +698,8 @@ static void test_pooled_runs(void **state)
     (void)state;
     double mean[3];
     size_t count[3];
-    synth_store(mean, count);
-    store *st;
-    assert_int_equal(store_open(tu_url, STORE_RDONLY, &st), 0);
-    live_opts lo = {.service = "shop"};
-    live_model *lm;
+    live_model *lm = synth_model(mean, count);
     char err[600];
-    if (live_model_build(st, &lo, &lm, err, sizeof err))
-        fail_msg("build: %s", err);
-    store_close(st);
     enum { R = 8, POOLS = 4 };
     int dear = ep_of(lm, "POST /dear");
     /* single runs, seeds 1 .. R * POOLS, at utilisation 0.75 */
