@@ -58,8 +58,9 @@ PYTHON = ARGS[1] if len(ARGS) > 1 else sys.executable
 # The lengths of the recording and of each measured load (s).  A load at
 # utilisation 0.8 measured for 120 s moves its means by about 10% from one
 # arrival sequence to another (the model pools runs, the measurement is one
-# sequence), and a 120-s recording leaves the demands 2% uncertain, which
-# that load turns into as much again: each is longer than that.
+# sequence), and a 120-s recording left the C service's demands 1.6 to
+# 3.7% uncertain, which that load turns into five times as much: each is
+# longer than that.
 RECORD_S = float(os.environ.get("CAPACITY_RECORD_S", "180"))
 RUN_S = float(os.environ.get("CAPACITY_RUN_S", "240"))
 WARM_S = 5.0

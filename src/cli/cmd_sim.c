@@ -321,7 +321,12 @@ int cmd_simulate(int argc, char **argv)
         wc.quantum_ms = quantum;
         wc.slo_ms = find ? slo : 0;
         wc.seed = (uint64_t)seed;
-        wc.replications = replications > 1000 ? 1000 : (int)replications;
+        if (replications > 1000) {
+            fprintf(stderr, "evodash simulate: --replications %g: expected at most 1000\n",
+                    replications);
+            return 2;
+        }
+        wc.replications = (int)replications;
         wc.quiet = quiet;
         if (!wc.nfactors && !find)
             wc.factors[wc.nfactors++] = rate;

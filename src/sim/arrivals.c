@@ -14,9 +14,9 @@
  * with u in [0, 1) from the seed alone (the same for every stream, so that
  * the endpoints' copies move together; runs with other seeds overlap the
  * copies elsewhere), wrapped around the recorded span W (plus one mean
- * gap, so that a wrapped request never lands on another), and the last copy keeps each request
- * with probability frac(k) when k is not whole (k < 1 thins the recording
- * itself).  The trace keeps its length and its shape above the scale of
+ * gap, so that a wrapped request never lands on another), and the last
+ * copy keeps each request with probability frac(k) when k is not whole
+ * (k < 1 thins the recording itself).  The trace keeps its length and its shape above the scale of
  * the shifts (daily peaks), and its arrival rate is k times the recorded
  * one at every moment.
  *

@@ -81,24 +81,9 @@ static int pooled_runs(const whatif_opts *o, double arrivals)
     return reps < 1 ? 1 : reps;
 }
 
-/* Add run x into the sums acc (the first run: a copy). */
-static void pool_add(whatif_result *acc, const whatif_result *x, int first)
+/* Add run x into the sums acc (zeroed before the first run). */
+static void pool_add(whatif_result *acc, const whatif_result *x)
 {
-    if (first) {
-        whatif_ep *ep = acc->ep;
-        memcpy(ep, x->ep, (size_t)x->nep * sizeof *ep);
-        for (int e = 0; e < x->nep; e++) {
-            ep[e].mean *= (double)ep[e].completed;
-            ep[e].wait *= (double)ep[e].completed;
-        }
-        acc->rate = x->rate;
-        acc->cpu_s = x->cpu_s;
-        acc->util = x->util;
-        acc->in_system = x->in_system;
-        acc->queue = x->queue;
-        acc->peak_queue = x->peak_queue;
-        return;
-    }
     for (int e = 0; e < x->nep; e++) {
         whatif_ep *a = &acc->ep[e];
         const whatif_ep *b = &x->ep[e];
@@ -186,10 +171,9 @@ int whatif_run(const live_model *lm, const whatif_opts *o, whatif_result *out, c
             goto done;
         }
         memset(one.ep, 0, nep * sizeof *one.ep);
-        one.rate = one.cpu_s = one.util = one.in_system = one.queue = 0;
-        one.peak_queue = 0;
+        one = (whatif_result){.nep = one.nep, .ep = one.ep};
         fill(lm, m, run, lm->span, &one);
-        pool_add(out, &one, i == 0);
+        pool_add(out, &one);
         if (so.series) {
             FILE *f = open_memstream(&out->series, &out->series_len);
             if (!f || sim_run_write_json(run, f) || fclose(f)) {

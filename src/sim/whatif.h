@@ -54,8 +54,8 @@ typedef struct whatif_result {
 
 /* How many runs a what-if pools by default.  One run's p95 at a high load
  * moves by 10-40% from seed to seed (which copies of the recording overlap,
- * which requests draw long demands); the mean of 8 runs' figures moves by
- * a third of that. */
+ * which requests draw long demands); the mean of 8 independent runs moves
+ * by 1/sqrt(8) of that. */
 #define WHATIF_REPLICATIONS 8
 
 /* Pooled runs stop at this many simulated arrivals in all (a few seconds):
