@@ -128,7 +128,8 @@ static int day_row(void *u, const store_rollup_row *r)
     memcpy(c->cls, r->cls, sizeof c->cls);
     if (!(c->blob = malloc(len ? len : 1)))
         return EVD_ENOMEM;
-    memcpy(c->blob, l->enc, len);
+    if (len)
+        memcpy(c->blob, l->enc, len);
     (*l->n)++;
     return 0;
 }
@@ -221,9 +222,13 @@ static int refresh(struct aggcache *ac, store *st)
                 if (nhv)
                     ac->hours = nhv;
                 if (nv && nhv) {
-                    memcpy(ac->cells + ac->n, v, n * sizeof *v);
+                    /* No closed day since the last build leaves v and hv
+                     * NULL: memcpy's source must not be NULL, even for 0. */
+                    if (n)
+                        memcpy(ac->cells + ac->n, v, n * sizeof *v);
                     ac->n += n;
-                    memcpy(ac->hours + ac->nh, hv, nh * sizeof *hv);
+                    if (nh)
+                        memcpy(ac->hours + ac->nh, hv, nh * sizeof *hv);
                     ac->nh += nh;
                     free(v);
                     free(hv);
@@ -423,7 +428,8 @@ static int build_totals(const struct aggcache *ac, dc_cell **out, size_t *nout)
             agg_free(&r);
             return -1;
         }
-        memcpy(c->blob, enc, len);
+        if (len)
+            memcpy(c->blob, enc, len);
         c->blen = (int)len;
         n++;
     }

@@ -374,7 +374,8 @@ static int append_svec(svec *dst, svec *src)
         dst->v = nv;
         dst->cap = cap;
     }
-    memcpy(dst->v + dst->n, src->v, src->n * sizeof *src->v);
+    if (src->n)
+        memcpy(dst->v + dst->n, src->v, src->n * sizeof *src->v);
     dst->n += src->n;
     free(src->v);
     *src = (svec){0};

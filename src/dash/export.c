@@ -185,7 +185,8 @@ int api_export(dctx *c)
     s->json = fmt[0] == 'j';
     /* Its own connection: the stream outlives this request's pooled one.
      * The filter's instance ids are copied: the cursor keeps them. */
-    memcpy(s->inst, c->filter.instances, c->filter.ninstances * sizeof *s->inst);
+    if (c->filter.ninstances)
+        memcpy(s->inst, c->filter.instances, c->filter.ninstances * sizeof *s->inst);
     store_filter f = {c->filter.service_id, s->inst, c->filter.ninstances};
     int rc = store_open(c->d->db_url, STORE_RDONLY, &s->st);
     if (!rc)
