@@ -175,9 +175,8 @@ static int load_hours(store *st, int64_t d0, int64_t d1, hc_cell **v, size_t *n)
 static int build_totals(const struct aggcache *ac, dc_cell **out, size_t *nout);
 
 /* Bring the cache up to the days closed now.  0 or a negative code. */
-static int refresh(struct aggcache *ac, store *st)
+static int refresh(struct aggcache *ac, store *st, int64_t now)
 {
-    int64_t now = clock_real_us();
     int64_t target = floordiv(floordiv(now, 3600000000LL) - CLOSE_HOURS, 24);
     pthread_rwlock_rdlock(&ac->rw);
     int valid = ac->valid;
@@ -479,7 +478,12 @@ void aggcache_invalidate(struct aggcache *ac)
 
 int aggcache_warm(struct aggcache *ac, store *st)
 {
-    return refresh(ac, st);
+    return refresh(ac, st, clock_real_us());
+}
+
+int aggcache_warm_at(struct aggcache *ac, store *st, int64_t now_us)
+{
+    return refresh(ac, st, now_us);
 }
 
 int aggcache_query(struct aggcache *ac, store *st, const agg_ask *q, agg_result *out)
@@ -491,7 +495,7 @@ int aggcache_query(struct aggcache *ac, store *st, const agg_ask *q, agg_result 
     int64_t dlo = -floordiv(-h0, 24), dhi = floordiv(h1, 24); /* whole days inside */
     /* the cache is per (endpoint, version, day), across instances: a view
      * of some instances reads the store */
-    int use_cache = ac && dlo < dhi && !filtered(q) && !refresh(ac, st);
+    int use_cache = ac && dlo < dhi && !filtered(q) && !refresh(ac, st, clock_real_us());
     int rc = 0;
     if (use_cache) {
         pthread_rwlock_rdlock(&ac->rw);
@@ -551,7 +555,7 @@ int aggcache_hourly(struct aggcache *ac, store *st, const agg_ask *q,
                     void (*cb)(void *u, int64_t ep, int64_t hour, int64_t count), void *u)
 {
     int64_t from = q->h0, h1 = q->h1;
-    if (ac && !filtered(q) && !refresh(ac, st)) {
+    if (ac && !filtered(q) && !refresh(ac, st, clock_real_us())) {
         pthread_rwlock_rdlock(&ac->rw);
         int64_t closed_h = ac->closed_day * 24;
         size_t lo = 0, hi = ac->nh;

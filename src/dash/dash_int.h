@@ -254,6 +254,8 @@ void aggcache_free(struct aggcache *ac);
 /* Build (or refresh) the cache now.  Returns 0 or a negative code (the
  * message on st). */
 int aggcache_warm(struct aggcache *ac, store *st);
+/* The same as if the UTC clock read now_us (for tests of the day roll). */
+int aggcache_warm_at(struct aggcache *ac, store *st, int64_t now_us);
 /* Aggregate as q asks.  0 or a negative code (message on st); free the
  * result with agg_free(). */
 int aggcache_query(struct aggcache *ac, store *st, const agg_ask *q, agg_result *out);
