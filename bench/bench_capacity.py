@@ -299,10 +299,12 @@ def run_service(kind, tmp):
                  e["wait_ms"], e["cv"]), flush=True)
     fit, obs, mod = model["fit"], model["observed"], model["model"]
     common = fit["common"]
-    print("  fit: %d samples, R^2 %.4f, background %.4f cores%s; seen: %d instance(s) on %d "
+    print("  fit: %d samples, R^2 %.4f, background %.4f cores, evodash's threads %s%s; seen: "
+          "%d instance(s) on %d "
           "host(s), %d core(s), workers %s; model: %d replica(s) of %.0f%% CPU, workers %s; "
           "measured utilisation %.3f (process CPU %.3f)"
           % (fit["samples"], fit["r2"], fit["background"],
+             "%.4f cores" % fit["monitor"] if fit.get("monitor") is not None else "not measured",
              ", common overhead %.3f +- %.3f ms (F-test p %.3g)"
              % (common["overhead_ms"], common["se_ms"], common["p"]) if common else "",
              obs["instances"], obs["hosts"], obs["cores"], obs["workers"] or "no limit",

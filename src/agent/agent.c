@@ -236,9 +236,17 @@ static void install_hooks(void)
     atexit(flush_at_exit);
 }
 
+void agent_thread_ready(evd_agent *a, enum agent_thread which)
+{
+    if (!pthread_getcpuclockid(pthread_self(), &a->own_clock[which]))
+        atomic_fetch_or(&a->own_clocks, 1 << which);
+    atomic_fetch_add(&a->threads_ready, 1);
+}
+
 int agent_start_threads(evd_agent *a)
 {
     atomic_store(&a->threads_ready, 0);
+    atomic_store(&a->own_clocks, 0); /* a fork child's threads are new ones */
     if (pthread_create(&a->writer, NULL, writer_main, a))
         return agent_fail(a, EVD_ENOMEM, "cannot start the writer thread");
     if (pthread_create(&a->watchdog, NULL, watchdog_main, a)) {

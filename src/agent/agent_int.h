@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "evodash.h"
 #include "core/ring.h"
@@ -66,6 +67,8 @@ typedef struct slot {
     int64_t last_sample;
 } slot;
 
+enum agent_thread { AGENT_WRITER, AGENT_WATCHDOG, AGENT_SAMPLER, AGENT_THREADS };
+
 struct evd_agent {
     /* hot path, read-mostly */
     _Atomic int running;
@@ -117,6 +120,11 @@ struct evd_agent {
     pthread_t writer, watchdog, sampler;
     int threads_started;
     _Atomic int threads_ready; /* threads past their start-up allocations */
+    /* the CPU clocks of the agent's own threads, by enum agent_thread, each
+     * published by its thread as it starts (bit i of own_clocks): usage.c
+     * counts the monitor's own CPU apart from the requests' */
+    clockid_t own_clock[AGENT_THREADS];
+    _Atomic int own_clocks;
     _Atomic int stopping;
 
     /* writer state */
@@ -158,6 +166,9 @@ int agent_max_level(const evd_agent *a);
 #define AGENT_IDLE_SCAN_MS 100
 int agent_start_threads(evd_agent *a);
 void agent_stop_threads(evd_agent *a);
+/* Called by each agent thread once past its start-up allocations: counts
+ * it ready and publishes its CPU clock. */
+void agent_thread_ready(evd_agent *a, enum agent_thread which);
 
 /* writer.c */
 void *writer_main(void *arg);

@@ -39,7 +39,7 @@ void *sampler_main(void *arg)
     pthread_mutex_lock(&a->cap_mu);
     char *buf = malloc(SAMPLE_TEXT_MAX);
     pthread_mutex_unlock(&a->cap_mu);
-    atomic_fetch_add(&a->threads_ready, 1);
+    agent_thread_ready(a, AGENT_SAMPLER);
     struct timespec ts = {a->sampling_ms / 1000, (long)(a->sampling_ms % 1000) * 1000000};
     if (!buf)
         return NULL;

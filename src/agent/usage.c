@@ -12,8 +12,16 @@
  * process (and of a forked child, whose writer starts afresh) only takes
  * the baseline.  A sample that cannot be stored is skipped; the next one
  * starts from the readings taken for it, so a failure leaves a gap, never
- * an interval counted twice. */
+ * an interval counted twice.
+ *
+ * Each sample also says how much of the process's CPU the agent's own
+ * threads used (their CPU clocks, agent_int.h).  The writer's work is paid
+ * mostly per batch, and a batch is written every FLUSH_INTERVAL_MS
+ * whatever the load, so per request it falls as the load rises; the model
+ * keeps it apart from the requests' demands.  A thread counts from the
+ * tick after its clock was published. */
 #include <stdlib.h>
+#include <time.h>
 
 #include "agent/agent_int.h"
 #include "agent/usage.h"
@@ -26,8 +34,10 @@
 struct usage {
     int64_t last_ns; /* monotonic time of the last reading; 0: none yet */
     uint64_t cpu_us;
-    int cap;           /* endpoints the arrays hold (max_endpoints) */
-    uint64_t *n, *sum; /* each endpoint's totals at the last reading */
+    uint64_t own_us[AGENT_THREADS]; /* each agent thread's CPU at the last reading */
+    int own_have;                   /* bit i: own_us[i] holds a reading */
+    int cap;                        /* endpoints the arrays hold (max_endpoints) */
+    uint64_t *n, *sum;              /* each endpoint's totals at the last reading */
     store_usage_count *counts;
 };
 
@@ -57,6 +67,26 @@ static usage *usage_new(int cap)
     return u;
 }
 
+/* The agent's threads' CPU (us) since the last reading, and the new
+ * readings. */
+static int64_t own_cpu(evd_agent *a, usage *u)
+{
+    int have = atomic_load(&a->own_clocks), now_have = 0;
+    int64_t sum = 0;
+    for (int i = 0; i < AGENT_THREADS; i++) {
+        struct timespec ts;
+        if (!(have & 1 << i) || clock_gettime(a->own_clock[i], &ts))
+            continue;
+        uint64_t t = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+        if (u->own_have & 1 << i && t >= u->own_us[i])
+            sum += (int64_t)(t - u->own_us[i]);
+        u->own_us[i] = t;
+        now_have |= 1 << i;
+    }
+    u->own_have = now_have;
+    return sum;
+}
+
 void usage_tick(evd_agent *a, usage **up)
 {
     long every_s = config_int(a->cfg, "CPU_SAMPLE_SECONDS");
@@ -71,6 +101,7 @@ void usage_tick(evd_agent *a, usage **up)
     uint64_t cpu;
     if (sysinfo_read_self_cpu(&cpu))
         return;
+    int64_t own = own_cpu(a, u);
     int neps = atomic_load_explicit(&a->n_endpoints, memory_order_acquire);
     if (neps > u->cap)
         neps = u->cap;
@@ -87,11 +118,16 @@ void usage_tick(evd_agent *a, usage **up)
         u->sum[i] = sum;
     }
     if (u->last_ns && cpu >= u->cpu_us) {
+        /* the process's CPU comes in clock ticks, the threads' in ns: in a
+         * quiet interval the part could read more than the whole */
+        if (own > (int64_t)(cpu - u->cpu_us))
+            own = (int64_t)(cpu - u->cpu_us);
         store_usage_sample s = {.instance_id = a->instance_id,
                                 .ts_us = agent_now_us(a),
                                 .interval_us = (now - u->last_ns) / 1000,
                                 .cpu_us = (int64_t)(cpu - u->cpu_us),
-                                .ncpu = sysinfo_cpus_allowed()};
+                                .ncpu = sysinfo_cpus_allowed(),
+                                .agent_us = own};
         if (!store_begin(a->store)) {
             if (store_usage_put(a->store, &s, u->counts, nc) || store_commit(a->store))
                 store_rollback(a->store);

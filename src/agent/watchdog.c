@@ -89,7 +89,7 @@ void *watchdog_main(void *arg)
     char *buf = malloc(CAPTURE_TEXT_MAX);
     pthread_mutex_unlock(&a->cap_mu);
     int64_t prev_at = 0;
-    atomic_fetch_add(&a->threads_ready, 1);
+    agent_thread_ready(a, AGENT_WATCHDOG);
     if (!prev || !buf)
         goto done;
     while (!atomic_load(&a->stopping)) {

@@ -522,7 +522,7 @@ void *writer_main(void *arg)
         ok = !store_rollup_acc_init(&w.accs[i].r);
     w.caps = calloc(AGENT_BATCH_MAX, sizeof(capture *));
     pthread_mutex_unlock(&a->fork_mu);
-    atomic_fetch_add(&a->threads_ready, 1);
+    agent_thread_ready(a, AGENT_WRITER);
     if (!ok || !w.caps) {
         agent_fail(a, EVD_ENOMEM, "writer: out of memory");
         atomic_store(&a->running, 0);

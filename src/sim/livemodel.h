@@ -58,6 +58,10 @@ typedef struct live_model {
     size_t samples;         /* CPU samples in the window */
     size_t samples_dropped; /* ... left out of the fit as outliers */
     double r2, rmse, u0, u0_se;
+    /* evodash's own threads (cores per instance), left out of the fit and
+     * kept as background, from agent_samples of the samples (0: none said) */
+    double agent;
+    size_t agent_samples;
     /* the structured fit, D = time alone + b (demand.h); common_n < 2: none */
     int common_n;
     double common_b, common_b_se, common_p;

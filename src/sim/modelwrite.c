@@ -238,7 +238,12 @@ void live_model_print(const live_model *lm, FILE *f)
                 "out), R^2 %.4f, residual %.4f of a core, background %.4f +- %.4f cores per "
                 "instance\n",
                 lm->samples, lm->samples_dropped, lm->r2, lm->rmse, lm->u0, lm->u0_se);
-    else
+    if (lm->agent_samples)
+        fprintf(f,
+                "evodash's own threads: %.4f cores per instance (%zu of the samples), left out "
+                "of the demands and kept as background\n",
+                lm->agent, lm->agent_samples);
+    if (!lm->samples)
         fprintf(f, "no CPU samples in the window: demands come from call trees or durations\n");
     if (lm->common_n >= 2)
         fprintf(f,

@@ -245,6 +245,13 @@ static const mstep migrations[STORE_SCHEMA_VERSION][STEPS_MAX] = {
                "  PRIMARY KEY(endpoint_id, hour, instance_id)){NOROWID}"},
         {PG_ONLY, "ALTER TABLE raw_segments ALTER COLUMN data SET STORAGE EXTERNAL"},
     },
+    /* 7: the share of a CPU sample that evodash's own threads used (the
+     * writer, the watchdog, the sampler), so that the capacity model keeps
+     * the monitor's work, which is paid per batch rather than per request,
+     * out of the requests' demands; NULL in the samples taken before */
+    {
+        {BOTH, "ALTER TABLE cpu_samples ADD COLUMN agent_us {INT}"},
+    },
 };
 
 /* ---- rendering --------------------------------------------------------------- */

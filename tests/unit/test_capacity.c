@@ -194,6 +194,9 @@ static void test_tree_cpu(void **state)
 typedef struct seen {
     int samples;
     int64_t cpu_us, count, busy_us;
+    int64_t agent_us; /* of the samples that measured it */
+    int unmeasured;   /* samples without it */
+    int over;         /* samples whose agent_us exceeds cpu_us */
     char host[32];
 } seen;
 
@@ -202,6 +205,11 @@ static int on_sample(void *u, const store_usage_row *r)
     seen *s = u;
     s->samples++;
     s->cpu_us += r->s.cpu_us;
+    if (r->s.agent_us < 0)
+        s->unmeasured++;
+    else
+        s->agent_us += r->s.agent_us;
+    s->over += r->s.agent_us > r->s.cpu_us;
     for (size_t i = 0; i < r->ncounts; i++) {
         s->count += r->counts[i].count;
         s->busy_us += r->counts[i].busy_us;
@@ -226,14 +234,16 @@ static void test_store_samples(void **state)
                                 .ts_us = k * 10000000LL,
                                 .interval_us = 10000000,
                                 .cpu_us = 1000 * k,
-                                .ncpu = 2};
+                                .ncpu = 2,
+                                .agent_us = 100 * k};
         store_usage_count c[2] = {{ep[0], k, 10 * k}, {ep[1], k == 2 ? 0 : 5, 50}};
         assert_int_equal(store_begin(st), 0);
         assert_int_equal(store_usage_put(st, &s, c, 2), 0);
         assert_int_equal(store_commit(st), 0);
     }
-    /* an idle interval: a sample without counts */
-    store_usage_sample idle = {inst, 40000000, 10000000, 7, 2};
+    /* an idle interval: a sample without counts, from an agent that did not
+     * measure its own threads */
+    store_usage_sample idle = {inst, 40000000, 10000000, 7, 2, -1};
     assert_int_equal(store_begin(st), 0);
     assert_int_equal(store_usage_put(st, &idle, NULL, 0), 0);
     assert_int_equal(store_commit(st), 0);
@@ -241,6 +251,8 @@ static void test_store_samples(void **state)
     assert_int_equal(store_usage_samples(st, svc, 0, 40000000, on_sample, &s), 0);
     assert_int_equal(s.samples, 4);
     assert_int_equal(s.cpu_us, 6007);
+    assert_int_equal(s.agent_us, 600);
+    assert_int_equal(s.unmeasured, 1);
     assert_int_equal(s.count, 1 + 2 + 3 + 5 + 5);
     assert_int_equal(s.busy_us, 60 + 100);
     assert_string_equal(s.host, "h");
@@ -295,6 +307,12 @@ static void test_agent_samples(void **state)
         fail_msg("%d samples, %lld requests, %lld us of CPU", s.samples, (long long)s.count,
                  (long long)s.cpu_us);
     assert_true(s.busy_us >= s.count * 18000);
+    /* every sample says what the agent's own threads used: something (the
+     * writer wrote the batches), within the process's CPU, and not the
+     * requests' spinning, which ran on this thread */
+    if (s.unmeasured || s.over || s.agent_us <= 0 || s.cpu_us - s.agent_us < 15 * 20000)
+        fail_msg("%d unmeasured, %d over, agent %lld us of %lld", s.unmeasured, s.over,
+                 (long long)s.agent_us, (long long)s.cpu_us);
 }
 
 /* ---- a synthetic service ------------------------------------------------- */
@@ -332,7 +350,17 @@ static store *service_store(const char *svc_name, const char *const *names, int 
     return st;
 }
 
-static void synth_store(double mean[3], size_t count[3])
+/* The monitor's own threads in the synthetic samples (synth_store's
+ * monitor argument): MON_PER_REQ_S of CPU per request that ended in the
+ * interval plus MON_CORES of a core, as a writer's work per batch looks
+ * at a low load. */
+#define MON_PER_REQ_S 0.0003
+#define MON_CORES     0.002
+
+/* monitor 0: the samples hold the requests' CPU alone, and say the agent
+ * used none; 1: they hold the monitor's CPU too, and say how much; -1:
+ * they hold it and do not say (an older agent). */
+static void synth_store(double mean[3], size_t count[3], int monitor)
 {
     int64_t inst, ver, ep[3];
     const char *names[3] = {"GET /cheap", "GET /mid", "POST /dear"};
@@ -370,11 +398,14 @@ static void synth_store(double mean[3], size_t count[3])
             busy += dt;
         now = t;
         if (t == t_iv) {
+            double mon =
+                monitor ? MON_PER_REQ_S * (double)(cnt[0] + cnt[1] + cnt[2]) + MON_CORES * 10.0 : 0;
             store_usage_sample s = {.instance_id = inst,
                                     .ts_us = SYN_T0 + (int64_t)(t * 1e6),
                                     .interval_us = 10000000,
-                                    .cpu_us = (int64_t)llround(busy * 1e6),
-                                    .ncpu = 1};
+                                    .cpu_us = (int64_t)llround((busy + mon) * 1e6),
+                                    .ncpu = 1,
+                                    .agent_us = monitor < 0 ? -1 : (int64_t)llround(mon * 1e6)};
             store_usage_count c[3];
             for (int e = 0; e < 3; e++)
                 c[e] = (store_usage_count){ep[e], cnt[e], bsy[e]};
@@ -543,9 +574,9 @@ static void test_common_fallback(void **state)
 }
 
 /* The synthetic service's store (synth_store) and its model. */
-static live_model *synth_model(double mean[3], size_t count[3])
+static live_model *synth_model(double mean[3], size_t count[3], int monitor)
 {
-    synth_store(mean, count);
+    synth_store(mean, count, monitor);
     store *st;
     assert_int_equal(store_open(tu_url, STORE_RDONLY, &st), 0);
     live_opts lo = {.service = "shop"};
@@ -562,7 +593,7 @@ static void test_model_from_store(void **state)
     (void)state;
     double mean[3];
     size_t count[3];
-    live_model *lm = synth_model(mean, count);
+    live_model *lm = synth_model(mean, count, 0);
     char err[600];
     const char *names[3] = {"GET /cheap", "GET /mid", "POST /dear"};
     assert_int_equal(lm->nep, 3);
@@ -688,6 +719,42 @@ static void test_model_from_store(void **state)
     live_model_free(lm);
 }
 
+/* The monitor's own CPU, said in the samples, stays out of the demands
+ * and comes back as background; an older agent's samples, which do not
+ * say, leave it in the demands (so the check can fail). */
+static void test_monitor_cpu(void **state)
+{
+    (void)state;
+    double mean[3];
+    size_t count[3];
+    const char *names[3] = {"GET /cheap", "GET /mid", "POST /dear"};
+    live_model *lm = synth_model(mean, count, 1);
+    /* over the sampled time: the requests, and the intervals of 10 s */
+    double rate = (double)(count[0] + count[1] + count[2]) / (10.0 * (double)lm->samples);
+    double want = MON_CORES + MON_PER_REQ_S * rate;
+    assert_true(lm->agent_samples == lm->samples);
+    if (fabs(lm->agent - want) > 0.01 * want)
+        fail_msg("monitor %.5f cores for %.5f", lm->agent, want);
+    assert_true(fabs(lm->max_cpu - 100 * (1 - lm->u0 - lm->agent)) < 1e-9);
+    assert_true(lm->u0 < 0.001);
+    for (int e = 0; e < 3; e++) {
+        const live_ep *x = &lm->ep[ep_of(lm, names[e])];
+        if (fabs(x->demand - TRUE_D[e]) > 0.03 * TRUE_D[e])
+            fail_msg("%s: demand %.4f ms for %.4f ms", names[e], x->demand * 1e3, TRUE_D[e] * 1e3);
+    }
+    live_model_free(lm);
+    tu_teardown(NULL);
+    tu_setup(NULL);
+    lm = synth_model(mean, count, -1);
+    assert_int_equal(lm->agent_samples, 0);
+    assert_true(lm->agent == 0);
+    /* the cheap endpoint's 2 ms carry the monitor's 0.3 ms per request */
+    const live_ep *x = &lm->ep[ep_of(lm, names[0])];
+    if (x->demand < TRUE_D[0] + 0.5 * MON_PER_REQ_S)
+        fail_msg("unmeasured: demand %.4f ms", x->demand * 1e3);
+    live_model_free(lm);
+}
+
 /* A what-if pools its runs (seeds 1, 2, ...): the counts, rates and
  * utilisation are the runs' means, mean times weighted by the requests
  * completed, the percentiles the means of each run's.  Pooled, the p95 at a
@@ -698,7 +765,7 @@ static void test_pooled_runs(void **state)
     (void)state;
     double mean[3];
     size_t count[3];
-    live_model *lm = synth_model(mean, count);
+    live_model *lm = synth_model(mean, count, 0);
     char err[600];
     enum { R = 8, POOLS = 4 };
     int dear = ep_of(lm, "POST /dear");
@@ -777,6 +844,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_agent_samples, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_model_from_store, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_pooled_runs, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_monitor_cpu, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_host_noise, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_common_fallback, tu_setup, tu_teardown),
     };
