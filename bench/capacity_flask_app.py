@@ -1,7 +1,9 @@
 """The Flask app bench_capacity.py runs under gunicorn: three endpoints of
 different CPU costs, each a fixed amount of work (a spin on the thread's
 CPU time, so it takes longer when the CPU is shared, as real work does),
-bound to evodash."""
+bound to evodash (unless CAPACITY_NO_EVODASH=1: bench/capacity_levels.py
+--bare measures the app alone)."""
+import os
 import time
 
 import flask
@@ -38,4 +40,5 @@ def heavy():
     return "heavy"
 
 
-evodash.bind(app)
+if os.environ.get("CAPACITY_NO_EVODASH") != "1":
+    evodash.bind(app)

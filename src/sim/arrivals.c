@@ -16,9 +16,9 @@
  * copies elsewhere), wrapped around the recorded span W (plus one mean
  * gap, so that a wrapped request never lands on another), and the last
  * copy keeps each request with probability frac(k) when k is not whole
- * (k < 1 thins the recording itself).  The trace keeps its length and its shape above the scale of
- * the shifts (daily peaks), and its arrival rate is k times the recorded
- * one at every moment.
+ * (k < 1 thins the recording itself).  The trace keeps its length and its
+ * shape above the scale of the shifts (daily peaks), and its arrival rate
+ * is k times the recorded one at every moment.
  *
  * Why copies and not the k arrivals of one request spread evenly over the
  * gap to the next: spreading makes the arrivals more regular than the

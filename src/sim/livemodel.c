@@ -85,8 +85,7 @@ typedef struct inst_info {
     int host;
     size_t requests;
     int peak;
-    double cpu_s, dt_s;       /* from the samples */
-    double agent_s, agent_dt; /* evodash's own threads, in the samples that say */
+    double cpu_s, dt_s; /* from the samples */
     int ncpu;
 } inst_info;
 
@@ -110,6 +109,7 @@ typedef struct build {
     size_t nreq, max_req;
     demand_reg *reg;
     double *counts;
+    double agent_s, agent_dt; /* evodash's own threads, in the samples that say */
     /* call trees */
     double *tree_sum;
     size_t *tree_n;
@@ -426,8 +426,8 @@ static int on_sample(void *u, const store_usage_row *r)
         own = (double)r->s.agent_us / 1e6;
         if (own > cpu)
             own = cpu;
-        b->inst[k].agent_s += own;
-        b->inst[k].agent_dt += dt;
+        b->agent_s += own;
+        b->agent_dt += dt;
         b->lm->agent_samples++;
     }
     if (demand_reg_add(b->reg, dt, cpu - own, b->counts))
@@ -763,12 +763,7 @@ int live_model_build(store *st, const live_opts *o, live_model **out, char *err,
     int cores = o->cores > 0 ? o->cores : lm->cores;
     lm->quantum = o->quantum > 0 ? o->quantum : o->quantum < 0 ? 0 : LIVE_QUANTUM_S;
     /* the monitor's own threads, per instance */
-    double own_s = 0, own_dt = 0;
-    for (int k = 0; k < b.ninst; k++) {
-        own_s += b.inst[k].agent_s;
-        own_dt += b.inst[k].agent_dt;
-    }
-    lm->agent = own_dt > 0 ? own_s / own_dt : 0;
+    lm->agent = b.agent_dt > 0 ? b.agent_s / b.agent_dt : 0;
     /* the background CPU (U0 and the monitor's, per instance) is not the
      * requests' to use */
     double per_host = lm->hosts ? (double)lm->instances / lm->hosts : 1;

@@ -325,6 +325,8 @@ static void test_agent_samples(void **state)
 #define SYN_SPAN 400.0
 #define SYN_T0   1700000000000000LL
 
+static const char *const SYN_NAMES[3] = {"GET /cheap", "GET /mid", "POST /dear"};
+
 typedef struct job {
     double rem, start;
     int ep;
@@ -363,7 +365,7 @@ static store *service_store(const char *svc_name, const char *const *names, int 
 static void synth_store(double mean[3], size_t count[3], int monitor)
 {
     int64_t inst, ver, ep[3];
-    const char *names[3] = {"GET /cheap", "GET /mid", "POST /dear"};
+    const char *const *names = SYN_NAMES;
     store *st = service_store("shop", names, 3, ep, &inst, &ver);
     sim_rng rng;
     sim_rng_seed(&rng, 42, 3);
@@ -595,7 +597,7 @@ static void test_model_from_store(void **state)
     size_t count[3];
     live_model *lm = synth_model(mean, count, 0);
     char err[600];
-    const char *names[3] = {"GET /cheap", "GET /mid", "POST /dear"};
+    const char *const *names = SYN_NAMES;
     assert_int_equal(lm->nep, 3);
     assert_int_equal(lm->hosts, 1);
     assert_int_equal(lm->replicas, 1);
@@ -727,7 +729,7 @@ static void test_monitor_cpu(void **state)
     (void)state;
     double mean[3];
     size_t count[3];
-    const char *names[3] = {"GET /cheap", "GET /mid", "POST /dear"};
+    const char *const *names = SYN_NAMES;
     live_model *lm = synth_model(mean, count, 1);
     /* over the sampled time: the requests, and the intervals of 10 s */
     double rate = (double)(count[0] + count[1] + count[2]) / (10.0 * (double)lm->samples);
