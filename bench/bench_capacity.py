@@ -13,9 +13,12 @@ each with three CPU-bound endpoints of different costs:
 3. model: `evodash simulate --from-db --what-if` builds the model from that
    recording alone and predicts each endpoint's mean and p95 response time
    at 2x and 8/3x the recorded rate (utilisation about 0.6 and 0.8);
-4. measure: the service runs for real at those two rates (fresh store), and
+4. predict for the planned arrivals: before each load runs, the generator
+   writes the arrivals it will send (loadgen -n), and the model's files run
+   on them: the model judged without the luck of one arrival sequence;
+5. measure: the service runs for real at those two rates (fresh store), and
    the generator's response times (from when each request was due to its
-   last byte) are compared with the predictions.
+   last byte) are compared with both predictions.
 
 The service runs on CPU 1 and the generator on CPU 0 (taskset), so that
 the service has one core of its own: the machine is shared, and anything
@@ -23,12 +26,14 @@ else that runs on that core shows up as error.  Environment:
 CAPACITY_RECORD_S (default 180), CAPACITY_RUN_S (240), CAPACITY_SERVERS
 ("c,flask").
 
-The last line is the worst relative error of the predicted mean response
+The last line is the worst relative error of the what-if's mean response
 time over endpoints and loads: `capacity_error: N %`.  Above it: the same
-for p95, the requests that were refused or failed over all the loads
+for p95, the same for the planned arrivals (capacity_planned_error), the
+requests that were refused or failed over all the loads
 (`capacity_failed`), which the figures leave out, and, per load, the
-service's CPU per request against the recording's and the share of its
-CPU the hypervisor stole: a host that runs faster or slower than while
+service's CPU per request against the recording's, the share of its
+CPU the hypervisor stole (overall and in the worst 10 s) and how late the
+generator sent its requests: a host that runs faster or slower than while
 it was recorded moves the errors, and no model of the recording can know
 it.
 """
@@ -179,15 +184,90 @@ def steal_ticks():
     return 0
 
 
-def load(port, rate, mix, seconds, out, seed, drifting=True):
+def streams(rate, mix, drifting=True):
+    """loadgen's PATH:RATE:AMP:PHASE arguments for the mix at rate."""
+    return ["%s:%.6f:%.4f:%.4f" % (path, rate * share, amp if drifting else 0, phase)
+            for (path, share, _, _), (amp, phase) in zip(mix, drift(mix))]
+
+
+STEAL_WINDOW_S = 10
+
+
+def load(port, rate, mix, seconds, out, seed, drifting=True, steal=None):
+    """Runs the generator; returns its summary line.  steal, a list, gets
+    the most the hypervisor stole of the service's CPU in any
+    STEAL_WINDOW_S seconds of the run (a share): a steady 1% costs a
+    model little, a stretch of 20% builds a queue that no model of the
+    recording can know of."""
     args = ["taskset", "-c", GEN_CPU, LOADGEN, "-p", str(port), "-d", str(seconds), "-s",
-            str(seed), "-o", out, "-m", str(DRIFT_S)]
-    for (path, share, _, _), (amp, phase) in zip(mix, drift(mix)):
-        args.append("%s:%.6f:%.4f:%.4f" % (path, rate * share, amp if drifting else 0, phase))
-    r = subprocess.run(args, capture_output=True, text=True)
+            str(seed), "-o", out, "-m", str(DRIFT_S)] + streams(rate, mix, drifting)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ticks = [steal_ticks()]
+    while proc.poll() is None:
+        time.sleep(1)
+        ticks.append(steal_ticks())
+    stdout, stderr = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError("loadgen: %s %s" % (stdout, stderr))
+    if steal is not None:
+        w = min(STEAL_WINDOW_S, len(ticks) - 1)
+        steal.append(max((ticks[i + w] - ticks[i] for i in range(len(ticks) - w)), default=0)
+                     / os.sysconf("SC_CLK_TCK") / max(w, 1))
+    return stdout.strip()
+
+
+def lateness(out):
+    """How late the generator sent the requests of a load (loadgen's
+    late_s): the mean (s) and the share more than 1 ms late."""
+    with open(out) as f:
+        late = [float(row[4]) for row in csv.reader(f) if len(row) > 4]
+    if not late:
+        return 0.0, 0.0
+    return statistics.fmean(late), sum(1 for x in late if x > 0.001) / len(late)
+
+
+def plan(rate, mix, seconds, seed, out):
+    """The arrivals that load() with these arguments will send, before it
+    sends them (loadgen -n): a list per endpoint of due times (s)."""
+    args = [LOADGEN, "-n", "-d", str(seconds), "-s", str(seed), "-o", out, "-m", str(DRIFT_S)]
+    r = subprocess.run(args + streams(rate, mix), capture_output=True, text=True)
     if r.returncode:
-        raise RuntimeError("loadgen: %s %s" % (r.stdout, r.stderr))
-    return r.stdout.strip()
+        raise RuntimeError("loadgen -n: %s %s" % (r.stdout, r.stderr))
+    times = [[] for _ in mix]
+    with open(out) as f:
+        for row in csv.reader(f):
+            times[int(row[0])].append(float(row[1]))
+    return times
+
+
+def predict_planned(evodash, mdir, times, mix, out_dir, replications=8):
+    """The model's files (mdir, from predict()) run on the planned arrivals
+    (plan()): per endpoint of mix, (mean_ms, p95_ms) pooled over
+    `replications` seeds as the what-if pools its runs (means weighted by
+    the requests completed, p95 the mean of the runs')."""
+    with open(os.path.join(mdir, "profile.json")) as f:
+        ids = {s["name"]: s["scenarioID"] for s in json.load(f)["scenarios"]}
+    dist = os.path.join(out_dir, "planned-distribution.json")
+    with open(dist, "w") as f:
+        json.dump([{"kind": "replay", "scenarioID": ids[ep], "start": 0, "times": times[i]}
+                   for i, (_, _, ep, _) in enumerate(mix) if times[i]], f)
+    acc = {ep: [0.0, 0, 0.0] for _, _, ep, _ in mix}  # sum of mean*n, n, sum of p95
+    for seed in range(1, replications + 1):
+        res = os.path.join(out_dir, "planned-results.json")
+        cmd = [evodash, "simulate", "-p", os.path.join(mdir, "profile.json"),
+               "-s", os.path.join(mdir, "services.json"), "-m", os.path.join(mdir, "mapping.json"),
+               "-d", dist, "--seed", str(seed), "--warmup", str(WARM_S), "-o", res, "-q"]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode:
+            raise RuntimeError("evodash simulate: " + r.stderr)
+        with open(res) as f:
+            for it in json.load(f)["summary"]["interactions"]:
+                a = acc[it["name"]]
+                a[0] += it["mean"] * it["completed"]
+                a[1] += it["completed"]
+                a[2] += it["p95"]
+        os.unlink(res)
+    return {ep: (1e3 * a[0] / a[1], 1e3 * a[2] / replications) for ep, a in acc.items() if a[1]}
 
 
 def failed(msg, out):
@@ -225,14 +305,20 @@ def predict(evodash, db, name, mdir=None, extra=()):
     return json.loads(r.stdout)
 
 
-def compared(kind, doc, k, got, u_real, rate):
-    """The rows of the report for load k: the model's prediction (doc) beside
-    what was measured (got, from measured(); u_real: the utilisation measured,
-    None when not known)."""
+def whatif_at(doc, k):
+    """The what-if's prediction at factor k (doc: predict()'s): per endpoint
+    (mean_ms, p95_ms), and the utilisation."""
     run = next(r for r in doc["runs"] if round(r["factor"], 4) == round(k, 4))
-    pred = {e["name"]: e for e in run["endpoints"]}
-    return [(kind, ep, k, run["utilisation"], u_real, rate, pred[ep]["mean_ms"], got[i][0] * 1e3,
-             pred[ep]["p95_ms"], got[i][1] * 1e3, got[i][2])
+    return {e["name"]: (e["mean_ms"], e["p95_ms"]) for e in run["endpoints"]}, run["utilisation"]
+
+
+def compared(kind, pred, u_pred, k, got, u_real, rate):
+    """The rows of the report for load k: a prediction (pred, per endpoint
+    (mean_ms, p95_ms); u_pred its utilisation, None when not known) beside
+    what was measured (got, from measured(); u_real: the utilisation
+    measured, None when not known)."""
+    return [(kind, ep, k, u_pred, u_real, rate, pred[ep][0], got[i][0] * 1e3, pred[ep][1],
+             got[i][1] * 1e3, got[i][2])
             for i, (_, _, ep, _) in enumerate(MIXES[kind])]
 
 
@@ -247,10 +333,10 @@ def report(rows):
         em, e95 = (pm - rm) / rm, (p95 - r95) / r95
         if k != 1.0:
             worst_mean, worst_p95 = max(worst_mean, abs(em)), max(worst_p95, abs(e95))
-        print("%-6s %-13s %5.2fx %6.3f %6s %8.1f | %7.2fms %7.2fms %+6.1f%% | %7.2fms %7.2fms "
-              "%+6.1f%% | %6d" % (kind, ep, k, u_pred, "%.3f" % u_real if u_real is not None
-                                  else "-", rate, pm, rm, 100 * em, p95, r95, 100 * e95, n))
-    print("(load 1.00x is the recording itself; the errors at 2x and 2.67x are the predictions)")
+        print("%-6s %-13s %5.2fx %6s %6s %8.1f | %7.2fms %7.2fms %+6.1f%% | %7.2fms %7.2fms "
+              "%+6.1f%% | %6d" % (kind, ep, k, "%.3f" % u_pred if u_pred is not None else "-",
+                                  "%.3f" % u_real if u_real is not None else "-", rate, pm, rm,
+                                  100 * em, p95, r95, 100 * e95, n))
     return worst_mean, worst_p95
 
 
@@ -281,11 +367,13 @@ def run_service(kind, tmp):
     time.sleep(IDLE_S)
     c0, t0, s0 = cpu_of_group(proc.pid), time.time(), steal_ticks()
     rec_csv = os.path.join(tmp, kind + "-rec.csv")
-    msg = load(port, rate, mix, RECORD_S, rec_csv, 2)
+    planned = {1.0: plan(rate, mix, RECORD_S, 2, os.path.join(tmp, kind + "-rec.plan"))}
+    worst = []
+    msg = load(port, rate, mix, RECORD_S, rec_csv, 2, steal=worst)
     print("  record:", msg, flush=True)
     fails = [(kind, 1.0, failed(msg, rec_csv))]
     util_rec = (cpu_of_group(proc.pid) - c0) / (time.time() - t0)
-    hosts = [(kind, 1.0, 1.0, steal_share(s0, t0))]
+    hosts = [(kind, 1.0, 1.0, steal_share(s0, t0), worst[0]) + lateness(rec_csv)]
     time.sleep(float(SAMPLE_S) + 0.5)  # the last CPU sample
     stop(proc)
     # 3. the model, from that recording alone
@@ -310,21 +398,32 @@ def run_service(kind, tmp):
              obs["instances"], obs["hosts"], obs["cores"], obs["workers"] or "no limit",
              mod["replicas"], mod["max_cpu"], mod["workers"] or "no limit",
              obs["utilisation"] or 0, util_rec), flush=True)
-    rows = compared(kind, doc, 1.0, measured(rec_csv, mix), util_rec, rate)
-    # 4. the higher loads, for real
+    got = measured(rec_csv, mix)
+    rows = compared(kind, *whatif_at(doc, 1.0), 1.0, got, util_rec, rate)
+    mdir = os.path.join(tmp, kind + "-model")
+    prow = compared(kind, predict_planned(EVODASH, mdir, planned[1.0], mix, tmp), None, 1.0, got,
+                    util_rec, rate)
+    # 4. the higher loads, for real: each predicted first for the arrivals
+    # the generator is about to send
     for k in FACTORS:
+        out = os.path.join(tmp, "%s-%.2f.csv" % (kind, k))
+        planned[k] = plan(rate * k, mix, RUN_S, 3, out[:-4] + ".plan")
+        pred_k = predict_planned(EVODASH, mdir, planned[k], mix, tmp)
         db_k = os.path.join(tmp, "%s-%.2f.db" % (kind, k))
         proc, port = start(kind, tmp, db_k, name)
-        out = os.path.join(tmp, "%s-%.2f.csv" % (kind, k))
         c0, t0, s0 = cpu_of_group(proc.pid), time.time(), steal_ticks()
-        msg = load(port, rate * k, mix, RUN_S, out, 3)
+        worst = []
+        msg = load(port, rate * k, mix, RUN_S, out, 3, steal=worst)
         print("  %.2fx:" % k, msg, flush=True)
         util = (cpu_of_group(proc.pid) - c0) / (time.time() - t0)
-        hosts.append((kind, k, (util / k) / util_rec, steal_share(s0, t0)))
+        hosts.append((kind, k, (util / k) / util_rec, steal_share(s0, t0), worst[0]) +
+                     lateness(out))
         fails.append((kind, k, failed(msg, out)))
         stop(proc)
-        rows += compared(kind, doc, k, measured(out, mix), util, rate * k)
-    return rows, fails, hosts
+        got = measured(out, mix)
+        rows += compared(kind, *whatif_at(doc, k), k, got, util, rate * k)
+        prow += compared(kind, pred_k, None, k, got, util, rate * k)
+    return rows, prow, fails, hosts
 
 
 def main():
@@ -332,11 +431,12 @@ def main():
         if not os.path.exists(f):
             sys.exit("bench-capacity: %s is missing (make all)" % f)
     tmp = tempfile.mkdtemp(prefix="evd-capacity-")
-    rows, fails, hosts = [], [], []
+    rows, prows, fails, hosts = [], [], [], []
     try:
         for kind in SERVERS:
-            r, f, hs = run_service(kind, tmp)
+            r, pr, f, hs = run_service(kind, tmp)
             rows += r
+            prows += pr
             fails += f
             hosts += hs
     finally:
@@ -344,14 +444,23 @@ def main():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             print("kept", tmp)
-    print()
+    print("\nThe model on the arrivals the generator was about to send (its plan, made "
+          "before each load ran):")
+    plan_mean, plan_p95 = report(prows)
+    print("\nThe what-if, the recorded traffic scaled (what `evodash simulate --what-if` "
+          "predicts):")
     worst_mean, worst_p95 = report(rows)
-    print("the service's CPU per request against the recording's, and the share of its CPU "
-          "the hypervisor stole: " +
-          ", ".join("%s %.2fx %.2f %.1f%%" % (kind, k, rel, 100 * st) for kind, k, rel, st in hosts))
+    print("(load 1.00x is the recording itself; the errors at 2x and 2.67x are the predictions)")
+    print("per load: the service's CPU per request against the recording's; the share of its "
+          "CPU the hypervisor stole, overall and in the worst %d s; how late the generator "
+          "sent the requests, mean and share over 1 ms:" % STEAL_WINDOW_S)
+    for kind, k, rel, st, worst, late, late_share in hosts:
+        print("  %-6s %.2fx  CPU %.2f  stolen %4.1f%% (worst %4.1f%%)  late %.2f ms (%.1f%%)"
+              % (kind, k, rel, 100 * st, 100 * worst, 1e3 * late, 100 * late_share))
     print("failed or refused requests: " +
           ", ".join("%s %.2fx %d" % (kind, k, n) for kind, k, n in fails))
     print("capacity_failed: %d" % sum(n for _, _, n in fails))
+    print("capacity_planned_error: %.1f %% (p95 %.1f %%)" % (100 * plan_mean, 100 * plan_p95))
     print("capacity_p95_error: %.1f %%" % (100 * worst_p95))
     print("capacity_error: %.1f %%" % (100 * worst_mean))
 

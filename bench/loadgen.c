@@ -6,13 +6,20 @@
  *
  *   loadgen -p PORT -d SECONDS [-s SEED] [-o OUT.csv] [-m PERIOD]
  *           PATH:RATE[:AMP:PHASE] ...
+ *   loadgen -n -d SECONDS [-s SEED] [-o PLAN.csv] [-m PERIOD] PATH:RATE...
  *
  * Each PATH gets a Poisson stream of RATE requests per second.  With -m,
  * its rate drifts as RATE * (1 + AMP * sin(2 pi t / PERIOD + PHASE)), a
  * non-homogeneous Poisson stream (drawn by thinning), so that the mix of
  * endpoints changes over time as a service's does over a day.  OUT gets
- * one line per completed request: "index,due_s,response_s,status", index
- * being the PATH's position.  A summary goes to stdout.
+ * one line per completed request: "index,due_s,response_s,status,late_s",
+ * index being the PATH's position and late_s how late the generator sent
+ * it (its response_s holds that).  A summary goes to stdout.
+ *
+ * -n sends nothing: it writes the arrivals that the same arguments would
+ * send, "index,due_s" per line, so that a prediction can be made for the
+ * very sequence a run will bring before it runs.  Both draw through
+ * next_arrival(), so the plan and the run agree to the microsecond.
  *
  * One thread, epoll and non-blocking sockets; a timerfd at the next due
  * time, so arrivals are placed to the microsecond, not to epoll's
@@ -40,7 +47,7 @@
 typedef struct conn {
     int fd;
     int path;
-    double due;
+    double due, start; /* when it was due, when it was sent */
     size_t sent, got;
     char buf[512]; /* the first bytes of the answer (the status line) */
     int used;
@@ -63,6 +70,31 @@ static double u01(void)
     return ((double)((rng_state * 2685821657736338717ULL) >> 11) + 0.5) * 0x1.0p-53;
 }
 
+/* The streams: rates[] are each one's peak, (1 + amp) * RATE; candidates
+ * are drawn at the peaks' sum and kept with the stream's share of it. */
+typedef struct streams {
+    int np;
+    double rates[MAX_PATHS], amp[MAX_PATHS], phase[MAX_PATHS], total, period;
+} streams;
+
+/* The next arrival after *due (t0: the run's start), which it sets; returns
+ * its stream.  Candidates that the drift thins out are skipped. */
+static int next_arrival(const streams *st, double t0, double *due)
+{
+    for (;;) {
+        *due -= log(u01()) / st->total;
+        double u = u01() * st->total;
+        int p = 0;
+        while (p + 1 < st->np && u >= st->rates[p])
+            u -= st->rates[p++];
+        if (st->amp[p] <= 0)
+            return p;
+        double level = 1 + st->amp[p] * sin(2 * M_PI * (*due - t0) / st->period + st->phase[p]);
+        if (u01() * (1 + st->amp[p]) <= level)
+            return p;
+    }
+}
+
 static void arm(int tfd, double at)
 {
     struct itimerspec its = {0};
@@ -77,12 +109,15 @@ static void arm(int tfd, double at)
 
 int main(int argc, char **argv)
 {
-    int port = 0, c;
+    int port = 0, c, plan = 0;
     double duration = 10;
     const char *out = NULL;
-    double period = 0;
-    while ((c = getopt(argc, argv, "p:d:s:o:m:")) != -1) {
+    streams st = {0};
+    while ((c = getopt(argc, argv, "np:d:s:o:m:")) != -1) {
         switch (c) {
+        case 'n':
+            plan = 1;
+            break;
         case 'p':
             port = atoi(optarg);
             break;
@@ -96,44 +131,55 @@ int main(int argc, char **argv)
             out = optarg;
             break;
         case 'm':
-            period = atof(optarg);
+            st.period = atof(optarg);
             break;
         default:
             return 2;
         }
     }
     char *paths[MAX_PATHS];
-    /* rates[] are each stream's peak, (1 + amp) * RATE: candidates are
-     * drawn at the peaks' sum and kept with the stream's share of it */
-    double rates[MAX_PATHS], amp[MAX_PATHS], phase[MAX_PATHS], total = 0;
     int np = 0;
     for (int i = optind; i < argc && np < MAX_PATHS; i++) {
         char *f[4] = {argv[i], NULL, NULL, NULL};
         for (int k = 1; k < 4 && f[k - 1]; k++)
             if ((f[k] = strchr(f[k - 1], ':')))
                 *f[k]++ = 0;
-        if (!f[1] || !port) {
+        if (!f[1] || !(port || plan)) {
             fprintf(stderr, "usage: loadgen -p PORT -d SECONDS [-s SEED] [-o OUT] [-m PERIOD] "
+                            "PATH:RATE[:AMP:PHASE]...\n"
+                            "       loadgen -n -d SECONDS [-s SEED] [-o PLAN] [-m PERIOD] "
                             "PATH:RATE[:AMP:PHASE]...\n");
             return 2;
         }
         paths[np] = f[0];
-        amp[np] = period > 0 && f[2] ? atof(f[2]) : 0;
-        phase[np] = f[2] && f[3] ? atof(f[3]) : 0;
-        rates[np] = atof(f[1]) * (1 + amp[np]);
-        total += rates[np++];
+        st.amp[np] = st.period > 0 && f[2] ? atof(f[2]) : 0;
+        st.phase[np] = f[2] && f[3] ? atof(f[3]) : 0;
+        st.rates[np] = atof(f[1]) * (1 + st.amp[np]);
+        st.total += st.rates[np++];
     }
+    st.np = np;
     double mean_rate = 0;
     for (int i = 0; i < np; i++)
-        mean_rate += rates[i] / (1 + amp[i]);
-    if (!np || !(total > 0)) {
+        mean_rate += st.rates[i] / (1 + st.amp[i]);
+    if (!np || !(st.total > 0)) {
         fprintf(stderr, "loadgen: no PATH:RATE with a positive rate\n");
         return 2;
     }
-    FILE *of = out ? fopen(out, "w") : NULL;
+    FILE *of = out ? fopen(out, "w") : plan ? stdout : NULL;
     if (out && !of) {
         perror(out);
         return 1;
+    }
+    if (plan) {
+        long long n = 0;
+        double due = 0;
+        for (int p = next_arrival(&st, 0, &due); due < duration; p = next_arrival(&st, 0, &due))
+            fprintf(of, "%d,%.6f\n", p, due), n++;
+        if (of != stdout)
+            fclose(of);
+        fprintf(stderr, "loadgen: a plan of %lld arrivals over %.1f s at %.2f/s\n", n, duration,
+                mean_rate);
+        return 0;
     }
     static conn conns[MAX_CONNS];
     int ep = epoll_create1(0), tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
@@ -148,8 +194,8 @@ int main(int argc, char **argv)
             req[i], sizeof req[i],
             "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", paths[i]);
     long long sent = 0, done = 0, failed = 0, late = 0, active = 0;
-    double t0 = now_s() + 0.05, end = t0 + duration;
-    double due = t0 - log(u01()) / total;
+    double t0 = now_s() + 0.05, end = t0 + duration, due = t0;
+    int path = next_arrival(&st, t0, &due);
     double worst_late = 0;
     arm(tfd, due);
     while (due < end || active > 0) {
@@ -168,19 +214,7 @@ int main(int argc, char **argv)
                     if (t - due > worst_late)
                         worst_late = t - due;
                     late += t - due > 0.001;
-                    /* the endpoint of this arrival: the streams add up */
-                    double u = u01() * total;
-                    int p = 0;
-                    while (p + 1 < np && u >= rates[p])
-                        u -= rates[p++];
-                    if (amp[p] > 0) {
-                        double level = 1 + amp[p] * sin(2 * M_PI * (due - t0) / period + phase[p]);
-                        if (u01() * (1 + amp[p]) > level) { /* thinned out */
-                            due -= log(u01()) / total;
-                            continue;
-                        }
-                    }
-                    int slot = -1;
+                    int p = path, slot = -1;
                     for (int s = 0; s < MAX_CONNS; s++)
                         if (!conns[s].used) {
                             slot = s;
@@ -193,7 +227,7 @@ int main(int argc, char **argv)
                         int one = 1;
                         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                         conn *cn = &conns[slot];
-                        *cn = (conn){.fd = fd, .path = p, .due = due, .used = 1};
+                        *cn = (conn){.fd = fd, .path = p, .due = due, .start = now_s(), .used = 1};
                         connect(fd, (struct sockaddr *)&sa, sizeof sa);
                         struct epoll_event ce = {.events = EPOLLOUT | EPOLLIN,
                                                  .data.u32 = (uint32_t)slot};
@@ -201,7 +235,7 @@ int main(int argc, char **argv)
                         active++;
                         sent++;
                     }
-                    due -= log(u01()) / total;
+                    path = next_arrival(&st, t0, &due);
                 }
                 if (due < end)
                     arm(tfd, due);
@@ -250,8 +284,8 @@ int main(int argc, char **argv)
                 if (status > 0) {
                     done++;
                     if (of)
-                        fprintf(of, "%d,%.6f,%.6f,%d\n", cn->path, cn->due - t0, t - cn->due,
-                                status);
+                        fprintf(of, "%d,%.6f,%.6f,%d,%.6f\n", cn->path, cn->due - t0, t - cn->due,
+                                status, cn->start - cn->due);
                 } else {
                     failed++;
                 }

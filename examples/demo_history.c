@@ -212,11 +212,12 @@ static int add_profile(store *st, int64_t rowid, const store_request *rq, int e,
 /* The last day's CPU samples: one a minute per instance, each endpoint
  * using the CPU for 40% of its median duration (the rest waits on I/O),
  * on hosts of 4 cores with a background of 2% of a core and a little
- * noise. */
-#define SAMPLE_S   60
-#define SAMPLES    (86400 / SAMPLE_S)
-#define CPU_SHARE  0.4
-#define DEMO_CORES 4
+ * noise, of which evodash's own threads used a quarter. */
+#define SAMPLE_S    60
+#define SAMPLES     (86400 / SAMPLE_S)
+#define CPU_SHARE   0.4
+#define DEMO_CORES  4
+#define AGENT_CORES 0.005
 static int32_t sample_n[NINST][SAMPLES][NEP];
 static int64_t sample_busy[NINST][SAMPLES][NEP];
 
@@ -234,6 +235,7 @@ static int put_samples(store *st, const int64_t *inst, const int64_t *ep, int64_
                                     .ts_us = from_us + (int64_t)(k + 1) * SAMPLE_S * 1000000,
                                     .interval_us = SAMPLE_S * 1000000LL,
                                     .cpu_us = cpu > 0 ? (int64_t)cpu : 0,
+                                    .agent_us = (int64_t)(AGENT_CORES * SAMPLE_S * 1e6),
                                     .ncpu = DEMO_CORES};
             if (store_usage_put(st, &s, c, NEP))
                 return -1;

@@ -77,6 +77,10 @@ test('Capacity page: the model, the what-if beside today, the SLO capacity', { t
   assert.equal(m.observed.hosts, 2);
   assert.equal(m.observed.cores, 4);
   assert.ok(m.fit.r2 > 0.9);
+  // the demo's agent threads used 0.5% of a core per instance: kept out of
+  // the demands, and the fit's box says so
+  assert.ok(Math.abs(m.fit.monitor - 0.005) < 1e-4, `evodash's threads ${m.fit.monitor} cores`);
+  assert.ok((await page.textContent('[data-total="fit"]')).includes("evodash's own threads 0.5% of a core per instance"));
   // the table: one row per endpoint, today's figures and the prediction
   const rows = await page.$$eval('[data-capacity-table] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
   assert.equal(rows.length, m.endpoints.length);

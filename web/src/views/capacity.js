@@ -121,7 +121,15 @@ function totals(d) {
       `${r.replicas} × ${num(mod.max_cpu / 100, 1)}`,
       `replica${r.replicas === 1 ? '' : 's'} × cores, ${r.workers ? r.workers + ' worker' + (r.workers === 1 ? '' : 's') + ' each' : 'no worker limit'}`,
     ),
-    box('fit', m.fit.samples ? num(m.fit.r2, 3) : '–', m.fit.samples ? `R² of the CPU demand fit, ${fmtInt(m.fit.samples)} samples${m.fit.outliers ? `, ${m.fit.outliers} left out` : ''}` : 'no CPU samples: demands from durations'),
+    box(
+      'fit',
+      m.fit.samples ? num(m.fit.r2, 3) : '–',
+      m.fit.samples
+        ? `R² of the CPU demand fit, ${fmtInt(m.fit.samples)} samples${m.fit.outliers ? `, ${m.fit.outliers} left out` : ''}${
+            m.fit.monitor != null ? `; evodash's own threads ${pct(m.fit.monitor)} of a core per instance, kept out of the demands` : ''
+          }`
+        : 'no CPU samples: demands from durations',
+    ),
   );
 }
 
