@@ -193,12 +193,11 @@ def streams(rate, mix, drifting=True):
 STEAL_WINDOW_S = 10
 
 
-def load(port, rate, mix, seconds, out, seed, drifting=True, steal=None):
-    """Runs the generator; returns its summary line.  steal, a list, gets
-    the most the hypervisor stole of the service's CPU in any
-    STEAL_WINDOW_S seconds of the run (a share): a steady 1% costs a
-    model little, a stretch of 20% builds a queue that no model of the
-    recording can know of."""
+def load(port, rate, mix, seconds, out, seed, drifting=True):
+    """Runs the generator; returns its summary line and the most the
+    hypervisor stole of the service's CPU in any STEAL_WINDOW_S seconds of
+    the run (a share): a steady 1% costs a model little, a stretch of 20%
+    builds a queue that no model of the recording can know of."""
     args = ["taskset", "-c", GEN_CPU, LOADGEN, "-p", str(port), "-d", str(seconds), "-s",
             str(seed), "-o", out, "-m", str(DRIFT_S)] + streams(rate, mix, drifting)
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -209,11 +208,9 @@ def load(port, rate, mix, seconds, out, seed, drifting=True, steal=None):
     stdout, stderr = proc.communicate()
     if proc.returncode:
         raise RuntimeError("loadgen: %s %s" % (stdout, stderr))
-    if steal is not None:
-        w = min(STEAL_WINDOW_S, len(ticks) - 1)
-        steal.append(max((ticks[i + w] - ticks[i] for i in range(len(ticks) - w)), default=0)
-                     / os.sysconf("SC_CLK_TCK") / max(w, 1))
-    return stdout.strip()
+    w = min(STEAL_WINDOW_S, len(ticks) - 1)
+    worst = max((ticks[i + w] - ticks[i] for i in range(len(ticks) - w)), default=0)
+    return stdout.strip(), worst / os.sysconf("SC_CLK_TCK") / max(w, 1)
 
 
 def lateness(out):
@@ -226,18 +223,23 @@ def lateness(out):
     return statistics.fmean(late), sum(1 for x in late if x > 0.001) / len(late)
 
 
+def read_plan(path, mix):
+    """A plan that loadgen -n wrote: a list per endpoint of due times (s)."""
+    times = [[] for _ in mix]
+    with open(path) as f:
+        for row in csv.reader(f):
+            times[int(row[0])].append(float(row[1]))
+    return times
+
+
 def plan(rate, mix, seconds, seed, out):
     """The arrivals that load() with these arguments will send, before it
-    sends them (loadgen -n): a list per endpoint of due times (s)."""
+    sends them (loadgen -n, into out): read_plan()'s lists."""
     args = [LOADGEN, "-n", "-d", str(seconds), "-s", str(seed), "-o", out, "-m", str(DRIFT_S)]
     r = subprocess.run(args + streams(rate, mix), capture_output=True, text=True)
     if r.returncode:
         raise RuntimeError("loadgen -n: %s %s" % (r.stdout, r.stderr))
-    times = [[] for _ in mix]
-    with open(out) as f:
-        for row in csv.reader(f):
-            times[int(row[0])].append(float(row[1]))
-    return times
+    return read_plan(out, mix)
 
 
 def predict_planned(evodash, mdir, times, mix, out_dir, replications=8):
@@ -353,7 +355,7 @@ def run_service(kind, tmp):
     proc, port = start(kind, tmp, os.path.join(tmp, kind + "-calib.db"), name, "0")
     probe_rate = 40.0
     c0 = cpu_of_group(proc.pid)
-    msg = load(port, probe_rate, mix, 10, os.path.join(tmp, kind + "-calib.csv"), 1, False)
+    msg, _ = load(port, probe_rate, mix, 10, os.path.join(tmp, kind + "-calib.csv"), 1, False)
     cpu = cpu_of_group(proc.pid) - c0
     stop(proc)
     answered = int(msg.split(",")[1].split()[0])
@@ -367,13 +369,12 @@ def run_service(kind, tmp):
     time.sleep(IDLE_S)
     c0, t0, s0 = cpu_of_group(proc.pid), time.time(), steal_ticks()
     rec_csv = os.path.join(tmp, kind + "-rec.csv")
-    planned = {1.0: plan(rate, mix, RECORD_S, 2, os.path.join(tmp, kind + "-rec.plan"))}
-    worst = []
-    msg = load(port, rate, mix, RECORD_S, rec_csv, 2, steal=worst)
+    rec_plan = plan(rate, mix, RECORD_S, 2, rec_csv[:-4] + ".plan")
+    msg, worst = load(port, rate, mix, RECORD_S, rec_csv, 2)
     print("  record:", msg, flush=True)
     fails = [(kind, 1.0, failed(msg, rec_csv))]
     util_rec = (cpu_of_group(proc.pid) - c0) / (time.time() - t0)
-    hosts = [(kind, 1.0, 1.0, steal_share(s0, t0), worst[0]) + lateness(rec_csv)]
+    hosts = [(kind, 1.0, 1.0, steal_share(s0, t0), worst) + lateness(rec_csv)]
     time.sleep(float(SAMPLE_S) + 0.5)  # the last CPU sample
     stop(proc)
     # 3. the model, from that recording alone
@@ -401,23 +402,21 @@ def run_service(kind, tmp):
     got = measured(rec_csv, mix)
     rows = compared(kind, *whatif_at(doc, 1.0), 1.0, got, util_rec, rate)
     mdir = os.path.join(tmp, kind + "-model")
-    prow = compared(kind, predict_planned(EVODASH, mdir, planned[1.0], mix, tmp), None, 1.0, got,
+    prow = compared(kind, predict_planned(EVODASH, mdir, rec_plan, mix, tmp), None, 1.0, got,
                     util_rec, rate)
     # 4. the higher loads, for real: each predicted first for the arrivals
     # the generator is about to send
     for k in FACTORS:
         out = os.path.join(tmp, "%s-%.2f.csv" % (kind, k))
-        planned[k] = plan(rate * k, mix, RUN_S, 3, out[:-4] + ".plan")
-        pred_k = predict_planned(EVODASH, mdir, planned[k], mix, tmp)
+        pred_k = predict_planned(EVODASH, mdir, plan(rate * k, mix, RUN_S, 3, out[:-4] + ".plan"),
+                                 mix, tmp)
         db_k = os.path.join(tmp, "%s-%.2f.db" % (kind, k))
         proc, port = start(kind, tmp, db_k, name)
         c0, t0, s0 = cpu_of_group(proc.pid), time.time(), steal_ticks()
-        worst = []
-        msg = load(port, rate * k, mix, RUN_S, out, 3, steal=worst)
+        msg, worst = load(port, rate * k, mix, RUN_S, out, 3)
         print("  %.2fx:" % k, msg, flush=True)
         util = (cpu_of_group(proc.pid) - c0) / (time.time() - t0)
-        hosts.append((kind, k, (util / k) / util_rec, steal_share(s0, t0), worst[0]) +
-                     lateness(out))
+        hosts.append((kind, k, (util / k) / util_rec, steal_share(s0, t0), worst) + lateness(out))
         fails.append((kind, k, failed(msg, out)))
         stop(proc)
         got = measured(out, mix)

@@ -57,10 +57,7 @@ def main(argv):
                 rate = sum(n for _, _, n in got) / (span(out) - bc.WARM_S)
                 rows += bc.compared(kind, *bc.whatif_at(doc, k), k, got, None, rate)
                 if os.path.exists(out[:-4] + ".plan"):
-                    times = [[] for _ in mix]
-                    with open(out[:-4] + ".plan") as f:
-                        for row in csv.reader(f):
-                            times[int(row[0])].append(float(row[1]))
+                    times = bc.read_plan(out[:-4] + ".plan", mix)
                     prows += bc.compared(kind, bc.predict_planned(evodash, mdir, times, mix, tmp),
                                          None, k, got, None, rate)
         if not rows:
