@@ -242,33 +242,45 @@ def plan(rate, mix, seconds, seed, out):
     return read_plan(out, mix)
 
 
-def predict_planned(evodash, mdir, times, mix, out_dir, replications=8):
+def planned_runs(evodash, mdir, times, mix, out_dir, replications=8, extra=()):
     """The model's files (mdir, from predict()) run on the planned arrivals
-    (plan()): per endpoint of mix, (mean_ms, p95_ms) pooled over
-    `replications` seeds as the what-if pools its runs (means weighted by
-    the requests completed, p95 the mean of the runs')."""
+    (plan()) with seeds 1 to `replications`: yields each run's results
+    document (SimResults.json) and, per interaction identifier of the
+    results, the endpoint of mix it stands for.  extra: more options for
+    `evodash simulate`."""
     with open(os.path.join(mdir, "profile.json")) as f:
         ids = {s["name"]: s["scenarioID"] for s in json.load(f)["scenarios"]}
+    labels = {"scenario %d interaction 0" % ids[ep]: ep for _, _, ep, _ in mix}
     dist = os.path.join(out_dir, "planned-distribution.json")
     with open(dist, "w") as f:
         json.dump([{"kind": "replay", "scenarioID": ids[ep], "start": 0, "times": times[i]}
                    for i, (_, _, ep, _) in enumerate(mix) if times[i]], f)
-    acc = {ep: [0.0, 0, 0.0] for _, _, ep, _ in mix}  # sum of mean*n, n, sum of p95
+    res = os.path.join(out_dir, "planned-results.json")
     for seed in range(1, replications + 1):
-        res = os.path.join(out_dir, "planned-results.json")
         cmd = [evodash, "simulate", "-p", os.path.join(mdir, "profile.json"),
                "-s", os.path.join(mdir, "services.json"), "-m", os.path.join(mdir, "mapping.json"),
                "-d", dist, "--seed", str(seed), "--warmup", str(WARM_S), "-o", res, "-q"]
-        r = subprocess.run(cmd, capture_output=True, text=True)
+        r = subprocess.run(cmd + list(extra), capture_output=True, text=True)
         if r.returncode:
             raise RuntimeError("evodash simulate: " + r.stderr)
         with open(res) as f:
-            for it in json.load(f)["summary"]["interactions"]:
-                a = acc[it["name"]]
-                a[0] += it["mean"] * it["completed"]
-                a[1] += it["completed"]
-                a[2] += it["p95"]
+            doc = json.load(f)
         os.unlink(res)
+        yield doc, labels
+
+
+def predict_planned(evodash, mdir, times, mix, out_dir, replications=8):
+    """The model on the planned arrivals (planned_runs()): per endpoint of
+    mix, (mean_ms, p95_ms) pooled over the runs as the what-if pools its
+    runs (means weighted by the requests completed, p95 the mean of the
+    runs')."""
+    acc = {ep: [0.0, 0, 0.0] for _, _, ep, _ in mix}  # sum of mean*n, n, sum of p95
+    for doc, _ in planned_runs(evodash, mdir, times, mix, out_dir, replications):
+        for it in doc["summary"]["interactions"]:
+            a = acc[it["name"]]
+            a[0] += it["mean"] * it["completed"]
+            a[1] += it["completed"]
+            a[2] += it["p95"]
     return {ep: (1e3 * a[0] / a[1], 1e3 * a[2] / replications) for ep, a in acc.items() if a[1]}
 
 

@@ -5,14 +5,22 @@ options.  Building and running a model takes seconds where a run takes a
 quarter of an hour, and one run's errors move by several points from run
 to run: a change to the model is judged on several kept runs at once.
 
-    python3 bench/capacity_offline.py [--evodash PATH] DIR... [-- OPTION...]
+    python3 bench/capacity_offline.py [--evodash PATH] [--windows S] DIR... [-- OPTION...]
 
 OPTIONs go to `evodash simulate` (for instance `-- --quantum 0`).  For
 each DIR and service it prints bench-capacity's tables and worst errors
 (the model on the generator's planned arrivals, where the run kept its
 plans, and the what-if), then one line per DIR.  The utilisation measured in a run is not kept
 (U real is "-"); a recording made by an older evodash may need
-`evodash migrate` first."""
+`evodash migrate` first.
+
+--windows S also compares, for each load that has a plan, the model's mean
+response time on the planned arrivals with the measured one in windows of
+S seconds (by when the requests ended).  A model that is off by the same
+share in every window is wrong in itself; one that is right in most
+windows and off in a few was surprised by something in those stretches
+(the host, or a queue that the model builds faster or slower than the
+service)."""
 import csv
 import os
 import sys
@@ -27,8 +35,49 @@ def span(out):
         return max(float(row[1]) for row in csv.reader(f))
 
 
+def windows(evodash, mdir, times, mix, out, tmp, width):
+    """Print the model's and the measured mean response time per endpoint
+    of mix in windows of width s: the model's from its runs on the planned
+    arrivals (pooled), the measured ones from the load's CSV (out)."""
+    names = [ep for _, _, ep, _ in mix]
+    n = int(max(max(t) for t in times if t) // width) + 2
+    acc = {ep: [[0.0, 0, 0.0, 0] for _ in range(n)] for ep in names}  # model sum, n; real
+    for doc, labels in bc.planned_runs(evodash, mdir, times, mix, tmp,
+                                       extra=["--interval", "%g" % width]):
+        done, before = {}, {}
+        d = doc["dones"]
+        for t, ident, c in zip(d["t"], d["identifier"], d["completed"]):
+            done[t, ident] = c - before.get(ident, 0)
+            before[ident] = c
+        r = doc["response_time"]
+        for t, ident, rt in zip(r["t"], r["identifier"], r["response time"]):
+            w = int(round(t / 1e9 / width)) - 1
+            if ident in labels and 0 <= w < n and rt is not None:
+                a = acc[labels[ident]][w]
+                a[0] += rt * done.get((t, ident), 0)
+                a[1] += done.get((t, ident), 0)
+    with open(out) as f:
+        for row in csv.reader(f):
+            w = int((float(row[1]) + float(row[2])) // width)
+            if row[3].startswith("2") and w < n:
+                a = acc[names[int(row[0])]][w]
+                a[2] += float(row[2])
+                a[3] += 1
+    print("  %7s " % "from s" + " ".join("| %-29s" % ep for ep in names))
+    for w in range(n):
+        cells = []
+        for ep in names:
+            a = acc[ep][w]
+            if a[1] and a[3]:
+                m, r = 1e3 * a[0] / a[1], 1e3 * a[2] / a[3]
+                cells.append("| %8.2f %8.2f %+6.1f%% %4d" % (m, r, 100 * (m - r) / r, a[3]))
+            else:
+                cells.append("| %-29s" % "-")
+        print("  %7.0f " % (w * width) + " ".join(cells))
+
+
 def main(argv):
-    evodash, dirs, extra = bc.EVODASH, [], []
+    evodash, dirs, extra, width = bc.EVODASH, [], [], 0
     if "--" in argv:
         extra = argv[argv.index("--") + 1:]
         argv = argv[:argv.index("--")]
@@ -36,6 +85,8 @@ def main(argv):
         a = argv.pop(0)
         if a == "--evodash" and argv:
             evodash = argv.pop(0)
+        elif a == "--windows" and argv:
+            width = float(argv.pop(0))
         else:
             dirs.append(a)
     if not dirs:
@@ -43,6 +94,7 @@ def main(argv):
     summary = []
     tmp = tempfile.mkdtemp(prefix="evd-offline-")
     for d in dirs:
+        print("==", d)
         rows, prows = [], []
         for kind, mix in bc.MIXES.items():
             if not os.path.exists(os.path.join(d, "%s-%.2f.csv" % (kind, bc.FACTORS[-1]))):
@@ -60,10 +112,13 @@ def main(argv):
                     times = bc.read_plan(out[:-4] + ".plan", mix)
                     prows += bc.compared(kind, bc.predict_planned(evodash, mdir, times, mix, tmp),
                                          None, k, got, None, rate)
+                    if width > 0:
+                        print("%s %.2fx, per %g s: model mean ms, measured mean ms, error, "
+                              "requests measured" % (kind, k, width))
+                        windows(evodash, mdir, times, mix, out, tmp, width)
         if not rows:
             print("%s: no kept run of bench-capacity" % d)
             continue
-        print("==", d)
         line = "%s:" % d
         if prows:
             print("the model on the generator's planned arrivals:")
