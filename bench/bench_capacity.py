@@ -269,19 +269,24 @@ def planned_runs(evodash, mdir, times, mix, out_dir, replications=8, extra=()):
         yield doc, labels
 
 
-def predict_planned(evodash, mdir, times, mix, out_dir, replications=8):
-    """The model on the planned arrivals (planned_runs()): per endpoint of
-    mix, (mean_ms, p95_ms) pooled over the runs as the what-if pools its
-    runs (means weighted by the requests completed, p95 the mean of the
-    runs')."""
+def pooled(docs, mix):
+    """Per endpoint of mix, (mean_ms, p95_ms) of the runs docs (results
+    documents, from planned_runs()) pooled as the what-if pools its runs:
+    means weighted by the requests completed, p95 the mean of the runs'."""
     acc = {ep: [0.0, 0, 0.0] for _, _, ep, _ in mix}  # sum of mean*n, n, sum of p95
-    for doc, _ in planned_runs(evodash, mdir, times, mix, out_dir, replications):
+    for doc in docs:
         for it in doc["summary"]["interactions"]:
             a = acc[it["name"]]
             a[0] += it["mean"] * it["completed"]
             a[1] += it["completed"]
             a[2] += it["p95"]
-    return {ep: (1e3 * a[0] / a[1], 1e3 * a[2] / replications) for ep, a in acc.items() if a[1]}
+    return {ep: (1e3 * a[0] / a[1], 1e3 * a[2] / len(docs)) for ep, a in acc.items() if a[1]}
+
+
+def predict_planned(evodash, mdir, times, mix, out_dir, replications=8):
+    """The model on the planned arrivals: pooled() over planned_runs()."""
+    return pooled([doc for doc, _ in planned_runs(evodash, mdir, times, mix, out_dir,
+                                                  replications)], mix)
 
 
 def failed(msg, out):

@@ -35,15 +35,15 @@ def span(out):
         return max(float(row[1]) for row in csv.reader(f))
 
 
-def windows(evodash, mdir, times, mix, out, tmp, width):
+def windows(runs, times, mix, out, width):
     """Print the model's and the measured mean response time per endpoint
     of mix in windows of width s: the model's from its runs on the planned
-    arrivals (pooled), the measured ones from the load's CSV (out)."""
+    arrivals (runs: planned_runs()'s, simulated with --interval width),
+    the measured ones from the load's CSV (out)."""
     names = [ep for _, _, ep, _ in mix]
     n = int(max(max(t) for t in times if t) // width) + 2
     acc = {ep: [[0.0, 0, 0.0, 0] for _ in range(n)] for ep in names}  # model sum, n; real
-    for doc, labels in bc.planned_runs(evodash, mdir, times, mix, tmp,
-                                       extra=["--interval", "%g" % width]):
+    for doc, labels in runs:
         done, before = {}, {}
         d = doc["dones"]
         for t, ident, c in zip(d["t"], d["identifier"], d["completed"]):
@@ -110,12 +110,16 @@ def main(argv):
                 rows += bc.compared(kind, *bc.whatif_at(doc, k), k, got, None, rate)
                 if os.path.exists(out[:-4] + ".plan"):
                     times = bc.read_plan(out[:-4] + ".plan", mix)
-                    prows += bc.compared(kind, bc.predict_planned(evodash, mdir, times, mix, tmp),
-                                         None, k, got, None, rate)
+                    # one set of runs for both: the series' interval does not
+                    # change what is simulated
+                    runs = list(bc.planned_runs(evodash, mdir, times, mix, tmp, extra=[
+                        "--interval", "%g" % width] if width > 0 else []))
+                    prows += bc.compared(kind, bc.pooled([doc for doc, _ in runs], mix), None,
+                                         k, got, None, rate)
                     if width > 0:
                         print("%s %.2fx, per %g s: model mean ms, measured mean ms, error, "
                               "requests measured" % (kind, k, width))
-                        windows(evodash, mdir, times, mix, out, tmp, width)
+                        windows(runs, times, mix, out, width)
         if not rows:
             print("%s: no kept run of bench-capacity" % d)
             continue
