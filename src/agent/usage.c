@@ -19,7 +19,13 @@
  * mostly per batch, and a batch is written every FLUSH_INTERVAL_MS
  * whatever the load, so per request it falls as the load rises; the model
  * keeps it apart from the requests' demands.  A thread counts from the
- * tick after its clock was published. */
+ * tick after its clock was published.
+ *
+ * And how much CPU the host lost to steal (time its virtual CPUs waited
+ * for the hypervisor): a neighbour busy enough to steal also shares the
+ * caches and cores, and the requests of such an interval cost more CPU
+ * than on a quiet host, so the model builder can tell those intervals
+ * apart (src/sim/livemodel.c). */
 #include <stdlib.h>
 #include <time.h>
 
@@ -34,6 +40,8 @@
 struct usage {
     int64_t last_ns; /* monotonic time of the last reading; 0: none yet */
     uint64_t cpu_us;
+    sysinfo_cpu host, host_now;     /* /proc/stat at the last reading, and now */
+    int host_have;                  /* host holds a reading */
     uint64_t own_us[AGENT_THREADS]; /* each agent thread's CPU at the last reading */
     int own_have;                   /* bit i: own_us[i] holds a reading */
     int cap;                        /* endpoints the arrays hold (max_endpoints) */
@@ -101,7 +109,15 @@ void usage_tick(evd_agent *a, usage **up)
     uint64_t cpu;
     if (sysinfo_read_self_cpu(&cpu))
         return;
-    int64_t own = own_cpu(a, u);
+    int64_t own = own_cpu(a, u), steal = -1;
+    if (!sysinfo_read_cpu(&u->host_now)) {
+        if (u->host_have)
+            steal = sysinfo_steal_us(&u->host, &u->host_now);
+        u->host = u->host_now;
+        u->host_have = 1;
+    } else {
+        u->host_have = 0;
+    }
     int neps = atomic_load_explicit(&a->n_endpoints, memory_order_acquire);
     if (neps > u->cap)
         neps = u->cap;
@@ -127,7 +143,8 @@ void usage_tick(evd_agent *a, usage **up)
                                 .interval_us = (now - u->last_ns) / 1000,
                                 .cpu_us = (int64_t)(cpu - u->cpu_us),
                                 .ncpu = sysinfo_cpus_allowed(),
-                                .agent_us = own};
+                                .agent_us = own,
+                                .steal_us = steal};
         if (!store_begin(a->store)) {
             if (store_usage_put(a->store, &s, u->counts, nc) || store_commit(a->store))
                 store_rollback(a->store);

@@ -19,7 +19,7 @@ static void usage(FILE *f)
         "                        [--days N] [--speedup K] [...]\n"
         "       evodash simulate --from-db URL --what-if [--service NAME] [--factor K,...]\n"
         "                        [--workers N] [--replicas N] [--cores N] [--quantum MS]\n"
-        "                        [--replications N] [--model-dir DIR]\n"
+        "                        [--replications N] [--max-steal PCT] [--model-dir DIR]\n"
         "       evodash simulate ... --find-capacity --slo-p95 MS\n"
         "       evodash simulate --serve [--listen 127.0.0.1:9100] [--dir DIR]\n"
         "\n"
@@ -56,6 +56,9 @@ static void usage(FILE *f)
         "                           two CPUs); 0: processor sharing\n"
         "  --replications N         --what-if: simulated runs (seeds N, N+1, ...) whose figures\n"
         "                           are averaged into each prediction (default 8)\n"
+        "  --max-steal PCT          --what-if: leave CPU samples whose host lost more than\n"
+        "                           PCT%% of its CPU to steal out of the demand fit (default 3;\n"
+        "                           100: keep them all)\n"
         "page\n"
         "  --serve                  serve the simulation page and API\n"
         "  --listen ADDR:PORT       (default 127.0.0.1:9100)\n"
@@ -95,6 +98,7 @@ enum {
     O_QUANTUM,
     O_MODELDIR,
     O_REPLICATIONS,
+    O_MAXSTEAL,
     O_JSON
 };
 
@@ -149,6 +153,7 @@ int cmd_simulate(int argc, char **argv)
         {"quantum", required_argument, NULL, O_QUANTUM},
         {"model-dir", required_argument, NULL, O_MODELDIR},
         {"replications", required_argument, NULL, O_REPLICATIONS},
+        {"max-steal", required_argument, NULL, O_MAXSTEAL},
         {"json", no_argument, NULL, O_JSON},
         {NULL, 0, NULL, 0},
     };
@@ -158,7 +163,8 @@ int cmd_simulate(int argc, char **argv)
     char *eplist[64];
     int neps = 0, quiet = 0, find = 0, serve = 0, whatif = 0;
     whatif_cli wc = {.seed = 1};
-    double workers = -1, replicas = 0, cores = 0, hours = 0, quantum = -1, replications = 0;
+    double workers = -1, replicas = 0, cores = 0, hours = 0, quantum = -1, replications = 0,
+           max_steal = 0;
     int progress = isatty(STDERR_FILENO);
     double seed = 1, until = 0, warmup = 0, interval = 0, rate = 1, slo = 0, days = 0, speedup = 1,
            maxup = 4 << 20, maxarr = 5e6;
@@ -248,6 +254,9 @@ int cmd_simulate(int argc, char **argv)
         case O_REPLICATIONS:
             dst = &replications, min = 1;
             break;
+        case O_MAXSTEAL:
+            dst = &max_steal, min = 1e-6;
+            break;
         case O_HOURS:
             dst = &hours, min = 1e-6;
             break;
@@ -319,6 +328,13 @@ int cmd_simulate(int argc, char **argv)
         wc.replicas = (int)replicas;
         wc.cores = (int)cores;
         wc.quantum_ms = quantum;
+        if (max_steal > 100) {
+            fprintf(stderr,
+                    "evodash simulate: --max-steal %g: expected a percentage, at most 100\n",
+                    max_steal);
+            return 2;
+        }
+        wc.max_steal = max_steal >= 100 ? -1 : max_steal / 100;
         wc.slo_ms = find ? slo : 0;
         wc.seed = (uint64_t)seed;
         if (replications > 1000) {

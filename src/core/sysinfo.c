@@ -68,6 +68,7 @@ static int parse_cpu_line(const char *line, sysinfo_cpu *out)
     }
     out->busy[id] = total - f[3] - f[4];
     out->total[id] = total;
+    out->steal += f[7];
     if ((int)id + 1 > out->ncpu)
         out->ncpu = (int)id + 1;
     return 1;
@@ -133,6 +134,16 @@ int sysinfo_cpu_percent(const sysinfo_cpu *before, const sysinfo_cpu *after, dou
         pct[i] = v < 0 ? 0 : v > 100 ? 100 : v;
     }
     return n;
+}
+
+int64_t sysinfo_steal_us(const sysinfo_cpu *before, const sysinfo_cpu *after)
+{
+    long hz = sysconf(_SC_CLK_TCK);
+    if (!before || !after || before->ncpu <= 0 || before->ncpu != after->ncpu ||
+        after->steal < before->steal || hz <= 0)
+        return -1;
+    uint64_t per_cpu = (after->steal - before->steal) * (uint64_t)(1000000 / hz);
+    return (int64_t)(per_cpu / (uint64_t)after->ncpu);
 }
 
 /* The value in kB of "Name:   1234 kB" in a /proc text, or -1. */

@@ -12,6 +12,7 @@ typedef struct sysinfo_cpu {
     int ncpu;
     uint64_t busy[SYSINFO_MAX_CPUS];
     uint64_t total[SYSINFO_MAX_CPUS];
+    uint64_t steal; /* summed over the CPUs: time they waited for the hypervisor */
 } sysinfo_cpu;
 
 /* Read /proc/stat into *out.  Returns 0 or EVD_EIO. */
@@ -20,6 +21,12 @@ int sysinfo_read_cpu(sysinfo_cpu *out);
 /* Per-core busy percentage (0..100) between two readings, into pct[0..n),
  * n = min(a->ncpu, b->ncpu, cap).  Returns n. */
 int sysinfo_cpu_percent(const sysinfo_cpu *before, const sysinfo_cpu *after, double *pct, int cap);
+
+/* The steal time between two readings, in us per CPU (the mean over the
+ * machine's CPUs): how long a virtual machine's CPUs were ready to run
+ * while the hypervisor ran someone else.  0 on bare metal; -1 when the
+ * readings cannot be compared (the CPUs changed, a counter went back). */
+int64_t sysinfo_steal_us(const sysinfo_cpu *before, const sysinfo_cpu *after);
 
 typedef struct sysinfo_mem {
     uint64_t total_bytes;     /* MemTotal */

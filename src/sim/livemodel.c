@@ -8,6 +8,9 @@
  *     per host, the most requests in flight at once;
  *   - the CPU samples of its instances: the utilisation-law regression
  *     (demand.c), the cores each host has, and the measured utilisation;
+ *     a sample whose host lost more than max_steal of its CPU to steal is
+ *     left out of the regression (a neighbour that busy slows the
+ *     requests' CPU too), unless that would leave out most of them;
  *   - the call trees of its profiled requests.
  *
  * Then each endpoint gets one demand, in this order of preference:
@@ -107,7 +110,10 @@ typedef struct build {
     int64_t t0;
     int64_t tmax;
     size_t nreq, max_req;
-    demand_reg *reg;
+    demand_reg *reg;     /* the samples below the steal limit */
+    demand_reg *reg_all; /* every sample, for when too few are below it */
+    double max_steal;    /* share; > 1: no limit */
+    double steal_s, steal_dt;
     double *counts;
     double agent_s, agent_dt; /* evodash's own threads, in the samples that say */
     /* call trees */
@@ -430,8 +436,20 @@ static int on_sample(void *u, const store_usage_row *r)
         b->agent_dt += dt;
         b->lm->agent_samples++;
     }
-    if (demand_reg_add(b->reg, dt, cpu - own, b->counts))
+    int stolen = 0;
+    if (r->s.steal_us >= 0) {
+        double share = (double)r->s.steal_us / (double)r->s.interval_us;
+        b->steal_s += share * dt;
+        b->steal_dt += dt;
+        if (share > b->lm->steal_max)
+            b->lm->steal_max = share;
+        b->lm->steal_samples++;
+        stolen = share > b->max_steal;
+    }
+    if ((!stolen && demand_reg_add(b->reg, dt, cpu - own, b->counts)) ||
+        demand_reg_add(b->reg_all, dt, cpu - own, b->counts))
         return EVD_ENOMEM;
+    b->lm->samples_stolen += stolen;
     b->inst[k].cpu_s += cpu;
     b->inst[k].dt_s += dt;
     if (r->s.ncpu > b->inst[k].ncpu)
@@ -697,7 +715,8 @@ int live_model_build(store *st, const live_opts *o, live_model **out, char *err,
     }
     if ((rc = topology(&b, solo)))
         goto done;
-    if (!(b.reg = demand_reg_new(b.neid))) {
+    b.max_steal = o->max_steal > 0 ? o->max_steal : o->max_steal < 0 ? 2 : LIVE_STEAL_MAX;
+    if (!(b.reg = demand_reg_new(b.neid)) || !(b.reg_all = demand_reg_new(b.neid))) {
         rc = EVD_ENOMEM;
         goto done;
     }
@@ -721,8 +740,14 @@ int live_model_build(store *st, const live_opts *o, live_model **out, char *err,
         goto done;
     }
     common_bases(&b, solo, base);
+    lm->steal_mean = b.steal_dt > 0 ? b.steal_s / b.steal_dt : 0;
+    if (lm->samples_stolen && 2 * lm->samples_stolen > lm->samples) {
+        lm->samples_stolen = 0; /* most samples were noisy: fit them all, and say so */
+        lm->steal_kept = 1;
+    }
     demand_fit fit = {0};
-    int have_fit = lm->samples > 0 && !demand_reg_solve(b.reg, base, d, se, rows, &fit);
+    int have_fit = lm->samples > 0 &&
+                   !demand_reg_solve(lm->steal_kept ? b.reg_all : b.reg, base, d, se, rows, &fit);
     lm->common_n = fit.common.endpoints;
     lm->common_b = fit.common.b;
     lm->common_b_se = fit.common.b_se;
@@ -809,6 +834,7 @@ done:
     free(b.host);
     free(b.hreqs);
     demand_reg_free(b.reg);
+    demand_reg_free(b.reg_all);
     if (rc)
         live_model_free(lm);
     else

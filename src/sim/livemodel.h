@@ -58,6 +58,14 @@ typedef struct live_model {
     size_t samples;         /* CPU samples in the window */
     size_t samples_dropped; /* ... left out of the fit as outliers */
     double r2, rmse, u0, u0_se;
+    /* the host's steal time (share of its CPUs the hypervisor gave to
+     * others), over steal_samples of the samples (0: none said): its mean
+     * and its worst interval; samples_stolen were left out of the fit for
+     * having more than live_opts.max_steal, steal_kept says they were
+     * kept because too few samples would have been left */
+    double steal_mean, steal_max;
+    size_t steal_samples, samples_stolen;
+    int steal_kept;
     /* evodash's own threads (cores per instance), left out of the fit and
      * kept as background, from agent_samples of the samples (0: none said) */
     double agent;
@@ -84,6 +92,15 @@ typedef struct live_model {
  * 2.8 on eight.  The recording does not tell the machine's CPUs (the
  * processes may be pinned to fewer), so this is two CPUs' slice. */
 #define LIVE_QUANTUM_S 0.0015
+/* The steal share above which a CPU sample is left out of the fit unless
+ * told otherwise (live_opts.max_steal): a neighbour that takes this much
+ * of the host also shares its caches and cores, and the requests of that
+ * interval cost more CPU than on a quiet host.  Samples are left out only
+ * while at least half of them remain. */
+#define LIVE_STEAL_MAX 0.03
+/* The mean steal share above which the report warns that the demands were
+ * measured on a busy host. */
+#define LIVE_STEAL_WARN 0.01
 /* The common-overhead fit's F-test p below which its structure does not
  * hold (the model, and the report that says so). */
 #define LIVE_COMMON_MIN_P 0.05
@@ -98,6 +115,8 @@ typedef struct live_opts {
     double quantum;         /* s: the CPU's time slice; 0: LIVE_QUANTUM_S, < 0: processor
                                sharing */
     size_t max_requests;    /* refuse larger windows; 0: 20 million */
+    double max_steal;       /* leave out samples with more steal than this share; 0:
+                               LIVE_STEAL_MAX, < 0: keep every sample */
 } live_opts;
 
 /* Build the model of o->service from st.  Returns 0 or EVD_ENOENT (no such

@@ -243,6 +243,19 @@ void live_model_print(const live_model *lm, FILE *f)
                 "evodash's own threads: %.4f cores per instance (%zu of the samples), left out "
                 "of the demands and kept as background\n",
                 lm->agent, lm->agent_samples);
+    if (lm->steal_samples) {
+        fprintf(f, "host steal time: %.1f%% of its CPUs on average, %.1f%% in the worst sample",
+                100 * lm->steal_mean, 100 * lm->steal_max);
+        if (lm->samples_stolen)
+            fprintf(f, "; %zu samples above the limit left out of the fit", lm->samples_stolen);
+        else if (lm->steal_kept)
+            fprintf(f, "; most samples were above the limit, so all were fitted");
+        fputc('\n', f);
+        if (lm->steal_mean > LIVE_STEAL_WARN)
+            fprintf(f, "warning: the recording's host was busy with other machines' work; "
+                       "demands measured on it can run several percent high, and the "
+                       "predictions with them: record again at a quieter time\n");
+    }
     if (!lm->samples)
         fprintf(f, "no CPU samples in the window: demands come from call trees or durations\n");
     if (lm->common_n >= 2)

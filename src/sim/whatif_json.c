@@ -37,11 +37,18 @@ json_t *live_model_json(const live_model *lm)
                                      "overhead_ms", num(lm->common_b * 1e3), "se_ms",
                                      num(lm->common_b_se * 1e3), "p", num(lm->common_p))
                          : json_null();
-    json_t *fit =
-        json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "samples", (json_int_t)lm->samples,
-                  "outliers", (json_int_t)lm->samples_dropped, "r2", num(lm->r2), "rmse",
-                  num(lm->rmse), "background", num(lm->u0), "background_se", num(lm->u0_se),
-                  "monitor", lm->agent_samples ? num(lm->agent) : json_null(), "common", common);
+    json_t *steal =
+        lm->steal_samples
+            ? json_pack("{s:I, s:o, s:o, s:I, s:b, s:b}", "samples", (json_int_t)lm->steal_samples,
+                        "mean", num(lm->steal_mean), "max", num(lm->steal_max), "left_out",
+                        (json_int_t)lm->samples_stolen, "kept", lm->steal_kept, "warn",
+                        lm->steal_mean > LIVE_STEAL_WARN)
+            : json_null();
+    json_t *fit = json_pack(
+        "{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "samples", (json_int_t)lm->samples,
+        "outliers", (json_int_t)lm->samples_dropped, "r2", num(lm->r2), "rmse", num(lm->rmse),
+        "background", num(lm->u0), "background_se", num(lm->u0_se), "monitor",
+        lm->agent_samples ? num(lm->agent) : json_null(), "common", common, "steal", steal);
     json_t *obs = json_pack("{s:i, s:i, s:i, s:i, s:i, s:o, s:o}", "hosts", lm->hosts, "instances",
                             lm->instances, "cores", lm->cores, "workers", lm->workers_seen,
                             "peak_in_flight", lm->peak_conc, "mean_in_flight", num(lm->mean_conc),

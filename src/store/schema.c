@@ -252,6 +252,13 @@ static const mstep migrations[STORE_SCHEMA_VERSION][STEPS_MAX] = {
     {
         {BOTH, "ALTER TABLE cpu_samples ADD COLUMN agent_us {INT}"},
     },
+    /* 8: the host's steal time per CPU in a CPU sample's interval, so
+     * that the capacity model can leave out what a noisy neighbour
+     * inflated; NULL in the samples taken before and where /proc/stat
+     * could not be read */
+    {
+        {BOTH, "ALTER TABLE cpu_samples ADD COLUMN steal_us {INT}"},
+    },
 };
 
 /* ---- rendering --------------------------------------------------------------- */

@@ -46,7 +46,7 @@ int store_url_path(const char *url, char *out, size_t cap, char *err, size_t err
 void store_url_redact(const char *url, char *out, size_t cap);
 
 /* Schema (schema.c). */
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 int store_schema_version(store *st, int *version);
 /* Migrate up to version `to` (tests use it to build older stores). */
 int store_migrate_to(store *st, int to);

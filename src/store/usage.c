@@ -9,22 +9,23 @@
 #include "store/store_int.h"
 #include "store/usage.h"
 
-static const sq_text SQL_SAMPLE_INS = SQ(
-    "INSERT INTO cpu_samples(instance_id, ts_us, interval_us, cpu_us, ncpu, agent_us) VALUES(?1, "
-    "?2, ?3, ?4, ?5, ?6) RETURNING id",
-    "storing a CPU sample");
+static const sq_text SQL_SAMPLE_INS =
+    SQ("INSERT INTO cpu_samples(instance_id, ts_us, interval_us, cpu_us, ncpu, agent_us, "
+       "steal_us) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+       "storing a CPU sample");
 static const sq_text SQL_COUNT_INS =
     SQ("INSERT INTO cpu_sample_counts(sample_id, endpoint_id, count, busy_us) VALUES(?1, ?2, ?3, "
        "?4)",
        "storing a CPU sample's request counts");
 /* one row per (sample, endpoint); a sample without requests has one row
  * with a NULL endpoint */
-static const sq_text SQL_SAMPLES = SQ(
-    "SELECT s.id, s.instance_id, s.ts_us, s.interval_us, s.cpu_us, s.ncpu, i.host, "
-    "c.endpoint_id, c.count, c.busy_us, s.agent_us FROM cpu_samples s JOIN instances i ON i.id = "
-    "s.instance_id LEFT JOIN cpu_sample_counts c ON c.sample_id = s.id WHERE i.service_id = ?1 "
-    "AND s.ts_us > ?2 AND s.ts_us - s.interval_us < ?3 ORDER BY s.ts_us, s.id, c.endpoint_id",
-    "reading CPU samples");
+static const sq_text SQL_SAMPLES =
+    SQ("SELECT s.id, s.instance_id, s.ts_us, s.interval_us, s.cpu_us, s.ncpu, i.host, "
+       "c.endpoint_id, c.count, c.busy_us, s.agent_us, s.steal_us FROM cpu_samples s "
+       "JOIN instances i ON i.id = s.instance_id "
+       "LEFT JOIN cpu_sample_counts c ON c.sample_id = s.id WHERE i.service_id = ?1 "
+       "AND s.ts_us > ?2 AND s.ts_us - s.interval_us < ?3 ORDER BY s.ts_us, s.id, c.endpoint_id",
+       "reading CPU samples");
 static const sq_text SQL_REQUESTS =
     SQ("SELECT r.endpoint_id, r.instance_id, r.ts_us, r.duration_us, r.status FROM requests r JOIN "
        "endpoints e ON e.id = r.endpoint_id WHERE e.service_id = ?1 AND r.ts_us >= ?2 AND r.ts_us "
@@ -55,6 +56,10 @@ int store_usage_put(store *st, const store_usage_sample *s, const store_usage_co
         sq_bind_i64(q, 6, s->agent_us);
     else
         sq_bind_null(q, 6);
+    if (s->steal_us >= 0)
+        sq_bind_i64(q, 7, s->steal_us);
+    else
+        sq_bind_null(q, 7);
     int64_t id = 0;
     int rc = sq_step(q);
     if (rc == SQ_ROW) {
@@ -117,7 +122,8 @@ static int samples_row(sq *q, void *ctx)
                                          .interval_us = sq_i64(q, 3),
                                          .cpu_us = sq_i64(q, 4),
                                          .ncpu = (int)sq_i64(q, 5),
-                                         .agent_us = sq_is_null(q, 10) ? -1 : sq_i64(q, 10)}};
+                                         .agent_us = sq_is_null(q, 10) ? -1 : sq_i64(q, 10),
+                                         .steal_us = sq_is_null(q, 11) ? -1 : sq_i64(q, 11)}};
         const char *h = sq_str(q, 6);
         snprintf(c->host, sizeof c->host, "%s", h ? h : "");
         c->n = 0;

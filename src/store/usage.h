@@ -30,6 +30,7 @@ typedef struct store_usage_sample {
     int64_t cpu_us;   /* the process's CPU time (user + system) in the interval */
     int ncpu;         /* the CPUs the process may run on */
     int64_t agent_us; /* the part of cpu_us evodash's own threads used; -1: not measured */
+    int64_t steal_us; /* the host's steal time in the interval, per CPU; -1: not measured */
 } store_usage_sample;
 
 /* Store one sample and its counts (n of them; those with count 0 are left

@@ -27,6 +27,7 @@
 #include "sim/nnls.h"
 #include "sim/rng.h"
 #include "sim/whatif.h"
+#include "sim/whatif_json.h"
 #include "store/read.h"
 #include "store/usage.h"
 #include "testutil.h"
@@ -197,6 +198,8 @@ typedef struct seen {
     int64_t agent_us; /* of the samples that measured it */
     int unmeasured;   /* samples without it */
     int over;         /* samples whose agent_us exceeds cpu_us */
+    int64_t steal_us; /* of the samples that measured it */
+    int no_steal;     /* samples without it */
     char host[32];
 } seen;
 
@@ -210,6 +213,10 @@ static int on_sample(void *u, const store_usage_row *r)
     else
         s->agent_us += r->s.agent_us;
     s->over += r->s.agent_us > r->s.cpu_us;
+    if (r->s.steal_us < 0)
+        s->no_steal++;
+    else
+        s->steal_us += r->s.steal_us;
     for (size_t i = 0; i < r->ncounts; i++) {
         s->count += r->counts[i].count;
         s->busy_us += r->counts[i].busy_us;
@@ -235,15 +242,16 @@ static void test_store_samples(void **state)
                                 .interval_us = 10000000,
                                 .cpu_us = 1000 * k,
                                 .ncpu = 2,
-                                .agent_us = 100 * k};
+                                .agent_us = 100 * k,
+                                .steal_us = 20 * k};
         store_usage_count c[2] = {{ep[0], k, 10 * k}, {ep[1], k == 2 ? 0 : 5, 50}};
         assert_int_equal(store_begin(st), 0);
         assert_int_equal(store_usage_put(st, &s, c, 2), 0);
         assert_int_equal(store_commit(st), 0);
     }
     /* an idle interval: a sample without counts, from an agent that did not
-     * measure its own threads */
-    store_usage_sample idle = {inst, 40000000, 10000000, 7, 2, -1};
+     * measure its own threads or the host's steal */
+    store_usage_sample idle = {inst, 40000000, 10000000, 7, 2, -1, -1};
     assert_int_equal(store_begin(st), 0);
     assert_int_equal(store_usage_put(st, &idle, NULL, 0), 0);
     assert_int_equal(store_commit(st), 0);
@@ -253,6 +261,8 @@ static void test_store_samples(void **state)
     assert_int_equal(s.cpu_us, 6007);
     assert_int_equal(s.agent_us, 600);
     assert_int_equal(s.unmeasured, 1);
+    assert_int_equal(s.steal_us, 120);
+    assert_int_equal(s.no_steal, 1);
     assert_int_equal(s.count, 1 + 2 + 3 + 5 + 5);
     assert_int_equal(s.busy_us, 60 + 100);
     assert_string_equal(s.host, "h");
@@ -313,6 +323,10 @@ static void test_agent_samples(void **state)
     if (s.unmeasured || s.over || s.agent_us <= 0 || s.cpu_us - s.agent_us < 15 * 20000)
         fail_msg("%d unmeasured, %d over, agent %lld us of %lld", s.unmeasured, s.over,
                  (long long)s.agent_us, (long long)s.cpu_us);
+    /* and the host's steal: this machine has /proc/stat, so every sample
+     * says it (0 on bare metal), and it is at most the samples' time */
+    if (s.no_steal || s.steal_us > (int64_t)s.samples * 1500000)
+        fail_msg("%d samples without steal, %lld us of it", s.no_steal, (long long)s.steal_us);
 }
 
 /* ---- a synthetic service ------------------------------------------------- */
@@ -572,6 +586,122 @@ static void test_common_fallback(void **state)
     if (fabs(rare->demand - 8.5e-3) > 5e-6)
         fail_msg("rare: %.4f ms, want 8.5", rare->demand * 1e3);
     assert_true(rare->wait == 0);
+    live_model_free(lm);
+}
+
+/* Every request alone, GET /a taking 2 ms of CPU and GET /b 5 ms, on a
+ * background of 0.01 cores; 40 samples of 10 s, of which `noisy` (every
+ * fourth, or all but every fourth) lost 8% of the host to steal and
+ * charged the requests 15% more CPU, as a neighbour sharing the caches
+ * does.  Builds the model with max_steal. */
+static live_model *steal_model(const char *service, int most_noisy, double max_steal)
+{
+    int64_t inst, ver, ep[2];
+    const char *names[2] = {"GET /a", "GET /b"};
+    const double demand[2] = {2e-3, 5e-3}, u0 = 0.01;
+    store *st = service_store(service, names, 2, ep, &inst, &ver);
+    assert_int_equal(store_begin(st), 0);
+    for (int k = 0; k < 40; k++) {
+        int noisy = most_noisy ? k % 4 != 0 : k % 4 == 0;
+        int n[2] = {(int)lround(100 + 50 * sin(k / 3.0)), (int)lround(40 + 20 * cos(k / 5.0))};
+        int64_t t0 = SYN_T0 + (int64_t)k * 10000000;
+        double cpu = 10 * u0;
+        store_usage_count c[2];
+        for (int e = 0, i = 0; e < 2; e++) {
+            double d = demand[e] * (noisy ? 1.15 : 1);
+            c[e] = (store_usage_count){ep[e], n[e], (int64_t)llround(n[e] * d * 1e6)};
+            cpu += n[e] * d;
+            for (int j = 0; j < n[e]; j++, i++) {
+                store_request r = {.endpoint_id = ep[e],
+                                   .version_id = ver,
+                                   .instance_id = inst,
+                                   .ts_us = t0 + (int64_t)(i + 1) * 10000000 / (n[0] + n[1] + 1),
+                                   .duration_us = (int64_t)llround(d * 1e6),
+                                   .status = 200};
+                assert_int_equal(store_insert_request(st, &r, NULL), 0);
+            }
+        }
+        store_usage_sample smp = {.instance_id = inst,
+                                  .ts_us = t0 + 10000000,
+                                  .interval_us = 10000000,
+                                  .cpu_us = (int64_t)llround(cpu * 1e6),
+                                  .ncpu = 1,
+                                  .agent_us = -1,
+                                  .steal_us = noisy ? 800000 : 1000};
+        assert_int_equal(store_usage_put(st, &smp, c, 2), 0);
+    }
+    assert_int_equal(store_commit(st), 0);
+    store_close(st);
+    assert_int_equal(store_open(tu_url, STORE_RDONLY, &st), 0);
+    live_opts lo = {.service = service, .max_steal = max_steal};
+    live_model *lm;
+    char err[600];
+    if (live_model_build(st, &lo, &lm, err, sizeof err))
+        fail_msg("build: %s", err);
+    store_close(st);
+    return lm;
+}
+
+/* The model's report (live_model_print) as a string; caller frees. */
+static char *model_report(const live_model *lm)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    live_model_print(lm, f);
+    fclose(f);
+    return text;
+}
+
+/* The samples a busy neighbour inflated are left out of the fit, and the
+ * demands are the quiet host's; kept in, they pull the demands up; when
+ * most samples are noisy all are fitted, and the model says so. */
+static void test_steal_left_out(void **state)
+{
+    (void)state;
+    live_model *lm = steal_model("quiet", 0, 0);
+    assert_int_equal(lm->samples, 40);
+    assert_int_equal(lm->steal_samples, 40);
+    assert_int_equal(lm->samples_stolen, 10);
+    assert_false(lm->steal_kept);
+    /* 10 samples at 8%, 30 at 0.01% */
+    if (fabs(lm->steal_mean - (10 * 0.08 + 30 * 0.0001) / 40) > 1e-9 || lm->steal_max != 0.08)
+        fail_msg("steal mean %.5f, max %.5f", lm->steal_mean, lm->steal_max);
+    const live_ep *a = &lm->ep[ep_of(lm, "GET /a")], *b = &lm->ep[ep_of(lm, "GET /b")];
+    assert_int_equal(a->reg_rows, 30);
+    if (fabs(a->reg_d - 2e-3) > 2e-6 || fabs(b->reg_d - 5e-3) > 5e-6)
+        fail_msg("left out: %.4f and %.4f ms, want 2 and 5", a->reg_d * 1e3, b->reg_d * 1e3);
+    /* the report and the page's JSON say so; a mean of 2% is a busy host */
+    char *text = model_report(lm);
+    if (!strstr(text, "host steal time: 2.0% of its CPUs on average, 8.0% in the worst sample; 10 "
+                      "samples above the limit left out of the fit") ||
+        !strstr(text, "warning: the recording's host was busy"))
+        fail_msg("report:\n%s", text);
+    free(text);
+    json_t *doc = live_model_json(lm), *st = json_object_get(json_object_get(doc, "fit"), "steal");
+    assert_int_equal(json_integer_value(json_object_get(st, "left_out")), 10);
+    assert_true(json_is_true(json_object_get(st, "warn")));
+    json_decref(doc);
+    live_model_free(lm);
+    /* no limit: every sample fitted, the demands pulled up by the noisy
+     * quarter (not all the way: an outlier fit may leave some out) */
+    lm = steal_model("all", 0, -1);
+    assert_int_equal(lm->samples_stolen, 0);
+    a = &lm->ep[ep_of(lm, "GET /a")];
+    b = &lm->ep[ep_of(lm, "GET /b")];
+    if (a->reg_d < 2e-3 * 1.01 || b->reg_d < 5e-3 * 1.01)
+        fail_msg("kept in: %.4f and %.4f ms, want above 2 and 5", a->reg_d * 1e3, b->reg_d * 1e3);
+    live_model_free(lm);
+    /* three quarters noisy: too many to leave out */
+    lm = steal_model("busy", 1, 0);
+    assert_int_equal(lm->samples_stolen, 0);
+    assert_true(lm->steal_kept);
+    assert_true(lm->steal_mean > LIVE_STEAL_WARN);
+    text = model_report(lm);
+    if (!strstr(text, "most samples were above the limit, so all were fitted"))
+        fail_msg("report:\n%s", text);
+    free(text);
     live_model_free(lm);
 }
 
@@ -849,6 +979,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_monitor_cpu, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_host_noise, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_common_fallback, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_steal_left_out, tu_setup, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

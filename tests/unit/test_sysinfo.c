@@ -87,6 +87,30 @@ static void test_cpu_percent_maths(void **state)
     assert_int_equal(sysinfo_cpu_percent(&a, &b, pct, 0), 0);
 }
 
+/* The steal between two readings, per CPU: the sum over the CPUs in
+ * clock ticks, spread over them, in us. */
+static void test_steal(void **state)
+{
+    (void)state;
+    static sysinfo_cpu a, b, now;
+    long hz = sysconf(_SC_CLK_TCK);
+    a.ncpu = b.ncpu = 2;
+    a.steal = 10;
+    b.steal = 10 + 2 * hz; /* two CPUs, one second of steal each */
+    assert_int_equal(sysinfo_steal_us(&a, &b), 1000000);
+    b.steal = 10;
+    assert_int_equal(sysinfo_steal_us(&a, &b), 0);
+    b.steal = 9; /* went back: not comparable */
+    assert_int_equal(sysinfo_steal_us(&a, &b), -1);
+    b.steal = 20;
+    b.ncpu = 3; /* a CPU came online: neither */
+    assert_int_equal(sysinfo_steal_us(&a, &b), -1);
+    assert_int_equal(sysinfo_steal_us(NULL, &b), -1);
+    /* a real reading against itself: nothing stolen */
+    assert_int_equal(sysinfo_read_cpu(&now), 0);
+    assert_int_equal(sysinfo_steal_us(&now, &now), 0);
+}
+
 static void test_mem(void **state)
 {
     (void)state;
@@ -120,6 +144,7 @@ int main(void)
         cmocka_unit_test(test_cpu_read),
         cmocka_unit_test(test_cpu_percent_after_burn),
         cmocka_unit_test(test_cpu_percent_maths),
+        cmocka_unit_test(test_steal),
         cmocka_unit_test(test_mem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -127,9 +127,27 @@ function totals(d) {
       m.fit.samples
         ? `R² of the CPU demand fit, ${fmtInt(m.fit.samples)} samples${m.fit.outliers ? `, ${m.fit.outliers} left out` : ''}${
             m.fit.monitor != null ? `; evodash's own threads ${pct(m.fit.monitor)} of a core per instance, kept out of the demands` : ''
-          }`
+          }${stealText(m.fit.steal)}`
         : 'no CPU samples: demands from durations',
     ),
+  );
+}
+
+// The host's steal time while recording, for the fit box.
+function stealText(st) {
+  if (!st) return '';
+  const left = st.left_out ? `, ${fmtInt(st.left_out)} noisy samples left out` : st.kept ? ', most samples noisy, all fitted' : '';
+  return `; host steal ${pct(st.mean)} (worst ${pct(st.max)})${left}`;
+}
+
+// A warning when the recording's host was busy with other machines' work.
+function stealWarning(d) {
+  const st = d.model.fit.steal;
+  if (!st || !st.warn) return null;
+  return h(
+    'p.caution',
+    { 'data-capacity-steal': '' },
+    `While this was recorded, the host lost ${pct(st.mean)} of its CPU to other virtual machines (steal time). Requests cost more CPU on a busy host, so the demands and the predictions built on them may run high: record again at a quieter time to check.`,
   );
 }
 
@@ -359,7 +377,7 @@ export async function render(root) {
 }
 
 function draw(out, d) {
-  out.replaceChildren(totals(d), capacityPanel(d));
+  out.replaceChildren(...[totals(d), stealWarning(d), capacityPanel(d)].filter(Boolean));
   const tb = h('div.tablecard.wide', { 'data-capacity-table': '' }, endpointTable(d));
   out.append(h('h3', null, 'Endpoints: measured now, and predicted'), tb);
   const grid = h('div.grid');
