@@ -416,6 +416,11 @@ def run_service(kind, tmp):
              obs["instances"], obs["hosts"], obs["cores"], obs["workers"] or "no limit",
              mod["replicas"], mod["max_cpu"], mod["workers"] or "no limit",
              obs["utilisation"] or 0, util_rec), flush=True)
+    st = fit.get("steal")
+    if st:
+        print("  host steal in the samples: mean %.2f%%, worst %.2f%%; %d samples left out of "
+              "the fit%s" % (100 * st["mean"], 100 * st["max"], st["left_out"],
+                             " (most were noisy: all fitted)" if st["kept"] else ""), flush=True)
     got = measured(rec_csv, mix)
     rows = compared(kind, *whatif_at(doc, 1.0), 1.0, got, util_rec, rate)
     mdir = os.path.join(tmp, kind + "-model")

@@ -57,7 +57,7 @@ static void usage(FILE *f)
         "  --replications N         --what-if: simulated runs (seeds N, N+1, ...) whose figures\n"
         "                           are averaged into each prediction (default 8)\n"
         "  --max-steal PCT          --what-if: leave CPU samples whose host lost more than\n"
-        "                           PCT%% of its CPU to steal out of the demand fit (default 3;\n"
+        "                           PCT% of its CPU to steal out of the demand fit (default 3;\n"
         "                           100: keep them all)\n"
         "page\n"
         "  --serve                  serve the simulation page and API\n"
