@@ -19,7 +19,8 @@ static void usage(FILE *f)
         "                        [--days N] [--speedup K] [...]\n"
         "       evodash simulate --from-db URL --what-if [--service NAME] [--factor K,...]\n"
         "                        [--workers N] [--replicas N] [--cores N] [--quantum MS]\n"
-        "                        [--replications N] [--max-steal PCT] [--model-dir DIR]\n"
+        "                        [--replications N] [--max-steal PCT] [--steal PCT]\n"
+        "                        [--model-dir DIR]\n"
         "       evodash simulate ... --find-capacity --slo-p95 MS\n"
         "       evodash simulate --serve [--listen 127.0.0.1:9100] [--dir DIR]\n"
         "\n"
@@ -59,6 +60,8 @@ static void usage(FILE *f)
         "  --max-steal PCT          --what-if: leave CPU samples whose host lost more than\n"
         "                           PCT% of its CPU to steal out of the demand fit (default 3;\n"
         "                           100: keep them all)\n"
+        "  --steal PCT              --what-if: the share of each replica's CPU lost to steal\n"
+        "                           (default: the recording's mean; 0: a host of its own)\n"
         "page\n"
         "  --serve                  serve the simulation page and API\n"
         "  --listen ADDR:PORT       (default 127.0.0.1:9100)\n"
@@ -99,6 +102,7 @@ enum {
     O_MODELDIR,
     O_REPLICATIONS,
     O_MAXSTEAL,
+    O_STEAL,
     O_JSON
 };
 
@@ -154,6 +158,7 @@ int cmd_simulate(int argc, char **argv)
         {"model-dir", required_argument, NULL, O_MODELDIR},
         {"replications", required_argument, NULL, O_REPLICATIONS},
         {"max-steal", required_argument, NULL, O_MAXSTEAL},
+        {"steal", required_argument, NULL, O_STEAL},
         {"json", no_argument, NULL, O_JSON},
         {NULL, 0, NULL, 0},
     };
@@ -164,7 +169,7 @@ int cmd_simulate(int argc, char **argv)
     int neps = 0, quiet = 0, find = 0, serve = 0, whatif = 0;
     whatif_cli wc = {.seed = 1};
     double workers = -1, replicas = 0, cores = 0, hours = 0, quantum = -1, replications = 0,
-           max_steal = 0;
+           max_steal = 0, steal = -1;
     int progress = isatty(STDERR_FILENO);
     double seed = 1, until = 0, warmup = 0, interval = 0, rate = 1, slo = 0, days = 0, speedup = 1,
            maxup = 4 << 20, maxarr = 5e6;
@@ -257,6 +262,9 @@ int cmd_simulate(int argc, char **argv)
         case O_MAXSTEAL:
             dst = &max_steal, min = 1e-6;
             break;
+        case O_STEAL:
+            dst = &steal;
+            break;
         case O_HOURS:
             dst = &hours, min = 1e-6;
             break;
@@ -335,6 +343,12 @@ int cmd_simulate(int argc, char **argv)
             return 2;
         }
         wc.max_steal = max_steal >= 100 ? -1 : max_steal / 100;
+        if (steal > 50) {
+            fprintf(stderr, "evodash simulate: --steal %g: expected a percentage, at most 50\n",
+                    steal);
+            return 2;
+        }
+        wc.steal = steal < 0 ? 0 : steal == 0 ? -1 : steal / 100;
         wc.slo_ms = find ? slo : 0;
         wc.seed = (uint64_t)seed;
         if (replications > 1000) {

@@ -56,7 +56,8 @@ int cmd_whatif(const whatif_cli *w)
                     .quantum = w->quantum_ms < 0   ? 0
                                : w->quantum_ms > 0 ? w->quantum_ms / 1e3
                                                    : -1,
-                    .max_steal = w->max_steal};
+                    .max_steal = w->max_steal,
+                    .steal = w->steal};
     if (live_model_build(st, &lo, &lm, err, sizeof err)) {
         fprintf(stderr, "evodash simulate: --what-if: %s\n", err);
         goto done;

@@ -26,6 +26,7 @@ typedef struct whatif_cli {
     int replicas, workers, cores;          /* 0: observed; workers -1: no limit */
     double quantum_ms;                     /* < 0: the default; 0: processor sharing */
     double max_steal;                      /* share; 0: the default; < 0: no limit */
+    double steal;                          /* share; 0: as recorded; < 0: none */
     double factors[WHATIF_FACTORS_MAX];
     int nfactors;
     double slo_ms; /* > 0: --find-capacity */

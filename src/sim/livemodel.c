@@ -34,7 +34,9 @@
  * time off the CPU: a function that holds no CPU share (modelwrite.c).
  *
  * Replicas are hosts (CPU is the resource, and instances on one host share
- * its cores); the cores of a host are the CPUs its processes may run on.
+ * its cores); the cores of a host are the CPUs its processes may run on,
+ * less the background and the share the host lost to steal while it was
+ * recorded (the replicas are modelled on the host as it was).
  * Workers: an instance that never ran two requests at once over >= 50
  * requests is one worker (a sync worker process); any other has no limit
  * seen, and the host's workers are the sum of its instances' when all are
@@ -790,9 +792,14 @@ int live_model_build(store *st, const live_opts *o, live_model **out, char *err,
     /* the monitor's own threads, per instance */
     lm->agent = b.agent_dt > 0 ? b.agent_s / b.agent_dt : 0;
     /* the background CPU (U0 and the monitor's, per instance) is not the
-     * requests' to use */
+     * requests' to use, and nor is the time the hypervisor gave to other
+     * machines: while stolen a core runs nothing of the replica's, so it
+     * is as if the replica had that share less of each core */
     double per_host = lm->hosts ? (double)lm->instances / lm->hosts : 1;
-    lm->max_cpu = 100.0 * cores - 100.0 * (lm->u0 + lm->agent) * per_host;
+    lm->steal = o->steal > 0 ? o->steal : o->steal < 0 ? 0 : lm->steal_mean;
+    if (lm->steal > 0.5)
+        lm->steal = 0.5;
+    lm->max_cpu = 100.0 * cores * (1 - lm->steal) - 100.0 * (lm->u0 + lm->agent) * per_host;
     if (lm->max_cpu < 10.0 * cores)
         lm->max_cpu = 10.0 * cores;
     rc = 0;

@@ -81,7 +81,10 @@ typedef struct live_model {
     double util; /* mean CPU utilisation of a host (of its cores), from the samples; -1: none */
     /* the model's replicas and their size (overrides applied) */
     int replicas, workers; /* workers per replica, 0: no limit */
-    double max_cpu;        /* percent of one core per replica, less the background */
+    double max_cpu;        /* percent of one core per replica, less the background and the
+                              host's steal */
+    double steal;          /* the share of the replica's cores lost to steal (as recorded,
+                              or live_opts.steal) */
     double quantum;        /* s: the CPU's time slice (sim_svc.quantum); 0: processor sharing */
 } live_model;
 
@@ -117,6 +120,8 @@ typedef struct live_opts {
     size_t max_requests;    /* refuse larger windows; 0: 20 million */
     double max_steal;       /* leave out samples with more steal than this share; 0:
                                LIVE_STEAL_MAX, < 0: keep every sample */
+    double steal;           /* the share of a replica's CPU lost to steal; 0: as recorded
+                               (steal_mean), < 0: none (a host of its own) */
 } live_opts;
 
 /* Build the model of o->service from st.  Returns 0 or EVD_ENOENT (no such

@@ -284,7 +284,10 @@ void live_model_print(const live_model *lm, FILE *f)
         fprintf(f, "no worker limit seen");
     if (lm->util >= 0)
         fprintf(f, ", measured CPU utilisation %.3f", lm->util);
-    fprintf(f, "\nmodel: %d replica(s) of %.0f%% CPU, ", lm->replicas, lm->max_cpu);
+    fprintf(f, "\nmodel: %d replica(s) of %.0f%% CPU", lm->replicas, lm->max_cpu);
+    if (lm->steal > 0)
+        fprintf(f, " (%.1f%% of it lost to steal)", 100 * lm->steal);
+    fprintf(f, ", ");
     if (lm->workers)
         fprintf(f, "%d worker(s) per replica, ", lm->workers);
     else

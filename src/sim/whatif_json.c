@@ -53,9 +53,9 @@ json_t *live_model_json(const live_model *lm)
                             lm->instances, "cores", lm->cores, "workers", lm->workers_seen,
                             "peak_in_flight", lm->peak_conc, "mean_in_flight", num(lm->mean_conc),
                             "utilisation", lm->util >= 0 ? num(lm->util) : json_null());
-    json_t *model =
-        json_pack("{s:i, s:i, s:o, s:o}", "replicas", lm->replicas, "workers", lm->workers,
-                  "max_cpu", num(lm->max_cpu), "quantum_ms", num(lm->quantum * 1e3));
+    json_t *model = json_pack("{s:i, s:i, s:o, s:o, s:o}", "replicas", lm->replicas, "workers",
+                              lm->workers, "max_cpu", num(lm->max_cpu), "steal", num(lm->steal),
+                              "quantum_ms", num(lm->quantum * 1e3));
     return json_pack("{s:s, s:I, s:I, s:o, s:I, s:o, s:o, s:o, s:o}", "service", lm->service,
                      "from_us", (json_int_t)lm->from_us, "to_us", (json_int_t)lm->to_us, "span_s",
                      num(lm->span), "requests", (json_int_t)lm->requests, "fit", fit, "observed",

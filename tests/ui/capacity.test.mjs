@@ -90,6 +90,10 @@ test('Capacity page: the model, the what-if beside today, the SLO capacity', { t
   assert.equal(st.warn, false);
   assert.ok((await page.textContent('[data-total="fit"]')).includes('host steal 0.4% (worst 6.0%), 120 noisy samples left out'));
   assert.equal(await page.$('[data-capacity-steal]'), null, 'no steal warning on a quiet host');
+  // the replicas are the hosts as recorded: that share of their CPU is not
+  // the service's
+  assert.ok(Math.abs(m.model.steal - st.mean) < 1e-12);
+  assert.ok((await page.textContent('[data-total="model"]')).includes('0.4% of the CPU lost to steal, as recorded'));
   // the table: one row per endpoint, today's figures and the prediction
   const rows = await page.$$eval('[data-capacity-table] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
   assert.equal(rows.length, m.endpoints.length);

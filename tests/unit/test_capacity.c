@@ -593,8 +593,8 @@ static void test_common_fallback(void **state)
  * background of 0.01 cores; 40 samples of 10 s, of which `noisy` (every
  * fourth, or all but every fourth) lost 8% of the host to steal and
  * charged the requests 15% more CPU, as a neighbour sharing the caches
- * does.  Builds the model with max_steal. */
-static live_model *steal_model(const char *service, int most_noisy, double max_steal)
+ * does.  Builds the model with max_steal and steal (live_opts). */
+static live_model *steal_model(const char *service, int most_noisy, double max_steal, double steal)
 {
     int64_t inst, ver, ep[2];
     const char *names[2] = {"GET /a", "GET /b"};
@@ -633,7 +633,7 @@ static live_model *steal_model(const char *service, int most_noisy, double max_s
     assert_int_equal(store_commit(st), 0);
     store_close(st);
     assert_int_equal(store_open(tu_url, STORE_RDONLY, &st), 0);
-    live_opts lo = {.service = service, .max_steal = max_steal};
+    live_opts lo = {.service = service, .max_steal = max_steal, .steal = steal};
     live_model *lm;
     char err[600];
     if (live_model_build(st, &lo, &lm, err, sizeof err))
@@ -660,7 +660,7 @@ static char *model_report(const live_model *lm)
 static void test_steal_left_out(void **state)
 {
     (void)state;
-    live_model *lm = steal_model("quiet", 0, 0);
+    live_model *lm = steal_model("quiet", 0, 0, 0);
     assert_int_equal(lm->samples, 40);
     assert_int_equal(lm->steal_samples, 40);
     assert_int_equal(lm->samples_stolen, 10);
@@ -670,12 +670,18 @@ static void test_steal_left_out(void **state)
         fail_msg("steal mean %.5f, max %.5f", lm->steal_mean, lm->steal_max);
     const live_ep *a = &lm->ep[ep_of(lm, "GET /a")], *b = &lm->ep[ep_of(lm, "GET /b")];
     assert_int_equal(a->reg_rows, 30);
+    /* the replica is the host as recorded: its core less the background
+     * and the share stolen */
+    assert_true(lm->steal == lm->steal_mean);
+    if (fabs(lm->max_cpu - (100 * (1 - lm->steal) - 100 * lm->u0)) > 1e-9)
+        fail_msg("max_cpu %.4f, u0 %.4f, steal %.4f", lm->max_cpu, lm->u0, lm->steal);
     if (fabs(a->reg_d - 2e-3) > 2e-6 || fabs(b->reg_d - 5e-3) > 5e-6)
         fail_msg("left out: %.4f and %.4f ms, want 2 and 5", a->reg_d * 1e3, b->reg_d * 1e3);
     /* the report and the page's JSON say so; a mean of 2% is a busy host */
     char *text = model_report(lm);
     if (!strstr(text, "host steal time: 2.0% of its CPUs on average, 8.0% in the worst sample; 10 "
                       "samples above the limit left out of the fit") ||
+        !strstr(text, "model: 1 replica(s) of 97% CPU (2.0% of it lost to steal)") ||
         !strstr(text, "warning: the recording's host was busy"))
         fail_msg("report:\n%s", text);
     free(text);
@@ -686,15 +692,19 @@ static void test_steal_left_out(void **state)
     live_model_free(lm);
     /* no limit: every sample fitted, the demands pulled up by the noisy
      * quarter (not all the way: an outlier fit may leave some out) */
-    lm = steal_model("all", 0, -1);
+    lm = steal_model("all", 0, -1, -1);
     assert_int_equal(lm->samples_stolen, 0);
+    /* and a host of its own: no steal taken off */
+    assert_true(lm->steal == 0);
+    assert_true(fabs(lm->max_cpu - (100 - 100 * lm->u0)) < 1e-9);
     a = &lm->ep[ep_of(lm, "GET /a")];
     b = &lm->ep[ep_of(lm, "GET /b")];
     if (a->reg_d < 2e-3 * 1.01 || b->reg_d < 5e-3 * 1.01)
         fail_msg("kept in: %.4f and %.4f ms, want above 2 and 5", a->reg_d * 1e3, b->reg_d * 1e3);
     live_model_free(lm);
     /* three quarters noisy: too many to leave out */
-    lm = steal_model("busy", 1, 0);
+    lm = steal_model("busy", 1, 0, 0.05);
+    assert_true(lm->steal == 0.05); /* as told */
     assert_int_equal(lm->samples_stolen, 0);
     assert_true(lm->steal_kept);
     assert_true(lm->steal_mean > LIVE_STEAL_WARN);

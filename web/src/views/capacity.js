@@ -119,7 +119,7 @@ function totals(d) {
     box(
       'model',
       `${r.replicas} × ${num(mod.max_cpu / 100, 1)}`,
-      `replica${r.replicas === 1 ? '' : 's'} × cores, ${r.workers ? r.workers + ' worker' + (r.workers === 1 ? '' : 's') + ' each' : 'no worker limit'}`,
+      `replica${r.replicas === 1 ? '' : 's'} × cores, ${r.workers ? r.workers + ' worker' + (r.workers === 1 ? '' : 's') + ' each' : 'no worker limit'}${mod.steal > 0 ? `; ${pct(mod.steal)} of the CPU lost to steal, as recorded` : ''}`,
     ),
     box(
       'fit',
