@@ -477,18 +477,23 @@ static int ep_of(const live_model *lm, const char *name)
 
 /* Commit what the test wrote into st, close it, and build the model of
  * service from the store opened afresh, read-only. */
-static live_model *committed_model(store *st, const char *service)
+static live_model *committed_opts(store *st, const live_opts *lo)
 {
     assert_int_equal(store_commit(st), 0);
     store_close(st);
     assert_int_equal(store_open(tu_url, STORE_RDONLY, &st), 0);
-    live_opts lo = {.service = service};
     live_model *lm;
     char err[600];
-    if (live_model_build(st, &lo, &lm, err, sizeof err))
+    if (live_model_build(st, lo, &lm, err, sizeof err))
         fail_msg("build: %s", err);
     store_close(st);
     return lm;
+}
+
+static live_model *committed_model(store *st, const char *service)
+{
+    live_opts lo = {.service = service};
+    return committed_opts(st, &lo);
 }
 
 /* Requests one at a time (every one alone): GET /short of 2 ms and GET
@@ -532,6 +537,23 @@ static void test_host_noise(void **state)
     live_model_free(lm);
 }
 
+/* n requests of endpoint ep, each d seconds long, in the 10-s interval
+ * from t0 that holds all requests in all: request *i of them goes at
+ * (*i + 1) / (all + 1) of the interval, so none overlap. */
+static void put_alone(store *st, int64_t ep, int64_t inst, int64_t ver, int64_t t0, int n, int *i,
+                      int all, double d)
+{
+    for (int j = 0; j < n; j++, (*i)++) {
+        store_request r = {.endpoint_id = ep,
+                           .version_id = ver,
+                           .instance_id = inst,
+                           .ts_us = t0 + (int64_t)(*i + 1) * 10000000 / (all + 1),
+                           .duration_us = (int64_t)llround(d * 1e6),
+                           .status = 200};
+        assert_int_equal(store_insert_request(st, &r, NULL), 0);
+    }
+}
+
 /* Every request alone, taking its endpoint's time alone (1.5 and 4.5 ms,
  * a rare one 8 ms) plus 0.5 ms of CPU outside the recorded span, on a
  * background of 0.01 cores; 40 samples of 10 s.  The rare endpoint is in
@@ -557,15 +579,7 @@ static void test_common_fallback(void **state)
         for (int e = 0; e < 3; e++) {
             c[e] = (store_usage_count){ep[e], n[e], (int64_t)llround(n[e] * alone[e] * 1e6)};
             cpu += n[e] * (alone[e] + over);
-            for (int j = 0; j < n[e]; j++, i++) {
-                store_request r = {.endpoint_id = ep[e],
-                                   .version_id = ver,
-                                   .instance_id = inst,
-                                   .ts_us = t0 + (int64_t)(i + 1) * 10000000 / (all + 1),
-                                   .duration_us = (int64_t)llround(alone[e] * 1e6),
-                                   .status = 200};
-                assert_int_equal(store_insert_request(st, &r, NULL), 0);
-            }
+            put_alone(st, ep[e], inst, ver, t0, n[e], &i, all, alone[e]);
         }
         store_usage_sample smp = {.instance_id = inst,
                                   .ts_us = t0 + 10000000,
@@ -611,15 +625,7 @@ static live_model *steal_model(const char *service, int most_noisy, double max_s
             double d = demand[e] * (noisy ? 1.15 : 1);
             c[e] = (store_usage_count){ep[e], n[e], (int64_t)llround(n[e] * d * 1e6)};
             cpu += n[e] * d;
-            for (int j = 0; j < n[e]; j++, i++) {
-                store_request r = {.endpoint_id = ep[e],
-                                   .version_id = ver,
-                                   .instance_id = inst,
-                                   .ts_us = t0 + (int64_t)(i + 1) * 10000000 / (n[0] + n[1] + 1),
-                                   .duration_us = (int64_t)llround(d * 1e6),
-                                   .status = 200};
-                assert_int_equal(store_insert_request(st, &r, NULL), 0);
-            }
+            put_alone(st, ep[e], inst, ver, t0, n[e], &i, n[0] + n[1], d);
         }
         store_usage_sample smp = {.instance_id = inst,
                                   .ts_us = t0 + 10000000,
@@ -630,16 +636,8 @@ static live_model *steal_model(const char *service, int most_noisy, double max_s
                                   .steal_us = noisy ? 800000 : 1000};
         assert_int_equal(store_usage_put(st, &smp, c, 2), 0);
     }
-    assert_int_equal(store_commit(st), 0);
-    store_close(st);
-    assert_int_equal(store_open(tu_url, STORE_RDONLY, &st), 0);
     live_opts lo = {.service = service, .max_steal = max_steal, .steal = steal};
-    live_model *lm;
-    char err[600];
-    if (live_model_build(st, &lo, &lm, err, sizeof err))
-        fail_msg("build: %s", err);
-    store_close(st);
-    return lm;
+    return committed_opts(st, &lo);
 }
 
 /* The model's report (live_model_print) as a string; caller frees. */
