@@ -59,7 +59,7 @@ static void usage(FILE *f)
         "                           are averaged into each prediction (default 8)\n"
         "  --max-steal PCT          --what-if: leave CPU samples whose host lost more than\n"
         "                           PCT% of its CPU to steal out of the demand fit (default 3;\n"
-        "                           100: keep them all)\n"
+        "                           0: any steal; 100: keep them all)\n"
         "  --steal PCT              --what-if: the share of each replica's CPU lost to steal\n"
         "                           (default: the recording's mean; 0: a host of its own)\n"
         "page\n"
@@ -169,7 +169,7 @@ int cmd_simulate(int argc, char **argv)
     int neps = 0, quiet = 0, find = 0, serve = 0, whatif = 0;
     whatif_cli wc = {.seed = 1};
     double workers = -1, replicas = 0, cores = 0, hours = 0, quantum = -1, replications = 0,
-           max_steal = 0, steal = -1;
+           max_steal = -1, steal = -1;
     int progress = isatty(STDERR_FILENO);
     double seed = 1, until = 0, warmup = 0, interval = 0, rate = 1, slo = 0, days = 0, speedup = 1,
            maxup = 4 << 20, maxarr = 5e6;
@@ -260,7 +260,7 @@ int cmd_simulate(int argc, char **argv)
             dst = &replications, min = 1;
             break;
         case O_MAXSTEAL:
-            dst = &max_steal, min = 1e-6;
+            dst = &max_steal;
             break;
         case O_STEAL:
             dst = &steal;
@@ -342,7 +342,11 @@ int cmd_simulate(int argc, char **argv)
                     max_steal);
             return 2;
         }
-        wc.max_steal = max_steal >= 100 ? -1 : max_steal / 100;
+        /* 0: leave out every sample with any steal (a share above 0) */
+        wc.max_steal = max_steal < 0      ? 0
+                       : max_steal >= 100 ? -1
+                       : max_steal > 0    ? max_steal / 100
+                                          : 1e-12;
         if (steal > 50) {
             fprintf(stderr, "evodash simulate: --steal %g: expected a percentage, at most 50\n",
                     steal);

@@ -797,8 +797,6 @@ int live_model_build(store *st, const live_opts *o, live_model **out, char *err,
      * is as if the replica had that share less of each core */
     double per_host = lm->hosts ? (double)lm->instances / lm->hosts : 1;
     lm->steal = o->steal > 0 ? o->steal : o->steal < 0 ? 0 : lm->steal_mean;
-    if (lm->steal > 0.5)
-        lm->steal = 0.5;
     lm->max_cpu = 100.0 * cores * (1 - lm->steal) - 100.0 * (lm->u0 + lm->agent) * per_host;
     if (lm->max_cpu < 10.0 * cores)
         lm->max_cpu = 10.0 * cores;
