@@ -12,7 +12,9 @@ each with three CPU-bound endpoints of different costs:
    CPU_SAMPLE_SECONDS);
 3. model: `evodash simulate --from-db --what-if` builds the model from that
    recording alone and predicts each endpoint's mean and p95 response time
-   at 2x and 8/3x the recorded rate (utilisation about 0.6 and 0.8);
+   at the two factors of the recorded rate that take the service's core to
+   utilisation 0.6 and 0.8 (the recording's measured utilisation scaled:
+   about 2x and 2.67x);
 4. predict for the planned arrivals: before each load runs, the generator
    writes the arrivals it will send (loadgen -n), and the model's files run
    on them: the model judged without the luck of one arrival sequence;
@@ -30,7 +32,9 @@ CAPACITY_RECORD_S (default 180), CAPACITY_RUN_S (240), CAPACITY_SERVERS
 
 The last line is the worst relative error of the what-if's mean response
 time over endpoints and loads: `capacity_error: N %`.  Above it: the same
-for p95, the same for the planned arrivals (capacity_planned_error), the
+for p95, how wide the measured means' own 95% confidence intervals were
+(`capacity_noise`, from batch means over whole drift periods: an error
+inside it is within what one run of the load can tell), the same for the planned arrivals (capacity_planned_error), the
 requests that were refused or failed over all the loads
 (`capacity_failed`), which the figures leave out, and, per load, the
 service's CPU per request against the recording's, the share of its
@@ -75,7 +79,14 @@ WARM_S = 5.0
 SERVERS = os.environ.get("CAPACITY_SERVERS", "c,flask").split(",")
 SERVER_CPU, GEN_CPU = "1", "0"
 TARGET_LOW = 0.3
-FACTORS = (2.0, 8.0 / 3.0)
+# The utilisations of the service's core that the higher loads run at: each
+# load's factor is its target over the utilisation measured while
+# recording, so that a recording that came out at 0.32 instead of 0.3 does
+# not put the "0.8" load at 0.85, where a response time is a third longer
+# and twice as sensitive to every error in the model.
+TARGETS = (0.6, 0.8)
+# the factors of the runs that kept no factors file (before TARGETS)
+OLD_FACTORS = (2.0, 8.0 / 3.0)
 SAMPLE_S = "2"  # CPU_SAMPLE_SECONDS: a three-minute recording gives 90 samples
 # The recorded service runs this long with no requests before its load
 # starts, as a service has quiet times: its CPU samples with no requests in
@@ -92,19 +103,28 @@ MIXES = {
     "flask": [("/light", 0.5, "light", 2), ("/medium", 0.3, "medium", 6),
               ("/heavy", 0.2, "heavy", 15)],
 }
-# The traffic drifts with this period (s): each endpoint's rate swings by
-# half around its mean, at phases 120 degrees apart, so that the mix and
-# the CPU load change over time as a service's do over a day (the load by
-# about a tenth either way).  A steady mix leaves the regression only the
-# Poisson jitter of the counts to tell the endpoints apart, and a level
-# load would leave it unable to tell the background from the requests.
-# The higher loads drift the same way: they are the recorded traffic,
-# scaled.
+# The traffic drifts with this period (s): each endpoint's rate swings
+# around its mean, at phases evenly spread over the period, so that the mix
+# changes over time as a service's does over a day.  A steady mix leaves
+# the regression only the Poisson jitter of the counts to tell the
+# endpoints apart.  The swings are sized so that the CPU the traffic needs
+# stays level: each endpoint's swing is the same in nominal CPU (the
+# cheapest endpoint's rate swings by DRIFT_AMP, the others' by less), and
+# equal swings at evenly spread phases cancel.  Until run Y every rate
+# swung by half, which swung the CPU by a tenth either way: the "0.8" load
+# peaked above 0.9, its response times rose sixfold at every peak, and
+# the mean of one 240-s load had a 95% confidence interval of 14 to 34%,
+# wider than the target it was judged by.  The background is told from
+# the requests' work by the idle lead-in (IDLE_S).  The higher loads drift
+# the same way: they are the recorded traffic, scaled.
 DRIFT_S = 40.0
+DRIFT_AMP = 0.5
 
 
 def drift(mix):
-    return [(0.5, 2 * math.pi * i / len(mix)) for i in range(len(mix))]
+    """Per endpoint of mix, the (amplitude, phase) of its rate's swing."""
+    cpu = [share * cost for _, share, _, cost in mix]
+    return [(DRIFT_AMP * min(cpu) / c, 2 * math.pi * i / len(mix)) for i, c in enumerate(cpu)]
 
 
 def free_port():
@@ -301,23 +321,54 @@ def failed(msg, out):
     return n
 
 
+def t975(dof):
+    """Student's t quantile 0.975 for dof degrees of freedom, by the
+    Cornish-Fisher expansion about the normal's (within 1% from 3 degrees
+    of freedom on, 3% narrow at 2): one number, for which the bench does
+    not take on SciPy."""
+    z = 1.959964
+    return (z + (z ** 3 + z) / (4 * dof) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * dof ** 2)
+            + (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * dof ** 3))
+
+
+def batch_ci(batches):
+    """The half-width of the 95% confidence interval of the mean of
+    batches (per batch: its mean response time), relative to their mean;
+    None with fewer than 3."""
+    if len(batches) < 3:
+        return None
+    m = statistics.fmean(batches)
+    return t975(len(batches) - 1) * statistics.stdev(batches) / math.sqrt(len(batches)) / m
+
+
 def measured(out, mix):
+    """Per endpoint of mix, from a load's CSV (loadgen -o): the mean and
+    p95 response time (s) of the answered requests due after the warm-up,
+    their number, and batch_ci() of the mean over batches of one drift
+    period each (by when the requests were due): within a period the
+    response times rise and fall with the mix, so a shorter batch is not a
+    sample of the same thing."""
     rts = [[] for _ in mix]
+    batches = [{} for _ in mix]
     with open(out) as f:
         for row in csv.reader(f):
-            if float(row[1]) >= WARM_S and row[3].startswith("2"):
+            due = float(row[1])
+            if due >= WARM_S and row[3].startswith("2"):
                 rts[int(row[0])].append(float(row[2]))
+                b = batches[int(row[0])].setdefault(int(due // DRIFT_S), [0.0, 0])
+                b[0] += float(row[2])
+                b[1] += 1
     res = []
-    for v in rts:
+    for v, bs in zip(rts, batches):
         v.sort()
-        res.append((statistics.fmean(v), v[max(0, -(-95 * len(v) // 100) - 1)], len(v)))
+        ci = batch_ci([s / n for s, n in bs.values() if n >= 2])
+        res.append((statistics.fmean(v), v[max(0, -(-95 * len(v) // 100) - 1)], len(v), ci))
     return res
 
 
-def predict(evodash, db, name, mdir=None, extra=(), factors=(1,) + FACTORS):
+def predict(evodash, db, name, factors, mdir=None, extra=()):
     """The model of service name from the recording db: the JSON of
-    `evodash simulate --what-if` at factors (1x, 2x and 8/3x; its files
-    into mdir)."""
+    `evodash simulate --what-if` at factors (its files into mdir)."""
     cmd = [evodash, "simulate", "--from-db", "sqlite:///" + db, "--what-if", "--service", name,
            "--factor", ",".join("%.6f" % k for k in factors), "--json"]
     if mdir:
@@ -341,26 +392,31 @@ def compared(kind, pred, u_pred, k, got, u_real, rate):
     what was measured (got, from measured(); u_real: the utilisation
     measured, None when not known)."""
     return [(kind, ep, k, u_pred, u_real, rate, pred[ep][0], got[i][0] * 1e3, pred[ep][1],
-             got[i][1] * 1e3, got[i][2])
+             got[i][1] * 1e3, got[i][2], got[i][3])
             for i, (_, _, ep, _) in enumerate(MIXES[kind])]
 
 
 def report(rows):
     """Print the table; returns the worst relative errors of the predicted
-    mean and p95 (the loads above 1x)."""
-    print("%-6s %-13s %6s %6s %6s %8s | %9s %9s %7s | %9s %9s %7s | %6s"
+    mean and p95 and the widest confidence interval of a measured mean
+    (batch_ci(), relative), over the loads above 1x."""
+    print("%-6s %-13s %6s %6s %6s %8s | %9s %9s %6s %7s | %9s %9s %7s | %6s"
           % ("server", "endpoint", "load", "U sim", "U real", "rate/s", "pred mean", "real mean",
-             "error", "pred p95", "real p95", "error", "n"))
+             "+-95%", "error", "pred p95", "real p95", "error", "n"))
     worst_mean = worst_p95 = 0.0
-    for kind, ep, k, u_pred, u_real, rate, pm, rm, p95, r95, n in rows:
+    widest = None
+    for kind, ep, k, u_pred, u_real, rate, pm, rm, p95, r95, n, ci in rows:
         em, e95 = (pm - rm) / rm, (p95 - r95) / r95
         if k != 1.0:
             worst_mean, worst_p95 = max(worst_mean, abs(em)), max(worst_p95, abs(e95))
-        print("%-6s %-13s %5.2fx %6s %6s %8.1f | %7.2fms %7.2fms %+6.1f%% | %7.2fms %7.2fms "
+            if ci is not None:
+                widest = max(widest or 0.0, ci)
+        print("%-6s %-13s %5.2fx %6s %6s %8.1f | %7.2fms %7.2fms %6s %+6.1f%% | %7.2fms %7.2fms "
               "%+6.1f%% | %6d" % (kind, ep, k, "%.3f" % u_pred if u_pred is not None else "-",
                                   "%.3f" % u_real if u_real is not None else "-", rate, pm, rm,
-                                  100 * em, p95, r95, 100 * e95, n))
-    return worst_mean, worst_p95
+                                  "%5.1f%%" % (100 * ci) if ci is not None else "-", 100 * em,
+                                  p95, r95, 100 * e95, n))
+    return worst_mean, worst_p95, widest
 
 
 def steal_share(s0, t0):
@@ -398,8 +454,14 @@ def run_service(kind, tmp):
     hosts = [(kind, 1.0, 1.0, steal_share(s0, t0), worst) + lateness(rec_csv)]
     time.sleep(float(SAMPLE_S) + 0.5)  # the last CPU sample
     stop(proc)
+    factors = tuple(u / util_rec for u in TARGETS)
+    with open(os.path.join(tmp, kind + "-factors.json"), "w") as f:
+        json.dump(factors, f)  # for capacity_offline.py
+    print("  the recording's utilisation %.3f: the loads at %s are factors %s"
+          % (util_rec, " and ".join("%.1f" % u for u in TARGETS),
+             " and ".join("%.3f" % k for k in factors)), flush=True)
     # 3. the model, from that recording alone
-    doc = predict(EVODASH, db, name, os.path.join(tmp, kind + "-model"))
+    doc = predict(EVODASH, db, name, (1.0,) + factors, os.path.join(tmp, kind + "-model"))
     model = doc["model"]
     for e in model["endpoints"]:
         print("  %-14s demand %7.3f ms (%s, regression %.3f +- %.3f ms over %d samples), "
@@ -433,7 +495,7 @@ def run_service(kind, tmp):
                     util_rec, rate)
     # 4. the higher loads, for real: each predicted first for the arrivals
     # the generator is about to send
-    for k in FACTORS:
+    for k in factors:
         out = os.path.join(tmp, "%s-%.2f.csv" % (kind, k))
         pred_k = predict_planned(EVODASH, mdir, plan(rate * k, mix, RUN_S, 3, out[:-4] + ".plan"),
                                  mix, tmp)
@@ -451,8 +513,7 @@ def run_service(kind, tmp):
         prow += compared(kind, pred_k, None, k, got, util, rate * k)
         # the what-if told the steal this load had: the model of the host as
         # it then was, which tells a miss of the host from one of the model
-        told = predict(EVODASH, db, name, extra=("--steal", "%.3f" % (100 * hosts[-1][3])),
-                       factors=(k,))
+        told = predict(EVODASH, db, name, (k,), extra=("--steal", "%.3f" % (100 * hosts[-1][3])))
         trow += compared(kind, *whatif_at(told, k), k, got, util, rate * k)
     return rows, prow, trow, fails, hosts
 
@@ -478,15 +539,17 @@ def main():
             print("kept", tmp)
     print("\nThe model on the arrivals the generator was about to send (its plan, made "
           "before each load ran):")
-    plan_mean, plan_p95 = report(prows)
+    plan_mean, plan_p95, _ = report(prows)
     print("\nThe what-if, the recorded traffic scaled (what `evodash simulate --what-if` "
           "predicts):")
-    worst_mean, worst_p95 = report(rows)
-    print("(load 1.00x is the recording itself; the errors at 2x and 2.67x are the predictions)")
+    worst_mean, worst_p95, noise = report(rows)
+    print("(load 1.00x is the recording itself; the errors at the higher loads are the "
+          "predictions; +-95%%: the measured mean's 95%% confidence interval, from batch means "
+          "over drift periods of %g s)" % DRIFT_S)
     print("\nThe what-if told the steal each load had (`--steal`, from the per-load line below): "
           "what the model says of the host as it then was, not a prediction; far below the "
           "what-if's errors, the host changed after the recording:")
-    told_mean, told_p95 = report(trows)
+    told_mean, told_p95, _ = report(trows)
     print("per load: the service's CPU per request against the recording's; the share of its "
           "CPU the hypervisor stole, overall and in the worst %d s; how late the generator "
           "sent the requests, mean and share over 1 ms:" % STEAL_WINDOW_S)
@@ -498,6 +561,9 @@ def main():
     print("capacity_failed: %d" % sum(n for _, _, n in fails))
     print("capacity_planned_error: %.1f %% (p95 %.1f %%)" % (100 * plan_mean, 100 * plan_p95))
     print("capacity_told_steal_error: %.1f %% (p95 %.1f %%)" % (100 * told_mean, 100 * told_p95))
+    print("capacity_noise: %s (the widest 95%% confidence interval of a measured mean at the "
+          "higher loads)" % ("%.1f %%" % (100 * noise) if noise is not None else
+                             "- (loads shorter than 3 drift periods)"))
     print("capacity_p95_error: %.1f %%" % (100 * worst_p95))
     print("capacity_error: %.1f %%" % (100 * worst_mean))
 

@@ -22,6 +22,7 @@ windows and off in a few was surprised by something in those stretches
 (the host, or a queue that the model builds faster or slower than the
 service)."""
 import csv
+import json
 import os
 import sys
 import tempfile
@@ -76,6 +77,16 @@ def windows(runs, times, mix, out, width):
         print("  %7.0f " % (w * width) + " ".join(cells))
 
 
+def factors_of(d, kind):
+    """The factors of the higher loads that the run in d ran kind at (its
+    KIND-factors.json; a run from before it was written ran 2x and 8/3x)."""
+    try:
+        with open(os.path.join(d, kind + "-factors.json")) as f:
+            return tuple(json.load(f))
+    except FileNotFoundError:
+        return bc.OLD_FACTORS
+
+
 def main(argv):
     evodash, dirs, extra, width = bc.EVODASH, [], [], 0
     if "--" in argv:
@@ -97,16 +108,17 @@ def main(argv):
         print("==", d)
         rows, prows = [], []
         for kind, mix in bc.MIXES.items():
-            if not os.path.exists(os.path.join(d, "%s-%.2f.csv" % (kind, bc.FACTORS[-1]))):
+            factors = factors_of(d, kind)
+            if not os.path.exists(os.path.join(d, "%s-%.2f.csv" % (kind, factors[-1]))):
                 continue
             mdir = os.path.join(tmp, kind + "-model")
-            doc = bc.predict(evodash, os.path.join(d, kind + "-rec.db"), "cap-" + kind, mdir,
-                             extra=extra)
-            for k in (1.0,) + bc.FACTORS:
+            doc = bc.predict(evodash, os.path.join(d, kind + "-rec.db"), "cap-" + kind,
+                             (1.0,) + factors, mdir, extra=extra)
+            for k in (1.0,) + factors:
                 out = os.path.join(d, kind + "-rec.csv" if k == 1.0 else "%s-%.2f.csv" % (kind, k))
                 got = bc.measured(out, mix)
                 # the rate: the requests measured after the warm-up, per s
-                rate = sum(n for _, _, n in got) / (span(out) - bc.WARM_S)
+                rate = sum(g[2] for g in got) / (span(out) - bc.WARM_S)
                 rows += bc.compared(kind, *bc.whatif_at(doc, k), k, got, None, rate)
                 if os.path.exists(out[:-4] + ".plan"):
                     times = bc.read_plan(out[:-4] + ".plan", mix)
@@ -126,12 +138,13 @@ def main(argv):
         line = "%s:" % d
         if prows:
             print("the model on the generator's planned arrivals:")
-            plan_mean, plan_p95 = bc.report(prows)
+            plan_mean, plan_p95, _ = bc.report(prows)
             line += " planned %.1f %% (p95 %.1f %%)," % (100 * plan_mean, 100 * plan_p95)
             print("the what-if:")
-        worst_mean, worst_p95 = bc.report(rows)
-        summary.append("%s capacity_error %.1f %%, capacity_p95_error %.1f %%"
-                       % (line, 100 * worst_mean, 100 * worst_p95))
+        worst_mean, worst_p95, noise = bc.report(rows)
+        summary.append("%s capacity_error %.1f %%, capacity_p95_error %.1f %%, capacity_noise %s"
+                       % (line, 100 * worst_mean, 100 * worst_p95,
+                          "%.1f %%" % (100 * noise) if noise is not None else "-"))
         print()
     print("\n".join(summary))
 

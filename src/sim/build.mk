@@ -50,10 +50,16 @@ check-pg-capacity: build/asan/tests/test_capacity
 CHECK_EXTRA += check-pg-capacity
 .PHONY: check-pg-capacity
 
+# The statistics bench-capacity's verdict rests on (python3, stdlib).
+check-sim-bench-stats:
+	python3 tests/sim/bench_stats_test.py
+CHECK_EXTRA += check-sim-bench-stats
+.PHONY: check-sim-bench-stats
+
 # The capacity model against measurement: the C example service and a Flask
 # app under gunicorn, each recorded at utilisation 0.3 under an open-loop
-# Poisson load (bench/loadgen.c), predicted at 2x and 8/3x and then run
-# there for real (docs/capacity.md).  About 23 minutes; it measures real
+# Poisson load (bench/loadgen.c), predicted at utilisation 0.6 and 0.8 and
+# then run there for real (docs/capacity.md).  About 23 minutes; it measures real
 # latencies, so run it alone: flock /tmp/evodash-bench.lock make bench-capacity
 # (python/build.mk, read after this file, makes the venv: its stamp is named
 # here because prerequisites are expanded as they are read)
