@@ -34,7 +34,8 @@ The last line is the worst relative error of the what-if's mean response
 time over endpoints and loads: `capacity_error: N %`.  Above it: the same
 for p95, how wide the measured means' own 95% confidence intervals were
 (`capacity_noise`, from batch means over whole drift periods: an error
-inside it is within what one run of the load can tell), the same for the planned arrivals (capacity_planned_error), the
+inside it is within what one run of the load can tell), the same for the
+planned arrivals (capacity_planned_error), the
 requests that were refused or failed over all the loads
 (`capacity_failed`), which the figures leave out, and, per load, the
 service's CPU per request against the recording's, the share of its
@@ -113,10 +114,10 @@ MIXES = {
 # equal swings at evenly spread phases cancel.  Until run Y every rate
 # swung by half, which swung the CPU by a tenth either way: the "0.8" load
 # peaked above 0.9, its response times rose sixfold at every peak, and
-# the mean of one 240-s load had a 95% confidence interval of 14 to 34%,
-# wider than the target it was judged by.  The background is told from
-# the requests' work by the idle lead-in (IDLE_S).  The higher loads drift
-# the same way: they are the recorded traffic, scaled.
+# the C service's mean at that load had a 95% confidence interval of 18
+# to 44%, wider than the target it was judged by.  The background is told
+# from the requests' work by the idle lead-in (IDLE_S).  The higher loads
+# drift the same way: they are the recorded traffic, scaled.
 DRIFT_S = 40.0
 DRIFT_AMP = 0.5
 
